@@ -1,0 +1,106 @@
+#include "engine/allocator.h"
+
+#include <cstdlib>
+
+#include "engine/device.h"
+#include "engine/error.h"
+
+namespace coopgen {
+
+CachingAllocator::CachingAllocator(Device device, RawAlloc raw_alloc, RawFree raw_free)
+    : device_(device), raw_alloc_(raw_alloc), raw_free_(raw_free) {}
+
+CachingAllocator::~CachingAllocator() {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_cached_locked();
+}
+
+size_t CachingAllocator::round_size(size_t bytes) {
+  constexpr size_t granule = 512;
+  size_t r = (bytes + granule - 1) / granule * granule;
+  if (r == 0) r = granule;
+  // Large blocks round up to a quarter of their power of two, so sizes that vary a little from
+  // step to step (last batch, longer sequences) still reuse cached blocks.
+  if (r > (size_t(1) << 20)) {
+    size_t p = size_t(1) << (63 - __builtin_clzll(r));
+    size_t q = p / 4;
+    r = (r + q - 1) / q * q;
+  }
+  return r;
+}
+
+void* CachingAllocator::allocate(size_t bytes) {
+  const size_t size = round_size(bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  void* ptr = nullptr;
+  auto it = cached_.find(size);
+  if (it != cached_.end()) {
+    ptr = it->second;
+    cached_.erase(it);
+  } else {
+    ptr = raw_alloc_(size);
+    if (!ptr) {  // out of memory: give the cache back and try once more
+      free_cached_locked();
+      ptr = raw_alloc_(size);
+    }
+    if (!ptr)
+      fail(device_name(device_), " allocator: out of memory allocating ", size, " bytes (",
+           stats_.current_bytes, " bytes live, ", stats_.reserved_bytes, " reserved)");
+    stats_.raw_allocs++;
+    stats_.reserved_bytes += size;
+  }
+  live_[ptr] = size;
+  stats_.current_bytes += size;
+  if (stats_.current_bytes > stats_.peak_bytes) stats_.peak_bytes = stats_.current_bytes;
+  return ptr;
+}
+
+void CachingAllocator::release(void* ptr) {
+  if (!ptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(ptr);
+  CG_CHECK(it != live_.end(), device_name(device_), " allocator: release of an unknown pointer");
+  stats_.current_bytes -= it->second;
+  cached_.emplace(it->second, ptr);
+  live_.erase(it);
+}
+
+void CachingAllocator::free_cached_locked() {
+  for (auto& [size, ptr] : cached_) {
+    raw_free_(ptr);
+    stats_.raw_frees++;
+    stats_.reserved_bytes -= size;
+  }
+  cached_.clear();
+}
+
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_cached_locked();
+}
+
+AllocatorStats CachingAllocator::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void CachingAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.peak_bytes = stats_.current_bytes;
+}
+
+static void* host_alloc(size_t bytes) { return std::aligned_alloc(64, bytes); }
+static void host_free(void* p) { std::free(p); }
+
+CachingAllocator& allocator(Device device) {
+  // Function-local statics: constructed on first use, destroyed at exit after all tensors that
+  // live in static storage of later-constructed objects.
+  if (device == Device::CPU) {
+    static CachingAllocator cpu(Device::CPU, host_alloc, host_free);
+    return cpu;
+  }
+  static CachingAllocator cuda(Device::CUDA, device::cuda_malloc, device::cuda_free);
+  return cuda;
+}
+
+}  // namespace coopgen

@@ -1,0 +1,87 @@
+#include "engine/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/ops.h"
+
+namespace coopgen {
+
+static thread_local bool g_grad_enabled = true;
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, BackwardRule rule) {
+  if (!g_grad_enabled) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return out;
+  out.impl().requires_grad = true;
+  out.impl().grad_fn = std::make_shared<Node>(Node{name, std::move(inputs), std::move(rule)});
+  return out;
+}
+
+void run_backward(const Tensor& root, const Tensor& grad) {
+  CG_CHECK(root.requires_grad(), "backward() on a tensor that does not require grad");
+  Tensor seed = grad;
+  if (!seed.defined()) {
+    CG_CHECK(root.numel() == 1, "backward() without a gradient needs a one-element tensor, got ",
+             shape_str(root.shape()));
+    seed = Tensor::full(root.shape(), 1.0, root.dtype(), root.device());
+  }
+  CG_CHECK(seed.shape() == root.shape(), "backward(): gradient shape ", shape_str(seed.shape()),
+           " does not match ", shape_str(root.shape()));
+
+  // Topological order of the non-leaf tensors reachable from the root (iterative DFS).
+  std::vector<TensorImpl*> order;
+  std::unordered_set<TensorImpl*> seen;
+  std::vector<std::pair<TensorImpl*, size_t>> stack{{&root.impl(), 0}};
+  seen.insert(&root.impl());
+  while (!stack.empty()) {
+    auto& [t, next] = stack.back();
+    const auto& node = t->grad_fn;
+    if (node && next < node->inputs.size()) {
+      TensorImpl* in = node->inputs[next++].impl_ptr().get();
+      if (in && in->grad_fn && seen.insert(in).second) stack.push_back({in, 0});
+      continue;
+    }
+    order.push_back(t);
+    stack.pop_back();
+  }
+
+  NoGradGuard no_grad;  // gradients of gradients are not needed
+  std::unordered_map<TensorImpl*, Tensor> grads{{&root.impl(), seed}};
+  auto accumulate = [](Tensor& slot, const Tensor& g) {
+    if (!slot.defined()) slot = g.contiguous().clone();
+    else add_(slot, g);
+  };
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* t = *it;
+    auto found = grads.find(t);
+    if (found == grads.end()) continue;
+    Tensor g = found->second;
+    grads.erase(found);
+    Node& node = *t->grad_fn;
+    std::vector<Tensor> in_grads = node.backward(g);
+    CG_CHECK(in_grads.size() == node.inputs.size(), "backward rule of ", node.name,
+             " returned ", in_grads.size(), " gradients for ", node.inputs.size(), " inputs");
+    for (size_t k = 0; k < in_grads.size(); ++k) {
+      const Tensor& in = node.inputs[k];
+      if (!in.defined() || !in.requires_grad() || !in_grads[k].defined()) continue;
+      CG_CHECK(in_grads[k].shape() == in.shape(), "backward rule of ", node.name, ": gradient ",
+               k, " has shape ", shape_str(in_grads[k].shape()), ", input has ",
+               shape_str(in.shape()));
+      if (in.grad_fn()) {
+        accumulate(grads[&in.impl()], in_grads[k]);
+      } else {
+        Tensor slot(in.impl().grad);
+        accumulate(slot, in_grads[k]);
+        in.impl().grad = slot.impl_ptr();
+      }
+    }
+  }
+}
+
+}  // namespace coopgen

@@ -1,0 +1,188 @@
+// CPU backend: one exhaustive switch from op to the reference kernels in kernels/cpu/.
+// Float ops run in f32 or f64 (f64 for gradient checks).
+#include <limits>
+
+#include "engine/op.h"
+#include "kernels/cpu/adamw.h"
+#include "kernels/cpu/copy.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/embedding.h"
+#include "kernels/cpu/layernorm.h"
+#include "kernels/cpu/losses.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/reduce.h"
+#include "kernels/cpu/softmax.h"
+
+namespace coopgen {
+
+bool cpu_supports(Op op, DType t) {
+  const bool floating = t == DType::F32 || t == DType::F64;
+  switch (op) {
+    case Op::Fill:
+    case Op::Copy: return true;
+    case Op::TokenRangeCheck: return t == DType::I32;
+    case Op::Add: case Op::Mul: case Op::Scale: case Op::BiasAdd: case Op::SumRows:
+    case Op::Gelu: case Op::GeluBackward: case Op::Sigmoid: case Op::SigmoidBackward:
+    case Op::Tanh: case Op::TanhBackward: case Op::Matmul: case Op::Embedding:
+    case Op::EmbeddingBackward: case Op::LayerNorm: case Op::LayerNormBackward:
+    case Op::Softmax: case Op::SoftmaxBackward: case Op::MaskFill: case Op::MaskedPool:
+    case Op::MaskedPoolBackward: case Op::SumAll: case Op::SumSquares:
+    case Op::WeightedLogprob: case Op::WeightedLogprobBackward: case Op::BceWithLogits:
+    case Op::BceWithLogitsBackward: case Op::AdamW: case Op::PhiloxUniform: return floating;
+    case Op::Count: break;
+  }
+  return false;
+}
+
+namespace {
+
+template <class T> T* out(const OpCall& c, size_t k) { return c.out[k].data<T>(); }
+template <class T> const T* in(const OpCall& c, size_t k) { return c.in[k].data<T>(); }
+template <class T> const T* opt_in(const OpCall& c, size_t k) {
+  return c.in.size() > k ? c.in[k].data<T>() : nullptr;
+}
+
+template <class F> void floating(DType t, F&& f) {
+  if (t == DType::F32) f(float{});
+  else f(double{});
+}
+
+template <class T> void run_fill(const OpCall& c) { cpu::fill(out<T>(c, 0), c.out[0].numel(), c.f[0]); }
+
+}  // namespace
+
+void cpu_run(const OpCall& c) {
+  const DType t = c.out[0].dtype();
+  const int64_t n = c.out[0].numel();
+  switch (c.op) {
+    case Op::Fill:
+      switch (t) {
+        case DType::F32: return run_fill<float>(c);
+        case DType::F64: return run_fill<double>(c);
+        case DType::BF16: return run_fill<bf16>(c);
+        case DType::I32: return run_fill<int32_t>(c);
+      }
+      return;
+    case Op::Copy: {
+      const Tensor &src = c.in[0], &dst = c.out[0];
+      return cpu::strided_copy(dst.raw_data(), dst.dtype(), dst.strides().data(), src.raw_data(),
+                               src.dtype(), src.strides().data(), dst.shape().data(), int(dst.dim()));
+    }
+    case Op::TokenRangeCheck:
+      out<int32_t>(c, 0)[0] = cpu::token_range_check(in<int32_t>(c, 0), c.in[0].numel(), c.i[0]);
+      return;
+    case Op::Add:
+      return floating(t, [&]<class T>(T) { cpu::add(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), c.f[0], n); });
+    case Op::Mul:
+      return floating(t, [&]<class T>(T) { cpu::mul(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n); });
+    case Op::Scale:
+      return floating(t, [&]<class T>(T) { cpu::scale(out<T>(c, 0), in<T>(c, 0), c.f[0], n); });
+    case Op::BiasAdd:
+      return floating(t, [&]<class T>(T) {
+        int64_t cols = c.in[1].numel();
+        cpu::bias_add(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n / cols, cols);
+      });
+    case Op::SumRows:
+      return floating(t, [&]<class T>(T) { cpu::sum_rows(out<T>(c, 0), in<T>(c, 0), c.in[0].numel() / n, n); });
+    case Op::Gelu:
+      return floating(t, [&]<class T>(T) { cpu::gelu_forward(out<T>(c, 0), in<T>(c, 0), n); });
+    case Op::GeluBackward:
+      return floating(t, [&]<class T>(T) { cpu::gelu_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n); });
+    case Op::Sigmoid:
+      return floating(t, [&]<class T>(T) { cpu::sigmoid_forward(out<T>(c, 0), in<T>(c, 0), n); });
+    case Op::SigmoidBackward:
+      return floating(t, [&]<class T>(T) { cpu::sigmoid_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n); });
+    case Op::Tanh:
+      return floating(t, [&]<class T>(T) { cpu::tanh_forward(out<T>(c, 0), in<T>(c, 0), n); });
+    case Op::TanhBackward:
+      return floating(t, [&]<class T>(T) { cpu::tanh_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n); });
+    case Op::Matmul:
+      return floating(t, [&]<class T>(T) {
+        cpu::matmul(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0,
+                    c.i[5] != 0, c.f[0], c.f[1]);
+      });
+    case Op::Embedding:
+      return floating(t, [&]<class T>(T) {
+        cpu::embedding_forward(out<T>(c, 0), in<int32_t>(c, 0), in<T>(c, 1), c.in[0].numel(), c.in[1].size(1));
+      });
+    case Op::EmbeddingBackward:
+      return floating(t, [&]<class T>(T) {
+        cpu::embedding_backward(out<T>(c, 0), in<int32_t>(c, 0), in<T>(c, 1), c.in[0].numel(), c.out[0].size(1));
+      });
+    case Op::LayerNorm:
+      return floating(t, [&]<class T>(T) {
+        int64_t cols = c.in[1].numel();
+        cpu::layernorm_forward(out<T>(c, 0), out<T>(c, 1), out<T>(c, 2), in<T>(c, 0), in<T>(c, 1),
+                               in<T>(c, 2), n / cols, cols, c.f[0]);
+      });
+    case Op::LayerNormBackward:
+      return floating(t, [&]<class T>(T) {
+        int64_t cols = c.in[2].numel();
+        cpu::layernorm_backward(out<T>(c, 0), out<T>(c, 1), out<T>(c, 2), in<T>(c, 0), in<T>(c, 1),
+                                in<T>(c, 2), in<T>(c, 3), in<T>(c, 4), n / cols, cols);
+      });
+    case Op::Softmax:
+      return floating(t, [&]<class T>(T) {
+        int64_t cols = c.out[0].size(-1);
+        cpu::softmax_forward(out<T>(c, 0), in<T>(c, 0), n / cols, cols);
+      });
+    case Op::SoftmaxBackward:
+      return floating(t, [&]<class T>(T) {
+        int64_t cols = c.out[0].size(-1);
+        cpu::softmax_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n / cols, cols);
+      });
+    case Op::MaskFill:
+      return floating(t, [&]<class T>(T) {
+        const Shape& s = c.out[0].shape();
+        cpu::mask_fill(out<T>(c, 0), in<T>(c, 0), opt_in<T>(c, 1), s[0], s[1], s[2], s[3], c.i[0] != 0, c.f[0]);
+      });
+    case Op::MaskedPool:
+      return floating(t, [&]<class T>(T) {
+        const Shape& s = c.in[0].shape();
+        cpu::masked_pool(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), s[0], s[1], s[2], c.i[0] != 0);
+      });
+    case Op::MaskedPoolBackward:
+      return floating(t, [&]<class T>(T) {
+        const Shape& s = c.out[0].shape();
+        cpu::masked_pool_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), s[0], s[1], s[2], c.i[0] != 0);
+      });
+    case Op::SumAll:
+      return floating(t, [&]<class T>(T) { cpu::sum_all(out<T>(c, 0), in<T>(c, 0), c.in[0].numel()); });
+    case Op::SumSquares:
+      return floating(t, [&]<class T>(T) { cpu::sum_squares(out<T>(c, 0), in<T>(c, 0), c.in[0].numel()); });
+    case Op::WeightedLogprob:
+      return floating(t, [&]<class T>(T) {
+        const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
+        cpu::weighted_logprob_forward(out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), in<int32_t>(c, 1),
+                                      in<T>(c, 2), in<T>(c, 3), rows, rows / c.in[3].numel(), vocab);
+      });
+    case Op::WeightedLogprobBackward:
+      return floating(t, [&]<class T>(T) {
+        const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
+        cpu::weighted_logprob_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), in<int32_t>(c, 2),
+                                       in<T>(c, 3), in<T>(c, 4), in<T>(c, 5), rows,
+                                       rows / c.in[4].numel(), vocab);
+      });
+    case Op::BceWithLogits:
+      return floating(t, [&]<class T>(T) {
+        cpu::bce_with_logits_forward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), c.in[0].numel());
+      });
+    case Op::BceWithLogitsBackward:
+      return floating(t, [&]<class T>(T) {
+        cpu::bce_with_logits_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), in<T>(c, 2), n);
+      });
+    case Op::AdamW:
+      return floating(t, [&]<class T>(T) {
+        cpu::AdamWArgs a{c.f[0], c.f[1], c.f[2], c.f[3], c.f[4], c.f[5], c.i[0]};
+        cpu::adamw(out<T>(c, 0), in<T>(c, 0), out<T>(c, 1), out<T>(c, 2), n, a);
+      });
+    case Op::PhiloxUniform:
+      return floating(t, [&]<class T>(T) {
+        cpu::philox_uniform(out<T>(c, 0), n, uint64_t(c.i[0]), uint64_t(c.i[1]), c.f[0], c.f[1]);
+      });
+    case Op::Count: break;
+  }
+  fail("cpu backend: no kernel for op ", op_name(c.op));
+}
+
+}  // namespace coopgen

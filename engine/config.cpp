@@ -1,0 +1,54 @@
+#include "engine/config.h"
+
+#include <fstream>
+
+namespace coopgen {
+
+YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
+                     ConfigSource& src) {
+  src.file = file;
+  std::ifstream in(file);
+  if (!in) fail(file, ": cannot open config file");
+  YAML::Node root;
+  try {
+    root = YAML::Load(in);
+  } catch (const YAML::ParserException& e) {
+    fail(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg);
+  }
+  if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) fail(file, ": the config must be a mapping of keys");
+
+  for (const std::string& ov : overrides) {
+    const size_t eq = ov.find('=');
+    if (eq == std::string::npos || eq == 0)
+      fail("command-line override '", ov, "': expected key.sub=value");
+    const std::string path = ov.substr(0, eq);
+    YAML::Node value;
+    try {
+      value = YAML::Load(ov.substr(eq + 1));
+    } catch (const YAML::ParserException& e) {
+      fail("command-line override '", ov, "': cannot parse the value: ", e.msg);
+    }
+    // Walk/create the maps along the dotted path. Node::reset rebinds (operator= would assign).
+    YAML::Node cur;
+    cur.reset(root);
+    size_t start = 0;
+    for (;;) {
+      const size_t dot = path.find('.', start);
+      const std::string seg = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (seg.empty()) fail("command-line override '", ov, "': empty key in '", path, "'");
+      if (dot == std::string::npos) {
+        cur[seg] = value;
+        break;
+      }
+      if (!cur[seg] || !cur[seg].IsMap()) cur[seg] = YAML::Node(YAML::NodeType::Map);
+      YAML::Node next = cur[seg];
+      cur.reset(next);
+      start = dot + 1;
+    }
+    src.overridden[path] = ov;
+  }
+  return root;
+}
+
+}  // namespace coopgen

@@ -1,0 +1,189 @@
+// YAML configs mapped onto typed structs. A struct lists its keys once, in a visit() template
+// that both the reader and the writer walk:
+//
+//   struct OptimConfig {
+//     double lr = 3e-4;
+//     template <class V> void visit(V& v) { v("lr", lr); v.one_of("schedule", kind, {"constant", "cosine"}); }
+//   };
+//
+// Reading fails with one line naming file:line and the key's dotted path for an unknown key, a
+// wrong type, a value outside its choices, or a missing required key. `key.sub=value` overrides
+// from the command line are applied to the YAML tree first and named as such in errors.
+#pragma once
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/error.h"
+
+namespace coopgen {
+
+struct ConfigSource {
+  std::string file;                               // shown in every message
+  std::map<std::string, std::string> overridden;  // dotted path -> "path=value" as given
+};
+
+enum class Need { Optional, Required };
+
+class ConfigReader {
+ public:
+  ConfigReader(YAML::Node node, const ConfigSource& src, std::string path)
+      : node_(std::move(node)), src_(src), path_(std::move(path)) {
+    if (node_ && !node_.IsNull() && !node_.IsMap())
+      error(node_, path_.empty() ? "the config" : path_, "expected a mapping of keys");
+  }
+
+  template <class T> void operator()(const char* key, T& field, Need need = Need::Optional) {
+    known_.insert(key);
+    const std::string path = child_path(key);
+    YAML::Node value = lookup(key);
+    if (!value) {
+      if (need == Need::Required) error(node_, path, "missing required key");
+      return;
+    }
+    read(value, path, field);
+  }
+
+  void one_of(const char* key, std::string& field, std::initializer_list<const char*> choices,
+              Need need = Need::Optional) {
+    (*this)(key, field, need);
+    std::string list;
+    for (const char* c : choices) {
+      if (field == c) return;
+      list += std::string(list.empty() ? "" : ", ") + c;
+    }
+    error(lookup(key), child_path(key), "'" + field + "' is not one of: " + list);
+  }
+
+  // Unknown keys: call after every key was visited.
+  void finish() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      std::string key = it->first.as<std::string>();
+      if (known_.count(key)) continue;
+      std::string list;
+      for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+      error(it->first, child_path(key.c_str()), "unknown key (known here: " + list + ")");
+    }
+  }
+
+ private:
+  template <class T> static constexpr bool is_struct = requires(T& t, ConfigReader& r) { t.visit(r); };
+
+  YAML::Node lookup(const char* key) const {
+    if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    for (auto it = node_.begin(); it != node_.end(); ++it)
+      if (it->first.as<std::string>() == key) return it->second;
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+
+  std::string child_path(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  template <class T> void read(const YAML::Node& value, const std::string& path, T& field) const {
+    if constexpr (is_struct<T>) {
+      ConfigReader sub(value, src_, path);
+      field.visit(sub);
+      sub.finish();
+    } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
+      if (!value.IsSequence()) error(value, path, "expected a list");
+      field.clear();
+      for (size_t k = 0; k < value.size(); ++k) {
+        typename T::value_type item{};
+        read(value[k], path + "[" + std::to_string(k) + "]", item);
+        field.push_back(item);
+      }
+    } else {
+      if (!value.IsScalar()) error(value, path, std::string("expected ") + type_name<T>());
+      T parsed{};
+      if (!YAML::convert<T>::decode(value, parsed))
+        error(value, path, std::string("expected ") + type_name<T>() + ", got '" + value.Scalar() + "'");
+      if constexpr (std::is_floating_point_v<T>)
+        if (parsed != parsed) error(value, path, "NaN is not a valid value");
+      field = parsed;
+    }
+  }
+
+  template <class T> static const char* type_name() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) return "a non-negative integer";
+    else if constexpr (std::is_integral_v<T>) return "an integer";
+    else if constexpr (std::is_floating_point_v<T>) return "a number";
+    else return "a string";
+  }
+
+  [[noreturn]] void error(const YAML::Node& at, const std::string& path, const std::string& what) const {
+    auto ov = src_.overridden.find(path);
+    if (ov != src_.overridden.end()) fail("command-line override '", ov->second, "': ", path, ": ", what);
+    const YAML::Mark mark = at.IsDefined() ? at.Mark() : node_.Mark();
+    if (mark.line >= 0) fail(src_.file, ":", mark.line + 1, ": ", path, ": ", what);
+    fail(src_.file, ": ", path, ": ", what);
+  }
+
+  YAML::Node node_;
+  const ConfigSource& src_;
+  std::string path_;
+  std::set<std::string> known_;
+};
+
+// Emits a config struct back as YAML (the resolved config saved in each run folder).
+class ConfigWriter {
+ public:
+  explicit ConfigWriter(YAML::Emitter& out) : out_(out) {}
+  template <class T> void operator()(const char* key, const T& field, Need = Need::Optional) {
+    out_ << YAML::Key << key << YAML::Value;
+    write(field);
+  }
+  void one_of(const char* key, const std::string& field, std::initializer_list<const char*>,
+              Need need = Need::Optional) {
+    (*this)(key, field, need);
+  }
+
+ private:
+  template <class T> void write(const T& field) {
+    if constexpr (requires(T& t, ConfigWriter& w) { t.visit(w); }) {
+      out_ << YAML::BeginMap;
+      const_cast<T&>(field).visit(*this);
+      out_ << YAML::EndMap;
+    } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
+      out_ << YAML::Flow << YAML::BeginSeq;
+      for (const auto& item : field) write(item);
+      out_ << YAML::EndSeq;
+    } else {
+      out_ << field;
+    }
+  }
+  YAML::Emitter& out_;
+};
+
+// Parses `file` (missing or malformed: one-line error naming it), applies `key.sub=value`
+// overrides, and returns the YAML tree with a record of what came from the command line.
+YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
+                     ConfigSource& src);
+
+template <class Cfg>
+Cfg load_config(const std::string& file, const std::vector<std::string>& overrides = {}) {
+  ConfigSource src;
+  YAML::Node root = load_yaml(file, overrides, src);
+  Cfg cfg;
+  ConfigReader reader(root, src, "");
+  cfg.visit(reader);
+  reader.finish();
+  return cfg;
+}
+
+template <class Cfg> std::string dump_config(const Cfg& cfg) {
+  YAML::Emitter out;
+  out.SetDoublePrecision(17);
+  ConfigWriter writer(out);
+  out << YAML::BeginMap;
+  const_cast<Cfg&>(cfg).visit(writer);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace coopgen

@@ -1,0 +1,112 @@
+#include "engine/device.h"
+
+#include <cstring>
+
+#include "engine/error.h"
+
+#ifdef COOPGEN_WITH_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#endif
+
+namespace coopgen::device {
+
+#ifdef COOPGEN_WITH_CUDA
+
+#define CG_CUDA_CHECK(call)                                                              \
+  do {                                                                                   \
+    cudaError_t err_ = (call);                                                           \
+    if (err_ != cudaSuccess) ::coopgen::fail("CUDA error in ", #call, ": ", cudaGetErrorString(err_), \
+                                             " (", __FILE__, ":", __LINE__, ")");           \
+  } while (0)
+
+bool cuda_compiled() { return true; }
+
+bool cuda_available() {
+  static const bool available = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky "no device" error
+      return false;
+    }
+    return n > 0;
+  }();
+  return available;
+}
+
+static void require_gpu() {
+  if (!cuda_available()) fail("device cuda requested, but no CUDA GPU is visible to this process");
+}
+
+struct Context {
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+  Context() {
+    require_gpu();
+    CG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) fail("cuBLAS: cublasCreate failed");
+    cublasSetStream(cublas, stream);
+  }
+};
+static Context& context() {
+  static Context ctx;  // one GPU per process: the rank's device is chosen before first use
+  return ctx;
+}
+
+void* cuda_malloc(size_t bytes) {
+  require_gpu();
+  void* p = nullptr;
+  cudaError_t err = cudaMalloc(&p, bytes);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  CG_CUDA_CHECK(err);
+  return p;
+}
+
+void cuda_free(void* ptr) { CG_CUDA_CHECK(cudaFree(ptr)); }
+
+void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
+  if (bytes == 0) return;
+  if (dd == Device::CPU && sd == Device::CPU) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  cudaMemcpyKind kind = sd == Device::CPU   ? cudaMemcpyHostToDevice
+                        : dd == Device::CPU ? cudaMemcpyDeviceToHost
+                                            : cudaMemcpyDeviceToDevice;
+  CG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, context().stream));
+  if (dd == Device::CPU || sd == Device::CPU) CG_CUDA_CHECK(cudaStreamSynchronize(context().stream));
+}
+
+void synchronize() { CG_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
+void* stream() { return context().stream; }
+void* cublas_handle() { return context().cublas; }
+
+void check_last_error(const char* what) {
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) fail("CUDA error after ", what, ": ", cudaGetErrorString(err));
+}
+
+#else  // no CUDA backend in this build
+
+[[noreturn]] static void not_built() {
+  fail("device cuda requested, but coopgen was built without CUDA (configure with -DCOOPGEN_CUDA=ON)");
+}
+bool cuda_compiled() { return false; }
+bool cuda_available() { return false; }
+void* cuda_malloc(size_t) { not_built(); }
+void cuda_free(void*) { not_built(); }
+void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
+  if (dd != Device::CPU || sd != Device::CPU) not_built();
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+void synchronize() {}
+void* stream() { not_built(); }
+void* cublas_handle() { not_built(); }
+void check_last_error(const char*) {}
+
+#endif
+
+}  // namespace coopgen::device

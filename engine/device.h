@@ -1,0 +1,22 @@
+// The CUDA runtime as the engine sees it: memory, copies, the one compute stream and its cuBLAS
+// handle. In a build without CUDA every call fails with a clear message, except cuda_available().
+#pragma once
+#include <cstddef>
+
+#include "engine/dtype.h"
+
+namespace coopgen::device {
+
+bool cuda_compiled();   // was the CUDA backend built?
+bool cuda_available();  // ... and is a GPU present?
+void* cuda_malloc(size_t bytes);  // nullptr when out of memory
+void cuda_free(void* ptr);
+// Copy between any pair of devices; returns after the data is at dst (synchronous for the host).
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+void synchronize();
+void* stream();         // the compute stream (cudaStream_t)
+void* cublas_handle();  // bound to stream()
+// Named check after each CUDA op: a failure names the op and the CUDA error string.
+void check_last_error(const char* what);
+
+}  // namespace coopgen::device

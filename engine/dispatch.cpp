@@ -1,0 +1,40 @@
+#include "engine/device.h"
+#include "engine/op.h"
+
+namespace coopgen {
+
+bool supports(Op op, Device device, DType dtype) {
+  if (device == Device::CPU) return cpu_supports(op, dtype);
+#ifdef COOPGEN_WITH_CUDA
+  return cuda_supports(op, dtype);
+#else
+  return false;
+#endif
+}
+
+void dispatch(const OpCall& call) {
+  CG_CHECK(!call.out.empty(), "op ", op_name(call.op), " has no output");
+  const Device device = call.out[0].device();
+  const DType dtype = call.out[0].dtype();
+  for (const Tensor& t : call.in)
+    if (t.device() != device)
+      fail("op ", op_name(call.op), ": input ", describe(t), " is not on ", device_name(device),
+           " with the output; move it with .to()");
+  for (const Tensor& t : call.out)
+    if (t.device() != device) fail("op ", op_name(call.op), ": outputs on different devices");
+  if (!supports(call.op, device, dtype)) {
+    if (device == Device::CUDA && !device::cuda_compiled()) device::cuda_malloc(0);  // names the cause
+    fail("op ", op_name(call.op), " is not implemented on ", device_name(device), " for ",
+         dtype_name(dtype));
+  }
+  if (device == Device::CPU) {
+    cpu_run(call);
+    return;
+  }
+#ifdef COOPGEN_WITH_CUDA
+  cuda_run(call);
+  device::check_last_error(op_name(call.op).data());
+#endif
+}
+
+}  // namespace coopgen

@@ -1,0 +1,39 @@
+// Files: atomic writes, safetensors (the format PyTorch users load with safetensors.torch.load_file)
+// and checkpoints (a folder holding model.safetensors and a small JSON of trainer state).
+// Every write goes to a temporary file that is renamed into place, so a crash never leaves a
+// half-written file; every read validates sizes and names the file and tensor at fault.
+#pragma once
+#include <map>
+#include <string>
+
+#include "engine/optim.h"
+#include "engine/tensor.h"
+
+namespace coopgen {
+
+// Writes `bytes` to `path` through `path.tmp-<pid>`, fsync and rename.
+void atomic_write(const std::string& path, const std::string& bytes);
+std::string read_file(const std::string& path);
+
+using Metadata = std::map<std::string, std::string>;
+
+// Tensors are written in the given order (copied to the host first); names must be unique.
+void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata = {});
+// CPU tensors by name. Fails on a truncated file, a malformed header, an unsupported dtype, or
+// data offsets that do not match the shape.
+std::map<std::string, Tensor> load_safetensors(const std::string& path, Metadata* metadata = nullptr);
+
+// Trainer state: numbers (step, epoch, data position, seeds, metrics) and strings.
+struct TrainerState {
+  std::map<std::string, double> numbers;
+  std::map<std::string, std::string> strings;
+};
+
+// dir/model.safetensors + dir/trainer_state.json, built in a sibling temporary folder that then
+// replaces `dir`; an existing checkpoint stays intact until the new one is complete.
+void save_checkpoint(const std::string& dir, const NamedTensors& tensors, const TrainerState& state);
+std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerState* state);
+
+std::string json_quote(const std::string& s);
+
+}  // namespace coopgen

@@ -1,0 +1,54 @@
+// Kernel-level op calls: one enum built from engine/ops.def, one OpCall record, one dispatch
+// point that sends a call to the backend of its tensors' device.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace coopgen {
+
+enum class Op : int {
+#define COOPGEN_OP(name) name,
+#include "engine/ops.def"
+#undef COOPGEN_OP
+  Count
+};
+
+inline constexpr std::string_view op_names[] = {
+#define COOPGEN_OP(name) #name,
+#include "engine/ops.def"
+#undef COOPGEN_OP
+};
+static_assert(std::size(op_names) == size_t(Op::Count), "every op needs a name");
+
+inline std::string_view op_name(Op op) {
+  const auto k = static_cast<unsigned>(op);
+  return k < std::size(op_names) ? op_names[k] : std::string_view("?");
+}
+
+struct OpCall {
+  Op op;
+  std::vector<Tensor> in;
+  std::vector<Tensor> out;
+  std::array<double, 6> f{};
+  std::array<int64_t, 6> i{};
+};
+
+// Does the backend of `device` implement `op` for element type `dtype`? The dispatcher asks the
+// same question before it runs a call, so "supported" and "what runs" cannot disagree.
+bool supports(Op op, Device device, DType dtype);
+
+// Runs the call on the device of its first output (all tensors must share it), then checks for
+// a CUDA error and names the op if there is one.
+void dispatch(const OpCall& call);
+
+// Backends (engine/backend_cpu.cpp, engine/backend_cuda.cpp).
+bool cpu_supports(Op op, DType dtype);
+void cpu_run(const OpCall& call);
+bool cuda_supports(Op op, DType dtype);
+void cuda_run(const OpCall& call);
+
+}  // namespace coopgen

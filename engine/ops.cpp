@@ -1,0 +1,293 @@
+// Differentiable functions: each forward builds kernel-level op calls and records its backward
+// rule right beside it (the one place a hand-written gradient lives). Composites (linear,
+// attention, cross_entropy) need no rule of their own.
+#include "engine/ops.h"
+
+#include <cmath>
+#include <limits>
+
+#include "engine/op.h"
+
+namespace coopgen {
+
+namespace {
+
+Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }
+Tensor scalar_like(const Tensor& t) { return Tensor::empty({1}, t.dtype(), t.device()); }
+
+void run(Op op, std::vector<Tensor> in, std::vector<Tensor> out, std::array<double, 6> f = {},
+         std::array<int64_t, 6> i = {}) {
+  dispatch(OpCall{op, std::move(in), std::move(out), f, i});
+}
+
+// Unary op with a backward of the form dx = Backward(saved, dy).
+Tensor unary(Op forward, Op backward, const char* name, const Tensor& x, bool save_output) {
+  Tensor xc = x.contiguous(), y = like(xc);
+  run(forward, {xc}, {y});
+  Tensor saved = save_output ? y.detach() : xc.detach();
+  return record(y, name, {x}, [backward, saved](const Tensor& g) -> std::vector<Tensor> {
+    Tensor dx = like(saved);
+    run(backward, {saved, g.contiguous()}, {dx});
+    return {dx};
+  });
+}
+
+void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
+  CG_CHECK(a.shape() == b.shape(), op, ": shapes ", shape_str(a.shape()), " and ",
+           shape_str(b.shape()), " differ");
+}
+
+void check_tokens(const char* op, const Tensor& ids, int64_t vocab) {
+  CG_CHECK(ids.dtype() == DType::I32, op, ": token ids must be i32, got ", describe(ids));
+  Tensor bad = Tensor::empty({1}, DType::I32, ids.device());
+  run(Op::TokenRangeCheck, {ids}, {bad}, {}, {vocab});
+  int64_t count = int64_t(bad.item());
+  if (count) fail(op, ": ", count, " token id(s) outside the vocabulary [0, ", vocab, ")");
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  check_same_shape("add", a, b);
+  Tensor out = like(a);
+  run(Op::Add, {a.contiguous(), b.contiguous()}, {out}, {1.0});
+  return record(out, "add", {a, b}, [](const Tensor& g) -> std::vector<Tensor> { return {g, g}; });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  check_same_shape("sub", a, b);
+  Tensor out = like(a);
+  run(Op::Add, {a.contiguous(), b.contiguous()}, {out}, {-1.0});
+  return record(out, "sub", {a, b},
+                [](const Tensor& g) -> std::vector<Tensor> { return {g, scale(g, -1.0)}; });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  check_same_shape("mul", a, b);
+  Tensor ac = a.contiguous(), bc = b.contiguous(), out = like(a);
+  run(Op::Mul, {ac, bc}, {out});
+  return record(out, "mul", {a, b}, [ad = ac.detach(), bd = bc.detach()](const Tensor& g) -> std::vector<Tensor> {
+    return {mul(g, bd), mul(g, ad)};
+  });
+}
+
+Tensor scale(const Tensor& a, double s) {
+  Tensor out = like(a);
+  run(Op::Scale, {a.contiguous()}, {out}, {s});
+  return record(out, "scale", {a}, [s](const Tensor& g) -> std::vector<Tensor> { return {scale(g, s)}; });
+}
+
+void add_(Tensor& a, const Tensor& b, double alpha) {
+  check_same_shape("add_", a, b);
+  CG_CHECK(a.is_contiguous(), "add_: destination must be contiguous, got ", describe(a));
+  run(Op::Add, {a, b.contiguous()}, {a}, {alpha});
+}
+
+void fill_(Tensor& a, double value) {
+  CG_CHECK(a.is_contiguous(), "fill_: destination must be contiguous, got ", describe(a));
+  run(Op::Fill, {}, {a}, {value});
+}
+
+Tensor gelu(const Tensor& x) { return unary(Op::Gelu, Op::GeluBackward, "gelu", x, false); }
+Tensor sigmoid(const Tensor& x) { return unary(Op::Sigmoid, Op::SigmoidBackward, "sigmoid", x, true); }
+Tensor tanh(const Tensor& x) { return unary(Op::Tanh, Op::TanhBackward, "tanh", x, true); }
+
+Tensor bias_add(const Tensor& x, const Tensor& bias) {
+  CG_CHECK(bias.dim() == 1 && x.size(-1) == bias.size(0), "bias_add: bias ", describe(bias),
+           " does not match ", describe(x));
+  Tensor out = like(x);
+  run(Op::BiasAdd, {x.contiguous(), bias.contiguous()}, {out});
+  return record(out, "bias_add", {x, bias}, [](const Tensor& g) -> std::vector<Tensor> {
+    Tensor db = Tensor::empty({g.size(-1)}, g.dtype(), g.device());
+    run(Op::SumRows, {g.contiguous()}, {db});
+    return {g, db};
+  });
+}
+
+// The raw product on 3-D contiguous operands: A [Bt, M|K, K|M], B [Bt, K|N, N|K].
+static Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  const int64_t batch = a.size(0);
+  const int64_t m = ta ? a.size(2) : a.size(1), k = ta ? a.size(1) : a.size(2);
+  const int64_t kb = tb ? b.size(2) : b.size(1), n = tb ? b.size(1) : b.size(2);
+  CG_CHECK(k == kb && b.size(0) == batch, "matmul: inner sizes differ: ", describe(a),
+           (ta ? "ᵀ" : ""), " @ ", describe(b), (tb ? "ᵀ" : ""));
+  Tensor c = Tensor::empty({batch, m, n}, a.dtype(), a.device());
+  run(Op::Matmul, {a.contiguous(), b.contiguous()}, {c}, {1.0, 0.0}, {batch, m, n, k, ta, tb});
+  return c;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  CG_CHECK(a.dim() >= 2 && (b.dim() == 2 || b.dim() == 3), "matmul: unsupported operands ",
+           describe(a), " @ ", describe(b));
+  Shape out_shape;
+  Tensor a3, b3;
+  if (b.dim() == 2) {  // weight: flatten the leading dims of A into M
+    CG_CHECK(!ta || a.dim() == 2, "matmul: trans_a with a 2-D right operand needs a 2-D left one");
+    const int64_t k = ta ? a.size(0) : a.size(-1);
+    a3 = ta ? a.reshape({1, a.size(0), a.size(1)}) : a.reshape({1, a.numel() / k, k});
+    b3 = b.reshape({1, b.size(0), b.size(1)});
+    out_shape = ta ? Shape{a.size(1)} : Shape(a.shape().begin(), a.shape().end() - 1);
+    out_shape.push_back(tb ? b.size(0) : b.size(1));
+  } else {
+    CG_CHECK(a.dim() == 3, "matmul: batched operands must both be 3-D: ", describe(a), " @ ", describe(b));
+    a3 = a;
+    b3 = b;
+  }
+  Tensor c = mm(a3.detach(), b3.detach(), ta, tb);
+  if (!out_shape.empty()) c = c.reshape(out_shape);
+  Tensor ad = a3.detach(), bd = b3.detach();
+  const Shape c3 = {a3.size(0), ta ? a3.size(2) : a3.size(1), tb ? b3.size(1) : b3.size(2)};
+  return record(c, "matmul", {a3, b3}, [ad, bd, ta, tb, c3](const Tensor& g) -> std::vector<Tensor> {
+    Tensor g3 = g.reshape(c3);
+    // C = op(A)op(B): dA = dC op(B)ᵀ (or its transpose), dB = op(A)ᵀ dC (or its transpose).
+    Tensor da = ta ? mm(bd, g3, tb, true) : mm(g3, bd, false, !tb);
+    Tensor db = tb ? mm(g3, ad, true, ta) : mm(ad, g3, !ta, false);
+    return {da, db};
+  });
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  Tensor y = matmul(x, w, false, true);
+  return b.defined() ? bias_add(y, b) : y;
+}
+
+Tensor embedding(const Tensor& ids, const Tensor& w) {
+  CG_CHECK(w.dim() == 2, "embedding: weight must be [V, C], got ", describe(w));
+  check_tokens("embedding", ids, w.size(0));
+  Tensor idc = ids.contiguous();
+  Shape shape = ids.shape();
+  shape.push_back(w.size(1));
+  Tensor out = Tensor::empty(shape, w.dtype(), w.device());
+  run(Op::Embedding, {idc, w.contiguous()}, {out});
+  return record(out, "embedding", {ids, w}, [idc, wshape = w.shape()](const Tensor& g) -> std::vector<Tensor> {
+    Tensor dw = Tensor::zeros(wshape, g.dtype(), g.device());
+    run(Op::EmbeddingBackward, {idc, g.contiguous()}, {dw});
+    return {Tensor(), dw};
+  });
+}
+
+Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps) {
+  const int64_t cols = x.size(-1);
+  CG_CHECK(g.numel() == cols && b.numel() == cols, "layernorm: gain/bias of size ", g.numel(),
+           "/", b.numel(), " for ", describe(x));
+  Tensor xc = x.contiguous(), y = like(xc);
+  Tensor mean = Tensor::empty({x.numel() / cols}, x.dtype(), x.device()), rstd = like(mean);
+  run(Op::LayerNorm, {xc, g.contiguous(), b.contiguous()}, {y, mean, rstd}, {eps});
+  return record(y, "layernorm", {x, g, b},
+                [xd = xc.detach(), gd = g.contiguous().detach(), mean, rstd](const Tensor& dy) -> std::vector<Tensor> {
+                  Tensor dx = like(xd), dg = like(gd), db = like(gd);
+                  run(Op::LayerNormBackward, {dy.contiguous(), xd, gd, mean, rstd}, {dx, dg, db});
+                  return {dx, dg, db};
+                });
+}
+
+Tensor softmax(const Tensor& x) {
+  Tensor y = like(x);
+  run(Op::Softmax, {x.contiguous()}, {y});
+  return record(y, "softmax", {x}, [yd = y.detach()](const Tensor& g) -> std::vector<Tensor> {
+    Tensor dx = like(yd);
+    run(Op::SoftmaxBackward, {yd, g.contiguous()}, {dx});
+    return {dx};
+  });
+}
+
+// scores [B,H,Tq,Tk] with masked positions set to `fill`; the gradient is zero there.
+static Tensor mask_scores(const Tensor& s, const Tensor& key_mask, bool causal, double fill) {
+  std::vector<Tensor> in{s.contiguous()};
+  if (key_mask.defined()) in.push_back(key_mask.contiguous());
+  Tensor out = like(s);
+  run(Op::MaskFill, in, {out}, {fill}, {causal});
+  return record(out, "mask_fill", {s}, [key_mask, causal](const Tensor& g) -> std::vector<Tensor> {
+    return {mask_scores(g, key_mask, causal, 0.0)};
+  });
+}
+
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal) {
+  CG_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && k.shape() == v.shape() &&
+               q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3),
+           "attention: q ", describe(q), ", k ", describe(k), ", v ", describe(v));
+  const int64_t b = q.size(0), h = q.size(1), tq = q.size(2), tk = k.size(2), d = q.size(3);
+  CG_CHECK(!causal || tq <= tk, "attention: causal with more queries (", tq, ") than keys (", tk, ")");
+  if (key_mask.defined())
+    CG_CHECK(key_mask.shape() == Shape({b, tk}) && key_mask.dtype() == q.dtype(),
+             "attention: key mask ", describe(key_mask), " for ", b, " sequences of ", tk, " keys");
+  Tensor scores = matmul(q.reshape({b * h, tq, d}), k.reshape({b * h, tk, d}), false, true);
+  scores = scale(scores, 1.0 / std::sqrt(double(d))).reshape({b, h, tq, tk});
+  if (key_mask.defined() || causal)
+    scores = mask_scores(scores, key_mask, causal, -std::numeric_limits<double>::infinity());
+  Tensor p = softmax(scores).reshape({b * h, tq, tk});
+  return matmul(p, v.reshape({b * h, tk, d})).reshape({b, h, tq, d});
+}
+
+static Tensor masked_pool(const Tensor& x, const Tensor& m, bool mean) {
+  CG_CHECK(x.dim() == 3 && m.shape() == Shape({x.size(0), x.size(1)}) && m.dtype() == x.dtype(),
+           "masked pool: x ", describe(x), " with mask ", describe(m));
+  Tensor out = Tensor::empty({x.size(0), x.size(2)}, x.dtype(), x.device());
+  Tensor mc = m.contiguous();
+  run(Op::MaskedPool, {x.contiguous(), mc}, {out}, {}, {mean});
+  return record(out, mean ? "masked_mean" : "masked_sum", {x},
+                [mc, mean, xshape = x.shape()](const Tensor& g) -> std::vector<Tensor> {
+                  Tensor dx = Tensor::empty(xshape, g.dtype(), g.device());
+                  run(Op::MaskedPoolBackward, {g.contiguous(), mc}, {dx}, {}, {mean});
+                  return {dx};
+                });
+}
+Tensor masked_sum(const Tensor& x, const Tensor& m) { return masked_pool(x, m, false); }
+Tensor masked_mean(const Tensor& x, const Tensor& m) { return masked_pool(x, m, true); }
+
+Tensor sum(const Tensor& x) {
+  Tensor out = scalar_like(x);
+  run(Op::SumAll, {x.contiguous()}, {out});
+  return record(out, "sum", {x}, [shape = x.shape()](const Tensor& g) -> std::vector<Tensor> {
+    // d/dx Σx = 1: broadcast the scalar gradient (read once; it is a single number).
+    return {Tensor::full(shape, g.item(), g.dtype(), g.device())};
+  });
+}
+
+Tensor sum_squares(const Tensor& x) {
+  Tensor out = scalar_like(x);
+  run(Op::SumSquares, {x.contiguous()}, {out});
+  return out;
+}
+
+Tensor weighted_logprob(const Tensor& logits, const Tensor& y, const Tensor& m, const Tensor& w) {
+  const int64_t vocab = logits.size(-1), rows = logits.numel() / vocab;
+  CG_CHECK(y.numel() == rows && m.numel() == rows && w.dim() == 1 && rows % w.size(0) == 0 &&
+               m.dtype() == logits.dtype() && w.dtype() == logits.dtype(),
+           "weighted_logprob: logits ", describe(logits), ", targets ", describe(y), ", mask ",
+           describe(m), ", weights ", describe(w));
+  CG_CHECK(!m.requires_grad() && !w.requires_grad(),
+           "weighted_logprob: the mask and the weights are constants; detach() them");
+  check_tokens("weighted_logprob", y, vocab);
+  Tensor z = logits.reshape({rows, vocab}).contiguous();
+  Tensor yc = y.contiguous(), mc = m.contiguous(), wc = w.contiguous();
+  Tensor loss = scalar_like(z), lse = Tensor::empty({rows}, z.dtype(), z.device());
+  run(Op::WeightedLogprob, {z, yc, mc, wc}, {loss, lse});
+  return record(loss, "weighted_logprob", {logits},
+                [zd = z.detach(), lse, yc, mc, wc, shape = logits.shape()](const Tensor& g) -> std::vector<Tensor> {
+                  Tensor dz = like(zd);
+                  run(Op::WeightedLogprobBackward, {zd, lse, yc, mc, wc, g.contiguous()}, {dz});
+                  return {dz.reshape(shape)};
+                });
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& y, const Tensor& m) {
+  const double count = sum(m.detach()).item();
+  CG_CHECK(count > 0, "cross_entropy: every token is masked");
+  Tensor w = Tensor::full({1}, 1.0 / count, logits.dtype(), logits.device());
+  return weighted_logprob(logits, y, m.detach(), w);
+}
+
+Tensor bce_with_logits(const Tensor& x, const Tensor& t) {
+  check_same_shape("bce_with_logits", x, t);
+  CG_CHECK(!t.requires_grad(), "bce_with_logits: targets are constants; detach() them");
+  Tensor xc = x.contiguous(), tc = t.contiguous(), loss = scalar_like(x);
+  run(Op::BceWithLogits, {xc, tc}, {loss});
+  return record(loss, "bce_with_logits", {x}, [xd = xc.detach(), tc](const Tensor& g) -> std::vector<Tensor> {
+    Tensor dx = like(xd);
+    run(Op::BceWithLogitsBackward, {xd, tc, g.contiguous()}, {dx});
+    return {dx};
+  });
+}
+
+}  // namespace coopgen

@@ -1,0 +1,56 @@
+// The differentiable functions models are written with. Each builds kernel-level op calls
+// (engine/ops.def) and records its backward rule beside its forward (engine/ops.cpp).
+// Shapes: N rows, C features, B batch, T time, H heads, D head dim, V vocabulary.
+#pragma once
+#include "engine/autograd.h"
+#include "engine/tensor.h"
+
+namespace coopgen {
+
+// Elementwise (same shapes).
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor scale(const Tensor& a, double s);
+void add_(Tensor& a, const Tensor& b, double alpha = 1.0);  // a += alpha·b, in place, no history
+void fill_(Tensor& a, double value);                         // in place, no history
+Tensor gelu(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+
+// x [..., C] + bias [C].
+Tensor bias_add(const Tensor& x, const Tensor& bias);
+// op(A) @ op(B): A [..., M, K] with B [K, N] (leading dims of A flattened), or A [Bt, M, K] with
+// B [Bt, K, N]; trans_a / trans_b transpose the last two dims.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+// x [..., in] · W[out, in]ᵀ + b[out] (b may be undefined).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
+// ids i32 [...], W [V, C] -> [..., C]. Ids outside [0, V) are an error naming the op.
+Tensor embedding(const Tensor& ids, const Tensor& w);
+// Over the last dim; g, b [C].
+Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps = 1e-5);
+// Over the last dim.
+Tensor softmax(const Tensor& x);
+// q [B,H,Tq,D], k, v [B,H,Tk,D], key_mask [B,Tk] (1 keep, 0 padded; may be undefined).
+// softmax(q kᵀ/√D + mask) v; causal aligns the last query with the last key (KV caches).
+// Composite of matmul, mask, softmax; the fused kernel replaces it on CUDA later.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask,
+                 bool causal);
+// x [B,T,C], m [B,T] -> [B,C]: Σ_t m x, or its mean over the unmasked positions.
+Tensor masked_sum(const Tensor& x, const Tensor& m);
+Tensor masked_mean(const Tensor& x, const Tensor& m);
+// Σ of all elements -> one-element tensor [1].
+Tensor sum(const Tensor& x);
+// Σ x², no history (gradient norms).
+Tensor sum_squares(const Tensor& x);
+
+// Losses, each -> [1].
+// loss = −Σ_b w_b Σ_t m_bt log softmax(logits_bt)[y_bt]. logits [B,T,V] or [B·T,V], y i32 [B,T],
+// m [B,T], w [B]. w and m are constants (no gradient flows to them).
+Tensor weighted_logprob(const Tensor& logits, const Tensor& y, const Tensor& m, const Tensor& w);
+// Mean over unmasked tokens of −log p(y): weighted_logprob with w_b = 1/Σm.
+Tensor cross_entropy(const Tensor& logits, const Tensor& y, const Tensor& m);
+// mean_n BCE(σ(x_n), t_n), from logits, computed stably.
+Tensor bce_with_logits(const Tensor& x, const Tensor& t);
+
+}  // namespace coopgen

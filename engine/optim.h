@@ -1,0 +1,74 @@
+// AdamW with decoupled weight decay and bias correction, global-norm gradient clipping, and
+// learning-rate schedules. Weight decay applies to matrices only (dim ≥ 2), as in GPT-2: biases,
+// gains and norms are not decayed.
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/config.h"
+#include "engine/tensor.h"
+
+namespace coopgen {
+
+struct ScheduleConfig {
+  std::string kind = "constant";  // constant | warmup_linear | cosine
+  int64_t warmup_steps = 0;       // linear ramp from 0 to lr over these steps (all kinds)
+  int64_t total_steps = 0;        // end of the decay (warmup_linear, cosine)
+  double min_lr_ratio = 0.0;      // the decay ends at lr·min_lr_ratio
+  template <class V> void visit(V& v) {
+    v.one_of("kind", kind, {"constant", "warmup_linear", "cosine"});
+    v("warmup_steps", warmup_steps);
+    v("total_steps", total_steps);
+    v("min_lr_ratio", min_lr_ratio);
+  }
+  // The learning rate at 1-based `step`. Fails when the config is inconsistent.
+  double lr_at(int64_t step, double base_lr) const;
+};
+
+struct OptimConfig {
+  double lr = 3e-4;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;  // global-norm clip; 0 disables
+  ScheduleConfig schedule;
+  template <class V> void visit(V& v) {
+    v("lr", lr);
+    v("beta1", beta1);
+    v("beta2", beta2);
+    v("eps", eps);
+    v("weight_decay", weight_decay);
+    v("grad_clip", grad_clip);
+    v("schedule", schedule);
+  }
+};
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class AdamW {
+ public:
+  AdamW(NamedTensors params, OptimConfig cfg);
+
+  // One update from the parameters' .grad (missing grads count as zero). Returns the global
+  // gradient norm before clipping; a non-finite norm is an error naming the step, and the
+  // parameters are left untouched.
+  double step();
+  void zero_grad();
+  int64_t steps_taken() const { return step_; }
+  double lr() const { return cfg_.schedule.lr_at(step_ + 1, cfg_.lr); }
+
+  // Moments as named tensors ("adamw.m.<param>", "adamw.v.<param>") for checkpoints.
+  NamedTensors state() const;
+  void load_state(const std::map<std::string, Tensor>& tensors, int64_t steps_taken);
+
+ private:
+  NamedTensors params_;
+  std::vector<Tensor> m_, v_;
+  OptimConfig cfg_;
+  int64_t step_ = 0;
+};
+
+}  // namespace coopgen

@@ -1,0 +1,74 @@
+#include "kernels/cpu/copy.h"
+
+#include <vector>
+
+#include "kernels/philox.h"
+
+namespace coopgen::cpu {
+
+template <class T> void fill(T* out, int64_t n, double value) {
+  for (int64_t k = 0; k < n; ++k) out[k] = T(value);
+}
+template <> void fill<bf16>(bf16* out, int64_t n, double value) {
+  bf16 v = float_to_bf16(float(value));
+  for (int64_t k = 0; k < n; ++k) out[k] = v;
+}
+template void fill<float>(float*, int64_t, double);
+template void fill<double>(double*, int64_t, double);
+template void fill<int32_t>(int32_t*, int64_t, double);
+
+static double load(const void* p, DType t, int64_t k) {
+  switch (t) {
+    case DType::F32: return double(static_cast<const float*>(p)[k]);
+    case DType::F64: return static_cast<const double*>(p)[k];
+    case DType::BF16: return double(bf16_to_float(static_cast<const bf16*>(p)[k]));
+    case DType::I32: return double(static_cast<const int32_t*>(p)[k]);
+  }
+  return 0;
+}
+static void store(void* p, DType t, int64_t k, double v) {
+  switch (t) {
+    case DType::F32: static_cast<float*>(p)[k] = float(v); return;
+    case DType::F64: static_cast<double*>(p)[k] = v; return;
+    case DType::BF16: static_cast<bf16*>(p)[k] = float_to_bf16(float(v)); return;
+    case DType::I32: static_cast<int32_t*>(p)[k] = int32_t(v); return;
+  }
+}
+
+// Goes through double, which holds every f32, bf16 and i32 value exactly.
+void strided_copy(void* out, DType out_t, const int64_t* out_strides, const void* in, DType in_t,
+                  const int64_t* in_strides, const int64_t* shape, int ndim) {
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) n *= shape[d];
+  std::vector<int64_t> idx(size_t(ndim), 0);
+  int64_t io = 0, oo = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    store(out, out_t, oo, load(in, in_t, io));
+    for (int d = ndim - 1; d >= 0; --d) {  // odometer increment of the multi-index
+      if (++idx[size_t(d)] < shape[d]) {
+        io += in_strides[d];
+        oo += out_strides[d];
+        break;
+      }
+      io -= in_strides[d] * (shape[d] - 1);
+      oo -= out_strides[d] * (shape[d] - 1);
+      idx[size_t(d)] = 0;
+    }
+  }
+}
+
+template <class T>
+void philox_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
+  for (int64_t k = 0; k < n; ++k)
+    out[k] = T(lo + (hi - lo) * double(philox::uniform(seed, offset, uint64_t(k))));
+}
+template void philox_uniform<float>(float*, int64_t, uint64_t, uint64_t, double, double);
+template void philox_uniform<double>(double*, int64_t, uint64_t, uint64_t, double, double);
+
+int32_t token_range_check(const int32_t* ids, int64_t n, int64_t vocab) {
+  int32_t bad = 0;
+  for (int64_t k = 0; k < n; ++k) bad += (ids[k] < 0 || ids[k] >= vocab);
+  return bad;
+}
+
+}  // namespace coopgen::cpu

@@ -1,0 +1,55 @@
+#include "kernels/cpu/softmax.h"
+
+#include <cmath>
+#include <limits>
+
+namespace coopgen::cpu {
+
+template <class T> void softmax_forward(T* y, const T* x, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * cols;
+    T* yr = y + r * cols;
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t c = 0; c < cols; ++c) mx = std::fmax(mx, double(xr[c]));
+    if (std::isinf(mx) && mx < 0) {
+      for (int64_t c = 0; c < cols; ++c) yr[c] = T(0);
+      continue;
+    }
+    double s = 0;
+    for (int64_t c = 0; c < cols; ++c) s += std::exp(double(xr[c]) - mx);
+    for (int64_t c = 0; c < cols; ++c) yr[c] = T(std::exp(double(xr[c]) - mx) / s);
+  }
+}
+
+template <class T> void softmax_backward(T* dx, const T* y, const T* dy, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double dot = 0;
+    for (int64_t c = 0; c < cols; ++c) dot += double(dy[r * cols + c]) * double(y[r * cols + c]);
+    for (int64_t c = 0; c < cols; ++c)
+      dx[r * cols + c] = T(double(y[r * cols + c]) * (double(dy[r * cols + c]) - dot));
+  }
+}
+
+template <class T>
+void mask_fill(T* out, const T* x, const T* keymask, int64_t batch, int64_t heads, int64_t tq,
+               int64_t tk, bool causal, double fill) {
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < tq; ++i)
+        for (int64_t j = 0; j < tk; ++j) {
+          int64_t k = ((b * heads + h) * tq + i) * tk + j;
+          bool masked = (keymask && keymask[b * tk + j] == T(0)) || (causal && j > i + tk - tq);
+          out[k] = masked ? T(fill) : x[k];
+        }
+}
+
+template void softmax_forward<float>(float*, const float*, int64_t, int64_t);
+template void softmax_forward<double>(double*, const double*, int64_t, int64_t);
+template void softmax_backward<float>(float*, const float*, const float*, int64_t, int64_t);
+template void softmax_backward<double>(double*, const double*, const double*, int64_t, int64_t);
+template void mask_fill<float>(float*, const float*, const float*, int64_t, int64_t, int64_t,
+                               int64_t, bool, double);
+template void mask_fill<double>(double*, const double*, const double*, int64_t, int64_t, int64_t,
+                                int64_t, bool, double);
+
+}  // namespace coopgen::cpu

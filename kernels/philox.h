@@ -1,0 +1,52 @@
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11), the
+// counter-based generator cuRAND also uses. Stateless: the k-th uniform of stream (seed, offset)
+// is word k%4 of philox(counter = offset + k/4, key = seed), so a CPU loop and a CUDA grid that
+// evaluate the same k get the same number, whatever the launch shape. Shared by both backends.
+#pragma once
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define COOPGEN_HD __host__ __device__ __forceinline__
+#else
+#define COOPGEN_HD inline
+#endif
+
+namespace coopgen::philox {
+
+struct U4 {
+  uint32_t v[4];
+};
+
+COOPGEN_HD uint32_t mulhilo(uint32_t a, uint32_t b, uint32_t* hi) {
+  uint64_t p = uint64_t(a) * uint64_t(b);
+  *hi = uint32_t(p >> 32);
+  return uint32_t(p);
+}
+
+// Ten rounds with the Weyl key schedule; constants from the paper.
+COOPGEN_HD U4 philox4x32_10(U4 ctr, uint32_t k0, uint32_t k1) {
+  for (int r = 0; r < 10; ++r) {
+    uint32_t hi0, hi1;
+    uint32_t lo0 = mulhilo(0xD2511F53u, ctr.v[0], &hi0);
+    uint32_t lo1 = mulhilo(0xCD9E8D57u, ctr.v[2], &hi1);
+    ctr = U4{{hi1 ^ ctr.v[1] ^ k0, lo1, hi0 ^ ctr.v[3] ^ k1, lo0}};
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  return ctr;
+}
+
+// The 32-bit word k of stream (seed, offset).
+COOPGEN_HD uint32_t word(uint64_t seed, uint64_t offset, uint64_t k) {
+  uint64_t c = offset + k / 4;
+  U4 out = philox4x32_10(U4{{uint32_t(c), uint32_t(c >> 32), 0u, 0u}}, uint32_t(seed),
+                         uint32_t(seed >> 32));
+  return out.v[k % 4];
+}
+
+// Uniform in [0, 1) with 24 random bits: exact in float, identical on every backend.
+COOPGEN_HD float uniform(uint64_t seed, uint64_t offset, uint64_t k) {
+  return float(word(seed, offset, k) >> 8) * (1.0f / 16777216.0f);
+}
+
+}  // namespace coopgen::philox

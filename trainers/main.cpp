@@ -1,0 +1,3 @@
+#include "trainers/cli.h"
+
+int main(int argc, char** argv) { return coopgen::cli_main(argc, argv); }
