@@ -1,0 +1,35 @@
+# Bad input to the coopgen command: exit code 1 and exactly one line on stderr naming the cause.
+# Run by CTest: cmake -DCOOPGEN=... -DSRC=... -DWORK=... -P cli_errors.cmake
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+
+function(expect_error name expect)
+  execute_process(COMMAND ${COOPGEN} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(STRIP "${err}" err)
+  string(FIND "${err}" "\n" newline)
+  string(FIND "${err}" "${expect}" found)
+  if(NOT rc EQUAL 1 OR NOT newline EQUAL -1 OR found EQUAL -1)
+    message(FATAL_ERROR "${name}: expected exit 1 and one line containing '${expect}', got exit ${rc}:\n${err}")
+  endif()
+  message(STATUS "${name}: ${err}")
+endfunction()
+
+file(WRITE ${WORK}/typo.yaml "seed: 3\noptim:\n  lr: 0.1\n  wieght_decay: 0.1\n")
+expect_error(unknown_key "typo.yaml:4: optim.wieght_decay: unknown key" config --config ${WORK}/typo.yaml)
+file(WRITE ${WORK}/type.yaml "optim:\n  grad_clip: yes please\n")
+expect_error(wrong_type "type.yaml:2: optim.grad_clip: expected a number" config --config ${WORK}/type.yaml)
+expect_error(bad_override "command-line override 'seed=-1'" config --config ${WORK}/typo.yaml seed=-1)
+expect_error(missing_file "nope.yaml: cannot open config file" config --config ${WORK}/nope.yaml)
+expect_error(unknown_command "unknown command 'trian'" trian)
+
+# A checkpoint whose model file is cut short.
+execute_process(COMMAND ${COOPGEN} config --config ${SRC}/configs/base.yaml RESULT_VARIABLE rc OUTPUT_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "configs/base.yaml does not load")
+endif()
+# A checkpoint whose model file was cut short (as by a full disk or a killed copy).
+execute_process(COMMAND ${FIXTURE} ${WORK}/ckpt RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "could not write the truncated checkpoint fixture")
+endif()
+expect_error(truncated_checkpoint "tensor 'layer.1.w'" inspect ${WORK}/ckpt)

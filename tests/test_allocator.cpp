@@ -1,0 +1,49 @@
+#include <catch2/catch.hpp>
+
+#include "engine/allocator.h"
+#include "engine/ops.h"
+
+#include <cstdlib>
+
+using namespace coopgen;
+
+TEST_CASE("the caching allocator reaches a steady state with no backend calls", "[allocator]") {
+  CachingAllocator& a = allocator(Device::CPU);
+  auto step = [] {  // a small forward/backward/update, like a training step
+    Tensor w = Tensor::uniform({33, 17}, 1, 0).requires_grad_();
+    Tensor x = Tensor::uniform({9, 33}, 2, 0);
+    Tensor loss = sum(gelu(matmul(x, w)));
+    loss.backward();
+    return w.grad().numel();
+  };
+  step();
+  step();
+  const AllocatorStats before = a.stats();
+  for (int k = 0; k < 5; ++k) step();
+  const AllocatorStats after = a.stats();
+  REQUIRE(after.raw_allocs == before.raw_allocs);
+  REQUIRE(after.current_bytes == before.current_bytes);
+  REQUIRE(after.peak_bytes >= after.current_bytes);
+}
+
+TEST_CASE("allocator accounting", "[allocator]") {
+  CachingAllocator a(Device::CPU, [](size_t n) { return std::malloc(n); }, [](void* p) { std::free(p); });
+  REQUIRE(CachingAllocator::round_size(1) == 512);
+  REQUIRE(CachingAllocator::round_size(513) == 1024);
+  REQUIRE(CachingAllocator::round_size((size_t(1) << 21) + 1) == (size_t(1) << 21) + (size_t(1) << 19));
+  void* p = a.allocate(1000);
+  void* q = a.allocate(3000);
+  REQUIRE(a.stats().current_bytes == 1024 + 3072);
+  a.release(p);
+  REQUIRE(a.stats().current_bytes == 3072);
+  REQUIRE(a.stats().peak_bytes == 1024 + 3072);
+  void* r = a.allocate(900);  // same rounded size: the cached block comes back
+  REQUIRE(r == p);
+  REQUIRE(a.stats().raw_allocs == 2);
+  a.release(q);
+  a.release(r);
+  a.empty_cache();
+  REQUIRE(a.stats().reserved_bytes == 0);
+  REQUIRE(a.stats().raw_frees == 2);
+  REQUIRE_THROWS_WITH(a.release(reinterpret_cast<void*>(0x1000)), Catch::Contains("unknown pointer"));
+}

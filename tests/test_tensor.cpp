@@ -1,0 +1,120 @@
+// Tensors, views and op values against closed forms.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "engine/device.h"
+#include "engine/ops.h"
+
+using namespace coopgen;
+
+static std::vector<double> vals(const Tensor& t) { return t.to(DType::F64).to_vector<double>(); }
+
+TEST_CASE("views share storage and index correctly", "[tensor]") {
+  std::vector<float> v(24);
+  for (size_t k = 0; k < v.size(); ++k) v[k] = float(k);
+  Tensor x = Tensor::from(v, {2, 3, 4});
+  Tensor t = x.transpose(0, 2);  // [4,3,2]: t[i,j,k] = x[k,j,i] = 12k + 4j + i
+  REQUIRE(t.shape() == Shape{4, 3, 2});
+  REQUIRE(t.same_storage(x));
+  REQUIRE_FALSE(t.is_contiguous());
+  std::vector<float> c = t.contiguous().to_vector<float>();
+  REQUIRE(c[size_t((3 * 3 + 2) * 2 + 1)] == float(12 * 1 + 4 * 2 + 3));
+  Tensor s = x.slice(2, 1, 3);  // [2,3,2]
+  REQUIRE(s.same_storage(x));
+  REQUIRE(s.contiguous().to_vector<float>() == std::vector<float>{1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22});
+  REQUIRE(x.reshape({6, -1}).shape() == Shape{6, 4});
+  REQUIRE(x.reshape({6, -1}).same_storage(x));
+  REQUIRE_THROWS_WITH(x.reshape({5, 5}), Catch::Contains("cannot view"));
+  REQUIRE_THROWS_WITH(x.slice(1, 2, 4), Catch::Contains("slice"));
+}
+
+TEST_CASE("dtype casts round-trip, bf16 rounds to nearest even", "[tensor]") {
+  Tensor x = Tensor::from(std::vector<float>{1.0f, -2.5f, 3.14159265f, 1e-3f}, {4});
+  REQUIRE(vals(x.to(DType::F64).to(DType::F32)) == vals(x));
+  std::vector<float> b = x.to(DType::BF16).to(DType::F32).to_vector<float>();
+  REQUIRE(b[0] == 1.0f);
+  REQUIRE(b[1] == -2.5f);
+  REQUIRE(b[2] == 3.140625f);  // 8 bits of mantissa
+  REQUIRE(std::fabs(b[3] - 1e-3f) < 1e-5f);
+  // 1 + 2^-8 is halfway between two bf16 values: ties go to the even one (1.0).
+  REQUIRE(bf16_to_float(float_to_bf16(1.0f + 1.0f / 256)) == 1.0f);
+  REQUIRE(bf16_to_float(float_to_bf16(1.0f + 3.0f / 256)) == 1.0f + 4.0f / 256);
+  Tensor i = Tensor::from(std::vector<int32_t>{3, -7}, {2});
+  REQUIRE(vals(i) == std::vector<double>{3, -7});
+}
+
+TEST_CASE("op values match closed forms", "[ops]") {
+  auto f64 = [](std::vector<double> v, Shape s) { return Tensor::from(v, s); };
+  SECTION("softmax of logs is the normalised vector; a fully masked row gives zeros") {
+    Tensor y = softmax(f64({0, std::log(2.0), std::log(3.0), -INFINITY, -INFINITY, -INFINITY}, {2, 3}));
+    auto v = vals(y);
+    REQUIRE(v[0] == Approx(1.0 / 6));
+    REQUIRE(v[1] == Approx(2.0 / 6));
+    REQUIRE(v[2] == Approx(3.0 / 6));
+    REQUIRE(v[3] == 0.0);
+    REQUIRE(v[5] == 0.0);
+  }
+  SECTION("gelu, sigmoid, tanh at known points") {
+    REQUIRE(vals(gelu(f64({1.0, 0.0}, {2})))[0] == Approx(0.8411919906082768));
+    auto s = vals(sigmoid(f64({0.0, std::log(3.0)}, {2})));
+    REQUIRE(s[0] == 0.5);
+    REQUIRE(s[1] == Approx(0.75));
+    REQUIRE(vals(tanh(f64({0.5}, {1})))[0] == Approx(std::tanh(0.5)));
+  }
+  SECTION("layernorm of 1,2,3 is ±√1.5 around 0") {
+    Tensor y = layernorm(f64({1, 2, 3}, {1, 3}), f64({1, 1, 1}, {3}), f64({0, 0, 0}, {3}), 0.0);
+    auto v = vals(y);
+    REQUIRE(v[0] == Approx(-std::sqrt(1.5)));
+    REQUIRE(v[1] == Approx(0.0).margin(1e-12));
+    REQUIRE(v[2] == Approx(std::sqrt(1.5)));
+  }
+  SECTION("matmul by hand") {
+    Tensor c = matmul(f64({1, 2, 3, 4, 5, 6}, {2, 3}), f64({1, 0, 0, 1, 1, 1}, {3, 2}));
+    REQUIRE(vals(c) == std::vector<double>{4, 5, 10, 11});
+    Tensor ct = matmul(f64({1, 2, 3, 4, 5, 6}, {2, 3}), f64({1, 0, 1, 0, 1, 1}, {2, 3}), false, true);
+    REQUIRE(vals(ct) == std::vector<double>{4, 5, 10, 11});
+  }
+  SECTION("weighted_logprob with uniform logits is Σ w·m·log V") {
+    Tensor logits = Tensor::zeros({2, 3, 5}, DType::F64);
+    Tensor y = Tensor::from(std::vector<int32_t>{0, 1, 2, 3, 4, 0}, {2, 3});
+    Tensor m = f64({1, 1, 0, 1, 0, 0}, {2, 3});
+    Tensor w = f64({0.5, 2.0}, {2});
+    REQUIRE(weighted_logprob(logits, y, m, w).item() == Approx((0.5 * 2 + 2.0 * 1) * std::log(5.0)));
+    REQUIRE(cross_entropy(logits.reshape({6, 5}), y.reshape({6}), m.reshape({6})).item() == Approx(std::log(5.0)));
+  }
+  SECTION("bce at logit 0 is log 2 whatever the target; large logits are stable") {
+    REQUIRE(bce_with_logits(f64({0, 0}, {2}), f64({0, 1}, {2})).item() == Approx(std::log(2.0)));
+    REQUIRE(bce_with_logits(f64({1000, -1000}, {2}), f64({1, 0}, {2})).item() == Approx(0.0).margin(1e-12));
+    REQUIRE(bce_with_logits(f64({-1000}, {1}), f64({1}, {1})).item() == Approx(1000.0));
+  }
+  SECTION("attention: one key returns its value; causal first query sees only the first key") {
+    Tensor q = Tensor::uniform({1, 1, 2, 3}, 1, 0, -1, 1, DType::F64);
+    Tensor k = Tensor::uniform({1, 1, 2, 3}, 2, 0, -1, 1, DType::F64);
+    Tensor v = f64({1, 2, 3, 10, 20, 30}, {1, 1, 2, 3});
+    auto o = vals(attention(q, k, v, Tensor(), true));
+    REQUIRE(o[0] == Approx(1));
+    REQUIRE(o[2] == Approx(3));
+    Tensor pad = f64({0, 1}, {1, 2});  // only the second key is visible
+    auto p = vals(attention(q, k, v, pad, false));
+    REQUIRE(p[0] == Approx(10));
+    REQUIRE(p[5] == Approx(30));
+  }
+  SECTION("masked mean and sum") {
+    Tensor x = f64({1, 2, 3, 4, 5, 6}, {1, 3, 2});
+    Tensor m = f64({1, 0, 1}, {1, 3});
+    REQUIRE(vals(masked_sum(x, m)) == std::vector<double>{6, 8});
+    REQUIRE(vals(masked_mean(x, m)) == std::vector<double>{3, 4});
+  }
+  SECTION("embedding gathers rows; ids outside the vocabulary are refused") {
+    Tensor w = f64({0, 1, 10, 11, 20, 21}, {3, 2});
+    REQUIRE(vals(embedding(Tensor::from(std::vector<int32_t>{2, 0}, {2}), w)) == std::vector<double>{20, 21, 0, 1});
+    REQUIRE_THROWS_WITH(embedding(Tensor::from(std::vector<int32_t>{1, 3}, {2}), w),
+                        Catch::Contains("outside the vocabulary [0, 3)"));
+  }
+}
+
+TEST_CASE("cuda requests fail with a clear message when no GPU can run them", "[tensor]") {
+  if (device::cuda_available()) return;
+  REQUIRE_THROWS_WITH(Tensor::zeros({2}, DType::F32, Device::CUDA), Catch::Contains("cuda"));
+}
