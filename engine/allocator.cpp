@@ -49,6 +49,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     stats_.raw_allocs++;
     stats_.reserved_bytes += size;
   }
+  if (poison_) device::fill_bytes(ptr, device_, 0xFF, size);
   live_[ptr] = size;
   stats_.current_bytes += size;
   if (stats_.current_bytes > stats_.peak_bytes) stats_.peak_bytes = stats_.current_bytes;

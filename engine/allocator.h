@@ -35,6 +35,10 @@ class CachingAllocator {
   AllocatorStats stats() const;
   void reset_peak();
 
+  // Tests: fill every block handed out with 0xFF bytes (NaN for floats, −1 for ints), so a
+  // kernel that leaves part of its output unwritten is caught.
+  void set_poison(bool on) { poison_ = on; }
+
   static size_t round_size(size_t bytes);  // 512-byte granules; power-of-two buckets above 1 MiB/4
 
  private:
@@ -46,6 +50,7 @@ class CachingAllocator {
   std::multimap<size_t, void*> cached_;       // size -> free block
   std::unordered_map<void*, size_t> live_;    // block -> size
   AllocatorStats stats_;
+  bool poison_ = false;
 };
 
 // The process-wide allocator of a device (created on first use).

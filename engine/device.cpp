@@ -80,6 +80,11 @@ void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
   if (dd == Device::CPU || sd == Device::CPU) CG_CUDA_CHECK(cudaStreamSynchronize(context().stream));
 }
 
+void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
+  if (d == Device::CPU) std::memset(ptr, byte, bytes);
+  else CG_CUDA_CHECK(cudaMemsetAsync(ptr, byte, bytes, context().stream));
+}
+
 void synchronize() { CG_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
 void* stream() { return context().stream; }
 void* cublas_handle() { return context().cublas; }
@@ -101,6 +106,10 @@ void cuda_free(void*) { not_built(); }
 void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
   if (dd != Device::CPU || sd != Device::CPU) not_built();
   if (bytes) std::memcpy(dst, src, bytes);
+}
+void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
+  if (d != Device::CPU) not_built();
+  std::memset(ptr, byte, bytes);
 }
 void synchronize() {}
 void* stream() { not_built(); }

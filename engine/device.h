@@ -13,6 +13,7 @@ void* cuda_malloc(size_t bytes);  // nullptr when out of memory
 void cuda_free(void* ptr);
 // Copy between any pair of devices; returns after the data is at dst (synchronous for the host).
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+void fill_bytes(void* ptr, Device device, int byte, size_t bytes);
 void synchronize();
 void* stream();         // the compute stream (cudaStream_t)
 void* cublas_handle();  // bound to stream()

@@ -1,0 +1,142 @@
+// CUDA backend: one exhaustive switch from op to the kernels in kernels/cuda/ (f32 compute;
+// Fill and Copy also move bf16 and i32). Scratch buffers come from the caching allocator.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "engine/device.h"
+#include "engine/op.h"
+#include "kernels/cuda/adamw.cuh"
+#include "kernels/cuda/copy.cuh"
+#include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/embedding.cuh"
+#include "kernels/cuda/layernorm.cuh"
+#include "kernels/cuda/losses.cuh"
+#include "kernels/cuda/matmul.cuh"
+#include "kernels/cuda/reduce.cuh"
+#include "kernels/cuda/softmax.cuh"
+
+namespace coopgen {
+
+bool cuda_supports(Op op, DType t) {
+  switch (op) {
+    case Op::Fill:
+    case Op::Copy: return t != DType::F64;
+    case Op::TokenRangeCheck: return t == DType::I32;
+    case Op::Add: case Op::Mul: case Op::Scale: case Op::BiasAdd: case Op::SumRows:
+    case Op::Gelu: case Op::GeluBackward: case Op::Sigmoid: case Op::SigmoidBackward:
+    case Op::Tanh: case Op::TanhBackward: case Op::Matmul: case Op::Embedding:
+    case Op::EmbeddingBackward: case Op::LayerNorm: case Op::LayerNormBackward:
+    case Op::Softmax: case Op::SoftmaxBackward: case Op::MaskFill: case Op::MaskedPool:
+    case Op::MaskedPoolBackward: case Op::SumAll: case Op::SumSquares:
+    case Op::WeightedLogprob: case Op::WeightedLogprobBackward: case Op::BceWithLogits:
+    case Op::BceWithLogitsBackward: case Op::AdamW: case Op::PhiloxUniform: return t == DType::F32;
+    case Op::Count: break;
+  }
+  return false;
+}
+
+namespace {
+float* out(const OpCall& c, size_t k) { return c.out[k].data<float>(); }
+const float* in(const OpCall& c, size_t k) { return c.in[k].data<float>(); }
+const int32_t* ids(const OpCall& c, size_t k) { return c.in[k].data<int32_t>(); }
+// Scratch returns to the cache when the launcher returns, before the kernel ran; that is safe
+// because every kernel and copy runs on the one stream, so a later user of the block is ordered
+// after this kernel.
+float* scratch(int64_t n) { return Tensor::empty({n}, DType::F32, Device::CUDA).data<float>(); }
+}  // namespace
+
+void cuda_run(const OpCall& c) {
+  auto s = static_cast<cudaStream_t>(device::stream());
+  const int64_t n = c.out[0].numel();
+  switch (c.op) {
+    case Op::Fill: return cuda::fill(c.out[0].raw_data(), c.out[0].dtype(), n, c.f[0], s);
+    case Op::Copy: {
+      const Tensor &src = c.in[0], &dst = c.out[0];
+      CG_CHECK(dst.dim() <= cuda::kMaxDims, "cuda Copy: more than ", cuda::kMaxDims, " dims");
+      CG_CHECK(src.dtype() != DType::F64, "cuda Copy: f64 tensors are CPU-only");
+      cuda::StridedLayout l{int(dst.dim()), {}, {}, {}};
+      for (int d = 0; d < l.ndim; ++d) {
+        l.shape[d] = dst.shape()[size_t(d)];
+        l.in_strides[d] = src.strides()[size_t(d)];
+        l.out_strides[d] = dst.strides()[size_t(d)];
+      }
+      return cuda::strided_copy(dst.raw_data(), dst.dtype(), src.raw_data(), src.dtype(), l, s);
+    }
+    case Op::TokenRangeCheck:
+      return cuda::token_range_check(c.out[0].data<int32_t>(), ids(c, 0), c.in[0].numel(), c.i[0], s);
+    case Op::Add: return cuda::add(out(c, 0), in(c, 0), in(c, 1), c.f[0], n, s);
+    case Op::Mul: return cuda::mul(out(c, 0), in(c, 0), in(c, 1), n, s);
+    case Op::Scale: return cuda::scale(out(c, 0), in(c, 0), c.f[0], n, s);
+    case Op::BiasAdd: return cuda::bias_add(out(c, 0), in(c, 0), in(c, 1), n / c.in[1].numel(), c.in[1].numel(), s);
+    case Op::SumRows: return cuda::sum_rows(out(c, 0), in(c, 0), c.in[0].numel() / n, n, s);
+    case Op::Gelu: return cuda::gelu_forward(out(c, 0), in(c, 0), n, s);
+    case Op::GeluBackward: return cuda::gelu_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
+    case Op::Sigmoid: return cuda::sigmoid_forward(out(c, 0), in(c, 0), n, s);
+    case Op::SigmoidBackward: return cuda::sigmoid_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
+    case Op::Tanh: return cuda::tanh_forward(out(c, 0), in(c, 0), n, s);
+    case Op::TanhBackward: return cuda::tanh_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
+    case Op::Matmul:
+      return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out(c, 0), in(c, 0), in(c, 1),
+                          c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1]);
+    case Op::Embedding:
+      return cuda::embedding_forward(out(c, 0), ids(c, 0), in(c, 1), c.in[0].numel(), c.in[1].size(1), s);
+    case Op::EmbeddingBackward:
+      return cuda::embedding_backward(out(c, 0), ids(c, 0), in(c, 1), c.in[0].numel(), c.out[0].size(1), s);
+    case Op::LayerNorm: {
+      const int64_t cols = c.in[1].numel();
+      return cuda::layernorm_forward(out(c, 0), out(c, 1), out(c, 2), in(c, 0), in(c, 1), in(c, 2), n / cols,
+                                     cols, c.f[0], s);
+    }
+    case Op::LayerNormBackward: {
+      const int64_t cols = c.in[2].numel();
+      return cuda::layernorm_backward(out(c, 0), out(c, 1), out(c, 2), in(c, 0), in(c, 1), in(c, 2), in(c, 3),
+                                      in(c, 4), n / cols, cols, s);
+    }
+    case Op::Softmax: {
+      const int64_t cols = c.out[0].size(-1);
+      return cuda::softmax_forward(out(c, 0), in(c, 0), n / cols, cols, s);
+    }
+    case Op::SoftmaxBackward: {
+      const int64_t cols = c.out[0].size(-1);
+      return cuda::softmax_backward(out(c, 0), in(c, 0), in(c, 1), n / cols, cols, s);
+    }
+    case Op::MaskFill: {
+      const Shape& d = c.out[0].shape();
+      return cuda::mask_fill(out(c, 0), in(c, 0), c.in.size() > 1 ? in(c, 1) : nullptr, d[0], d[1], d[2], d[3],
+                             c.i[0] != 0, c.f[0], s);
+    }
+    case Op::MaskedPool: {
+      const Shape& d = c.in[0].shape();
+      return cuda::masked_pool(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], c.i[0] != 0, s);
+    }
+    case Op::MaskedPoolBackward: {
+      const Shape& d = c.out[0].shape();
+      return cuda::masked_pool_backward(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], c.i[0] != 0, s);
+    }
+    case Op::SumAll: return cuda::sum_all(out(c, 0), in(c, 0), c.in[0].numel(), s);
+    case Op::SumSquares: return cuda::sum_squares(out(c, 0), in(c, 0), c.in[0].numel(), s);
+    case Op::WeightedLogprob: {
+      const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
+      return cuda::weighted_logprob_forward(out(c, 0), out(c, 1), scratch(rows), in(c, 0), ids(c, 1), in(c, 2),
+                                            in(c, 3), rows, rows / c.in[3].numel(), vocab, s);
+    }
+    case Op::WeightedLogprobBackward: {
+      const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
+      return cuda::weighted_logprob_backward(out(c, 0), in(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4),
+                                             in(c, 5), rows, rows / c.in[4].numel(), vocab, s);
+    }
+    case Op::BceWithLogits:
+      return cuda::bce_with_logits_forward(out(c, 0), scratch(c.in[0].numel()), in(c, 0), in(c, 1), c.in[0].numel(), s);
+    case Op::BceWithLogitsBackward: return cuda::bce_with_logits_backward(out(c, 0), in(c, 0), in(c, 1), in(c, 2), n, s);
+    case Op::AdamW: {
+      cpu::AdamWArgs a{c.f[0], c.f[1], c.f[2], c.f[3], c.f[4], c.f[5], c.i[0]};
+      return cuda::adamw(out(c, 0), in(c, 0), out(c, 1), out(c, 2), n, a, s);
+    }
+    case Op::PhiloxUniform:
+      return cuda::philox_uniform(out(c, 0), n, uint64_t(c.i[0]), uint64_t(c.i[1]), c.f[0], c.f[1], s);
+    case Op::Count: break;
+  }
+  fail("cuda backend: no kernel for op ", op_name(c.op));
+}
+
+}  // namespace coopgen

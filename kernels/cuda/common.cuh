@@ -1,0 +1,63 @@
+// Shared device helpers of the CUDA kernels: the one launch helper (every kernel goes through it,
+// no <<<>>> elsewhere, so the CPU emulator can take its place), grid-stride indexing and block
+// reductions. Block sizes are multiples of 32, so every warp shuffle runs on a full warp.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "engine/error.h"
+
+namespace coopgen::cuda {
+
+constexpr int kBlock = 256;  // threads per block for the simple kernels
+
+inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8) {
+  int64_t g = (n + block - 1) / block;
+  return unsigned(g < 1 ? 1 : (g > cap ? cap : g));
+}
+
+// Launches `kernel` and checks the launch; the error names the kernel.
+template <class... Params, class... Args>
+void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
+            cudaStream_t stream, Args... args) {
+  kernel<<<grid, block, smem, stream>>>(static_cast<Params>(args)...);
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) fail("CUDA kernel ", name, " failed to launch: ", cudaGetErrorString(err));
+}
+
+__device__ __forceinline__ int64_t global_index() {
+  return int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ int64_t grid_stride() { return int64_t(gridDim.x) * blockDim.x; }
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Reduces over the block and returns the result to every thread. `scratch` holds 32 floats of
+// shared memory; the trailing barrier lets the caller reuse it at once.
+template <bool kMax>
+__device__ __forceinline__ float block_reduce(float v, float* scratch) {
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = (blockDim.x + 31) / 32;
+  v = kMax ? warp_max(v) : warp_sum(v);
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  const float identity = kMax ? -INFINITY : 0.0f;
+  v = threadIdx.x < warps ? scratch[threadIdx.x] : identity;
+  if (warp == 0) v = kMax ? warp_max(v) : warp_sum(v);
+  if (threadIdx.x == 0) scratch[0] = v;
+  __syncthreads();
+  v = scratch[0];
+  __syncthreads();
+  return v;
+}
+__device__ __forceinline__ float block_sum(float v, float* scratch) { return block_reduce<false>(v, scratch); }
+__device__ __forceinline__ float block_max(float v, float* scratch) { return block_reduce<true>(v, scratch); }
+
+}  // namespace coopgen::cuda

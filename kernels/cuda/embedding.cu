@@ -1,0 +1,27 @@
+// Embedding gather and its scatter-add gradient. One thread per output element (row-major, so a
+// warp reads consecutive features of one row). The backward adds with atomics: rows that share a
+// token collide; the order of those additions is not fixed (the CPU twin is the reference).
+#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/embedding.cuh"
+
+namespace coopgen::cuda {
+
+namespace {
+__global__ void embedding_forward_kernel(float* out, const int32_t* ids, const float* w, int64_t n, int64_t dim) {
+  for (int64_t k = global_index(); k < n * dim; k += grid_stride())
+    out[k] = w[int64_t(ids[k / dim]) * dim + k % dim];
+}
+__global__ void embedding_backward_kernel(float* dw, const int32_t* ids, const float* dout, int64_t n, int64_t dim) {
+  for (int64_t k = global_index(); k < n * dim; k += grid_stride())
+    atomicAdd(&dw[int64_t(ids[k / dim]) * dim + k % dim], dout[k]);
+}
+}  // namespace
+
+void embedding_forward(float* out, const int32_t* ids, const float* w, int64_t n, int64_t dim, cudaStream_t s) {
+  if (n > 0 && dim > 0) launch("embedding_forward", embedding_forward_kernel, grid_for(n * dim), kBlock, 0, s, out, ids, w, n, dim);
+}
+void embedding_backward(float* dw, const int32_t* ids, const float* dout, int64_t n, int64_t dim, cudaStream_t s) {
+  if (n > 0 && dim > 0) launch("embedding_backward", embedding_backward_kernel, grid_for(n * dim), kBlock, 0, s, dw, ids, dout, n, dim);
+}
+
+}  // namespace coopgen::cuda

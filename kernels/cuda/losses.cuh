@@ -1,0 +1,17 @@
+// CUDA twins of kernels/cpu/losses.h (f32). `row_loss` is scratch of one float per row.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace coopgen::cuda {
+
+void weighted_logprob_forward(float* loss, float* lse, float* row_loss, const float* logits, const int32_t* y,
+                              const float* m, const float* w, int64_t rows, int64_t time, int64_t vocab, cudaStream_t s);
+void weighted_logprob_backward(float* dlogits, const float* logits, const float* lse, const int32_t* y,
+                               const float* m, const float* w, const float* dloss, int64_t rows, int64_t time,
+                               int64_t vocab, cudaStream_t s);
+void bce_with_logits_forward(float* loss, float* scratch, const float* x, const float* t, int64_t n, cudaStream_t s);
+void bce_with_logits_backward(float* dx, const float* x, const float* t, const float* dloss, int64_t n, cudaStream_t s);
+
+}  // namespace coopgen::cuda

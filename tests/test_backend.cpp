@@ -1,0 +1,92 @@
+// Backend consistency: every registered op case runs on CUDA (f32) and on the CPU reference
+// (f32), on the same fresh random inputs, with every allocation poisoned (0xFF) beforehand; the
+// outputs and the gradients of every differentiable input must agree per element within
+// |ref − x| ≤ atol + rtol·|ref|. Also op-level checks that the cases do not reach (the Philox
+// stream bit for bit, AdamW, casts). Exits 77 (CTest: Skipped) when no GPU is visible.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+#include "engine/allocator.h"
+#include "engine/device.h"
+#include "engine/optim.h"
+#include "tests/op_cases.h"
+
+using namespace coopgen;
+using namespace coopgen::testing;
+
+// f32 kernels that reorder sums (block reductions, cuBLAS) differ from the double-accumulating
+// CPU reference by a few ulps times the reduction length; these bounds leave ~100× margin at the
+// test sizes while a wrong index gives errors of order 1.
+constexpr double kAtol = 1e-5, kRtol = 1e-4;
+
+static void require_close(const Tensor& ref, const Tensor& got, const std::string& what) {
+  REQUIRE(ref.shape() == got.shape());
+  std::vector<float> r = ref.to(Device::CPU).to_vector<float>(), g = got.to(Device::CPU).to_vector<float>();
+  for (size_t k = 0; k < r.size(); ++k) {
+    INFO(what << " element " << k << ": cpu " << r[k] << ", cuda " << g[k]);
+    REQUIRE(std::fabs(double(r[k]) - double(g[k])) <= kAtol + kRtol * std::fabs(double(r[k])));
+  }
+}
+
+TEST_CASE("every op on CUDA matches the CPU reference, forward and backward", "[gpu]") {
+  allocator(Device::CUDA).set_poison(true);
+  allocator(Device::CPU).set_poison(true);
+  uint64_t seed = 1000;
+  for (const OpCase& c : op_cases()) {
+    SECTION(c.name) {
+      std::vector<Tensor> xc = make_inputs(c, DType::F32, Device::CPU, seed);
+      std::vector<Tensor> xg = make_inputs(c, DType::F32, Device::CUDA, seed);
+      Tensor yc = c.fn(xc), yg = c.fn(xg);
+      require_close(yc, yg, c.name + " output");
+      Tensor r = Tensor::uniform(yc.shape(), 5, 0, -1, 1);
+      yc.backward(r);
+      yg.backward(r.to(Device::CUDA));
+      for (size_t i = 0; i < xc.size(); ++i)
+        if (differentiable(c.inputs[i].kind))
+          require_close(xc[i].grad(), xg[i].grad(), c.name + " gradient of input " + std::to_string(i));
+    }
+    ++seed;
+  }
+}
+
+TEST_CASE("the Philox stream is identical on CPU and CUDA, bit for bit", "[gpu]") {
+  for (int64_t n : {1, 5, 1023, 100003}) {
+    std::vector<float> a = Tensor::uniform({n}, 77, 12345, -2, 3).to_vector<float>();
+    std::vector<float> b = Tensor::uniform({n}, 77, 12345, -2, 3, DType::F32, Device::CUDA).to_vector<float>();
+    REQUIRE(a == b);
+  }
+}
+
+TEST_CASE("AdamW on CUDA matches the CPU step", "[gpu]") {
+  OptimConfig cfg;
+  cfg.weight_decay = 0.1;
+  cfg.grad_clip = 0.5;
+  Tensor pc = Tensor::uniform({37, 5}, 1, 0).requires_grad_(), pg = pc.to(Device::CUDA).detach().requires_grad_();
+  AdamW oc({{"p", pc}}, cfg), og({{"p", pg}}, cfg);
+  for (int step = 0; step < 3; ++step) {
+    Tensor g = Tensor::uniform({37, 5}, 2, uint64_t(step) * 100, -1, 1);
+    pc.set_grad(g);
+    pg.set_grad(g.to(Device::CUDA));
+    REQUIRE(oc.step() == Approx(og.step()).epsilon(1e-5));
+  }
+  require_close(pc, pg, "adamw parameters");
+}
+
+TEST_CASE("casts and strided copies on CUDA match the CPU", "[gpu]") {
+  Tensor x = Tensor::uniform({3, 4, 5}, 3, 0, -100, 100);
+  Tensor v = x.permute({2, 0, 1}).slice(1, 1, 3);
+  require_close(v.contiguous(), v.to(Device::CUDA).contiguous(), "strided copy");
+  REQUIRE(x.to(DType::BF16).to(DType::F32).to_vector<float>() ==
+          x.to(Device::CUDA).to(DType::BF16).to(DType::F32).to_vector<float>());
+}
+
+int main(int argc, char** argv) {
+  if (!device::cuda_available()) {
+    std::printf("SKIPPED: no CUDA GPU is visible; the gpu tests run on the GPU machine (scripts/gpu_check.sh)\n");
+    return 77;
+  }
+  return Catch::Session().run(argc, argv);
+}
