@@ -130,7 +130,7 @@ std::map<std::string, Tensor> load_safetensors(const std::string& path, Metadata
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string name = it->first.as<std::string>();
-    const YAML::Node& info = it->second;
+    const YAML::Node info = it->second;  // a copy: it->second is a temporary proxy
     if (name == "__metadata__") {
       if (metadata)
         for (auto m = info.begin(); m != info.end(); ++m)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs coopgen's build dependencies from Debian packages, only those that are missing.
+# The CUDA toolkit (nvcc, cuBLAS, cuRAND, NCCL) is not a Debian package here: where
+# /usr/local/cuda exists the CUDA backend is built too (COOPGEN_CUDA=AUTO).
+set -euo pipefail
+packages=(cmake g++ make catch2 libyaml-cpp-dev libopenblas-dev libopenmpi-dev openmpi-bin)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all build dependencies present"
+  exit 0
+fi
+echo "install_deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sets up and runs every test that this machine can run:
+#   1. installs missing build dependencies (Debian packages);
+#   2. builds in build/ with the CUDA backend where nvcc exists (COOPGEN_CUDA=AUTO) and runs all
+#      tests (the gpu-labelled ones report Skipped when no GPU is visible);
+#   3. builds the CPU code with AddressSanitizer + UBSan in build-asan/ and runs the CPU tests.
+# Ends with one summary line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+start=$(date +%s)
+bash scripts/install_deps.sh || exit 1
+
+summary_passed=0; summary_failed=0; summary_skipped=0
+run_ctest() {  # build-dir, extra ctest args...
+  local dir=$1; shift
+  local log; log=$(mktemp)
+  (cd "$dir" && ctest --output-on-failure "$@") 2>&1 | tee "$log"
+  local total failed skipped
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log" | tail -1)
+  failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
+  skipped=$(grep -c '(Skipped)' "$log" || true)
+  [ -n "$total" ] || { total=0; failed=1; }
+  summary_failed=$((summary_failed + failed))
+  summary_skipped=$((summary_skipped + skipped))
+  summary_passed=$((summary_passed + total - failed - skipped))
+  rm -f "$log"
+}
+
+echo "== build (CUDA AUTO) =="
+cmake -S . -B build -DCOOPGEN_CUDA=AUTO -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
+cmake --build build -j"$jobs" || exit 1
+echo "== tests =="
+run_ctest build
+
+echo "== sanitizer build (ASan + UBSan, CPU) =="
+cmake -S . -B build-asan -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
+cmake --build build-asan -j"$jobs" || exit 1
+echo "== sanitizer tests =="
+run_ctest build-asan -L cpu
+
+echo
+echo "test.sh: finished in $(( $(date +%s) - start )) s"
+echo "$summary_passed passed, $summary_failed failed, $summary_skipped skipped"
+[ "$summary_failed" -eq 0 ]
