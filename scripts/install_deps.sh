@@ -10,10 +10,15 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install_deps: all build dependencies present"
-  exit 0
+else
+  echo "install_deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "install_deps: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Optional: the reference safetensors reader, for the interoperability test (Skipped without it).
+if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check safetensors numpy 2>/dev/null ||
+    echo "install_deps: safetensors/numpy for python3 not installed; safetensors_interop will be skipped"
+fi

@@ -28,7 +28,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "configs/base.yaml does not load")
 endif()
 # A checkpoint whose model file was cut short (as by a full disk or a killed copy).
-execute_process(COMMAND ${FIXTURE} ${WORK}/ckpt RESULT_VARIABLE rc)
+execute_process(COMMAND ${FIXTURE} truncated ${WORK}/ckpt RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "could not write the truncated checkpoint fixture")
 endif()
