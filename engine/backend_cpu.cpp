@@ -16,20 +16,10 @@
 namespace coopgen {
 
 bool cpu_supports(Op op, DType t) {
-  const bool floating = t == DType::F32 || t == DType::F64;
-  switch (op) {
-    case Op::Fill:
-    case Op::Copy: return true;
-    case Op::TokenRangeCheck: return t == DType::I32;
-    case Op::Add: case Op::Mul: case Op::Scale: case Op::BiasAdd: case Op::SumRows:
-    case Op::Gelu: case Op::GeluBackward: case Op::Sigmoid: case Op::SigmoidBackward:
-    case Op::Tanh: case Op::TanhBackward: case Op::Matmul: case Op::Embedding:
-    case Op::EmbeddingBackward: case Op::LayerNorm: case Op::LayerNormBackward:
-    case Op::Softmax: case Op::SoftmaxBackward: case Op::MaskFill: case Op::MaskedPool:
-    case Op::MaskedPoolBackward: case Op::SumAll: case Op::SumSquares:
-    case Op::WeightedLogprob: case Op::WeightedLogprobBackward: case Op::BceWithLogits:
-    case Op::BceWithLogitsBackward: case Op::AdamW: case Op::PhiloxUniform: return floating;
-    case Op::Count: break;
+  switch (op_class(op)) {
+    case OpClass::Any: return true;
+    case OpClass::Index: return t == DType::I32;
+    case OpClass::Float: return t == DType::F32 || t == DType::F64;
   }
   return false;
 }

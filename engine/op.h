@@ -11,18 +11,27 @@
 namespace coopgen {
 
 enum class Op : int {
-#define COOPGEN_OP(name) name,
+#define COOPGEN_OP(name, cls) name,
 #include "engine/ops.def"
 #undef COOPGEN_OP
   Count
 };
 
 inline constexpr std::string_view op_names[] = {
-#define COOPGEN_OP(name) #name,
+#define COOPGEN_OP(name, cls) #name,
 #include "engine/ops.def"
 #undef COOPGEN_OP
 };
 static_assert(std::size(op_names) == size_t(Op::Count), "every op needs a name");
+
+enum class OpClass { Any, Index, Float };
+inline constexpr OpClass op_classes[] = {
+#define COOPGEN_OP(name, cls) OpClass::cls,
+#include "engine/ops.def"
+#undef COOPGEN_OP
+};
+static_assert(std::size(op_classes) == size_t(Op::Count));
+inline OpClass op_class(Op op) { return op_classes[static_cast<unsigned>(op) % std::size(op_classes)]; }
 
 inline std::string_view op_name(Op op) {
   const auto k = static_cast<unsigned>(op);
