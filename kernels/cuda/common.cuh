@@ -8,6 +8,11 @@
 
 #include "engine/error.h"
 
+// Dynamic shared memory is declared through this macro: the emulator binds it at run time.
+#ifndef COOPGEN_SIM
+#define COOPGEN_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#endif
+
 namespace coopgen::cuda {
 
 constexpr int kBlock = 256;  // threads per block for the simple kernels
@@ -17,13 +22,19 @@ inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8)
   return unsigned(g < 1 ? 1 : (g > cap ? cap : g));
 }
 
-// Launches `kernel` and checks the launch; the error names the kernel.
+// Launches `kernel` and checks the launch; the error names the kernel. In the sim build
+// (kernels/sim/sim.h) the emulator runs it on the CPU instead, synchronously.
 template <class... Params, class... Args>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
             cudaStream_t stream, Args... args) {
+#ifdef COOPGEN_SIM
+  (void)stream;
+  sim::launch(name, grid, block, smem, [&] { kernel(static_cast<Params>(args)...); });
+#else
   kernel<<<grid, block, smem, stream>>>(static_cast<Params>(args)...);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) fail("CUDA kernel ", name, " failed to launch: ", cudaGetErrorString(err));
+#endif
 }
 
 __device__ __forceinline__ int64_t global_index() {
@@ -44,7 +55,7 @@ __device__ __forceinline__ float warp_max(float v) {
 // shared memory; the trailing barrier lets the caller reuse it at once.
 template <bool kMax>
 __device__ __forceinline__ float block_reduce(float v, float* scratch) {
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = (blockDim.x + 31) / 32;
+  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = (blockDim.x + 31) / 32;
   v = kMax ? warp_max(v) : warp_sum(v);
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
