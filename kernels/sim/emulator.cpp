@@ -76,6 +76,7 @@ struct Fiber {
   ThreadState state{};
   unsigned linear = 0;
   Wait wait = Wait::Runnable;
+  bool started = false;
   Loc wait_loc;
   const char* wait_what = nullptr;
 };
@@ -95,8 +96,12 @@ struct Launch {
   size_t scheduler_stack_size = 0;
   std::vector<unsigned char> dynamic_shared;
   std::string error;
+  bool unwinding = false;  // after a fault: suspended threads unwind their stacks and exit
   char barrier_token = 0, start_token = 0, end_token = 0;
 };
+
+// Thrown inside a fiber to unwind its stack after a fault (caught in fiber_entry).
+struct Unwind {};
 
 thread_local Launch* g_launch = nullptr;
 std::mutex g_launch_mutex;  // one launch at a time: __shared__ variables are process-wide
@@ -178,14 +183,15 @@ void to_scheduler(Fiber& f, bool dying) {
   tsan_switch(L.scheduler_tsan);
   swapcontext(&f.ctx, &L.scheduler);
   asan_finish(f.asan_fake, nullptr, nullptr);
+  if (L.unwinding) throw Unwind{};
 }
 
+// Records the first fault of the launch and unwinds the calling thread.
 [[noreturn]] void abandon(Fiber& f, const std::string& message) {
   Launch& L = *g_launch;
   if (L.error.empty()) L.error = message;
-  f.wait = Wait::Done;
-  to_scheduler(f, true);
-  __builtin_unreachable();
+  (void)f;
+  throw Unwind{};
 }
 
 void check_exit(Launch& L, Fiber& f) {
@@ -200,14 +206,20 @@ void fiber_entry() {
   Fiber& f = *L.running;
   asan_finish(nullptr, &L.scheduler_stack, &L.scheduler_stack_size);
   tsan_acquire(&L.start_token);
-  (*L.body)();
-  check_exit(L, f);
+  try {
+    (*L.body)();
+    check_exit(L, f);
+  } catch (const Unwind&) {
+  } catch (const std::exception& e) {
+    if (L.error.empty()) L.error = who(L, f) + ": exception in device code: " + e.what();
+  }
   tsan_release(&L.end_token);
   f.wait = Wait::Done;
   to_scheduler(f, true);
 }
 
 void resume(Launch& L, Fiber& f) {
+  f.started = true;
   L.running = &f;
   current = &f.state;
   asan_start(&L.scheduler_asan_fake, f.stack, kStackBytes);
@@ -250,6 +262,16 @@ std::string settle(Launch& L) {
   return "";
 }
 
+// After a fault: resume every suspended thread so that it unwinds its stack and exits.
+void unwind_block(Launch& L) {
+  L.unwinding = true;
+  for (unsigned t = 0; t < L.nthreads; ++t) {
+    Fiber& f = (*L.fibers)[t];
+    if (f.started && f.wait != Wait::Done) resume(L, f);
+  }
+  L.unwinding = false;
+}
+
 void run_block(Launch& L, const uint3& block_idx) {
   std::vector<Fiber>& fibers = *L.fibers;
   const size_t shared_bytes = size_t(__stop_coopgen_shared - __start_coopgen_shared);
@@ -260,6 +282,7 @@ void run_block(Launch& L, const uint3& block_idx) {
     Fiber& f = fibers[t];
     f.linear = t;
     f.wait = Wait::Runnable;
+    f.started = false;
     f.state.block_idx = block_idx;
     f.state.thread_idx = uint3{t % L.block.x, (t / L.block.x) % L.block.y, t / (L.block.x * L.block.y)};
     f.state.block_dim = L.block;
@@ -280,7 +303,7 @@ void run_block(Launch& L, const uint3& block_idx) {
       if (fibers[t].wait == Wait::Runnable) {
         resume(L, fibers[t]);
         ran = true;
-        if (!L.error.empty()) return;
+        if (!L.error.empty()) return unwind_block(L);
       }
       unfinished = unfinished || fibers[t].wait != Wait::Done;
     }
@@ -289,7 +312,7 @@ void run_block(Launch& L, const uint3& block_idx) {
     std::string why = settle(L);
     if (!why.empty()) {
       L.error = why;
-      return;
+      return unwind_block(L);
     }
   }
   tsan_acquire(&L.end_token);
