@@ -5,10 +5,41 @@
 #include "engine/device.h"
 #include "engine/error.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace coopgen {
 
 CachingAllocator::CachingAllocator(Device device, RawAlloc raw_alloc, RawFree raw_free)
     : device_(device), raw_alloc_(raw_alloc), raw_free_(raw_free) {}
+
+// Under AddressSanitizer, the slack between the requested size and the rounded block is
+// poisoned, so a kernel that reads or writes past the end of a tensor is reported even though
+// the block is larger. Only for memory the host can address: CPU memory, and device memory in
+// the emulator build (where it is host memory).
+[[maybe_unused]] static bool host_addressable(Device d) {
+#if defined(COOPGEN_SIM)
+  (void)d;
+  return true;
+#else
+  return d == Device::CPU;
+#endif
+}
+static void poison_slack(Device d, void* ptr, size_t used, size_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+  if (host_addressable(d)) __asan_poison_memory_region(static_cast<char*>(ptr) + used, size - used);
+#else
+  (void)d, (void)ptr, (void)used, (void)size;
+#endif
+}
+static void unpoison_block(Device d, void* ptr, size_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+  if (host_addressable(d)) __asan_unpoison_memory_region(ptr, size);
+#else
+  (void)d, (void)ptr, (void)size;
+#endif
+}
 
 CachingAllocator::~CachingAllocator() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -50,6 +81,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     stats_.reserved_bytes += size;
   }
   if (poison_) device::fill_bytes(ptr, device_, 0xFF, size);
+  poison_slack(device_, ptr, bytes, size);
   live_[ptr] = size;
   stats_.current_bytes += size;
   if (stats_.current_bytes > stats_.peak_bytes) stats_.peak_bytes = stats_.current_bytes;
@@ -62,6 +94,7 @@ void CachingAllocator::release(void* ptr) {
   auto it = live_.find(ptr);
   CG_CHECK(it != live_.end(), device_name(device_), " allocator: release of an unknown pointer");
   stats_.current_bytes -= it->second;
+  unpoison_block(device_, ptr, it->second);
   cached_.emplace(it->second, ptr);
   live_.erase(it);
 }

@@ -5,6 +5,10 @@
 
 #include <cstdlib>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 using namespace coopgen;
 
 TEST_CASE("the caching allocator reaches a steady state with no backend calls", "[allocator]") {
@@ -47,3 +51,13 @@ TEST_CASE("allocator accounting", "[allocator]") {
   REQUIRE(a.stats().raw_frees == 2);
   REQUIRE_THROWS_WITH(a.release(reinterpret_cast<void*>(0x1000)), Catch::Contains("unknown pointer"));
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+TEST_CASE("under ASan the slack after a tensor's end is poisoned", "[allocator]") {
+  Tensor t = Tensor::empty({250});  // 1000 bytes in a 1024-byte block
+  const char* p = static_cast<const char*>(t.raw_data());
+  REQUIRE_FALSE(__asan_address_is_poisoned(p + 999));
+  REQUIRE(__asan_address_is_poisoned(p + 1000));
+  REQUIRE(__asan_address_is_poisoned(p + 1023));
+}
+#endif

@@ -10,7 +10,9 @@
 // the scheduler's own stack, where it throws coopgen::Error.
 //
 // Sanitizers: fiber switches are announced to AddressSanitizer (stack switching) and to
-// ThreadSanitizer (one TSan fiber per CUDA thread, switched without synchronisation). Barriers
+// ThreadSanitizer (one TSan fiber per CUDA thread, switched without synchronisation). In the
+// racecheck build this file itself is compiled without TSan instrumentation (COOPGEN_TSAN
+// enables the annotations): the scheduler's bookkeeping is not the kernel's memory traffic. Barriers
 // and warp rendezvous are the only happens-before edges between threads of a block, so TSan
 // reports two threads touching the same shared word between barriers, one of them writing —
 // the racecheck of compute-sanitizer. Blocks are ordered after one another (their shared memory
@@ -36,8 +38,10 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
-#if defined(__SANITIZE_THREAD__)
+#if defined(COOPGEN_TSAN)
 #include <sanitizer/tsan_interface.h>
+extern "C" void __tsan_ignore_thread_begin(void);
+extern "C" void __tsan_ignore_thread_end(void);
 #endif
 
 // Every __shared__ variable of the program lands in this section (see sim.h); the linker
@@ -122,26 +126,44 @@ void asan_finish(void* fake, const void** bottom, size_t* size) {
 #endif
 }
 void tsan_switch(void* fiber) {
-#if defined(__SANITIZE_THREAD__)
+#if defined(COOPGEN_TSAN)
   __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync);
 #else
   (void)fiber;
 #endif
 }
 void tsan_release(void* addr) {
-#if defined(__SANITIZE_THREAD__)
+#if defined(COOPGEN_TSAN)
   __tsan_release(addr);
 #else
   (void)addr;
 #endif
 }
 void tsan_acquire(void* addr) {
-#if defined(__SANITIZE_THREAD__)
+#if defined(COOPGEN_TSAN)
   __tsan_acquire(addr);
 #else
   (void)addr;
 #endif
 }
+
+// The emulator's own bookkeeping (fiber states, rendezvous records, error text) is touched by
+// the scheduler and by every CUDA thread with no happens-before between them; it is not the
+// kernel's memory traffic, so TSan is told to look away while emulator code runs.
+struct Quiet {
+  Quiet() {
+#if defined(COOPGEN_TSAN)
+    __tsan_ignore_thread_begin();
+#endif
+  }
+  ~Quiet() {
+#if defined(COOPGEN_TSAN)
+    __tsan_ignore_thread_end();
+#endif
+  }
+  Quiet(const Quiet&) = delete;
+  Quiet& operator=(const Quiet&) = delete;
+};
 
 // ---- fiber pool ----------------------------------------------------------------------------
 std::vector<Fiber>& fiber_pool(unsigned n) {
@@ -153,7 +175,7 @@ std::vector<Fiber>& fiber_pool(unsigned n) {
     if (mem == MAP_FAILED) fail("sim: cannot map a fiber stack");
     mprotect(mem, page, PROT_NONE);  // guard page: a stack overflow faults instead of corrupting
     f.stack = static_cast<char*>(mem) + page;
-#if defined(__SANITIZE_THREAD__)
+#if defined(COOPGEN_TSAN)
     f.tsan_fiber = __tsan_create_fiber(0);
 #endif
     pool.push_back(f);
@@ -208,9 +230,11 @@ void fiber_entry() {
   tsan_acquire(&L.start_token);
   try {
     (*L.body)();
+    Quiet quiet;
     check_exit(L, f);
   } catch (const Unwind&) {
   } catch (const std::exception& e) {
+    Quiet quiet;
     if (L.error.empty()) L.error = who(L, f) + ": exception in device code: " + e.what();
   }
   tsan_release(&L.end_token);
@@ -297,6 +321,10 @@ void run_block(Launch& L, const uint3& block_idx) {
     makecontext(&f.ctx, fiber_entry, 0);
   }
   tsan_release(&L.start_token);
+  struct EndOfBlock {  // the host sees what the block's threads did, on every exit path
+    Launch& L;
+    ~EndOfBlock() { tsan_acquire(&L.end_token); }
+  } end_of_block{L};
   for (;;) {
     bool ran = false, unfinished = false;
     for (unsigned t = 0; t < L.nthreads; ++t) {
@@ -315,7 +343,6 @@ void run_block(Launch& L, const uint3& block_idx) {
       return unwind_block(L);
     }
   }
-  tsan_acquire(&L.end_token);
 }
 
 }  // namespace
@@ -328,6 +355,7 @@ void launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_byt
   if (dynamic_shared_bytes > kMaxDynamicShared)
     fail("sim: kernel ", kernel, ": ", dynamic_shared_bytes, " bytes of dynamic shared memory exceed ", kMaxDynamicShared);
   std::lock_guard<std::mutex> lock(g_launch_mutex);
+  Quiet quiet;
   Launch L;
   L.kernel = kernel;
   L.grid = grid;
@@ -337,7 +365,7 @@ void launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_byt
   L.fibers = &fiber_pool(nthreads);
   L.pending.resize((nthreads + 31) / 32);
   L.dynamic_shared.resize(dynamic_shared_bytes);
-#if defined(__SANITIZE_THREAD__)
+#if defined(COOPGEN_TSAN)
   L.scheduler_tsan = __tsan_get_current_fiber();
 #endif
   // Blocks in a seeded random order: kernels must not depend on the order blocks run in.
@@ -362,6 +390,7 @@ void launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_byt
 }
 
 void syncthreads(const Loc& loc) {
+  Quiet quiet;
   Launch& L = *g_launch;
   Fiber& f = *L.running;
   f.wait = Wait::Barrier;
@@ -372,6 +401,7 @@ void syncthreads(const Loc& loc) {
 }
 
 unsigned warp_collective(unsigned mask, const char* what, const void* mine, size_t bytes, void* all, const Loc& loc) {
+  Quiet quiet;
   Launch& L = *g_launch;
   Fiber& f = *L.running;
   const unsigned warp = f.linear / 32, lane = f.linear % 32;
@@ -427,12 +457,14 @@ unsigned warp_collective(unsigned mask, const char* what, const void* mine, size
 }
 
 void* dynamic_shared() {
+  Quiet quiet;
   Launch& L = *g_launch;
   if (L.dynamic_shared.empty()) abandon(*L.running, who(L, *L.running) + ": dynamic shared memory used but none was launched");
   return L.dynamic_shared.data();
 }
 
 void device_error(const char* what, const Loc& loc) {
+  Quiet quiet;
   Launch& L = *g_launch;
   abandon(*L.running, who(L, *L.running) + ": " + what + " at " + where(loc));
 }
