@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Sets up and runs every test that this machine can run:
 #   1. installs missing build dependencies (Debian packages);
-#   2. builds in build/ with the CUDA backend where nvcc exists (COOPGEN_CUDA=AUTO) and runs all
-#      tests (the gpu-labelled ones report Skipped when no GPU is visible);
-#   3. builds the CPU code with AddressSanitizer + UBSan in build-asan/ and runs the CPU tests.
+#   2. build/: the CUDA backend compiled by nvcc where it exists (COOPGEN_CUDA=AUTO); all tests
+#      (the gpu-labelled ones report Skipped when no GPU is visible);
+#   3. build-sim/: AddressSanitizer + UBSan, with the CUDA kernels running on the emulator
+#      (COOPGEN_SIM, needs the CUDA headers): the CPU tests and every CUDA kernel against its CPU
+#      twin (memcheck), plus the emulator's own tests;
+#   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck).
 # Ends with one summary line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,11 +36,23 @@ cmake --build build -j"$jobs" || exit 1
 echo "== tests =="
 run_ctest build
 
-echo "== sanitizer build (ASan + UBSan, CPU) =="
-cmake -S . -B build-asan -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
-cmake --build build-asan -j"$jobs" || exit 1
-echo "== sanitizer tests =="
-run_ctest build-asan -L cpu
+sim=OFF
+[ -f "${CUDA_HOME:-/usr/local/cuda}/include/cuda_runtime.h" ] && sim=ON
+echo "== memcheck build (ASan + UBSan, CUDA kernels on the emulator: $sim) =="
+cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
+cmake --build build-sim -j"$jobs" || exit 1
+echo "== memcheck tests =="
+run_ctest build-sim
+
+if [ "$sim" = ON ]; then
+  echo "== racecheck build (TSan, CUDA kernels on the emulator) =="
+  cmake -S . -B build-race -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
+  cmake --build build-race -j"$jobs" || exit 1
+  echo "== racecheck tests =="
+  run_ctest build-race -L sim
+else
+  echo "== no CUDA headers: the emulator builds are skipped =="
+fi
 
 echo
 echo "test.sh: finished in $(( $(date +%s) - start )) s"
