@@ -6,7 +6,9 @@
 #   3. build-sim/: AddressSanitizer + UBSan, with the CUDA kernels running on the emulator
 #      (COOPGEN_SIM, needs the CUDA headers): the CPU tests and every CUDA kernel against its CPU
 #      twin (memcheck), plus the emulator's own tests;
-#   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck).
+#   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck);
+#   5. build-simrel/: the emulator without sanitizers (optimised, as a plain user builds it):
+#      the sim tests again.
 # Ends with one summary line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +52,13 @@ if [ "$sim" = ON ]; then
   cmake --build build-race -j"$jobs" || exit 1
   echo "== racecheck tests =="
   run_ctest build-race -L sim
+
+  echo "== plain emulator build (no sanitizer) =="
+  cmake -S . -B build-simrel -DCOOPGEN_SIM=ON -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+  cmake --build build-simrel -j"$jobs" || exit 1
+  echo "== plain emulator tests =="
+  run_ctest build-simrel -L sim
+  build-simrel/bench/bench_sim_switch --json build-simrel/bench_sim_switch.json
 else
   echo "== no CUDA headers: the emulator builds are skipped =="
 fi

@@ -15,6 +15,9 @@ void shuffles(int* out, int threads, int mode, int arg, int width);
 void votes(unsigned* out, int threads);
 // `blocks`×`threads`: global and shared atomics; out = {global count, Σ shared counts, max, min}.
 void atomics(int* out, float* fsum, int blocks, int threads);
+// One block: cp.async copies `n` floats (n a multiple of 4) into shared memory, then out[t] =
+// shared[n−1−t] after __syncwarp/__syncthreads; lock-free increments through atomicCAS.
+void async_copy_reverse(float* out, const float* in, int n, int* cas_counter);
 // One block: out[t] = value written by thread threads−1−t through dynamic shared memory.
 void dynamic_shared_reverse(float* out, int threads);
 // One block: reads a __shared__ float and int that nobody wrote.

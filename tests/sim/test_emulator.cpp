@@ -79,6 +79,15 @@ TEST_CASE("atomics on global and shared memory", "[sim]") {
   REQUIRE(fsum == 105.0f);
 }
 
+TEST_CASE("cp.async into shared memory, __syncwarp, atomicCAS", "[sim]") {
+  std::vector<float> in(200), out(200, -1);
+  std::iota(in.begin(), in.end(), 0.0f);
+  int counter = 0;
+  async_copy_reverse(out.data(), in.data(), 200, &counter);
+  for (int k = 0; k < 200; ++k) REQUIRE(out[size_t(k)] == float(199 - k));
+  REQUIRE(counter == 40);
+}
+
 TEST_CASE("dynamic shared memory; shared memory starts poisoned", "[sim]") {
   std::vector<float> out(37);
   dynamic_shared_reverse(out.data(), 37);
