@@ -75,15 +75,16 @@ static const char* st_dtype(DType t) {
 }
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
-  std::string header = "{";
+  std::ostringstream os;
+  os << '{';
+  const char* sep = "";
   if (!metadata.empty()) {
-    header += "\"__metadata__\":{";
-    bool first = true;
+    os << "\"__metadata__\":{";
     for (auto& [k, v] : metadata) {
-      header += (first ? "" : ",") + json_quote(k) + ":" + json_quote(v);
-      first = false;
+      os << sep << json_quote(k) << ':' << json_quote(v);
+      sep = ",";
     }
-    header += "}";
+    os << '}';
   }
   std::set<std::string> names;
   size_t offset = 0;
@@ -92,14 +93,15 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
     if (!names.insert(name).second) fail(path, ": tensor name '", name, "' appears twice");
     Tensor h = t.detach().contiguous().to(Device::CPU);
     const size_t bytes = size_t(h.numel()) * dtype_size(h.dtype());
-    header += (header.size() > 1 ? "," : "") + json_quote(name) + ":{\"dtype\":\"" + st_dtype(h.dtype()) +
-              "\",\"shape\":[";
-    for (int64_t d = 0; d < h.dim(); ++d) header += (d ? "," : "") + std::to_string(h.size(d));
-    header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + bytes) + "]}";
+    os << (metadata.empty() && host.empty() ? "" : ",") << json_quote(name) << ":{\"dtype\":\"" << st_dtype(h.dtype())
+       << "\",\"shape\":[";
+    for (int64_t d = 0; d < h.dim(); ++d) os << (d ? "," : "") << h.size(d);
+    os << "],\"data_offsets\":[" << offset << ',' << offset + bytes << "]}";
     offset += bytes;
     host.push_back(h);
   }
-  header += "}";
+  os << '}';
+  std::string header = os.str();
   while (header.size() % 8) header += ' ';  // align the data section, as the reference writer does
   std::string file(8, '\0');
   uint64_t n = header.size();

@@ -72,7 +72,7 @@ __global__ void async_copy_kernel(float* out, const float* in, int n, int* cas_c
   __syncwarp(lanes_of_my_warp());  // the block has a partial warp: name only its lanes
   __syncthreads();
   for (int k = int(threadIdx.x); k < n; k += int(blockDim.x)) out[k] = tile[n - 1 - k];
-  int seen = *cas_counter, prev;
+  int seen = atomicAdd(cas_counter, 0), prev;  // an atomic read: a plain one would race with the CAS
   while ((prev = atomicCAS(cas_counter, seen, seen + 1)) != seen) seen = prev;
 }
 
