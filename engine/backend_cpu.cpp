@@ -11,6 +11,7 @@
 #include "kernels/cpu/losses.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cpu/sampling.h"
 #include "kernels/cpu/softmax.h"
 
 namespace coopgen {
@@ -165,6 +166,12 @@ void cpu_run(const OpCall& c) {
       return floating(t, [&]<class T>(T) {
         cpu::AdamWArgs a{c.f[0], c.f[1], c.f[2], c.f[3], c.f[4], c.f[5], c.i[0]};
         cpu::adamw(out<T>(c, 0), in<T>(c, 0), out<T>(c, 1), out<T>(c, 2), n, a);
+      });
+    case Op::SampleLogits:
+      return floating(t, [&]<class T>(T) {
+        cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], uint64_t(c.i[1]), uint64_t(c.i[2])};
+        cpu::sample_logits(c.out[2].data<int32_t>(), out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), c.in[0].size(0),
+                           c.in[0].size(1), a);
       });
     case Op::PhiloxUniform:
       return floating(t, [&]<class T>(T) {

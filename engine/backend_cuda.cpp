@@ -13,6 +13,7 @@
 #include "kernels/cuda/losses.cuh"
 #include "kernels/cuda/matmul.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/cuda/sampling.cuh"
 #include "kernels/cuda/softmax.cuh"
 
 namespace coopgen {
@@ -122,6 +123,11 @@ void cuda_run(const OpCall& c) {
     case Op::AdamW: {
       cpu::AdamWArgs a{c.f[0], c.f[1], c.f[2], c.f[3], c.f[4], c.f[5], c.i[0]};
       return cuda::adamw(out(c, 0), in(c, 0), out(c, 1), out(c, 2), n, a, s);
+    }
+    case Op::SampleLogits: {
+      cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], uint64_t(c.i[1]), uint64_t(c.i[2])};
+      return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), in(c, 0), c.in[0].size(0),
+                                 c.in[0].size(1), a, s);
     }
     case Op::PhiloxUniform:
       return cuda::philox_uniform(out(c, 0), n, uint64_t(c.i[0]), uint64_t(c.i[1]), c.f[0], c.f[1], s);

@@ -44,6 +44,26 @@ Tensor sum(const Tensor& x);
 // Σ x², no history (gradient norms).
 Tensor sum_squares(const Tensor& x);
 
+// Sampling (no history). One token per row of logits [N,V] from q̂ = p at `temperature`,
+// truncated to top_k and to the top_p nucleus (see kernels/cpu/sampling.h); draws use the Philox
+// stream (seed, offset + row/4 blocks), so the same call gives the same tokens on CPU and CUDA.
+struct SamplingConfig {
+  double temperature = 1.0;  // ≤ 0: greedy
+  int64_t top_k = 0;         // 0: off
+  double top_p = 1.0;        // 1: off
+  template <class V> void visit(V& v) {
+    v("temperature", temperature);
+    v("top_k", top_k);
+    v("top_p", top_p);
+  }
+};
+struct Samples {
+  Tensor tokens;  // i32 [N]
+  Tensor logp;    // log p(token) under the model's untempered softmax
+  Tensor logq;    // log q̂(token) under the sampling distribution
+};
+Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset);
+
 // Losses, each -> [1].
 // loss = −Σ_b w_b Σ_t m_bt log softmax(logits_bt)[y_bt]. logits [B,T,V] or [B·T,V], y i32 [B,T],
 // m [B,T], w [B]. w and m are constants (no gradient flows to them).

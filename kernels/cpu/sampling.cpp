@@ -1,0 +1,75 @@
+#include "kernels/cpu/sampling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "kernels/philox.h"
+
+namespace coopgen::cpu {
+
+template <class T>
+void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,
+                   const SampleArgs& a) {
+  std::vector<double> e(static_cast<size_t>(vocab)), sorted;
+  for (int64_t n = 0; n < rows; ++n) {
+    const T* z = logits + n * vocab;
+    double zmax = double(z[0]);
+    int64_t argmax = 0;
+    for (int64_t v = 1; v < vocab; ++v)
+      if (double(z[v]) > zmax) zmax = double(z[v]), argmax = v;
+    double s = 0;
+    for (int64_t v = 0; v < vocab; ++v) s += std::exp(double(z[v]) - zmax);
+    const double lse = zmax + std::log(s);
+    if (a.temperature <= 0) {
+      tokens[n] = int32_t(argmax);
+      logp[n] = T(double(z[argmax]) - lse);
+      logq[n] = T(0);
+      continue;
+    }
+    // Unnormalised tempered probabilities, the largest equal to 1.
+    for (int64_t v = 0; v < vocab; ++v) e[size_t(v)] = std::exp((double(z[v]) - zmax) / a.temperature);
+    double threshold = 0;  // keep tokens with e ≥ threshold
+    if (a.top_k > 0 && a.top_k < vocab) {
+      sorted = e;
+      std::nth_element(sorted.begin(), sorted.begin() + (a.top_k - 1), sorted.end(), std::greater<>());
+      threshold = sorted[size_t(a.top_k - 1)];
+    }
+    if (a.top_p < 1.0) {
+      sorted.clear();
+      double mass = 0;
+      for (double x : e)
+        if (x >= threshold) sorted.push_back(x), mass += x;
+      std::sort(sorted.begin(), sorted.end(), std::greater<>());
+      double acc = 0;
+      for (double x : sorted) {
+        acc += x;
+        if (acc >= a.top_p * mass) {
+          threshold = x;
+          break;
+        }
+      }
+    }
+    double kept = 0;
+    for (double x : e)
+      if (x >= threshold) kept += x;
+    const double target = double(philox::uniform(a.seed, a.offset, uint64_t(n))) * kept;
+    double acc = 0;
+    int64_t token = -1;
+    for (int64_t v = 0; v < vocab; ++v) {
+      if (e[size_t(v)] < threshold) continue;
+      token = v;
+      acc += e[size_t(v)];
+      if (acc > target) break;
+    }
+    tokens[n] = int32_t(token);
+    logp[n] = T(double(z[token]) - lse);
+    logq[n] = T(std::log(e[size_t(token)] / kept));
+  }
+}
+
+template void sample_logits<float>(int32_t*, float*, float*, const float*, int64_t, int64_t, const SampleArgs&);
+template void sample_logits<double>(int32_t*, double*, double*, const double*, int64_t, int64_t, const SampleArgs&);
+
+}  // namespace coopgen::cpu

@@ -1,0 +1,24 @@
+// CPU reference of the sampler: one token per row of logits [N,V] from the proposal q̂, which is
+// p (the softmax of the logits) at temperature τ, truncated to the k most likely tokens (top-k),
+// then to the smallest set of most likely tokens holding a fraction top_p of the remaining mass
+// (nucleus; ties at the threshold are kept), and renormalised. τ ≤ 0 is greedy (argmax, q̂ = 1).
+//   token  ~ q̂, drawn by inverting the CDF in vocabulary order with u = Philox(seed, offset, row)
+//   logp   = log p(token)    (untempered, untruncated: the model's own probability)
+//   logq   = log q̂(token)   (what importance weights divide by)
+#pragma once
+#include <cstdint>
+
+namespace coopgen::cpu {
+
+struct SampleArgs {
+  double temperature = 1.0;
+  int64_t top_k = 0;     // 0 or ≥ V: no truncation
+  double top_p = 1.0;    // ≥ 1: no truncation
+  uint64_t seed = 0, offset = 0;
+};
+
+template <class T>
+void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,
+                   const SampleArgs& args);
+
+}  // namespace coopgen::cpu

@@ -1,0 +1,77 @@
+// The sampler against closed forms: frequencies match q̂ within a few standard errors, and log p /
+// log q̂ equal the values computed here from the definition of each truncation.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/ops.h"
+
+using namespace coopgen;
+
+namespace {
+
+// `rows` copies of the given logits (f64 CPU).
+Tensor repeat_rows(const std::vector<double>& logits, int64_t rows) {
+  std::vector<double> all;
+  for (int64_t r = 0; r < rows; ++r) all.insert(all.end(), logits.begin(), logits.end());
+  return Tensor::from(all, {rows, int64_t(logits.size())});
+}
+
+// Draws `rows` samples and checks frequencies against `q` (4.5 standard errors) and the logs.
+void check(const std::vector<double>& p, const SamplingConfig& cfg, const std::vector<double>& q) {
+  std::vector<double> logits;
+  for (double x : p) logits.push_back(std::log(x) + 1.7);  // an offset the softmax removes
+  const int64_t rows = 40000;
+  Samples s = sample_logits(repeat_rows(logits, rows), cfg, 123, 7);
+  std::vector<int32_t> tok = s.tokens.to_vector<int32_t>();
+  std::vector<double> lp = s.logp.to_vector<double>(), lq = s.logq.to_vector<double>();
+  std::vector<double> freq(p.size(), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const size_t v = size_t(tok[size_t(r)]);
+    REQUIRE(v < p.size());
+    freq[v] += 1.0 / double(rows);
+    REQUIRE(lp[size_t(r)] == Approx(std::log(p[v])).margin(1e-12));
+    REQUIRE(lq[size_t(r)] == Approx(std::log(q[v])).margin(1e-12));
+  }
+  for (size_t v = 0; v < p.size(); ++v) {
+    INFO("token " << v << ": frequency " << freq[v] << ", q̂ " << q[v]);
+    REQUIRE(std::fabs(freq[v] - q[v]) <= 4.5 * std::sqrt(q[v] * (1 - q[v]) / double(rows)) + 1e-12);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sampling from p, tempered, top-k and top-p", "[sampling]") {
+  const std::vector<double> p{0.1, 0.2, 0.3, 0.4};
+  SECTION("plain: q̂ = p") { check(p, {}, p); }
+  SECTION("temperature 2: q̂ ∝ p^(1/2)") {
+    std::vector<double> q;
+    double z = 0;
+    for (double x : p) z += std::sqrt(x);
+    for (double x : p) q.push_back(std::sqrt(x) / z);
+    check(p, {2.0, 0, 1.0}, q);
+  }
+  SECTION("top-k 2 keeps the two most likely tokens") { check(p, {1.0, 2, 1.0}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
+  SECTION("top-p 0.5 keeps the smallest set holding half the mass") { check(p, {1.0, 0, 0.5}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
+  SECTION("top-p 0.75 needs three tokens") { check(p, {1.0, 0, 0.75}, {0, 0.2 / 0.9, 0.3 / 0.9, 0.4 / 0.9}); }
+  SECTION("top-k 3 then top-p 0.6 of the remainder") { check(p, {1.0, 3, 0.6}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
+}
+
+TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sampling]") {
+  Tensor logits = Tensor::uniform({50, 31}, 3, 0, -3, 3, DType::F64);
+  Samples g = sample_logits(logits, {0.0, 0, 1.0}, 1, 0);
+  std::vector<double> l = logits.to_vector<double>();
+  std::vector<int32_t> t = g.tokens.to_vector<int32_t>();
+  for (int64_t r = 0; r < 50; ++r) {
+    int64_t best = 0;
+    for (int64_t v = 1; v < 31; ++v)
+      if (l[size_t(r * 31 + v)] > l[size_t(r * 31 + best)]) best = v;
+    REQUIRE(t[size_t(r)] == best);
+  }
+  REQUIRE(sample_logits(logits, {}, 9, 4).tokens.to_vector<int32_t>() ==
+          sample_logits(logits, {}, 9, 4).tokens.to_vector<int32_t>());
+  REQUIRE(sample_logits(logits, {}, 9, 4).tokens.to_vector<int32_t>() !=
+          sample_logits(logits, {}, 9, 5).tokens.to_vector<int32_t>());
+  REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, -1, 1.0}, 1, 0), Catch::Contains("top_k"));
+}
