@@ -88,6 +88,11 @@ void fill_(Tensor& a, double value) {
   run(Op::Fill, {}, {a}, {value});
 }
 
+void copy_(Tensor& dst, const Tensor& src) {
+  check_same_shape("copy_", dst, src);
+  run(Op::Copy, {src}, {dst});
+}
+
 Tensor gelu(const Tensor& x) { return unary(Op::Gelu, Op::GeluBackward, "gelu", x, false); }
 Tensor sigmoid(const Tensor& x) { return unary(Op::Sigmoid, Op::SigmoidBackward, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return unary(Op::Tanh, Op::TanhBackward, "tanh", x, true); }

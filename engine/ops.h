@@ -14,6 +14,7 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& a, double s);
 void add_(Tensor& a, const Tensor& b, double alpha = 1.0);  // a += alpha·b, in place, no history
 void fill_(Tensor& a, double value);                         // in place, no history
+void copy_(Tensor& dst, const Tensor& src);                  // dst (any view) = src, no history
 Tensor gelu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);

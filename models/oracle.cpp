@@ -1,0 +1,86 @@
+#include "models/oracle.h"
+
+#include "engine/io.h"
+#include "engine/ops.h"
+
+namespace coopgen {
+
+OracleLSTM::OracleLSTM(const std::string& path, Device device) : device_(device) {
+  auto w = load_safetensors(path);
+  auto need = [&](const std::string& name, const Shape& shape) {
+    auto it = w.find(name);
+    if (it == w.end()) fail(path, ": oracle tensor '", name, "' is missing");
+    if (it->second.shape() != shape || it->second.dtype() != DType::F32)
+      fail(path, ": oracle tensor '", name, "' is ", describe(it->second), ", expected f32", shape_str(shape));
+    w_[name] = it->second.to(device);
+  };
+  vocab_ = w.count("embedding") ? w.at("embedding").size(0) : 0;
+  const int64_t e = 32, h = 32;
+  need("embedding", {vocab_, e});
+  for (const char* g : {"Wi", "Wf", "Wog", "Wc"}) need(g, {e, h});
+  for (const char* g : {"Ui", "Uf", "Uog", "Uc"}) need(g, {h, h});
+  for (const char* g : {"bi", "bf", "bog", "bc"}) need(g, {h});
+  need("Wo", {h, vocab_});
+  need("bo", {vocab_});
+}
+
+Tensor OracleLSTM::step(const Tensor& prev, Tensor& h, Tensor& c) const {
+  const Tensor x = embedding(prev, w_.at("embedding"));
+  auto gate = [&](const char* W, const char* U, const char* b) {
+    return bias_add(add(matmul(x, w_.at(W)), matmul(h, w_.at(U))), w_.at(b));
+  };
+  const Tensor i = sigmoid(gate("Wi", "Ui", "bi")), f = sigmoid(gate("Wf", "Uf", "bf"));
+  const Tensor o = sigmoid(gate("Wog", "Uog", "bog")), cand = tanh(gate("Wc", "Uc", "bc"));
+  c = add(mul(f, c), mul(i, cand));
+  h = mul(o, tanh(c));
+  return bias_add(matmul(h, w_.at("Wo")), w_.at("bo"));
+}
+
+Sequences OracleLSTM::generate(int64_t n, uint64_t seed, int64_t batch) const {
+  NoGradGuard no_grad;
+  Sequences out;
+  uint64_t offset = 0;
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t b = std::min(batch, n - start);
+    Tensor h = Tensor::zeros({b, 32}, DType::F32, device_), c = Tensor::zeros({b, 32}, DType::F32, device_);
+    Tensor prev = Tensor::full({b}, kStartToken, DType::I32, device_);
+    std::vector<std::vector<int32_t>> cols;
+    for (int64_t t = 0; t < kLength; ++t) {
+      prev = sample_logits(step(prev, h, c), {}, seed, offset).tokens;
+      offset += uint64_t(b + 3) / 4;  // next Philox blocks
+      cols.push_back(prev.to_vector<int32_t>());
+    }
+    for (int64_t r = 0; r < b; ++r) {
+      std::vector<int32_t> seq(kLength);
+      for (int64_t t = 0; t < kLength; ++t) seq[size_t(t)] = cols[size_t(t)][size_t(r)];
+      out.push_back(std::move(seq));
+    }
+  }
+  return out;
+}
+
+double OracleLSTM::nll(const Sequences& seqs, int64_t batch) const {
+  NoGradGuard no_grad;
+  double total = 0;
+  const int64_t n = int64_t(seqs.size());
+  CG_CHECK(n > 0, "oracle nll: no sequences");
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t b = std::min(batch, n - start);
+    for (int64_t r = 0; r < b; ++r)
+      CG_CHECK(int64_t(seqs[size_t(start + r)].size()) == kLength, "oracle nll: sequence ", start + r, " has ",
+               seqs[size_t(start + r)].size(), " tokens, the oracle scores exactly ", kLength);
+    Tensor h = Tensor::zeros({b, 32}, DType::F32, device_), c = Tensor::zeros({b, 32}, DType::F32, device_);
+    Tensor prev = Tensor::full({b}, kStartToken, DType::I32, device_);
+    const Tensor ones = Tensor::full({b}, 1.0, DType::F32, device_);
+    for (int64_t t = 0; t < kLength; ++t) {
+      std::vector<int32_t> col(static_cast<size_t>(b));
+      for (int64_t r = 0; r < b; ++r) col[size_t(r)] = seqs[size_t(start + r)][size_t(t)];
+      Tensor y = Tensor::from(col, {b}, device_);
+      total += weighted_logprob(step(prev, h, c), y, ones, ones).item();
+      prev = y;
+    }
+  }
+  return total / double(n * kLength);
+}
+
+}  // namespace coopgen

@@ -1,0 +1,39 @@
+// The SeqGAN oracle LSTM (Yu et al. 2017), the synthetic task's ground truth: fixed weights from
+// ../shared/data/oracle/seqgan_oracle_lstm.safetensors (equations in ../shared/data/README.md),
+// vocabulary 5000, sequences of exactly 20 tokens, start token 0 fed as the first input.
+// It samples the synthetic training/test sets and scores any sample set exactly (NLL-oracle).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace coopgen {
+
+using Sequences = std::vector<std::vector<int32_t>>;
+
+class OracleLSTM {
+ public:
+  static constexpr int64_t kLength = 20;
+  static constexpr int32_t kStartToken = 0;
+
+  // Loads and checks every tensor's shape; errors name the file and tensor.
+  OracleLSTM(const std::string& path, Device device = Device::CPU);
+
+  int64_t vocab() const { return vocab_; }
+  // `n` sequences sampled at temperature 1 from Philox stream `seed`.
+  Sequences generate(int64_t n, uint64_t seed, int64_t batch = 500) const;
+  // Mean over sequences of the summed token NLL, divided by the length (nats per token).
+  double nll(const Sequences& seqs, int64_t batch = 500) const;
+
+ private:
+  // One LSTM step for a batch: updates h and c, returns the logits [B, V].
+  Tensor step(const Tensor& prev, Tensor& h, Tensor& c) const;
+  std::map<std::string, Tensor> w_;
+  int64_t vocab_ = 0;
+  Device device_;
+};
+
+}  // namespace coopgen
