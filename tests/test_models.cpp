@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/ops.h"
+#include "models/generator.h"
 #include "models/oracle.h"
 
 using namespace coopgen;
@@ -30,4 +31,26 @@ TEST_CASE("the oracle's own samples score its entropy rate; uniform tokens score
   for (size_t k = 0; k < u.size(); ++k) uniform[k / 20][k % 20] = int32_t(u[k]);
   REQUIRE(oracle.nll(uniform) == Approx(11.43).margin(0.1));
   REQUIRE_THROWS_WITH(oracle.nll({{1, 2, 3}}), Catch::Contains("exactly 20"));
+}
+
+TEST_CASE("KV-cached decoding gives the logits of full recomputation", "[models]") {
+  GeneratorConfig cfg;
+  cfg.d_model = 16;
+  cfg.layers = 2;
+  cfg.heads = 2;
+  cfg.max_len = 9;
+  cfg.init_std = 0.3;  // large weights, so a wrong cache index shows
+  Generator g(cfg, 11, 5, Device::CPU);
+  std::vector<int32_t> ids{1, 4, 7, 2, 9, 0, 3, 5, 5, 10, 6, 1, 8, 2, 4, 4, 0, 7, 3, 2, 1};
+  Tensor x = Tensor::from(ids, {3, 7});
+  std::vector<float> full = g.forward(x).to_vector<float>();  // [3,7,11]
+  Generator::Cache cache = g.new_cache(3);
+  for (int64_t t = 0; t < 7; ++t) {
+    std::vector<int32_t> col{ids[size_t(t)], ids[size_t(7 + t)], ids[size_t(14 + t)]};
+    std::vector<float> step = g.step(Tensor::from(col, {3}), cache).to_vector<float>();
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t v = 0; v < 11; ++v)
+        REQUIRE(step[size_t(b * 11 + v)] == Approx(full[size_t((b * 7 + t) * 11 + v)]).margin(1e-5));
+  }
+  REQUIRE_THROWS_WITH(g.forward(Tensor::zeros({1, 10}, DType::I32)), Catch::Contains("max_len"));
 }
