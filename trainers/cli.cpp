@@ -1,6 +1,8 @@
 #include "trainers/cli.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -10,6 +12,8 @@
 #include "engine/device.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "trainers/decoding.h"
+#include "trainers/mle.h"
 #include "trainers/run_config.h"
 
 namespace coopgen {
@@ -20,34 +24,109 @@ const char* kUsage =
     "usage: coopgen <command> [options]\n"
     "\n"
     "commands:\n"
+    "  train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
+    "                                              MLE-train the generator (oracle task)\n"
+    "  sample --config FILE [--checkpoint DIR] [--num N] [key.sub=value ...]\n"
+    "                                              print samples of a trained generator\n"
+    "  eval --config FILE [--checkpoint DIR] [key.sub=value ...]\n"
+    "                                              NLL-oracle and NLL-test of a checkpoint\n"
     "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
     "  inspect FILE.safetensors | CHECKPOINT_DIR   list the tensors of a file or checkpoint\n"
     "  devices                                     say which backends this build can run\n"
     "\n"
     "Run `coopgen <command> --help` for a command's options.\n";
 
-int cmd_config(const std::vector<std::string>& args) {
+// Options shared by the commands that take a config: --config, --device, overrides; the rest
+// (command-specific flags with a value) are returned in `extra`.
+struct ConfigArgs {
+  RunConfig cfg;
+  std::map<std::string, std::string> extra;
+  bool resume = false;
+};
+
+ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::string>& args,
+                             const std::vector<std::string>& flags_with_value, bool allow_resume) {
+  ConfigArgs out;
   std::string file;
   std::vector<std::string> overrides;
   for (size_t k = 0; k < args.size(); ++k) {
-    if (args[k] == "--help" || args[k] == "-h") {
-      std::cout << "usage: coopgen config --config FILE [key.sub=value ...]\n"
-                   "Reads FILE, applies the overrides, checks every key and type, and prints the\n"
-                   "resolved config as YAML. Errors name file:line and the key.\n";
-      return 0;
-    }
-    if (args[k] == "--config") {
-      if (k + 1 >= args.size()) fail("--config needs a file");
-      file = args[++k];
-    } else if (args[k].find('=') != std::string::npos) {
-      overrides.push_back(args[k]);
-    } else {
-      fail("config: unexpected argument '", args[k], "' (see coopgen config --help)");
-    }
+    const std::string& a = args[k];
+    auto value = [&]() -> std::string {
+      if (k + 1 >= args.size()) fail(cmd, ": ", a, " needs a value");
+      return args[++k];
+    };
+    if (a == "--config") file = value();
+    else if (a == "--device") overrides.push_back("device=" + value());
+    else if (a == "--resume" && allow_resume) out.resume = true;
+    else if (std::find(flags_with_value.begin(), flags_with_value.end(), a) != flags_with_value.end()) out.extra[a] = value();
+    else if (a.find('=') != std::string::npos && a[0] != '-') overrides.push_back(a);
+    else fail(cmd, ": unexpected argument '", a, "' (see coopgen ", cmd, " --help)");
   }
-  if (file.empty()) fail("config: --config FILE is required");
-  RunConfig cfg = load_config<RunConfig>(file, overrides);
-  std::cout << dump_config(cfg);
+  if (file.empty()) fail(cmd, ": --config FILE is required");
+  out.cfg = load_config<RunConfig>(file, overrides);
+  return out;
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  return std::find(args.begin(), args.end(), "--help") != args.end() || std::find(args.begin(), args.end(), "-h") != args.end();
+}
+
+int cmd_train(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
+                 "Trains the generator by maximum likelihood on the config's task, evaluating NLL-oracle and\n"
+                 "NLL-test every train.eval_every steps. Writes run_dir/config.yaml, metrics.jsonl and\n"
+                 "checkpoint/ (every train.checkpoint_every steps, at the end, and on Ctrl-C).\n"
+                 "--resume continues from run_dir/checkpoint (bit-identical on CPU).\n";
+    return 0;
+  }
+  ConfigArgs a = parse_config_args("train", args, {}, true);
+  return train_mle(a.cfg, a.resume);
+}
+
+int cmd_sample(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [key.sub=value ...]\n"
+                 "Prints N sequences (default 10) drawn with the config's sampling section, one per line:\n"
+                 "the tokens, then log p and log q̂ of the sequence. DIR defaults to run_dir/checkpoint.\n";
+    return 0;
+  }
+  ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num"}, false);
+  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  const int64_t n = a.extra.count("--num") ? std::stoll(a.extra["--num"]) : 10;
+  Generator g = load_generator(a.cfg, dir);
+  SampledSet s = sample_sequences(g, n, OracleLSTM::kLength, OracleLSTM::kStartToken, a.cfg.sampling, a.cfg.seed + 7);
+  for (size_t r = 0; r < s.seqs.size(); ++r) {
+    for (int32_t t : s.seqs[r]) std::printf("%d ", t);
+    std::printf("\tlogp %.4f\tlogq %.4f\n", s.logp[r], s.logq[r]);
+  }
+  return 0;
+}
+
+int cmd_eval(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR] [key.sub=value ...]\n"
+                 "NLL-oracle (oracle NLL of train.eval_samples generator samples) and NLL-test (generator\n"
+                 "NLL of the held-out oracle samples) of a checkpoint; DIR defaults to run_dir/checkpoint.\n";
+    return 0;
+  }
+  ConfigArgs a = parse_config_args("eval", args, {"--checkpoint"}, false);
+  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  Generator g = load_generator(a.cfg, dir);
+  OracleTask task(a.cfg);
+  OracleMetrics m = evaluate_oracle(g, task, a.cfg);
+  std::printf("NLL-oracle %.4f\nNLL-test %.4f\n", m.nll_oracle, m.nll_test);
+  return 0;
+}
+
+int cmd_config(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen config --config FILE [key.sub=value ...]\n"
+                 "Reads FILE, applies the overrides, checks every key and type, and prints the\n"
+                 "resolved config as YAML. Errors name file:line and the key.\n";
+    return 0;
+  }
+  std::cout << dump_config(parse_config_args("config", args, {}, false).cfg);
   return 0;
 }
 
@@ -90,6 +169,9 @@ int cli_main(int argc, char** argv) {
   const std::string cmd = args[0];
   args.erase(args.begin());
   try {
+    if (cmd == "train") return cmd_train(args);
+    if (cmd == "sample") return cmd_sample(args);
+    if (cmd == "eval") return cmd_eval(args);
     if (cmd == "config") return cmd_config(args);
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "devices") return cmd_devices();

@@ -1,0 +1,35 @@
+#include "trainers/decoding.h"
+
+namespace coopgen {
+
+SampledSet sample_sequences(const Generator& g, int64_t n, int64_t length, int32_t start_token,
+                            const SamplingConfig& cfg, uint64_t seed, int64_t batch) {
+  NoGradGuard no_grad;
+  SampledSet out;
+  uint64_t offset = 0;
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t b = std::min(batch, n - first);
+    Generator::Cache cache = g.new_cache(b);
+    Tensor prev = Tensor::full({b}, start_token, DType::I32, g.device());
+    std::vector<std::vector<int32_t>> cols;
+    std::vector<double> lp(static_cast<size_t>(b), 0.0), lq(static_cast<size_t>(b), 0.0);
+    for (int64_t t = 0; t < length; ++t) {
+      Samples s = sample_logits(g.step(prev, cache), cfg, seed, offset);
+      offset += uint64_t(b + 3) / 4;
+      prev = s.tokens;
+      cols.push_back(s.tokens.to_vector<int32_t>());
+      std::vector<float> p = s.logp.to_vector<float>(), q = s.logq.to_vector<float>();
+      for (int64_t r = 0; r < b; ++r) lp[size_t(r)] += double(p[size_t(r)]), lq[size_t(r)] += double(q[size_t(r)]);
+    }
+    for (int64_t r = 0; r < b; ++r) {
+      std::vector<int32_t> seq(static_cast<size_t>(length));
+      for (int64_t t = 0; t < length; ++t) seq[size_t(t)] = cols[size_t(t)][size_t(r)];
+      out.seqs.push_back(std::move(seq));
+      out.logp.push_back(lp[size_t(r)]);
+      out.logq.push_back(lq[size_t(r)]);
+    }
+  }
+  return out;
+}
+
+}  // namespace coopgen
