@@ -5,6 +5,10 @@
 
 namespace coopgen::cpu {
 
+// exp in the element type (expf for f32 — the CPU cost of a training step is mostly these V-wide
+// exponentials), accumulated in double by the callers.
+template <class T> static double exp_t(double x) { return double(std::exp(T(x))); }
+
 template <class T>
 void weighted_logprob_forward(T* loss, T* lse, const T* logits, const int32_t* y, const T* m,
                               const T* w, int64_t rows, int64_t time, int64_t vocab) {
@@ -14,7 +18,7 @@ void weighted_logprob_forward(T* loss, T* lse, const T* logits, const int32_t* y
     double mx = double(z[0]);
     for (int64_t v = 1; v < vocab; ++v) mx = std::max(mx, double(z[v]));
     double s = 0;
-    for (int64_t v = 0; v < vocab; ++v) s += std::exp(double(z[v]) - mx);
+    for (int64_t v = 0; v < vocab; ++v) s += exp_t<T>(double(z[v]) - mx);
     double l = mx + std::log(s);
     lse[n] = T(l);
     double c = double(w[n / time]) * double(m[n]);
@@ -30,7 +34,7 @@ void weighted_logprob_backward(T* dlogits, const T* logits, const T* lse, const 
   for (int64_t n = 0; n < rows; ++n) {
     double c = double(dloss[0]) * double(w[n / time]) * double(m[n]);
     for (int64_t v = 0; v < vocab; ++v) {
-      double p = std::exp(double(logits[n * vocab + v]) - double(lse[n]));
+      double p = exp_t<T>(double(logits[n * vocab + v]) - double(lse[n]));
       dlogits[n * vocab + v] = T(c * (p - (v == y[n] ? 1.0 : 0.0)));
     }
   }
