@@ -12,6 +12,7 @@
 #include "engine/device.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "trainers/bleu.h"
 #include "trainers/decoding.h"
 #include "trainers/mle.h"
 #include "trainers/run_config.h"
@@ -30,6 +31,8 @@ const char* kUsage =
     "                                              print samples of a trained generator\n"
     "  eval --config FILE [--checkpoint DIR] [key.sub=value ...]\n"
     "                                              NLL-oracle and NLL-test of a checkpoint\n"
+    "  bleu --hyp FILE --ref FILE [--max N]       BLEU-2..5 of hypotheses against references,\n"
+    "                                              Self-BLEU-2..5 of the hypotheses (Texygen's)\n"
     "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
     "  inspect FILE.safetensors | CHECKPOINT_DIR   list the tensors of a file or checkpoint\n"
     "  devices                                     say which backends this build can run\n"
@@ -119,6 +122,30 @@ int cmd_eval(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_bleu(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen bleu --hyp FILE --ref FILE [--max N]\n"
+                 "Mean BLEU-2..5 of each hypothesis line against the whole reference file (NLTK sentence_bleu,\n"
+                 "uniform weights, smoothing method1, closest reference length) and leave-one-out Self-BLEU-2..5\n"
+                 "of the hypotheses. --max N uses the first N hypotheses. Lines are whitespace-tokenised.\n";
+    return 0;
+  }
+  std::map<std::string, std::string> opt;
+  for (size_t k = 0; k < args.size(); ++k) {
+    if ((args[k] == "--hyp" || args[k] == "--ref" || args[k] == "--max") && k + 1 < args.size()) opt[args[k]] = args[k + 1], ++k;
+    else fail("bleu: unexpected argument '", args[k], "' (see coopgen bleu --help)");
+  }
+  if (!opt.count("--hyp") || !opt.count("--ref")) fail("bleu: --hyp FILE and --ref FILE are required");
+  LineStats hs, rs;
+  std::vector<Words> hyp = read_corpus(opt["--hyp"], 0, hs), ref = read_corpus(opt["--ref"], 0, rs);
+  std::fprintf(stderr, "%s\n%s\n", hs.summary(opt["--hyp"], 0).c_str(), rs.summary(opt["--ref"], 0).c_str());
+  if (opt.count("--max") && int64_t(hyp.size()) > std::stoll(opt["--max"])) hyp.resize(size_t(std::stoll(opt["--max"])));
+  const std::vector<double> b = mean_bleu(hyp, ref), sb = self_bleu(hyp);
+  std::printf("hypotheses %zu, references %zu\n", hyp.size(), ref.size());
+  for (int n = 2; n <= kMaxBleuOrder; ++n) std::printf("BLEU-%d %.4f  Self-BLEU-%d %.4f\n", n, b[size_t(n - 1)], n, sb[size_t(n - 1)]);
+  return 0;
+}
+
 int cmd_config(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen config --config FILE [key.sub=value ...]\n"
@@ -172,6 +199,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "train") return cmd_train(args);
     if (cmd == "sample") return cmd_sample(args);
     if (cmd == "eval") return cmd_eval(args);
+    if (cmd == "bleu") return cmd_bleu(args);
     if (cmd == "config") return cmd_config(args);
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "devices") return cmd_devices();

@@ -1,0 +1,134 @@
+#include "models/tokenizer.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "engine/error.h"
+#include "engine/io.h"
+
+namespace coopgen {
+
+Vocab::Vocab() {
+  for (const char* s : {"<pad>", "<bos>", "<eos>", "<unk>", "<sep>"}) add(s);
+}
+
+void Vocab::add(const std::string& word) {
+  if (index_.emplace(word, int32_t(words_.size())).second) words_.push_back(word);
+}
+
+Vocab Vocab::build(const std::vector<Words>& corpus, int64_t min_count) {
+  std::map<std::string, int64_t> counts;
+  for (const Words& line : corpus)
+    for (const std::string& w : line) counts[w]++;
+  std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  Vocab v;
+  for (auto& [w, c] : sorted)
+    if (c >= min_count) v.add(w);
+  return v;
+}
+
+Vocab Vocab::load(const std::string& path) {
+  std::istringstream in(read_file(path));
+  Vocab v;
+  std::string line;
+  for (int64_t k = 0; std::getline(in, line); ++k) {
+    if (k < int64_t(v.words_.size())) {
+      if (line != v.words_[size_t(k)]) fail(path, ":", k + 1, ": expected the special token ", v.words_[size_t(k)]);
+      continue;
+    }
+    if (line.empty() || v.index_.count(line)) fail(path, ":", k + 1, ": empty or repeated word");
+    v.add(line);
+  }
+  return v;
+}
+
+void Vocab::save(const std::string& path) const {
+  std::string text;
+  for (const std::string& w : words_) text += w + "\n";
+  atomic_write(path, text);
+}
+
+int32_t Vocab::id(const std::string& word) const {
+  auto it = index_.find(word);
+  return it == index_.end() ? kUnk : it->second;
+}
+
+const std::string& Vocab::word(int32_t id) const {
+  if (id < 0 || id >= int32_t(words_.size())) fail("token id ", id, " is outside the vocabulary [0, ", words_.size(), ")");
+  return words_[size_t(id)];
+}
+
+std::vector<int32_t> Vocab::encode(const Words& words) const {
+  std::vector<int32_t> ids;
+  ids.reserve(words.size());
+  for (const std::string& w : words) ids.push_back(id(w));
+  return ids;
+}
+
+Words Vocab::decode(const std::vector<int32_t>& ids) const {
+  Words out;
+  for (int32_t i : ids) {
+    if (i == kEos) break;
+    if (i == kPad || i == kBos) continue;
+    out.push_back(word(i));
+  }
+  return out;
+}
+
+bool valid_utf8(std::string_view s) {
+  size_t k = 0;
+  while (k < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[k]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || k + len > s.size()) return false;
+    for (size_t j = 1; j < len; ++j)
+      if ((static_cast<unsigned char>(s[k + j]) >> 6) != 0x2) return false;
+    if (len == 2 && c < 0xc2) return false;  // overlong
+    k += len;
+  }
+  return true;
+}
+
+std::string LineStats::summary(const std::string& path, int64_t max_tokens) const {
+  std::ostringstream os;
+  os << path << ": " << read << " lines read, " << kept << " kept";
+  if (empty) os << ", " << empty << " empty";
+  if (too_long) os << ", " << too_long << " longer than " << max_tokens << " words";
+  if (not_utf8) os << ", " << not_utf8 << " not UTF-8";
+  if (kept < read) os << " (skipped)";
+  return os.str();
+}
+
+std::vector<Words> read_corpus(const std::string& path, int64_t max_tokens, LineStats& stats) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open");
+  std::vector<Words> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    stats.read++;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!valid_utf8(line)) {
+      stats.not_utf8++;
+      continue;
+    }
+    std::istringstream words(line);
+    Words w;
+    for (std::string t; words >> t;) w.push_back(t);
+    if (w.empty()) {
+      stats.empty++;
+      continue;
+    }
+    if (max_tokens > 0 && int64_t(w.size()) > max_tokens) {
+      stats.too_long++;
+      continue;
+    }
+    stats.kept++;
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace coopgen

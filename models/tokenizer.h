@@ -1,0 +1,48 @@
+// Word-level tokenizer for the pre-tokenised benchmarks (whitespace-separated words): a
+// vocabulary built from training text with a minimum count, five special tokens, and a reader
+// that counts and reports the lines it cannot use instead of dropping them silently.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace coopgen {
+
+using Words = std::vector<std::string>;
+
+class Vocab {
+ public:
+  static constexpr int32_t kPad = 0, kBos = 1, kEos = 2, kUnk = 3, kSep = 4;
+
+  Vocab();  // the special tokens only
+  // Words seen at least `min_count` times, most frequent first (ties in byte order).
+  static Vocab build(const std::vector<Words>& corpus, int64_t min_count);
+  static Vocab load(const std::string& path);  // one word per line, as save() writes
+  void save(const std::string& path) const;     // atomic
+
+  int64_t size() const { return int64_t(words_.size()); }
+  int32_t id(const std::string& word) const;  // kUnk for unknown words
+  const std::string& word(int32_t id) const;  // an id outside the vocabulary is an error naming it
+  std::vector<int32_t> encode(const Words& words) const;
+  // Words up to the first <eos>; <pad> and <bos> are skipped.
+  Words decode(const std::vector<int32_t>& ids) const;
+
+ private:
+  void add(const std::string& word);
+  std::vector<std::string> words_;
+  std::unordered_map<std::string, int32_t> index_;
+};
+
+struct LineStats {
+  int64_t read = 0, kept = 0, empty = 0, too_long = 0, not_utf8 = 0;
+  std::string summary(const std::string& path, int64_t max_tokens) const;
+};
+
+bool valid_utf8(std::string_view s);
+// Whitespace-tokenised lines of `path`; empty lines, lines of more than `max_tokens` words (when
+// max_tokens > 0) and lines that are not UTF-8 are counted in `stats` and skipped.
+std::vector<Words> read_corpus(const std::string& path, int64_t max_tokens, LineStats& stats);
+
+}  // namespace coopgen

@@ -1,0 +1,99 @@
+// Tokenizer edge cases, and BLEU against hand-computed cases and the published COCO anchor.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "models/tokenizer.h"
+#include "trainers/bleu.h"
+
+using namespace coopgen;
+namespace fs = std::filesystem;
+
+static fs::path scratch(const std::string& name, const std::string& bytes) {
+  fs::path dir = fs::temp_directory_path() / ("coopgen_test_text_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary) << bytes;
+  return dir / name;
+}
+
+static Words w(const std::string& line) {
+  Words out;
+  std::istringstream in(line);
+  for (std::string t; in >> t;) out.push_back(t);
+  return out;
+}
+
+TEST_CASE("corpus reader counts empty, long and non-UTF-8 lines instead of dropping them silently", "[text]") {
+  const fs::path p = scratch("c.txt", "a b c\n\n   \nd e f g h\nbad \xff\xfe byte\ncaf\xc3\xa9 ok\r\nover\xc0\xaf long\n");
+  LineStats st;
+  std::vector<Words> lines = read_corpus(p.string(), 4, st);
+  REQUIRE(st.read == 7);
+  REQUIRE(st.kept == 2);
+  REQUIRE(st.empty == 2);
+  REQUIRE(st.too_long == 1);
+  REQUIRE(st.not_utf8 == 2);
+  REQUIRE(lines[1] == Words{"caf\xc3\xa9", "ok"});
+  REQUIRE_THAT(st.summary(p.string(), 4), Catch::Contains("7 lines read, 2 kept, 2 empty, 1 longer than 4 words, 2 not UTF-8"));
+  REQUIRE_THROWS_WITH(read_corpus("/nonexistent/x.txt", 0, st), Catch::Contains("/nonexistent/x.txt: cannot open"));
+}
+
+TEST_CASE("vocabulary: specials, min count, unknown words, decode, save/load", "[text]") {
+  Vocab v = Vocab::build({w("the cat sat"), w("the dog sat"), w("the end")}, 2);
+  REQUIRE(v.size() == 5 + 2);  // the (3), sat (2)
+  REQUIRE(v.word(5) == "the");
+  REQUIRE(v.encode(w("the zebra sat")) == std::vector<int32_t>{5, Vocab::kUnk, 6});
+  REQUIRE(v.decode({Vocab::kBos, 5, 6, Vocab::kEos, 5}) == w("the sat"));
+  REQUIRE_THROWS_WITH(v.word(99), Catch::Contains("token id 99 is outside the vocabulary [0, 7)"));
+  const fs::path p = scratch("vocab.txt", "");
+  v.save(p.string());
+  Vocab back = Vocab::load(p.string());
+  REQUIRE(back.size() == v.size());
+  REQUIRE(back.id("sat") == 6);
+}
+
+TEST_CASE("BLEU matches hand-computed NLTK values", "[text]") {
+  // Identical sentence: every precision 1, no brevity penalty.
+  auto b = mean_bleu({w("the cat sat on the mat")}, {w("the cat sat on the mat")});
+  for (double x : b) REQUIRE(x == Approx(1.0));
+  // "the cat" against a 6-word reference: p1 = p2 = 1, BP = e^(1−6/2); p3 has no trigram: 0.1/1.
+  b = mean_bleu({w("the cat")}, {w("the cat sat on the mat")});
+  REQUIRE(b[1] == Approx(std::exp(-2.0)));
+  REQUIRE(b[2] == Approx(std::exp(-2.0) * std::cbrt(0.1)));
+  // Clipping: "the the the the" against "the cat": unigram matches clip to 1 of 4 → p1 = 1/4;
+  // bigrams "the the" ×3, none match → p2 = 0.1/3; BP = 1 (4 > 2).
+  b = mean_bleu({w("the the the the")}, {w("the cat")});
+  REQUIRE(b[1] == Approx(std::sqrt(0.25 * 0.1 / 3)));
+  // No unigram in common: 0, whatever the smoothing.
+  REQUIRE(mean_bleu({w("x y")}, {w("a b")})[1] == 0.0);
+  // Closest reference length (ties go to the shorter): hypothesis of 3 against refs of 2 and 4.
+  b = mean_bleu({w("a b c")}, {w("a b"), w("a b c d")});
+  REQUIRE(b[0] == Approx(1.0));  // 3 > 2: no penalty
+}
+
+TEST_CASE("Self-BLEU leaves the sample itself out", "[text]") {
+  // Two identical samples and one unrelated: the identical pair scores 1 each, the third 0.
+  auto s = self_bleu({w("a b c d"), w("a b c d"), w("x y z w")});
+  REQUIRE(s[1] == Approx(2.0 / 3));
+  // With the sample among its own references (Texygen's bug) every score would be 1.
+  REQUIRE(self_bleu({w("a b c d"), w("x y z w")})[1] == 0.0);
+}
+
+TEST_CASE("COCO test sentences against the COCO training file score BLEU-2 near 0.74", "[text]") {
+  const char* shared = std::getenv("COOPGEN_SHARED");
+  const fs::path dir = fs::path(shared ? shared : "../shared") / "data/coco";
+  if (!fs::exists(dir / "test.txt")) {
+    WARN("skipped: " << dir << " not found");
+    return;
+  }
+  LineStats a, b;
+  std::vector<Words> test = read_corpus((dir / "test.txt").string(), 0, a), train = read_corpus((dir / "train.txt").string(), 0, b);
+  test.resize(1000);
+  const double bleu2 = mean_bleu(test, train)[1];
+  INFO("BLEU-2 " << bleu2);
+  REQUIRE(bleu2 == Approx(0.74).margin(0.03));
+}

@@ -1,0 +1,136 @@
+#include "trainers/bleu.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+#include "engine/error.h"
+
+namespace coopgen {
+
+namespace {
+
+struct Gram {
+  std::array<int32_t, kMaxBleuOrder> w{};
+  int n = 0;
+  bool operator==(const Gram& o) const { return n == o.n && w == o.w; }
+};
+struct GramHash {
+  size_t operator()(const Gram& g) const {
+    uint64_t h = 0x9e3779b97f4a7c15ull * uint64_t(g.n + 1);
+    for (int k = 0; k < g.n; ++k) h = (h ^ uint64_t(uint32_t(g.w[size_t(k)]))) * 0x100000001b3ull;
+    return size_t(h ^ (h >> 29));
+  }
+};
+struct MaxCount {
+  int32_t first = 0, second = 0;
+  int64_t holder = -1;  // the reference holding `first`
+};
+
+using Ids = std::vector<int32_t>;
+
+std::unordered_map<Gram, int32_t, GramHash> count_grams(const Ids& s) {
+  std::unordered_map<Gram, int32_t, GramHash> c;
+  for (int n = 1; n <= kMaxBleuOrder; ++n)
+    for (size_t i = 0; i + size_t(n) <= s.size(); ++i) {
+      Gram g;
+      g.n = n;
+      for (int k = 0; k < n; ++k) g.w[size_t(k)] = s[i + size_t(k)];
+      c[g]++;
+    }
+  return c;
+}
+
+class References {
+ public:
+  explicit References(const std::vector<Ids>& refs) {
+    for (size_t r = 0; r < refs.size(); ++r) {
+      for (auto& [g, c] : count_grams(refs[r])) {
+        MaxCount& m = max_[g];
+        if (c > m.first) m.second = m.first, m.first = c, m.holder = int64_t(r);
+        else if (c > m.second) m.second = c;
+      }
+      lengths_[int64_t(refs[r].size())]++;
+    }
+  }
+
+  // Mean-able BLEU-1..5 of `h`, leaving reference `skip` out (−1: none), as NLTK computes them.
+  std::array<double, kMaxBleuOrder> score(const Ids& h, int64_t skip, int64_t skip_len) const {
+    std::array<double, kMaxBleuOrder> num{}, den{}, out{};
+    for (auto& [g, c] : count_grams(h)) {
+      auto it = max_.find(g);
+      if (it == max_.end()) continue;
+      const int32_t cap = it->second.holder == skip ? it->second.second : it->second.first;
+      num[size_t(g.n - 1)] += std::min(c, cap);
+    }
+    const int64_t len = int64_t(h.size());
+    for (int n = 1; n <= kMaxBleuOrder; ++n) den[size_t(n - 1)] = double(std::max<int64_t>(1, len - n + 1));
+    if (num[0] == 0) return out;  // NLTK: no unigram match scores 0
+    const int64_t ref_len = closest_length(len, skip_len);
+    const double bp = len > ref_len ? 1.0 : (len == 0 ? 0.0 : std::exp(1.0 - double(ref_len) / double(len)));
+    double log_sum = 0;
+    for (int n = 1; n <= kMaxBleuOrder; ++n) {
+      const double p = num[size_t(n - 1)] > 0 ? num[size_t(n - 1)] / den[size_t(n - 1)] : 0.1 / den[size_t(n - 1)];
+      log_sum += std::log(p);  // method1 smoothing: ε = 0.1 on zero counts
+      out[size_t(n - 1)] = bp * std::exp(log_sum / n);
+    }
+    return out;
+  }
+
+ private:
+  // The reference length closest to `len` (ties: the shorter), one reference of `skip_len` left out.
+  int64_t closest_length(int64_t len, int64_t skip_len) const {
+    int64_t best = -1;
+    for (auto& [l, count] : lengths_) {
+      if (l == skip_len && count == 1) continue;
+      if (best < 0 || std::llabs(l - len) < std::llabs(best - len)) best = l;
+    }
+    return best;
+  }
+  std::unordered_map<Gram, MaxCount, GramHash> max_;
+  std::map<int64_t, int64_t> lengths_;
+};
+
+// Shared word ids for both sides.
+std::vector<Ids> to_ids(const std::vector<Words>& text, std::unordered_map<std::string, int32_t>& ids) {
+  std::vector<Ids> out;
+  for (const Words& line : text) {
+    Ids s;
+    for (const std::string& w : line) s.push_back(ids.emplace(w, int32_t(ids.size())).first->second);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<double> mean(const std::vector<std::array<double, kMaxBleuOrder>>& scores) {
+  std::vector<double> m(kMaxBleuOrder, 0.0);
+  for (auto& s : scores)
+    for (size_t n = 0; n < s.size(); ++n) m[n] += s[n] / double(scores.size());
+  return m;
+}
+
+}  // namespace
+
+std::vector<double> mean_bleu(const std::vector<Words>& hypotheses, const std::vector<Words>& references) {
+  CG_CHECK(!hypotheses.empty() && !references.empty(), "BLEU needs hypotheses and references");
+  std::unordered_map<std::string, int32_t> ids;
+  const std::vector<Ids> refs = to_ids(references, ids), hyps = to_ids(hypotheses, ids);
+  References r(refs);
+  std::vector<std::array<double, kMaxBleuOrder>> scores;
+  for (const Ids& h : hyps) scores.push_back(r.score(h, -1, -1));
+  return mean(scores);
+}
+
+std::vector<double> self_bleu(const std::vector<Words>& samples) {
+  CG_CHECK(samples.size() >= 2, "Self-BLEU needs at least two samples");
+  std::unordered_map<std::string, int32_t> ids;
+  const std::vector<Ids> s = to_ids(samples, ids);
+  References r(s);
+  std::vector<std::array<double, kMaxBleuOrder>> scores;
+  for (size_t i = 0; i < s.size(); ++i) scores.push_back(r.score(s[i], int64_t(i), int64_t(s[i].size())));
+  return mean(scores);
+}
+
+}  // namespace coopgen
