@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/ops.h"
+#include "models/discriminator.h"
 #include "models/generator.h"
 #include "models/oracle.h"
 
@@ -53,4 +54,36 @@ TEST_CASE("KV-cached decoding gives the logits of full recomputation", "[models]
         REQUIRE(step[size_t(b * 11 + v)] == Approx(full[size_t((b * 7 + t) * 11 + v)]).margin(1e-5));
   }
   REQUIRE_THROWS_WITH(g.forward(Tensor::zeros({1, 10}, DType::I32)), Catch::Contains("max_len"));
+}
+
+TEST_CASE("the discriminator scores prefixes, ignores padding, and learns", "[models]") {
+  DiscriminatorConfig cfg;
+  cfg.d_model = 16;
+  cfg.layers = 1;
+  cfg.heads = 2;
+  cfg.max_len = 8;
+  cfg.init_std = 0.3;
+  Discriminator d(cfg, 13, 3, Device::CPU);
+  // Row 0 is "3 5 7" padded to 6 positions with token 11; row 1 is the same prefix padded with 2.
+  Tensor ids = Tensor::from(std::vector<int32_t>{3, 5, 7, 11, 11, 11, 3, 5, 7, 2, 2, 2}, {2, 6});
+  Tensor mask = Tensor::from(std::vector<float>{1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0}, {2, 6});
+  std::vector<float> l = d.forward(ids, mask).to_vector<float>();
+  REQUIRE(l[0] == Approx(l[1]).margin(1e-6));  // padding content is invisible
+  Tensor alone = Tensor::from(std::vector<int32_t>{3, 5, 7}, {1, 3});
+  REQUIRE(d.forward(alone, Tensor::full({1, 3}, 1.0)).item() == Approx(l[0]).margin(1e-5));
+  // A few AdamW steps separate two sequences labelled 1 and 0.
+  Tensor two = Tensor::from(std::vector<int32_t>{1, 2, 3, 4, 9, 8, 7, 6}, {2, 4});
+  Tensor full = Tensor::full({2, 4}, 1.0), labels = Tensor::from(std::vector<float>{1, 0}, {2});
+  OptimConfig o;
+  o.lr = 0.01;
+  AdamW opt(d.params(), o);
+  double first = 0, last = 0;
+  for (int s = 0; s < 30; ++s) {
+    Tensor loss = bce_with_logits(d.forward(two, full), labels);
+    (s == 0 ? first : last) = loss.item();
+    loss.backward();
+    opt.step();
+    opt.zero_grad();
+  }
+  REQUIRE(last < 0.1 * first);
 }

@@ -1,0 +1,25 @@
+// The discriminator D(y) ∈ (0, 1): a bidirectional transformer over a padded batch (its key mask
+// hides the padding), mean-pooled over the real tokens, and one logit. Any prefix length up to
+// max_len is a valid input, so decoders can score unfinished sequences.
+#pragma once
+#include "models/transformer.h"
+
+namespace coopgen {
+
+using DiscriminatorConfig = TransformerConfig;
+
+class Discriminator {
+ public:
+  Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device);
+  // ids i32 [B, T], mask [B, T] (1 token, 0 padding; every row with at least one token) →
+  // logits [B]; D = sigmoid(logit), trained with bce_with_logits.
+  Tensor forward(const Tensor& ids, const Tensor& mask) const;
+  NamedTensors& params() { return params_; }
+
+ private:
+  Transformer net_;
+  Tensor head_w_, head_b_;  // [1, C], [1]
+  NamedTensors params_;
+};
+
+}  // namespace coopgen

@@ -1,0 +1,94 @@
+#include "models/transformer.h"
+
+#include <cmath>
+
+#include "engine/ops.h"
+
+namespace coopgen {
+
+Transformer::Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t seed, Device device,
+                         const std::string& prefix)
+    : cfg_(cfg), vocab_(vocab), device_(device), prefix_(prefix) {
+  const int64_t C = cfg.d_model;
+  CG_CHECK(C > 0 && cfg.heads > 0 && C % cfg.heads == 0, "model.d_model (", C,
+           ") must be a positive multiple of model.heads (", cfg.heads, ")");
+  CG_CHECK(cfg.layers > 0 && cfg.max_len > 1 && vocab > 0, "model: layers, max_len and the vocabulary must be positive");
+  uint64_t offset = 0;
+  auto add_param = [&](const std::string& name, const Shape& shape, double std) {
+    Tensor t;
+    if (std > 0) {  // uniform on [−a, a] has standard deviation a/√3
+      const double a = std * std::sqrt(3.0);
+      t = Tensor::uniform(shape, seed, offset, -a, a, DType::F32, device);
+      offset += uint64_t(shape_numel(shape) / 4 + 1);
+    } else {
+      t = Tensor::full(shape, std < 0 ? 1.0 : 0.0, DType::F32, device);  // std < 0: gains of one
+    }
+    t.requires_grad_();
+    params_.emplace_back(prefix + name, t);
+    by_name_[prefix + name] = t;
+  };
+  const double s = cfg.init_std, residual = cfg.init_std / std::sqrt(2.0 * double(cfg.layers));
+  add_param("wte", {vocab, C}, s);
+  add_param("wpe", {cfg.max_len, C}, s);
+  for (int64_t l = 0; l < cfg.layers; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".";
+    add_param(h + "ln1.g", {C}, -1);
+    add_param(h + "ln1.b", {C}, 0);
+    add_param(h + "attn.w", {3 * C, C}, s);
+    add_param(h + "attn.b", {3 * C}, 0);
+    add_param(h + "proj.w", {C, C}, residual);
+    add_param(h + "proj.b", {C}, 0);
+    add_param(h + "ln2.g", {C}, -1);
+    add_param(h + "ln2.b", {C}, 0);
+    add_param(h + "fc.w", {4 * C, C}, s);
+    add_param(h + "fc.b", {4 * C}, 0);
+    add_param(h + "out.w", {C, 4 * C}, residual);
+    add_param(h + "out.b", {C}, 0);
+  }
+  add_param("lnf.g", {C}, -1);
+  add_param("lnf.b", {C}, 0);
+}
+
+Transformer::Cache Transformer::new_cache(int64_t batch) const {
+  Cache c;
+  const int64_t H = cfg_.heads, D = cfg_.d_model / H;
+  for (int64_t l = 0; l < cfg_.layers; ++l) {
+    c.k.push_back(Tensor::zeros({batch, H, cfg_.max_len, D}, DType::F32, device_));
+    c.v.push_back(Tensor::zeros({batch, H, cfg_.max_len, D}, DType::F32, device_));
+  }
+  return c;
+}
+
+Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const {
+  const int64_t start = cache ? cache->len : 0;
+  CG_CHECK(ids.dim() == 2 && start + ids.size(1) <= cfg_.max_len, "transformer: ids ", describe(ids), " from position ",
+           start, " exceed model.max_len = ", cfg_.max_len);
+  CG_CHECK(!(cache && key_mask.defined()), "transformer: a KV cache with a key mask is not supported");
+  const int64_t B = ids.size(0), T = ids.size(1), C = cfg_.d_model, H = cfg_.heads, D = C / H;
+  std::vector<int32_t> pos(static_cast<size_t>(B * T));
+  for (size_t k = 0; k < pos.size(); ++k) pos[k] = int32_t(start + int64_t(k) % T);
+  Tensor x = add(embedding(ids, param("wte")), embedding(Tensor::from(pos, {B, T}, device_), param("wpe")));
+  auto heads = [&](const Tensor& qkv, int64_t part) {  // [B,T,3C] → part's [B,H,T,D]
+    return qkv.slice(2, part * C, (part + 1) * C).reshape({B, T, H, D}).permute({0, 2, 1, 3});
+  };
+  for (int64_t l = 0; l < cfg_.layers; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".";
+    const Tensor qkv = linear(layernorm(x, param(h + "ln1.g"), param(h + "ln1.b")), param(h + "attn.w"), param(h + "attn.b"));
+    Tensor q = heads(qkv, 0), k = heads(qkv, 1), v = heads(qkv, 2);
+    if (cache) {
+      Tensor kdst = cache->k[size_t(l)].slice(2, start, start + T), vdst = cache->v[size_t(l)].slice(2, start, start + T);
+      copy_(kdst, k);
+      copy_(vdst, v);
+      k = cache->k[size_t(l)].slice(2, 0, start + T);
+      v = cache->v[size_t(l)].slice(2, 0, start + T);
+    }
+    const Tensor a = attention(q, k, v, key_mask, causal).permute({0, 2, 1, 3}).reshape({B, T, C});
+    x = add(x, linear(a, param(h + "proj.w"), param(h + "proj.b")));
+    const Tensor m = gelu(linear(layernorm(x, param(h + "ln2.g"), param(h + "ln2.b")), param(h + "fc.w"), param(h + "fc.b")));
+    x = add(x, linear(m, param(h + "out.w"), param(h + "out.b")));
+  }
+  if (cache) cache->len += T;
+  return layernorm(x, param("lnf.g"), param("lnf.b"));
+}
+
+}  // namespace coopgen

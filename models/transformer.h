@@ -1,0 +1,64 @@
+// The transformer both models are built on: learned token and position embeddings, pre-LayerNorm
+// blocks of multi-head attention and a GELU MLP (GPT-2's layout), and a final LayerNorm. The
+// generator runs it causally (with a KV cache for decoding); the discriminator bidirectionally
+// over a padded batch.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/optim.h"
+#include "engine/tensor.h"
+
+namespace coopgen {
+
+struct TransformerConfig {
+  int64_t d_model = 64;
+  int64_t layers = 2;
+  int64_t heads = 4;
+  int64_t max_len = 32;  // positions (for the generator: including the start token)
+  double init_std = 0.02;
+  template <class V> void visit(V& v) {
+    v("d_model", d_model);
+    v("layers", layers);
+    v("heads", heads);
+    v("max_len", max_len);
+    v("init_std", init_std);
+  }
+};
+
+class Transformer {
+ public:
+  struct Cache {
+    std::vector<Tensor> k, v;  // per layer [B, H, max_len, D]
+    int64_t len = 0;           // positions filled
+  };
+
+  // Parameters from the Philox stream `seed` (uniform with std init_std; residual projections
+  // scaled by 1/√(2·layers), as GPT-2), named "<prefix>wte", "<prefix>h.0.attn.w", ...
+  Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t seed, Device device, const std::string& prefix);
+
+  // ids i32 [B, T] at positions start.. → hidden states [B, T, C] after the final LayerNorm.
+  // causal: position t attends to ≤ t; key_mask [B, T] (1 keep, 0 padding) may be undefined;
+  // with a cache, keys/values are appended at cache->len and attention covers the cached prefix.
+  Tensor encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const;
+  Cache new_cache(int64_t batch) const;
+
+  const Tensor& param(const std::string& name) const { return by_name_.at(prefix_ + name); }
+  NamedTensors& params() { return params_; }
+  const NamedTensors& params() const { return params_; }
+  const TransformerConfig& config() const { return cfg_; }
+  int64_t vocab() const { return vocab_; }
+  Device device() const { return device_; }
+
+ private:
+  TransformerConfig cfg_;
+  int64_t vocab_;
+  Device device_;
+  std::string prefix_;
+  NamedTensors params_;
+  std::map<std::string, Tensor> by_name_;
+};
+
+}  // namespace coopgen
