@@ -30,7 +30,7 @@ const char* kUsage =
     "  sample --config FILE [--checkpoint DIR] [--num N] [key.sub=value ...]\n"
     "                                              print samples of a trained generator\n"
     "  eval --config FILE [--checkpoint DIR] [key.sub=value ...]\n"
-    "                                              NLL-oracle and NLL-test of a checkpoint\n"
+    "                                              the task's metrics of a checkpoint\n"
     "  bleu --hyp FILE --ref FILE [--max N]       BLEU-2..5 of hypotheses against references,\n"
     "                                              Self-BLEU-2..5 of the hypotheses (Texygen's)\n"
     "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
@@ -98,10 +98,12 @@ int cmd_sample(const std::vector<std::string>& args) {
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   const int64_t n = a.extra.count("--num") ? std::stoll(a.extra["--num"]) : 10;
   Generator g = load_generator(a.cfg, dir);
-  SampledSet s = sample_sequences(g, n, OracleLSTM::kLength, OracleLSTM::kStartToken, a.cfg.sampling, a.cfg.seed + 7);
+  std::unique_ptr<Task> task = Task::create(a.cfg);
+  SampledSet s = sample_sequences(g, n, task->sample_length, task->start_token, a.cfg.sampling, a.cfg.seed + 7);
   for (size_t r = 0; r < s.seqs.size(); ++r) {
-    for (int32_t t : s.seqs[r]) std::printf("%d ", t);
-    std::printf("\tlogp %.4f\tlogq %.4f\n", s.logp[r], s.logq[r]);
+    std::vector<int32_t> q = s.seqs[r];
+    if (task->eos >= 0) q.erase(std::find(q.begin(), q.end(), task->eos), q.end());
+    std::printf("%s\tlogp %.4f\tlogq %.4f\n", task->render(q).c_str(), s.logp[r], s.logq[r]);
   }
   return 0;
 }
@@ -109,16 +111,15 @@ int cmd_sample(const std::vector<std::string>& args) {
 int cmd_eval(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR] [key.sub=value ...]\n"
-                 "NLL-oracle (oracle NLL of train.eval_samples generator samples) and NLL-test (generator\n"
-                 "NLL of the held-out oracle samples) of a checkpoint; DIR defaults to run_dir/checkpoint.\n";
+                 "The task's metrics of a checkpoint (oracle: NLL-oracle of train.eval_samples samples and\n"
+                 "NLL-test; text: NLL-test, BLEU-2..5 against the test file, Self-BLEU-2..5 of the samples);\n"
+                 "DIR defaults to run_dir/checkpoint.\n";
     return 0;
   }
   ConfigArgs a = parse_config_args("eval", args, {"--checkpoint"}, false);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   Generator g = load_generator(a.cfg, dir);
-  OracleTask task(a.cfg);
-  OracleMetrics m = evaluate_oracle(g, task, a.cfg);
-  std::printf("NLL-oracle %.4f\nNLL-test %.4f\n", m.nll_oracle, m.nll_test);
+  for (auto& [name, value] : Task::create(a.cfg)->evaluate(g, a.cfg)) std::printf("%s %.4f\n", name.c_str(), value);
   return 0;
 }
 

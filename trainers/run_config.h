@@ -11,17 +11,23 @@
 namespace coopgen {
 
 struct DataConfig {
-  std::string task = "oracle";  // oracle: the SeqGAN synthetic task
+  std::string task = "oracle";  // oracle: the SeqGAN synthetic task; text: one sentence per line
   std::string oracle = "../shared/data/oracle/seqgan_oracle_lstm.safetensors";
   int64_t train_size = 10000;  // oracle samples to train on (SeqGAN: 10,000)
   int64_t test_size = 2000;    // held-out oracle samples for NLL-test
   uint64_t seed = 1;           // the data sets' own seed: the same for every method and run seed
+  std::string train_file;      // text: whitespace-tokenised training sentences
+  std::string test_file;       // text: held-out sentences (NLL-test, BLEU references)
+  int64_t min_count = 1;       // text: words seen fewer times map to <unk>
   template <class V> void visit(V& v) {
-    v.one_of("task", task, {"oracle"});
+    v.one_of("task", task, {"oracle", "text"});
     v("oracle", oracle);
     v("train_size", train_size);
     v("test_size", test_size);
     v("seed", seed);
+    v("train_file", train_file);
+    v("test_file", test_file);
+    v("min_count", min_count);
   }
 };
 
@@ -31,7 +37,7 @@ struct TrainConfig {
   int64_t log_every = 50;
   int64_t eval_every = 250;        // 0: only at the end
   int64_t checkpoint_every = 500;  // 0: only at the end
-  int64_t eval_samples = 1000;     // generator samples scored by the oracle (NLL-oracle)
+  int64_t eval_samples = 1000;     // generator samples scored at each evaluation
   template <class V> void visit(V& v) {
     v("steps", steps);
     v("batch_size", batch_size);

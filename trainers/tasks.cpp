@@ -1,0 +1,135 @@
+#include "trainers/tasks.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+
+#include "engine/io.h"
+#include "engine/ops.h"
+#include "trainers/bleu.h"
+#include "trainers/decoding.h"
+
+namespace coopgen {
+
+static Device device_of(const RunConfig& cfg) { return cfg.device == "cuda" ? Device::CUDA : Device::CPU; }
+
+std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
+  if (cfg.data.task == "text") return std::make_unique<TextTask>(cfg);
+  return std::make_unique<OracleTask>(cfg);
+}
+
+void Task::make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
+                      Tensor& targets, Tensor& mask) const {
+  const int64_t B = int64_t(rows.size());
+  int64_t T = 1;
+  for (size_t r : rows) T = std::max<int64_t>(T, int64_t(seqs[r].size()));
+  std::vector<int32_t> in(static_cast<size_t>(B * T), pad), out(static_cast<size_t>(B * T), pad);
+  std::vector<float> m(static_cast<size_t>(B * T), 0.0f);
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& s = seqs[rows[size_t(b)]];
+    for (int64_t t = 0; t < int64_t(s.size()); ++t) {
+      in[size_t(b * T + t)] = t == 0 ? start_token : s[size_t(t - 1)];
+      out[size_t(b * T + t)] = s[size_t(t)];
+      m[size_t(b * T + t)] = 1.0f;
+    }
+  }
+  ids = Tensor::from(in, {B, T}, device);
+  targets = Tensor::from(out, {B * T}, device);
+  mask = Tensor::from(m, {B * T}, device);
+}
+
+double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const {
+  NoGradGuard no_grad;
+  double total = 0, tokens = 0;
+  for (int64_t first = 0; first < int64_t(seqs.size()); first += batch) {
+    std::vector<size_t> rows(static_cast<size_t>(std::min<int64_t>(batch, int64_t(seqs.size()) - first)));
+    std::iota(rows.begin(), rows.end(), size_t(first));
+    Tensor ids, targets, mask;
+    make_batch(seqs, rows, g.device(), ids, targets, mask);
+    const double count = sum(mask).item();
+    total += cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask).item() * count;
+    tokens += count;
+  }
+  return total / tokens;
+}
+
+Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
+  Sequences seqs = sample_sequences(g, n, sample_length, start_token, s, seed).seqs;
+  if (eos >= 0)
+    for (auto& q : seqs) q.erase(std::find(q.begin(), q.end(), eos), q.end());
+  return seqs;
+}
+
+OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, device_of(cfg)) {
+  vocab = oracle.vocab();
+  start_token = OracleLSTM::kStartToken;
+  sample_length = OracleLSTM::kLength;
+  train = oracle.generate(cfg.data.train_size, cfg.data.seed);
+  test = oracle.generate(cfg.data.test_size, cfg.data.seed + 0x9e3779b97f4a7c15ull);
+}
+
+Metrics OracleTask::evaluate(const Generator& g, const RunConfig& cfg) const {
+  const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
+  return {{"nll_oracle", oracle.nll(s)}, {"nll_test", nll(g, test)}};
+}
+
+std::string OracleTask::render(const std::vector<int32_t>& seq) const {
+  std::string out;
+  for (int32_t t : seq) {
+    if (!out.empty()) out += ' ';
+    out += std::to_string(t);
+  }
+  return out;
+}
+
+TextTask::TextTask(const RunConfig& cfg) {
+  if (cfg.data.train_file.empty() || cfg.data.test_file.empty())
+    fail("data.task text needs data.train_file and data.test_file");
+  const int64_t max_words = cfg.model.max_len - 1;  // the start token takes one position
+  LineStats tr, te;
+  const std::vector<Words> train_text = read_corpus(cfg.data.train_file, max_words, tr);
+  test_text = read_corpus(cfg.data.test_file, max_words, te);
+  std::fprintf(stderr, "%s\n%s\n", tr.summary(cfg.data.train_file, max_words).c_str(),
+               te.summary(cfg.data.test_file, max_words).c_str());
+  if (train_text.empty() || test_text.empty()) fail(cfg.data.train_file, ": no usable sentences");
+  words = Vocab::build(train_text, cfg.data.min_count);
+  std::filesystem::create_directories(cfg.run_dir);
+  words.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
+  vocab = words.size();
+  start_token = Vocab::kBos;
+  eos = Vocab::kEos;
+  pad = Vocab::kPad;
+  sample_length = cfg.model.max_len - 1;
+  auto encode_all = [&](const std::vector<Words>& text, Sequences& out) {
+    for (const Words& line : text) {
+      std::vector<int32_t> ids = words.encode(line);
+      ids.push_back(eos);
+      out.push_back(std::move(ids));
+    }
+  };
+  encode_all(train_text, train);
+  encode_all(test_text, test);
+}
+
+Metrics TextTask::evaluate(const Generator& g, const RunConfig& cfg) const {
+  const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
+  std::vector<Words> text;
+  for (const auto& q : s) text.push_back(words.decode(q));
+  const std::vector<double> b = mean_bleu(text, test_text), sb = self_bleu(text);
+  Metrics m{{"nll_test", nll(g, test)}};
+  for (int n = 2; n <= kMaxBleuOrder; ++n) m.emplace_back("bleu" + std::to_string(n), b[size_t(n - 1)]);
+  for (int n = 2; n <= kMaxBleuOrder; ++n) m.emplace_back("self_bleu" + std::to_string(n), sb[size_t(n - 1)]);
+  return m;
+}
+
+std::string TextTask::render(const std::vector<int32_t>& seq) const {
+  std::string out;
+  for (const std::string& w : words.decode(seq)) {
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
+}  // namespace coopgen

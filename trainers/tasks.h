@@ -1,0 +1,59 @@
+// What a run learns from and how its generator is scored: the synthetic oracle task (fixed
+// length 20, NLL-oracle and NLL-test) or a text task (sentences ending in <eos>, NLL-test, BLEU
+// against the test file and Self-BLEU of the samples).
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/generator.h"
+#include "models/oracle.h"
+#include "models/tokenizer.h"
+#include "trainers/run_config.h"
+
+namespace coopgen {
+
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+class Task {
+ public:
+  static std::unique_ptr<Task> create(const RunConfig& cfg);
+  virtual ~Task() = default;
+
+  int64_t vocab = 0;
+  int32_t start_token = 0;  // fed before the first token
+  int32_t eos = -1;         // ends a text sequence (−1: fixed length)
+  int32_t pad = 0;          // input id at padded positions (masked out of the loss)
+  int64_t sample_length = 0;
+  Sequences train, test;    // target sequences (text: ending in <eos>)
+
+  // Teacher forcing: inputs [B, T] = start + seq[:-1], targets [B·T] = seq, mask [B·T].
+  void make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
+                  Tensor& targets, Tensor& mask) const;
+  // Mean per-token NLL of `seqs` under the generator (NLL-test on `test`).
+  double nll(const Generator& g, const Sequences& seqs, int64_t batch = 256) const;
+  // Samples cut at <eos> (the <eos> dropped), for scoring and printing.
+  Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
+  virtual Metrics evaluate(const Generator& g, const RunConfig& cfg) const = 0;
+  virtual std::string render(const std::vector<int32_t>& seq) const = 0;
+};
+
+class OracleTask : public Task {
+ public:
+  explicit OracleTask(const RunConfig& cfg);
+  Metrics evaluate(const Generator& g, const RunConfig& cfg) const override;
+  std::string render(const std::vector<int32_t>& seq) const override;
+  OracleLSTM oracle;
+};
+
+class TextTask : public Task {
+ public:
+  explicit TextTask(const RunConfig& cfg);
+  Metrics evaluate(const Generator& g, const RunConfig& cfg) const override;
+  std::string render(const std::vector<int32_t>& seq) const override;
+  Vocab words;
+  std::vector<Words> test_text;
+};
+
+}  // namespace coopgen
