@@ -8,6 +8,7 @@
 
 #include "engine/io.h"
 #include "trainers/mle.h"
+#include "trainers/tasks.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -55,4 +56,31 @@ TEST_CASE("resume continues bit-identically: same parameters, same loss curve", 
   REQUIRE(loss_lines(root / "straight") == loss_lines(root / "resumed"));
   REQUIRE(loss_lines(root / "straight").size() == 6);
   fs::remove_all(root);
+}
+
+TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with masks", "[train]") {
+  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_text_task_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "train.txt") << "a b c\n\nb c\nthis line is far too long for it\n";
+  std::ofstream(dir / "test.txt") << "c a\n";
+  RunConfig cfg;
+  cfg.data.task = "text";
+  cfg.data.train_file = (dir / "train.txt").string();
+  cfg.data.test_file = (dir / "test.txt").string();
+  cfg.model.max_len = 5;  // start token + at most 4 words
+  cfg.run_dir = (dir / "run").string();
+  TextTask task(cfg);
+  REQUIRE(task.train.size() == 2);  // the empty and the long line are counted and skipped
+  REQUIRE(task.vocab == 5 + 3);
+  REQUIRE(fs::exists(dir / "run/vocab.txt"));
+  const int32_t a = task.words.id("a"), b = task.words.id("b"), c = task.words.id("c");
+  REQUIRE(task.train[1] == std::vector<int32_t>{b, c, Vocab::kEos});
+  Tensor ids, targets, mask;
+  task.make_batch(task.train, {0, 1}, Device::CPU, ids, targets, mask);
+  REQUIRE(ids.shape() == Shape{2, 4});
+  REQUIRE(ids.to_vector<int32_t>() == std::vector<int32_t>{Vocab::kBos, a, b, c, Vocab::kBos, b, c, Vocab::kPad});
+  REQUIRE(targets.to_vector<int32_t>() == std::vector<int32_t>{a, b, c, Vocab::kEos, b, c, Vocab::kEos, Vocab::kPad});
+  REQUIRE(mask.to_vector<float>() == std::vector<float>{1, 1, 1, 1, 1, 1, 1, 0});
+  REQUIRE(task.render({a, b, Vocab::kEos, c}) == "a b");
+  fs::remove_all(dir);
 }
