@@ -67,6 +67,34 @@ std::string fmt(const char* f, double v) {
 
 }  // namespace
 
+BatchOrder::BatchOrder(int64_t size, int64_t batch, uint64_t seed) : size_(size), batch_(batch), seed_(seed) {
+  CG_CHECK(batch > 0 && batch <= size, "train.batch_size (", batch, ") must be between 1 and the data size (", size, ")");
+}
+
+std::vector<size_t> BatchOrder::rows(int64_t step) {
+  const int64_t per_epoch = size_ / batch_, epoch = step / per_epoch, k = step % per_epoch;
+  if (epoch != epoch_) {
+    order_.resize(size_t(size_));
+    std::iota(order_.begin(), order_.end(), size_t(0));
+    std::mt19937_64 rng(seed_ * 1000003ull + uint64_t(epoch));
+    std::shuffle(order_.begin(), order_.end(), rng);
+    epoch_ = epoch;
+  }
+  return std::vector<size_t>(order_.begin() + k * batch_, order_.begin() + (k + 1) * batch_);
+}
+
+StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows) {
+  Tensor ids, targets, mask;
+  task.make_batch(data, rows, g.device(), ids, targets, mask);
+  Tensor loss = cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask);
+  StepResult r{loss.item(), 0, opt.lr(), sum(mask).item()};
+  if (!std::isfinite(r.loss)) fail("train step ", opt.steps_taken() + 1, ": loss is ", r.loss, "; stopping (last checkpoint kept)");
+  loss.backward();
+  r.grad_norm = opt.step();
+  opt.zero_grad();
+  return r;
+}
+
 // Copies each parameter from the checkpoint's tensors; errors name the file and tensor.
 static void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
   for (auto& [name, p] : params) {
@@ -137,36 +165,15 @@ int train_mle(const RunConfig& cfg, bool resume) {
   g_stop_signal = 0;
   auto old_int = std::signal(SIGINT, on_stop_signal);
   auto old_term = std::signal(SIGTERM, on_stop_signal);
-  const int64_t B = cfg.train.batch_size, N = int64_t(task.train.size());
-  CG_CHECK(B > 0 && B <= N, "train.batch_size (", B, ") must be between 1 and data.train_size (", N, ")");
-  const int64_t per_epoch = N / B;
-  std::vector<size_t> order;
-  int64_t order_epoch = -1;
+  BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed);
   const int64_t first_step = step;
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens = 0;
   int exit_code = 0;
   for (; step < cfg.train.steps; ++step) {
-    const int64_t epoch = step / per_epoch;
-    if (epoch != order_epoch) {  // the data order is a function of (seed, epoch): resume replays it
-      order.resize(size_t(N));
-      std::iota(order.begin(), order.end(), size_t(0));
-      std::mt19937_64 rng(cfg.seed * 1000003ull + uint64_t(epoch));
-      std::shuffle(order.begin(), order.end(), rng);
-      order_epoch = epoch;
-    }
-    const int64_t k = step % per_epoch;
-    std::vector<size_t> rows(order.begin() + k * B, order.begin() + (k + 1) * B);
-    Tensor ids, targets, mask;
-    task.make_batch(task.train, rows, device, ids, targets, mask);
-    Tensor loss = cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask);
-    const double loss_value = loss.item();
-    if (!std::isfinite(loss_value)) fail("train step ", step + 1, ": loss is ", loss_value, "; stopping (last checkpoint kept)");
-    loss.backward();
-    const double lr = opt.lr();
-    const double grad_norm = opt.step();
-    opt.zero_grad();
-    tokens += int64_t(sum(mask).item());
+    const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step));
+    const double loss_value = r.loss, lr = r.lr, grad_norm = r.grad_norm;
+    tokens += int64_t(r.tokens);
     const int64_t done = step + 1;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool log_now = cfg.train.log_every > 0 && (done % cfg.train.log_every == 0 || done == cfg.train.steps);

@@ -8,6 +8,26 @@
 
 namespace coopgen {
 
+// Minibatches in an order that is a function of (seed, epoch) alone, so a resumed run replays it.
+class BatchOrder {
+ public:
+  BatchOrder(int64_t size, int64_t batch, uint64_t seed);
+  std::vector<size_t> rows(int64_t step);
+
+ private:
+  int64_t size_, batch_;
+  uint64_t seed_;
+  std::vector<size_t> order_;
+  int64_t epoch_ = -1;
+};
+
+struct StepResult {
+  double loss, grad_norm, lr, tokens;
+};
+// One MLE step on `rows` of `data`: loss (before the update), backward, AdamW. A non-finite loss
+// is an error naming the step.
+StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows);
+
 // Trains (or resumes from <run_dir>/checkpoint) and returns the process exit code.
 int train_mle(const RunConfig& cfg, bool resume);
 
