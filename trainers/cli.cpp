@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -16,6 +17,7 @@
 #include "trainers/decoding.h"
 #include "trainers/mle.h"
 #include "trainers/run_config.h"
+#include "trainers/sweep.h"
 
 namespace coopgen {
 
@@ -31,6 +33,8 @@ const char* kUsage =
     "                                              print samples of a trained generator\n"
     "  eval --config FILE [--checkpoint DIR] [key.sub=value ...]\n"
     "                                              the task's metrics of a checkpoint\n"
+    "  sweep --config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..] [--reverse-steps N]\n"
+    "                                              quality/diversity over temperatures (CSV + PNG)\n"
     "  bleu --hyp FILE --ref FILE [--max N]       BLEU-2..5 of hypotheses against references,\n"
     "                                              Self-BLEU-2..5 of the hypotheses (Texygen's)\n"
     "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
@@ -123,6 +127,40 @@ int cmd_eval(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_sweep(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen sweep --config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..]\n"
+                 "                     [--reverse-steps N] [key.sub=value ...]\n"
+                 "Caccia et al.'s protocol: for each α (logits × α; default 0.9,1,1.5,2,3,4) draws\n"
+                 "train.eval_samples samples and reports the LM score (their NLL under the evaluator LM at\n"
+                 "--lm-checkpoint, an MLE model of real data), the reverse LM score (the test data's NLL under\n"
+                 "a fresh model trained N steps, default 500, on the samples) and the task's metrics.\n"
+                 "Writes run_dir/sweep/sweep.csv and sweep.png (reverse LM score against LM score).\n";
+    return 0;
+  }
+  ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps"}, false);
+  if (!a.extra.count("--lm-checkpoint")) fail("sweep: --lm-checkpoint DIR (the evaluator LM) is required");
+  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  std::vector<double> alphas{0.9, 1.0, 1.5, 2.0, 3.0, 4.0};
+  if (a.extra.count("--alphas")) {
+    alphas.clear();
+    std::stringstream in(a.extra["--alphas"]);
+    for (std::string item; std::getline(in, item, ',');) alphas.push_back(std::stod(item));
+  }
+  const int64_t reverse_steps = a.extra.count("--reverse-steps") ? std::stoll(a.extra["--reverse-steps"]) : 500;
+  std::unique_ptr<Task> task = Task::create(a.cfg);
+  const Generator g = load_generator(a.cfg, dir), evaluator = load_generator(a.cfg, a.extra["--lm-checkpoint"]);
+  const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps);
+  write_sweep(a.cfg.run_dir + "/sweep", points);
+  for (const SweepPoint& p : points) {
+    std::printf("alpha %.3f", p.alpha);
+    for (auto& [name, v] : p.metrics) std::printf(" %s %.4f", name.c_str(), v);
+    std::printf("\n");
+  }
+  std::printf("wrote %s/sweep/sweep.csv and sweep.png\n", a.cfg.run_dir.c_str());
+  return 0;
+}
+
 int cmd_bleu(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen bleu --hyp FILE --ref FILE [--max N]\n"
@@ -200,6 +238,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "train") return cmd_train(args);
     if (cmd == "sample") return cmd_sample(args);
     if (cmd == "eval") return cmd_eval(args);
+    if (cmd == "sweep") return cmd_sweep(args);
     if (cmd == "bleu") return cmd_bleu(args);
     if (cmd == "config") return cmd_config(args);
     if (cmd == "inspect") return cmd_inspect(args);

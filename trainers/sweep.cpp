@@ -1,0 +1,76 @@
+#include "trainers/sweep.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/io.h"
+#include "trainers/mle.h"
+#include "trainers/plot.h"
+
+namespace coopgen {
+
+// Samples are scored as complete sequences: text samples get their <eos> back.
+static Sequences as_targets(const Task& task, const Sequences& samples) {
+  Sequences out = samples;
+  if (task.eos >= 0)
+    for (auto& s : out)
+      if (int64_t(s.size()) < task.sample_length) s.push_back(task.eos);
+  return out;
+}
+
+double lm_score(const Generator& evaluator, const Task& task, const Sequences& samples) {
+  return task.nll(evaluator, as_targets(task, samples));
+}
+
+double reverse_lm_score(const Task& task, const Sequences& samples, const RunConfig& cfg, int64_t steps) {
+  const Sequences data = as_targets(task, samples);
+  Generator fresh(cfg.model, task.vocab, cfg.seed + 0x5eedull, cfg.device == "cuda" ? Device::CUDA : Device::CPU);
+  OptimConfig o = cfg.optim;
+  o.schedule.total_steps = std::max(steps, o.schedule.warmup_steps + 1);
+  AdamW opt(fresh.params(), o);
+  BatchOrder batches(int64_t(data.size()), std::min<int64_t>(cfg.train.batch_size, int64_t(data.size())), cfg.seed);
+  for (int64_t step = 0; step < steps; ++step) mle_step(fresh, opt, task, data, batches.rows(step));
+  return task.nll(fresh, task.test);
+}
+
+std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& evaluator, const Task& task,
+                                          const RunConfig& cfg, const std::vector<double>& alphas,
+                                          int64_t reverse_steps) {
+  std::vector<SweepPoint> out;
+  for (double alpha : alphas) {
+    CG_CHECK(alpha > 0, "sweep: α must be positive, got ", alpha);
+    RunConfig at = cfg;
+    at.sampling.temperature = 1.0 / alpha;
+    const Sequences samples = task.sample(g, cfg.train.eval_samples, at.sampling, cfg.seed + 0x51ed27ull);
+    SweepPoint p{alpha, {{"lm_score", lm_score(evaluator, task, samples)},
+                         {"reverse_lm_score", reverse_lm_score(task, samples, cfg, reverse_steps)}}};
+    for (auto& m : task.evaluate(g, at)) p.metrics.push_back(m);
+    std::fprintf(stderr, "sweep α %.3f: LM %.4f reverse LM %.4f\n", alpha, p.metrics[0].second, p.metrics[1].second);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void write_sweep(const std::string& dir, const std::vector<SweepPoint>& points) {
+  std::filesystem::create_directories(dir);
+  std::string csv = "alpha,temperature";
+  if (!points.empty())
+    for (auto& [name, v] : points[0].metrics) csv += "," + name;
+  csv += "\n";
+  Series curve;
+  for (const SweepPoint& p : points) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g,%.6g", p.alpha, 1.0 / p.alpha);
+    csv += buf;
+    for (auto& [name, v] : p.metrics) {
+      std::snprintf(buf, sizeof buf, ",%.6f", v);
+      csv += buf;
+    }
+    csv += "\n";
+    curve.points.emplace_back(p.metrics[0].second, p.metrics[1].second);
+  }
+  atomic_write((std::filesystem::path(dir) / "sweep.csv").string(), csv);
+  write_plot_png((std::filesystem::path(dir) / "sweep.png").string(), {curve});
+}
+
+}  // namespace coopgen

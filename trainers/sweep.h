@@ -1,0 +1,29 @@
+// The quality/diversity protocol of Caccia et al. 2020 ("Language GANs falling short"): evaluate
+// a generator over a sweep of temperatures (logits multiplied by α, i.e. temperature 1/α), each
+// point scored by
+//   LM score          NLL of the samples under an evaluator LM trained by MLE on real data (quality)
+//   reverse LM score  NLL of the real test data under a fresh LM trained on the samples (diversity)
+// and the task's own metrics. A method only beats MLE if its curve lies beyond MLE's.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "models/generator.h"
+#include "trainers/tasks.h"
+
+namespace coopgen {
+
+struct SweepPoint {
+  double alpha;
+  Metrics metrics;  // lm_score, reverse_lm_score, then the task's metrics at this temperature
+};
+
+double lm_score(const Generator& evaluator, const Task& task, const Sequences& samples);
+double reverse_lm_score(const Task& task, const Sequences& samples, const RunConfig& cfg, int64_t steps);
+std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& evaluator, const Task& task,
+                                          const RunConfig& cfg, const std::vector<double>& alphas,
+                                          int64_t reverse_steps);
+// sweep.csv (one row per α) and sweep.png (reverse LM score against LM score).
+void write_sweep(const std::string& dir, const std::vector<SweepPoint>& points);
+
+}  // namespace coopgen
