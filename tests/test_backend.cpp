@@ -62,7 +62,7 @@ TEST_CASE("the Philox stream is identical on CPU and CUDA, bit for bit", "[gpu]"
 
 TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
   const SamplingConfig configs[] = {{1.0, 0, 1.0}, {0.7, 0, 1.0}, {1.0, 40, 1.0}, {1.0, 0, 0.9}, {1.3, 50, 0.8}, {0.0, 0, 1.0}};
-  Tensor logits = Tensor::uniform({37, 1003}, 8, 0, -4, 4);
+  Tensor logits = Tensor::uniform({19, 301}, 8, 0, -4, 4);
   for (const SamplingConfig& cfg : configs) {
     INFO("temperature " << cfg.temperature << " top_k " << cfg.top_k << " top_p " << cfg.top_p);
     Samples c = sample_logits(logits, cfg, 5, 11), g = sample_logits(logits.to(Device::CUDA), cfg, 5, 11);
@@ -76,7 +76,7 @@ TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
       REQUIRE(std::fabs(pc[r] - pg[r]) <= 1e-4f);
       REQUIRE(std::fabs(qc[r] - qg[r]) <= 1e-4f);
     }
-    REQUIRE(same >= 36);
+    REQUIRE(same >= 18);
   }
 }
 

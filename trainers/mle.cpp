@@ -25,8 +25,6 @@ namespace {
 std::atomic<int> g_stop_signal{0};
 extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
 
-Device device_of(const RunConfig& cfg) { return cfg.device == "cuda" ? Device::CUDA : Device::CPU; }
-
 class Progress {  // a bar on a TTY, plain lines otherwise
  public:
   explicit Progress(int64_t total) : total_(total), tty_(isatty(STDERR_FILENO)), start_(clock::now()) {}
@@ -112,13 +110,13 @@ Generator load_generator(const RunConfig& cfg, const std::string& dir) {
   auto tensors = load_checkpoint(dir, nullptr);
   auto wte = tensors.find("wte");
   if (wte == tensors.end() || wte->second.dim() != 2) fail(dir, "/model.safetensors: tensor 'wte' is missing");
-  Generator g(cfg.model, wte->second.size(0), cfg.seed, device_of(cfg));
+  Generator g(cfg.model, wte->second.size(0), cfg.seed, cfg.backend());
   load_params(g.params(), tensors, dir);
   return g;
 }
 
 int train_mle(const RunConfig& cfg, bool resume) {
-  const Device device = device_of(cfg);
+  const Device device = cfg.backend();
   fs::create_directories(cfg.run_dir);
   atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
   const fs::path ckpt = fs::path(cfg.run_dir) / "checkpoint";

@@ -57,6 +57,7 @@ struct RunConfig {
   TrainConfig train;
   OptimConfig optim;
   SamplingConfig sampling;  // for samples and NLL-oracle
+  Device backend() const { return device == "cuda" ? Device::CUDA : Device::CPU; }
   template <class V> void visit(V& v) {
     v.one_of("device", device, {"cpu", "cuda"});
     v("seed", seed);

@@ -24,7 +24,7 @@ double lm_score(const Generator& evaluator, const Task& task, const Sequences& s
 
 double reverse_lm_score(const Task& task, const Sequences& samples, const RunConfig& cfg, int64_t steps) {
   const Sequences data = as_targets(task, samples);
-  Generator fresh(cfg.model, task.vocab, cfg.seed + 0x5eedull, cfg.device == "cuda" ? Device::CUDA : Device::CPU);
+  Generator fresh(cfg.model, task.vocab, cfg.seed + 0x5eedull, cfg.backend());
   OptimConfig o = cfg.optim;
   o.schedule.total_steps = std::max(steps, o.schedule.warmup_steps + 1);
   AdamW opt(fresh.params(), o);

@@ -12,8 +12,6 @@
 
 namespace coopgen {
 
-static Device device_of(const RunConfig& cfg) { return cfg.device == "cuda" ? Device::CUDA : Device::CPU; }
-
 std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
   if (cfg.data.task == "text") return std::make_unique<TextTask>(cfg);
   return std::make_unique<OracleTask>(cfg);
@@ -61,7 +59,7 @@ Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, u
   return seqs;
 }
 
-OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, device_of(cfg)) {
+OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.backend()) {
   vocab = oracle.vocab();
   start_token = OracleLSTM::kStartToken;
   sample_length = OracleLSTM::kLength;
