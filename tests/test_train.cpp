@@ -84,3 +84,33 @@ TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with mas
   REQUIRE(task.render({a, b, Vocab::kEos, c}) == "a b");
   fs::remove_all(dir);
 }
+
+TEST_CASE("pairs task: <bos> src <sep> tgt <eos>, loss on the target only, unusable pairs counted", "[train]") {
+  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_pairs_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "train.src.txt") << "a b\n\nc\nthis source is far too long\n";
+  std::ofstream(dir / "train.tgt.txt") << "c\nb\na b\nx\n";
+  std::ofstream(dir / "test.src.txt") << "a\n";
+  std::ofstream(dir / "test.tgt.txt") << "b\n";
+  std::ofstream(dir / "bad.src.txt") << "a\nb\n";
+  std::ofstream(dir / "bad.tgt.txt") << "a\n";
+  RunConfig cfg;
+  cfg.data.task = "pairs";
+  cfg.data.train_file = (dir / "train").string();
+  cfg.data.test_file = (dir / "test").string();
+  cfg.model.max_len = 7;  // 4 words + <bos>, <sep>, <eos>
+  cfg.run_dir = (dir / "run").string();
+  PairTask task(cfg);
+  REQUIRE(task.train.size() == 2);  // one empty source and one too-long pair skipped
+  const int32_t a = task.words.id("a"), b = task.words.id("b"), c = task.words.id("c");
+  REQUIRE(task.train[0] == std::vector<int32_t>{a, b, Vocab::kSep, c, Vocab::kEos});
+  Tensor ids, targets, mask;
+  task.make_batch(task.train, {0, 1}, Device::CPU, ids, targets, mask);
+  REQUIRE(ids.to_vector<int32_t>() == std::vector<int32_t>{Vocab::kBos, a, b, Vocab::kSep, c, Vocab::kBos, c, Vocab::kSep, a, b});
+  // The source and the <sep> itself are context: only "c <eos>" and "a b <eos>" are scored.
+  REQUIRE(mask.to_vector<float>() == std::vector<float>{0, 0, 0, 1, 1, 0, 0, 1, 1, 1});
+  REQUIRE(task.render(task.train[1]) == "c <sep> a b");
+  LineStats st;
+  REQUIRE_THROWS_WITH(read_pairs((dir / "bad").string(), 0, st), Catch::Contains("different numbers of lines"));
+  fs::remove_all(dir);
+}

@@ -11,16 +11,18 @@
 namespace coopgen {
 
 struct DataConfig {
-  std::string task = "oracle";  // oracle: the SeqGAN synthetic task; text: one sentence per line
+  // oracle: the SeqGAN synthetic task; text: one sentence per line; pairs: conditional
+  // generation from <file>.src.txt → <file>.tgt.txt line pairs, trained as <bos> src <sep> tgt <eos>
+  std::string task = "oracle";
   std::string oracle = "../shared/data/oracle/seqgan_oracle_lstm.safetensors";
   int64_t train_size = 10000;  // oracle samples to train on (SeqGAN: 10,000)
   int64_t test_size = 2000;    // held-out oracle samples for NLL-test
   uint64_t seed = 1;           // the data sets' own seed: the same for every method and run seed
-  std::string train_file;      // text: whitespace-tokenised training sentences
-  std::string test_file;       // text: held-out sentences (NLL-test, BLEU references)
+  std::string train_file;      // text: whitespace-tokenised training sentences (pairs: the files' stem)
+  std::string test_file;       // text: held-out sentences (NLL-test, BLEU references) (pairs: stem)
   int64_t min_count = 1;       // text: words seen fewer times map to <unk>
   template <class V> void visit(V& v) {
-    v.one_of("task", task, {"oracle", "text"});
+    v.one_of("task", task, {"oracle", "text", "pairs"});
     v("oracle", oracle);
     v("train_size", train_size);
     v("test_size", test_size);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include "engine/io.h"
 #include "engine/ops.h"
@@ -14,6 +16,7 @@ namespace coopgen {
 
 std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
   if (cfg.data.task == "text") return std::make_unique<TextTask>(cfg);
+  if (cfg.data.task == "pairs") return std::make_unique<PairTask>(cfg);
   return std::make_unique<OracleTask>(cfg);
 }
 
@@ -26,10 +29,12 @@ void Task::make_batch(const Sequences& seqs, const std::vector<size_t>& rows, De
   std::vector<float> m(static_cast<size_t>(B * T), 0.0f);
   for (int64_t b = 0; b < B; ++b) {
     const auto& s = seqs[rows[size_t(b)]];
+    const auto sep_at = sep >= 0 ? std::find(s.begin(), s.end(), sep) : s.end();
+    const int64_t first_scored = sep_at == s.end() ? 0 : int64_t(sep_at - s.begin()) + 1;
     for (int64_t t = 0; t < int64_t(s.size()); ++t) {
       in[size_t(b * T + t)] = t == 0 ? start_token : s[size_t(t - 1)];
       out[size_t(b * T + t)] = s[size_t(t)];
-      m[size_t(b * T + t)] = 1.0f;
+      m[size_t(b * T + t)] = t >= first_scored ? 1.0f : 0.0f;
     }
   }
   ids = Tensor::from(in, {B, T}, device);
@@ -126,6 +131,91 @@ std::string TextTask::render(const std::vector<int32_t>& seq) const {
   for (const std::string& w : words.decode(seq)) {
     if (!out.empty()) out += ' ';
     out += w;
+  }
+  return out;
+}
+
+
+std::vector<std::pair<Words, Words>> read_pairs(const std::string& stem, int64_t max_tokens, LineStats& stats) {
+  const std::string src_path = stem + ".src.txt", tgt_path = stem + ".tgt.txt";
+  std::ifstream src(src_path, std::ios::binary), tgt(tgt_path, std::ios::binary);
+  if (!src) fail(src_path, ": cannot open");
+  if (!tgt) fail(tgt_path, ": cannot open");
+  auto words = [](std::string line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    Words w;
+    std::istringstream in(line);
+    for (std::string t; in >> t;) w.push_back(t);
+    return w;
+  };
+  std::vector<std::pair<Words, Words>> out;
+  std::string a, b;
+  for (;;) {
+    const bool more_a = bool(std::getline(src, a)), more_b = bool(std::getline(tgt, b));
+    if (!more_a && !more_b) break;
+    if (more_a != more_b) fail(src_path, " and ", tgt_path, " have different numbers of lines (", stats.read + 1, "+ vs fewer)");
+    stats.read++;
+    if (!valid_utf8(a) || !valid_utf8(b)) {
+      stats.not_utf8++;
+      continue;
+    }
+    Words ws = words(a), wt = words(b);
+    if (ws.empty() || wt.empty()) {
+      stats.empty++;
+      continue;
+    }
+    if (max_tokens > 0 && int64_t(ws.size() + wt.size()) > max_tokens) {
+      stats.too_long++;
+      continue;
+    }
+    stats.kept++;
+    out.emplace_back(std::move(ws), std::move(wt));
+  }
+  return out;
+}
+
+PairTask::PairTask(const RunConfig& cfg) {
+  if (cfg.data.train_file.empty() || cfg.data.test_file.empty())
+    fail("data.task pairs needs data.train_file and data.test_file (the stems of <stem>.src.txt / <stem>.tgt.txt)");
+  const int64_t max_words = cfg.model.max_len - 3;  // <bos>, <sep> and <eos> take three positions
+  LineStats tr, te;
+  const auto train_pairs = read_pairs(cfg.data.train_file, max_words, tr);
+  const auto test_pairs = read_pairs(cfg.data.test_file, max_words, te);
+  std::fprintf(stderr, "%s\n%s\n", tr.summary(cfg.data.train_file + ".{src,tgt}.txt", max_words).c_str(),
+               te.summary(cfg.data.test_file + ".{src,tgt}.txt", max_words).c_str());
+  if (train_pairs.empty() || test_pairs.empty()) fail(cfg.data.train_file, ": no usable pairs");
+  std::vector<Words> corpus;
+  for (auto& [s, t] : train_pairs) corpus.push_back(s), corpus.push_back(t);
+  words = Vocab::build(corpus, cfg.data.min_count);
+  std::filesystem::create_directories(cfg.run_dir);
+  words.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
+  vocab = words.size();
+  start_token = Vocab::kBos;
+  eos = Vocab::kEos;
+  pad = Vocab::kPad;
+  sep = Vocab::kSep;
+  sample_length = cfg.model.max_len - 1;
+  auto encode_all = [&](const std::vector<std::pair<Words, Words>>& pairs, Sequences& out) {
+    for (auto& [s, t] : pairs) {
+      std::vector<int32_t> ids = words.encode(s);
+      ids.push_back(sep);
+      for (int32_t id : words.encode(t)) ids.push_back(id);
+      ids.push_back(eos);
+      out.push_back(std::move(ids));
+    }
+  };
+  encode_all(train_pairs, train);
+  encode_all(test_pairs, test);
+}
+
+Metrics PairTask::evaluate(const Generator& g, const RunConfig&) const { return {{"nll_test", nll(g, test)}}; }
+
+std::string PairTask::render(const std::vector<int32_t>& seq) const {
+  std::string out;
+  for (int32_t id : seq) {
+    if (id == eos) break;
+    if (!out.empty()) out += ' ';
+    out += id == sep ? "<sep>" : words.word(id);
   }
   return out;
 }

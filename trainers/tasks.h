@@ -25,10 +25,12 @@ class Task {
   int32_t start_token = 0;  // fed before the first token
   int32_t eos = -1;         // ends a text sequence (−1: fixed length)
   int32_t pad = 0;          // input id at padded positions (masked out of the loss)
+  int32_t sep = -1;         // conditional tasks: targets up to and including <sep> are context, not loss
   int64_t sample_length = 0;
   Sequences train, test;    // target sequences (text: ending in <eos>)
 
-  // Teacher forcing: inputs [B, T] = start + seq[:-1], targets [B·T] = seq, mask [B·T].
+  // Teacher forcing: inputs [B, T] = start + seq[:-1], targets [B·T] = seq, mask [B·T] (0 on
+  // padding and, with a <sep>, on the source part: the loss is on the target only).
   void make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
                   Tensor& targets, Tensor& mask) const;
   // Mean per-token NLL of `seqs` under the generator (NLL-test on `test`).
@@ -55,5 +57,20 @@ class TextTask : public Task {
   Vocab words;
   std::vector<Words> test_text;
 };
+
+// Conditional generation by prefix: each example is <bos> src <sep> tgt <eos>; evaluated by
+// NLL-test on the target part (decoding from a source comes with the conditional-generation work).
+class PairTask : public Task {
+ public:
+  explicit PairTask(const RunConfig& cfg);
+  Metrics evaluate(const Generator& g, const RunConfig& cfg) const override;
+  std::string render(const std::vector<int32_t>& seq) const override;
+  Vocab words;
+};
+
+// Reads <stem>.src.txt and <stem>.tgt.txt line by line in step: a pair with an empty side, a side
+// that is not UTF-8, or more than `max_tokens` words in all is counted in `stats` and skipped; files
+// of different lengths are an error naming both.
+std::vector<std::pair<Words, Words>> read_pairs(const std::string& stem, int64_t max_tokens, LineStats& stats);
 
 }  // namespace coopgen
