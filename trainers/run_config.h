@@ -16,7 +16,7 @@ struct DataConfig {
   std::string task = "oracle";
   std::string oracle = "../shared/data/oracle/seqgan_oracle_lstm.safetensors";
   int64_t train_size = 10000;  // oracle samples to train on (SeqGAN: 10,000)
-  int64_t test_size = 2000;    // held-out oracle samples for NLL-test
+  int64_t test_size = 10000;   // held-out oracle samples for NLL-test
   uint64_t seed = 1;           // the data sets' own seed: the same for every method and run seed
   std::string train_file;      // text: whitespace-tokenised training sentences (pairs: the files' stem)
   std::string test_file;       // text: held-out sentences (NLL-test, BLEU references) (pairs: stem)
