@@ -14,6 +14,19 @@
 
 namespace coopgen {
 
+// Word-level tasks: the vocabulary of `corpus`, saved in the run folder, and its special tokens.
+static Vocab adopt_vocabulary(Task& task, const std::vector<Words>& corpus, const RunConfig& cfg) {
+  Vocab words = Vocab::build(corpus, cfg.data.min_count);
+  std::filesystem::create_directories(cfg.run_dir);
+  words.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
+  task.vocab = words.size();
+  task.start_token = Vocab::kBos;
+  task.eos = Vocab::kEos;
+  task.pad = Vocab::kPad;
+  task.sample_length = cfg.model.max_len - 1;
+  return words;
+}
+
 std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
   if (cfg.data.task == "text") return std::make_unique<TextTask>(cfg);
   if (cfg.data.task == "pairs") return std::make_unique<PairTask>(cfg);
@@ -96,14 +109,7 @@ TextTask::TextTask(const RunConfig& cfg) {
   std::fprintf(stderr, "%s\n%s\n", tr.summary(cfg.data.train_file, max_words).c_str(),
                te.summary(cfg.data.test_file, max_words).c_str());
   if (train_text.empty() || test_text.empty()) fail(cfg.data.train_file, ": no usable sentences");
-  words = Vocab::build(train_text, cfg.data.min_count);
-  std::filesystem::create_directories(cfg.run_dir);
-  words.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
-  vocab = words.size();
-  start_token = Vocab::kBos;
-  eos = Vocab::kEos;
-  pad = Vocab::kPad;
-  sample_length = cfg.model.max_len - 1;
+  words = adopt_vocabulary(*this, train_text, cfg);
   auto encode_all = [&](const std::vector<Words>& text, Sequences& out) {
     for (const Words& line : text) {
       std::vector<int32_t> ids = words.encode(line);
@@ -186,15 +192,8 @@ PairTask::PairTask(const RunConfig& cfg) {
   if (train_pairs.empty() || test_pairs.empty()) fail(cfg.data.train_file, ": no usable pairs");
   std::vector<Words> corpus;
   for (auto& [s, t] : train_pairs) corpus.push_back(s), corpus.push_back(t);
-  words = Vocab::build(corpus, cfg.data.min_count);
-  std::filesystem::create_directories(cfg.run_dir);
-  words.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
-  vocab = words.size();
-  start_token = Vocab::kBos;
-  eos = Vocab::kEos;
-  pad = Vocab::kPad;
+  words = adopt_vocabulary(*this, corpus, cfg);
   sep = Vocab::kSep;
-  sample_length = cfg.model.max_len - 1;
   auto encode_all = [&](const std::vector<std::pair<Words, Words>>& pairs, Sequences& out) {
     for (auto& [s, t] : pairs) {
       std::vector<int32_t> ids = words.encode(s);
