@@ -34,7 +34,7 @@ bool cuda_available() {
   return available;
 }
 
-static void require_gpu() {
+void require_cuda() {
   if (!cuda_available()) fail("device cuda requested, but no CUDA GPU is visible to this process");
 }
 
@@ -42,7 +42,7 @@ struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   Context() {
-    require_gpu();
+    require_cuda();
     CG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) fail("cuBLAS: cublasCreate failed");
     cublasSetStream(cublas, stream);
@@ -54,7 +54,7 @@ static Context& context() {
 }
 
 void* cuda_malloc(size_t bytes) {
-  require_gpu();
+  require_cuda();
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, bytes);
   if (err == cudaErrorMemoryAllocation) {
@@ -101,6 +101,7 @@ void check_last_error(const char* what) {
 }
 bool cuda_compiled() { return false; }
 bool cuda_available() { return false; }
+void require_cuda() { not_built(); }
 void* cuda_malloc(size_t) { not_built(); }
 void cuda_free(void*) { not_built(); }
 void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {

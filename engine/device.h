@@ -9,6 +9,7 @@ namespace coopgen::device {
 
 bool cuda_compiled();   // was the CUDA backend built?
 bool cuda_available();  // ... and is a GPU present?
+void require_cuda();    // fails with the reason when CUDA cannot run here
 void* cuda_malloc(size_t bytes);  // nullptr when out of memory
 void cuda_free(void* ptr);
 // Copy between any pair of devices; returns after the data is at dst (synchronous for the host).

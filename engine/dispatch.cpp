@@ -22,8 +22,8 @@ void dispatch(const OpCall& call) {
            " with the output; move it with .to()");
   for (const Tensor& t : call.out)
     if (t.device() != device) fail("op ", op_name(call.op), ": outputs on different devices");
+  if (device == Device::CUDA) device::require_cuda();
   if (!supports(call.op, device, dtype)) {
-    if (device == Device::CUDA && !device::cuda_compiled()) device::cuda_malloc(0);  // names the cause
     fail("op ", op_name(call.op), " is not implemented on ", device_name(device), " for ",
          dtype_name(dtype));
   }

@@ -36,6 +36,15 @@ Tensor OracleLSTM::step(const Tensor& prev, Tensor& h, Tensor& c) const {
   return bias_add(matmul(h, w_.at("Wo")), w_.at("bo"));
 }
 
+void append_rows(Sequences& out, const std::vector<std::vector<int32_t>>& columns) {
+  const size_t rows = columns.empty() ? 0 : columns[0].size();
+  for (size_t r = 0; r < rows; ++r) {
+    std::vector<int32_t> seq(columns.size());
+    for (size_t t = 0; t < columns.size(); ++t) seq[t] = columns[t][r];
+    out.push_back(std::move(seq));
+  }
+}
+
 Sequences OracleLSTM::generate(int64_t n, uint64_t seed, int64_t batch) const {
   NoGradGuard no_grad;
   Sequences out;
@@ -50,11 +59,7 @@ Sequences OracleLSTM::generate(int64_t n, uint64_t seed, int64_t batch) const {
       offset += uint64_t(b + 3) / 4;  // next Philox blocks
       cols.push_back(prev.to_vector<int32_t>());
     }
-    for (int64_t r = 0; r < b; ++r) {
-      std::vector<int32_t> seq(kLength);
-      for (int64_t t = 0; t < kLength; ++t) seq[size_t(t)] = cols[size_t(t)][size_t(r)];
-      out.push_back(std::move(seq));
-    }
+    append_rows(out, cols);
   }
   return out;
 }

@@ -14,6 +14,9 @@ namespace coopgen {
 
 using Sequences = std::vector<std::vector<int32_t>>;
 
+// Decoders draw one column of tokens per step (columns[t][row]); appends one sequence per row.
+void append_rows(Sequences& out, const std::vector<std::vector<int32_t>>& columns);
+
 class OracleLSTM {
  public:
   static constexpr int64_t kLength = 20;

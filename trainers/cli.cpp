@@ -108,7 +108,7 @@ int cmd_sample(const std::vector<std::string>& args) {
   SampledSet s = sample_sequences(g, n, task->sample_length, task->start_token, a.cfg.sampling, a.cfg.seed + 7);
   for (size_t r = 0; r < s.seqs.size(); ++r) {
     std::vector<int32_t> q = s.seqs[r];
-    if (task->eos >= 0) q.erase(std::find(q.begin(), q.end(), task->eos), q.end());
+    task->cut_at_eos(q);
     std::printf("%s\tlogp %.4f\tlogq %.4f\n", task->render(q).c_str(), s.logp[r], s.logq[r]);
   }
   return 0;

@@ -21,13 +21,9 @@ SampledSet sample_sequences(const Generator& g, int64_t n, int64_t length, int32
       std::vector<float> p = s.logp.to_vector<float>(), q = s.logq.to_vector<float>();
       for (int64_t r = 0; r < b; ++r) lp[size_t(r)] += double(p[size_t(r)]), lq[size_t(r)] += double(q[size_t(r)]);
     }
-    for (int64_t r = 0; r < b; ++r) {
-      std::vector<int32_t> seq(static_cast<size_t>(length));
-      for (int64_t t = 0; t < length; ++t) seq[size_t(t)] = cols[size_t(t)][size_t(r)];
-      out.seqs.push_back(std::move(seq));
-      out.logp.push_back(lp[size_t(r)]);
-      out.logq.push_back(lq[size_t(r)]);
-    }
+    append_rows(out.seqs, cols);
+    out.logp.insert(out.logp.end(), lp.begin(), lp.end());
+    out.logq.insert(out.logq.end(), lq.begin(), lq.end());
   }
   return out;
 }

@@ -70,10 +70,13 @@ double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const
   return total / tokens;
 }
 
+void Task::cut_at_eos(std::vector<int32_t>& seq) const {
+  if (eos >= 0) seq.erase(std::find(seq.begin(), seq.end(), eos), seq.end());
+}
+
 Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
   Sequences seqs = sample_sequences(g, n, sample_length, start_token, s, seed).seqs;
-  if (eos >= 0)
-    for (auto& q : seqs) q.erase(std::find(q.begin(), q.end(), eos), q.end());
+  for (auto& q : seqs) cut_at_eos(q);
   return seqs;
 }
 

@@ -35,7 +35,9 @@ class Task {
                   Tensor& targets, Tensor& mask) const;
   // Mean per-token NLL of `seqs` under the generator (NLL-test on `test`).
   double nll(const Generator& g, const Sequences& seqs, int64_t batch = 256) const;
-  // Samples cut at <eos> (the <eos> dropped), for scoring and printing.
+  // Drops <eos> and what follows it (text tasks; fixed-length tasks are left as they are).
+  void cut_at_eos(std::vector<int32_t>& seq) const;
+  // Samples cut at <eos>, for scoring and printing.
   Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
   virtual Metrics evaluate(const Generator& g, const RunConfig& cfg) const = 0;
   virtual std::string render(const std::vector<int32_t>& seq) const = 0;

@@ -209,10 +209,9 @@ void to_scheduler(Fiber& f, bool dying) {
 }
 
 // Records the first fault of the launch and unwinds the calling thread.
-[[noreturn]] void abandon(Fiber& f, const std::string& message) {
+[[noreturn]] void abandon(const std::string& message) {
   Launch& L = *g_launch;
   if (L.error.empty()) L.error = message;
-  (void)f;
   throw Unwind{};
 }
 
@@ -220,7 +219,7 @@ void check_exit(Launch& L, Fiber& f) {
   const unsigned warp = f.linear / 32, lane = f.linear % 32;
   for (auto& c : L.pending[warp])
     if (c->mask >> lane & 1u)
-      abandon(f, who(L, f) + " exited while lanes of its warp wait for it in " + c->what + " at " + where(c->loc));
+      abandon(who(L, f) + " exited while lanes of its warp wait for it in " + c->what + " at " + where(c->loc));
 }
 
 void fiber_entry() {
@@ -407,18 +406,18 @@ unsigned warp_collective(unsigned mask, const char* what, const void* mine, size
   const unsigned warp = f.linear / 32, lane = f.linear % 32;
   const unsigned lanes = std::min(32u, L.nthreads - warp * 32);
   const unsigned existing = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
-  if (bytes > kMaxPayload) abandon(f, who(L, f) + ": " + what + " payload too large");
+  if (bytes > kMaxPayload) abandon(who(L, f) + ": " + what + " payload too large");
   if (!(mask >> lane & 1u))
-    abandon(f, who(L, f) + ": " + what + " at " + where(loc) + " with a mask that does not name the calling lane");
+    abandon(who(L, f) + ": " + what + " at " + where(loc) + " with a mask that does not name the calling lane");
   if (mask & ~existing) {
     std::ostringstream os;
     os << who(L, f) << ": " << what << " at " << where(loc) << " with mask 0x" << std::hex << mask << std::dec
        << " names lanes that do not exist (this warp has " << lanes << " threads)";
-    abandon(f, os.str());
+    abandon(os.str());
   }
   for (unsigned l = 0; l < 32; ++l)
     if ((mask >> l & 1u) && (*L.fibers)[warp * 32 + l].wait == Wait::Done)
-      abandon(f, who(L, f) + ": " + what + " at " + where(loc) + " waits for lane " + std::to_string(l) + ", which has exited");
+      abandon(who(L, f) + ": " + what + " at " + where(loc) + " waits for lane " + std::to_string(l) + ", which has exited");
   std::shared_ptr<Collective> c;
   for (auto& p : L.pending[warp])
     if (p->mask == mask && !(p->arrived >> lane & 1u)) {
@@ -433,7 +432,7 @@ unsigned warp_collective(unsigned mask, const char* what, const void* mine, size
     c->bytes = bytes;
     L.pending[warp].push_back(c);
   } else if (c->bytes != bytes || std::string_view(c->what) != what) {
-    abandon(f, who(L, f) + ": lanes of one warp meet in different primitives: " + what + " at " + where(loc) +
+    abandon(who(L, f) + ": lanes of one warp meet in different primitives: " + what + " at " + where(loc) +
                    " and " + c->what + " at " + where(c->loc));
   }
   std::memcpy(c->data + lane * bytes, mine, bytes);
@@ -459,14 +458,14 @@ unsigned warp_collective(unsigned mask, const char* what, const void* mine, size
 void* dynamic_shared() {
   Quiet quiet;
   Launch& L = *g_launch;
-  if (L.dynamic_shared.empty()) abandon(*L.running, who(L, *L.running) + ": dynamic shared memory used but none was launched");
+  if (L.dynamic_shared.empty()) abandon(who(L, *L.running) + ": dynamic shared memory used but none was launched");
   return L.dynamic_shared.data();
 }
 
 void device_error(const char* what, const Loc& loc) {
   Quiet quiet;
   Launch& L = *g_launch;
-  abandon(*L.running, who(L, *L.running) + ": " + what + " at " + where(loc));
+  abandon(who(L, *L.running) + ": " + what + " at " + where(loc));
 }
 
 // mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 with the PTX ISA fragment layout:
