@@ -4,8 +4,8 @@
 
 namespace coopgen {
 
-Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device)
-    : net_(cfg, vocab, seed, device, "disc.") {
+Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal)
+    : net_(cfg, vocab, seed, device, "disc."), causal_(causal) {
   params_ = net_.params();
   head_w_ = Tensor::uniform({1, cfg.d_model}, seed ^ 0xd15cull, 0, -cfg.init_std * 1.7320508, cfg.init_std * 1.7320508,
                             DType::F32, device)
@@ -17,7 +17,7 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint
 
 Tensor Discriminator::forward(const Tensor& ids, const Tensor& mask) const {
   CG_CHECK(mask.shape() == ids.shape(), "discriminator: mask ", describe(mask), " for ids ", describe(ids));
-  const Tensor h = net_.encode(ids, false, mask, nullptr);  // [B, T, C]
+  const Tensor h = net_.encode(ids, causal_, mask, nullptr);  // [B, T, C]
   return linear(masked_mean(h, mask), head_w_, head_b_).reshape({ids.size(0)});
 }
 

@@ -33,3 +33,10 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "could not write the truncated checkpoint fixture")
 endif()
 expect_error(truncated_checkpoint "tensor 'layer.1.w'" inspect ${WORK}/ckpt)
+
+# Adversarial methods: configs they cannot honour are refused before any work starts.
+expect_error(unknown_method "method: 'gam' is not one of: mle, gan, rml_gan, gcn" config --config ${SRC}/configs/oracle_gcn.yaml method=gam)
+expect_error(gan_off_policy "adversarial.proposal: GAN's policy gradient needs samples from p"
+             train --config ${SRC}/configs/oracle_gcn.yaml method=gan adversarial.proposal.top_p=0.9)
+expect_error(rml_gan_candidates "adversarial.candidates (32) must be at least adversarial.samples (64)"
+             train --config ${SRC}/configs/oracle_gcn.yaml method=rml_gan adversarial.candidates=32)

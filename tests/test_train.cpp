@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "engine/io.h"
+#include "trainers/adversarial.h"
 #include "trainers/mle.h"
 #include "trainers/tasks.h"
 
@@ -21,30 +22,24 @@ static std::vector<std::string> loss_lines(const fs::path& dir) {
   return out;
 }
 
-TEST_CASE("resume continues bit-identically: same parameters, same loss curve", "[train]") {
+static std::string oracle_file() {
   const char* shared = std::getenv("COOPGEN_SHARED");
-  RunConfig cfg;
-  cfg.data.oracle = (fs::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
-  if (!fs::exists(cfg.data.oracle)) {
-    WARN("skipped: " << cfg.data.oracle << " not found");
-    return;
-  }
-  cfg.model = {16, 1, 2, 21, 0.02};
-  cfg.data.train_size = 96;
-  cfg.data.test_size = 16;
-  cfg.train = {6, 16, 1, 0, 0, 8};
-  cfg.optim.schedule = {"cosine", 2, 6, 0.1};
-  const fs::path root = fs::temp_directory_path() / ("coopgen_test_resume_" + std::to_string(::getpid()));
+  return (fs::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
+}
+
+// Trains `cfg` 6 steps straight, and 3 steps then 3 more with --resume: the checkpoints (every
+// parameter and optimiser moment) and the logged metrics must be identical.
+static void check_resume(RunConfig cfg, int (*train)(const RunConfig&, bool)) {
+  const fs::path root = fs::temp_directory_path() / ("coopgen_test_resume_" + cfg.method + std::to_string(::getpid()));
   fs::remove_all(root);
   cfg.run_dir = (root / "straight").string();
-  REQUIRE(train_mle(cfg, false) == 0);
-
+  REQUIRE(train(cfg, false) == 0);
   RunConfig half = cfg;
   half.run_dir = (root / "resumed").string();
   half.train.steps = 3;
-  REQUIRE(train_mle(half, false) == 0);
+  REQUIRE(train(half, false) == 0);
   half.train.steps = 6;
-  REQUIRE(train_mle(half, true) == 0);
+  REQUIRE(train(half, true) == 0);
 
   auto a = load_checkpoint((root / "straight/checkpoint").string(), nullptr);
   auto b = load_checkpoint((root / "resumed/checkpoint").string(), nullptr);
@@ -56,6 +51,46 @@ TEST_CASE("resume continues bit-identically: same parameters, same loss curve", 
   REQUIRE(loss_lines(root / "straight") == loss_lines(root / "resumed"));
   REQUIRE(loss_lines(root / "straight").size() == 6);
   fs::remove_all(root);
+}
+
+static RunConfig tiny_oracle_run() {
+  RunConfig cfg;
+  cfg.data.oracle = oracle_file();
+  cfg.model = {16, 1, 2, 21, 0.02};
+  cfg.data.train_size = 96;
+  cfg.data.test_size = 16;
+  cfg.train = {6, 16, 1, 0, 0, 8};
+  cfg.optim.schedule = {"cosine", 2, 6, 0.1};
+  return cfg;
+}
+
+TEST_CASE("resume continues bit-identically: same parameters, same loss curve", "[train]") {
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped: " << oracle_file() << " not found");
+    return;
+  }
+  check_resume(tiny_oracle_run(), train_mle);
+}
+
+TEST_CASE("adversarial methods resume bit-identically: both models, both optimisers, every stream", "[train]") {
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped: " << oracle_file() << " not found");
+    return;
+  }
+  for (const char* method : {"gan", "rml_gan", "gcn"}) {
+    INFO(method);
+    RunConfig cfg = tiny_oracle_run();
+    cfg.method = method;
+    cfg.discriminator.model = {16, 1, 2, 21, 0.02};
+    cfg.discriminator.batch_size = 8;
+    cfg.discriminator.steps = 2;
+    cfg.discriminator.pretrain_steps = 2;
+    cfg.adversarial.samples = 8;
+    cfg.adversarial.candidates = 12;
+    if (cfg.method == "gcn") cfg.adversarial.proposal.top_p = 0.9;
+    cfg.adversarial.mle_weight = 0.5;
+    check_resume(cfg, train_adversarial);
+  }
 }
 
 TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with masks", "[train]") {

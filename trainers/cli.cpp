@@ -13,6 +13,7 @@
 #include "engine/device.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "trainers/adversarial.h"
 #include "trainers/bleu.h"
 #include "trainers/decoding.h"
 #include "trainers/mle.h"
@@ -28,7 +29,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
-    "                                              MLE-train the generator (oracle task)\n"
+    "                                              train the generator (method: mle|gan|rml_gan|gcn)\n"
     "  sample --config FILE [--checkpoint DIR] [--num N] [key.sub=value ...]\n"
     "                                              print samples of a trained generator\n"
     "  eval --config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]\n"
@@ -83,14 +84,16 @@ bool wants_help(const std::vector<std::string>& args) {
 int cmd_train(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
-                 "Trains the generator by maximum likelihood on the config's task, evaluating NLL-oracle and\n"
-                 "NLL-test every train.eval_every steps. Writes run_dir/config.yaml, metrics.jsonl and\n"
+                 "Trains the generator with the config's method: mle (maximum likelihood on the task's data),\n"
+                 "gan, rml_gan or gcn (with a discriminator, from adversarial.init_checkpoint; docs/method.md),\n"
+                 "evaluating the task's metrics every train.eval_every steps. Writes run_dir/config.yaml,\n"
+                 "metrics.jsonl and\n"
                  "checkpoint/ (every train.checkpoint_every steps, at the end, and on Ctrl-C).\n"
                  "--resume continues from run_dir/checkpoint (bit-identical on CPU).\n";
     return 0;
   }
   ConfigArgs a = parse_config_args("train", args, {}, true);
-  return train_mle(a.cfg, a.resume);
+  return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
 }
 
 int cmd_sample(const std::vector<std::string>& args) {
@@ -105,7 +108,7 @@ int cmd_sample(const std::vector<std::string>& args) {
   const int64_t n = a.extra.count("--num") ? std::stoll(a.extra["--num"]) : 10;
   Generator g = load_generator(a.cfg, dir);
   std::unique_ptr<Task> task = Task::create(a.cfg);
-  SampledSet s = sample_sequences(g, n, task->sample_length, task->start_token, a.cfg.sampling, a.cfg.seed + 7);
+  SampledSet s = task->draw(g, n, a.cfg.sampling, a.cfg.seed + 7);
   for (size_t r = 0; r < s.seqs.size(); ++r) {
     std::vector<int32_t> q = s.seqs[r];
     task->cut_at_eos(q);

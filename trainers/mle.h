@@ -1,6 +1,5 @@
-// Maximum-likelihood training of the generator, with periodic evaluation (the task's metrics),
-// checkpoints, bit-identical resume on CPU, and a checkpoint on SIGINT/SIGTERM. Progress goes to
-// stderr (a bar on a TTY, lines otherwise) and every metric to <run_dir>/metrics.jsonl.
+// Maximum-likelihood training of the generator on the task's data, on the shared loop
+// (trainers/loop.h: evaluation, checkpoints, resume, progress, metrics.jsonl).
 #pragma once
 #include "models/generator.h"
 #include "trainers/run_config.h"

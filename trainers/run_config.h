@@ -50,7 +50,59 @@ struct TrainConfig {
   }
 };
 
+// The discriminator of the adversarial methods and how it is trained: binary cross-entropy, real
+// sequences from the training data against fakes from the generator.
+struct DiscriminatorTrainConfig {
+  TransformerConfig model{32, 2, 2, 21, 0.02};
+  OptimConfig optim;
+  int64_t batch_size = 64;   // real and fake sequences per step (each)
+  int64_t steps = 1;         // k: discriminator steps per generator step
+  int64_t pretrain_steps = 0;  // before the first generator step (not on --resume)
+  // Where the fakes come from: p (the default: D then approaches D* = p*/(p*+p), the D for which
+  // GCN's target p·D has the data as its only fixed point; docs/method.md) or the proposal q̂.
+  std::string fakes = "p";
+  bool causal = false;               // left-to-right attention (scores prefixes as they grow)
+  // Start D's transformer from the generator it judges (model must equal the generator's): D then
+  // begins with what p knows about the data, instead of learning it from the real batches alone.
+  bool init_from_generator = false;
+  template <class V> void visit(V& v) {
+    v("model", model);
+    v("optim", optim);
+    v("batch_size", batch_size);
+    v("steps", steps);
+    v("pretrain_steps", pretrain_steps);
+    v.one_of("fakes", fakes, {"p", "proposal"});
+    v("causal", causal);
+    v("init_from_generator", init_from_generator);
+  }
+};
+
+// The generator step of GAN, RML-GAN and GCN (docs/method.md has the equations).
+struct AdversarialConfig {
+  std::string init_checkpoint;  // the generator to start from (an MLE checkpoint); empty: fresh
+  int64_t samples = 64;         // M sequences per generator step
+  int64_t candidates = 256;     // RML-GAN: N ≥ M drawn from the proposal, M resampled ∝ q/q̂
+  SamplingConfig proposal;      // q̂ (RML-GAN, GCN); GAN's policy gradient needs p itself
+  // q ∝ p·D (p_d, as the method states it) or p·D/(1−D) (p_d_odds: the data itself when D is
+  // optimal, with weights unbounded as D → 1).
+  std::string target = "p_d";
+  bool baseline = true;         // GAN: subtract the mean reward
+  double entropy_bonus = 0.0;   // GAN: β in the reward D(y) − β log p(y)
+  double mle_weight = 0.0;      // λ: + λ · cross-entropy on a batch of real data
+  template <class V> void visit(V& v) {
+    v("init_checkpoint", init_checkpoint);
+    v("samples", samples);
+    v("candidates", candidates);
+    v("proposal", proposal);
+    v.one_of("target", target, {"p_d", "p_d_odds"});
+    v("baseline", baseline);
+    v("entropy_bonus", entropy_bonus);
+    v("mle_weight", mle_weight);
+  }
+};
+
 struct RunConfig {
+  std::string method = "mle";  // mle | gan | rml_gan | gcn
   std::string device = "cpu";  // cpu | cuda
   uint64_t seed = 0;           // model initialisation, data order, sampling
   std::string run_dir = "runs/default";
@@ -59,8 +111,11 @@ struct RunConfig {
   TrainConfig train;
   OptimConfig optim;
   SamplingConfig sampling;  // for samples and NLL-oracle
+  DiscriminatorTrainConfig discriminator;  // gan | rml_gan | gcn
+  AdversarialConfig adversarial;           // gan | rml_gan | gcn
   Device backend() const { return device == "cuda" ? Device::CUDA : Device::CPU; }
   template <class V> void visit(V& v) {
+    v.one_of("method", method, {"mle", "gan", "rml_gan", "gcn"});
     v.one_of("device", device, {"cpu", "cuda"});
     v("seed", seed);
     v("run_dir", run_dir);
@@ -69,6 +124,8 @@ struct RunConfig {
     v("train", train);
     v("optim", optim);
     v("sampling", sampling);
+    v("discriminator", discriminator);
+    v("adversarial", adversarial);
   }
 };
 

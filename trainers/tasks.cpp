@@ -10,7 +10,6 @@
 #include "engine/io.h"
 #include "engine/ops.h"
 #include "trainers/bleu.h"
-#include "trainers/decoding.h"
 
 namespace coopgen {
 
@@ -74,8 +73,12 @@ void Task::cut_at_eos(std::vector<int32_t>& seq) const {
   if (eos >= 0) seq.erase(std::find(seq.begin(), seq.end(), eos), seq.end());
 }
 
+SampledSet Task::draw(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
+  return sample_sequences(g, n, sample_length, start_token, s, seed, eos);
+}
+
 Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
-  Sequences seqs = sample_sequences(g, n, sample_length, start_token, s, seed).seqs;
+  Sequences seqs = draw(g, n, s, seed).seqs;
   for (auto& q : seqs) cut_at_eos(q);
   return seqs;
 }

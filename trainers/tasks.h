@@ -10,6 +10,7 @@
 #include "models/generator.h"
 #include "models/oracle.h"
 #include "models/tokenizer.h"
+#include "trainers/decoding.h"
 #include "trainers/run_config.h"
 
 namespace coopgen {
@@ -37,6 +38,8 @@ class Task {
   double nll(const Generator& g, const Sequences& seqs, int64_t batch = 256) const;
   // Drops <eos> and what follows it (text tasks; fixed-length tasks are left as they are).
   void cut_at_eos(std::vector<int32_t>& seq) const;
+  // Sequences as the generator draws them (text: ending in <eos>, like `train`), with log p, log q̂.
+  SampledSet draw(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
   // Samples cut at <eos>, for scoring and printing.
   Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
   virtual Metrics evaluate(const Generator& g, const RunConfig& cfg) const = 0;

@@ -1,0 +1,89 @@
+// The generator step's sample weights against hand-computed cases (trainers/weights.h).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "trainers/weights.h"
+
+using namespace coopgen;
+using Catch::Detail::Approx;
+
+static double logit(double d) { return std::log(d / (1 - d)); }
+
+TEST_CASE("GCN weights with q̂ = p are D(y) / Σ D", "[weights]") {
+  const std::vector<double> logp{-3.0, -7.5, -1.25}, d{0.2, 0.5, 0.3};
+  std::vector<double> x;
+  for (double v : d) x.push_back(logit(v));
+  const auto w = self_normalise(log_importance_weights(logp, logp, x, "p_d"));
+  REQUIRE(w[0] == Approx(0.2));
+  REQUIRE(w[1] == Approx(0.5));
+  REQUIRE(w[2] == Approx(0.3));
+  REQUIRE(effective_sample_size(w) == Approx(1.0 / (0.04 + 0.25 + 0.09)));
+}
+
+TEST_CASE("GCN weights with a truncated proposal: p·D/q̂, and the p·D/(1−D) target", "[weights]") {
+  // Two samples: p = 0.1, 0.3; q̂ = 0.25, 0.5 (nucleus renormalised); D = 0.8, 0.4.
+  const std::vector<double> logp{std::log(0.1), std::log(0.3)}, logq{std::log(0.25), std::log(0.5)};
+  const std::vector<double> x{logit(0.8), logit(0.4)};
+  const double a = 0.1 * 0.8 / 0.25, b = 0.3 * 0.4 / 0.5;  // 0.32, 0.24
+  auto w = self_normalise(log_importance_weights(logp, logq, x, "p_d"));
+  REQUIRE(w[0] == Approx(a / (a + b)));
+  REQUIRE(w[1] == Approx(b / (a + b)));
+  const double c = 0.1 * 4.0 / 0.25, e = 0.3 * (0.4 / 0.6) / 0.5;  // D/(1−D) = 4, 2/3
+  w = self_normalise(log_importance_weights(logp, logq, x, "p_d_odds"));
+  REQUIRE(w[0] == Approx(c / (c + e)));
+  REQUIRE(w[1] == Approx(e / (c + e)));
+}
+
+TEST_CASE("log-space normalisation survives log-probabilities that underflow exp()", "[weights]") {
+  // exp(−900) is 0 in double; the weights are still exact ratios: e^{−900}: e^{−901}: e^{−903}.
+  const std::vector<double> logp{-900.0, -901.0, -903.0}, logq(3, 0.0), x(3, 30.0);  // D ≈ 1, log D ≈ −1e−13
+  const auto w = self_normalise(log_importance_weights(logp, logq, x, "p_d"));
+  const double z = 1 + std::exp(-1.0) + std::exp(-3.0);
+  REQUIRE(w[0] == Approx(1 / z));
+  REQUIRE(w[1] == Approx(std::exp(-1.0) / z));
+  REQUIRE(w[2] == Approx(std::exp(-3.0) / z));
+  // A discriminator logit of −800 (D = e^{−800}) is still a finite log-weight, not log 0.
+  const auto lw = log_importance_weights({-1.0}, {-1.0}, {-800.0}, "p_d");
+  REQUIRE(lw[0] == Approx(-800.0));
+}
+
+TEST_CASE("a batch with no possible sample gets zero weights, not NaN", "[weights]") {
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto w = self_normalise({-inf, -inf, -inf});
+  for (double v : w) REQUIRE(v == 0.0);
+  REQUIRE(effective_sample_size(w) == 0.0);
+  const auto some = self_normalise({-inf, std::log(2.0), std::log(6.0)});
+  REQUIRE(some[0] == 0.0);
+  REQUIRE(some[1] == Approx(0.25));
+  REQUIRE(some[2] == Approx(0.75));
+}
+
+TEST_CASE("REINFORCE weights: reward minus the mean reward, over M, with the entropy bonus", "[weights]") {
+  const std::vector<double> d{0.9, 0.1, 0.5, 0.5}, logp{-2.0, -4.0, -6.0, -8.0};
+  auto w = reinforce_weights(d, logp, false, 0.0);
+  REQUIRE(w[0] == Approx(0.9 / 4));
+  REQUIRE(w[1] == Approx(0.1 / 4));
+  w = reinforce_weights(d, logp, true, 0.0);  // mean reward 0.5
+  REQUIRE(w[0] == Approx(0.4 / 4));
+  REQUIRE(w[1] == Approx(-0.4 / 4));
+  REQUIRE(w[2] == Approx(0.0).margin(1e-15));
+  w = reinforce_weights(d, logp, true, 0.1);  // r = d + 0.1·(2, 4, 6, 8) = 1.1, 0.5, 1.1, 1.3; mean 1.0
+  REQUIRE(w[0] == Approx(0.1 / 4));
+  REQUIRE(w[1] == Approx(-0.5 / 4));
+  REQUIRE(w[3] == Approx(0.3 / 4));
+}
+
+TEST_CASE("resampling draws each candidate in proportion to its weight", "[weights]") {
+  const std::vector<double> w{0.0, 0.5, 0.125, 0.375};
+  const auto idx = resample(w, 80000, 7);
+  std::map<size_t, double> count;
+  for (size_t i : idx) count[i] += 1.0 / 80000;
+  REQUIRE(count[0] == 0.0);  // a zero weight is never drawn
+  for (size_t i = 1; i < 4; ++i) REQUIRE(count[i] == Approx(w[i]).margin(0.01));  // 4.5σ at n = 80,000
+  REQUIRE(resample(w, 50, 3) == resample(w, 50, 3));
+  const auto uniform = resample({0.0, 0.0}, 1000, 1);  // all-zero weights: uniform, no NaN index
+  for (size_t i : uniform) REQUIRE(i < 2);
+}

@@ -1,0 +1,272 @@
+#include "trainers/adversarial.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "engine/io.h"
+#include "engine/ops.h"
+#include "trainers/loop.h"
+#include "trainers/mle.h"
+#include "trainers/weights.h"
+
+namespace coopgen {
+
+namespace {
+
+// Independent random streams per (run seed, step, purpose), so a resumed run draws what the
+// uninterrupted one would have (splitmix64 finaliser).
+uint64_t stream(uint64_t seed, int64_t step, uint64_t purpose) {
+  uint64_t z = seed * 0x9e3779b97f4a7c15ull + uint64_t(step) * 0xbf58476d1ce4e5b9ull + purpose * 0x94d049bb133111ebull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+bool is_p(const SamplingConfig& s) { return s.temperature == 1.0 && s.top_k == 0 && s.top_p >= 1.0; }
+
+double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+// GAN: REINFORCE with the reward D(y) on samples from p.
+WeightedSamples gan_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t) {
+  std::vector<double> d(x.size());
+  std::transform(x.begin(), x.end(), d.begin(), sigmoid_of);
+  WeightedSamples out{std::move(drawn.seqs), reinforce_weights(d, drawn.logp, cfg.baseline, cfg.entropy_bonus), {}};
+  return out;
+}
+
+// RML-GAN: N candidates from q̂, M of them resampled with probability ∝ q/q̂ (approximately
+// samples of q), then plain MLE on them.
+WeightedSamples rml_gan_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t seed) {
+  const std::vector<double> w = self_normalise(log_importance_weights(drawn.logp, drawn.logq, x, cfg.target));
+  const std::vector<size_t> picked = resample(w, cfg.samples, seed);
+  WeightedSamples out;
+  for (size_t i : picked) out.seqs.push_back(drawn.seqs[i]);
+  out.w.assign(picked.size(), 1.0 / double(picked.size()));
+  out.stats = {{"ess", effective_sample_size(w)},
+               {"distinct", double(std::set<size_t>(picked.begin(), picked.end()).size())}};
+  return out;
+}
+
+// GCN: self-normalised importance weights wᵢ ∝ q(yᵢ)/q̂(yᵢ) on the M samples of q̂.
+WeightedSamples gcn_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t) {
+  WeightedSamples out{std::move(drawn.seqs), self_normalise(log_importance_weights(drawn.logp, drawn.logq, x, cfg.target)), {}};
+  out.stats = {{"ess", effective_sample_size(out.w)}};
+  return out;
+}
+
+class AdversarialRun {
+ public:
+  AdversarialRun(const RunConfig& cfg, const Task& task)
+      : cfg_(cfg),
+        task_(task),
+        strategy_(strategy_for(cfg)),
+        g_(cfg.model, task.vocab, cfg.seed, cfg.backend()),
+        d_(cfg.discriminator.model, task.vocab, cfg.seed ^ 0xd15c0ull, cfg.backend(), cfg.discriminator.causal),
+        opt_g_(g_.params(), cfg.optim),
+        opt_d_(d_.params(), cfg.discriminator.optim),
+        real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1)),
+        real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed) {
+    const auto& dm = cfg.discriminator.model;
+    int64_t longest = task.sample_length;
+    for (const auto& s : task.train) longest = std::max<int64_t>(longest, int64_t(s.size()));
+    if (dm.max_len < longest)
+      fail("discriminator.model.max_len (", dm.max_len, ") is shorter than the task's sequences (", longest, " tokens)");
+    if (cfg.discriminator.steps < 0 || cfg.discriminator.pretrain_steps < 0)
+      fail("discriminator.steps and discriminator.pretrain_steps must be ≥ 0");
+    const auto& gm = cfg.model;
+    if (cfg.discriminator.init_from_generator &&
+        (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
+      fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
+    if (task.sep >= 0)
+      fail("method ", cfg.method, " on the pairs task: per-context sampling for conditional generation is not built yet");
+  }
+
+  void start(bool resume) {
+    if (resume) return;  // the checkpoint holds both models
+    if (!cfg_.adversarial.init_checkpoint.empty()) {
+      const std::string& dir = cfg_.adversarial.init_checkpoint;
+      load_params(g_.params(), load_checkpoint(dir, nullptr), dir);
+      std::fprintf(stderr, "generator initialised from %s\n", dir.c_str());
+    }
+    if (cfg_.discriminator.init_from_generator) {  // "disc.<name>" ← "<name>"; the head stays fresh
+      std::map<std::string, Tensor> from_g;
+      for (auto& [name, t] : g_.params()) from_g["disc." + name] = t;
+      NamedTensors body;
+      for (auto& [name, t] : d_.params())
+        if (!name.starts_with("disc.head.")) body.emplace_back(name, t);
+      load_params(body, from_g, "the generator (discriminator.init_from_generator)");
+    }
+    for (int64_t j = 0; j < cfg_.discriminator.pretrain_steps; ++j) {
+      const Metrics m = train_d(j, stream(cfg_.seed, j, 2));
+      const int64_t done = j + 1;
+      if (done % 50 == 0 || done == cfg_.discriminator.pretrain_steps)
+        std::fprintf(stderr, "discriminator pre-training %lld/%lld: loss %.4f accuracy %.3f\n", (long long)done,
+                     (long long)cfg_.discriminator.pretrain_steps, m[0].second, m[1].second);
+    }
+  }
+
+  Metrics step(int64_t step) {
+    Metrics d_stats{{"d_loss", 0}, {"d_acc", 0}};
+    const int64_t k = cfg_.discriminator.steps;
+    for (int64_t j = 0; j < k; ++j) {
+      const Metrics m = train_d(cfg_.discriminator.pretrain_steps + step * k + j, stream(cfg_.seed, step * k + j, 3));
+      for (size_t i = 0; i < d_stats.size(); ++i) d_stats[i].second += m[i].second / double(k);
+    }
+    SampledSet drawn = task_.draw(g_, strategy_.draws, cfg_.adversarial.proposal, stream(cfg_.seed, step, 4));
+    const std::vector<double> x = d_logits(drawn.seqs);
+    double mean_d = 0;
+    for (double v : x) mean_d += sigmoid_of(v) / double(x.size());
+    WeightedSamples ws = strategy_.weigh(std::move(drawn), x, cfg_.adversarial, stream(cfg_.seed, step, 5));
+
+    std::vector<size_t> rows(ws.seqs.size());
+    double tokens = 0;
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = i, tokens += double(ws.seqs[i].size());
+    Tensor ids, targets, mask;
+    task_.make_batch(ws.seqs, rows, g_.device(), ids, targets, mask);
+    const int64_t B = ids.size(0), T = ids.size(1);
+    const double mean_len = std::max(1.0, sum(mask).item() / double(B));
+    std::vector<float> w(ws.w.size());
+    for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[i] / mean_len);
+    Tensor loss = weighted_logprob(g_.forward(ids), targets.reshape({B, T}), mask.reshape({B, T}),
+                                   Tensor::from(w, {B}, g_.device()));
+    if (cfg_.adversarial.mle_weight > 0) {
+      Tensor rids, rtargets, rmask;
+      task_.make_batch(task_.train, real_for_mle_.rows(step), g_.device(), rids, rtargets, rmask);
+      Tensor ce = cross_entropy(g_.forward(rids).reshape({rtargets.numel(), g_.vocab()}), rtargets, rmask);
+      loss = add(loss, scale(ce, cfg_.adversarial.mle_weight));
+    }
+    const double loss_value = loss.item();
+    if (!std::isfinite(loss_value))
+      fail("train step ", step + 1, ": generator loss is ", loss_value, "; stopping (last checkpoint kept)");
+    const double lr = opt_g_.lr();
+    loss.backward();
+    const double grad_norm = opt_g_.step();
+    opt_g_.zero_grad();
+    Metrics m{{"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {"mean_d", mean_d}};
+    m.insert(m.end(), d_stats.begin(), d_stats.end());
+    m.insert(m.end(), ws.stats.begin(), ws.stats.end());
+    m.emplace_back("tokens", tokens);
+    return m;
+  }
+
+  // The task's metrics, and D's accuracy on held-out real sequences and fresh samples of p.
+  Metrics evaluate() {
+    Metrics m = task_.evaluate(g_, cfg_);
+    const int64_t n = std::min<int64_t>(cfg_.train.eval_samples, int64_t(task_.test.size()));
+    const Sequences real(task_.test.begin(), task_.test.begin() + n);
+    const Sequences fake = task_.draw(g_, n, SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6)).seqs;
+    double acc_real = 0, acc_fake = 0;
+    for (double v : d_logits(real)) acc_real += (v > 0) / double(n);
+    for (double v : d_logits(fake)) acc_fake += (v < 0) / double(n);
+    m.emplace_back("d_acc_real", acc_real);
+    m.emplace_back("d_acc_fake", acc_fake);
+    return m;
+  }
+
+  std::vector<Trained> trained() { return {{&g_.params(), &opt_g_}, {&d_.params(), &opt_d_}}; }
+
+ private:
+  // One discriminator step: a batch of real training sequences against as many fakes.
+  Metrics train_d(int64_t index, uint64_t seed) {
+    const SamplingConfig fake_from = cfg_.discriminator.fakes == "p" ? SamplingConfig{} : cfg_.adversarial.proposal;
+    const Sequences fakes = task_.draw(g_, cfg_.discriminator.batch_size, fake_from, seed).seqs;
+    std::vector<const std::vector<int32_t>*> seqs;
+    for (size_t r : real_for_d_.rows(index)) seqs.push_back(&task_.train[r]);
+    const size_t n_real = seqs.size();
+    for (const auto& f : fakes) seqs.push_back(&f);
+    std::vector<float> labels(seqs.size(), 0.0f);
+    std::fill(labels.begin(), labels.begin() + long(n_real), 1.0f);
+    Tensor ids, mask;
+    pack_sequences(seqs, task_.pad, g_.device(), ids, mask);
+    Tensor logits = d_.forward(ids, mask);
+    Tensor loss = bce_with_logits(logits, Tensor::from(labels, {int64_t(labels.size())}, g_.device()));
+    const double loss_value = loss.item();
+    if (!std::isfinite(loss_value)) fail("discriminator step ", index + 1, ": loss is ", loss_value);
+    double correct = 0;
+    const std::vector<float> x = logits.to_vector<float>();
+    for (size_t i = 0; i < x.size(); ++i) correct += (x[i] > 0) == (labels[i] > 0.5f);
+    loss.backward();
+    opt_d_.step();
+    opt_d_.zero_grad();
+    return {{"d_loss", loss_value}, {"d_acc", correct / double(x.size())}};
+  }
+
+  // D's logits on `seqs`, without history, in batches.
+  std::vector<double> d_logits(const Sequences& seqs) const {
+    NoGradGuard no_grad;
+    std::vector<double> out;
+    for (size_t first = 0; first < seqs.size(); first += 256) {
+      std::vector<const std::vector<int32_t>*> batch;
+      for (size_t r = first; r < std::min(seqs.size(), first + 256); ++r) batch.push_back(&seqs[r]);
+      Tensor ids, mask;
+      pack_sequences(batch, task_.pad, g_.device(), ids, mask);
+      for (float v : d_.forward(ids, mask).to_vector<float>()) out.push_back(double(v));
+    }
+    return out;
+  }
+
+  const RunConfig& cfg_;
+  const Task& task_;
+  Strategy strategy_;
+  Generator g_;
+  Discriminator d_;
+  AdamW opt_g_, opt_d_;
+  BatchOrder real_for_d_, real_for_mle_;
+};
+
+}  // namespace
+
+Strategy strategy_for(const RunConfig& cfg) {
+  const AdversarialConfig& a = cfg.adversarial;
+  if (a.samples < 1) fail("adversarial.samples (", a.samples, ") must be at least 1");
+  if (cfg.method == "gan") {
+    if (!is_p(a.proposal))
+      fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
+    return {a.samples, gan_weigh};
+  }
+  if (cfg.method == "rml_gan") {
+    if (a.candidates < a.samples)
+      fail("adversarial.candidates (", a.candidates, ") must be at least adversarial.samples (", a.samples, ")");
+    return {a.candidates, rml_gan_weigh};
+  }
+  if (cfg.method == "gcn") return {a.samples, gcn_weigh};
+  fail("method '", cfg.method, "' is not an adversarial method (gan | rml_gan | gcn)");
+}
+
+void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,
+                    Tensor& mask) {
+  const int64_t B = int64_t(seqs.size());
+  int64_t T = 1;
+  for (auto* s : seqs) T = std::max<int64_t>(T, int64_t(s->size()));
+  std::vector<int32_t> in(static_cast<size_t>(B * T), pad);
+  std::vector<float> m(static_cast<size_t>(B * T), 0.0f);
+  for (int64_t b = 0; b < B; ++b) {
+    CG_CHECK(!seqs[size_t(b)]->empty(), "discriminator input: sequence ", b, " is empty");
+    for (size_t t = 0; t < seqs[size_t(b)]->size(); ++t) {
+      in[size_t(b * T) + t] = (*seqs[size_t(b)])[t];
+      m[size_t(b * T) + t] = 1.0f;
+    }
+  }
+  ids = Tensor::from(in, {B, T}, device);
+  mask = Tensor::from(m, {B, T}, device);
+}
+
+int train_adversarial(const RunConfig& cfg, bool resume) {
+  strategy_for(cfg);  // a config the method cannot honour fails before the data is read
+  std::unique_ptr<Task> task = Task::create(cfg);
+  AdversarialRun run(cfg, *task);
+  run.start(resume);
+  LoopHooks hooks;
+  hooks.banner = "coopgen train: " + cfg.method + " on the " + cfg.data.task + " task, " +
+                 std::to_string(cfg.adversarial.samples) + " samples per step, " +
+                 std::to_string(cfg.discriminator.steps) + " discriminator steps per step, device " + cfg.device +
+                 ", run folder " + cfg.run_dir;
+  hooks.step = [&](int64_t step) { return run.step(step); };
+  hooks.evaluate = [&] { return run.evaluate(); };
+  return run_training(cfg, run.trained(), hooks, resume);
+}
+
+}  // namespace coopgen

@@ -1,0 +1,38 @@
+// GAN, RML-GAN and GCN on one loop (trainers/loop.h). Each generator step trains the
+// discriminator for k steps (real data against fakes from p), draws samples from a proposal,
+// scores them with D, and takes one reward-weighted log-prob step through `weighted_logprob`:
+//   loss = −Σᵢ wᵢ log p(yᵢ) / L̄  (+ λ · cross-entropy on real data),
+// L̄ the mean length of the samples, so the learning rate means what it means for MLE. The methods
+// differ only in their strategy: which samples, and which weights (trainers/weights.h).
+#pragma once
+#include "engine/optim.h"
+#include "models/discriminator.h"
+#include "trainers/run_config.h"
+#include "trainers/tasks.h"
+
+namespace coopgen {
+
+// Trains cfg.method (gan | rml_gan | gcn) from cfg.adversarial.init_checkpoint, or resumes from
+// <run_dir>/checkpoint; returns the exit code.
+int train_adversarial(const RunConfig& cfg, bool resume);
+
+// The samples a generator step trains on and their weights wᵢ, with the method's statistics.
+struct WeightedSamples {
+  Sequences seqs;
+  std::vector<double> w;
+  Metrics stats;
+};
+// One method's strategy: `draws` sequences from the proposal, then `weigh` them given D's logits.
+struct Strategy {
+  int64_t draws;
+  WeightedSamples (*weigh)(SampledSet drawn, const std::vector<double>& d_logits, const AdversarialConfig& cfg,
+                           uint64_t seed);
+};
+// The strategy of cfg.method; a config the method cannot honour is an error naming the key.
+Strategy strategy_for(const RunConfig& cfg);
+
+// D's input from sequences: ids i32 [B, T] (padded with `pad`) and mask [B, T] (1 on tokens).
+void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,
+                    Tensor& mask);
+
+}  // namespace coopgen

@@ -1,0 +1,165 @@
+#include "trainers/loop.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/io.h"
+#include "engine/ops.h"
+
+namespace coopgen {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+class Progress {  // a bar on a TTY, plain lines otherwise
+ public:
+  explicit Progress(int64_t total) : total_(total), tty_(isatty(STDERR_FILENO)), start_(clock::now()) {}
+  void update(int64_t step, double loss, double tokens_per_s, int64_t first_step, bool force_line) {
+    const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
+    const double eta = step > first_step ? elapsed / double(step - first_step) * double(total_ - step) : 0;
+    if (tty_) {
+      const int width = 30, filled = int(width * step / std::max<int64_t>(total_, 1));
+      std::fprintf(stderr, "\r[%.*s%*s] step %lld/%lld loss %.4f %.0f tok/s ETA %.0fs ", filled,
+                   "##############################", width - filled, "", (long long)step, (long long)total_, loss,
+                   tokens_per_s, eta);
+      if (step == total_) std::fprintf(stderr, "\n");
+    } else if (force_line) {
+      std::fprintf(stderr, "step %lld/%lld loss %.4f tokens/s %.0f eta %.0fs\n", (long long)step, (long long)total_,
+                   loss, tokens_per_s, eta);
+    }
+  }
+  void line(const std::string& text) const { std::fprintf(stderr, "%s%s\n", tty_ ? "\r" : "", text.c_str()); }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  int64_t total_;
+  bool tty_;
+  clock::time_point start_;
+};
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string optimizer_steps_key(size_t i) { return "optimizer." + std::to_string(i) + ".steps"; }
+
+double metric(const Metrics& m, const std::string& name) {
+  for (auto& [k, v] : m)
+    if (k == name) return v;
+  return 0;
+}
+
+}  // namespace
+
+void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
+  for (auto& [name, p] : params) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) fail(dir, "/model.safetensors: tensor '", name, "' is missing");
+    if (it->second.shape() != p.shape())
+      fail(dir, "/model.safetensors: tensor '", name, "' is ", describe(it->second), ", the config's model needs ",
+           shape_str(p.shape()));
+    Tensor src = it->second.to(p.device());
+    copy_(p, src);
+  }
+}
+
+int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume) {
+  fs::create_directories(cfg.run_dir);
+  atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
+  const fs::path ckpt = fs::path(cfg.run_dir) / "checkpoint";
+  Progress progress(cfg.train.steps);
+  progress.line(hooks.banner);
+
+  int64_t step = 0;
+  if (resume) {
+    if (!fs::exists(ckpt)) fail("--resume: no checkpoint at ", ckpt.string());
+    TrainerState st;
+    auto tensors = load_checkpoint(ckpt.string(), &st);
+    if (!st.numbers.count("step")) fail(ckpt.string(), "/trainer_state.json: 'step' is missing");
+    if (auto m = st.strings.find("method"); m != st.strings.end() && m->second != cfg.method)
+      fail(ckpt.string(), ": written by method '", m->second, "', the config's method is '", cfg.method, "'");
+    step = int64_t(st.numbers.at("step"));
+    for (size_t i = 0; i < trained.size(); ++i) {
+      load_params(*trained[i].params, tensors, ckpt.string());
+      auto taken = st.numbers.find(optimizer_steps_key(i));  // a discriminator takes k per step
+      trained[i].opt->load_state(tensors, taken == st.numbers.end() ? step : int64_t(taken->second));
+    }
+    progress.line("resumed from " + ckpt.string() + " at step " + std::to_string(step));
+  }
+  auto save = [&](int64_t at) {
+    NamedTensors all;
+    for (const Trained& t : trained) {
+      all.insert(all.end(), t.params->begin(), t.params->end());
+      for (auto& s : t.opt->state()) all.push_back(s);
+    }
+    TrainerState st;
+    st.numbers["step"] = double(at);
+    for (size_t i = 0; i < trained.size(); ++i) st.numbers[optimizer_steps_key(i)] = double(trained[i].opt->steps_taken());
+    st.strings["task"] = cfg.data.task;
+    st.strings["method"] = cfg.method;
+    save_checkpoint(ckpt.string(), all, st);
+  };
+  std::ofstream metrics_file(fs::path(cfg.run_dir) / "metrics.jsonl", std::ios::app);
+  auto evaluate = [&](int64_t at) {
+    std::string json = "{\"step\": " + std::to_string(at), text = "eval step " + std::to_string(at) + ":";
+    for (auto& [name, value] : hooks.evaluate()) {
+      json += ", \"" + name + "\": " + fmt("%.6f", value);
+      text += " " + name + " " + fmt("%.4f", value);
+    }
+    metrics_file << json << "}" << std::endl;
+    progress.line(text);
+    return text;
+  };
+
+  g_stop_signal = 0;
+  auto old_int = std::signal(SIGINT, on_stop_signal);
+  auto old_term = std::signal(SIGTERM, on_stop_signal);
+  if (step == 0 && cfg.train.eval_every > 0) evaluate(0);  // where the curves start
+  const int64_t first_step = step;
+  const auto t0 = std::chrono::steady_clock::now();
+  double tokens = 0;
+  int exit_code = 0;
+  for (; step < cfg.train.steps; ++step) {
+    const Metrics m = hooks.step(step);
+    tokens += metric(m, "tokens");
+    const int64_t done = step + 1;
+    const double rate = tokens / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const bool log_now = cfg.train.log_every > 0 && (done % cfg.train.log_every == 0 || done == cfg.train.steps);
+    if (log_now) {
+      std::string json = "{\"step\": " + std::to_string(done);
+      for (auto& [name, value] : m)
+        if (name != "tokens") json += ", \"" + name + "\": " + fmt("%.6g", value);
+      metrics_file << json << ", \"tokens_per_s\": " << fmt("%.1f", rate) << "}" << std::endl;
+    }
+    progress.update(done, metric(m, "loss"), rate, first_step, log_now);
+    if (cfg.train.eval_every > 0 && done % cfg.train.eval_every == 0 && done != cfg.train.steps) evaluate(done);
+    if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0) save(done);
+    if (g_stop_signal) {
+      save(done);
+      progress.line("stopped by signal " + std::to_string(int(g_stop_signal)) + " after step " + std::to_string(done) +
+                    "; checkpoint written to " + ckpt.string() + " (continue with --resume)");
+      exit_code = 128 + g_stop_signal;
+      break;
+    }
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  if (exit_code) return exit_code;
+  save(step);
+  std::printf("final %s\n", evaluate(step).c_str());
+  return 0;
+}
+
+}  // namespace coopgen

@@ -1,0 +1,37 @@
+// The training loop every `coopgen train` method shares: the run folder (resolved config,
+// metrics.jsonl, checkpoint/), progress on stderr (a bar on a TTY, lines otherwise), periodic
+// evaluation and checkpoints, bit-identical resume on CPU, and a checkpoint on SIGINT/SIGTERM.
+// A method supplies only its step and its evaluation.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/optim.h"
+#include "trainers/run_config.h"
+#include "trainers/tasks.h"
+
+namespace coopgen {
+
+// Parameters and their optimiser, saved together in the checkpoint (names must not clash).
+struct Trained {
+  NamedTensors* params;
+  AdamW* opt;
+};
+
+struct LoopHooks {
+  std::string banner;  // the first line printed
+  // Step `step` (0-based) → its metrics: "loss" is shown in the progress line, "tokens" becomes
+  // tokens_per_s; all others are logged as they are.
+  std::function<Metrics(int64_t step)> step;
+  std::function<Metrics()> evaluate;
+};
+
+// Runs steps up to cfg.train.steps (from <run_dir>/checkpoint with `resume`); returns the exit code.
+int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume);
+
+// Copies each of `params` from `tensors` (a checkpoint's); errors name the folder and tensor.
+void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir);
+
+}  // namespace coopgen

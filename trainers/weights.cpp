@@ -1,0 +1,73 @@
+#include "trainers/weights.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "engine/error.h"
+
+namespace coopgen {
+
+static double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
+
+std::vector<double> log_importance_weights(const std::vector<double>& logp, const std::vector<double>& logq,
+                                           const std::vector<double>& d_logits, const std::string& target) {
+  CG_CHECK(logp.size() == logq.size() && logp.size() == d_logits.size(), "importance weights: ", logp.size(), " log p, ",
+           logq.size(), " log q̂ and ", d_logits.size(), " D logits");
+  CG_CHECK(target == "p_d" || target == "p_d_odds", "importance weights: unknown target '", target, "'");
+  std::vector<double> out(logp.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = logp[i] - logq[i] + (target == "p_d" ? log_sigmoid(d_logits[i]) : d_logits[i]);
+  return out;
+}
+
+std::vector<double> self_normalise(const std::vector<double>& log_w) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (double v : log_w)
+    if (std::isfinite(v)) top = std::max(top, v);
+  std::vector<double> w(log_w.size(), 0.0);
+  if (!std::isfinite(top)) return w;
+  double total = 0;
+  for (size_t i = 0; i < w.size(); ++i) total += w[i] = std::isfinite(log_w[i]) ? std::exp(log_w[i] - top) : 0.0;
+  for (double& v : w) v /= total;  // total ≥ 1: the largest term is exp(0)
+  return w;
+}
+
+double effective_sample_size(const std::vector<double>& w) {
+  double s = 0, s2 = 0;
+  for (double v : w) s += v, s2 += v * v;
+  return s2 > 0 ? s * s / s2 : 0.0;
+}
+
+std::vector<double> reinforce_weights(const std::vector<double>& d, const std::vector<double>& logp, bool baseline,
+                                      double entropy_bonus) {
+  CG_CHECK(d.size() == logp.size() && !d.empty(), "REINFORCE weights: ", d.size(), " rewards and ", logp.size(), " log p");
+  std::vector<double> r(d.size());
+  double mean = 0;
+  for (size_t i = 0; i < r.size(); ++i) mean += r[i] = d[i] - entropy_bonus * logp[i];
+  mean /= double(r.size());
+  for (double& v : r) v = (v - (baseline ? mean : 0.0)) / double(r.size());
+  return r;
+}
+
+std::vector<size_t> resample(const std::vector<double>& w, int64_t m, uint64_t seed) {
+  CG_CHECK(!w.empty() && m >= 0, "resample: ", m, " draws from ", w.size(), " candidates");
+  std::vector<double> cdf(w.size());
+  double total = 0;
+  for (size_t i = 0; i < w.size(); ++i) cdf[i] = total += w[i];
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> out(static_cast<size_t>(m));
+  for (size_t& idx : out) {
+    const double u = double(rng() >> 11) * 0x1.0p-53;  // uniform in [0, 1), the same on every platform
+    if (total <= 0) {
+      idx = size_t(u * double(w.size()));
+      continue;
+    }
+    idx = size_t(std::upper_bound(cdf.begin(), cdf.end(), u * total) - cdf.begin());
+    idx = std::min(idx, w.size() - 1);
+  }
+  return out;
+}
+
+}  // namespace coopgen

@@ -1,0 +1,33 @@
+// The sample weights of the generator step: GCN's self-normalised importance weights, RML-GAN's
+// sampling-importance-resampling, GAN's REINFORCE rewards. Plain functions of per-sequence numbers
+// (docs/method.md has the equations), so tests check them against hand-computed cases.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace coopgen {
+
+// log wᵢ = log q(yᵢ) − log q̂(yᵢ) up to a constant, for the target q ∝ p·D ("p_d") or
+// q ∝ p·D/(1−D) ("p_d_odds"), from D's logits xᵢ (log D = −softplus(−x), log D/(1−D) = x):
+// never exp() of a log-probability, so 20-token sequences (log p ≈ −150) do not underflow.
+std::vector<double> log_importance_weights(const std::vector<double>& logp, const std::vector<double>& logq,
+                                           const std::vector<double>& d_logits, const std::string& target);
+
+// wᵢ = exp(log wᵢ − max) / Σⱼ exp(log wⱼ − max): Σ w = 1. A set with no finite log-weight (every
+// sample impossible under q) gets all-zero weights, so the step changes nothing instead of NaN.
+std::vector<double> self_normalise(const std::vector<double>& log_w);
+
+// (Σ w)² / Σ w²: from 1 (one sample carries all the weight) to M (uniform); 0 for all-zero weights.
+double effective_sample_size(const std::vector<double>& w);
+
+// REINFORCE for GAN: rᵢ = D(yᵢ) − β log p(yᵢ) (β: entropy bonus, since ∇H(p) = −E[log p ∇log p]),
+// wᵢ = (rᵢ − b)/M with b the mean reward when `baseline`, else 0.
+std::vector<double> reinforce_weights(const std::vector<double>& d, const std::vector<double>& logp, bool baseline,
+                                      double entropy_bonus);
+
+// Sampling-importance-resampling: m indices drawn with replacement with probability wᵢ (Σ w = 1),
+// from a stream that is a function of `seed` alone. All-zero weights fall back to uniform.
+std::vector<size_t> resample(const std::vector<double>& w, int64_t m, uint64_t seed);
+
+}  // namespace coopgen
