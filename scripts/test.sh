@@ -5,7 +5,8 @@
 #      (the gpu-labelled ones report Skipped when no GPU is visible);
 #   3. build-sim/: AddressSanitizer + UBSan, with the CUDA kernels running on the emulator
 #      (COOPGEN_SIM, needs the CUDA headers): the CPU tests and every CUDA kernel against its CPU
-#      twin (memcheck), plus the emulator's own tests;
+#      twin (memcheck), plus the emulator's own tests; not the `experiment`-labelled training
+#      runs (minutes each under ASan; their code paths run in the small training tests);
 #   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck);
 #   5. build-simrel/: the emulator without sanitizers (optimised, as a plain user builds it):
 #      the sim tests again.
@@ -44,7 +45,7 @@ echo "== memcheck build (ASan + UBSan, CUDA kernels on the emulator: $sim) =="
 cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
 cmake --build build-sim -j"$jobs" || exit 1
 echo "== memcheck tests =="
-run_ctest build-sim
+run_ctest build-sim -LE experiment
 
 if [ "$sim" = ON ]; then
   echo "== racecheck build (TSan, CUDA kernels on the emulator) =="

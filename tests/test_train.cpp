@@ -149,3 +149,4 @@ TEST_CASE("pairs task: <bos> src <sep> tgt <eos>, loss on the target only, unusa
   REQUIRE_THROWS_WITH(read_pairs((dir / "bad").string(), 0, st), Catch::Contains("different numbers of lines"));
   fs::remove_all(dir);
 }
+

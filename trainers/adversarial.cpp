@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "engine/io.h"
@@ -99,6 +100,11 @@ class AdversarialRun {
         if (!name.starts_with("disc.head.")) body.emplace_back(name, t);
       load_params(body, from_g, "the generator (discriminator.init_from_generator)");
     }
+    if (!cfg_.discriminator.init_checkpoint.empty()) {
+      const std::string& dir = cfg_.discriminator.init_checkpoint;
+      load_params(d_.params(), load_checkpoint(dir, nullptr), dir);
+      std::fprintf(stderr, "discriminator initialised from %s\n", dir.c_str());
+    }
     for (int64_t j = 0; j < cfg_.discriminator.pretrain_steps; ++j) {
       const Metrics m = train_d(j, stream(cfg_.seed, j, 2));
       const int64_t done = j + 1;
@@ -121,34 +127,13 @@ class AdversarialRun {
     for (double v : x) mean_d += sigmoid_of(v) / double(x.size());
     WeightedSamples ws = strategy_.weigh(std::move(drawn), x, cfg_.adversarial, stream(cfg_.seed, step, 5));
 
-    std::vector<size_t> rows(ws.seqs.size());
-    double tokens = 0;
-    for (size_t i = 0; i < rows.size(); ++i) rows[i] = i, tokens += double(ws.seqs[i].size());
-    Tensor ids, targets, mask;
-    task_.make_batch(ws.seqs, rows, g_.device(), ids, targets, mask);
-    const int64_t B = ids.size(0), T = ids.size(1);
-    const double mean_len = std::max(1.0, sum(mask).item() / double(B));
-    std::vector<float> w(ws.w.size());
-    for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[i] / mean_len);
-    Tensor loss = weighted_logprob(g_.forward(ids), targets.reshape({B, T}), mask.reshape({B, T}),
-                                   Tensor::from(w, {B}, g_.device()));
-    if (cfg_.adversarial.mle_weight > 0) {
-      Tensor rids, rtargets, rmask;
-      task_.make_batch(task_.train, real_for_mle_.rows(step), g_.device(), rids, rtargets, rmask);
-      Tensor ce = cross_entropy(g_.forward(rids).reshape({rtargets.numel(), g_.vocab()}), rtargets, rmask);
-      loss = add(loss, scale(ce, cfg_.adversarial.mle_weight));
-    }
-    const double loss_value = loss.item();
-    if (!std::isfinite(loss_value))
-      fail("train step ", step + 1, ": generator loss is ", loss_value, "; stopping (last checkpoint kept)");
     const double lr = opt_g_.lr();
-    loss.backward();
-    const double grad_norm = opt_g_.step();
-    opt_g_.zero_grad();
-    Metrics m{{"loss", loss_value}, {"lr", lr}, {"grad_norm", grad_norm}, {"mean_d", mean_d}};
+    const GeneratorStep r = weighted_generator_step(g_, opt_g_, task_, ws, cfg_.adversarial.mle_weight,
+                                                    real_for_mle_.rows(step));
+    Metrics m{{"loss", r.loss}, {"lr", lr}, {"grad_norm", r.grad_norm}, {"mean_d", mean_d}};
     m.insert(m.end(), d_stats.begin(), d_stats.end());
     m.insert(m.end(), ws.stats.begin(), ws.stats.end());
-    m.emplace_back("tokens", tokens);
+    m.emplace_back("tokens", r.tokens);
     return m;
   }
 
@@ -234,6 +219,32 @@ Strategy strategy_for(const RunConfig& cfg) {
   }
   if (cfg.method == "gcn") return {a.samples, gcn_weigh};
   fail("method '", cfg.method, "' is not an adversarial method (gan | rml_gan | gcn)");
+}
+
+GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
+                                      double mle_weight, const std::vector<size_t>& real_rows) {
+  std::vector<size_t> rows(ws.seqs.size());
+  std::iota(rows.begin(), rows.end(), size_t(0));
+  Tensor ids, targets, mask;
+  task.make_batch(ws.seqs, rows, g.device(), ids, targets, mask);
+  const int64_t B = ids.size(0), T = ids.size(1);
+  const double tokens = sum(mask).item(), mean_len = std::max(1.0, tokens / double(B));
+  std::vector<float> w(ws.w.size());
+  for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[i] / mean_len);
+  Tensor loss = weighted_logprob(g.forward(ids), targets.reshape({B, T}), mask.reshape({B, T}), Tensor::from(w, {B}, g.device()));
+  if (mle_weight > 0) {
+    Tensor rids, rtargets, rmask;
+    task.make_batch(task.train, real_rows, g.device(), rids, rtargets, rmask);
+    Tensor ce = cross_entropy(g.forward(rids).reshape({rtargets.numel(), g.vocab()}), rtargets, rmask);
+    loss = add(loss, scale(ce, mle_weight));
+  }
+  GeneratorStep r{loss.item(), 0, tokens};
+  if (!std::isfinite(r.loss))
+    fail("train step ", opt.steps_taken() + 1, ": generator loss is ", r.loss, "; stopping (last checkpoint kept)");
+  loss.backward();
+  r.grad_norm = opt.step();
+  opt.zero_grad();
+  return r;
 }
 
 void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,

@@ -31,6 +31,14 @@ struct Strategy {
 // The strategy of cfg.method; a config the method cannot honour is an error naming the key.
 Strategy strategy_for(const RunConfig& cfg);
 
+// One generator step on weighted samples: loss = −Σ wᵢ log p(yᵢ) / L̄, plus λ · cross-entropy on
+// `real_rows` of the task's training data when λ = mle_weight > 0; backward; AdamW.
+struct GeneratorStep {
+  double loss, grad_norm, tokens;
+};
+GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
+                                      double mle_weight, const std::vector<size_t>& real_rows);
+
 // D's input from sequences: ids i32 [B, T] (padded with `pad`) and mask [B, T] (1 on tokens).
 void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,
                     Tensor& mask);

@@ -65,6 +65,9 @@ struct DiscriminatorTrainConfig {
   // Start D's transformer from the generator it judges (model must equal the generator's): D then
   // begins with what p knows about the data, instead of learning it from the real batches alone.
   bool init_from_generator = false;
+  // Start D from the discriminator of a checkpoint folder (an adversarial run's; e.g. one run with
+  // train.steps 0 that only pre-trains D), so every method starts from the same D.
+  std::string init_checkpoint;
   template <class V> void visit(V& v) {
     v("model", model);
     v("optim", optim);
@@ -74,6 +77,7 @@ struct DiscriminatorTrainConfig {
     v.one_of("fakes", fakes, {"p", "proposal"});
     v("causal", causal);
     v("init_from_generator", init_from_generator);
+    v("init_checkpoint", init_checkpoint);
   }
 };
 
