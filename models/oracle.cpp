@@ -1,5 +1,8 @@
 #include "models/oracle.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/io.h"
 #include "engine/ops.h"
 
@@ -64,16 +67,46 @@ Sequences OracleLSTM::generate(int64_t n, uint64_t seed, int64_t batch) const {
   return out;
 }
 
+// The sequences of a batch checked against the oracle's length; returns the batch size.
+static int64_t check_batch(const Sequences& seqs, int64_t start, int64_t batch) {
+  const int64_t b = std::min(batch, int64_t(seqs.size()) - start);
+  for (int64_t r = 0; r < b; ++r)
+    CG_CHECK(int64_t(seqs[size_t(start + r)].size()) == OracleLSTM::kLength, "oracle: sequence ", start + r, " has ",
+             seqs[size_t(start + r)].size(), " tokens, the oracle scores exactly ", OracleLSTM::kLength);
+  return b;
+}
+
+std::vector<double> OracleLSTM::log_probs(const Sequences& seqs, int64_t batch) const {
+  NoGradGuard no_grad;
+  std::vector<double> out(seqs.size(), 0.0);
+  for (int64_t start = 0; start < int64_t(seqs.size()); start += batch) {
+    const int64_t b = check_batch(seqs, start, batch);
+    Tensor h = Tensor::zeros({b, 32}, DType::F32, device_), c = Tensor::zeros({b, 32}, DType::F32, device_);
+    Tensor prev = Tensor::full({b}, kStartToken, DType::I32, device_);
+    for (int64_t t = 0; t < kLength; ++t) {
+      std::vector<int32_t> col(static_cast<size_t>(b));
+      for (int64_t r = 0; r < b; ++r) col[size_t(r)] = seqs[size_t(start + r)][size_t(t)];
+      const std::vector<float> logits = step(prev, h, c).to_vector<float>();
+      for (int64_t r = 0; r < b; ++r) {
+        const float* row = logits.data() + r * vocab_;
+        const double top = double(*std::max_element(row, row + vocab_));
+        double z = 0;
+        for (int64_t v = 0; v < vocab_; ++v) z += std::exp(double(row[v]) - top);
+        out[size_t(start + r)] += double(row[col[size_t(r)]]) - top - std::log(z);
+      }
+      prev = Tensor::from(col, {b}, device_);
+    }
+  }
+  return out;
+}
+
 double OracleLSTM::nll(const Sequences& seqs, int64_t batch) const {
   NoGradGuard no_grad;
   double total = 0;
   const int64_t n = int64_t(seqs.size());
   CG_CHECK(n > 0, "oracle nll: no sequences");
   for (int64_t start = 0; start < n; start += batch) {
-    const int64_t b = std::min(batch, n - start);
-    for (int64_t r = 0; r < b; ++r)
-      CG_CHECK(int64_t(seqs[size_t(start + r)].size()) == kLength, "oracle nll: sequence ", start + r, " has ",
-               seqs[size_t(start + r)].size(), " tokens, the oracle scores exactly ", kLength);
+    const int64_t b = check_batch(seqs, start, batch);
     Tensor h = Tensor::zeros({b, 32}, DType::F32, device_), c = Tensor::zeros({b, 32}, DType::F32, device_);
     Tensor prev = Tensor::full({b}, kStartToken, DType::I32, device_);
     const Tensor ones = Tensor::full({b}, 1.0, DType::F32, device_);

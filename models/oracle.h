@@ -28,6 +28,8 @@ class OracleLSTM {
   int64_t vocab() const { return vocab_; }
   // `n` sequences sampled at temperature 1 from Philox stream `seed`.
   Sequences generate(int64_t n, uint64_t seed, int64_t batch = 500) const;
+  // log p*(y) of each sequence, summed over its kLength tokens (log-softmax on the host, in double).
+  std::vector<double> log_probs(const Sequences& seqs, int64_t batch = 500) const;
   // Mean over sequences of the summed token NLL, divided by the length (nats per token).
   double nll(const Sequences& seqs, int64_t batch = 500) const;
 

@@ -30,6 +30,14 @@ bool is_p(const SamplingConfig& s) { return s.temperature == 1.0 && s.top_k == 0
 
 double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < a.size(); ++i) ma += a[i] / double(a.size()), mb += b[i] / double(b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
+}
+
 // GAN: REINFORCE with the reward D(y) on samples from p.
 WeightedSamples gan_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t) {
   std::vector<double> d(x.size());
@@ -51,10 +59,16 @@ WeightedSamples rml_gan_weigh(SampledSet drawn, const std::vector<double>& x, co
   return out;
 }
 
-// GCN: self-normalised importance weights wᵢ ∝ q(yᵢ)/q̂(yᵢ) on the M samples of q̂.
+// GCN: self-normalised importance weights wᵢ ∝ q(yᵢ)/q̂(yᵢ) on the M samples of q̂. With the
+// baseline, minus the weights vᵢ ∝ p(yᵢ)/q̂(yᵢ) of p itself: Σ vᵢ ∇log p(yᵢ) estimates
+// E_p[∇log p] = 0, so the expected step is unchanged and the self-training noise is removed.
 WeightedSamples gcn_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t) {
   WeightedSamples out{std::move(drawn.seqs), self_normalise(log_importance_weights(drawn.logp, drawn.logq, x, cfg.target)), {}};
   out.stats = {{"ess", effective_sample_size(out.w)}};
+  if (cfg.baseline) {
+    const std::vector<double> v = self_normalise(log_importance_weights(drawn.logp, drawn.logq, {}, "p"));
+    for (size_t i = 0; i < v.size(); ++i) out.w[i] -= v[i];
+  }
   return out;
 }
 
@@ -142,12 +156,20 @@ class AdversarialRun {
     Metrics m = task_.evaluate(g_, cfg_);
     const int64_t n = std::min<int64_t>(cfg_.train.eval_samples, int64_t(task_.test.size()));
     const Sequences real(task_.test.begin(), task_.test.begin() + n);
-    const Sequences fake = task_.draw(g_, n, SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6)).seqs;
+    const SampledSet fake = task_.draw(g_, n, SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6));
+    const std::vector<double> x = d_logits(fake.seqs);
     double acc_real = 0, acc_fake = 0;
     for (double v : d_logits(real)) acc_real += (v > 0) / double(n);
-    for (double v : d_logits(fake)) acc_fake += (v < 0) / double(n);
+    for (double v : x) acc_fake += (v < 0) / double(n);
     m.emplace_back("d_acc_real", acc_real);
     m.emplace_back("d_acc_fake", acc_fake);
+    // On the oracle the optimal D's logit is known: log p*(y) − log p(y). How well D's logits
+    // follow it says whether D rewards what the data distribution prefers (1: as D* does).
+    if (auto* oracle_task = dynamic_cast<const OracleTask*>(&task_)) {
+      std::vector<double> log_ratio = oracle_task->oracle.log_probs(fake.seqs);
+      for (size_t i = 0; i < log_ratio.size(); ++i) log_ratio[i] -= fake.logp[i];
+      m.emplace_back("d_corr_log_ratio", pearson(x, log_ratio));
+    }
     return m;
   }
 

@@ -90,7 +90,9 @@ struct AdversarialConfig {
   // q ∝ p·D (p_d, as the method states it) or p·D/(1−D) (p_d_odds: the data itself when D is
   // optimal, with weights unbounded as D → 1).
   std::string target = "p_d";
-  bool baseline = true;         // GAN: subtract the mean reward
+  // GAN: subtract the mean reward. GCN: subtract p's own self-normalised weights (a control
+  // variate with expectation zero: the expected step is unchanged, its variance smaller).
+  bool baseline = false;
   double entropy_bonus = 0.0;   // GAN: β in the reward D(y) − β log p(y)
   double mle_weight = 0.0;      // λ: + λ · cross-entropy on a batch of real data
   template <class V> void visit(V& v) {

@@ -13,12 +13,13 @@ static double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) 
 
 std::vector<double> log_importance_weights(const std::vector<double>& logp, const std::vector<double>& logq,
                                            const std::vector<double>& d_logits, const std::string& target) {
-  CG_CHECK(logp.size() == logq.size() && logp.size() == d_logits.size(), "importance weights: ", logp.size(), " log p, ",
-           logq.size(), " log q̂ and ", d_logits.size(), " D logits");
-  CG_CHECK(target == "p_d" || target == "p_d_odds", "importance weights: unknown target '", target, "'");
+  const bool p_only = target == "p";
+  CG_CHECK(logp.size() == logq.size() && (p_only || logp.size() == d_logits.size()), "importance weights: ",
+           logp.size(), " log p, ", logq.size(), " log q̂ and ", d_logits.size(), " D logits");
+  CG_CHECK(p_only || target == "p_d" || target == "p_d_odds", "importance weights: unknown target '", target, "'");
   std::vector<double> out(logp.size());
   for (size_t i = 0; i < out.size(); ++i)
-    out[i] = logp[i] - logq[i] + (target == "p_d" ? log_sigmoid(d_logits[i]) : d_logits[i]);
+    out[i] = logp[i] - logq[i] + (p_only ? 0.0 : target == "p_d" ? log_sigmoid(d_logits[i]) : d_logits[i]);
   return out;
 }
 

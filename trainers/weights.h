@@ -8,8 +8,8 @@
 
 namespace coopgen {
 
-// log wᵢ = log q(yᵢ) − log q̂(yᵢ) up to a constant, for the target q ∝ p·D ("p_d") or
-// q ∝ p·D/(1−D) ("p_d_odds"), from D's logits xᵢ (log D = −softplus(−x), log D/(1−D) = x):
+// log wᵢ = log q(yᵢ) − log q̂(yᵢ) up to a constant, for the target q ∝ p·D ("p_d"),
+// q ∝ p·D/(1−D) ("p_d_odds") or q = p itself ("p", D unused), from D's logits xᵢ (log D = −softplus(−x), log D/(1−D) = x):
 // never exp() of a log-probability, so 20-token sequences (log p ≈ −150) do not underflow.
 std::vector<double> log_importance_weights(const std::vector<double>& logp, const std::vector<double>& logq,
                                            const std::vector<double>& d_logits, const std::string& target);
