@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "trainers/decoding.h"
 
 using namespace coopgen;
 
@@ -74,4 +75,29 @@ TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sa
   REQUIRE(sample_logits(logits, {}, 9, 4).tokens.to_vector<int32_t>() !=
           sample_logits(logits, {}, 9, 5).tokens.to_vector<int32_t>());
   REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, -1, 1.0}, 1, 0), Catch::Contains("top_k"));
+}
+
+TEST_CASE("sequences end at their first <eos>, and their log p is the teacher-forced log-likelihood", "[sampling]") {
+  const int32_t eos = 2, start = 1;
+  Generator g({16, 1, 2, 12, 0.5}, 7, 3, Device::CPU);  // a wide init: <eos> comes at varied places
+  SamplingConfig top_p;
+  top_p.top_p = 0.8;
+  const SampledSet s = sample_sequences(g, 40, 11, start, top_p, 17, eos);
+  int ended = 0;
+  for (size_t r = 0; r < s.seqs.size(); ++r) {
+    const auto& q = s.seqs[r];
+    REQUIRE(!q.empty());
+    for (size_t t = 0; t + 1 < q.size(); ++t) REQUIRE(q[t] != eos);  // nothing after the first <eos>
+    ended += q.back() == eos;
+    // Σ_t log p(y_t | y_<t) by a full forward pass over <start> y_0 .. y_{T-2}.
+    std::vector<int32_t> in{start};
+    in.insert(in.end(), q.begin(), q.end() - 1);
+    const int64_t T = int64_t(q.size());
+    const Tensor loss = weighted_logprob(g.forward(Tensor::from(in, {1, T})), Tensor::from(q, {1, T}),
+                                         Tensor::full({1, T}, 1.0), Tensor::full({1}, 1.0));
+    REQUIRE(s.logp[r] == Approx(-loss.item()).epsilon(1e-4));
+    REQUIRE(s.logq[r] >= s.logp[r]);  // the nucleus renormalises: q̂ ≥ p on every kept token
+  }
+  REQUIRE(ended > 5);
+  REQUIRE(ended < 40);
 }

@@ -93,6 +93,34 @@ TEST_CASE("adversarial methods resume bit-identically: both models, both optimis
   }
 }
 
+TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resume is exact", "[train]") {
+  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_text_gcn_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream train(dir / "train.txt"), test(dir / "test.txt");
+    const char* words[] = {"a", "man", "rides", "a", "horse", "on", "the", "beach", "near", "water"};
+    for (int i = 0; i < 64; ++i) {
+      for (int k = 0; k <= i % 7; ++k) train << words[(i + 3 * k) % 10] << ' ';
+      train << "\n";
+    }
+    test << "a man rides\nthe beach\n";
+  }
+  RunConfig cfg;
+  cfg.method = "gcn";
+  cfg.data.task = "text";
+  cfg.data.train_file = (dir / "train.txt").string();
+  cfg.data.test_file = (dir / "test.txt").string();
+  cfg.model = {16, 1, 2, 9, 0.02};
+  cfg.discriminator.model = {16, 1, 2, 9, 0.02};
+  cfg.discriminator.batch_size = 8;
+  cfg.discriminator.pretrain_steps = 1;
+  cfg.adversarial.samples = 8;
+  cfg.adversarial.proposal.temperature = 1.5;  // q̂ ≠ p: the weights use the sampler's log q̂
+  cfg.train = {6, 8, 1, 0, 0, 4};
+  check_resume(cfg, train_adversarial);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with masks", "[train]") {
   const fs::path dir = fs::temp_directory_path() / ("coopgen_test_text_task_" + std::to_string(::getpid()));
   fs::create_directories(dir);
