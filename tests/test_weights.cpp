@@ -35,6 +35,10 @@ TEST_CASE("GCN weights with a truncated proposal: p·D/q̂, and the p·D/(1−D)
   w = self_normalise(log_importance_weights(logp, logq, x, "p_d_odds"));
   REQUIRE(w[0] == Approx(c / (c + e)));
   REQUIRE(w[1] == Approx(e / (c + e)));
+  // The target p itself (GCN's baseline): p/q̂ = 0.4, 0.6, D unused.
+  w = self_normalise(log_importance_weights(logp, logq, {}, "p"));
+  REQUIRE(w[0] == Approx(0.4));
+  REQUIRE(w[1] == Approx(0.6));
 }
 
 TEST_CASE("log-space normalisation survives log-probabilities that underflow exp()", "[weights]") {
