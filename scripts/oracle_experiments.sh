@@ -6,6 +6,9 @@
 # each seed. Runs already finished are kept, so the script can be stopped and started again.
 #   scripts/oracle_experiments.sh [SEEDS...]   (default: 0 1 2; JOBS=2 runs at a time)
 # Then: python3 scripts/plot_curves.py runs/oracle_exp docs/img/oracle
+# Variables: START (the generator checkpoint; default runs/oracle_mle/checkpoint, trained here
+# when missing), OUT (runs/oracle_exp), SCHEDULES ("constant cosine"), D_ARGS and RUN_ARGS (extra
+# overrides for the discriminator pre-training and for every run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build-rel/coopgen}
@@ -14,17 +17,20 @@ JOBS=${JOBS:-2}
 SEEDS=("${@:-0 1 2}")
 export OPENBLAS_NUM_THREADS=1  # one core per run; JOBS runs side by side
 mkdir -p "$OUT"
-[ -d runs/oracle_mle/checkpoint ] || "$BIN" train --config configs/oracle_mle.yaml > "$OUT/mle.log" 2>&1
+START=${START:-runs/oracle_mle/checkpoint}
+[ -d "$START" ] || "$BIN" train --config configs/oracle_mle.yaml run_dir="${START%/checkpoint}" > "$OUT/mle.log" 2>&1
 [ -d "$OUT/d_pretrain/checkpoint" ] ||
-  "$BIN" train --config configs/oracle_gcn.yaml run_dir="$OUT/d_pretrain" train.steps=0 train.eval_every=0 > "$OUT/d_pretrain.log" 2>&1
+  "$BIN" train --config configs/oracle_gcn.yaml run_dir="$OUT/d_pretrain" train.steps=0 train.eval_every=0 \
+    adversarial.init_checkpoint="$START" ${D_ARGS:-} > "$OUT/d_pretrain.log" 2>&1
 for seed in ${SEEDS[*]}; do
   for config in gan rml_gan gcn gcn_top_p; do
-    for schedule in constant cosine; do
+    for schedule in ${SCHEDULES:-constant cosine}; do
       run="$OUT/$config-$schedule-$seed"
       grep -q '"step": 300, "nll_oracle"' "$run/metrics.jsonl" 2>/dev/null && continue
       rm -rf "$run"
       echo "$BIN train --config configs/oracle_$config.yaml run_dir=$run seed=$seed optim.schedule.kind=$schedule" \
-           "discriminator.init_checkpoint=$OUT/d_pretrain/checkpoint discriminator.pretrain_steps=0" \
+           "adversarial.init_checkpoint=$START discriminator.init_checkpoint=$OUT/d_pretrain/checkpoint" \
+           "discriminator.pretrain_steps=0 ${RUN_ARGS:-}" \
            "discriminator.init_from_generator=false > $run.log 2>&1"
     done
   done
