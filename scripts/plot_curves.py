@@ -7,7 +7,7 @@ RUNS_DIR holds one folder per run named METHOD-SCHEDULE-SEED (as scripts/oracle_
 names them), each with the metrics.jsonl that `coopgen train` writes. For every schedule, draws
 OUT_PREFIX-SCHEDULE.png (one panel per metric: the mean over seeds against the generator step,
 shaded ± one standard deviation) and prints a Markdown table of the final values (mean ± std and
-the seeds' count). Needs matplotlib (pip install matplotlib); not used by the build or the tests.
+the seeds' count) with the mean effective sample size and D accuracy logged during training. Needs matplotlib (pip install matplotlib); not used by the build or the tests.
 """
 import argparse
 import collections
@@ -21,15 +21,22 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+# Training-line statistics averaged over every logged step of every seed: the effective sample
+# size of the weights (of M, or of N candidates for RML-GAN) and D's training accuracy.
+TRAIN_STATS = ("ess", "d_acc")
 
-def read_evals(path):
-    evals = {}
+
+def read_metrics(path):
+    """(evaluations by step, training lines) of one metrics.jsonl."""
+    evals, train = {}, []
     with open(path) as f:
         for line in f:
             row = json.loads(line)
             if any(k.startswith("nll_") for k in row):
                 evals[row["step"]] = row
-    return evals
+            elif "loss" in row:
+                train.append(row)
+    return evals, train
 
 
 def main():
@@ -40,22 +47,28 @@ def main():
     args = ap.parse_args()
     metrics = args.metrics.split(",")
     groups = collections.defaultdict(list)  # (method, schedule) -> [evals of each seed]
+    train_stats = collections.defaultdict(lambda: collections.defaultdict(list))  # ... -> key -> values
     for name in sorted(os.listdir(args.runs)):
         parts = name.rsplit("-", 2)
         path = os.path.join(args.runs, name, "metrics.jsonl")
         if len(parts) != 3 or not os.path.exists(path):
             continue
-        evals = read_evals(path)
+        evals, train = read_metrics(path)
         if evals:
             groups[(parts[0], parts[1])].append(evals)
+            for row in train:
+                for k in TRAIN_STATS:
+                    if k in row:
+                        train_stats[(parts[0], parts[1])][k].append(row[k])
     if not groups:
         sys.exit(f"{args.runs}: no METHOD-SCHEDULE-SEED runs with metrics.jsonl")
 
     def final(evals, m):
         return evals[max(evals)][m]
 
-    print("| method | schedule | seeds | " + " | ".join(f"{m} start → final" for m in metrics) + " |")
-    print("|---|---|---|" + "---|" * len(metrics))
+    print("| method | schedule | seeds | " + " | ".join(f"{m} start → final" for m in metrics) +
+          " | " + " | ".join(f"mean {k}" for k in TRAIN_STATS) + " |")
+    print("|---|---|---|" + "---|" * (len(metrics) + len(TRAIN_STATS)))
     for (method, sched), runs in sorted(groups.items()):
         cells = []
         for m in metrics:
@@ -63,6 +76,8 @@ def main():
             ends = [final(r, m) for r in runs]
             sd = statistics.stdev(ends) if len(ends) > 1 else 0.0
             cells.append(f"{start:.3f} → {statistics.mean(ends):.3f} ± {sd:.3f}")
+        stats = train_stats[(method, sched)]
+        cells += [f"{statistics.mean(stats[k]):.3g}" if stats[k] else "—" for k in TRAIN_STATS]
         print(f"| {method} | {sched} | {len(runs)} | " + " | ".join(cells) + " |")
 
     for sched in sorted({s for _, s in groups}):
