@@ -99,6 +99,7 @@ def main():
             ax.legend(fontsize=8)
         fig.tight_layout()
         out = f"{args.out_prefix}-{sched}.png"
+        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
         fig.savefig(out, dpi=90)
         print(f"wrote {out}", file=sys.stderr)
 
