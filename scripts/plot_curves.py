@@ -7,7 +7,8 @@ RUNS_DIR holds one folder per run named METHOD-SCHEDULE-SEED (as scripts/oracle_
 names them), each with the metrics.jsonl that `coopgen train` writes. For every schedule, draws
 OUT_PREFIX-SCHEDULE.png (one panel per metric: the mean over seeds against the generator step,
 shaded ± one standard deviation) and prints a Markdown table of the final values (mean ± std and
-the seeds' count) with the mean effective sample size and D accuracy logged during training. Needs matplotlib (pip install matplotlib); not used by the build or the tests.
+the seeds' count) with the mean effective sample size and D accuracy logged during training.
+Needs matplotlib (pip install matplotlib); not used by the build or the tests.
 """
 import argparse
 import collections
@@ -55,11 +56,10 @@ def main():
             continue
         evals, train = read_metrics(path)
         if evals:
-            groups[(parts[0], parts[1])].append(evals)
-            for row in train:
-                for k in TRAIN_STATS:
-                    if k in row:
-                        train_stats[(parts[0], parts[1])][k].append(row[k])
+            key = (parts[0], parts[1])
+            groups[key].append(evals)
+            for k in TRAIN_STATS:
+                train_stats[key][k] += [row[k] for row in train if k in row]
     if not groups:
         sys.exit(f"{args.runs}: no METHOD-SCHEDULE-SEED runs with metrics.jsonl")
 
@@ -80,6 +80,7 @@ def main():
         cells += [f"{statistics.mean(stats[k]):.3g}" if stats[k] else "—" for k in TRAIN_STATS]
         print(f"| {method} | {sched} | {len(runs)} | " + " | ".join(cells) + " |")
 
+    os.makedirs(os.path.dirname(args.out_prefix) or ".", exist_ok=True)
     for sched in sorted({s for _, s in groups}):
         fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4))
         for ax, m in zip(axes if len(metrics) > 1 else [axes], metrics):
@@ -99,7 +100,6 @@ def main():
             ax.legend(fontsize=8)
         fig.tight_layout()
         out = f"{args.out_prefix}-{sched}.png"
-        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
         fig.savefig(out, dpi=90)
         print(f"wrote {out}", file=sys.stderr)
 
