@@ -15,4 +15,19 @@ Tensor Generator::step(const Tensor& ids, Cache& cache) const {
   return matmul(h, net_.param("wte"), false, true).reshape({B, vocab()});
 }
 
+Tensor Generator::lookahead(const Tensor& ids, const std::vector<int32_t>& last, Cache& cache) const {
+  NoGradGuard no_grad;
+  const int64_t B = ids.size(0), T = ids.size(1), C = config().d_model;
+  CG_CHECK(int64_t(last.size()) == B, "lookahead: ", last.size(), " positions for ", B, " rows");
+  const Tensor h = net_.encode(ids, true, Tensor(), &cache);  // [B, T, C]
+  cache.len -= T;
+  std::vector<int32_t> rows(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    CG_CHECK(last[size_t(b)] >= 0 && last[size_t(b)] < T, "lookahead: position ", last[size_t(b)], " of ", T);
+    rows[size_t(b)] = int32_t(b * T + last[size_t(b)]);
+  }
+  const Tensor picked = embedding(Tensor::from(rows, {B}, device()), h.reshape({B * T, C}));  // [B, C]
+  return matmul(picked, net_.param("wte"), false, true);
+}
+
 }  // namespace coopgen

@@ -19,6 +19,11 @@ class Generator {
   Cache new_cache(int64_t batch) const { return net_.new_cache(batch); }
   // ids i32 [B] at position cache.len → logits [B, V]; appends to the cache. No history.
   Tensor step(const Tensor& ids, Cache& cache) const;
+  // ids i32 [B, T] at positions cache.len.. → logits [B, V] at position last[b] of row b; the cache
+  // keeps its length (the T positions written past it are scratch). Tree search evaluates paths of
+  // different depths below a shared, cached prefix this way: one forward for the whole batch.
+  Tensor lookahead(const Tensor& ids, const std::vector<int32_t>& last, Cache& cache) const;
+  void gather_cache_rows(Cache& cache, const std::vector<int32_t>& rows) const { net_.gather_cache_rows(cache, rows); }
 
   NamedTensors& params() { return net_.params(); }
   const NamedTensors& params() const { return net_.params(); }

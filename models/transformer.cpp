@@ -59,6 +59,17 @@ Transformer::Cache Transformer::new_cache(int64_t batch) const {
   return c;
 }
 
+void Transformer::gather_cache_rows(Cache& cache, const std::vector<int32_t>& rows) const {
+  NoGradGuard no_grad;
+  const int64_t n = int64_t(rows.size());
+  const Tensor index = Tensor::from(rows, {n}, device_);
+  for (std::vector<Tensor>* kv : {&cache.k, &cache.v})
+    for (Tensor& t : *kv) {
+      const Shape s = t.shape();  // [B, H, max_len, D] viewed as B rows of H·max_len·D
+      t = embedding(index, t.reshape({s[0], s[1] * s[2] * s[3]})).reshape({n, s[1], s[2], s[3]});
+    }
+}
+
 Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const {
   const int64_t start = cache ? cache->len : 0;
   CG_CHECK(ids.dim() == 2 && start + ids.size(1) <= cfg_.max_len, "transformer: ids ", describe(ids), " from position ",

@@ -44,6 +44,9 @@ class Transformer {
   // with a cache, keys/values are appended at cache->len and attention covers the cached prefix.
   Tensor encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const;
   Cache new_cache(int64_t batch) const;
+  // Row r of the cache becomes old row rows[r] (beam search keeps the caches of the surviving
+  // beams): one row gather per layer, through the embedding op (a row lookup on any backend).
+  void gather_cache_rows(Cache& cache, const std::vector<int32_t>& rows) const;
 
   const Tensor& param(const std::string& name) const { return by_name_.at(prefix_ + name); }
   NamedTensors& params() { return params_; }

@@ -5,7 +5,8 @@
 # al.'s temperature sweep of MLE and of each method, and one plot of all the curves. The evaluator
 # LM of the sweeps is a second MLE model (seed 1, runs/DATA_lm), so MLE's samples are not scored by
 # the model that drew them. Finished runs and sweeps are kept, so the script can be stopped and started again.
-#   scripts/text_experiments.sh DATA [ALPHAS] [REVERSE_STEPS]   (JOBS=2 runs at a time)
+#   scripts/text_experiments.sh DATA [ALPHAS] [REVERSE_STEPS]   (JOBS=2 runs at a time; MLE_ARGS and
+#   RUN_ARGS: key=value overrides for the MLE runs and for the four methods' runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?usage: text_experiments.sh coco|emnlp_news [ALPHAS] [REVERSE_STEPS]}
@@ -22,7 +23,7 @@ lm=runs/${data}_lm
 for method in gan rml_gan gcn gcn_top_p; do
   run=runs/${data}_$method
   [ -f "$run/sweep/sweep.csv" ] && continue
-  echo "{ $BIN train --config configs/${data}_$method.yaml > $run.log 2>&1 &&" \
+  echo "{ $BIN train --config configs/${data}_$method.yaml ${RUN_ARGS:-} > $run.log 2>&1 &&" \
        "$BIN sweep --config configs/${data}_$method.yaml --lm-checkpoint $lm/checkpoint --alphas $alphas" \
        "--reverse-steps $reverse_steps > $run.sweep.log 2>&1; }"
 done | xargs -P "$JOBS" -I{} sh -c '{}'

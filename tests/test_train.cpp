@@ -118,6 +118,19 @@ TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resum
   cfg.adversarial.proposal.temperature = 1.5;  // q̂ ≠ p: the weights use the sampler's log q̂
   cfg.train = {6, 8, 1, 0, 0, 4};
   check_resume(cfg, train_adversarial);
+  SECTION("with MCTS (importance weights) and DAS (uniform weights) as the proposal, D trained on prefixes") {
+    cfg.discriminator.prefix_fraction = 0.5;
+    cfg.decoding.decoder = "mcts";
+    cfg.decoding.weights = "importance";
+    cfg.decoding.mcts.simulations = 3;
+    cfg.decoding.mcts.top_k = 4;
+    cfg.decoding.mcts.visit_temperature = 1.0;
+    check_resume(cfg, train_adversarial);
+    cfg.decoding.decoder = "das";
+    cfg.decoding.weights = "uniform";
+    cfg.decoding.das = {2, 3, 1.0, true};
+    check_resume(cfg, train_adversarial);
+  }
   fs::remove_all(dir);
 }
 

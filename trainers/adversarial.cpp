@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <numeric>
+#include <random>
 #include <set>
 
 #include "engine/io.h"
@@ -72,6 +73,16 @@ WeightedSamples gcn_weigh(SampledSet drawn, const std::vector<double>& x, const 
   return out;
 }
 
+// GCN on the output of a cooperative decoder taken as a sample of q itself (SelfGAN's choice):
+// uniform weights. Logged: how many of the M sequences are distinct.
+WeightedSamples uniform_weigh(SampledSet drawn, const std::vector<double>&, const AdversarialConfig&, uint64_t) {
+  const size_t m = drawn.seqs.size();
+  const double distinct = double(std::set<std::vector<int32_t>>(drawn.seqs.begin(), drawn.seqs.end()).size());
+  WeightedSamples out{std::move(drawn.seqs), std::vector<double>(m, 1.0 / double(m)), {}};
+  out.stats = {{"ess", double(m)}, {"distinct", distinct}};
+  return out;
+}
+
 class AdversarialRun {
  public:
   AdversarialRun(const RunConfig& cfg, const Task& task)
@@ -135,7 +146,9 @@ class AdversarialRun {
       const Metrics m = train_d(cfg_.discriminator.pretrain_steps + step * k + j, stream(cfg_.seed, step * k + j, 3));
       for (size_t i = 0; i < d_stats.size(); ++i) d_stats[i].second += m[i].second / double(k);
     }
-    SampledSet drawn = task_.draw(g_, strategy_.draws, cfg_.adversarial.proposal, stream(cfg_.seed, step, 4));
+    const PrefixScorer score = [this](const Sequences& s) { return d_logits(s); };
+    SampledSet drawn =
+        task_.decode(g_, strategy_.draws, cfg_.decoding, cfg_.adversarial.proposal, score, stream(cfg_.seed, step, 4));
     const std::vector<double> x = d_logits(drawn.seqs);
     double mean_d = 0;
     for (double v : x) mean_d += sigmoid_of(v) / double(x.size());
@@ -184,6 +197,16 @@ class AdversarialRun {
     for (size_t r : real_for_d_.rows(index)) seqs.push_back(&task_.train[r]);
     const size_t n_real = seqs.size();
     for (const auto& f : fakes) seqs.push_back(&f);
+    Sequences cut;
+    cut.reserve(seqs.size());  // seqs points into it
+    if (cfg_.discriminator.prefix_fraction > 0) {
+      std::mt19937_64 rng(seed ^ 0x9e37ull);
+      for (auto*& s : seqs)
+        if (s->size() > 1 && double(rng() >> 11) * 0x1.0p-53 < cfg_.discriminator.prefix_fraction) {
+          cut.emplace_back(s->begin(), s->begin() + long(1 + rng() % (s->size() - 1)));
+          s = &cut.back();
+        }
+    }
     std::vector<float> labels(seqs.size(), 0.0f);
     std::fill(labels.begin(), labels.begin() + long(n_real), 1.0f);
     Tensor ids, mask;
@@ -201,19 +224,7 @@ class AdversarialRun {
     return {{"d_loss", loss_value}, {"d_acc", correct / double(x.size())}};
   }
 
-  // D's logits on `seqs`, without history, in batches.
-  std::vector<double> d_logits(const Sequences& seqs) const {
-    NoGradGuard no_grad;
-    std::vector<double> out;
-    for (size_t first = 0; first < seqs.size(); first += 256) {
-      std::vector<const std::vector<int32_t>*> batch;
-      for (size_t r = first; r < std::min(seqs.size(), first + 256); ++r) batch.push_back(&seqs[r]);
-      Tensor ids, mask;
-      pack_sequences(batch, task_.pad, g_.device(), ids, mask);
-      for (float v : d_.forward(ids, mask).to_vector<float>()) out.push_back(double(v));
-    }
-    return out;
-  }
+  std::vector<double> d_logits(const Sequences& seqs) const { return discriminator_logits(d_, seqs, task_.pad, g_.device()); }
 
   const RunConfig& cfg_;
   const Task& task_;
@@ -229,6 +240,19 @@ class AdversarialRun {
 Strategy strategy_for(const RunConfig& cfg) {
   const AdversarialConfig& a = cfg.adversarial;
   if (a.samples < 1) fail("adversarial.samples (", a.samples, ") must be at least 1");
+  const DecodingConfig& dec = cfg.decoding;
+  if (dec.decoder != "sample" && cfg.method != "gcn")
+    fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", cfg.method,
+         " samples with the sampler)");
+  if (dec.decoder == "das" && !dec.das.sample)
+    fail("decoding.das.sample is false: a beam search from one start token gives all M samples the same sequence; "
+         "set decoding.das.sample: true");
+  if (dec.decoder == "mcts" && dec.mcts.visit_temperature <= 0)
+    fail("decoding.mcts.visit_temperature is 0: the search from one start token emits the same sequence M times; "
+         "set it > 0 (tokens drawn from the visit distribution)");
+  if (dec.decoder == "das" && dec.weights == "importance")
+    fail("decoding.weights importance needs q̂(y), which a beam search has not: use decoding.weights uniform with das");
+  if (cfg.method == "gcn" && dec.decoder != "sample" && dec.weights == "uniform") return {a.samples, uniform_weigh};
   if (cfg.method == "gan") {
     if (!is_p(a.proposal))
       fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
@@ -285,6 +309,19 @@ void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_
   }
   ids = Tensor::from(in, {B, T}, device);
   mask = Tensor::from(m, {B, T}, device);
+}
+
+std::vector<double> discriminator_logits(const Discriminator& d, const Sequences& seqs, int32_t pad, Device device) {
+  NoGradGuard no_grad;
+  std::vector<double> out;
+  for (size_t first = 0; first < seqs.size(); first += 256) {
+    std::vector<const std::vector<int32_t>*> batch;
+    for (size_t r = first; r < std::min(seqs.size(), first + 256); ++r) batch.push_back(&seqs[r]);
+    Tensor ids, mask;
+    pack_sequences(batch, pad, device, ids, mask);
+    for (float v : d.forward(ids, mask).to_vector<float>()) out.push_back(double(v));
+  }
+  return out;
 }
 
 int train_adversarial(const RunConfig& cfg, bool resume) {

@@ -1,6 +1,7 @@
 #include "trainers/cli.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "trainers/adversarial.h"
 #include "trainers/bleu.h"
 #include "trainers/decoding.h"
+#include "trainers/loop.h"
 #include "trainers/mle.h"
 #include "trainers/run_config.h"
 #include "trainers/sweep.h"
@@ -30,7 +32,7 @@ const char* kUsage =
     "commands:\n"
     "  train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
     "                                              train the generator (method: mle|gan|rml_gan|gcn)\n"
-    "  sample --config FILE [--checkpoint DIR] [--num N] [key.sub=value ...]\n"
+    "  sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das] [key.sub=value ...]\n"
     "                                              print samples of a trained generator\n"
     "  eval --config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]\n"
     "                                              the task's metrics of a checkpoint\n"
@@ -98,22 +100,45 @@ int cmd_train(const std::vector<std::string>& args) {
 
 int cmd_sample(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [key.sub=value ...]\n"
-                 "Prints N sequences (default 10) drawn with the config's sampling section, one per line:\n"
-                 "the tokens, then log p and log q̂ of the sequence. DIR defaults to run_dir/checkpoint.\n";
+    std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das]\n"
+                 "                      [key.sub=value ...]\n"
+                 "Prints N sequences (default 10), one per line: the tokens, then log p and log q̂ of the\n"
+                 "sequence. DIR defaults to run_dir/checkpoint. The decoder (default: decoding.decoder) is the\n"
+                 "sampler (the sampling section), MCTS guided by p·D (decoding.mcts) or discriminator-guided\n"
+                 "beam search (decoding.das); the last two need a checkpoint holding the discriminator (an\n"
+                 "adversarial run's), built as the config's discriminator section says. The decoding rate\n"
+                 "(sequences/s) goes to stderr.\n";
     return 0;
   }
-  ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num"}, false);
+  ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num", "--decoder"}, false);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   const int64_t n = a.extra.count("--num") ? std::stoll(a.extra["--num"]) : 10;
+  DecodingConfig& dec = a.cfg.decoding;
+  if (a.extra.count("--decoder")) dec.decoder = a.extra["--decoder"];
+  if (dec.decoder != "sample" && dec.decoder != "mcts" && dec.decoder != "das")
+    fail("--decoder '", dec.decoder, "': expected sample, mcts or das");
   Generator g = load_generator(a.cfg, dir);
   std::unique_ptr<Task> task = Task::create(a.cfg);
-  SampledSet s = task->draw(g, n, a.cfg.sampling, a.cfg.seed + 7);
+  std::unique_ptr<Discriminator> d;
+  if (dec.decoder != "sample") {
+    const auto tensors = load_checkpoint(dir, nullptr);
+    if (!tensors.count("disc.wte"))
+      fail(dir, ": no discriminator in this checkpoint (decoder ", dec.decoder, " needs one: an adversarial run's checkpoint)");
+    d = std::make_unique<Discriminator>(a.cfg.discriminator.model, g.vocab(), a.cfg.seed, a.cfg.backend(),
+                                        a.cfg.discriminator.causal);
+    load_params(d->params(), tensors, dir);
+  }
+  const PrefixScorer score = [&](const Sequences& seqs) { return discriminator_logits(*d, seqs, task->pad, g.device()); };
+  const auto t0 = std::chrono::steady_clock::now();
+  SampledSet s = task->decode(g, n, dec, a.cfg.sampling, score, a.cfg.seed + 7);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t r = 0; r < s.seqs.size(); ++r) {
     std::vector<int32_t> q = s.seqs[r];
     task->cut_at_eos(q);
     std::printf("%s\tlogp %.4f\tlogq %.4f\n", task->render(q).c_str(), s.logp[r], s.logq[r]);
   }
+  std::fprintf(stderr, "decoder %s: %lld sequences in %.3f s, %.2f sequences/s (device %s)\n", dec.decoder.c_str(),
+               (long long)n, seconds, double(n) / std::max(seconds, 1e-9), a.cfg.device.c_str());
   return 0;
 }
 

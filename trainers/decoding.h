@@ -1,5 +1,11 @@
-// Decoding from the generator: batched ancestral sampling with the KV cache.
+// Decoding from the generator: batched ancestral sampling with the KV cache, and the two
+// cooperative decoders in which the discriminator guides the generator (docs/method.md,
+// "Cooperative decoding"): Monte-Carlo tree search over p·D (trainers/mcts.cpp) and
+// discriminator-guided beam search (trainers/das.cpp). Each decodes a batch of sequences with one
+// generator forward and one discriminator forward per search step for the whole batch.
 #pragma once
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/ops.h"
@@ -18,5 +24,79 @@ struct SampledSet {
 // sum over the tokens up to and including it.
 SampledSet sample_sequences(const Generator& g, int64_t n, int64_t length, int32_t start_token,
                             const SamplingConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 256);
+
+// Monte-Carlo tree search guided by p·D (SelfGAN, Scialom et al. 2021; PPL-MCTS, Chaffin et al.
+// 2022). Per emitted token, `simulations` times: descend by PUCT
+//   argmax_a Q(s,a) + c_puct · π(a|s) · √max(1, Σ_b N(s,b)) / (1 + N(s,a)),
+// π the generator's distribution at `temperature` cut to its top_k tokens and top_p nucleus; an
+// unvisited child's Q is its parent's (so a D that says nothing leaves the prior in charge); the
+// leaf's value is D(prefix) (no rollout), backed up along the path as a running mean or max.
+struct MctsConfig {
+  int64_t simulations = 50;       // per emitted token
+  double c_puct = 8.0;
+  int64_t top_k = 50;             // children per node (0: the whole vocabulary)
+  double top_p = 1.0;
+  double temperature = 1.0;       // of the prior π
+  std::string backup = "mean";    // mean (PPL-MCTS) | max (SelfGAN: Q ← max(Q, value))
+  // 0: emit the most-visited child (deterministic); τ > 0: sample it with probability ∝ N^(1/τ),
+  // and log q̂ of the sequence is Σ_t log of that probability (importance weights for GCN).
+  double visit_temperature = 0.0;
+  template <class V> void visit(V& v) {
+    v("simulations", simulations);
+    v("c_puct", c_puct);
+    v("top_k", top_k);
+    v("top_p", top_p);
+    v("temperature", temperature);
+    v.one_of("backup", backup, {"mean", "max"});
+    v("visit_temperature", visit_temperature);
+  }
+};
+
+// Discriminator-guided beam search (DAS, Scialom et al. 2020): each beam proposes `candidates`
+// tokens (its most likely ones, or with `sample` a Gumbel-top-k draw from p, i.e. without
+// replacement), and the beams kept are the best by log p(prefix) + λ log D(prefix). λ = 0 is
+// plain beam search.
+struct DasConfig {
+  int64_t beams = 4;
+  int64_t candidates = 8;  // per beam
+  double lambda = 1.0;
+  bool sample = false;     // stochastic candidates: different outputs from one start
+  template <class V> void visit(V& v) {
+    v("beams", beams);
+    v("candidates", candidates);
+    v("lambda", lambda);
+    v("sample", sample);
+  }
+};
+
+// Which decoder `coopgen sample` uses and, for method gcn, which proposal q̂ the samples come from.
+struct DecodingConfig {
+  std::string decoder = "sample";  // sample (the sampling/proposal section) | mcts | das
+  // GCN's weights on a cooperative decoder's output: importance (wᵢ ∝ p·D/q̂, q̂ the product of the
+  // visit probabilities; MCTS with visit_temperature > 0) or uniform (SelfGAN: the output taken as
+  // a sample of q).
+  std::string weights = "uniform";
+  MctsConfig mcts;
+  DasConfig das;
+  template <class V> void visit(V& v) {
+    v.one_of("decoder", decoder, {"sample", "mcts", "das"});
+    v.one_of("weights", weights, {"importance", "uniform"});
+    v("mcts", mcts);
+    v("das", das);
+  }
+};
+
+// The discriminator's logits x (D = σ(x)) on a batch of sequences or unfinished prefixes.
+using PrefixScorer = std::function<std::vector<double>(const Sequences&)>;
+
+// `n` sequences by MCTS, as sample_sequences: log p sums the model's own log-probabilities, log q̂
+// the log visit probabilities of the emitted tokens (0 when emitting the most visited).
+SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+                          const MctsConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 256);
+
+// `n` sequences by DAS, each the best of its own beam search; log p as above, log q̂ = 0 (a beam
+// search is deterministic; with sampled candidates q̂ has no closed form).
+SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+                         const DasConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 64);
 
 }  // namespace coopgen

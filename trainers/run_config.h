@@ -7,6 +7,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "models/generator.h"
+#include "trainers/decoding.h"
 
 namespace coopgen {
 
@@ -68,6 +69,10 @@ struct DiscriminatorTrainConfig {
   // Start D from the discriminator of a checkpoint folder (an adversarial run's; e.g. one run with
   // train.steps 0 that only pre-trains D), so every method starts from the same D.
   std::string init_checkpoint;
+  // Fraction of each batch's real and fake rows cut to a uniformly drawn proper prefix (the same
+  // for both sides, so length says nothing), so D learns to score the unfinished sequences the
+  // cooperative decoders ask it about (decoding.decoder mcts | das).
+  double prefix_fraction = 0.0;
   template <class V> void visit(V& v) {
     v("model", model);
     v("optim", optim);
@@ -78,6 +83,7 @@ struct DiscriminatorTrainConfig {
     v("causal", causal);
     v("init_from_generator", init_from_generator);
     v("init_checkpoint", init_checkpoint);
+    v("prefix_fraction", prefix_fraction);
   }
 };
 
@@ -119,6 +125,7 @@ struct RunConfig {
   SamplingConfig sampling;  // for samples and NLL-oracle
   DiscriminatorTrainConfig discriminator;  // gan | rml_gan | gcn
   AdversarialConfig adversarial;           // gan | rml_gan | gcn
+  DecodingConfig decoding;                 // coopgen sample; gcn's proposal when not `sample`
   Device backend() const { return device == "cuda" ? Device::CUDA : Device::CPU; }
   template <class V> void visit(V& v) {
     v.one_of("method", method, {"mle", "gan", "rml_gan", "gcn"});
@@ -132,6 +139,7 @@ struct RunConfig {
     v("sampling", sampling);
     v("discriminator", discriminator);
     v("adversarial", adversarial);
+    v("decoding", decoding);
   }
 };
 

@@ -77,6 +77,13 @@ SampledSet Task::draw(const Generator& g, int64_t n, const SamplingConfig& s, ui
   return sample_sequences(g, n, sample_length, start_token, s, seed, eos);
 }
 
+SampledSet Task::decode(const Generator& g, int64_t n, const DecodingConfig& dec, const SamplingConfig& s,
+                        const PrefixScorer& d, uint64_t seed) const {
+  if (dec.decoder == "mcts") return mcts_sequences(g, d, n, sample_length, start_token, dec.mcts, seed, eos);
+  if (dec.decoder == "das") return das_sequences(g, d, n, sample_length, start_token, dec.das, seed, eos);
+  return draw(g, n, s, seed);
+}
+
 Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
   Sequences seqs = draw(g, n, s, seed).seqs;
   for (auto& q : seqs) cut_at_eos(q);

@@ -40,6 +40,10 @@ class Task {
   void cut_at_eos(std::vector<int32_t>& seq) const;
   // Sequences as the generator draws them (text: ending in <eos>, like `train`), with log p, log q̂.
   SampledSet draw(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
+  // n sequences from the decoder of `dec`: the sampler with `s`, or MCTS / DAS guided by the
+  // discriminator logits of `d`.
+  SampledSet decode(const Generator& g, int64_t n, const DecodingConfig& dec, const SamplingConfig& s,
+                    const PrefixScorer& d, uint64_t seed) const;
   // Samples cut at <eos>, for scoring and printing.
   Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
   virtual Metrics evaluate(const Generator& g, const RunConfig& cfg) const = 0;

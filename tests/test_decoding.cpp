@@ -1,0 +1,261 @@
+// The cooperative decoders against what they must reduce to: MCTS with a discriminator that says
+// nothing follows the generator's prior; with one that rewards a token it finds the token; beam
+// search with λ = 0 is plain beam search (a reference that recomputes every prefix, and exhaustive
+// search when the beam is wide enough to be exact).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include "engine/ops.h"
+#include "trainers/decoding.h"
+
+using namespace coopgen;
+
+namespace {
+
+Generator tiny_generator(int64_t vocab, int64_t max_len, uint64_t seed) {
+  GeneratorConfig cfg;
+  cfg.d_model = 16;
+  cfg.layers = 2;
+  cfg.heads = 2;
+  cfg.max_len = max_len;
+  cfg.init_std = 0.3;  // far from uniform, so priors and beams differ
+  return Generator(cfg, vocab, seed, Device::CPU);
+}
+
+// log p(· | start, prefix) by a full forward pass, in double.
+std::vector<double> next_logp(const Generator& g, int32_t start, const std::vector<int32_t>& prefix) {
+  NoGradGuard no_grad;
+  std::vector<int32_t> ids{start};
+  ids.insert(ids.end(), prefix.begin(), prefix.end());
+  const int64_t T = int64_t(ids.size()), V = g.vocab();
+  const std::vector<float> logits = g.forward(Tensor::from(ids, {1, T})).to_vector<float>();
+  std::vector<double> out(static_cast<size_t>(V));
+  double m = -1e300, z = 0;
+  for (int64_t v = 0; v < V; ++v) m = std::max(m, double(logits[size_t((T - 1) * V + v)]));
+  for (int64_t v = 0; v < V; ++v) z += std::exp(double(logits[size_t((T - 1) * V + v)]) - m);
+  for (int64_t v = 0; v < V; ++v) out[size_t(v)] = double(logits[size_t((T - 1) * V + v)]) - m - std::log(z);
+  return out;
+}
+
+double sequence_logp(const Generator& g, int32_t start, const std::vector<int32_t>& seq) {
+  double lp = 0;
+  for (size_t t = 0; t < seq.size(); ++t) lp += next_logp(g, start, {seq.begin(), seq.begin() + long(t)})[size_t(seq[t])];
+  return lp;
+}
+
+PrefixScorer constant_d(double logit) {
+  return [logit](const Sequences& s) { return std::vector<double>(s.size(), logit); };
+}
+
+PrefixScorer rewards_token(int32_t x) {  // D ≈ 1 on prefixes holding x, ≈ 0 elsewhere
+  return [x](const Sequences& seqs) {
+    std::vector<double> out;
+    for (const auto& s : seqs) out.push_back(std::find(s.begin(), s.end(), x) != s.end() ? 6.0 : -6.0);
+    return out;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("lookahead and cache row gathers give the logits of full recomputation", "[decoding]") {
+  NoGradGuard no_grad;
+  const Generator g = tiny_generator(11, 9, 3);
+  const std::vector<std::vector<int32_t>> rows{{1, 4, 7}, {2, 9, 0}, {3, 5, 5}};
+  Generator::Cache cache = g.new_cache(3);
+  for (size_t t = 0; t < 3; ++t) g.step(Tensor::from(std::vector<int32_t>{rows[0][t], rows[1][t], rows[2][t]}, {3}), cache);
+  // Paths of different depths below the cached prefixes, in one call; the cache keeps its length.
+  const std::vector<int32_t> paths{6, 2, 8, 1, 0, 0, 10, 3, 4};  // [3, 3]; rows use 3, 1 and 2 positions
+  const std::vector<float> look = g.lookahead(Tensor::from(paths, {3, 3}), {2, 0, 1}, cache).to_vector<float>();
+  REQUIRE(cache.len == 3);
+  const std::vector<std::vector<int32_t>> extended{{4, 7, 6, 2, 8}, {9, 0, 1}, {5, 5, 10, 3}};
+  for (size_t r = 0; r < 3; ++r) {
+    const std::vector<double> want = next_logp(g, rows[r][0], extended[r]);
+    double m = -1e300, z = 0;
+    for (int64_t v = 0; v < 11; ++v) m = std::max(m, double(look[r * 11 + size_t(v)]));
+    for (int64_t v = 0; v < 11; ++v) z += std::exp(double(look[r * 11 + size_t(v)]) - m);
+    for (int64_t v = 0; v < 11; ++v) REQUIRE(double(look[r * 11 + size_t(v)]) - m - std::log(z) == Approx(want[size_t(v)]).margin(1e-5));
+  }
+  // Rows reordered (with a repeat), then one more step: each row continues its new prefix.
+  g.gather_cache_rows(cache, {2, 0, 0});
+  const std::vector<float> next = g.step(Tensor::from(std::vector<int32_t>{3, 6, 9}, {3}), cache).to_vector<float>();
+  const std::vector<std::vector<int32_t>> moved{{3, 5, 5, 3}, {1, 4, 7, 6}, {1, 4, 7, 9}};
+  for (size_t r = 0; r < 3; ++r) {
+    const std::vector<int32_t> full(moved[r].begin(), moved[r].end());
+    const std::vector<float> ref = g.forward(Tensor::from(full, {1, 4})).to_vector<float>();
+    for (size_t v = 0; v < 11; ++v) REQUIRE(next[r * 11 + v] == Approx(ref[3 * 11 + v]).margin(1e-5));
+  }
+}
+
+TEST_CASE("MCTS with a constant D follows the prior's visit distribution", "[decoding]") {
+  const int64_t V = 7;
+  const Generator g = tiny_generator(V, 6, 11);
+  std::vector<double> prior = next_logp(g, 0, {});
+  for (double& p : prior) p = std::exp(p);
+  MctsConfig cfg;
+  cfg.top_k = 0;
+  cfg.c_puct = 1.0;
+  cfg.visit_temperature = 1.0;
+  SECTION("visit counts after S simulations are within (V+1)/S of S·π") {
+    cfg.simulations = 400;
+    const SampledSet s = mcts_sequences(g, constant_d(0.3), 20, 1, 0, cfg, 5);
+    for (size_t r = 0; r < s.seqs.size(); ++r) {
+      REQUIRE(s.seqs[r].size() == 1);
+      REQUIRE(std::exp(s.logq[r]) == Approx(prior[size_t(s.seqs[r][0])]).margin(double(V + 1) / 400.0));
+      REQUIRE(s.logp[r] == Approx(std::log(prior[size_t(s.seqs[r][0])])).margin(1e-5));
+    }
+  }
+  SECTION("tokens drawn from the visits are distributed as the prior (total variation)") {
+    cfg.simulations = 200;
+    const int64_t n = 4000;
+    const SampledSet s = mcts_sequences(g, constant_d(-1.0), n, 1, 0, cfg, 9);
+    std::vector<double> freq(static_cast<size_t>(V), 0.0);
+    for (const auto& q : s.seqs) freq[size_t(q[0])] += 1.0 / double(n);
+    double tv = 0;
+    for (int64_t v = 0; v < V; ++v) tv += 0.5 * std::abs(freq[size_t(v)] - prior[size_t(v)]);
+    // Sampling noise ≈ 0.015 at n = 4000, the visit counts' rounding ≤ V/(2S) ≈ 0.018.
+    REQUIRE(tv < 0.05);
+  }
+}
+
+TEST_CASE("MCTS with a D that rewards one token finds it; log p is the sequence's", "[decoding]") {
+  const int64_t V = 7, L = 4;
+  const Generator g = tiny_generator(V, 6, 23);
+  SamplingConfig greedy;
+  greedy.temperature = 0;
+  const std::vector<int32_t> greedy_seq = sample_sequences(g, 1, L, 0, greedy, 1).seqs[0];
+  const std::vector<double> prior = next_logp(g, 0, {});
+  int32_t x = -1;  // the least likely first token that greedy decoding never emits
+  for (int32_t v = 0; v < int32_t(V); ++v)
+    if (std::find(greedy_seq.begin(), greedy_seq.end(), v) == greedy_seq.end() && (x < 0 || prior[size_t(v)] < prior[size_t(x)])) x = v;
+  REQUIRE(x >= 0);
+  for (const char* backup : {"mean", "max"}) {
+    INFO(backup);
+    MctsConfig cfg;
+    cfg.top_k = 0;
+    cfg.c_puct = 1.0;
+    cfg.simulations = 60;
+    cfg.backup = backup;
+    const SampledSet s = mcts_sequences(g, rewards_token(x), 3, L, 0, cfg, 2);
+    for (size_t r = 0; r < s.seqs.size(); ++r) {
+      REQUIRE(s.seqs[r].size() == size_t(L));
+      REQUIRE(std::find(s.seqs[r].begin(), s.seqs[r].end(), x) != s.seqs[r].end());
+      REQUIRE(s.logp[r] == Approx(sequence_logp(g, 0, s.seqs[r])).margin(1e-4));
+      REQUIRE(s.logq[r] == 0.0);  // the most visited child: deterministic
+    }
+  }
+}
+
+TEST_CASE("MCTS stops a sequence at <eos> and sums log p up to it", "[decoding]") {
+  const Generator g = tiny_generator(5, 8, 31);
+  MctsConfig cfg;
+  cfg.top_k = 3;
+  cfg.simulations = 8;
+  cfg.visit_temperature = 1.0;
+  const SampledSet s = mcts_sequences(g, constant_d(0.0), 40, 7, 0, cfg, 4, /*eos=*/1);
+  bool some_ended = false;
+  for (size_t r = 0; r < s.seqs.size(); ++r) {
+    const auto& q = s.seqs[r];
+    REQUIRE(!q.empty());
+    REQUIRE(q.size() <= 7);
+    for (size_t t = 0; t + 1 < q.size(); ++t) REQUIRE(q[t] != 1);
+    some_ended |= q.back() == 1;
+    REQUIRE(s.logp[r] == Approx(sequence_logp(g, 0, q)).margin(1e-4));
+    REQUIRE(s.logq[r] <= 0.0);
+  }
+  REQUIRE(some_ended);
+}
+
+namespace {
+
+// Plain beam search by recomputing every prefix (no cache, no row gathers): beams ranked by
+// Σ log p, each open beam proposing its `c` most likely tokens, finished beams carried over.
+std::pair<std::vector<int32_t>, double> reference_beam_search(const Generator& g, int64_t length, int64_t k, int64_t c, int32_t eos) {
+  struct Hyp {
+    std::vector<int32_t> seq;
+    double logp;
+    bool done;
+  };
+  std::vector<Hyp> beams{{{}, 0.0, false}};
+  for (int64_t t = 0; t < length; ++t) {
+    std::vector<Hyp> cands;
+    for (const Hyp& h : beams) {
+      if (h.done) {
+        cands.push_back(h);
+        continue;
+      }
+      const std::vector<double> lp = next_logp(g, 0, h.seq);
+      std::vector<int32_t> order(lp.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return lp[size_t(a)] > lp[size_t(b)]; });
+      for (int64_t j = 0; j < std::min<int64_t>(c, int64_t(lp.size())); ++j) {
+        Hyp n = h;
+        n.seq.push_back(order[size_t(j)]);
+        n.logp += lp[size_t(order[size_t(j)])];
+        n.done = order[size_t(j)] == eos || int64_t(n.seq.size()) == length;
+        cands.push_back(n);
+      }
+    }
+    std::stable_sort(cands.begin(), cands.end(), [](const Hyp& a, const Hyp& b) { return a.logp > b.logp; });
+    if (int64_t(cands.size()) > k) cands.resize(size_t(k));
+    beams = cands;
+  }
+  return {beams[0].seq, beams[0].logp};
+}
+
+}  // namespace
+
+TEST_CASE("beam search guided by D with λ = 0 is plain beam search", "[decoding]") {
+  SECTION("against a reference that recomputes every prefix, with <eos>") {
+    const Generator g = tiny_generator(9, 8, 41);
+    for (auto [k, c] : {std::pair<int64_t, int64_t>{3, 3}, {2, 5}, {4, 2}}) {
+      DasConfig cfg;
+      cfg.beams = k, cfg.candidates = c, cfg.lambda = 0;
+      const SampledSet s = das_sequences(g, rewards_token(4), 2, 6, 0, cfg, 1, /*eos=*/2);
+      const auto [seq, logp] = reference_beam_search(g, 6, k, c, 2);
+      for (size_t r = 0; r < 2; ++r) {
+        REQUIRE(s.seqs[r] == seq);
+        REQUIRE(s.logp[r] == Approx(logp).margin(1e-4));
+      }
+    }
+  }
+  SECTION("a beam as wide as the search space finds the most likely sequence (exhaustive search)") {
+    const int64_t V = 4, L = 3;
+    const Generator g = tiny_generator(V, 5, 43);
+    double best = -1e300;
+    std::vector<int32_t> argmax;
+    for (int32_t a = 0; a < V; ++a)
+      for (int32_t b = 0; b < V; ++b)
+        for (int32_t c = 0; c < V; ++c)
+          if (const double lp = sequence_logp(g, 0, {a, b, c}); lp > best) best = lp, argmax = {a, b, c};
+    DasConfig cfg;
+    cfg.beams = V * V, cfg.candidates = V, cfg.lambda = 0;
+    const SampledSet s = das_sequences(g, constant_d(0), 1, L, 0, cfg, 1);
+    REQUIRE(s.seqs[0] == argmax);
+    REQUIRE(s.logp[0] == Approx(best).margin(1e-4));
+  }
+}
+
+TEST_CASE("beam search guided by D: λ log D steers the beams; sampled candidates differ per row", "[decoding]") {
+  const int64_t V = 8, L = 4;
+  const Generator g = tiny_generator(V, 6, 47);
+  DasConfig cfg;
+  cfg.beams = 2, cfg.candidates = V, cfg.lambda = 0;
+  const std::vector<int32_t> plain = das_sequences(g, constant_d(0), 1, L, 0, cfg, 1).seqs[0];
+  int32_t x = 0;
+  while (std::find(plain.begin(), plain.end(), x) != plain.end()) ++x;
+  cfg.lambda = 5.0;
+  const SampledSet guided = das_sequences(g, rewards_token(x), 1, L, 0, cfg, 1);
+  REQUIRE(std::find(guided.seqs[0].begin(), guided.seqs[0].end(), x) != guided.seqs[0].end());
+  REQUIRE(guided.logp[0] == Approx(sequence_logp(g, 0, guided.seqs[0])).margin(1e-4));
+
+  cfg.sample = true;
+  cfg.candidates = 2;
+  const SampledSet s = das_sequences(g, rewards_token(x), 16, L, 0, cfg, 8);
+  std::map<std::vector<int32_t>, int> distinct;
+  for (const auto& q : s.seqs) distinct[q]++;
+  REQUIRE(distinct.size() > 1);
+}

@@ -1,0 +1,372 @@
+// The cooperative decoders of trainers/decoding.h: MCTS over p·D and discriminator-guided beam
+// search. The searches themselves (trees, beams) run on the host; what touches the models is
+// batched: per search step one generator call (KV cache of the committed prefix, reused) and one
+// discriminator call over every row's prefix.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "engine/error.h"
+#include "kernels/philox.h"
+#include "trainers/decoding.h"
+
+namespace coopgen {
+
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// log softmax of one row of logits, in double.
+std::vector<double> log_softmax_row(const float* x, int64_t V) {
+  const double m = double(*std::max_element(x, x + V));
+  double z = 0;
+  for (int64_t v = 0; v < V; ++v) z += std::exp(double(x[v]) - m);
+  const double lz = m + std::log(z);
+  std::vector<double> out(static_cast<size_t>(V));
+  for (int64_t v = 0; v < V; ++v) out[size_t(v)] = double(x[v]) - lz;
+  return out;
+}
+
+// Token ids of `score` in decreasing order of score, the first k (k ≤ 0: all); ties by id.
+std::vector<int32_t> top_tokens(const std::vector<double>& score, int64_t k) {
+  const size_t n = k > 0 ? std::min(size_t(k), score.size()) : score.size();
+  std::vector<int32_t> ids(score.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  std::partial_sort(ids.begin(), ids.begin() + long(n), ids.end(),
+                    [&](int32_t a, int32_t b) { return score[size_t(a)] > score[size_t(b)] || (score[size_t(a)] == score[size_t(b)] && a < b); });
+  ids.resize(n);
+  return ids;
+}
+
+double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
+
+// ---------------------------------------------------------------------------------------------
+// MCTS
+
+struct TreeNode {
+  int32_t token = -1;
+  int32_t parent = -1;
+  int32_t first_child = -1, children = 0;  // a node's children are contiguous in Tree::nodes
+  int32_t length = 0;                      // tokens of the sequence this node ends
+  bool terminal = false;                   // ends with <eos> or at the length limit
+  float prior = 0;                         // π(token | parent)
+  float logp = 0;                          // log p(token | parent), the model's own
+  float d_value = 0;                       // D(prefix), once evaluated
+  int32_t visits = 0;
+  double value_sum = 0, value_max = 0;
+};
+
+struct Tree {
+  std::vector<TreeNode> nodes;
+  int32_t root = 0;
+  std::vector<int32_t> committed;  // emitted tokens (the root's sequence)
+  bool done = false;
+};
+
+double q_value(const Tree& tree, int32_t i, bool mean) {
+  for (; i >= 0; i = tree.nodes[size_t(i)].parent) {  // first-play urgency: an unvisited node's Q is its parent's
+    const TreeNode& n = tree.nodes[size_t(i)];
+    if (n.visits > 0) return mean ? n.value_sum / n.visits : n.value_max;
+  }
+  return 0.0;
+}
+
+int32_t select_child(const Tree& tree, int32_t i, const MctsConfig& cfg) {
+  const TreeNode& n = tree.nodes[size_t(i)];
+  int64_t total = 0;
+  for (int32_t c = n.first_child; c < n.first_child + n.children; ++c) total += tree.nodes[size_t(c)].visits;
+  const double explore = cfg.c_puct * std::sqrt(double(std::max<int64_t>(1, total)));
+  const bool mean = cfg.backup == "mean";
+  int32_t best = n.first_child;
+  double best_score = kNegInf;
+  for (int32_t c = n.first_child; c < n.first_child + n.children; ++c) {  // children in decreasing prior
+    const TreeNode& ch = tree.nodes[size_t(c)];
+    const double s = q_value(tree, c, mean) + explore * ch.prior / (1.0 + ch.visits);
+    if (s > best_score) best_score = s, best = c;
+  }
+  return best;
+}
+
+// Children of node i from the generator's logits there: π = softmax(logits/τ) cut to top_k, then
+// to the top_p nucleus, renormalised.
+void expand(Tree& tree, int32_t i, const float* logits, int64_t V, const MctsConfig& cfg, int64_t length, int32_t eos) {
+  const std::vector<double> logp = log_softmax_row(logits, V);
+  std::vector<float> tempered(static_cast<size_t>(V));
+  for (int64_t v = 0; v < V; ++v) tempered[size_t(v)] = float(double(logits[v]) / cfg.temperature);
+  const std::vector<double> logpi = log_softmax_row(tempered.data(), V);
+  std::vector<int32_t> kept = top_tokens(logpi, cfg.top_k);
+  double mass = 0;
+  size_t n = 0;
+  while (n < kept.size() && (n == 0 || mass < cfg.top_p)) mass += std::exp(logpi[size_t(kept[n++])]);
+  kept.resize(n);
+  const int32_t first = int32_t(tree.nodes.size()), len = tree.nodes[size_t(i)].length + 1;
+  for (int32_t tok : kept) {
+    TreeNode c;
+    c.token = tok, c.parent = i, c.length = len;
+    c.terminal = tok == eos || len >= length;
+    c.prior = float(std::exp(logpi[size_t(tok)]) / mass);
+    c.logp = float(logp[size_t(tok)]);
+    tree.nodes.push_back(c);
+  }
+  tree.nodes[size_t(i)].first_child = first;
+  tree.nodes[size_t(i)].children = int32_t(kept.size());
+}
+
+// The tokens from the root's children down to node i.
+std::vector<int32_t> path_from_root(const Tree& tree, int32_t i) {
+  std::vector<int32_t> path;
+  for (; i != tree.root; i = tree.nodes[size_t(i)].parent) path.push_back(tree.nodes[size_t(i)].token);
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+// The subtree under `new_root`, copied breadth-first into a fresh node array (the rest of the
+// tree is unreachable once a token is emitted): memory stays proportional to the live search.
+void keep_subtree(Tree& tree, int32_t new_root) {
+  std::vector<TreeNode> kept{tree.nodes[size_t(new_root)]};
+  kept[0].parent = -1;
+  for (size_t at = 0; at < kept.size(); ++at) {
+    const int32_t from = kept[at].first_child, count = kept[at].children;
+    if (count == 0) continue;
+    kept[at].first_child = int32_t(kept.size());
+    for (int32_t c = from; c < from + count; ++c) {
+      kept.push_back(tree.nodes[size_t(c)]);
+      kept.back().parent = int32_t(at);
+    }
+  }
+  tree.nodes = std::move(kept);
+  tree.root = 0;
+}
+
+void backup(Tree& tree, int32_t i, double value) {
+  for (; i >= 0; i = tree.nodes[size_t(i)].parent) {
+    TreeNode& n = tree.nodes[size_t(i)];
+    n.value_max = n.visits == 0 ? value : std::max(n.value_max, value);
+    n.value_sum += value;
+    n.visits++;
+  }
+}
+
+}  // namespace
+
+SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+                          const MctsConfig& cfg, uint64_t seed, int32_t eos, int64_t batch) {
+  CG_CHECK(cfg.simulations >= 1, "decoding.mcts.simulations (", cfg.simulations, ") must be at least 1");
+  CG_CHECK(cfg.temperature > 0 && cfg.top_p > 0 && cfg.c_puct >= 0 && cfg.visit_temperature >= 0,
+           "decoding.mcts: temperature and top_p must be > 0, c_puct and visit_temperature ≥ 0");
+  CG_CHECK(length >= 1 && length < g.config().max_len, "mcts: ", length, " tokens after the start need model.max_len > ", length);
+  NoGradGuard no_grad;
+  const int64_t V = g.vocab();
+  SampledSet out;
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t b = std::min(batch, n - first);
+    std::vector<Tree> trees(static_cast<size_t>(b));
+    std::vector<double> lp(static_cast<size_t>(b), 0.0), lq(static_cast<size_t>(b), 0.0);
+    Generator::Cache cache = g.new_cache(b);
+    {
+      const std::vector<float> logits = g.step(Tensor::full({b}, start_token, DType::I32, g.device()), cache).to_vector<float>();
+      for (int64_t r = 0; r < b; ++r) {
+        trees[size_t(r)].nodes.emplace_back();
+        expand(trees[size_t(r)], 0, logits.data() + r * V, V, cfg, length, eos);
+      }
+    }
+    for (int64_t t = 0; t < length; ++t) {
+      for (int64_t sim = 0; sim < cfg.simulations; ++sim) {
+        // Selection: each open row descends to an unevaluated node or a terminal one.
+        std::vector<int32_t> leaf(static_cast<size_t>(b), -1);
+        std::vector<std::vector<int32_t>> paths(static_cast<size_t>(b));
+        Sequences prefixes;
+        std::vector<size_t> scored_rows;
+        bool any_expansion = false;
+        for (size_t r = 0; r < size_t(b); ++r) {
+          Tree& tree = trees[r];
+          if (tree.done) continue;
+          int32_t i = tree.root;
+          while (tree.nodes[size_t(i)].children > 0 && !tree.nodes[size_t(i)].terminal) i = select_child(tree, i, cfg);
+          leaf[r] = i;
+          const TreeNode& node = tree.nodes[size_t(i)];
+          if (node.visits > 0) continue;  // a terminal node already scored: its value is known
+          paths[r] = path_from_root(tree, i);
+          std::vector<int32_t> prefix = tree.committed;
+          prefix.insert(prefix.end(), paths[r].begin(), paths[r].end());
+          prefixes.push_back(std::move(prefix));
+          scored_rows.push_back(r);
+          any_expansion |= !node.terminal;
+        }
+        // Expansion: the generator over every row's path below its cached prefix, in one call.
+        if (any_expansion) {
+          std::vector<size_t> expanded;
+          int64_t depth = 1;
+          for (size_t r : scored_rows)
+            if (!trees[r].nodes[size_t(leaf[r])].terminal) {
+              expanded.push_back(r);
+              depth = std::max<int64_t>(depth, int64_t(paths[r].size()));
+            }
+          std::vector<int32_t> ids(static_cast<size_t>(b * depth), start_token), last(static_cast<size_t>(b), 0);
+          for (size_t r : expanded) {
+            std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * size_t(depth)));
+            last[r] = int32_t(paths[r].size()) - 1;
+          }
+          const std::vector<float> logits =
+              g.lookahead(Tensor::from(ids, {b, depth}, g.device()), last, cache).to_vector<float>();
+          for (size_t r : expanded) expand(trees[r], leaf[r], logits.data() + int64_t(r) * V, V, cfg, length, eos);
+        }
+        // Evaluation by D (no rollout) and backup.
+        const std::vector<double> x = prefixes.empty() ? std::vector<double>{} : d(prefixes);
+        for (size_t k = 0; k < scored_rows.size(); ++k) trees[scored_rows[k]].nodes[size_t(leaf[scored_rows[k]])].d_value = float(1.0 / (1.0 + std::exp(-x[k])));
+        for (size_t r = 0; r < size_t(b); ++r)
+          if (leaf[r] >= 0) backup(trees[r], leaf[r], trees[r].nodes[size_t(leaf[r])].d_value);
+      }
+      // Emission: the most visited root child, or one drawn ∝ N^(1/τ).
+      std::vector<int32_t> emitted(static_cast<size_t>(b), start_token);
+      bool open = false;
+      for (size_t r = 0; r < size_t(b); ++r) {
+        Tree& tree = trees[r];
+        if (tree.done) continue;
+        const TreeNode& root = tree.nodes[size_t(tree.root)];
+        int32_t pick = root.first_child;
+        if (cfg.visit_temperature == 0) {
+          for (int32_t c = root.first_child; c < root.first_child + root.children; ++c)
+            if (tree.nodes[size_t(c)].visits > tree.nodes[size_t(pick)].visits) pick = c;
+        } else {
+          std::vector<double> logw;
+          for (int32_t c = root.first_child; c < root.first_child + root.children; ++c) {
+            const int32_t v = tree.nodes[size_t(c)].visits;
+            logw.push_back(v > 0 ? std::log(double(v)) / cfg.visit_temperature : kNegInf);
+          }
+          const double m = *std::max_element(logw.begin(), logw.end());
+          double z = 0;
+          for (double w : logw) z += std::exp(w - m);
+          double u = double(philox::uniform(seed, uint64_t(t), uint64_t(first) + r)) * z;
+          size_t k = 0;
+          while (k + 1 < logw.size() && (u -= std::exp(logw[k] - m)) >= 0) ++k;
+          while (logw[k] == kNegInf) --k;  // rounding at the top end: the last visited child
+          pick = root.first_child + int32_t(k);
+          lq[r] += logw[k] - m - std::log(z);
+        }
+        const TreeNode& chosen = tree.nodes[size_t(pick)];
+        lp[r] += double(chosen.logp);
+        tree.committed.push_back(chosen.token);
+        emitted[r] = chosen.token;
+        tree.done = chosen.terminal;
+        keep_subtree(tree, pick);
+        open |= !tree.done;
+      }
+      if (!open) break;
+      g.step(Tensor::from(emitted, {b}, g.device()), cache);  // the emitted tokens join the cached prefix
+    }
+    for (size_t r = 0; r < size_t(b); ++r) out.seqs.push_back(std::move(trees[r].committed));
+    out.logp.insert(out.logp.end(), lp.begin(), lp.end());
+    out.logq.insert(out.logq.end(), lq.begin(), lq.end());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discriminator-guided beam search
+
+namespace {
+
+struct Beam {
+  std::vector<int32_t> seq;
+  double logp = 0;          // Σ log p of seq
+  double score = kNegInf;   // log p + λ log D(seq); −∞: an empty slot
+  bool done = false;
+};
+
+struct Candidate {
+  int32_t parent;  // beam index
+  int32_t token;   // −1: the parent, finished, carried over unchanged
+  double logp, score;
+};
+
+}  // namespace
+
+SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+                         const DasConfig& cfg, uint64_t seed, int32_t eos, int64_t batch) {
+  CG_CHECK(cfg.beams >= 1 && cfg.candidates >= 1, "decoding.das: beams (", cfg.beams, ") and candidates (",
+           cfg.candidates, ") must be at least 1");
+  CG_CHECK(length >= 1 && length < g.config().max_len, "das: ", length, " tokens after the start need model.max_len > ", length);
+  NoGradGuard no_grad;
+  const int64_t V = g.vocab(), K = cfg.beams;
+  SampledSet out;
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t b = std::min(batch, n - first), R = b * K;
+    std::vector<std::vector<Beam>> beams(static_cast<size_t>(b), std::vector<Beam>(static_cast<size_t>(K)));
+    for (auto& row : beams) row[0].score = 0;  // one live beam at the start
+    Generator::Cache cache = g.new_cache(R);
+    std::vector<int32_t> prev(static_cast<size_t>(R), start_token);
+    for (int64_t t = 0; t < length; ++t) {
+      bool open = false;
+      for (const auto& row : beams)
+        for (const Beam& beam : row) open |= beam.score > kNegInf && !beam.done;
+      if (!open) break;
+      const std::vector<float> logits = g.step(Tensor::from(prev, {R}, g.device()), cache).to_vector<float>();
+      std::vector<std::vector<Candidate>> cands(static_cast<size_t>(b));
+      Sequences prefixes;
+      std::vector<std::pair<size_t, size_t>> scored;  // (row, candidate) of each prefix
+      for (size_t r = 0; r < size_t(b); ++r)
+        for (int32_t k = 0; k < int32_t(K); ++k) {
+          const Beam& beam = beams[r][size_t(k)];
+          if (beam.score == kNegInf) continue;
+          if (beam.done) {
+            cands[r].push_back({k, -1, beam.logp, beam.score});
+            continue;
+          }
+          const std::vector<double> lp = log_softmax_row(logits.data() + (int64_t(r) * K + k) * V, V);
+          std::vector<double> key = lp;
+          if (cfg.sample)  // Gumbel-top-k: the top keys of log p + Gumbel noise are a draw without replacement
+            for (int64_t v = 0; v < V; ++v) {
+              const double u = double(philox::uniform(seed, uint64_t(t), uint64_t(((first + int64_t(r)) * K + k) * V + v)));
+              key[size_t(v)] -= std::log(-std::log(u + 0x1.0p-25));
+            }
+          for (int32_t tok : top_tokens(key, cfg.candidates)) {
+            const double cum = beam.logp + lp[size_t(tok)];
+            cands[r].push_back({k, tok, cum, cum});
+            if (cfg.lambda != 0) {
+              std::vector<int32_t> prefix = beam.seq;
+              prefix.push_back(tok);
+              prefixes.push_back(std::move(prefix));
+              scored.emplace_back(r, cands[r].size() - 1);
+            }
+          }
+        }
+      if (!prefixes.empty()) {
+        const std::vector<double> x = d(prefixes);
+        for (size_t j = 0; j < scored.size(); ++j) cands[scored[j].first][scored[j].second].score += cfg.lambda * log_sigmoid(x[j]);
+      }
+      std::vector<int32_t> parents(static_cast<size_t>(R));
+      for (size_t r = 0; r < size_t(b); ++r) {
+        auto& c = cands[r];
+        std::stable_sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& z) { return a.score > z.score; });
+        std::vector<Beam> next(static_cast<size_t>(K));
+        for (size_t k = 0; k < size_t(K); ++k) {
+          const size_t row = r * size_t(K) + k;
+          parents[row] = int32_t(row);
+          prev[row] = start_token;
+          if (k >= c.size()) continue;
+          const Beam& from = beams[r][size_t(c[k].parent)];
+          Beam& to = next[k];
+          to.seq = from.seq, to.logp = c[k].logp, to.score = c[k].score, to.done = from.done;
+          parents[row] = int32_t(r * size_t(K)) + c[k].parent;
+          if (c[k].token >= 0) {
+            to.seq.push_back(c[k].token);
+            to.done = c[k].token == eos || int64_t(to.seq.size()) >= length;
+            prev[row] = c[k].token;
+          }
+        }
+        beams[r] = std::move(next);
+      }
+      g.gather_cache_rows(cache, parents);
+    }
+    for (auto& row : beams) {  // beams are kept best first
+      out.seqs.push_back(std::move(row[0].seq));
+      out.logp.push_back(row[0].logp);
+      out.logq.push_back(0.0);
+    }
+  }
+  return out;
+}
+
+}  // namespace coopgen
