@@ -7,8 +7,11 @@
 #   scripts/oracle_experiments.sh [SEEDS...]   (default: 0 1 2; JOBS=2 runs at a time)
 # Then: python3 scripts/plot_curves.py runs/oracle_exp docs/img/oracle
 # Variables: START (the generator checkpoint; default runs/oracle_mle/checkpoint, trained here
-# when missing), OUT (runs/oracle_exp), SCHEDULES ("constant cosine"), D_ARGS and RUN_ARGS (extra
-# overrides for the discriminator pre-training and for every run).
+# when missing), OUT (runs/oracle_exp), CONFIGS ("gan rml_gan gcn gcn_top_p": configs/oracle_*.yaml),
+# SCHEDULES ("constant cosine"), D_ARGS and RUN_ARGS (extra overrides for the discriminator
+# pre-training and for every run). The cooperative-decoding runs of docs/results.md:
+#   OUT=runs/oracle_mcts CONFIGS="gcn gcn_top_p gcn_mcts gcn_mcts_uniform" SCHEDULES=constant \
+#   D_ARGS=discriminator.prefix_fraction=0.5 RUN_ARGS=discriminator.prefix_fraction=0.5 scripts/oracle_experiments.sh 0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build-rel/coopgen}
@@ -23,7 +26,7 @@ START=${START:-runs/oracle_mle/checkpoint}
   "$BIN" train --config configs/oracle_gcn.yaml run_dir="$OUT/d_pretrain" train.steps=0 train.eval_every=0 \
     adversarial.init_checkpoint="$START" ${D_ARGS:-} > "$OUT/d_pretrain.log" 2>&1
 for seed in ${SEEDS[*]}; do
-  for config in gan rml_gan gcn gcn_top_p; do
+  for config in ${CONFIGS:-gan rml_gan gcn gcn_top_p}; do
     for schedule in ${SCHEDULES:-constant cosine}; do
       run="$OUT/$config-$schedule-$seed"
       grep -q '"step": 300, "nll_oracle"' "$run/metrics.jsonl" 2>/dev/null && continue

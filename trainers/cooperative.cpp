@@ -17,24 +17,30 @@ namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
+// log Σ_v exp(scale · x_v), in double.
+double log_sum_exp(const float* x, int64_t V, double scale) {
+  const double m = scale * double(*std::max_element(x, x + V));
+  double z = 0;
+  for (int64_t v = 0; v < V; ++v) z += std::exp(scale * double(x[v]) - m);
+  return m + std::log(z);
+}
+
 // log softmax of one row of logits, in double.
 std::vector<double> log_softmax_row(const float* x, int64_t V) {
-  const double m = double(*std::max_element(x, x + V));
-  double z = 0;
-  for (int64_t v = 0; v < V; ++v) z += std::exp(double(x[v]) - m);
-  const double lz = m + std::log(z);
+  const double lz = log_sum_exp(x, V, 1.0);
   std::vector<double> out(static_cast<size_t>(V));
   for (int64_t v = 0; v < V; ++v) out[size_t(v)] = double(x[v]) - lz;
   return out;
 }
 
-// Token ids of `score` in decreasing order of score, the first k (k ≤ 0: all); ties by id.
-std::vector<int32_t> top_tokens(const std::vector<double>& score, int64_t k) {
-  const size_t n = k > 0 ? std::min(size_t(k), score.size()) : score.size();
-  std::vector<int32_t> ids(score.size());
+// Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
+template <class T>
+std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k) {
+  const size_t n = k > 0 ? std::min(size_t(k), size_t(V)) : size_t(V);
+  std::vector<int32_t> ids(static_cast<size_t>(V));
   std::iota(ids.begin(), ids.end(), 0);
   std::partial_sort(ids.begin(), ids.begin() + long(n), ids.end(),
-                    [&](int32_t a, int32_t b) { return score[size_t(a)] > score[size_t(b)] || (score[size_t(a)] == score[size_t(b)] && a < b); });
+                    [&](int32_t a, int32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
   ids.resize(n);
   return ids;
 }
@@ -91,22 +97,22 @@ int32_t select_child(const Tree& tree, int32_t i, const MctsConfig& cfg) {
 // Children of node i from the generator's logits there: π = softmax(logits/τ) cut to top_k, then
 // to the top_p nucleus, renormalised.
 void expand(Tree& tree, int32_t i, const float* logits, int64_t V, const MctsConfig& cfg, int64_t length, int32_t eos) {
-  const std::vector<double> logp = log_softmax_row(logits, V);
-  std::vector<float> tempered(static_cast<size_t>(V));
-  for (int64_t v = 0; v < V; ++v) tempered[size_t(v)] = float(double(logits[v]) / cfg.temperature);
-  const std::vector<double> logpi = log_softmax_row(tempered.data(), V);
-  std::vector<int32_t> kept = top_tokens(logpi, cfg.top_k);
+  // τ > 0 keeps the order of the logits, so the top tokens of π are those of the logits, and
+  // only the two normalisers touch the whole vocabulary.
+  const double inv_t = 1.0 / cfg.temperature, lz = log_sum_exp(logits, V, 1.0),
+               lz_t = cfg.temperature == 1.0 ? lz : log_sum_exp(logits, V, inv_t);
+  std::vector<int32_t> kept = top_tokens(logits, V, cfg.top_k);
   double mass = 0;
   size_t n = 0;
-  while (n < kept.size() && (n == 0 || mass < cfg.top_p)) mass += std::exp(logpi[size_t(kept[n++])]);
+  while (n < kept.size() && (n == 0 || mass < cfg.top_p)) mass += std::exp(inv_t * double(logits[kept[n++]]) - lz_t);
   kept.resize(n);
   const int32_t first = int32_t(tree.nodes.size()), len = tree.nodes[size_t(i)].length + 1;
   for (int32_t tok : kept) {
     TreeNode c;
     c.token = tok, c.parent = i, c.length = len;
     c.terminal = tok == eos || len >= length;
-    c.prior = float(std::exp(logpi[size_t(tok)]) / mass);
-    c.logp = float(logp[size_t(tok)]);
+    c.prior = float(std::exp(inv_t * double(logits[tok]) - lz_t) / mass);
+    c.logp = float(double(logits[tok]) - lz);
     tree.nodes.push_back(c);
   }
   tree.nodes[size_t(i)].first_child = first;
@@ -321,7 +327,7 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, i
               const double u = double(philox::uniform(seed, uint64_t(t), uint64_t(((first + int64_t(r)) * K + k) * V + v)));
               key[size_t(v)] -= std::log(-std::log(u + 0x1.0p-25));
             }
-          for (int32_t tok : top_tokens(key, cfg.candidates)) {
+          for (int32_t tok : top_tokens(key.data(), V, cfg.candidates)) {
             const double cum = beam.logp + lp[size_t(tok)];
             cands[r].push_back({k, tok, cum, cum});
             if (cfg.lambda != 0) {
