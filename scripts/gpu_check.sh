@@ -36,6 +36,10 @@ if grep -q 'gpu_backend .*Skipped' "$OUT/ctest.log"; then
   echo "gpu_check: the gpu tests were skipped: no GPU is visible here" >&2
   rc=1
 fi
+# Decoding throughput, GPU and CPU side by side (docs/results.md, "Cooperative decoding").
+for dev in cuda cpu; do
+  build-gpu/bench/bench_decode --device "$dev" --json "$OUT/decode_$dev.json" 2>&1 | tee -a "$OUT/bench.log"
+done
 if command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck build-gpu/tests/coopgen_backend_tests 2>&1 | tail -5 | tee "$OUT/memcheck.log"
 fi
