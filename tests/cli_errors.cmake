@@ -40,3 +40,15 @@ expect_error(gan_off_policy "adversarial.proposal: GAN's policy gradient needs s
              train --config ${SRC}/configs/oracle_gcn.yaml method=gan adversarial.proposal.top_p=0.9)
 expect_error(rml_gan_candidates "adversarial.candidates (32) must be at least adversarial.samples (64)"
              train --config ${SRC}/configs/oracle_gcn.yaml method=rml_gan adversarial.candidates=32)
+
+# Cooperative decoders as proposals: what a decoder cannot give is refused before any work starts.
+expect_error(mcts_deterministic "decoding.mcts.visit_temperature is 0"
+             train --config ${SRC}/configs/oracle_gcn_mcts.yaml decoding.mcts.visit_temperature=0)
+expect_error(das_importance "decoding.weights importance needs q̂(y)"
+             train --config ${SRC}/configs/oracle_gcn_mcts.yaml decoding.decoder=das decoding.das.sample=true)
+expect_error(das_deterministic "decoding.das.sample is false"
+             train --config ${SRC}/configs/oracle_gcn_mcts.yaml decoding.decoder=das decoding.weights=uniform)
+expect_error(gan_with_mcts "cooperative decoders are proposals of method gcn only"
+             train --config ${SRC}/configs/oracle_gcn_mcts.yaml method=gan)
+expect_error(unknown_decoder "--decoder 'beam': expected sample, mcts or das"
+             sample --config ${SRC}/configs/base.yaml --decoder beam)
