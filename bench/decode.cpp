@@ -66,15 +66,16 @@ int main(int argc, char** argv) {
     const Generator g(p->g, p->vocab, 1, dev);
     const Discriminator d(p->d, p->vocab, 2, dev, /*causal=*/true);
     const PrefixScorer score = [&](const Sequences& s) { return discriminator_logits(d, s, 0, dev); };
+    const Prompts prompts = Prompts::unconditional(0, n);
     MctsConfig mcts;
     mcts.visit_temperature = 1.0;
     DasConfig das;
     das.sample = true;
     const std::vector<std::pair<std::string, std::function<SampledSet()>>> decoders{
-        {"sample", [&] { return sample_sequences(g, n, p->length, 0, SamplingConfig{}, 3); }},
-        {"mcts_10", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, score, n, p->length, 0, c, 3); }},
-        {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, n, p->length, 0, c, 3); }},
-        {"das_4x8", [&] { return das_sequences(g, score, n, p->length, 0, das, 3); }},
+        {"sample", [&] { return sample_sequences(g, prompts, p->length, SamplingConfig{}, 3); }},
+        {"mcts_10", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, score, prompts, p->length, c, 3); }},
+        {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, prompts, p->length, c, 3); }},
+        {"das_4x8", [&] { return das_sequences(g, score, prompts, p->length, das, 3); }},
     };
     std::vector<Row> rows;
     std::printf("decoding %lld sequences of %lld tokens, preset %s (vocabulary %lld), device %s\n", (long long)n,

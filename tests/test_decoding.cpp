@@ -101,7 +101,7 @@ TEST_CASE("MCTS with a constant D follows the prior's visit distribution", "[dec
   cfg.visit_temperature = 1.0;
   SECTION("visit counts after S simulations are within (V+1)/S of S·π") {
     cfg.simulations = 400;
-    const SampledSet s = mcts_sequences(g, constant_d(0.3), 20, 1, 0, cfg, 5);
+    const SampledSet s = mcts_sequences(g, constant_d(0.3), Prompts::unconditional(0, 20), 1, cfg, 5);
     for (size_t r = 0; r < s.seqs.size(); ++r) {
       REQUIRE(s.seqs[r].size() == 1);
       REQUIRE(std::exp(s.logq[r]) == Approx(prior[size_t(s.seqs[r][0])]).margin(double(V + 1) / 400.0));
@@ -111,7 +111,7 @@ TEST_CASE("MCTS with a constant D follows the prior's visit distribution", "[dec
   SECTION("tokens drawn from the visits are distributed as the prior (total variation)") {
     cfg.simulations = 200;
     const int64_t n = 4000;
-    const SampledSet s = mcts_sequences(g, constant_d(-1.0), n, 1, 0, cfg, 9);
+    const SampledSet s = mcts_sequences(g, constant_d(-1.0), Prompts::unconditional(0, n), 1, cfg, 9);
     std::vector<double> freq(static_cast<size_t>(V), 0.0);
     for (const auto& q : s.seqs) freq[size_t(q[0])] += 1.0 / double(n);
     double tv = 0;
@@ -126,7 +126,7 @@ TEST_CASE("MCTS with a D that rewards one token finds it; log p is the sequence'
   const Generator g = tiny_generator(V, 6, 23);
   SamplingConfig greedy;
   greedy.temperature = 0;
-  const std::vector<int32_t> greedy_seq = sample_sequences(g, 1, L, 0, greedy, 1).seqs[0];
+  const std::vector<int32_t> greedy_seq = sample_sequences(g, Prompts::unconditional(0, 1), L, greedy, 1).seqs[0];
   const std::vector<double> prior = next_logp(g, 0, {});
   int32_t x = -1;  // the least likely first token that greedy decoding never emits
   for (int32_t v = 0; v < int32_t(V); ++v)
@@ -139,7 +139,7 @@ TEST_CASE("MCTS with a D that rewards one token finds it; log p is the sequence'
     cfg.c_puct = 1.0;
     cfg.simulations = 60;
     cfg.backup = backup;
-    const SampledSet s = mcts_sequences(g, rewards_token(x), 3, L, 0, cfg, 2);
+    const SampledSet s = mcts_sequences(g, rewards_token(x), Prompts::unconditional(0, 3), L, cfg, 2);
     for (size_t r = 0; r < s.seqs.size(); ++r) {
       REQUIRE(s.seqs[r].size() == size_t(L));
       REQUIRE(std::find(s.seqs[r].begin(), s.seqs[r].end(), x) != s.seqs[r].end());
@@ -155,7 +155,7 @@ TEST_CASE("MCTS stops a sequence at <eos> and sums log p up to it", "[decoding]"
   cfg.top_k = 3;
   cfg.simulations = 8;
   cfg.visit_temperature = 1.0;
-  const SampledSet s = mcts_sequences(g, constant_d(0.0), 40, 7, 0, cfg, 4, /*eos=*/1);
+  const SampledSet s = mcts_sequences(g, constant_d(0.0), Prompts::unconditional(0, 40), 7, cfg, 4, /*eos=*/1);
   bool some_ended = false;
   for (size_t r = 0; r < s.seqs.size(); ++r) {
     const auto& q = s.seqs[r];
@@ -173,7 +173,8 @@ namespace {
 
 // Plain beam search by recomputing every prefix (no cache, no row gathers): beams ranked by
 // Σ log p, each open beam proposing its `c` most likely tokens, finished beams carried over.
-std::pair<std::vector<int32_t>, double> reference_beam_search(const Generator& g, int64_t length, int64_t k, int64_t c, int32_t eos) {
+std::pair<std::vector<int32_t>, double> reference_beam_search(const Generator& g, int64_t length, int64_t k, int64_t c, int32_t eos,
+                                                              const std::vector<int32_t>& context = {}) {
   struct Hyp {
     std::vector<int32_t> seq;
     double logp;
@@ -187,7 +188,9 @@ std::pair<std::vector<int32_t>, double> reference_beam_search(const Generator& g
         cands.push_back(h);
         continue;
       }
-      const std::vector<double> lp = next_logp(g, 0, h.seq);
+      std::vector<int32_t> prefix = context;
+      prefix.insert(prefix.end(), h.seq.begin(), h.seq.end());
+      const std::vector<double> lp = next_logp(g, 0, prefix);
       std::vector<int32_t> order(lp.size());
       std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return lp[size_t(a)] > lp[size_t(b)]; });
@@ -214,7 +217,7 @@ TEST_CASE("beam search guided by D with λ = 0 is plain beam search", "[decoding
     for (auto [k, c] : {std::pair<int64_t, int64_t>{3, 3}, {2, 5}, {4, 2}}) {
       DasConfig cfg;
       cfg.beams = k, cfg.candidates = c, cfg.lambda = 0;
-      const SampledSet s = das_sequences(g, rewards_token(4), 2, 6, 0, cfg, 1, /*eos=*/2);
+      const SampledSet s = das_sequences(g, rewards_token(4), Prompts::unconditional(0, 2), 6, cfg, 1, /*eos=*/2);
       const auto [seq, logp] = reference_beam_search(g, 6, k, c, 2);
       for (size_t r = 0; r < 2; ++r) {
         REQUIRE(s.seqs[r] == seq);
@@ -233,7 +236,7 @@ TEST_CASE("beam search guided by D with λ = 0 is plain beam search", "[decoding
           if (const double lp = sequence_logp(g, 0, {a, b, c}); lp > best) best = lp, argmax = {a, b, c};
     DasConfig cfg;
     cfg.beams = V * V, cfg.candidates = V, cfg.lambda = 0;
-    const SampledSet s = das_sequences(g, constant_d(0), 1, L, 0, cfg, 1);
+    const SampledSet s = das_sequences(g, constant_d(0), Prompts::unconditional(0, 1), L, cfg, 1);
     REQUIRE(s.seqs[0] == argmax);
     REQUIRE(s.logp[0] == Approx(best).margin(1e-4));
   }
@@ -244,18 +247,81 @@ TEST_CASE("beam search guided by D: λ log D steers the beams; sampled candidate
   const Generator g = tiny_generator(V, 6, 47);
   DasConfig cfg;
   cfg.beams = 2, cfg.candidates = V, cfg.lambda = 0;
-  const std::vector<int32_t> plain = das_sequences(g, constant_d(0), 1, L, 0, cfg, 1).seqs[0];
+  const std::vector<int32_t> plain = das_sequences(g, constant_d(0), Prompts::unconditional(0, 1), L, cfg, 1).seqs[0];
   int32_t x = 0;
   while (std::find(plain.begin(), plain.end(), x) != plain.end()) ++x;
   cfg.lambda = 5.0;
-  const SampledSet guided = das_sequences(g, rewards_token(x), 1, L, 0, cfg, 1);
+  const SampledSet guided = das_sequences(g, rewards_token(x), Prompts::unconditional(0, 1), L, cfg, 1);
   REQUIRE(std::find(guided.seqs[0].begin(), guided.seqs[0].end(), x) != guided.seqs[0].end());
   REQUIRE(guided.logp[0] == Approx(sequence_logp(g, 0, guided.seqs[0])).margin(1e-4));
 
   cfg.sample = true;
   cfg.candidates = 2;
-  const SampledSet s = das_sequences(g, rewards_token(x), 16, L, 0, cfg, 8);
+  const SampledSet s = das_sequences(g, rewards_token(x), Prompts::unconditional(0, 16), L, cfg, 8);
   std::map<std::vector<int32_t>, int> distinct;
   for (const auto& q : s.seqs) distinct[q]++;
   REQUIRE(distinct.size() > 1);
+}
+
+TEST_CASE("decoders continue contexts of different lengths; D sees context + continuation", "[decoding]") {
+  const int64_t V = 9, L = 4;
+  const Generator g = tiny_generator(V, 9, 53);
+  Prompts prompts{0, {{3, 1, 4}, {1, 5}, {0, 2, 6, 5, 3}, {5}}, 3};
+  auto room = [&](size_t row) { return std::min<int64_t>(L, 9 - 1 - int64_t(prompts.contexts[row / 3].size())); };  // the third: 3
+  auto with_context = [&](size_t row, const std::vector<int32_t>& seq) {
+    std::vector<int32_t> all = prompts.contexts[row / 3];
+    all.insert(all.end(), seq.begin(), seq.end());
+    return all;
+  };
+  // Every sequence D is asked about starts with one of the contexts.
+  const PrefixScorer checked_d = [&](const Sequences& seqs) {
+    for (const auto& q : seqs) {
+      bool starts = false;
+      for (const auto& c : prompts.contexts) starts |= q.size() > c.size() && std::equal(c.begin(), c.end(), q.begin());
+      REQUIRE(starts);
+    }
+    return std::vector<double>(seqs.size(), 0.0);
+  };
+  SECTION("greedy sampling is the argmax continuation of each context, rows context-major") {
+    SamplingConfig greedy;
+    greedy.temperature = 0;
+    const SampledSet s = sample_sequences(g, prompts, L, greedy, 1, /*eos=*/-1, /*batch=*/5);
+    REQUIRE(s.seqs.size() == 12);
+    for (size_t row = 0; row < 12; ++row) {
+      std::vector<int32_t> want;
+      for (int64_t t = 0; t < room(row); ++t) {
+        const std::vector<double> lp = next_logp(g, 0, with_context(row, want));
+        want.push_back(int32_t(std::max_element(lp.begin(), lp.end()) - lp.begin()));
+      }
+      REQUIRE(s.seqs[row] == want);
+      REQUIRE(s.logp[row] == Approx(sequence_logp(g, 0, with_context(row, want)) - sequence_logp(g, 0, prompts.contexts[row / 3])).margin(1e-4));
+    }
+  }
+  SECTION("MCTS: log p is the continuation's given its context") {
+    MctsConfig cfg;
+    cfg.top_k = 4;
+    cfg.simulations = 6;
+    cfg.visit_temperature = 1.0;
+    const SampledSet s = mcts_sequences(g, checked_d, prompts, L, cfg, 3, /*eos=*/-1, /*batch=*/4);
+    for (size_t row = 0; row < 12; ++row) {
+      REQUIRE(int64_t(s.seqs[row].size()) == room(row));
+      REQUIRE(s.logp[row] == Approx(sequence_logp(g, 0, with_context(row, s.seqs[row])) - sequence_logp(g, 0, prompts.contexts[row / 3])).margin(1e-4));
+    }
+  }
+  SECTION("DAS with λ = 0 is plain beam search after each context") {
+    DasConfig cfg;
+    cfg.beams = 3, cfg.candidates = 3, cfg.lambda = 0;
+    const SampledSet s = das_sequences(g, checked_d, prompts, L, cfg, 1, /*eos=*/2, /*batch=*/5);
+    for (size_t row = 0; row < 12; ++row) {
+      const auto [seq, logp] = reference_beam_search(g, room(row), 3, 3, 2, prompts.contexts[row / 3]);
+      REQUIRE(s.seqs[row] == seq);
+      REQUIRE(s.logp[row] == Approx(logp).margin(1e-4));
+    }
+    cfg.lambda = 1.0;
+    das_sequences(g, checked_d, prompts, L, cfg, 1, 2, 5);
+  }
+  SECTION("a context that leaves no room is an error naming max_len") {
+    Prompts too_long{0, {std::vector<int32_t>(8, 1)}, 1};
+    REQUIRE_THROWS_WITH(sample_sequences(g, too_long, L, SamplingConfig{}, 1), Catch::Contains("model.max_len = 9"));
+  }
 }

@@ -82,7 +82,7 @@ TEST_CASE("sequences end at their first <eos>, and their log p is the teacher-fo
   Generator g({16, 1, 2, 12, 0.5}, 7, 3, Device::CPU);  // a wide init: <eos> comes at varied places
   SamplingConfig top_p;
   top_p.top_p = 0.8;
-  const SampledSet s = sample_sequences(g, 40, 11, start, top_p, 17, eos);
+  const SampledSet s = sample_sequences(g, Prompts::unconditional(start, 40), 11, top_p, 17, eos);
   int ended = 0;
   for (size_t r = 0; r < s.seqs.size(); ++r) {
     const auto& q = s.seqs[r];

@@ -66,7 +66,8 @@ struct TreeNode {
 struct Tree {
   std::vector<TreeNode> nodes;
   int32_t root = 0;
-  std::vector<int32_t> committed;  // emitted tokens (the root's sequence)
+  std::vector<int32_t> committed;  // the context, then the emitted tokens: the root's prefix for D
+  int64_t limit = 0;               // tokens the row may generate
   bool done = false;
 };
 
@@ -96,7 +97,7 @@ int32_t select_child(const Tree& tree, int32_t i, const MctsConfig& cfg) {
 
 // Children of node i from the generator's logits there: π = softmax(logits/τ) cut to top_k, then
 // to the top_p nucleus, renormalised.
-void expand(Tree& tree, int32_t i, const float* logits, int64_t V, const MctsConfig& cfg, int64_t length, int32_t eos) {
+void expand(Tree& tree, int32_t i, const float* logits, int64_t V, const MctsConfig& cfg, int32_t eos) {
   // τ > 0 keeps the order of the logits, so the top tokens of π are those of the logits, and
   // only the two normalisers touch the whole vocabulary.
   const double inv_t = 1.0 / cfg.temperature, lz = log_sum_exp(logits, V, 1.0),
@@ -110,7 +111,7 @@ void expand(Tree& tree, int32_t i, const float* logits, int64_t V, const MctsCon
   for (int32_t tok : kept) {
     TreeNode c;
     c.token = tok, c.parent = i, c.length = len;
-    c.terminal = tok == eos || len >= length;
+    c.terminal = tok == eos || len >= tree.limit;
     c.prior = float(std::exp(inv_t * double(logits[tok]) - lz_t) / mass);
     c.logp = float(double(logits[tok]) - lz);
     tree.nodes.push_back(c);
@@ -156,28 +157,32 @@ void backup(Tree& tree, int32_t i, double value) {
 
 }  // namespace
 
-SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
                           const MctsConfig& cfg, uint64_t seed, int32_t eos, int64_t batch) {
   CG_CHECK(cfg.simulations >= 1, "decoding.mcts.simulations (", cfg.simulations, ") must be at least 1");
   CG_CHECK(cfg.temperature > 0 && cfg.top_p > 0 && cfg.c_puct >= 0 && cfg.visit_temperature >= 0,
            "decoding.mcts: temperature and top_p must be > 0, c_puct and visit_temperature ≥ 0");
-  CG_CHECK(length >= 1 && length < g.config().max_len, "mcts: ", length, " tokens after the start need model.max_len > ", length);
   NoGradGuard no_grad;
   const int64_t V = g.vocab();
-  SampledSet out;
-  for (int64_t first = 0; first < n; first += batch) {
-    const int64_t b = std::min(batch, n - first);
+  const size_t n = size_t(prompts.rows());
+  SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  for (const RowGroup& group : group_rows(prompts, length, g.config().max_len, batch)) {
+    const int64_t b = int64_t(group.rows.size());
+    const size_t context = group.contexts[0]->size();
     std::vector<Tree> trees(static_cast<size_t>(b));
     std::vector<double> lp(static_cast<size_t>(b), 0.0), lq(static_cast<size_t>(b), 0.0);
     Generator::Cache cache = g.new_cache(b);
     {
-      const std::vector<float> logits = g.step(Tensor::full({b}, start_token, DType::I32, g.device()), cache).to_vector<float>();
+      const std::vector<float> logits = prefill(g, group, prompts.start_token, cache).to_vector<float>();
       for (int64_t r = 0; r < b; ++r) {
-        trees[size_t(r)].nodes.emplace_back();
-        expand(trees[size_t(r)], 0, logits.data() + r * V, V, cfg, length, eos);
+        Tree& tree = trees[size_t(r)];
+        tree.committed = *group.contexts[size_t(r)];
+        tree.limit = group.length;
+        tree.nodes.emplace_back();
+        expand(tree, 0, logits.data() + r * V, V, cfg, eos);
       }
     }
-    for (int64_t t = 0; t < length; ++t) {
+    for (int64_t t = 0; t < group.length; ++t) {
       for (int64_t sim = 0; sim < cfg.simulations; ++sim) {
         // Selection: each open row descends to an unevaluated node or a terminal one.
         std::vector<int32_t> leaf(static_cast<size_t>(b), -1);
@@ -209,14 +214,14 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, 
               expanded.push_back(r);
               depth = std::max<int64_t>(depth, int64_t(paths[r].size()));
             }
-          std::vector<int32_t> ids(static_cast<size_t>(b * depth), start_token), last(static_cast<size_t>(b), 0);
+          std::vector<int32_t> ids(static_cast<size_t>(b * depth), prompts.start_token), last(static_cast<size_t>(b), 0);
           for (size_t r : expanded) {
             std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * size_t(depth)));
             last[r] = int32_t(paths[r].size()) - 1;
           }
           const std::vector<float> logits =
               g.lookahead(Tensor::from(ids, {b, depth}, g.device()), last, cache).to_vector<float>();
-          for (size_t r : expanded) expand(trees[r], leaf[r], logits.data() + int64_t(r) * V, V, cfg, length, eos);
+          for (size_t r : expanded) expand(trees[r], leaf[r], logits.data() + int64_t(r) * V, V, cfg, eos);
         }
         // Evaluation by D (no rollout) and backup.
         const std::vector<double> x = prefixes.empty() ? std::vector<double>{} : d(prefixes);
@@ -225,7 +230,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, 
           if (leaf[r] >= 0) backup(trees[r], leaf[r], trees[r].nodes[size_t(leaf[r])].d_value);
       }
       // Emission: the most visited root child, or one drawn ∝ N^(1/τ).
-      std::vector<int32_t> emitted(static_cast<size_t>(b), start_token);
+      std::vector<int32_t> emitted(static_cast<size_t>(b), prompts.start_token);
       bool open = false;
       for (size_t r = 0; r < size_t(b); ++r) {
         Tree& tree = trees[r];
@@ -244,7 +249,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, 
           const double m = *std::max_element(logw.begin(), logw.end());
           double z = 0;
           for (double w : logw) z += std::exp(w - m);
-          double u = double(philox::uniform(seed, uint64_t(t), uint64_t(first) + r)) * z;
+          double u = double(philox::uniform(seed, uint64_t(t), group.rows[r])) * z;
           size_t k = 0;
           while (k + 1 < logw.size() && (u -= std::exp(logw[k] - m)) >= 0) ++k;
           while (logw[k] == kNegInf) --k;  // rounding at the top end: the last visited child
@@ -262,9 +267,11 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, 
       if (!open) break;
       g.step(Tensor::from(emitted, {b}, g.device()), cache);  // the emitted tokens join the cached prefix
     }
-    for (size_t r = 0; r < size_t(b); ++r) out.seqs.push_back(std::move(trees[r].committed));
-    out.logp.insert(out.logp.end(), lp.begin(), lp.end());
-    out.logq.insert(out.logq.end(), lq.begin(), lq.end());
+    for (size_t r = 0; r < size_t(b); ++r) {
+      const size_t row = group.rows[r];
+      out.seqs[row].assign(trees[r].committed.begin() + long(context), trees[r].committed.end());
+      out.logp[row] = lp[r], out.logq[row] = lq[r];
+    }
   }
   return out;
 }
@@ -289,26 +296,25 @@ struct Candidate {
 
 }  // namespace
 
-SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
                          const DasConfig& cfg, uint64_t seed, int32_t eos, int64_t batch) {
   CG_CHECK(cfg.beams >= 1 && cfg.candidates >= 1, "decoding.das: beams (", cfg.beams, ") and candidates (",
            cfg.candidates, ") must be at least 1");
-  CG_CHECK(length >= 1 && length < g.config().max_len, "das: ", length, " tokens after the start need model.max_len > ", length);
   NoGradGuard no_grad;
   const int64_t V = g.vocab(), K = cfg.beams;
-  SampledSet out;
-  for (int64_t first = 0; first < n; first += batch) {
-    const int64_t b = std::min(batch, n - first), R = b * K;
+  const size_t n = size_t(prompts.rows());
+  SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  for (const RowGroup& group : group_rows(prompts, length, g.config().max_len, batch)) {
+    const int64_t b = int64_t(group.rows.size()), R = b * K;
     std::vector<std::vector<Beam>> beams(static_cast<size_t>(b), std::vector<Beam>(static_cast<size_t>(K)));
     for (auto& row : beams) row[0].score = 0;  // one live beam at the start
+    RowGroup cache_rows{std::vector<size_t>(size_t(R)), {}, group.length};  // row r's context K times: one cache row per beam
+    for (const auto* c : group.contexts) cache_rows.contexts.insert(cache_rows.contexts.end(), size_t(K), c);
     Generator::Cache cache = g.new_cache(R);
-    std::vector<int32_t> prev(static_cast<size_t>(R), start_token);
-    for (int64_t t = 0; t < length; ++t) {
-      bool open = false;
-      for (const auto& row : beams)
-        for (const Beam& beam : row) open |= beam.score > kNegInf && !beam.done;
-      if (!open) break;
-      const std::vector<float> logits = g.step(Tensor::from(prev, {R}, g.device()), cache).to_vector<float>();
+    std::vector<float> logits = prefill(g, cache_rows, prompts.start_token, cache).to_vector<float>();
+    std::vector<int32_t> prev(static_cast<size_t>(R), prompts.start_token);
+    for (int64_t t = 0; t < group.length; ++t) {
+      if (t > 0) logits = g.step(Tensor::from(prev, {R}, g.device()), cache).to_vector<float>();
       std::vector<std::vector<Candidate>> cands(static_cast<size_t>(b));
       Sequences prefixes;
       std::vector<std::pair<size_t, size_t>> scored;  // (row, candidate) of each prefix
@@ -324,14 +330,15 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, i
           std::vector<double> key = lp;
           if (cfg.sample)  // Gumbel-top-k: the top keys of log p + Gumbel noise are a draw without replacement
             for (int64_t v = 0; v < V; ++v) {
-              const double u = double(philox::uniform(seed, uint64_t(t), uint64_t(((first + int64_t(r)) * K + k) * V + v)));
+              const double u = double(philox::uniform(seed, uint64_t(t), (group.rows[r] * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
               key[size_t(v)] -= std::log(-std::log(u + 0x1.0p-25));
             }
           for (int32_t tok : top_tokens(key.data(), V, cfg.candidates)) {
             const double cum = beam.logp + lp[size_t(tok)];
             cands[r].push_back({k, tok, cum, cum});
             if (cfg.lambda != 0) {
-              std::vector<int32_t> prefix = beam.seq;
+              std::vector<int32_t> prefix = *group.contexts[r];
+              prefix.insert(prefix.end(), beam.seq.begin(), beam.seq.end());
               prefix.push_back(tok);
               prefixes.push_back(std::move(prefix));
               scored.emplace_back(r, cands[r].size() - 1);
@@ -350,7 +357,7 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, i
         for (size_t k = 0; k < size_t(K); ++k) {
           const size_t row = r * size_t(K) + k;
           parents[row] = int32_t(row);
-          prev[row] = start_token;
+          prev[row] = prompts.start_token;
           if (k >= c.size()) continue;
           const Beam& from = beams[r][size_t(c[k].parent)];
           Beam& to = next[k];
@@ -358,18 +365,21 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, i
           parents[row] = int32_t(r * size_t(K)) + c[k].parent;
           if (c[k].token >= 0) {
             to.seq.push_back(c[k].token);
-            to.done = c[k].token == eos || int64_t(to.seq.size()) >= length;
+            to.done = c[k].token == eos || int64_t(to.seq.size()) >= group.length;
             prev[row] = c[k].token;
           }
         }
         beams[r] = std::move(next);
       }
       g.gather_cache_rows(cache, parents);
+      bool open = false;
+      for (const auto& row : beams)
+        for (const Beam& beam : row) open |= beam.score > kNegInf && !beam.done;
+      if (!open) break;
     }
-    for (auto& row : beams) {  // beams are kept best first
-      out.seqs.push_back(std::move(row[0].seq));
-      out.logp.push_back(row[0].logp);
-      out.logq.push_back(0.0);
+    for (size_t r = 0; r < size_t(b); ++r) {  // beams are kept best first
+      out.seqs[group.rows[r]] = std::move(beams[r][0].seq);
+      out.logp[group.rows[r]] = beams[r][0].logp;
     }
   }
   return out;

@@ -1,39 +1,69 @@
 #include "trainers/decoding.h"
 
 #include <algorithm>
+#include <map>
 
 namespace coopgen {
 
-SampledSet sample_sequences(const Generator& g, int64_t n, int64_t length, int32_t start_token,
-                            const SamplingConfig& cfg, uint64_t seed, int32_t eos, int64_t batch) {
-  NoGradGuard no_grad;
-  SampledSet out;
-  uint64_t offset = 0;
-  for (int64_t first = 0; first < n; first += batch) {
-    const int64_t b = std::min(batch, n - first);
-    Generator::Cache cache = g.new_cache(b);
-    Tensor prev = Tensor::full({b}, start_token, DType::I32, g.device());
-    std::vector<std::vector<int32_t>> cols;
-    std::vector<double> lp(static_cast<size_t>(b), 0.0), lq(static_cast<size_t>(b), 0.0);
-    std::vector<int64_t> len(static_cast<size_t>(b), length);  // up to and including the first <eos>
-    int64_t open = b;
-    for (int64_t t = 0; t < length && open > 0; ++t) {
-      Samples s = sample_logits(g.step(prev, cache), cfg, seed, offset);
-      offset += uint64_t(b + 3) / 4;
-      prev = s.tokens;
-      cols.push_back(s.tokens.to_vector<int32_t>());
-      std::vector<float> p = s.logp.to_vector<float>(), q = s.logq.to_vector<float>();
-      for (size_t r = 0; r < size_t(b); ++r) {
-        if (t >= len[r]) continue;
-        lp[r] += double(p[r]), lq[r] += double(q[r]);
-        if (cols.back()[r] == eos) len[r] = t + 1, --open;
+std::vector<RowGroup> group_rows(const Prompts& prompts, int64_t length, int64_t max_len, int64_t batch) {
+  CG_CHECK(batch >= 1 && prompts.per_context >= 0, "decoding: batch ", batch, ", ", prompts.per_context, " per context");
+  std::map<size_t, std::vector<size_t>> by_length;  // context length → context indices
+  for (size_t i = 0; i < prompts.contexts.size(); ++i) by_length[prompts.contexts[i].size()].push_back(i);
+  std::vector<RowGroup> groups;
+  for (const auto& [context_length, indices] : by_length) {
+    const int64_t room = std::min<int64_t>(length, max_len - 1 - int64_t(context_length));
+    if (room < 1)
+      fail("decoding: a context of ", context_length, " tokens leaves no room to generate within model.max_len = ", max_len);
+    RowGroup group{{}, {}, room};
+    for (size_t i : indices)
+      for (int64_t k = 0; k < prompts.per_context; ++k) {
+        group.rows.push_back(i * size_t(prompts.per_context) + size_t(k));
+        group.contexts.push_back(&prompts.contexts[i]);
+        if (int64_t(group.rows.size()) == batch) groups.push_back(std::move(group)), group = {{}, {}, room};
       }
+    if (!group.rows.empty()) groups.push_back(std::move(group));
+  }
+  return groups;
+}
+
+Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, Generator::Cache& cache) {
+  const int64_t B = int64_t(group.rows.size()), P = 1 + int64_t(group.contexts[0]->size());
+  std::vector<int32_t> ids;
+  for (const auto* c : group.contexts) {
+    ids.push_back(start_token);
+    ids.insert(ids.end(), c->begin(), c->end());
+  }
+  const Tensor logits = g.lookahead(Tensor::from(ids, {B, P}, g.device()), std::vector<int32_t>(size_t(B), int32_t(P - 1)), cache);
+  cache.len += P;  // the prompt's keys and values stay
+  return logits;
+}
+
+SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
+                            uint64_t seed, int32_t eos, int64_t batch) {
+  NoGradGuard no_grad;
+  const size_t n = size_t(prompts.rows());
+  SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  uint64_t offset = 0;
+  for (const RowGroup& group : group_rows(prompts, length, g.config().max_len, batch)) {
+    const int64_t b = int64_t(group.rows.size());
+    Generator::Cache cache = g.new_cache(b);
+    Tensor logits = prefill(g, group, prompts.start_token, cache);
+    std::vector<bool> open(static_cast<size_t>(b), true);
+    int64_t n_open = b;
+    for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
+      const Samples s = sample_logits(logits, cfg, seed, offset);
+      offset += uint64_t(b + 3) / 4;
+      const std::vector<int32_t> tok = s.tokens.to_vector<int32_t>();
+      const std::vector<float> p = s.logp.to_vector<float>(), q = s.logq.to_vector<float>();
+      for (size_t r = 0; r < size_t(b); ++r) {
+        if (!open[r]) continue;
+        const size_t row = group.rows[r];
+        out.seqs[row].push_back(tok[r]);
+        out.logp[row] += double(p[r]), out.logq[row] += double(q[r]);
+        if (tok[r] == eos) open[r] = false, --n_open;
+      }
+      if (t + 1 < group.length && n_open > 0) logits = g.step(s.tokens, cache);
     }
-    const size_t before = out.seqs.size();
-    append_rows(out.seqs, cols);
-    for (size_t r = 0; r < size_t(b); ++r) out.seqs[before + r].resize(size_t(std::min<int64_t>(len[r], int64_t(cols.size()))));
-    out.logp.insert(out.logp.end(), lp.begin(), lp.end());
-    out.logq.insert(out.logq.end(), lq.begin(), lq.end());
   }
   return out;
 }

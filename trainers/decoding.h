@@ -19,11 +19,37 @@ struct SampledSet {
   std::vector<double> logp, logq;  // per sequence: Σ_t log p, Σ_t log q̂ of its tokens
 };
 
-// `n` sequences of up to `length` tokens after `start_token`, drawn from q̂ (cfg) with Philox
-// `seed`. A sequence ends with its first `eos` (kept; −1: fixed length), and its log p and log q̂
-// sum over the tokens up to and including it.
-SampledSet sample_sequences(const Generator& g, int64_t n, int64_t length, int32_t start_token,
-                            const SamplingConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 256);
+// What a decoder continues: the start token, then each of `contexts` (none for unconditional
+// generation; `src <sep>` for conditional generation), `per_context` times. Outputs are
+// context-major (the continuations of context i are rows i·per_context … (i+1)·per_context − 1) and
+// hold only the generated tokens; the discriminator sees context + continuation.
+struct Prompts {
+  int32_t start_token = 0;
+  Sequences contexts{{}};
+  int64_t per_context = 1;
+  static Prompts unconditional(int32_t start_token, int64_t n) { return {start_token, {{}}, n}; }
+  int64_t rows() const { return int64_t(contexts.size()) * per_context; }
+};
+
+// The rows of a decode in groups whose contexts have one length, so a group shares one KV-cache
+// length: up to `batch` output row indices per group, each row's context, and how many tokens
+// the group may generate (`length`, or fewer where the context leaves less room in max_len).
+struct RowGroup {
+  std::vector<size_t> rows;
+  std::vector<const std::vector<int32_t>*> contexts;
+  int64_t length;
+};
+std::vector<RowGroup> group_rows(const Prompts& prompts, int64_t length, int64_t max_len, int64_t batch);
+
+// Fills a fresh KV cache with each row's start token + context (one call) and returns the logits
+// [B, V] for the first generated token.
+Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, Generator::Cache& cache);
+
+// Up to `length` tokens after each prompt, drawn from q̂ (cfg) with Philox `seed`. A sequence ends
+// with its first `eos` (kept; −1: fixed length), and its log p and log q̂ sum over the tokens up to
+// and including it.
+SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
+                            uint64_t seed, int32_t eos = -1, int64_t batch = 256);
 
 // Monte-Carlo tree search guided by p·D (SelfGAN, Scialom et al. 2021; PPL-MCTS, Chaffin et al.
 // 2022). Per emitted token, `simulations` times: descend by PUCT
@@ -89,14 +115,14 @@ struct DecodingConfig {
 // The discriminator's logits x (D = σ(x)) on a batch of sequences or unfinished prefixes.
 using PrefixScorer = std::function<std::vector<double>(const Sequences&)>;
 
-// `n` sequences by MCTS, as sample_sequences: log p sums the model's own log-probabilities, log q̂
+// Continuations by MCTS, as sample_sequences: log p sums the model's own log-probabilities, log q̂
 // the log visit probabilities of the emitted tokens (0 when emitting the most visited).
-SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
                           const MctsConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 256);
 
-// `n` sequences by DAS, each the best of its own beam search; log p as above, log q̂ = 0 (a beam
+// Continuations by DAS, each the best of its own beam search; log p as above, log q̂ = 0 (a beam
 // search is deterministic; with sampled candidates q̂ has no closed form).
-SampledSet das_sequences(const Generator& g, const PrefixScorer& d, int64_t n, int64_t length, int32_t start_token,
+SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
                          const DasConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 64);
 
 }  // namespace coopgen

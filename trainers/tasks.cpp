@@ -74,13 +74,13 @@ void Task::cut_at_eos(std::vector<int32_t>& seq) const {
 }
 
 SampledSet Task::draw(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
-  return sample_sequences(g, n, sample_length, start_token, s, seed, eos);
+  return sample_sequences(g, Prompts::unconditional(start_token, n), sample_length, s, seed, eos);
 }
 
 SampledSet Task::decode(const Generator& g, int64_t n, const DecodingConfig& dec, const SamplingConfig& s,
                         const PrefixScorer& d, uint64_t seed) const {
-  if (dec.decoder == "mcts") return mcts_sequences(g, d, n, sample_length, start_token, dec.mcts, seed, eos);
-  if (dec.decoder == "das") return das_sequences(g, d, n, sample_length, start_token, dec.das, seed, eos);
+  if (dec.decoder == "mcts") return mcts_sequences(g, d, Prompts::unconditional(start_token, n), sample_length, dec.mcts, seed, eos);
+  if (dec.decoder == "das") return das_sequences(g, d, Prompts::unconditional(start_token, n), sample_length, dec.das, seed, eos);
   return draw(g, n, s, seed);
 }
 
