@@ -17,9 +17,9 @@ else
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Optional: the reference implementations two tests compare with (Skipped without them): the
-# safetensors reader and NLTK's BLEU.
-if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy, nltk' 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check safetensors numpy nltk 2>/dev/null ||
-    echo "install_deps: safetensors/numpy/nltk for python3 not installed; their comparison tests will be skipped"
+# Optional: the reference implementations three tests compare with (Skipped without them): the
+# safetensors reader, NLTK's BLEU, and sacreBLEU / rouge-score for the conditional-generation metrics.
+if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy, nltk, sacrebleu, rouge_score' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check safetensors numpy nltk sacrebleu rouge-score 2>/dev/null ||
+    echo "install_deps: safetensors/numpy/nltk/sacrebleu/rouge-score for python3 not installed; their comparison tests will be skipped"
 fi

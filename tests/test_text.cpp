@@ -11,6 +11,7 @@
 #include "models/tokenizer.h"
 #include "trainers/bleu.h"
 #include "trainers/plot.h"
+#include "trainers/rouge.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -74,6 +75,33 @@ TEST_CASE("BLEU matches hand-computed NLTK values", "[text]") {
   // Closest reference length (ties go to the shorter): hypothesis of 3 against refs of 2 and 4.
   b = mean_bleu({w("a b c")}, {w("a b"), w("a b c d")});
   REQUIRE(b[0] == Approx(1.0));  // 3 > 2: no penalty
+}
+
+TEST_CASE("corpus BLEU-4 and ROUGE-1/2/L match hand-computed values", "[text]") {
+  auto words = [](const std::string& line) {
+    std::istringstream in(line);
+    Words w;
+    for (std::string t; in >> t;) w.push_back(t);
+    return w;
+  };
+  const std::vector<Words> hyp{words("the cat sat on the mat")}, ref{words("the cat is on the mat")};
+  // Unigrams 5 of 6 match (the ×2, cat, on, mat), bigrams 3 of 5, trigrams 1 of 4, 4-grams 0 of 3:
+  // exp smoothing counts the first empty order as 1/2 match; equal lengths, no brevity penalty.
+  REQUIRE(corpus_bleu(hyp, ref) == Approx(100 * std::pow(5.0 / 6 * 3.0 / 5 * 1.0 / 4 * (0.5 / 3), 0.25)).epsilon(1e-9));
+  const RougeScores r = mean_rouge(hyp, ref);
+  REQUIRE(r.rouge1 == Approx(100 * 5.0 / 6));
+  REQUIRE(r.rouge2 == Approx(100 * 3.0 / 5));
+  REQUIRE(r.rouge_l == Approx(100 * 5.0 / 6));  // LCS "the cat on the mat"
+  // ROUGE-L is a subsequence, not a substring; F1 of unequal lengths: P = 3/4, R = 3/6.
+  REQUIRE(mean_rouge({words("a b c d")}, {words("a x b y c z")}).rouge_l == Approx(100 * 2 * 0.75 * 0.5 / 1.25));
+  // A hypothesis half the reference's length: brevity penalty e^(1 − 2).
+  REQUIRE(corpus_bleu({words("a b c d e")}, {words("a b c d e f g h i j")}) == Approx(100 * std::exp(-1.0)));
+  // Tokenisation: 13a splits punctuation except inside numbers and keeps apostrophes; ROUGE keeps
+  // lower-cased alphanumeric runs only.
+  REQUIRE(tokenize_13a(words("u.s. troops, 1,000 - strong $5 it's")) ==
+          words("u . s . troops , 1,000 - strong $ 5 it's"));
+  REQUIRE(rouge_tokens(words("U.S. troops, 1,000-strong")) == words("u s troops 1 000 strong"));
+  REQUIRE(mean_rouge({words("x")}, {words(".")}).rouge1 == 0.0);  // nothing to match: 0, not NaN
 }
 
 TEST_CASE("Self-BLEU leaves the sample itself out", "[text]") {

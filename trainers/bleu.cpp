@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <regex>
+#include <string>
 #include <unordered_map>
 
 #include "engine/error.h"
@@ -131,6 +133,60 @@ std::vector<double> self_bleu(const std::vector<Words>& samples) {
   std::vector<std::array<double, kMaxBleuOrder>> scores;
   for (size_t i = 0; i < s.size(); ++i) scores.push_back(r.score(s[i], int64_t(i), int64_t(s[i].size())));
   return mean(scores);
+}
+
+Words tokenize_13a(const Words& line) {
+  std::string text;
+  for (const std::string& w : line) text += (text.empty() ? "" : " ") + w;
+  // mteval-v13a: the punctuation classes first, then periods and commas except inside numbers,
+  // then dashes after digits (each rule one left-to-right pass of non-overlapping matches).
+  static const std::regex punct(R"(([\{-\~\[-\` -\&\(-\+\:-\@\/]))"), before(R"(([^0-9])([\.,]))"),
+      after(R"(([\.,])([^0-9]))"), dash(R"(([0-9])(-))");
+  text = std::regex_replace(" " + text + " ", punct, " $1 ");
+  text = std::regex_replace(text, before, "$1 $2 ");
+  text = std::regex_replace(text, after, " $1 $2");
+  text = std::regex_replace(text, dash, "$1 $2 ");
+  Words out;
+  std::string w;
+  for (char c : text + " ")
+    if (c == ' ') {
+      if (!w.empty()) out.push_back(std::move(w)), w.clear();
+    } else {
+      w += c;
+    }
+  return out;
+}
+
+double corpus_bleu(const std::vector<Words>& hypotheses, const std::vector<Words>& references) {
+  CG_CHECK(!hypotheses.empty() && hypotheses.size() == references.size(), "corpus BLEU: ", hypotheses.size(),
+           " hypotheses for ", references.size(), " references (line-aligned, at least one)");
+  constexpr int kOrder = 4;
+  std::vector<Words> h, r;
+  for (const Words& w : hypotheses) h.push_back(tokenize_13a(w));
+  for (const Words& w : references) r.push_back(tokenize_13a(w));
+  std::unordered_map<std::string, int32_t> ids;
+  const std::vector<Ids> hyps = to_ids(h, ids), refs = to_ids(r, ids);
+  std::array<double, kOrder> matches{}, totals{};
+  double hyp_len = 0, ref_len = 0;
+  for (size_t i = 0; i < hyps.size(); ++i) {
+    const auto ref_counts = count_grams(refs[i]);
+    for (auto& [g, c] : count_grams(hyps[i])) {
+      if (g.n > kOrder) continue;
+      auto it = ref_counts.find(g);
+      if (it != ref_counts.end()) matches[size_t(g.n - 1)] += std::min(c, it->second);
+    }
+    for (int n = 1; n <= kOrder; ++n) totals[size_t(n - 1)] += double(std::max<int64_t>(0, int64_t(hyps[i].size()) - n + 1));
+    hyp_len += double(hyps[i].size()), ref_len += double(refs[i].size());
+  }
+  if (hyp_len == 0) return 0.0;
+  double log_sum = 0, smooth = 1;
+  for (int n = 0; n < kOrder; ++n) {
+    if (totals[size_t(n)] == 0) return 0.0;  // sacreBLEU: an order with no n-grams at all scores 0
+    if (matches[size_t(n)] == 0) smooth *= 2, log_sum += std::log(1.0 / (smooth * totals[size_t(n)]));
+    else log_sum += std::log(matches[size_t(n)] / totals[size_t(n)]);
+  }
+  const double bp = hyp_len < ref_len ? std::exp(1.0 - ref_len / hyp_len) : 1.0;
+  return 100.0 * bp * std::exp(log_sum / kOrder);
 }
 
 }  // namespace coopgen

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "trainers/decoding.h"
 #include "trainers/loop.h"
 #include "trainers/mle.h"
+#include "trainers/rouge.h"
 #include "trainers/run_config.h"
 #include "trainers/sweep.h"
 
@@ -40,6 +42,7 @@ const char* kUsage =
     "                                              quality/diversity over temperatures (CSV + PNG)\n"
     "  bleu --hyp FILE --ref FILE [--max N]       BLEU-2..5 of hypotheses against references,\n"
     "                                              Self-BLEU-2..5 of the hypotheses (Texygen's)\n"
+    "  score --hyp FILE --ref FILE                corpus BLEU-4 (sacreBLEU) and ROUGE-1/2/L of aligned lines\n"
     "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
     "  inspect FILE.safetensors | CHECKPOINT_DIR   list the tensors of a file or checkpoint\n"
     "  devices                                     say which backends this build can run\n"
@@ -224,6 +227,45 @@ int cmd_bleu(const std::vector<std::string>& args) {
   return print_bleu(opt["--hyp"], opt["--ref"], opt.count("--max") ? std::stoll(opt["--max"]) : 0);
 }
 
+// Whitespace-tokenised lines of a file; an empty line, or a file that cannot be read, is an error naming file:line.
+std::vector<Words> read_aligned_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open");
+  std::vector<Words> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    Words w;
+    for (std::string t; words >> t;) w.push_back(t);
+    if (w.empty()) fail(path, ":", out.size() + 1, ": empty line (each line is one hypothesis or reference)");
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+int cmd_score(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen score --hyp FILE --ref FILE\n"
+                 "Conditional-generation metrics of line-aligned hypotheses and references: corpus BLEU-4 as\n"
+                 "sacreBLEU computes it by default (13a tokenisation, exp smoothing) and ROUGE-1/2/L F1 with\n"
+                 "ROUGE-1.5.5's conventions (lower-cased, alphanumeric tokens, no stemming), both ×100.\n";
+    return 0;
+  }
+  std::map<std::string, std::string> opt;
+  for (size_t k = 0; k < args.size(); ++k) {
+    if ((args[k] == "--hyp" || args[k] == "--ref") && k + 1 < args.size()) opt[args[k]] = args[k + 1], ++k;
+    else fail("score: unexpected argument '", args[k], "' (see coopgen score --help)");
+  }
+  if (!opt.count("--hyp") || !opt.count("--ref")) fail("score: --hyp FILE and --ref FILE are required");
+  const std::vector<Words> hyp = read_aligned_lines(opt["--hyp"]), ref = read_aligned_lines(opt["--ref"]);
+  if (hyp.size() != ref.size())
+    fail(opt["--hyp"], " has ", hyp.size(), " lines but ", opt["--ref"], " has ", ref.size(), " (they must be line-aligned)");
+  const RougeScores r = mean_rouge(hyp, ref);
+  std::printf("pairs %zu\nBLEU-4 %.4f\nROUGE-1 %.4f\nROUGE-2 %.4f\nROUGE-L %.4f\n", hyp.size(), corpus_bleu(hyp, ref),
+              r.rouge1, r.rouge2, r.rouge_l);
+  return 0;
+}
+
 int cmd_config(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen config --config FILE [key.sub=value ...]\n"
@@ -279,6 +321,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "eval") return cmd_eval(args);
     if (cmd == "sweep") return cmd_sweep(args);
     if (cmd == "bleu") return cmd_bleu(args);
+    if (cmd == "score") return cmd_score(args);
     if (cmd == "config") return cmd_config(args);
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "devices") return cmd_devices();
