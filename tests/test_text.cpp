@@ -94,6 +94,7 @@ TEST_CASE("corpus BLEU-4 and ROUGE-1/2/L match hand-computed values", "[text]") 
   REQUIRE(r.rouge_l == Approx(100 * 5.0 / 6));  // LCS "the cat on the mat"
   // ROUGE-L is a subsequence, not a substring; F1 of unequal lengths: P = 3/4, R = 3/6.
   REQUIRE(mean_rouge({words("a b c d")}, {words("a x b y c z")}).rouge_l == Approx(100 * 2 * 0.75 * 0.5 / 1.25));
+  REQUIRE(corpus_bleu({words("x y z w"), words("p q")}, {words("a b c d"), words("e f")}) == 0.0);  // no match: 0
   // A hypothesis half the reference's length: brevity penalty e^(1 − 2).
   REQUIRE(corpus_bleu({words("a b c d e")}, {words("a b c d e f g h i j")}) == Approx(100 * std::exp(-1.0)));
   // Tokenisation: 13a splits punctuation except inside numbers and keeps apostrophes; ROUGE keeps

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "trainers/adversarial.h"
 #include "trainers/weights.h"
 
 using namespace coopgen;
@@ -90,4 +91,29 @@ TEST_CASE("resampling draws each candidate in proportion to its weight", "[weigh
   REQUIRE(resample(w, 50, 3) == resample(w, 50, 3));
   const auto uniform = resample({0.0, 0.0}, 1000, 1);  // all-zero weights: uniform, no NaN index
   for (size_t i : uniform) REQUIRE(i < 2);
+}
+
+TEST_CASE("conditional generation: GCN weights are normalised per source", "[weights]") {
+  RunConfig cfg;
+  cfg.method = "gcn";
+  cfg.adversarial.samples = 3;
+  const Strategy gcn = strategy_for(cfg);
+  // Two sources, three samples each (q̂ = p): within a source w ∝ D, each source's weights sum to
+  // 1/2, whatever the other source's D values are.
+  const std::vector<double> d{0.2, 0.5, 0.3, 0.9, 0.9, 0.01}, logp{-3, -7, -1, -2, -9, -4};
+  std::vector<double> x;
+  for (double v : d) x.push_back(logit(v));
+  SampledSet drawn{{{1}, {2}, {3}, {4}, {5}, {6}}, logp, logp};
+  const WeightedSamples ws = weigh_per_context(gcn, drawn, x, 3, cfg.adversarial, 1);
+  REQUIRE(ws.seqs == Sequences{{1}, {2}, {3}, {4}, {5}, {6}});
+  const double z1 = 0.2 + 0.5 + 0.3, z2 = 0.9 + 0.9 + 0.01;
+  for (size_t i = 0; i < 3; ++i) REQUIRE(ws.w[i] == Approx(0.5 * d[i] / z1));
+  for (size_t i = 3; i < 6; ++i) REQUIRE(ws.w[i] == Approx(0.5 * d[i] / z2));
+  // The logged ESS is the mean of the two sources' (Σw)²/Σw².
+  const double ess1 = z1 * z1 / (0.04 + 0.25 + 0.09), ess2 = z2 * z2 / (0.81 + 0.81 + 0.0001);
+  REQUIRE(ws.stats.at(0).first == "ess");
+  REQUIRE(ws.stats.at(0).second == Approx((ess1 + ess2) / 2));
+  // One group is the strategy itself: normalised over all six.
+  const WeightedSamples one = weigh_per_context(gcn, drawn, x, 6, cfg.adversarial, 1);
+  REQUIRE(one.w[3] == Approx(0.9 / (z1 + z2)));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <map>
 #include <numeric>
 #include <random>
@@ -94,7 +95,9 @@ class AdversarialRun {
         opt_g_(g_.params(), cfg.optim),
         opt_d_(d_.params(), cfg.discriminator.optim),
         real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1)),
-        real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed) {
+        real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed),
+        sources_(int64_t(task.train.size()), std::min<int64_t>(cfg.adversarial.sources, int64_t(task.train.size())),
+                 stream(cfg.seed, 0, 7)) {
     const auto& dm = cfg.discriminator.model;
     int64_t longest = task.sample_length;
     for (const auto& s : task.train) longest = std::max<int64_t>(longest, int64_t(s.size()));
@@ -106,8 +109,7 @@ class AdversarialRun {
     if (cfg.discriminator.init_from_generator &&
         (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
       fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
-    if (task.sep >= 0)
-      fail("method ", cfg.method, " on the pairs task: per-context sampling for conditional generation is not built yet");
+    if (task.sep >= 0 && cfg.adversarial.sources < 1) fail("adversarial.sources (", cfg.adversarial.sources, ") must be at least 1");
   }
 
   void start(bool resume) {
@@ -146,13 +148,16 @@ class AdversarialRun {
       const Metrics m = train_d(cfg_.discriminator.pretrain_steps + step * k + j, stream(cfg_.seed, step * k + j, 3));
       for (size_t i = 0; i < d_stats.size(); ++i) d_stats[i].second += m[i].second / double(k);
     }
-    const PrefixScorer score = [this](const Sequences& s) { return d_logits(s); };
+    // Conditional tasks: M samples for each of `sources` training sources; otherwise M from the start.
+    const Prompts prompts = task_.prompts(task_.train, task_.sep >= 0 ? sources_.rows(step) : std::vector<size_t>{0},
+                                          strategy_.draws);
     SampledSet drawn =
-        task_.decode(g_, strategy_.draws, cfg_.decoding, cfg_.adversarial.proposal, score, stream(cfg_.seed, step, 4));
+        task_.decode(g_, prompts, cfg_.decoding, cfg_.adversarial.proposal, scorer(), stream(cfg_.seed, step, 4));
     const std::vector<double> x = d_logits(drawn.seqs);
     double mean_d = 0;
     for (double v : x) mean_d += sigmoid_of(v) / double(x.size());
-    WeightedSamples ws = strategy_.weigh(std::move(drawn), x, cfg_.adversarial, stream(cfg_.seed, step, 5));
+    WeightedSamples ws = weigh_per_context(strategy_, std::move(drawn), x, prompts.per_context, cfg_.adversarial,
+                                           stream(cfg_.seed, step, 5));
 
     const double lr = opt_g_.lr();
     const GeneratorStep r = weighted_generator_step(g_, opt_g_, task_, ws, cfg_.adversarial.mle_weight,
@@ -166,10 +171,13 @@ class AdversarialRun {
 
   // The task's metrics, and D's accuracy on held-out real sequences and fresh samples of p.
   Metrics evaluate() {
-    Metrics m = task_.evaluate(g_, cfg_);
+    Metrics m = task_.evaluate(g_, cfg_, scorer());
     const int64_t n = std::min<int64_t>(cfg_.train.eval_samples, int64_t(task_.test.size()));
     const Sequences real(task_.test.begin(), task_.test.begin() + n);
-    const SampledSet fake = task_.draw(g_, n, SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6));
+    std::vector<size_t> rows(static_cast<size_t>(n));
+    std::iota(rows.begin(), rows.end(), size_t(0));
+    const SampledSet fake =
+        task_.draw(g_, task_.prompts(task_.test, rows, 1), SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6));
     const std::vector<double> x = d_logits(fake.seqs);
     double acc_real = 0, acc_fake = 0;
     for (double v : d_logits(real)) acc_real += (v > 0) / double(n);
@@ -192,9 +200,11 @@ class AdversarialRun {
   // One discriminator step: a batch of real training sequences against as many fakes.
   Metrics train_d(int64_t index, uint64_t seed) {
     const SamplingConfig fake_from = cfg_.discriminator.fakes == "p" ? SamplingConfig{} : cfg_.adversarial.proposal;
-    const Sequences fakes = task_.draw(g_, cfg_.discriminator.batch_size, fake_from, seed).seqs;
+    // Real training sequences against fakes continuing the same sources (conditional tasks).
+    const std::vector<size_t> real_rows = real_for_d_.rows(index);
+    const Sequences fakes = task_.draw(g_, task_.prompts(task_.train, real_rows, 1), fake_from, seed).seqs;
     std::vector<const std::vector<int32_t>*> seqs;
-    for (size_t r : real_for_d_.rows(index)) seqs.push_back(&task_.train[r]);
+    for (size_t r : real_rows) seqs.push_back(&task_.train[r]);
     const size_t n_real = seqs.size();
     for (const auto& f : fakes) seqs.push_back(&f);
     Sequences cut;
@@ -225,6 +235,9 @@ class AdversarialRun {
   }
 
   std::vector<double> d_logits(const Sequences& seqs) const { return discriminator_logits(d_, seqs, task_.pad, g_.device()); }
+  PrefixScorer scorer() const {
+    return [this](const Sequences& s) { return d_logits(s); };
+  }
 
   const RunConfig& cfg_;
   const Task& task_;
@@ -232,7 +245,7 @@ class AdversarialRun {
   Generator g_;
   Discriminator d_;
   AdamW opt_g_, opt_d_;
-  BatchOrder real_for_d_, real_for_mle_;
+  BatchOrder real_for_d_, real_for_mle_, sources_;
 };
 
 }  // namespace
@@ -265,6 +278,27 @@ Strategy strategy_for(const RunConfig& cfg) {
   }
   if (cfg.method == "gcn") return {a.samples, gcn_weigh};
   fail("method '", cfg.method, "' is not an adversarial method (gan | rml_gan | gcn)");
+}
+
+WeightedSamples weigh_per_context(const Strategy& strategy, SampledSet drawn, const std::vector<double>& d_logits,
+                                  int64_t per_context, const AdversarialConfig& cfg, uint64_t seed) {
+  const size_t per = size_t(per_context), groups = drawn.seqs.size() / per;
+  CG_CHECK(per >= 1 && groups * per == drawn.seqs.size() && d_logits.size() == drawn.seqs.size(), "weights: ",
+           drawn.seqs.size(), " samples in groups of ", per);
+  if (groups == 1) return strategy.weigh(std::move(drawn), d_logits, cfg, seed);
+  WeightedSamples out;
+  for (size_t g = 0; g < groups; ++g) {
+    const long a = long(g * per), b = long((g + 1) * per);
+    SampledSet part{Sequences(std::make_move_iterator(drawn.seqs.begin() + a), std::make_move_iterator(drawn.seqs.begin() + b)),
+                    {drawn.logp.begin() + a, drawn.logp.begin() + b}, {drawn.logq.begin() + a, drawn.logq.begin() + b}};
+    WeightedSamples w = strategy.weigh(std::move(part), {d_logits.begin() + a, d_logits.begin() + b}, cfg,
+                                       seed ^ (uint64_t(g) * 0x9e3779b97f4a7c15ull));
+    for (double v : w.w) out.w.push_back(v / double(groups));
+    std::move(w.seqs.begin(), w.seqs.end(), std::back_inserter(out.seqs));
+    if (g == 0) out.stats.assign(w.stats.size(), {"", 0.0});
+    for (size_t k = 0; k < w.stats.size(); ++k) out.stats[k] = {w.stats[k].first, out.stats[k].second + w.stats[k].second / double(groups)};
+  }
+  return out;
 }
 
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
@@ -309,6 +343,15 @@ void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_
   }
   ids = Tensor::from(in, {B, T}, device);
   mask = Tensor::from(m, {B, T}, device);
+}
+
+std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const std::string& dir, int64_t vocab,
+                                                  const std::string& why) {
+  const auto tensors = load_checkpoint(dir, nullptr);
+  if (!tensors.count("disc.wte")) fail(dir, ": no discriminator in this checkpoint (", why, " needs one: an adversarial run's)");
+  auto d = std::make_unique<Discriminator>(cfg.discriminator.model, vocab, cfg.seed, cfg.backend(), cfg.discriminator.causal);
+  load_params(d->params(), tensors, dir);
+  return d;
 }
 
 std::vector<double> discriminator_logits(const Discriminator& d, const Sequences& seqs, int32_t pad, Device device) {

@@ -31,6 +31,13 @@ struct Strategy {
 // The strategy of cfg.method; a config the method cannot honour is an error naming the key.
 Strategy strategy_for(const RunConfig& cfg);
 
+// The strategy applied to each context's `per_context` consecutive samples on its own (weights
+// normalised per source, as conditional generation needs: p(y|x) is a distribution per x), each
+// group's weights then scaled by 1/groups; the statistics are means over groups. One group is
+// the strategy itself.
+WeightedSamples weigh_per_context(const Strategy& strategy, SampledSet drawn, const std::vector<double>& d_logits,
+                                  int64_t per_context, const AdversarialConfig& cfg, uint64_t seed);
+
 // One generator step on weighted samples: loss = −Σ wᵢ log p(yᵢ) / L̄, plus λ · cross-entropy on
 // `real_rows` of the task's training data when λ = mle_weight > 0; backward; AdamW.
 struct GeneratorStep {
@@ -38,6 +45,11 @@ struct GeneratorStep {
 };
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
                                       double mle_weight, const std::vector<size_t>& real_rows);
+
+// The discriminator of an adversarial run's checkpoint folder, built as cfg.discriminator says; a
+// checkpoint without one (an MLE run's) is an error naming the folder and `why` it was wanted.
+std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const std::string& dir, int64_t vocab,
+                                                  const std::string& why);
 
 // D's logits on `seqs` (sequences or unfinished prefixes), without history, in batches of 256.
 std::vector<double> discriminator_logits(const Discriminator& d, const Sequences& seqs, int32_t pad, Device device);

@@ -178,7 +178,7 @@ double corpus_bleu(const std::vector<Words>& hypotheses, const std::vector<Words
     for (int n = 1; n <= kOrder; ++n) totals[size_t(n - 1)] += double(std::max<int64_t>(0, int64_t(hyps[i].size()) - n + 1));
     hyp_len += double(hyps[i].size()), ref_len += double(refs[i].size());
   }
-  if (hyp_len == 0) return 0.0;
+  if (hyp_len == 0 || matches[0] == 0) return 0.0;  // sacreBLEU: no unigram match scores 0, smoothing or not
   double log_sum = 0, smooth = 1;
   for (int n = 0; n < kOrder; ++n) {
     if (totals[size_t(n)] == 0) return 0.0;  // sacreBLEU: an order with no n-grams at all scores 0

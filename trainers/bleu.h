@@ -24,7 +24,7 @@ std::vector<double> self_bleu(const std::vector<Words>& samples);
 // default (Papineni et al. 2002; Post 2018): each side joined with spaces and tokenised with the
 // 13a (mteval-v13a) rules, case kept; clipped n-gram matches and totals summed over the corpus,
 // brevity penalty exp(1 − r/c) from the summed lengths, and the `exp` smoothing (the k-th order
-// with no match counts 1/2^k matches).
+// with no match counts 1/2^k matches; no unigram match at all scores 0).
 double corpus_bleu(const std::vector<Words>& hypotheses, const std::vector<Words>& references);
 // The 13a tokenisation of one line (sacreBLEU's `tokenize="13a"`).
 Words tokenize_13a(const Words& line);

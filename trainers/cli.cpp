@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <numeric>
 #include <sstream>
 #include <cstdio>
 #include <fstream>
@@ -101,6 +103,25 @@ int cmd_train(const std::vector<std::string>& args) {
   return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
 }
 
+// --decoder (default decoding.decoder), checked, and for MCTS / DAS the discriminator of the
+// checkpoint folder with its scorer (empty for the sampler).
+struct DecoderSetup {
+  std::unique_ptr<Discriminator> d;
+  PrefixScorer score;
+  DecoderSetup(ConfigArgs& a, const std::string& dir, const Generator& g, const Task& task) {
+    std::string& decoder = a.cfg.decoding.decoder;
+    if (a.extra.count("--decoder")) decoder = a.extra["--decoder"];
+    if (decoder != "sample" && decoder != "mcts" && decoder != "das")
+      fail("--decoder '", decoder, "': expected sample, mcts or das");
+    if (decoder == "sample") return;
+    d = load_discriminator(a.cfg, dir, g.vocab(), "decoder " + decoder);
+    const Discriminator* dp = d.get();
+    const int32_t pad = task.pad;
+    const Device device = g.device();
+    score = [dp, pad, device](const Sequences& seqs) { return discriminator_logits(*dp, seqs, pad, device); };
+  }
+};
+
 int cmd_sample(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das]\n"
@@ -116,51 +137,46 @@ int cmd_sample(const std::vector<std::string>& args) {
   ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num", "--decoder"}, false);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   const int64_t n = a.extra.count("--num") ? std::stoll(a.extra["--num"]) : 10;
-  DecodingConfig& dec = a.cfg.decoding;
-  if (a.extra.count("--decoder")) dec.decoder = a.extra["--decoder"];
-  if (dec.decoder != "sample" && dec.decoder != "mcts" && dec.decoder != "das")
-    fail("--decoder '", dec.decoder, "': expected sample, mcts or das");
-  Generator g = load_generator(a.cfg, dir);
-  std::unique_ptr<Task> task = Task::create(a.cfg);
-  std::unique_ptr<Discriminator> d;
-  if (dec.decoder != "sample") {
-    const auto tensors = load_checkpoint(dir, nullptr);
-    if (!tensors.count("disc.wte"))
-      fail(dir, ": no discriminator in this checkpoint (decoder ", dec.decoder, " needs one: an adversarial run's checkpoint)");
-    d = std::make_unique<Discriminator>(a.cfg.discriminator.model, g.vocab(), a.cfg.seed, a.cfg.backend(),
-                                        a.cfg.discriminator.causal);
-    load_params(d->params(), tensors, dir);
-  }
-  const PrefixScorer score = [&](const Sequences& seqs) { return discriminator_logits(*d, seqs, task->pad, g.device()); };
+  const Generator g = load_generator(a.cfg, dir);
+  const std::unique_ptr<Task> task = Task::create(a.cfg);
+  const DecoderSetup decoder(a, dir, g, *task);
   const auto t0 = std::chrono::steady_clock::now();
-  SampledSet s = task->decode(g, n, dec, a.cfg.sampling, score, a.cfg.seed + 7);
+  std::vector<size_t> rows(static_cast<size_t>(task->sep >= 0 ? std::min<int64_t>(n, int64_t(task->test.size())) : n));
+  std::iota(rows.begin(), rows.end(), size_t(0));  // conditional tasks: the first N test sources
+  const SampledSet s = task->decode(g, task->prompts(task->test, rows, 1), a.cfg.decoding, a.cfg.sampling, decoder.score,
+                                    a.cfg.seed + 7);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t r = 0; r < s.seqs.size(); ++r) {
     std::vector<int32_t> q = s.seqs[r];
     task->cut_at_eos(q);
     std::printf("%s\tlogp %.4f\tlogq %.4f\n", task->render(q).c_str(), s.logp[r], s.logq[r]);
   }
-  std::fprintf(stderr, "decoder %s: %lld sequences in %.3f s, %.2f sequences/s (device %s)\n", dec.decoder.c_str(),
-               (long long)n, seconds, double(n) / std::max(seconds, 1e-9), a.cfg.device.c_str());
+  std::fprintf(stderr, "decoder %s: %zu sequences in %.3f s, %.2f sequences/s (device %s)\n", a.cfg.decoding.decoder.c_str(),
+               s.seqs.size(), seconds, double(s.seqs.size()) / std::max(seconds, 1e-9), a.cfg.device.c_str());
   return 0;
 }
 
 int cmd_eval(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]\n"
+    std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR [--decoder sample|mcts|das] | --hyp FILE [--ref FILE]]\n"
+                 "                    [key.sub=value ...]\n"
                  "With --hyp: BLEU-2..5 of the file's lines against --ref (default data.test_file) and their\n"
                  "Self-BLEU-2..5 (e.g. real test sentences against the training file: COCO gives BLEU-2 ≈ 0.78).\n"
                  "The task's metrics of a checkpoint (oracle: NLL-oracle of train.eval_samples samples and\n"
-                 "NLL-test; text: NLL-test, BLEU-2..5 against the test file, Self-BLEU-2..5 of the samples);\n"
-                 "DIR defaults to run_dir/checkpoint.\n";
+                 "NLL-test; text: NLL-test, BLEU-2..5 against the test file, Self-BLEU-2..5 of the samples;\n"
+                 "pairs: NLL-test, and corpus BLEU-4 and ROUGE-1/2/L of the targets decoded from the first\n"
+                 "train.eval_samples test sources, with the sampling section or, with --decoder, MCTS / DAS\n"
+                 "guided by the checkpoint's discriminator); DIR defaults to run_dir/checkpoint.\n";
     return 0;
   }
-  ConfigArgs a = parse_config_args("eval", args, {"--checkpoint", "--hyp", "--ref"}, false);
+  ConfigArgs a = parse_config_args("eval", args, {"--checkpoint", "--hyp", "--ref", "--decoder"}, false);
   if (a.extra.count("--hyp"))  // a text file of samples (or real sentences), scored like a checkpoint's samples
     return print_bleu(a.extra["--hyp"], a.extra.count("--ref") ? a.extra["--ref"] : a.cfg.data.test_file, 0);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
-  Generator g = load_generator(a.cfg, dir);
-  for (auto& [name, value] : Task::create(a.cfg)->evaluate(g, a.cfg)) std::printf("%s %.4f\n", name.c_str(), value);
+  const Generator g = load_generator(a.cfg, dir);
+  const std::unique_ptr<Task> task = Task::create(a.cfg);
+  const DecoderSetup decoder(a, dir, g, *task);
+  for (auto& [name, value] : task->evaluate(g, a.cfg, decoder.score)) std::printf("%s %.4f\n", name.c_str(), value);
   return 0;
 }
 

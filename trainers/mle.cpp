@@ -62,7 +62,7 @@ int train_mle(const RunConfig& cfg, bool resume) {
     const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step));
     return {{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens", r.tokens}};
   };
-  hooks.evaluate = [&] { return task.evaluate(g, cfg); };
+  hooks.evaluate = [&] { return task.evaluate(g, cfg, PrefixScorer{}); };
   const int code = run_training(cfg, {{&g.params(), &opt}}, hooks, resume);
   if (code == 0 && cfg.data.task == "oracle")
     std::printf("reference points: SeqGAN's MLE NLL-oracle 9.038, untrained about 10.3\n");

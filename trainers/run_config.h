@@ -92,6 +92,7 @@ struct AdversarialConfig {
   std::string init_checkpoint;  // the generator to start from (an MLE checkpoint); empty: fresh
   int64_t samples = 64;         // M sequences per generator step
   int64_t candidates = 256;     // RML-GAN: N ≥ M drawn from the proposal, M resampled ∝ q/q̂
+  int64_t sources = 8;          // conditional tasks: training sources per step, each with M samples (N for RML-GAN)
   SamplingConfig proposal;      // q̂ (RML-GAN, GCN); GAN's policy gradient needs p itself
   // q ∝ p·D (p_d, as the method states it) or p·D/(1−D) (p_d_odds: the data itself when D is
   // optimal, with weights unbounded as D → 1).
@@ -105,6 +106,7 @@ struct AdversarialConfig {
     v("init_checkpoint", init_checkpoint);
     v("samples", samples);
     v("candidates", candidates);
+    v("sources", sources);
     v("proposal", proposal);
     v.one_of("target", target, {"p_d", "p_d_odds"});
     v("baseline", baseline);

@@ -44,7 +44,7 @@ std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& e
     const Sequences samples = task.sample(g, cfg.train.eval_samples, at.sampling, cfg.seed + 0x51ed27ull);
     SweepPoint p{alpha, {{"lm_score", lm_score(evaluator, task, samples)},
                          {"reverse_lm_score", reverse_lm_score(task, samples, cfg, reverse_steps)}}};
-    for (auto& m : task.evaluate(g, at)) p.metrics.push_back(m);
+    for (auto& m : task.evaluate(g, at, PrefixScorer{})) p.metrics.push_back(m);
     std::fprintf(stderr, "sweep α %.3f: LM %.4f reverse LM %.4f\n", alpha, p.metrics[0].second, p.metrics[1].second);
     out.push_back(std::move(p));
   }

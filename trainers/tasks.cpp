@@ -10,6 +10,7 @@
 #include "engine/io.h"
 #include "engine/ops.h"
 #include "trainers/bleu.h"
+#include "trainers/rouge.h"
 
 namespace coopgen {
 
@@ -73,19 +74,39 @@ void Task::cut_at_eos(std::vector<int32_t>& seq) const {
   if (eos >= 0) seq.erase(std::find(seq.begin(), seq.end(), eos), seq.end());
 }
 
-SampledSet Task::draw(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
-  return sample_sequences(g, Prompts::unconditional(start_token, n), sample_length, s, seed, eos);
+std::vector<int32_t> Task::context_of(const std::vector<int32_t>& seq) const {
+  if (sep < 0) return {};
+  const auto at = std::find(seq.begin(), seq.end(), sep);
+  CG_CHECK(at != seq.end(), "conditional example without <sep>");
+  return {seq.begin(), at + 1};
 }
 
-SampledSet Task::decode(const Generator& g, int64_t n, const DecodingConfig& dec, const SamplingConfig& s,
+Prompts Task::prompts(const Sequences& from, const std::vector<size_t>& rows, int64_t per_context) const {
+  if (sep < 0) return Prompts::unconditional(start_token, int64_t(rows.size()) * per_context);
+  Prompts p{start_token, {}, per_context};
+  for (size_t r : rows) p.contexts.push_back(context_of(from[r]));
+  return p;
+}
+
+SampledSet Task::decode(const Generator& g, const Prompts& prompts, const DecodingConfig& dec, const SamplingConfig& s,
                         const PrefixScorer& d, uint64_t seed) const {
-  if (dec.decoder == "mcts") return mcts_sequences(g, d, Prompts::unconditional(start_token, n), sample_length, dec.mcts, seed, eos);
-  if (dec.decoder == "das") return das_sequences(g, d, Prompts::unconditional(start_token, n), sample_length, dec.das, seed, eos);
-  return draw(g, n, s, seed);
+  SampledSet out = dec.decoder == "mcts" ? mcts_sequences(g, d, prompts, sample_length, dec.mcts, seed, eos)
+                   : dec.decoder == "das" ? das_sequences(g, d, prompts, sample_length, dec.das, seed, eos)
+                                          : sample_sequences(g, prompts, sample_length, s, seed, eos);
+  for (size_t r = 0; r < out.seqs.size(); ++r) {
+    const std::vector<int32_t>& context = prompts.contexts[r / size_t(prompts.per_context)];
+    out.seqs[r].insert(out.seqs[r].begin(), context.begin(), context.end());
+  }
+  return out;
+}
+
+SampledSet Task::draw(const Generator& g, const Prompts& prompts, const SamplingConfig& s, uint64_t seed) const {
+  return decode(g, prompts, DecodingConfig{}, s, PrefixScorer{}, seed);
 }
 
 Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
-  Sequences seqs = draw(g, n, s, seed).seqs;
+  CG_CHECK(sep < 0, "unconditional samples from a conditional task");
+  Sequences seqs = draw(g, Prompts::unconditional(start_token, n), s, seed).seqs;
   for (auto& q : seqs) cut_at_eos(q);
   return seqs;
 }
@@ -98,7 +119,7 @@ OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.backe
   test = oracle.generate(cfg.data.test_size, cfg.data.seed + 0x9e3779b97f4a7c15ull);
 }
 
-Metrics OracleTask::evaluate(const Generator& g, const RunConfig& cfg) const {
+Metrics OracleTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
   const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
   return {{"nll_oracle", oracle.nll(s)}, {"nll_test", nll(g, test)}};
 }
@@ -134,7 +155,7 @@ TextTask::TextTask(const RunConfig& cfg) {
   encode_all(test_text, test);
 }
 
-Metrics TextTask::evaluate(const Generator& g, const RunConfig& cfg) const {
+Metrics TextTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
   const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
   std::vector<Words> text;
   for (const auto& q : s) text.push_back(words.decode(q));
@@ -218,9 +239,26 @@ PairTask::PairTask(const RunConfig& cfg) {
   };
   encode_all(train_pairs, train);
   encode_all(test_pairs, test);
+  for (auto& pair : test_pairs) test_targets.push_back(pair.second);
 }
 
-Metrics PairTask::evaluate(const Generator& g, const RunConfig&) const { return {{"nll_test", nll(g, test)}}; }
+Metrics PairTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const {
+  const int64_t n = std::min<int64_t>(cfg.train.eval_samples, int64_t(test.size()));
+  std::vector<size_t> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), size_t(0));
+  DecodingConfig dec = cfg.decoding;
+  if (!d) dec.decoder = "sample";  // no discriminator here: the sampler
+  const SampledSet out = decode(g, prompts(test, rows, 1), dec, cfg.sampling, d, cfg.seed + 0x51ed27ull);
+  std::vector<Words> hyp, ref(test_targets.begin(), test_targets.begin() + n);
+  for (const auto& s : out.seqs) {
+    std::vector<int32_t> target(std::find(s.begin(), s.end(), sep) + 1, s.end());
+    cut_at_eos(target);
+    hyp.push_back(words.decode(target));
+  }
+  const RougeScores r = mean_rouge(hyp, ref);
+  return {{"nll_test", nll(g, test)}, {"bleu4", corpus_bleu(hyp, ref)}, {"rouge1", r.rouge1}, {"rouge2", r.rouge2},
+          {"rougeL", r.rouge_l}};
+}
 
 std::string PairTask::render(const std::vector<int32_t>& seq) const {
   std::string out;

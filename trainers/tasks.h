@@ -38,22 +38,31 @@ class Task {
   double nll(const Generator& g, const Sequences& seqs, int64_t batch = 256) const;
   // Drops <eos> and what follows it (text tasks; fixed-length tasks are left as they are).
   void cut_at_eos(std::vector<int32_t>& seq) const;
-  // Sequences as the generator draws them (text: ending in <eos>, like `train`), with log p, log q̂.
-  SampledSet draw(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
-  // n sequences from the decoder of `dec`: the sampler with `s`, or MCTS / DAS guided by the
-  // discriminator logits of `d`.
-  SampledSet decode(const Generator& g, int64_t n, const DecodingConfig& dec, const SamplingConfig& s,
+  // The context of a conditional example (`src <sep>`: up to and including <sep>); empty otherwise.
+  std::vector<int32_t> context_of(const std::vector<int32_t>& seq) const;
+  // What to decode: a conditional task continues the context of each of `rows` of `from`,
+  // `per_context` times; an unconditional one draws rows.size() · per_context sequences from its
+  // start token (one group).
+  Prompts prompts(const Sequences& from, const std::vector<size_t>& rows, int64_t per_context) const;
+  // Sequences for `prompts` from the decoder of `dec` (the sampler with `s`, or MCTS / DAS guided by
+  // the discriminator logits `d`), returned whole as the task stores them: context + continuation
+  // (text: ending in <eos>), with the continuation's log p and log q̂.
+  SampledSet decode(const Generator& g, const Prompts& prompts, const DecodingConfig& dec, const SamplingConfig& s,
                     const PrefixScorer& d, uint64_t seed) const;
-  // Samples cut at <eos>, for scoring and printing.
+  // The sampler alone: decode with the decoder `sample`.
+  SampledSet draw(const Generator& g, const Prompts& prompts, const SamplingConfig& s, uint64_t seed) const;
+  // `n` unconditional samples cut at <eos>, for scoring and printing.
   Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
-  virtual Metrics evaluate(const Generator& g, const RunConfig& cfg) const = 0;
+  // The task's metrics of the generator. `d` (D's logits; may be empty) lets conditional tasks decode
+  // with cfg.decoding's MCTS or DAS.
+  virtual Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const = 0;
   virtual std::string render(const std::vector<int32_t>& seq) const = 0;
 };
 
 class OracleTask : public Task {
  public:
   explicit OracleTask(const RunConfig& cfg);
-  Metrics evaluate(const Generator& g, const RunConfig& cfg) const override;
+  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
   OracleLSTM oracle;
 };
@@ -61,20 +70,23 @@ class OracleTask : public Task {
 class TextTask : public Task {
  public:
   explicit TextTask(const RunConfig& cfg);
-  Metrics evaluate(const Generator& g, const RunConfig& cfg) const override;
+  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
   Vocab words;
   std::vector<Words> test_text;
 };
 
-// Conditional generation by prefix: each example is <bos> src <sep> tgt <eos>; evaluated by
-// NLL-test on the target part (decoding from a source comes with the conditional-generation work).
+// Conditional generation by prefix: each example is <bos> src <sep> tgt <eos>. Evaluated by NLL-test
+// on the target part and, for the first train.eval_samples test sources, the targets decoded from
+// each source (the `sampling` section; temperature 0 is greedy; or decoding.decoder mcts | das with
+// a discriminator) scored by corpus BLEU-4 and ROUGE-1/2/L F1 against the references.
 class PairTask : public Task {
  public:
   explicit PairTask(const RunConfig& cfg);
-  Metrics evaluate(const Generator& g, const RunConfig& cfg) const override;
+  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
   Vocab words;
+  std::vector<Words> test_targets;  // the references, as read
 };
 
 // Reads <stem>.src.txt and <stem>.tgt.txt line by line in step: a pair with an empty side, a side
