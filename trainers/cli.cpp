@@ -103,18 +103,20 @@ int cmd_train(const std::vector<std::string>& args) {
   return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
 }
 
-// --decoder (default decoding.decoder), checked, and for MCTS / DAS the discriminator of the
-// checkpoint folder with its scorer (empty for the sampler).
+// --decoder (default decoding.decoder) into the config, checked before any file is read.
+void apply_decoder_flag(ConfigArgs& a) {
+  std::string& decoder = a.cfg.decoding.decoder;
+  if (a.extra.count("--decoder")) decoder = a.extra["--decoder"];
+  if (decoder != "sample" && decoder != "mcts" && decoder != "das") fail("--decoder '", decoder, "': expected sample, mcts or das");
+}
+
+// For MCTS / DAS, the discriminator of the checkpoint folder and its scorer (empty for the sampler).
 struct DecoderSetup {
   std::unique_ptr<Discriminator> d;
   PrefixScorer score;
-  DecoderSetup(ConfigArgs& a, const std::string& dir, const Generator& g, const Task& task) {
-    std::string& decoder = a.cfg.decoding.decoder;
-    if (a.extra.count("--decoder")) decoder = a.extra["--decoder"];
-    if (decoder != "sample" && decoder != "mcts" && decoder != "das")
-      fail("--decoder '", decoder, "': expected sample, mcts or das");
-    if (decoder == "sample") return;
-    d = load_discriminator(a.cfg, dir, g.vocab(), "decoder " + decoder);
+  DecoderSetup(const RunConfig& cfg, const std::string& dir, const Generator& g, const Task& task) {
+    if (cfg.decoding.decoder == "sample") return;
+    d = load_discriminator(cfg, dir, g.vocab(), "decoder " + cfg.decoding.decoder);
     const Discriminator* dp = d.get();
     const int32_t pad = task.pad;
     const Device device = g.device();
@@ -135,11 +137,12 @@ int cmd_sample(const std::vector<std::string>& args) {
     return 0;
   }
   ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num", "--decoder"}, false);
+  apply_decoder_flag(a);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   const int64_t n = a.extra.count("--num") ? std::stoll(a.extra["--num"]) : 10;
   const Generator g = load_generator(a.cfg, dir);
   const std::unique_ptr<Task> task = Task::create(a.cfg);
-  const DecoderSetup decoder(a, dir, g, *task);
+  const DecoderSetup decoder(a.cfg, dir, g, *task);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<size_t> rows(static_cast<size_t>(task->sep >= 0 ? std::min<int64_t>(n, int64_t(task->test.size())) : n));
   std::iota(rows.begin(), rows.end(), size_t(0));  // conditional tasks: the first N test sources
@@ -170,12 +173,13 @@ int cmd_eval(const std::vector<std::string>& args) {
     return 0;
   }
   ConfigArgs a = parse_config_args("eval", args, {"--checkpoint", "--hyp", "--ref", "--decoder"}, false);
+  apply_decoder_flag(a);
   if (a.extra.count("--hyp"))  // a text file of samples (or real sentences), scored like a checkpoint's samples
     return print_bleu(a.extra["--hyp"], a.extra.count("--ref") ? a.extra["--ref"] : a.cfg.data.test_file, 0);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   const Generator g = load_generator(a.cfg, dir);
   const std::unique_ptr<Task> task = Task::create(a.cfg);
-  const DecoderSetup decoder(a, dir, g, *task);
+  const DecoderSetup decoder(a.cfg, dir, g, *task);
   for (auto& [name, value] : task->evaluate(g, a.cfg, decoder.score)) std::printf("%s %.4f\n", name.c_str(), value);
   return 0;
 }

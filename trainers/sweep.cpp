@@ -36,6 +36,7 @@ double reverse_lm_score(const Task& task, const Sequences& samples, const RunCon
 std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& evaluator, const Task& task,
                                           const RunConfig& cfg, const std::vector<double>& alphas,
                                           int64_t reverse_steps) {
+  if (task.sep >= 0) fail("sweep: the temperature sweep scores unconditional samples (data.task oracle or text), not ", cfg.data.task);
   std::vector<SweepPoint> out;
   for (double alpha : alphas) {
     CG_CHECK(alpha > 0, "sweep: α must be positive, got ", alpha);
