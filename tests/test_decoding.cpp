@@ -121,6 +121,40 @@ TEST_CASE("MCTS with a constant D follows the prior's visit distribution", "[dec
   }
 }
 
+TEST_CASE("MCTS emission mixed with the prior: q̂ = (1 − ε)·visits + ε·π", "[decoding]") {
+  const int64_t V = 7;
+  const Generator g = tiny_generator(V, 6, 11);
+  std::vector<double> prior = next_logp(g, 0, {});
+  for (double& p : prior) p = std::exp(p);
+  MctsConfig cfg;
+  cfg.top_k = 0;
+  cfg.simulations = 30;
+  cfg.visit_temperature = 1.0;
+  cfg.prior_mix = 1.0;  // the visits (all on token 3, which D rewards) no longer matter
+  const int64_t n = 4000;
+  const SampledSet s = mcts_sequences(g, rewards_token(3), Prompts::unconditional(0, n), 1, cfg, 9);
+  std::vector<double> freq(static_cast<size_t>(V), 0.0);
+  for (size_t r = 0; r < s.seqs.size(); ++r) {
+    freq[size_t(s.seqs[r][0])] += 1.0 / double(n);
+    REQUIRE(s.logq[r] == Approx(std::log(prior[size_t(s.seqs[r][0])])).margin(1e-5));
+  }
+  double tv = 0;
+  for (int64_t v = 0; v < V; ++v) tv += 0.5 * std::abs(freq[size_t(v)] - prior[size_t(v)]);
+  REQUIRE(tv < 0.04);
+  // Half the mass from the visits: with a small c_puct the search puts most of them (≥ 80%) on the
+  // rewarded token, so q̂(3) ≥ 0.4 and token 3 is emitted at least that often.
+  cfg.prior_mix = 0.5;
+  cfg.c_puct = 0.5;
+  const SampledSet half = mcts_sequences(g, rewards_token(3), Prompts::unconditional(0, 200), 1, cfg, 9);
+  int threes = 0;
+  for (size_t r = 0; r < half.seqs.size(); ++r)
+    if (half.seqs[r][0] == 3) {
+      ++threes;
+      REQUIRE(std::exp(half.logq[r]) >= 0.4);
+    }
+  REQUIRE(threes >= 80);
+}
+
 TEST_CASE("MCTS with a D that rewards one token finds it; log p is the sequence's", "[decoding]") {
   const int64_t V = 7, L = 4;
   const Generator g = tiny_generator(V, 6, 23);

@@ -162,6 +162,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
   CG_CHECK(cfg.simulations >= 1, "decoding.mcts.simulations (", cfg.simulations, ") must be at least 1");
   CG_CHECK(cfg.temperature > 0 && cfg.top_p > 0 && cfg.c_puct >= 0 && cfg.visit_temperature >= 0,
            "decoding.mcts: temperature and top_p must be > 0, c_puct and visit_temperature ≥ 0");
+  CG_CHECK(cfg.prior_mix >= 0 && cfg.prior_mix <= 1, "decoding.mcts.prior_mix (", cfg.prior_mix, ") must be in [0, 1]");
   NoGradGuard no_grad;
   const int64_t V = g.vocab();
   const size_t n = size_t(prompts.rows());
@@ -229,7 +230,8 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
         for (size_t r = 0; r < size_t(b); ++r)
           if (leaf[r] >= 0) backup(trees[r], leaf[r], trees[r].nodes[size_t(leaf[r])].d_value);
       }
-      // Emission: the most visited root child, or one drawn ∝ N^(1/τ).
+      // Emission: the most visited root child, or one drawn from
+      //   q̂(a) = (1 − ε) N(a)^(1/τ) / Σ_b N(b)^(1/τ) + ε π(a),   ε = prior_mix.
       std::vector<int32_t> emitted(static_cast<size_t>(b), prompts.start_token);
       bool open = false;
       for (size_t r = 0; r < size_t(b); ++r) {
@@ -241,20 +243,21 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
           for (int32_t c = root.first_child; c < root.first_child + root.children; ++c)
             if (tree.nodes[size_t(c)].visits > tree.nodes[size_t(pick)].visits) pick = c;
         } else {
-          std::vector<double> logw;
+          std::vector<double> q;
+          double z = 0;
           for (int32_t c = root.first_child; c < root.first_child + root.children; ++c) {
             const int32_t v = tree.nodes[size_t(c)].visits;
-            logw.push_back(v > 0 ? std::log(double(v)) / cfg.visit_temperature : kNegInf);
+            q.push_back(v > 0 ? std::pow(double(v), 1.0 / cfg.visit_temperature) : 0.0);
+            z += q.back();
           }
-          const double m = *std::max_element(logw.begin(), logw.end());
-          double z = 0;
-          for (double w : logw) z += std::exp(w - m);
-          double u = double(philox::uniform(seed, uint64_t(t), group.rows[r])) * z;
+          for (size_t k = 0; k < q.size(); ++k)
+            q[k] = (1 - cfg.prior_mix) * q[k] / z + cfg.prior_mix * double(tree.nodes[size_t(root.first_child) + k].prior);
+          double u = double(philox::uniform(seed, uint64_t(t), group.rows[r])) * std::accumulate(q.begin(), q.end(), 0.0);
           size_t k = 0;
-          while (k + 1 < logw.size() && (u -= std::exp(logw[k] - m)) >= 0) ++k;
-          while (logw[k] == kNegInf) --k;  // rounding at the top end: the last visited child
+          while (k + 1 < q.size() && (u -= q[k]) >= 0) ++k;
+          while (q[k] == 0) --k;  // rounding at the top end: the last child with mass
           pick = root.first_child + int32_t(k);
-          lq[r] += logw[k] - m - std::log(z);
+          lq[r] += std::log(q[k]);
         }
         const TreeNode& chosen = tree.nodes[size_t(pick)];
         lp[r] += double(chosen.logp);

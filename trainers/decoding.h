@@ -67,6 +67,10 @@ struct MctsConfig {
   // 0: emit the most-visited child (deterministic); τ > 0: sample it with probability ∝ N^(1/τ),
   // and log q̂ of the sequence is Σ_t log of that probability (importance weights for GCN).
   double visit_temperature = 0.0;
+  // ε: with visit_temperature > 0, the emitted token is drawn from (1 − ε)·visits + ε·π, so q̂
+  // keeps mass on every child the search left unvisited (defensive importance sampling,
+  // Hesterberg 1995): with 10 simulations the visits alone cover at most 10 tokens.
+  double prior_mix = 0.0;
   template <class V> void visit(V& v) {
     v("simulations", simulations);
     v("c_puct", c_puct);
@@ -75,6 +79,7 @@ struct MctsConfig {
     v("temperature", temperature);
     v.one_of("backup", backup, {"mean", "max"});
     v("visit_temperature", visit_temperature);
+    v("prior_mix", prior_mix);
   }
 };
 
