@@ -107,13 +107,20 @@ TEST_CASE("casts and strided copies on CUDA match the CPU", "[gpu]") {
           x.to(Device::CUDA).to(DType::BF16).to(DType::F32).to_vector<float>());
 }
 
-TEST_CASE("a generator training step and a sampling call through the CUDA path match the CPU", "[gpu]") {
+// A two-layer generator small enough for every backend, with weights large enough that a wrong
+// index changes its outputs.
+static GeneratorConfig small_generator(double init_std) {
   GeneratorConfig cfg;
   cfg.d_model = 16;
   cfg.layers = 2;
   cfg.heads = 2;
   cfg.max_len = 9;
-  cfg.init_std = 0.2;
+  cfg.init_std = init_std;
+  return cfg;
+}
+
+TEST_CASE("a generator training step and a sampling call through the CUDA path match the CPU", "[gpu]") {
+  const GeneratorConfig cfg = small_generator(0.2);
   Generator gc(cfg, 29, 3, Device::CPU), gg(cfg, 29, 3, Device::CUDA);  // same Philox initialisation
   std::vector<int32_t> ids(3 * 7), next(3 * 7);
   for (size_t k = 0; k < ids.size(); ++k) ids[k] = int32_t((k * 7 + 3) % 29), next[k] = int32_t((k * 5 + 1) % 29);
@@ -135,12 +142,7 @@ TEST_CASE("a generator training step and a sampling call through the CUDA path m
 }
 
 TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gathers, MCTS and DAS match the CPU", "[gpu]") {
-  GeneratorConfig cfg;
-  cfg.d_model = 16;
-  cfg.layers = 2;
-  cfg.heads = 2;
-  cfg.max_len = 9;
-  cfg.init_std = 0.3;
+  const GeneratorConfig cfg = small_generator(0.3);
   const Generator gc(cfg, 13, 5, Device::CPU), gg(cfg, 13, 5, Device::CUDA);
   Generator::Cache cc = gc.new_cache(3), cg = gg.new_cache(3);
   const std::vector<int32_t> first{1, 4, 7}, paths{6, 2, 8, 1, 0, 0, 10, 3, 4};

@@ -90,15 +90,25 @@ TEST_CASE("lookahead and cache row gathers give the logits of full recomputation
   }
 }
 
+// π(· | start) in probabilities, and MCTS over every token that emits by sampling the visits.
+std::vector<double> first_token_prior(const Generator& g) {
+  std::vector<double> prior = next_logp(g, 0, {});
+  for (double& p : prior) p = std::exp(p);
+  return prior;
+}
+MctsConfig sampling_full_width() {
+  MctsConfig cfg;
+  cfg.top_k = 0;
+  cfg.visit_temperature = 1.0;
+  return cfg;
+}
+
 TEST_CASE("MCTS with a constant D follows the prior's visit distribution", "[decoding]") {
   const int64_t V = 7;
   const Generator g = tiny_generator(V, 6, 11);
-  std::vector<double> prior = next_logp(g, 0, {});
-  for (double& p : prior) p = std::exp(p);
-  MctsConfig cfg;
-  cfg.top_k = 0;
+  const std::vector<double> prior = first_token_prior(g);
+  MctsConfig cfg = sampling_full_width();
   cfg.c_puct = 1.0;
-  cfg.visit_temperature = 1.0;
   SECTION("visit counts after S simulations are within (V+1)/S of S·π") {
     cfg.simulations = 400;
     const SampledSet s = mcts_sequences(g, constant_d(0.3), Prompts::unconditional(0, 20), 1, cfg, 5);
@@ -124,12 +134,9 @@ TEST_CASE("MCTS with a constant D follows the prior's visit distribution", "[dec
 TEST_CASE("MCTS emission mixed with the prior: q̂ = (1 − ε)·visits + ε·π", "[decoding]") {
   const int64_t V = 7;
   const Generator g = tiny_generator(V, 6, 11);
-  std::vector<double> prior = next_logp(g, 0, {});
-  for (double& p : prior) p = std::exp(p);
-  MctsConfig cfg;
-  cfg.top_k = 0;
+  const std::vector<double> prior = first_token_prior(g);
+  MctsConfig cfg = sampling_full_width();
   cfg.simulations = 30;
-  cfg.visit_temperature = 1.0;
   cfg.prior_mix = 1.0;  // the visits (all on token 3, which D rewards) no longer matter
   const int64_t n = 4000;
   const SampledSet s = mcts_sequences(g, rewards_token(3), Prompts::unconditional(0, n), 1, cfg, 9);

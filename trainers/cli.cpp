@@ -230,6 +230,20 @@ int print_bleu(const std::string& hyp_path, const std::string& ref_path, int64_t
   return 0;
 }
 
+// The flags of the commands that score a hypothesis file against a reference file: --hyp and --ref
+// (required) and `more`, each with a value.
+std::map<std::string, std::string> hyp_ref_flags(const std::string& cmd, const std::vector<std::string>& args,
+                                                 const std::vector<std::string>& more) {
+  std::map<std::string, std::string> opt;
+  for (size_t k = 0; k < args.size(); ++k) {
+    const bool known = args[k] == "--hyp" || args[k] == "--ref" || std::find(more.begin(), more.end(), args[k]) != more.end();
+    if (known && k + 1 < args.size()) opt[args[k]] = args[k + 1], ++k;
+    else fail(cmd, ": unexpected argument '", args[k], "' (see coopgen ", cmd, " --help)");
+  }
+  if (!opt.count("--hyp") || !opt.count("--ref")) fail(cmd, ": --hyp FILE and --ref FILE are required");
+  return opt;
+}
+
 int cmd_bleu(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen bleu --hyp FILE --ref FILE [--max N]\n"
@@ -238,12 +252,7 @@ int cmd_bleu(const std::vector<std::string>& args) {
                  "of the hypotheses. --max N uses the first N hypotheses. Lines are whitespace-tokenised.\n";
     return 0;
   }
-  std::map<std::string, std::string> opt;
-  for (size_t k = 0; k < args.size(); ++k) {
-    if ((args[k] == "--hyp" || args[k] == "--ref" || args[k] == "--max") && k + 1 < args.size()) opt[args[k]] = args[k + 1], ++k;
-    else fail("bleu: unexpected argument '", args[k], "' (see coopgen bleu --help)");
-  }
-  if (!opt.count("--hyp") || !opt.count("--ref")) fail("bleu: --hyp FILE and --ref FILE are required");
+  std::map<std::string, std::string> opt = hyp_ref_flags("bleu", args, {"--max"});
   return print_bleu(opt["--hyp"], opt["--ref"], opt.count("--max") ? std::stoll(opt["--max"]) : 0);
 }
 
@@ -271,12 +280,7 @@ int cmd_score(const std::vector<std::string>& args) {
                  "ROUGE-1.5.5's conventions (lower-cased, alphanumeric tokens, no stemming), both ×100.\n";
     return 0;
   }
-  std::map<std::string, std::string> opt;
-  for (size_t k = 0; k < args.size(); ++k) {
-    if ((args[k] == "--hyp" || args[k] == "--ref") && k + 1 < args.size()) opt[args[k]] = args[k + 1], ++k;
-    else fail("score: unexpected argument '", args[k], "' (see coopgen score --help)");
-  }
-  if (!opt.count("--hyp") || !opt.count("--ref")) fail("score: --hyp FILE and --ref FILE are required");
+  std::map<std::string, std::string> opt = hyp_ref_flags("score", args, {});
   const std::vector<Words> hyp = read_aligned_lines(opt["--hyp"]), ref = read_aligned_lines(opt["--ref"]);
   if (hyp.size() != ref.size())
     fail(opt["--hyp"], " has ", hyp.size(), " lines but ", opt["--ref"], " has ", ref.size(), " (they must be line-aligned)");
