@@ -86,6 +86,11 @@ void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
 }
 
 void synchronize() { CG_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
+void select_gpu(int index) {
+  int n = 0;
+  CG_CUDA_CHECK(cudaGetDeviceCount(&n));
+  if (n > 0) CG_CUDA_CHECK(cudaSetDevice(index % n));
+}
 void* stream() { return context().stream; }
 void* cublas_handle() { return context().cublas; }
 
@@ -113,6 +118,7 @@ void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
   std::memset(ptr, byte, bytes);
 }
 void synchronize() {}
+void select_gpu(int) {}
 void* stream() { not_built(); }
 void* cublas_handle() { not_built(); }
 void check_last_error(const char*) {}

@@ -16,6 +16,8 @@ void cuda_free(void* ptr);
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 void fill_bytes(void* ptr, Device device, int byte, size_t bytes);
 void synchronize();
+// The GPU this process uses (a rank's local rank, modulo the GPUs visible); before first use.
+void select_gpu(int index);
 void* stream();         // the compute stream (cudaStream_t)
 void* cublas_handle();  // bound to stream()
 // Named check after each CUDA op: a failure names the op and the CUDA error string.

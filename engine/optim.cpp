@@ -1,3 +1,4 @@
+#include "engine/communicator.h"
 #include "engine/optim.h"
 
 #include <cmath>
@@ -29,6 +30,11 @@ AdamW::AdamW(NamedTensors params, OptimConfig cfg) : params_(std::move(params)),
 
 double AdamW::step() {
   NoGradGuard no_grad;
+  if (dist::size() > 1) {  // data parallelism: each rank's gradient is of its share of the global loss
+    std::vector<Tensor> ps;
+    for (auto& [name, p] : params_) ps.push_back(p);
+    dist::all_reduce_gradients(ps);
+  }
   double sq = 0;
   for (auto& [name, p] : params_)
     if (p.grad().defined()) sq += sum_squares(p.grad()).item();

@@ -52,8 +52,8 @@ class AdamW {
  public:
   AdamW(NamedTensors params, OptimConfig cfg);
 
-  // One update from the parameters' .grad (missing grads count as zero). Returns the global
-  // gradient norm before clipping; a non-finite norm is an error naming the step, and the
+  // One update from the parameters' .grad (missing grads count as zero), summed over the ranks of
+  // a data-parallel job first (engine/communicator.h). Returns the global gradient norm before clipping; a non-finite norm is an error naming the step, and the
   // parameters are left untouched.
   double step();
   void zero_grad();

@@ -2,6 +2,12 @@
 //   io_fixture truncated DIR    a checkpoint whose model file was cut short (CLI error test)
 //   io_fixture known FILE       a safetensors file with known values (read by the reference
 //                               Python implementation in safetensors_interop.py)
+//   io_fixture compare A B TOL  exit 0 when checkpoints A and B hold the same tensors, equal to a
+//                               relative tolerance TOL of each tensor's largest value (MPI test)
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -9,6 +15,23 @@
 
 int main(int argc, char** argv) {
   using namespace coopgen;
+  if (argc == 5 && std::string(argv[1]) == "compare") {
+    const auto a = load_checkpoint(argv[2], nullptr), b = load_checkpoint(argv[3], nullptr);
+    const double tol = std::atof(argv[4]);
+    if (a.size() != b.size()) return std::printf("different tensor counts: %zu and %zu\n", a.size(), b.size()), 1;
+    double worst = 0;
+    for (const auto& [name, t] : a) {
+      if (!b.count(name) || b.at(name).shape() != t.shape()) return std::printf("tensor %s differs in shape\n", name.c_str()), 1;
+      const std::vector<float> x = t.to_vector<float>(), y = b.at(name).to_vector<float>();
+      double scale = 1e-12, diff = 0;
+      for (size_t k = 0; k < x.size(); ++k)
+        scale = std::max(scale, double(std::abs(x[k]))), diff = std::max(diff, double(std::abs(x[k] - y[k])));
+      worst = std::max(worst, diff / scale);
+      if (diff > tol * scale) return std::printf("tensor %s: max difference %g (relative %g)\n", name.c_str(), diff, diff / scale), 1;
+    }
+    std::printf("%zu tensors equal to relative %g (worst %g)\n", a.size(), tol, worst);
+    return 0;
+  }
   if (argc != 3) return 2;
   const std::string mode = argv[1], path = argv[2];
   if (mode == "truncated") {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/allocator.h"
+#include "engine/communicator.h"
 #include "engine/device.h"
 #include "engine/io.h"
 #include "engine/ops.h"
@@ -99,7 +100,11 @@ int cmd_train(const std::vector<std::string>& args) {
                  "--resume continues from run_dir/checkpoint (bit-identical on CPU).\n";
     return 0;
   }
+  dist::init();  // under mpirun: one rank of a data-parallel job
   ConfigArgs a = parse_config_args("train", args, {}, true);
+  dist::set_timeout(a.cfg.distributed.timeout_s);
+  if (dist::size() > 1 && a.cfg.method != "mle")
+    fail("method ", a.cfg.method, " runs on one rank for now (data parallelism is built for mle); launch it without mpirun");
   return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
 }
 
@@ -326,6 +331,8 @@ int cmd_devices() {
   std::printf("cuda: %s\n", !device::cuda_compiled()    ? "not built (configure with -DCOOPGEN_CUDA=ON)"
                             : device::cuda_available() ? "available"
                                                        : "built, but no GPU is visible");
+  std::printf("mpi: %s\n", dist::mpi_compiled() ? "yes (data parallelism: mpirun -np N coopgen train ...)" : "no (built without MPI)");
+  std::printf("nccl: %s\n", dist::nccl_compiled() ? "yes" : "no (CUDA tensors go through the host between ranks)");
   return 0;
 }
 
@@ -351,9 +358,11 @@ int cli_main(int argc, char** argv) {
     if (cmd == "devices") return cmd_devices();
     fail("unknown command '", cmd, "' (see coopgen --help)");
   } catch (const Error& e) {
+    dist::abort_job(e.what());  // several ranks: ends them all, naming this one
     std::fprintf(stderr, "coopgen: error: %s\n", e.what());
     return 1;
   } catch (const std::exception& e) {
+    dist::abort_job(std::string("internal error: ") + e.what());
     std::fprintf(stderr, "coopgen: internal error: %s\n", e.what());
     return 1;
   }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
 
@@ -76,11 +77,15 @@ void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tens
 }
 
 int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume) {
-  fs::create_directories(cfg.run_dir);
-  atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
+  // Every rank trains; rank 0 alone writes the run folder, logs, evaluates and checkpoints.
+  const bool root = dist::is_root();
+  if (root) {
+    fs::create_directories(cfg.run_dir);
+    atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
+  }
   const fs::path ckpt = fs::path(cfg.run_dir) / "checkpoint";
   Progress progress(cfg.train.steps);
-  progress.line(hooks.banner);
+  if (root) progress.line(hooks.banner + (dist::size() > 1 ? ", " + std::to_string(dist::size()) + " ranks" : ""));
 
   int64_t step = 0;
   if (resume) {
@@ -96,9 +101,10 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
       auto taken = st.numbers.find(optimizer_steps_key(i));  // a discriminator takes k per step
       trained[i].opt->load_state(tensors, taken == st.numbers.end() ? step : int64_t(taken->second));
     }
-    progress.line("resumed from " + ckpt.string() + " at step " + std::to_string(step));
+    if (root) progress.line("resumed from " + ckpt.string() + " at step " + std::to_string(step));
   }
   auto save = [&](int64_t at) {
+    if (!root) return;
     NamedTensors all;
     for (const Trained& t : trained) {
       all.insert(all.end(), t.params->begin(), t.params->end());
@@ -111,8 +117,10 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     st.strings["method"] = cfg.method;
     save_checkpoint(ckpt.string(), all, st);
   };
-  std::ofstream metrics_file(fs::path(cfg.run_dir) / "metrics.jsonl", std::ios::app);
-  auto evaluate = [&](int64_t at) {
+  std::ofstream metrics_file;
+  if (root) metrics_file.open(fs::path(cfg.run_dir) / "metrics.jsonl", std::ios::app);
+  auto evaluate = [&](int64_t at) -> std::string {
+    if (!root) return "";
     std::string json = "{\"step\": " + std::to_string(at), text = "eval step " + std::to_string(at) + ":";
     for (auto& [name, value] : hooks.evaluate()) {
       json += ", \"" + name + "\": " + fmt("%.6f", value);
@@ -137,18 +145,21 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     const int64_t done = step + 1;
     const double rate = tokens / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool log_now = cfg.train.log_every > 0 && (done % cfg.train.log_every == 0 || done == cfg.train.steps);
-    if (log_now) {
+    if (log_now && root) {
       std::string json = "{\"step\": " + std::to_string(done);
       for (auto& [name, value] : m)
         if (name != "tokens") json += ", \"" + name + "\": " + fmt("%.6g", value);
       metrics_file << json << ", \"tokens_per_s\": " << fmt("%.1f", rate) << "}" << std::endl;
     }
-    progress.update(done, metric(m, "loss"), rate, first_step, log_now);
+    if (root) progress.update(done, metric(m, "loss"), rate, first_step, log_now);
     if (cfg.train.eval_every > 0 && done % cfg.train.eval_every == 0 && done != cfg.train.steps) evaluate(done);
     if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0) save(done);
-    if (g_stop_signal) {
+    // mpirun passes a signal to every rank, but not at the same step: the ranks stop together.
+    const int stop = dist::size() > 1 ? int(dist::all_reduce_sum(double(g_stop_signal.load()))) : g_stop_signal.load();
+    if (stop) {
+      g_stop_signal = g_stop_signal ? g_stop_signal.load() : SIGTERM;
       save(done);
-      progress.line("stopped by signal " + std::to_string(int(g_stop_signal)) + " after step " + std::to_string(done) +
+      if (root) progress.line("stopped by signal " + std::to_string(int(g_stop_signal)) + " after step " + std::to_string(done) +
                     "; checkpoint written to " + ckpt.string() + " (continue with --resume)");
       exit_code = 128 + g_stop_signal;
       break;
@@ -158,7 +169,7 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   std::signal(SIGTERM, old_term);
   if (exit_code) return exit_code;
   save(step);
-  std::printf("final %s\n", evaluate(step).c_str());
+  if (root) std::printf("final %s\n", evaluate(step).c_str());
   return 0;
 }
 

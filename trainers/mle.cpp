@@ -5,6 +5,7 @@
 #include <numeric>
 #include <random>
 
+#include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
 #include "trainers/loop.h"
@@ -28,10 +29,14 @@ std::vector<size_t> BatchOrder::rows(int64_t step) {
 }
 
 StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows) {
+  // Data parallelism: this rank's rows; its loss is its share of the global token mean, so the
+  // gradients summed over ranks (AdamW::step) are those of the whole batch.
   Tensor ids, targets, mask;
-  task.make_batch(data, rows, g.device(), ids, targets, mask);
-  Tensor loss = cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask);
-  StepResult r{loss.item(), 0, opt.lr(), sum(mask).item()};
+  task.make_batch(data, dist::shard(rows, "train.batch_size"), g.device(), ids, targets, mask);
+  const double local_tokens = sum(mask).item(), tokens = dist::all_reduce_sum(local_tokens);
+  Tensor loss = scale(cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask),
+                      local_tokens / tokens);
+  StepResult r{dist::all_reduce_sum(loss.item()), 0, opt.lr(), tokens};
   if (!std::isfinite(r.loss)) fail("train step ", opt.steps_taken() + 1, ": loss is ", r.loss, "; stopping (last checkpoint kept)");
   loss.backward();
   r.grad_norm = opt.step();
@@ -64,7 +69,7 @@ int train_mle(const RunConfig& cfg, bool resume) {
   };
   hooks.evaluate = [&] { return task.evaluate(g, cfg, PrefixScorer{}); };
   const int code = run_training(cfg, {{&g.params(), &opt}}, hooks, resume);
-  if (code == 0 && cfg.data.task == "oracle")
+  if (code == 0 && cfg.data.task == "oracle" && dist::is_root())
     std::printf("reference points: SeqGAN's MLE NLL-oracle 9.038, untrained about 10.3\n");
   return code;
 }

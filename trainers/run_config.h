@@ -115,6 +115,12 @@ struct AdversarialConfig {
   }
 };
 
+// Data-parallel runs (mpirun -np N coopgen train ...; engine/communicator.h).
+struct DistributedConfig {
+  double timeout_s = 600;  // a collective not finished by then ends the job, naming the rank and the call
+  template <class V> void visit(V& v) { v("timeout_s", timeout_s); }
+};
+
 struct RunConfig {
   std::string method = "mle";  // mle | gan | rml_gan | gcn
   std::string device = "cpu";  // cpu | cuda
@@ -128,6 +134,7 @@ struct RunConfig {
   DiscriminatorTrainConfig discriminator;  // gan | rml_gan | gcn
   AdversarialConfig adversarial;           // gan | rml_gan | gcn
   DecodingConfig decoding;                 // coopgen sample; gcn's proposal when not `sample`
+  DistributedConfig distributed;
   Device backend() const { return device == "cuda" ? Device::CUDA : Device::CPU; }
   template <class V> void visit(V& v) {
     v.one_of("method", method, {"mle", "gan", "rml_gan", "gcn"});
@@ -142,6 +149,7 @@ struct RunConfig {
     v("discriminator", discriminator);
     v("adversarial", adversarial);
     v("decoding", decoding);
+    v("distributed", distributed);
   }
 };
 
