@@ -148,6 +148,13 @@ TEST_CASE("MCTS emission mixed with the prior: q̂ = (1 − ε)·visits + ε·π
   double tv = 0;
   for (int64_t v = 0; v < V; ++v) tv += 0.5 * std::abs(freq[size_t(v)] - prior[size_t(v)]);
   REQUIRE(tv < 0.04);
+  // Longer sequences: a token drawn from the prior's share may be one the search never expanded,
+  // and the next search starts from it; log p is still the sequence's.
+  const SampledSet longer = mcts_sequences(g, rewards_token(3), Prompts::unconditional(0, 20), 4, cfg, 5);
+  for (size_t r = 0; r < longer.seqs.size(); ++r) {
+    REQUIRE(longer.seqs[r].size() == 4);
+    REQUIRE(longer.logp[r] == Approx(sequence_logp(g, 0, longer.seqs[r])).margin(1e-4));
+  }
   // Half the mass from the visits: with a small c_puct the search puts most of them (≥ 80%) on the
   // rewarded token, so q̂(3) ≥ 0.4 and token 3 is emitted at least that often.
   cfg.prior_mix = 0.5;

@@ -268,7 +268,16 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
         open |= !tree.done;
       }
       if (!open) break;
-      g.step(Tensor::from(emitted, {b}, g.device()), cache);  // the emitted tokens join the cached prefix
+      // The emitted tokens join the cached prefix. A root the search never reached (drawn from the
+      // prior's share of q̂) is expanded from this step's logits.
+      const Tensor logits = g.step(Tensor::from(emitted, {b}, g.device()), cache);
+      std::vector<float> host;
+      for (size_t r = 0; r < size_t(b); ++r) {
+        Tree& tree = trees[r];
+        if (tree.done || tree.nodes[size_t(tree.root)].children > 0) continue;
+        if (host.empty()) host = logits.to_vector<float>();
+        expand(tree, tree.root, host.data() + int64_t(r) * V, V, cfg, eos);
+      }
     }
     for (size_t r = 0; r < size_t(b); ++r) {
       const size_t row = group.rows[r];
