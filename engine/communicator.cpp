@@ -206,6 +206,47 @@ double all_reduce_sum(double value) {
   return v[0];
 }
 
+namespace {
+
+#ifdef COOPGEN_WITH_MPI
+template <class T>
+std::vector<T> gather_all(const std::vector<T>& values, MPI_Datatype type) {
+  const int n = world().size;
+  std::vector<int> counts(static_cast<size_t>(n)), offsets(static_cast<size_t>(n), 0);
+  const int mine = int(values.size());
+  {
+    Collective c("MPI_Allgather (counts)");
+    mpi_check(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather");
+  }
+  for (int r = 1; r < n; ++r) offsets[size_t(r)] = offsets[size_t(r - 1)] + counts[size_t(r - 1)];
+  std::vector<T> out(size_t(offsets.back() + counts.back()));
+  Collective c("MPI_Allgatherv");
+  mpi_check(MPI_Allgatherv(values.data(), mine, type, out.data(), counts.data(), offsets.data(), type, MPI_COMM_WORLD),
+            "MPI_Allgatherv");
+  return out;
+}
+#endif
+
+}  // namespace
+
+std::vector<double> all_gather(const std::vector<double>& values) {
+  if (world().size == 1) return values;
+#ifdef COOPGEN_WITH_MPI
+  return gather_all(values, MPI_DOUBLE);
+#else
+  return values;
+#endif
+}
+
+std::vector<int32_t> all_gather(const std::vector<int32_t>& values) {
+  if (world().size == 1) return values;
+#ifdef COOPGEN_WITH_MPI
+  return gather_all(values, MPI_INT32_T);
+#else
+  return values;
+#endif
+}
+
 void all_reduce_sum(Tensor& t) {
   CG_CHECK(t.dtype() == DType::F32 && t.is_contiguous(), "all_reduce_sum: ", describe(t), " (a contiguous f32 tensor)");
   sum_floats(t.data<float>(), size_t(t.numel()), t.device());

@@ -29,6 +29,9 @@ void set_timeout(double seconds);
 // Element-wise sums over ranks, in place (every rank gets the sum).
 void all_reduce_sum(std::vector<double>& values);
 double all_reduce_sum(double value);
+// Every rank's `values`, concatenated in rank order (the lengths may differ).
+std::vector<double> all_gather(const std::vector<double>& values);
+std::vector<int32_t> all_gather(const std::vector<int32_t>& values);
 // A contiguous f32 tensor on any device.
 void all_reduce_sum(Tensor& t);
 // This rank's contiguous share of a global batch (`rows` split in size() equal parts, in order); a

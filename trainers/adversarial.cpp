@@ -6,11 +6,12 @@
 #include <iterator>
 #include <map>
 #include <numeric>
-#include <random>
 #include <set>
 
+#include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "kernels/philox.h"
 #include "trainers/loop.h"
 #include "trainers/mle.h"
 #include "trainers/weights.h"
@@ -149,11 +150,14 @@ class AdversarialRun {
       for (size_t i = 0; i < d_stats.size(); ++i) d_stats[i].second += m[i].second / double(k);
     }
     // Conditional tasks: M samples for each of `sources` training sources; otherwise M from the start.
+    // Each rank decodes and scores its share; the weights need the whole set, which every rank
+    // gathers (a few numbers and tokens per sample) and weighs alike.
     const Prompts prompts = task_.prompts(task_.train, task_.sep >= 0 ? sources_.rows(step) : std::vector<size_t>{0},
                                           strategy_.draws);
-    SampledSet drawn =
-        task_.decode(g_, prompts, cfg_.decoding, cfg_.adversarial.proposal, scorer(), stream(cfg_.seed, step, 4));
-    const std::vector<double> x = d_logits(drawn.seqs);
+    SampledSet mine = task_.decode(g_, shard_prompts(prompts), cfg_.decoding, cfg_.adversarial.proposal, scorer(),
+                                   stream(cfg_.seed, step, 4));
+    const std::vector<double> x = dist::all_gather(d_logits(mine.seqs));
+    SampledSet drawn = gather_samples(mine);
     double mean_d = 0;
     for (double v : x) mean_d += sigmoid_of(v) / double(x.size());
     WeightedSamples ws = weigh_per_context(strategy_, std::move(drawn), x, prompts.per_context, cfg_.adversarial,
@@ -200,9 +204,10 @@ class AdversarialRun {
   // One discriminator step: a batch of real training sequences against as many fakes.
   Metrics train_d(int64_t index, uint64_t seed) {
     const SamplingConfig fake_from = cfg_.discriminator.fakes == "p" ? SamplingConfig{} : cfg_.adversarial.proposal;
-    // Real training sequences against fakes continuing the same sources (conditional tasks).
-    const std::vector<size_t> real_rows = real_for_d_.rows(index);
-    const Sequences fakes = task_.draw(g_, task_.prompts(task_.train, real_rows, 1), fake_from, seed).seqs;
+    // Real training sequences against fakes continuing the same sources (conditional tasks); each
+    // rank takes its share of both, and its loss is its share of the batch mean.
+    const std::vector<size_t> all_rows = real_for_d_.rows(index), real_rows = dist::shard(all_rows, "discriminator.batch_size");
+    const Sequences fakes = task_.draw(g_, shard_prompts(task_.prompts(task_.train, all_rows, 1)), fake_from, seed).seqs;
     std::vector<const std::vector<int32_t>*> seqs;
     for (size_t r : real_rows) seqs.push_back(&task_.train[r]);
     const size_t n_real = seqs.size();
@@ -210,31 +215,74 @@ class AdversarialRun {
     Sequences cut;
     cut.reserve(seqs.size());  // seqs points into it
     if (cfg_.discriminator.prefix_fraction > 0) {
-      std::mt19937_64 rng(seed ^ 0x9e37ull);
-      for (auto*& s : seqs)
-        if (s->size() > 1 && double(rng() >> 11) * 0x1.0p-53 < cfg_.discriminator.prefix_fraction) {
-          cut.emplace_back(s->begin(), s->begin() + long(1 + rng() % (s->size() - 1)));
-          s = &cut.back();
+      // Per row of the whole batch (reals 0..B−1, fakes B..2B−1), so the cuts do not depend on the ranks.
+      const uint64_t first = uint64_t(dist::rank()) * n_real, B = all_rows.size();
+      for (size_t j = 0; j < seqs.size(); ++j) {
+        const uint64_t row = j < n_real ? first + j : B + first + (j - n_real);
+        const std::vector<int32_t>& s = *seqs[j];
+        if (s.size() > 1 && philox::uniform(seed, 0, 2 * row) < cfg_.discriminator.prefix_fraction) {
+          const size_t len = 1 + size_t(double(philox::uniform(seed, 0, 2 * row + 1)) * double(s.size() - 1));
+          cut.emplace_back(s.begin(), s.begin() + long(std::min(len, s.size() - 1)));
+          seqs[j] = &cut.back();
         }
+      }
     }
     std::vector<float> labels(seqs.size(), 0.0f);
     std::fill(labels.begin(), labels.begin() + long(n_real), 1.0f);
     Tensor ids, mask;
     pack_sequences(seqs, task_.pad, g_.device(), ids, mask);
     Tensor logits = d_.forward(ids, mask);
-    Tensor loss = bce_with_logits(logits, Tensor::from(labels, {int64_t(labels.size())}, g_.device()));
-    const double loss_value = loss.item();
-    if (!std::isfinite(loss_value)) fail("discriminator step ", index + 1, ": loss is ", loss_value);
+    const double share = double(seqs.size()) / double(2 * all_rows.size());
+    Tensor loss = scale(bce_with_logits(logits, Tensor::from(labels, {int64_t(labels.size())}, g_.device())), share);
     double correct = 0;
     const std::vector<float> x = logits.to_vector<float>();
     for (size_t i = 0; i < x.size(); ++i) correct += (x[i] > 0) == (labels[i] > 0.5f);
+    std::vector<double> totals{loss.item(), correct};
+    dist::all_reduce_sum(totals);
+    if (!std::isfinite(totals[0])) fail("discriminator step ", index + 1, ": loss is ", totals[0]);
     loss.backward();
     opt_d_.step();
     opt_d_.zero_grad();
-    return {{"d_loss", loss_value}, {"d_acc", correct / double(x.size())}};
+    return {{"d_loss", totals[0]}, {"d_acc", totals[1] / double(2 * all_rows.size())}};
   }
 
   std::vector<double> d_logits(const Sequences& seqs) const { return discriminator_logits(d_, seqs, task_.pad, g_.device()); }
+
+  // This rank's share of a draw: a contiguous block of the contexts (conditional tasks: whole
+  // sources, so per-source weights stay on one rank) or of the rows, addressed within the whole draw.
+  static Prompts shard_prompts(Prompts p) {
+    if (dist::size() == 1) return p;
+    const int64_t n = dist::size(), r = dist::rank(), rows = p.rows();
+    if (p.contexts.size() > 1) {
+      if (int64_t(p.contexts.size()) % n != 0)
+        fail("adversarial.sources (", p.contexts.size(), ") must be a multiple of the number of ranks (", n, ")");
+      const int64_t per = int64_t(p.contexts.size()) / n;
+      p.contexts = Sequences(p.contexts.begin() + r * per, p.contexts.begin() + (r + 1) * per);
+      p.first_row = r * per * p.per_context;
+    } else {
+      if (p.per_context % n != 0)
+        fail(p.per_context, " samples per step must be a multiple of the number of ranks (", n, ")");
+      p.per_context /= n;
+      p.first_row = r * p.per_context;
+    }
+    p.stream_rows = rows;
+    return p;
+  }
+
+  // Every rank's samples, in rank order: the whole draw.
+  static SampledSet gather_samples(const SampledSet& mine) {
+    if (dist::size() == 1) return mine;
+    std::vector<int32_t> lengths, tokens;
+    for (const auto& s : mine.seqs) {
+      lengths.push_back(int32_t(s.size()));
+      tokens.insert(tokens.end(), s.begin(), s.end());
+    }
+    lengths = dist::all_gather(lengths), tokens = dist::all_gather(tokens);
+    SampledSet all{{}, dist::all_gather(mine.logp), dist::all_gather(mine.logq)};
+    size_t at = 0;
+    for (int32_t len : lengths) all.seqs.emplace_back(tokens.begin() + long(at), tokens.begin() + long(at + size_t(len))), at += size_t(len);
+    return all;
+  }
   PrefixScorer scorer() const {
     return [this](const Sequences& s) { return d_logits(s); };
   }
@@ -303,22 +351,26 @@ WeightedSamples weigh_per_context(const Strategy& strategy, SampledSet drawn, co
 
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
                                       double mle_weight, const std::vector<size_t>& real_rows) {
-  std::vector<size_t> rows(ws.seqs.size());
-  std::iota(rows.begin(), rows.end(), size_t(0));
+  // Data parallelism: every rank holds all the weighted samples and steps on its share; the
+  // gradients summed over ranks (AdamW::step) are those of the whole sum.
+  std::vector<size_t> all(ws.seqs.size());
+  std::iota(all.begin(), all.end(), size_t(0));
+  const std::vector<size_t> rows = dist::shard(all, "the samples of a generator step");
   Tensor ids, targets, mask;
   task.make_batch(ws.seqs, rows, g.device(), ids, targets, mask);
   const int64_t B = ids.size(0), T = ids.size(1);
-  const double tokens = sum(mask).item(), mean_len = std::max(1.0, tokens / double(B));
-  std::vector<float> w(ws.w.size());
-  for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[i] / mean_len);
+  const double tokens = dist::all_reduce_sum(sum(mask).item()), mean_len = std::max(1.0, tokens / double(all.size()));
+  std::vector<float> w(rows.size());
+  for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[rows[i]] / mean_len);
   Tensor loss = weighted_logprob(g.forward(ids), targets.reshape({B, T}), mask.reshape({B, T}), Tensor::from(w, {B}, g.device()));
   if (mle_weight > 0) {
     Tensor rids, rtargets, rmask;
-    task.make_batch(task.train, real_rows, g.device(), rids, rtargets, rmask);
+    task.make_batch(task.train, dist::shard(real_rows, "train.batch_size"), g.device(), rids, rtargets, rmask);
+    const double local = sum(rmask).item(), share = local / dist::all_reduce_sum(local);
     Tensor ce = cross_entropy(g.forward(rids).reshape({rtargets.numel(), g.vocab()}), rtargets, rmask);
-    loss = add(loss, scale(ce, mle_weight));
+    loss = add(loss, scale(ce, mle_weight * share));
   }
-  GeneratorStep r{loss.item(), 0, tokens};
+  GeneratorStep r{dist::all_reduce_sum(loss.item()), 0, tokens};
   if (!std::isfinite(r.loss))
     fail("train step ", opt.steps_taken() + 1, ": generator loss is ", r.loss, "; stopping (last checkpoint kept)");
   loss.backward();

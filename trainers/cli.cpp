@@ -103,8 +103,6 @@ int cmd_train(const std::vector<std::string>& args) {
   dist::init();  // under mpirun: one rank of a data-parallel job
   ConfigArgs a = parse_config_args("train", args, {}, true);
   dist::set_timeout(a.cfg.distributed.timeout_s);
-  if (dist::size() > 1 && a.cfg.method != "mle")
-    fail("method ", a.cfg.method, " runs on one rank for now (data parallelism is built for mle); launch it without mpirun");
   return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
 }
 

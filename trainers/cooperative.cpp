@@ -252,7 +252,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
           }
           for (size_t k = 0; k < q.size(); ++k)
             q[k] = (1 - cfg.prior_mix) * q[k] / z + cfg.prior_mix * double(tree.nodes[size_t(root.first_child) + k].prior);
-          double u = double(philox::uniform(seed, uint64_t(t), group.rows[r])) * std::accumulate(q.begin(), q.end(), 0.0);
+          double u = double(philox::uniform(seed, group.offset(t), r)) * std::accumulate(q.begin(), q.end(), 0.0);
           size_t k = 0;
           while (k + 1 < q.size() && (u -= q[k]) >= 0) ++k;
           while (q[k] == 0) --k;  // rounding at the top end: the last child with mass
@@ -342,7 +342,7 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompt
           std::vector<double> key = lp;
           if (cfg.sample)  // Gumbel-top-k: the top keys of log p + Gumbel noise are a draw without replacement
             for (int64_t v = 0; v < V; ++v) {
-              const double u = double(philox::uniform(seed, uint64_t(t), (group.rows[r] * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
+              const double u = double(philox::uniform(seed, group.offset(t) * uint64_t(K * V), (r * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
               key[size_t(v)] -= std::log(-std::log(u + 0x1.0p-25));
             }
           for (int32_t tok : top_tokens(key.data(), V, cfg.candidates)) {

@@ -23,6 +23,14 @@ std::vector<RowGroup> group_rows(const Prompts& prompts, int64_t length, int64_t
       }
     if (!group.rows.empty()) groups.push_back(std::move(group));
   }
+  // Stream rows: each group from where the previous one ended, rounded up to a multiple of 4 (a
+  // Philox counter holds 4 rows), starting at this shard's first row of the whole draw.
+  CG_CHECK(prompts.first_row % 4 == 0, "decoding: a shard starting at row ", prompts.first_row,
+           " (rows per rank must be a multiple of 4)");
+  uint64_t at = uint64_t(prompts.first_row);
+  for (RowGroup& g : groups) g.stream_row = at, at += (g.rows.size() + 3) / 4 * 4;
+  const uint64_t total = prompts.stream_rows > 0 ? uint64_t(prompts.stream_rows) : at;
+  for (RowGroup& g : groups) g.stream_stride = (total + 3) / 4;
   return groups;
 }
 
@@ -43,7 +51,6 @@ SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t 
   NoGradGuard no_grad;
   const size_t n = size_t(prompts.rows());
   SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
-  uint64_t offset = 0;
   for (const RowGroup& group : group_rows(prompts, length, g.config().max_len, batch)) {
     const int64_t b = int64_t(group.rows.size());
     Generator::Cache cache = g.new_cache(b);
@@ -51,8 +58,7 @@ SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t 
     std::vector<bool> open(static_cast<size_t>(b), true);
     int64_t n_open = b;
     for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
-      const Samples s = sample_logits(logits, cfg, seed, offset);
-      offset += uint64_t(b + 3) / 4;
+      const Samples s = sample_logits(logits, cfg, seed, group.offset(t));
       const std::vector<int32_t> tok = s.tokens.to_vector<int32_t>();
       const std::vector<float> p = s.logp.to_vector<float>(), q = s.logq.to_vector<float>();
       for (size_t r = 0; r < size_t(b); ++r) {

@@ -27,7 +27,11 @@ struct Prompts {
   int32_t start_token = 0;
   Sequences contexts{{}};
   int64_t per_context = 1;
-  static Prompts unconditional(int32_t start_token, int64_t n) { return {start_token, {{}}, n}; }
+  // One rank's shard of a draw spread over ranks: these rows are rows first_row … (a multiple of 4)
+  // of a draw of stream_rows rows (0: this call alone). Random numbers are addressed by token
+  // position and row within the whole draw, so every row gets the tokens it would get there.
+  int64_t first_row = 0, stream_rows = 0;
+  static Prompts unconditional(int32_t start_token, int64_t n) { return {start_token, {{}}, n, 0, 0}; }
   int64_t rows() const { return int64_t(contexts.size()) * per_context; }
 };
 
@@ -38,6 +42,10 @@ struct RowGroup {
   std::vector<size_t> rows;
   std::vector<const std::vector<int32_t>*> contexts;
   int64_t length;
+  // Philox addressing: row k of the group draws word (stream_row + k) of the counters
+  // t·stream_stride … at token position t (stream_row a multiple of 4; stride = ⌈draw rows/4⌉).
+  uint64_t stream_row = 0, stream_stride = 0;
+  uint64_t offset(int64_t t) const { return uint64_t(t) * stream_stride + stream_row / 4; }
 };
 std::vector<RowGroup> group_rows(const Prompts& prompts, int64_t length, int64_t max_len, int64_t batch);
 
