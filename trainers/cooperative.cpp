@@ -189,8 +189,8 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
         std::vector<int32_t> leaf(static_cast<size_t>(b), -1);
         std::vector<std::vector<int32_t>> paths(static_cast<size_t>(b));
         Sequences prefixes;
-        std::vector<size_t> scored_rows;
-        bool any_expansion = false;
+        std::vector<size_t> scored_rows, expanded;  // rows whose leaf D scores; of them, those G expands
+        int64_t depth = 1;
         for (size_t r = 0; r < size_t(b); ++r) {
           Tree& tree = trees[r];
           if (tree.done) continue;
@@ -204,17 +204,10 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
           prefix.insert(prefix.end(), paths[r].begin(), paths[r].end());
           prefixes.push_back(std::move(prefix));
           scored_rows.push_back(r);
-          any_expansion |= !node.terminal;
+          if (!node.terminal) expanded.push_back(r), depth = std::max<int64_t>(depth, int64_t(paths[r].size()));
         }
         // Expansion: the generator over every row's path below its cached prefix, in one call.
-        if (any_expansion) {
-          std::vector<size_t> expanded;
-          int64_t depth = 1;
-          for (size_t r : scored_rows)
-            if (!trees[r].nodes[size_t(leaf[r])].terminal) {
-              expanded.push_back(r);
-              depth = std::max<int64_t>(depth, int64_t(paths[r].size()));
-            }
+        if (!expanded.empty()) {
           std::vector<int32_t> ids(static_cast<size_t>(b * depth), prompts.start_token), last(static_cast<size_t>(b), 0);
           for (size_t r : expanded) {
             std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * size_t(depth)));
