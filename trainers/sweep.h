@@ -19,6 +19,8 @@ struct SweepPoint {
 };
 
 double lm_score(const Generator& evaluator, const Task& task, const Sequences& samples);
+// NLL of the task's test data under a fresh model trained `steps` steps on `samples`, with one fixed
+// recipe (the MLE configs' AdamW), not cfg.optim: every method's diversity is measured alike.
 double reverse_lm_score(const Task& task, const Sequences& samples, const RunConfig& cfg, int64_t steps);
 std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& evaluator, const Task& task,
                                           const RunConfig& cfg, const std::vector<double>& alphas,
