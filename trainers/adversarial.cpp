@@ -178,10 +178,8 @@ class AdversarialRun {
     Metrics m = task_.evaluate(g_, cfg_, scorer());
     const int64_t n = std::min<int64_t>(cfg_.train.eval_samples, int64_t(task_.test.size()));
     const Sequences real(task_.test.begin(), task_.test.begin() + n);
-    std::vector<size_t> rows(static_cast<size_t>(n));
-    std::iota(rows.begin(), rows.end(), size_t(0));
     const SampledSet fake =
-        task_.draw(g_, task_.prompts(task_.test, rows, 1), SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6));
+        task_.draw(g_, task_.leading_prompts(task_.test, n), SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6));
     const std::vector<double> x = d_logits(fake.seqs);
     double acc_real = 0, acc_fake = 0;
     for (double v : d_logits(real)) acc_real += (v > 0) / double(n);
@@ -364,11 +362,8 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[rows[i]] / mean_len);
   Tensor loss = weighted_logprob(g.forward(ids), targets.reshape({B, T}), mask.reshape({B, T}), Tensor::from(w, {B}, g.device()));
   if (mle_weight > 0) {
-    Tensor rids, rtargets, rmask;
-    task.make_batch(task.train, dist::shard(real_rows, "train.batch_size"), g.device(), rids, rtargets, rmask);
-    const double local = sum(rmask).item(), share = local / dist::all_reduce_sum(local);
-    Tensor ce = cross_entropy(g.forward(rids).reshape({rtargets.numel(), g.vocab()}), rtargets, rmask);
-    loss = add(loss, scale(ce, mle_weight * share));
+    double real_tokens = 0;
+    loss = add(loss, scale(mle_loss_share(g, task, task.train, real_rows, real_tokens), mle_weight));
   }
   GeneratorStep r{dist::all_reduce_sum(loss.item()), 0, tokens};
   if (!std::isfinite(r.loss))

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <map>
 #include <memory>
-#include <numeric>
 #include <sstream>
 #include <cstdio>
 #include <fstream>
@@ -147,10 +146,9 @@ int cmd_sample(const std::vector<std::string>& args) {
   const std::unique_ptr<Task> task = Task::create(a.cfg);
   const DecoderSetup decoder(a.cfg, dir, g, *task);
   const auto t0 = std::chrono::steady_clock::now();
-  std::vector<size_t> rows(static_cast<size_t>(task->sep >= 0 ? std::min<int64_t>(n, int64_t(task->test.size())) : n));
-  std::iota(rows.begin(), rows.end(), size_t(0));  // conditional tasks: the first N test sources
-  const SampledSet s = task->decode(g, task->prompts(task->test, rows, 1), a.cfg.decoding, a.cfg.sampling, decoder.score,
-                                    a.cfg.seed + 7);
+  // Conditional tasks: the first N test sources.
+  const SampledSet s = task->decode(g, task->leading_prompts(task->test, n), a.cfg.decoding, a.cfg.sampling,
+                                    decoder.score, a.cfg.seed + 7);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t r = 0; r < s.seqs.size(); ++r) {
     std::vector<int32_t> q = s.seqs[r];

@@ -28,14 +28,19 @@ std::vector<size_t> BatchOrder::rows(int64_t step) {
   return std::vector<size_t>(order_.begin() + k * batch_, order_.begin() + (k + 1) * batch_);
 }
 
-StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows) {
-  // Data parallelism: this rank's rows; its loss is its share of the global token mean, so the
-  // gradients summed over ranks (AdamW::step) are those of the whole batch.
+Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
+                      double& tokens) {
   Tensor ids, targets, mask;
   task.make_batch(data, dist::shard(rows, "train.batch_size"), g.device(), ids, targets, mask);
-  const double local_tokens = sum(mask).item(), tokens = dist::all_reduce_sum(local_tokens);
-  Tensor loss = scale(cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask),
-                      local_tokens / tokens);
+  const double local_tokens = sum(mask).item();
+  tokens = dist::all_reduce_sum(local_tokens);
+  return scale(cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask), local_tokens / tokens);
+}
+
+StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows) {
+  // The gradients summed over ranks (AdamW::step) are those of the whole batch.
+  double tokens = 0;
+  Tensor loss = mle_loss_share(g, task, data, rows, tokens);
   StepResult r{dist::all_reduce_sum(loss.item()), 0, opt.lr(), tokens};
   if (!std::isfinite(r.loss)) fail("train step ", opt.steps_taken() + 1, ": loss is ", r.loss, "; stopping (last checkpoint kept)");
   loss.backward();

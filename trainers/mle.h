@@ -23,6 +23,12 @@ class BatchOrder {
 struct StepResult {
   double loss, grad_norm, lr, tokens;
 };
+// This rank's share of the token-mean cross-entropy of `rows` of `data` (a global batch, sharded
+// over the ranks of a data-parallel job: the shares sum to the whole batch's mean, so do their
+// gradients); `tokens` gets the batch's token count over all ranks.
+Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
+                      double& tokens);
+
 // One MLE step on `rows` of `data`: loss (before the update), backward, AdamW. A non-finite loss
 // is an error naming the step.
 StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows);

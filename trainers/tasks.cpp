@@ -88,6 +88,13 @@ Prompts Task::prompts(const Sequences& from, const std::vector<size_t>& rows, in
   return p;
 }
 
+Prompts Task::leading_prompts(const Sequences& from, int64_t n) const {
+  if (sep < 0) return Prompts::unconditional(start_token, n);
+  std::vector<size_t> rows(static_cast<size_t>(std::min<int64_t>(n, int64_t(from.size()))));
+  std::iota(rows.begin(), rows.end(), size_t(0));
+  return prompts(from, rows, 1);
+}
+
 SampledSet Task::decode(const Generator& g, const Prompts& prompts, const DecodingConfig& dec, const SamplingConfig& s,
                         const PrefixScorer& d, uint64_t seed) const {
   SampledSet out = dec.decoder == "mcts" ? mcts_sequences(g, d, prompts, sample_length, dec.mcts, seed, eos)
@@ -244,11 +251,9 @@ PairTask::PairTask(const RunConfig& cfg) {
 
 Metrics PairTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const {
   const int64_t n = std::min<int64_t>(cfg.train.eval_samples, int64_t(test.size()));
-  std::vector<size_t> rows(static_cast<size_t>(n));
-  std::iota(rows.begin(), rows.end(), size_t(0));
   DecodingConfig dec = cfg.decoding;
   if (!d) dec.decoder = "sample";  // no discriminator here: the sampler
-  const SampledSet out = decode(g, prompts(test, rows, 1), dec, cfg.sampling, d, cfg.seed + 0x51ed27ull);
+  const SampledSet out = decode(g, leading_prompts(test, n), dec, cfg.sampling, d, cfg.seed + 0x51ed27ull);
   std::vector<Words> hyp, ref(test_targets.begin(), test_targets.begin() + n);
   for (const auto& s : out.seqs) {
     std::vector<int32_t> target(std::find(s.begin(), s.end(), sep) + 1, s.end());
