@@ -25,14 +25,6 @@ double log_sum_exp(const float* x, int64_t V, double scale) {
   return m + std::log(z);
 }
 
-// log softmax of one row of logits, in double.
-std::vector<double> log_softmax_row(const float* x, int64_t V) {
-  const double lz = log_sum_exp(x, V, 1.0);
-  std::vector<double> out(static_cast<size_t>(V));
-  for (int64_t v = 0; v < V; ++v) out[size_t(v)] = double(x[v]) - lz;
-  return out;
-}
-
 // Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
 template <class T>
 std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k) {
@@ -331,15 +323,23 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompt
             cands[r].push_back({k, -1, beam.logp, beam.score});
             continue;
           }
-          const std::vector<double> lp = log_softmax_row(logits.data() + (int64_t(r) * K + k) * V, V);
-          std::vector<double> key = lp;
-          if (cfg.sample)  // Gumbel-top-k: the top keys of log p + Gumbel noise are a draw without replacement
+          // log p(v) = logit(v) − log Σ exp(logits): the candidates' order is the logits' (plus Gumbel
+          // noise for a draw without replacement, Gumbel-top-k), so only the normaliser spans V.
+          const float* row = logits.data() + (int64_t(r) * K + k) * V;
+          const double lz = log_sum_exp(row, V, 1.0);
+          std::vector<int32_t> picked;
+          if (cfg.sample) {
+            std::vector<double> key(static_cast<size_t>(V));
             for (int64_t v = 0; v < V; ++v) {
               const double u = double(philox::uniform(seed, group.offset(t) * uint64_t(K * V), (r * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
-              key[size_t(v)] -= std::log(-std::log(u + 0x1.0p-25));
+              key[size_t(v)] = double(row[v]) - std::log(-std::log(u + 0x1.0p-25));
             }
-          for (int32_t tok : top_tokens(key.data(), V, cfg.candidates)) {
-            const double cum = beam.logp + lp[size_t(tok)];
+            picked = top_tokens(key.data(), V, cfg.candidates);
+          } else {
+            picked = top_tokens(row, V, cfg.candidates);
+          }
+          for (int32_t tok : picked) {
+            const double cum = beam.logp + (double(row[tok]) - lz);
             cands[r].push_back({k, tok, cum, cum});
             if (cfg.lambda != 0) {
               std::vector<int32_t> prefix = *group.contexts[r];
