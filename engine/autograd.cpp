@@ -8,6 +8,7 @@
 namespace coopgen {
 
 static thread_local bool g_grad_enabled = true;
+static std::vector<std::pair<int, LeafReadyHook>> g_leaf_hooks;
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
@@ -51,37 +52,61 @@ void run_backward(const Tensor& root, const Tensor& grad) {
     stack.pop_back();
   }
 
+  // ready[i]: the leaves whose last possible contribution comes from the i-th node of the walk.
+  std::vector<std::vector<const TensorImpl*>> ready;
+  if (!g_leaf_hooks.empty()) {
+    std::unordered_map<const TensorImpl*, size_t> last;
+    for (size_t i = 0; i < order.size(); ++i)
+      for (const Tensor& in : order[order.size() - 1 - i]->grad_fn->inputs)
+        if (in.defined() && in.requires_grad() && !in.grad_fn()) last[&in.impl()] = i;
+    ready.resize(order.size());
+    for (const auto& [leaf, i] : last) ready[i].push_back(leaf);
+  }
+
   NoGradGuard no_grad;  // gradients of gradients are not needed
   std::unordered_map<TensorImpl*, Tensor> grads{{&root.impl(), seed}};
   auto accumulate = [](Tensor& slot, const Tensor& g) {
     if (!slot.defined()) slot = g.contiguous().clone();
     else add_(slot, g);
   };
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    TensorImpl* t = *it;
-    auto found = grads.find(t);
-    if (found == grads.end()) continue;
-    Tensor g = found->second;
-    grads.erase(found);
-    Node& node = *t->grad_fn;
-    std::vector<Tensor> in_grads = node.backward(g);
-    CG_CHECK(in_grads.size() == node.inputs.size(), "backward rule of ", node.name,
-             " returned ", in_grads.size(), " gradients for ", node.inputs.size(), " inputs");
-    for (size_t k = 0; k < in_grads.size(); ++k) {
-      const Tensor& in = node.inputs[k];
-      if (!in.defined() || !in.requires_grad() || !in_grads[k].defined()) continue;
-      CG_CHECK(in_grads[k].shape() == in.shape(), "backward rule of ", node.name, ": gradient ",
-               k, " has shape ", shape_str(in_grads[k].shape()), ", input has ",
-               shape_str(in.shape()));
-      if (in.grad_fn()) {
-        accumulate(grads[&in.impl()], in_grads[k]);
-      } else {
-        Tensor slot(in.impl().grad);
-        accumulate(slot, in_grads[k]);
-        in.impl().grad = slot.impl_ptr();
+  for (size_t i = 0; i < order.size(); ++i) {
+    TensorImpl* t = order[order.size() - 1 - i];
+    if (auto found = grads.find(t); found != grads.end()) {
+      Tensor g = found->second;
+      grads.erase(found);
+      Node& node = *t->grad_fn;
+      std::vector<Tensor> in_grads = node.backward(g);
+      CG_CHECK(in_grads.size() == node.inputs.size(), "backward rule of ", node.name,
+               " returned ", in_grads.size(), " gradients for ", node.inputs.size(), " inputs");
+      for (size_t k = 0; k < in_grads.size(); ++k) {
+        const Tensor& in = node.inputs[k];
+        if (!in.defined() || !in.requires_grad() || !in_grads[k].defined()) continue;
+        CG_CHECK(in_grads[k].shape() == in.shape(), "backward rule of ", node.name, ": gradient ",
+                 k, " has shape ", shape_str(in_grads[k].shape()), ", input has ",
+                 shape_str(in.shape()));
+        if (in.grad_fn()) {
+          accumulate(grads[&in.impl()], in_grads[k]);
+        } else {
+          Tensor slot(in.impl().grad);
+          accumulate(slot, in_grads[k]);
+          in.impl().grad = slot.impl_ptr();
+        }
       }
     }
+    if (!ready.empty())
+      for (const TensorImpl* leaf : ready[i])
+        for (const auto& [handle, hook] : g_leaf_hooks) hook(*leaf);
   }
+}
+
+int add_leaf_ready_hook(LeafReadyHook hook) {
+  static int next = 0;
+  g_leaf_hooks.emplace_back(++next, std::move(hook));
+  return next;
+}
+
+void remove_leaf_ready_hook(int handle) {
+  std::erase_if(g_leaf_hooks, [&](const auto& h) { return h.first == handle; });
 }
 
 }  // namespace coopgen

@@ -41,4 +41,11 @@ Tensor record(Tensor out, const char* name, std::vector<Tensor> inputs, Backward
 // Runs the backward pass from `root` (seeded with `grad`, or 1 for a one-element root).
 void run_backward(const Tensor& root, const Tensor& grad);
 
+// Observers of the backward pass, called with each leaf that needs a gradient (a parameter) as
+// soon as no node left in the pass can add to its gradient: data parallelism starts summing a
+// bucket of gradients over ranks there, while the pass goes on (engine/communicator.h).
+using LeafReadyHook = std::function<void(const TensorImpl& leaf)>;
+int add_leaf_ready_hook(LeafReadyHook hook);  // returns a handle for remove_leaf_ready_hook
+void remove_leaf_ready_hook(int handle);
+
 }  // namespace coopgen

@@ -1,11 +1,13 @@
 #include "engine/communicator.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
+#include "engine/autograd.h"
 #include "engine/device.h"
 #include "engine/error.h"
 #include "engine/ops.h"
@@ -24,12 +26,15 @@ namespace {
 
 struct World {
   bool started = false;
+  bool mpi = false;  // launched by mpirun: collectives run, even for one rank
   int rank = 0, size = 1, local_rank = 0;
+  double bucket_bytes = 25e6;
   double timeout_s = 600;
   std::atomic<int64_t> deadline_ms{0};  // 0: no collective in flight
   std::atomic<const char*> call{""};
 #ifdef COOPGEN_WITH_NCCL
   ncclComm_t nccl = nullptr;
+  cudaStream_t comm_stream = nullptr;  // gradient buckets' sums, beside the compute stream
 #endif
 };
 
@@ -111,35 +116,17 @@ ncclComm_t nccl_comm() {
   }
   return w.nccl;
 }
-#endif
 
-// Sums `n` floats at `data` (on `device`) over ranks.
-void sum_floats(float* data, size_t n, Device device) {
-  if (world().size == 1 || n == 0) return;
-#ifdef COOPGEN_WITH_NCCL
-  if (device == Device::CUDA) {
-    Collective c("ncclAllReduce");
-    const auto stream = static_cast<cudaStream_t>(device::stream());
-    nccl_check(ncclAllReduce(data, data, n, ncclFloat32, ncclSum, nccl_comm(), stream), "ncclAllReduce");
-    if (cudaStreamSynchronize(stream) != cudaSuccess) fail("rank ", world().rank, ": ncclAllReduce: CUDA stream error");
-    return;
-  }
-#endif
-#ifdef COOPGEN_WITH_MPI
-  std::vector<float> host;
-  float* buf = data;
-  if (device != Device::CPU) {  // no NCCL in this build: through the host
-    host.resize(n);
-    device::copy(host.data(), Device::CPU, data, device, n * sizeof(float));
-    buf = host.data();
-  }
-  mpi_sum(buf, int(n), MPI_FLOAT, "MPI_Allreduce");
-  if (device != Device::CPU) device::copy(data, device, host.data(), Device::CPU, n * sizeof(float));
-#else
-  (void)data, (void)device;
-  fail("more than one rank, but this build has no MPI");
-#endif
+void cuda_check(cudaError_t e, const char* call) {
+  if (e != cudaSuccess) fail("rank ", world().rank, ": ", call, ": ", cudaGetErrorString(e));
 }
+
+cudaStream_t comm_stream() {
+  World& w = world();
+  if (!w.comm_stream) cuda_check(cudaStreamCreateWithFlags(&w.comm_stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  return w.comm_stream;
+}
+#endif
 
 }  // namespace
 
@@ -147,9 +134,13 @@ void init() {
   World& w = world();
   if (w.started) return;
   w.started = true;
-  const int launched = env_int("OMPI_COMM_WORLD_SIZE", env_int("PMI_SIZE", 1));
-  if (launched > 1) {
-#ifdef COOPGEN_WITH_MPI
+  const int launched = env_int("OMPI_COMM_WORLD_SIZE", env_int("PMI_SIZE", 0));
+#ifndef COOPGEN_WITH_MPI
+  if (launched > 1)
+    fail("launched by mpirun with ", launched, " ranks, but this coopgen was built without MPI (install libopenmpi-dev and rebuild)");
+#else
+  if (launched > 0) {
+    w.mpi = true;
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -160,13 +151,11 @@ void init() {
     MPI_Comm_rank(node, &w.local_rank);
     MPI_Comm_free(&node);
     std::atexit([] {
-      if (world().size > 1) MPI_Finalize();
+      if (world().mpi) MPI_Finalize();
     });
     std::thread(watchdog).detach();
-#else
-    fail("launched by mpirun with ", launched, " ranks, but this coopgen was built without MPI (install libopenmpi-dev and rebuild)");
-#endif
   }
+#endif
   if (device::cuda_available()) device::select_gpu(w.local_rank);
 }
 
@@ -188,13 +177,19 @@ bool nccl_compiled() {
 int rank() { return world().rank; }
 int size() { return world().size; }
 int local_rank() { return world().local_rank; }
+bool collectives_on() { return world().mpi; }
+void set_bucket_mb(double mb) {
+  CG_CHECK(mb > 0, "distributed.bucket_mb (", mb, ") must be positive");
+  world().bucket_bytes = mb * 1e6;
+}
+size_t bucket_bytes() { return size_t(world().bucket_bytes); }
 void set_timeout(double seconds) {
   CG_CHECK(seconds > 0, "distributed.timeout_s (", seconds, ") must be positive");
   world().timeout_s = seconds;
 }
 
 void all_reduce_sum(std::vector<double>& values) {
-  if (world().size == 1 || values.empty()) return;
+  if (!world().mpi || values.empty()) return;
 #ifdef COOPGEN_WITH_MPI
   mpi_sum(values.data(), int(values.size()), MPI_DOUBLE, "MPI_Allreduce (metrics)");
 #endif
@@ -230,7 +225,7 @@ std::vector<T> gather_all(const std::vector<T>& values, MPI_Datatype type) {
 }  // namespace
 
 std::vector<double> all_gather(const std::vector<double>& values) {
-  if (world().size == 1) return values;
+  if (!world().mpi) return values;
 #ifdef COOPGEN_WITH_MPI
   return gather_all(values, MPI_DOUBLE);
 #else
@@ -239,17 +234,12 @@ std::vector<double> all_gather(const std::vector<double>& values) {
 }
 
 std::vector<int32_t> all_gather(const std::vector<int32_t>& values) {
-  if (world().size == 1) return values;
+  if (!world().mpi) return values;
 #ifdef COOPGEN_WITH_MPI
   return gather_all(values, MPI_INT32_T);
 #else
   return values;
 #endif
-}
-
-void all_reduce_sum(Tensor& t) {
-  CG_CHECK(t.dtype() == DType::F32 && t.is_contiguous(), "all_reduce_sum: ", describe(t), " (a contiguous f32 tensor)");
-  sum_floats(t.data<float>(), size_t(t.numel()), t.device());
 }
 
 std::vector<size_t> shard(const std::vector<size_t>& rows, const char* what) {
@@ -259,35 +249,147 @@ std::vector<size_t> shard(const std::vector<size_t>& rows, const char* what) {
   return {rows.begin() + long(r * per), rows.begin() + long((r + 1) * per)};
 }
 
-void all_reduce_gradients(const std::vector<Tensor>& params) {
-  if (world().size == 1 || params.empty()) return;
-  // One bucket: every gradient (zeros where this rank has none, so all ranks send the same
-  // layout) packed into one buffer on the parameters' device, summed, unpacked.
+struct GradientReducer::Bucket {
+  std::vector<size_t> params;  // indices into params_
+  size_t floats = 0, reported = 0;
+  bool started = false;
+  Tensor buffer;  // the packed gradients, then their sum
+#ifdef COOPGEN_WITH_MPI
+  MPI_Request request = MPI_REQUEST_NULL;
+  std::vector<float> host;  // a CUDA bucket's trip through MPI where there is no NCCL
+#endif
+#ifdef COOPGEN_WITH_NCCL
+  cudaEvent_t event = nullptr;  // packed (compute stream), then summed (comm stream)
+#endif
+};
+
+GradientReducer::GradientReducer(std::vector<Tensor> params, size_t bucket_bytes)
+    : params_(std::move(params)), bucket_of_(params_.size()), reported_(params_.size(), false) {
+  for (size_t k = params_.size(); k-- > 0;) {  // the last parameters' gradients are ready first
+    const Tensor& p = params_[k];
+    CG_CHECK(p.dtype() == DType::F32 && p.is_contiguous() && p.device() == params_[0].device(),
+             "GradientReducer: ", describe(p), " (contiguous f32 parameters on one device)");
+    const size_t n = size_t(p.numel());
+    if (buckets_.empty() || (buckets_.back().floats + n) * sizeof(float) > bucket_bytes) buckets_.emplace_back();
+    buckets_.back().params.push_back(k);
+    buckets_.back().floats += n;
+    bucket_of_[k] = buckets_.size() - 1;
+    index_.emplace_back(&p.impl(), k);
+  }
+  std::sort(index_.begin(), index_.end());
+  hook_ = add_leaf_ready_hook([this](const TensorImpl& leaf) { ready(leaf); });
+}
+
+GradientReducer::~GradientReducer() {
+  remove_leaf_ready_hook(hook_);
+#ifdef COOPGEN_WITH_NCCL
+  for (Bucket& b : buckets_)
+    if (b.event) cudaEventDestroy(b.event);
+#endif
+}
+
+size_t GradientReducer::buckets() const { return buckets_.size(); }
+
+void GradientReducer::ready(const TensorImpl& leaf) {
+  auto it = std::lower_bound(index_.begin(), index_.end(), std::make_pair(&leaf, size_t(0)));
+  if (it == index_.end() || it->first != &leaf) return;  // another model's parameter
+  const size_t k = it->second;
+  if (reported_[k]) {  // a second backward pass this step: its sums are redone in finish()
+    second_pass_ = true;
+    return;
+  }
+  reported_[k] = true;
+  Bucket& b = buckets_[bucket_of_[k]];
+  if (++b.reported == b.params.size() && !second_pass_) start(b);
+}
+
+void GradientReducer::start(Bucket& b) {
   NoGradGuard no_grad;
-  size_t total = 0;
-  for (const Tensor& p : params) total += size_t(p.numel());
-  Tensor bucket = Tensor::zeros({int64_t(total)}, DType::F32, params[0].device());
-  size_t at = 0;
-  for (const Tensor& p : params) {
-    const int64_t n = p.numel();
-    Tensor dst = bucket.slice(0, int64_t(at), int64_t(at) + n);
-    if (p.grad().defined()) copy_(dst, p.grad().reshape({n}));
-    at += size_t(n);
+  const Device device = params_[0].device();
+  b.buffer = Tensor::zeros({int64_t(b.floats)}, DType::F32, device);  // zeros where no gradient
+  int64_t at = 0;
+  for (size_t k : b.params) {
+    const Tensor& p = params_[k];
+    if (p.grad().defined()) {
+      Tensor dst = b.buffer.slice(0, at, at + p.numel());
+      copy_(dst, p.grad().reshape({p.numel()}));
+    }
+    at += p.numel();
   }
-  all_reduce_sum(bucket);
-  at = 0;
-  for (const Tensor& p : params) {
-    const int64_t n = p.numel();
-    Tensor g = bucket.slice(0, int64_t(at), int64_t(at) + n).reshape(p.shape()).contiguous();
-    Tensor handle = p;  // shares p's storage and gradient slot
-    handle.set_grad(g);
-    at += size_t(n);
+  b.started = true;
+  float* data = b.buffer.data<float>();
+#ifdef COOPGEN_WITH_NCCL
+  if (device == Device::CUDA) {  // the comm stream waits for the packing, then sums beside the backward pass
+    if (!b.event) cuda_check(cudaEventCreateWithFlags(&b.event, cudaEventDisableTiming), "cudaEventCreate");
+    cuda_check(cudaEventRecord(b.event, static_cast<cudaStream_t>(device::stream())), "cudaEventRecord");
+    cuda_check(cudaStreamWaitEvent(comm_stream(), b.event), "cudaStreamWaitEvent");
+    nccl_check(ncclAllReduce(data, data, b.floats, ncclFloat32, ncclSum, nccl_comm(), comm_stream()),
+               "ncclAllReduce (gradient bucket)");
+    cuda_check(cudaEventRecord(b.event, comm_stream()), "cudaEventRecord");
+    return;
   }
+#endif
+#ifdef COOPGEN_WITH_MPI
+  if (device != Device::CPU) {  // no NCCL in this build: through the host
+    b.host.resize(b.floats);
+    device::copy(b.host.data(), Device::CPU, data, device, b.floats * sizeof(float));
+    data = b.host.data();
+  }
+  mpi_check(MPI_Iallreduce(MPI_IN_PLACE, data, int(b.floats), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &b.request),
+            "MPI_Iallreduce (gradient bucket)");
+  for (Bucket& other : buckets_) {  // Open MPI moves nonblocking collectives along inside MPI calls
+    int flag = 0;
+    if (other.request != MPI_REQUEST_NULL) MPI_Test(&other.request, &flag, MPI_STATUS_IGNORE);
+  }
+#else
+  (void)data;
+#endif
+}
+
+void GradientReducer::finish() {
+  for (Bucket& b : buckets_) {
+    if (b.started && second_pass_) wait(b);  // summed too early: again, with the whole step's gradients
+    if (!b.started) start(b);
+  }
+  for (Bucket& b : buckets_) {
+    wait(b);
+    int64_t at = 0;
+    for (size_t k : b.params) {
+      Tensor handle = params_[k];  // shares the parameter's storage and gradient slot
+      handle.set_grad(b.buffer.slice(0, at, at + handle.numel()).reshape(handle.shape()).contiguous());
+      at += handle.numel();
+    }
+    b.buffer = Tensor();
+    b.reported = 0;
+  }
+  std::fill(reported_.begin(), reported_.end(), false);
+  second_pass_ = false;
+}
+
+void GradientReducer::wait(Bucket& b) {
+  if (!b.started) return;
+  b.started = false;
+#ifdef COOPGEN_WITH_NCCL
+  if (b.buffer.device() == Device::CUDA) {
+    Collective c("ncclAllReduce (gradient bucket)");
+    cuda_check(cudaEventSynchronize(b.event), "ncclAllReduce (gradient bucket)");
+    return;
+  }
+#endif
+#ifdef COOPGEN_WITH_MPI
+  if (b.request == MPI_REQUEST_NULL) return;
+  {
+    Collective c("MPI_Wait (gradient bucket)");
+    mpi_check(MPI_Wait(&b.request, MPI_STATUS_IGNORE), "MPI_Wait (gradient bucket)");
+  }
+  if (b.buffer.device() != Device::CPU)
+    device::copy(b.buffer.data<float>(), b.buffer.device(), b.host.data(), Device::CPU, b.floats * sizeof(float));
+#endif
 }
 
 void abort_job(const std::string& message) {
 #ifdef COOPGEN_WITH_MPI
-  if (world().size > 1) {
+  if (world().mpi) {
     std::fprintf(stderr, "coopgen: error: rank %d: %s\n", world().rank, message.c_str());
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);

@@ -26,15 +26,16 @@ AdamW::AdamW(NamedTensors params, OptimConfig cfg) : params_(std::move(params)),
     m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
     v_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
   }
+  if (dist::collectives_on()) {
+    std::vector<Tensor> ps;
+    for (auto& [name, p] : params_) ps.push_back(p);
+    reducer_ = std::make_unique<dist::GradientReducer>(std::move(ps), dist::bucket_bytes());
+  }
 }
 
 double AdamW::step() {
   NoGradGuard no_grad;
-  if (dist::size() > 1) {  // data parallelism: each rank's gradient is of its share of the global loss
-    std::vector<Tensor> ps;
-    for (auto& [name, p] : params_) ps.push_back(p);
-    dist::all_reduce_gradients(ps);
-  }
+  if (reducer_) reducer_->finish();  // data parallelism: each rank's gradient is of its share of the global loss
   double sq = 0;
   for (auto& [name, p] : params_)
     if (p.grad().defined()) sq += sum_squares(p.grad()).item();

@@ -3,10 +3,12 @@
 // gains and norms are not decayed.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/communicator.h"
 #include "engine/config.h"
 #include "engine/tensor.h"
 
@@ -66,6 +68,7 @@ class AdamW {
 
  private:
   NamedTensors params_;
+  std::unique_ptr<dist::GradientReducer> reducer_;  // under mpirun
   std::vector<Tensor> m_, v_;
   OptimConfig cfg_;
   int64_t step_ = 0;

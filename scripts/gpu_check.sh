@@ -3,15 +3,19 @@
 # the CUDA backend for the local GPU, then, most important first and each step time-boxed so that
 # one call inside the lease brings back what finished: the gpu tests (every op on CUDA against the
 # CPU reference), decoding and training throughput on cuda and cpu side by side, the backend tests
-# under compute-sanitizer, and the rest of the CTest suite. Logs land under $OUT (at most 8 files
-# come back). Prepare here first: bash scripts/fetch_gpu_deps.sh
+# under compute-sanitizer, one rank of data parallelism over NCCL, and the rest of the CTest
+# suite. Logs land under $OUT (at most 8 files come back). Prepare here first:
+# bash scripts/fetch_gpu_deps.sh
 #   GPU_CHECK_BUDGET_S  seconds for the whole script (default 540)
+#   GPU_CHECK_STEPS     which steps, in this order (default "tests bench nccl memcheck suite")
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 deadline=$(($(date +%s) + ${GPU_CHECK_BUDGET_S:-540}))
 # timeout for a step: its own cap, or what is left of the budget, whichever is smaller
+steps=" ${GPU_CHECK_STEPS:-tests bench nccl memcheck suite} "
+want() { [[ $steps == *" $1 "* ]]; }
 cap() { local left=$((deadline - $(date +%s))); echo $((left < $1 ? (left > 1 ? left : 1) : $1)); }
 
 DEPS=/tmp/coopgen-deps
@@ -41,55 +45,97 @@ t0=$(date +%s)
   cmake -S . -B build-gpu -DCOOPGEN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$DEPS/usr" \
     -DCOOPGEN_BLAS_LIBRARY="$LIB/openblas-pthread/libopenblas.so" &&
-    timeout "$(cap 360)" cmake --build build-gpu -j"$(nproc)" --target coopgen coopgen_backend_tests bench_decode
+    timeout "$(cap 360)" cmake --build build-gpu -j"$(nproc)" --target coopgen coopgen_backend_tests bench_decode io_fixture
 } >"$OUT/build.log" 2>&1
 build_rc=$?
 echo "build: rc $build_rc in $(($(date +%s) - t0)) s" | tee -a "$OUT/build.log"
 [ "$build_rc" -eq 0 ] || { tail -30 "$OUT/build.log"; exit 1; }
 
+rc=0
 # 1. Every op on CUDA against the CPU reference, forward and backward, on poisoned memory.
-timeout "$(cap 120)" build-gpu/tests/coopgen_backend_tests >"$OUT/gpu_tests.log" 2>&1
-rc=$?
-echo "gpu tests: rc $rc" | tee -a "$OUT/gpu_tests.log"
-tail -4 "$OUT/gpu_tests.log"
-[ "$rc" -eq 77 ] && echo "gpu_check: the gpu tests were skipped: no GPU is visible here" >&2
+if want tests; then
+  timeout "$(cap 120)" build-gpu/tests/coopgen_backend_tests >"$OUT/gpu_tests.log" 2>&1
+  rc=$?
+  echo "gpu tests: rc $rc" | tee -a "$OUT/gpu_tests.log"
+  tail -4 "$OUT/gpu_tests.log"
+  [ "$rc" -eq 77 ] && echo "gpu_check: the gpu tests were skipped: no GPU is visible here" >&2
+fi
 
-# 2. Throughput, cuda and cpu side by side: decoding (bench/decode.cpp) and training steps.
-for preset in oracle text; do
-  for dev in cuda cpu; do
-    timeout "$(cap 90)" build-gpu/bench/bench_decode --device "$dev" --preset "$preset" \
-      --json "$OUT/decode_${preset}_$dev.json" >>"$OUT/bench.log" 2>&1 ||
-      echo "bench_decode $preset $dev: rc $?" >>"$OUT/bench.log"
-  done
-done
-cat "$OUT/bench.log"
 oracle=.deps/oracle/seqgan_oracle_lstm.safetensors
-for dev in cuda cpu; do
-  run=/tmp/gpu-check-$dev
-  timeout "$(cap 60)" build-gpu/coopgen train --config configs/oracle_mle.yaml --device "$dev" \
-    data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/mle" train.steps=200 train.log_every=50 \
-    optim.schedule.total_steps=200 train.eval_every=0 train.eval_samples=200 >/dev/null 2>&1
-  echo "mle $dev rc $?: $(grep tokens_per_s "$run/mle/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
-  timeout "$(cap 60)" build-gpu/coopgen train --config configs/oracle_gcn.yaml --device "$dev" \
-    data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/gcn" adversarial.init_checkpoint="$run/mle/checkpoint" \
-    discriminator.pretrain_steps=20 train.steps=40 train.log_every=10 train.eval_every=0 \
-    train.checkpoint_every=0 train.eval_samples=200 >/dev/null 2>&1
-  echo "gcn $dev rc $?: $(grep tokens_per_s "$run/gcn/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
-done
-tail -4 "$OUT/bench.log"
+# 2. Throughput, cuda and cpu side by side: decoding (bench/decode.cpp) and training steps.
+if want bench; then
+  for preset in oracle text; do
+    for dev in cuda cpu; do
+      timeout "$(cap 90)" build-gpu/bench/bench_decode --device "$dev" --preset "$preset" \
+        --json "$OUT/decode_${preset}_$dev.json" >>"$OUT/bench.log" 2>&1 ||
+        echo "bench_decode $preset $dev: rc $?" >>"$OUT/bench.log"
+    done
+  done
+  cat "$OUT/bench.log"
+  for dev in cuda cpu; do
+    run=/tmp/gpu-check-$dev
+    timeout "$(cap 60)" build-gpu/coopgen train --config configs/oracle_mle.yaml --device "$dev" \
+      data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/mle" train.steps=200 train.log_every=50 \
+      optim.schedule.total_steps=200 train.eval_every=0 train.eval_samples=200 >/dev/null 2>&1
+    echo "mle $dev rc $?: $(grep tokens_per_s "$run/mle/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
+    timeout "$(cap 60)" build-gpu/coopgen train --config configs/oracle_gcn.yaml --device "$dev" \
+      data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/gcn" adversarial.init_checkpoint="$run/mle/checkpoint" \
+      discriminator.pretrain_steps=20 train.steps=40 train.log_every=10 train.eval_every=0 \
+      train.checkpoint_every=0 train.eval_samples=200 >/dev/null 2>&1
+    echo "gcn $dev rc $?: $(grep tokens_per_s "$run/gcn/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
+  done
+  tail -4 "$OUT/bench.log"
+fi
 
-# 3. The backend tests under the memory checker.
-if command -v compute-sanitizer >/dev/null; then
+# 3. Data parallelism over NCCL on this machine's GPUs: one rank under mpirun takes the whole
+# collective path (NCCL communicator, gradient buckets summed on a side stream during the
+# backward pass) and must reach the model a plain run reaches; more ranks where there are GPUs.
+if want nccl; then
+  {
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 NCCL_DEBUG=WARN
+    build-gpu/coopgen devices
+    gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
+    common=(data.oracle="$oracle" data.train_size=2000 data.test_size=200 train.eval_every=0
+            train.eval_samples=200 train.log_every=10 distributed.timeout_s=60 distributed.bucket_mb=0.05)
+    mle=(--config configs/oracle_mle.yaml --device cuda train.steps=50 optim.schedule.total_steps=50 "${common[@]}")
+    gcn=(--config configs/oracle_gcn.yaml --device cuda adversarial.init_checkpoint=/tmp/nccl/plain/checkpoint
+         discriminator.pretrain_steps=5 train.steps=10 train.checkpoint_every=0 "${common[@]}")
+    timeout "$(cap 60)" build-gpu/coopgen train "${mle[@]}" run_dir=/tmp/nccl/plain >/tmp/nccl-plain.log 2>&1 ||
+      echo "plain run failed: $(tail -1 /tmp/nccl-plain.log)"
+    timeout "$(cap 60)" mpirun -np 1 build-gpu/coopgen train "${mle[@]}" run_dir=/tmp/nccl/one 2>&1 |
+      grep -v "^\[" | tail -3
+    build-gpu/tests/io_fixture compare /tmp/nccl/plain/checkpoint /tmp/nccl/one/checkpoint 1e-5 &&
+      echo "nccl: mpirun -np 1 (NCCL) equals the plain run"
+    grep tokens_per_s /tmp/nccl/plain/metrics.jsonl | tail -1
+    grep tokens_per_s /tmp/nccl/one/metrics.jsonl | tail -1
+    timeout "$(cap 60)" build-gpu/coopgen train "${gcn[@]}" run_dir=/tmp/nccl/gcn-plain >/dev/null 2>&1
+    timeout "$(cap 60)" mpirun -np 1 build-gpu/coopgen train "${gcn[@]}" run_dir=/tmp/nccl/gcn-one >/dev/null 2>&1
+    build-gpu/tests/io_fixture compare /tmp/nccl/gcn-plain/checkpoint /tmp/nccl/gcn-one/checkpoint 1e-5 &&
+      echo "nccl: GCN (generator and discriminator reducers) under mpirun -np 1 equals the plain run"
+    if [ "$gpus" -gt 1 ]; then
+      timeout "$(cap 90)" mpirun -np "$gpus" build-gpu/coopgen train "${mle[@]}" run_dir=/tmp/nccl/many 2>&1 | tail -2
+      build-gpu/tests/io_fixture compare /tmp/nccl/plain/checkpoint /tmp/nccl/many/checkpoint 1e-4 &&
+        echo "nccl: $gpus ranks equal one"
+      grep tokens_per_s /tmp/nccl/many/metrics.jsonl | tail -1
+    fi
+  } >"$OUT/nccl.log" 2>&1
+  cat "$OUT/nccl.log"
+fi
+
+# 4. The backend tests under the memory checker.
+if want memcheck && command -v compute-sanitizer >/dev/null; then
   timeout "$(cap 120)" compute-sanitizer --tool memcheck build-gpu/tests/coopgen_backend_tests \
     >"$OUT/memcheck.log" 2>&1
   echo "memcheck: rc $?" | tee -a "$OUT/memcheck.log"
   tail -3 "$OUT/memcheck.log"
 fi
 
-# 4. The rest of the suite with what time is left (Open MPI and the Python references are not
-# on that machine: those tests are CI's).
-timeout "$(cap 600)" cmake --build build-gpu -j"$(nproc)" >/dev/null 2>&1 &&
-  (cd build-gpu && timeout "$(cap 600)" ctest -j"$(nproc)" --output-on-failure \
-    -E 'mpi_ranks|sacrebleu|nltk|safetensors_interop') >"$OUT/ctest.log" 2>&1
-tail -8 "$OUT/ctest.log" 2>/dev/null
+# 5. The rest of the suite with what time is left (the Python references' packages are not on
+# that machine, and ../shared does not travel: those tests are CI's).
+if want suite; then
+  timeout "$(cap 600)" cmake --build build-gpu -j"$(nproc)" >/dev/null 2>&1 &&
+    (cd build-gpu && timeout "$(cap 600)" ctest -j"$(nproc)" --output-on-failure \
+      -E 'mpi_ranks|sacrebleu|nltk|safetensors_interop') >"$OUT/ctest.log" 2>&1
+  tail -8 "$OUT/ctest.log" 2>/dev/null
+fi
 exit "$rc"

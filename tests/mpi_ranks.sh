@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data parallelism on the CPU with Open MPI: `mpirun -np 2` and one rank with the same global batch
 # reach the same parameters and optimiser states after K steps (MLE, GCN, RML-GAN), a two-rank
-# checkpoint resumes on one rank, and a rank that fails ends the whole job with a message naming it.
+# checkpoint resumes on one rank, one rank under mpirun equals one rank without, and a rank that
+# fails ends the whole job with a message naming it.
 # Usage: mpi_ranks.sh COOPGEN IO_FIXTURE SRC_DIR WORK_DIR   (exit 77: no mpirun or no oracle data)
 set -u
 coopgen=$1 fixture=$2 src=$3 work=$4
@@ -16,9 +17,15 @@ args=(--config "$src/configs/oracle_mle.yaml" data.oracle="$oracle" data.train_s
       model.d_model=16 model.heads=2 train.steps=5)
 fail() { echo "$1"; cat "$work"/*.log; exit 1; }
 "$coopgen" train "${args[@]}" run_dir="$work/one" > "$work/one.log" 2>&1 || fail "one rank failed"
-mpirun -np 2 "$coopgen" train "${args[@]}" run_dir="$work/two" > "$work/two.log" 2>&1 || fail "two ranks failed"
+# Two ranks with 2 kB gradient buckets (a dozen per step, summed while the backward pass runs).
+mpirun -np 2 "$coopgen" train "${args[@]}" run_dir="$work/two" distributed.bucket_mb=0.002 > "$work/two.log" 2>&1 ||
+  fail "two ranks failed"
 grep -q "2 ranks" "$work/two.log" || fail "the two-rank run did not say so"
 "$fixture" compare "$work/one/checkpoint" "$work/two/checkpoint" 1e-4 || fail "1 and 2 ranks differ"
+# One rank under mpirun takes the collective path end to end: the same model as without mpirun.
+mpirun -np 1 "$coopgen" train "${args[@]}" run_dir="$work/one-mpi" > "$work/one-mpi.log" 2>&1 || fail "mpirun -np 1 failed"
+grep -q ", 1 rank" "$work/one-mpi.log" || fail "the one-rank mpirun run did not say so"
+"$fixture" compare "$work/one/checkpoint" "$work/one-mpi/checkpoint" 1e-6 || fail "mpirun -np 1 differs from a plain run"
 # Resume the two-rank checkpoint on one rank, and the one-rank run alike: still equal.
 "$coopgen" train "${args[@]}" run_dir="$work/two" train.steps=7 --resume > "$work/two_resumed.log" 2>&1 || fail "resume failed"
 "$coopgen" train "${args[@]}" run_dir="$work/one" train.steps=7 --resume > "$work/one_resumed.log" 2>&1 || fail "resume failed"
@@ -34,7 +41,8 @@ adv=(--config "$src/configs/oracle_gcn.yaml" data.oracle="$oracle" data.train_si
      adversarial.candidates=16 adversarial.mle_weight=0.5)
 for method in gcn rml_gan; do
   "$coopgen" train "${adv[@]}" method=$method run_dir="$work/$method-one" > "$work/$method-one.log" 2>&1 || fail "$method on one rank failed"
-  mpirun -np 2 "$coopgen" train "${adv[@]}" method=$method run_dir="$work/$method-two" > "$work/$method-two.log" 2>&1 ||
+  mpirun -np 2 "$coopgen" train "${adv[@]}" method=$method run_dir="$work/$method-two" distributed.bucket_mb=0.002 \
+    > "$work/$method-two.log" 2>&1 ||
     fail "$method on two ranks failed"
   "$fixture" compare "$work/$method-one/checkpoint" "$work/$method-two/checkpoint" 1e-4 || fail "$method: 1 and 2 ranks differ"
 done
@@ -50,4 +58,4 @@ mpirun -np 1 "$coopgen" train "${args[@]}" run_dir="$work/hang" distributed.time
        -np 1 "$coopgen" train "${args[@]}" run_dir="$work/hang" train.steps=2 distributed.timeout_s=10 \
        > "$work/hang.log" 2>&1 && fail "a hung collective did not fail the job"
 grep -q "rank 0: MPI_Allreduce.* did not finish within 10 s" "$work/hang.log" || fail "no timeout message naming rank 0"
-echo "MLE, GCN and RML-GAN: 1 and 2 ranks equal (MLE also after resuming on 1 rank); a failing rank and a hung collective end the job"
+echo "MLE, GCN and RML-GAN: 1 and 2 ranks equal (MLE also after resuming on 1 rank, and under mpirun -np 1); a failing rank and a hung collective end the job"

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
+#include "engine/autograd.h"
 #include "engine/ops.h"
 
 using namespace coopgen;
@@ -46,4 +49,39 @@ TEST_CASE("gradients reach only what requires them, through views", "[autograd]"
   y.backward();
   REQUIRE(a.grad().to_vector<double>() == b.to_vector<double>());
   REQUIRE_FALSE(b.grad().defined());
+}
+
+TEST_CASE("a leaf is reported ready once, during the pass, when its gradient is final", "[autograd]") {
+  // loss = Σ c·tanh(a∘b) + Σ a∘k: c's only use is next to the root, a and b are used deepest,
+  // k needs no gradient. Data parallelism sums a gradient from the moment it is reported.
+  Tensor a = f64({0.5, -1.0, 2.0}, {3}).requires_grad_();
+  Tensor b = f64({1.5, 0.25, -0.75}, {3}).requires_grad_();
+  Tensor c = f64({-2.0, 1.0, 0.5}, {3}).requires_grad_();
+  Tensor k = f64({3.0, 4.0, 5.0}, {3});
+  std::vector<std::pair<const TensorImpl*, std::vector<double>>> reports;  // leaf, its gradient then
+  bool b_had_grad_when_c_ready = true;
+  const int hook = add_leaf_ready_hook([&](const TensorImpl& leaf) {
+    Tensor g(leaf.grad);
+    reports.emplace_back(&leaf, g.to_vector<double>());
+    if (&leaf == &c.impl()) b_had_grad_when_c_ready = b.grad().defined();
+  });
+  add(sum(mul(c, tanh(mul(a, b)))), sum(mul(a, k))).backward();
+  remove_leaf_ready_hook(hook);
+  REQUIRE(reports.size() == 3);  // a, b, c once each; k never
+  REQUIRE_FALSE(b_had_grad_when_c_ready);
+  std::vector<double> final_a = a.grad().to_vector<double>(), final_b = b.grad().to_vector<double>(),
+                      final_c = c.grad().to_vector<double>();
+  for (const auto& [leaf, g] : reports) {
+    REQUIRE((leaf == &a.impl() || leaf == &b.impl() || leaf == &c.impl()));
+    const std::vector<double>& want = leaf == &a.impl() ? final_a : leaf == &b.impl() ? final_b : final_c;
+    REQUIRE(g == want);
+  }
+  // ∂/∂a = c·(1 − tanh²(ab))·b + k, in closed form.
+  for (size_t i = 0; i < 3; ++i) {
+    const double av = std::vector<double>{0.5, -1.0, 2.0}[i], bv = std::vector<double>{1.5, 0.25, -0.75}[i],
+                 cv = std::vector<double>{-2.0, 1.0, 0.5}[i], kv = 3.0 + double(i), t = std::tanh(av * bv);
+    REQUIRE(final_a[i] == Approx(cv * (1 - t * t) * bv + kv));
+  }
+  add(sum(mul(a, k)), sum(b)).backward();  // the hook is gone: nothing more reported
+  REQUIRE(reports.size() == 3);
 }

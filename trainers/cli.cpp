@@ -102,6 +102,7 @@ int cmd_train(const std::vector<std::string>& args) {
   dist::init();  // under mpirun: one rank of a data-parallel job
   ConfigArgs a = parse_config_args("train", args, {}, true);
   dist::set_timeout(a.cfg.distributed.timeout_s);
+  dist::set_bucket_mb(a.cfg.distributed.bucket_mb);
   return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
 }
 

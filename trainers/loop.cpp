@@ -85,7 +85,7 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   }
   const fs::path ckpt = fs::path(cfg.run_dir) / "checkpoint";
   Progress progress(cfg.train.steps);
-  if (root) progress.line(hooks.banner + (dist::size() > 1 ? ", " + std::to_string(dist::size()) + " ranks" : ""));
+  if (root) progress.line(hooks.banner + (dist::collectives_on() ? ", " + std::to_string(dist::size()) + (dist::size() == 1 ? " rank" : " ranks") : ""));
 
   int64_t step = 0;
   if (resume) {

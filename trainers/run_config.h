@@ -118,7 +118,11 @@ struct AdversarialConfig {
 // Data-parallel runs (mpirun -np N coopgen train ...; engine/communicator.h).
 struct DistributedConfig {
   double timeout_s = 600;  // a collective not finished by then ends the job, naming the rank and the call
-  template <class V> void visit(V& v) { v("timeout_s", timeout_s); }
+  double bucket_mb = 25;   // gradients are summed over ranks in buckets of at most this size, during the backward pass
+  template <class V> void visit(V& v) {
+    v("timeout_s", timeout_s);
+    v("bucket_mb", bucket_mb);
+  }
 };
 
 struct RunConfig {
