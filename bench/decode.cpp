@@ -24,13 +24,14 @@ namespace {
 struct Preset {
   const char* name;
   int64_t vocab, length;
-  TransformerConfig g, d;
+  GeneratorConfig g;
+  TransformerConfig d;
 };
 
 // oracle: configs/oracle_gcn.yaml's models; text: configs/emnlp_news_gcn.yaml's.
 const Preset kPresets[] = {
-    {"oracle", 5000, 20, {32, 2, 2, 21, 0.02}, {32, 2, 2, 21, 0.02}},
-    {"text", 5575, 50, {128, 2, 4, 51, 0.02}, {64, 2, 4, 51, 0.02}},
+    {"oracle", 5000, 20, {{32, 2, 2, 21, 0.02}}, {32, 2, 2, 21, 0.02}},
+    {"text", 5575, 50, {{128, 2, 4, 51, 0.02}}, {64, 2, 4, 51, 0.02}},
 };
 
 struct Row {

@@ -141,18 +141,23 @@ void cpu_run(const OpCall& c) {
       return floating(t, [&]<class T>(T) { cpu::sum_all(out<T>(c, 0), in<T>(c, 0), c.in[0].numel()); });
     case Op::SumSquares:
       return floating(t, [&]<class T>(T) { cpu::sum_squares(out<T>(c, 0), in<T>(c, 0), c.in[0].numel()); });
+    case Op::LogsumexpChunk:
+      return floating(t, [&]<class T>(T) {
+        cpu::logsumexp_chunk(out<T>(c, 0), out<T>(c, 1), out<T>(c, 2), in<T>(c, 0), in<int32_t>(c, 1),
+                             c.in[0].size(0), c.in[0].size(1), c.i[0]);
+      });
     case Op::WeightedLogprob:
       return floating(t, [&]<class T>(T) {
-        const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
-        cpu::weighted_logprob_forward(out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), in<int32_t>(c, 1),
-                                      in<T>(c, 2), in<T>(c, 3), rows, rows / c.in[3].numel(), vocab);
+        const int64_t rows = c.in[0].numel();
+        cpu::weighted_logprob(out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), in<T>(c, 1), in<T>(c, 2), in<T>(c, 3),
+                              in<T>(c, 4), rows, rows / c.in[4].numel());
       });
     case Op::WeightedLogprobBackward:
       return floating(t, [&]<class T>(T) {
-        const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
-        cpu::weighted_logprob_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), in<int32_t>(c, 2),
-                                       in<T>(c, 3), in<T>(c, 4), in<T>(c, 5), rows,
-                                       rows / c.in[4].numel(), vocab);
+        const int64_t rows = c.in[0].size(0);
+        cpu::weighted_logprob_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), in<int32_t>(c, 2), in<T>(c, 3),
+                                       in<T>(c, 4), in<T>(c, 5), rows, c.in[0].size(1), rows / c.in[4].numel(),
+                                       c.i[0]);
       });
     case Op::BceWithLogits:
       return floating(t, [&]<class T>(T) {

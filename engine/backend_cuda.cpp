@@ -107,15 +107,18 @@ void cuda_run(const OpCall& c) {
     }
     case Op::SumAll: return cuda::sum_all(out(c, 0), in(c, 0), c.in[0].numel(), s);
     case Op::SumSquares: return cuda::sum_squares(out(c, 0), in(c, 0), c.in[0].numel(), s);
+    case Op::LogsumexpChunk:
+      return cuda::logsumexp_chunk(out(c, 0), out(c, 1), out(c, 2), in(c, 0), ids(c, 1), c.in[0].size(0),
+                                   c.in[0].size(1), c.i[0], s);
     case Op::WeightedLogprob: {
-      const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
-      return cuda::weighted_logprob_forward(out(c, 0), out(c, 1), scratch(rows), in(c, 0), ids(c, 1), in(c, 2),
-                                            in(c, 3), rows, rows / c.in[3].numel(), vocab, s);
+      const int64_t rows = c.in[0].numel();
+      return cuda::weighted_logprob(out(c, 0), out(c, 1), scratch(rows), in(c, 0), in(c, 1), in(c, 2), in(c, 3),
+                                    in(c, 4), rows, rows / c.in[4].numel(), s);
     }
     case Op::WeightedLogprobBackward: {
-      const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
-      return cuda::weighted_logprob_backward(out(c, 0), in(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4),
-                                             in(c, 5), rows, rows / c.in[4].numel(), vocab, s);
+      const int64_t rows = c.in[0].size(0);
+      return cuda::weighted_logprob_backward(out(c, 0), in(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4), in(c, 5),
+                                             rows, c.in[0].size(1), rows / c.in[4].numel(), c.i[0], s);
     }
     case Op::BceWithLogits:
       return cuda::bce_with_logits_forward(out(c, 0), scratch(c.in[0].numel()), in(c, 0), in(c, 1), c.in[0].numel(), s);

@@ -267,24 +267,82 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
   return s;
 }
 
+namespace {
+
+// The running log-sum-exp of each row over the vocabulary chunks seen so far (LogsumexpChunk).
+struct LogsumexpState {
+  Tensor mx, s, zy;
+  LogsumexpState(int64_t rows, DType t, Device d)
+      : mx(Tensor::full({rows}, -std::numeric_limits<double>::infinity(), t, d)),
+        s(Tensor::zeros({rows}, t, d)),
+        zy(Tensor::zeros({rows}, t, d)) {}
+};
+
+void check_weighted_logprob(const char* what, int64_t rows, int64_t vocab, DType t, const Tensor& y,
+                            const Tensor& m, const Tensor& w) {
+  CG_CHECK(y.numel() == rows && m.numel() == rows && w.dim() == 1 && w.size(0) > 0 && rows % w.size(0) == 0 &&
+               m.dtype() == t && w.dtype() == t,
+           what, ": ", rows, " rows, targets ", describe(y), ", mask ", describe(m), ", weights ", describe(w));
+  CG_CHECK(!m.requires_grad() && !w.requires_grad(), what, ": the mask and the weights are constants; detach() them");
+  check_tokens(what, y, vocab);
+}
+
+}  // namespace
+
 Tensor weighted_logprob(const Tensor& logits, const Tensor& y, const Tensor& m, const Tensor& w) {
   const int64_t vocab = logits.size(-1), rows = logits.numel() / vocab;
-  CG_CHECK(y.numel() == rows && m.numel() == rows && w.dim() == 1 && rows % w.size(0) == 0 &&
-               m.dtype() == logits.dtype() && w.dtype() == logits.dtype(),
-           "weighted_logprob: logits ", describe(logits), ", targets ", describe(y), ", mask ",
-           describe(m), ", weights ", describe(w));
-  CG_CHECK(!m.requires_grad() && !w.requires_grad(),
-           "weighted_logprob: the mask and the weights are constants; detach() them");
-  check_tokens("weighted_logprob", y, vocab);
+  check_weighted_logprob("weighted_logprob", rows, vocab, logits.dtype(), y, m, w);
   Tensor z = logits.reshape({rows, vocab}).contiguous();
   Tensor yc = y.contiguous(), mc = m.contiguous(), wc = w.contiguous();
+  LogsumexpState st(rows, z.dtype(), z.device());
+  run(Op::LogsumexpChunk, {z, yc}, {st.mx, st.s, st.zy}, {}, {0});
   Tensor loss = scalar_like(z), lse = Tensor::empty({rows}, z.dtype(), z.device());
-  run(Op::WeightedLogprob, {z, yc, mc, wc}, {loss, lse});
+  run(Op::WeightedLogprob, {st.mx, st.s, st.zy, mc, wc}, {loss, lse});
   return record(loss, "weighted_logprob", {logits},
                 [zd = z.detach(), lse, yc, mc, wc, shape = logits.shape()](const Tensor& g) -> std::vector<Tensor> {
                   Tensor dz = like(zd);
-                  run(Op::WeightedLogprobBackward, {zd, lse, yc, mc, wc, g.contiguous()}, {dz});
+                  run(Op::WeightedLogprobBackward, {zd, lse, yc, mc, wc, g.contiguous()}, {dz}, {}, {0});
                   return {dz.reshape(shape)};
+                });
+}
+
+Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y, const Tensor& m, const Tensor& w,
+                               int64_t chunk) {
+  const int64_t d = h.size(-1), rows = h.numel() / d, vocab = W.size(0);
+  CG_CHECK(W.dim() == 2 && W.size(1) == d && W.dtype() == h.dtype() && chunk > 0,
+           "weighted_logprob_linear: hidden states ", describe(h), ", output embedding ", describe(W), ", chunk ", chunk);
+  check_weighted_logprob("weighted_logprob_linear", rows, vocab, h.dtype(), y, m, w);
+  const Tensor hc = h.reshape({rows, d}).contiguous().detach(), Wc = W.contiguous().detach();
+  const Tensor yc = y.contiguous(), mc = m.contiguous(), wc = w.contiguous();
+  const int64_t width = std::min(chunk, vocab);
+  const Tensor buffer = Tensor::empty({rows * width}, h.dtype(), h.device());  // one chunk of logits
+  // z = h·W[v0:v1]ᵀ, the chunk's logits [rows, v1 − v0], in `buffer`.
+  auto logits_chunk = [=](int64_t v0, int64_t v1) {
+    Tensor z = buffer.slice(0, 0, rows * (v1 - v0)).reshape({rows, v1 - v0});
+    run(Op::Matmul, {hc, Wc.slice(0, v0, v1)}, {z}, {1.0, 0.0}, {1, rows, v1 - v0, d, 0, 1});
+    return z;
+  };
+  LogsumexpState st(rows, h.dtype(), h.device());
+  for (int64_t v0 = 0; v0 < vocab; v0 += width) {
+    const int64_t v1 = std::min(vocab, v0 + width);
+    run(Op::LogsumexpChunk, {logits_chunk(v0, v1), yc}, {st.mx, st.s, st.zy}, {}, {v0});
+  }
+  Tensor loss = scalar_like(hc), lse = Tensor::empty({rows}, h.dtype(), h.device());
+  run(Op::WeightedLogprob, {st.mx, st.s, st.zy, mc, wc}, {loss, lse});
+  return record(loss, "weighted_logprob_linear", {h, W},
+                [=, shape = h.shape()](const Tensor& g) -> std::vector<Tensor> {
+                  // Per chunk, recomputed: G = dloss·c·(softmax − onehot) in place of the logits, then
+                  // dh += G·W[v0:v1] and dW[v0:v1] = Gᵀ·h.
+                  Tensor dh = Tensor::zeros({rows, d}, hc.dtype(), hc.device()), dW = like(Wc);
+                  const Tensor gc = g.contiguous();
+                  for (int64_t v0 = 0; v0 < vocab; v0 += width) {
+                    const int64_t v1 = std::min(vocab, v0 + width), n = v1 - v0;
+                    Tensor z = logits_chunk(v0, v1);
+                    run(Op::WeightedLogprobBackward, {z, lse, yc, mc, wc, gc}, {z}, {}, {v0});
+                    run(Op::Matmul, {z, Wc.slice(0, v0, v1)}, {dh}, {1.0, 1.0}, {1, rows, d, n, 0, 0});
+                    run(Op::Matmul, {z, hc}, {dW.slice(0, v0, v1)}, {1.0, 0.0}, {1, n, d, rows, 1, 0});
+                  }
+                  return {dh.reshape(shape), dW};
                 });
 }
 

@@ -69,6 +69,12 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
 // loss = −Σ_b w_b Σ_t m_bt log softmax(logits_bt)[y_bt]. logits [B,T,V] or [B·T,V], y i32 [B,T],
 // m [B,T], w [B]. w and m are constants (no gradient flows to them).
 Tensor weighted_logprob(const Tensor& logits, const Tensor& y, const Tensor& m, const Tensor& w);
+// The same loss for logits = h·Wᵀ (h [.., d] hidden states, W [V, d] the output embedding) without
+// the N×V logits: the vocabulary in chunks of `chunk` tokens, an online log-sum-exp forward and
+// each chunk's logits recomputed backward (as Cut Cross-Entropy and Liger's fused linear
+// cross-entropy do). Memory: N·chunk floats instead of N·V, for one more h·Wᵀ product.
+Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y, const Tensor& m, const Tensor& w,
+                               int64_t chunk = 4096);
 // Mean over unmasked tokens of −log p(y): weighted_logprob with w_b = 1/Σm.
 Tensor cross_entropy(const Tensor& logits, const Tensor& y, const Tensor& m);
 // mean_n BCE(σ(x_n), t_n), from logits, computed stably.

@@ -8,6 +8,14 @@ Tensor Generator::forward(const Tensor& ids) const {
   return matmul(net_.encode(ids, true, Tensor(), nullptr), net_.param("wte"), false, true);
 }
 
+Tensor Generator::weighted_logprob(const Tensor& ids, const Tensor& y, const Tensor& m, const Tensor& w) const {
+  const int64_t B = ids.size(0), T = ids.size(1);
+  const Tensor yb = y.reshape({B, T}), mb = m.reshape({B, T});
+  const Tensor h = net_.encode(ids, true, Tensor(), nullptr);
+  if (output_chunk_ > 0) return weighted_logprob_linear(h, net_.param("wte"), yb, mb, w, output_chunk_);
+  return coopgen::weighted_logprob(matmul(h, net_.param("wte"), false, true), yb, mb, w);
+}
+
 Tensor Generator::step(const Tensor& ids, Cache& cache) const {
   NoGradGuard no_grad;
   const int64_t B = ids.size(0);

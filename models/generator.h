@@ -6,16 +6,29 @@
 
 namespace coopgen {
 
-using GeneratorConfig = TransformerConfig;
+struct GeneratorConfig : TransformerConfig {
+  // The training loss's route through the tied output embedding: 0, the full B·T×V logits;
+  // C > 0, the fused output layer in vocabulary chunks of C tokens (weighted_logprob_linear): B·T·C
+  // floats instead of B·T·V, for one more product h·Wᵀ in the backward pass.
+  int64_t output_chunk = 0;
+  template <class V> void visit(V& v) {
+    TransformerConfig::visit(v);
+    v("output_chunk", output_chunk);
+  }
+};
 
 class Generator {
  public:
   using Cache = Transformer::Cache;
   Generator(const GeneratorConfig& cfg, int64_t vocab, uint64_t seed, Device device)
-      : net_(cfg, vocab, seed, device, "") {}
+      : net_(cfg, vocab, seed, device, ""), output_chunk_(cfg.output_chunk) {}
 
   // ids i32 [B, T] → logits [B, T, V] (causal: position t sees positions ≤ t).
   Tensor forward(const Tensor& ids) const;
+  // −Σ_b w_b Σ_t m_bt log p(y_bt | ids_b,≤t) for ids, y, m [B, T] (or [B·T]) and w [B]: the loss of
+  // MLE (w = 1/tokens), GAN, RML-GAN and GCN (w = the samples' weights), through the route
+  // config().output_chunk chooses.
+  Tensor weighted_logprob(const Tensor& ids, const Tensor& y, const Tensor& m, const Tensor& w) const;
   Cache new_cache(int64_t batch) const { return net_.new_cache(batch); }
   // ids i32 [B] at position cache.len → logits [B, V]; appends to the cache. No history.
   Tensor step(const Tensor& ids, Cache& cache) const;
@@ -28,11 +41,12 @@ class Generator {
   NamedTensors& params() { return net_.params(); }
   const NamedTensors& params() const { return net_.params(); }
   int64_t vocab() const { return net_.vocab(); }
-  const GeneratorConfig& config() const { return net_.config(); }
+  const TransformerConfig& config() const { return net_.config(); }
   Device device() const { return net_.device(); }
 
  private:
   Transformer net_;
+  int64_t output_chunk_;
 };
 
 }  // namespace coopgen

@@ -106,6 +106,12 @@ inline std::vector<OpCase> op_cases() {
       {"weighted_logprob",
        {{{2, 3, 7}, Kind::Logits}, {{2, 3}, Kind::Tokens, 7}, {{2, 3}, Kind::Mask}, {{2}, Kind::Positive}},
        [](V x) { return weighted_logprob(x[0], x[1], x[2], x[3]); }},
+      {"weighted_logprob_linear",  // 11 tokens in chunks of 4, 4, 3
+       {{{2, 3, 5}, Kind::Logits}, {{11, 5}}, {{2, 3}, Kind::Tokens, 11}, {{2, 3}, Kind::Mask}, {{2}, Kind::Positive}},
+       [](V x) { return weighted_logprob_linear(x[0], x[1], x[2], x[3], x[4], 4); }},
+      {"weighted_logprob_linear_one_chunk",
+       {{{5, 3}, Kind::Logits}, {{7, 3}}, {{5}, Kind::Tokens, 7}, {{5}, Kind::Mask}, {{5}, Kind::Positive}},
+       [](V x) { return weighted_logprob_linear(x[0], x[1], x[2], x[3], x[4]); }},
       {"cross_entropy", {{{5, 7}, Kind::Logits}, {{5}, Kind::Tokens, 7}, {{5}, Kind::Mask}},
        [](V x) { return cross_entropy(x[0], x[1], x[2]); }},
       {"bce_with_logits", {{{6}, Kind::Logits}, {{6}, Kind::Prob}},

@@ -114,6 +114,39 @@ TEST_CASE("op values match closed forms", "[ops]") {
   }
 }
 
+TEST_CASE("the chunked output layer equals the product then weighted_logprob, in value and gradients", "[ops]") {
+  // h [2,5,6], W [13,6]: chunks of 1, 4, 5 (13 = 2·5 + 3), 13 and 64 tokens against the unfused
+  // loss on the full logits h·Wᵀ, in float64.
+  Tensor h = scale(Tensor::uniform({2, 5, 6}, 11, 0, -1, 1, DType::F64), 3.0).requires_grad_();
+  Tensor W = Tensor::uniform({13, 6}, 12, 0, -1, 1, DType::F64).requires_grad_();
+  std::vector<int32_t> ids;
+  for (int k = 0; k < 10; ++k) ids.push_back(int32_t((k * 7 + 3) % 13));
+  const Tensor y = Tensor::from(ids, {2, 5});
+  const Tensor m = Tensor::from(std::vector<double>{1, 1, 1, 0, 0, 1, 1, 1, 1, 1}, {2, 5});
+  const Tensor w = Tensor::from(std::vector<double>{0.7, 1.9}, {2});
+  const Tensor unfused = weighted_logprob(matmul(h, W, false, true), y, m, w);
+  unfused.backward();
+  const std::vector<double> dh = h.grad().to_vector<double>(), dW = W.grad().to_vector<double>();
+  for (int64_t chunk : {1, 4, 5, 13, 64}) {
+    h.zero_grad();
+    W.zero_grad();
+    const Tensor fused = weighted_logprob_linear(h, W, y, m, w, chunk);
+    REQUIRE(fused.item() == Approx(unfused.item()).epsilon(1e-12));
+    fused.backward();
+    const std::vector<double> fh = h.grad().to_vector<double>(), fW = W.grad().to_vector<double>();
+    for (size_t k = 0; k < dh.size(); ++k) REQUIRE(fh[k] == Approx(dh[k]).epsilon(1e-10).margin(1e-14));
+    for (size_t k = 0; k < dW.size(); ++k) REQUIRE(fW[k] == Approx(dW[k]).epsilon(1e-10).margin(1e-14));
+  }
+  SECTION("the running maximum moves across chunks without overflow") {
+    // One row whose logits are −800 in the first chunk and +800 in the second: log-sum-exp 800 + log 2.
+    Tensor hh = Tensor::from(std::vector<double>{1.0}, {1, 1});
+    Tensor WW = Tensor::from(std::vector<double>{-800, -800, 800, 800}, {4, 1});
+    const Tensor yy = Tensor::from(std::vector<int32_t>{2}, {1});
+    const Tensor one = Tensor::from(std::vector<double>{1.0}, {1});
+    REQUIRE(weighted_logprob_linear(hh, WW, yy, one, one, 2).item() == Approx(std::log(2.0)));
+  }
+}
+
 TEST_CASE("cuda requests fail with a clear message when no GPU can run them", "[tensor]") {
   if (device::cuda_available()) return;
   REQUIRE_THROWS_WITH(Tensor::zeros({2}, DType::F32, Device::CUDA), Catch::Contains("cuda"));

@@ -356,11 +356,11 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
   const std::vector<size_t> rows = dist::shard(all, "the samples of a generator step");
   Tensor ids, targets, mask;
   task.make_batch(ws.seqs, rows, g.device(), ids, targets, mask);
-  const int64_t B = ids.size(0), T = ids.size(1);
+  const int64_t B = ids.size(0);
   const double tokens = dist::all_reduce_sum(sum(mask).item()), mean_len = std::max(1.0, tokens / double(all.size()));
   std::vector<float> w(rows.size());
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[rows[i]] / mean_len);
-  Tensor loss = weighted_logprob(g.forward(ids), targets.reshape({B, T}), mask.reshape({B, T}), Tensor::from(w, {B}, g.device()));
+  Tensor loss = g.weighted_logprob(ids, targets, mask, Tensor::from(w, {B}, g.device()));
   if (mle_weight > 0) {
     double real_tokens = 0;
     loss = add(loss, scale(mle_loss_share(g, task, task.train, real_rows, real_tokens), mle_weight));

@@ -32,9 +32,9 @@ Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& dat
                       double& tokens) {
   Tensor ids, targets, mask;
   task.make_batch(data, dist::shard(rows, "train.batch_size"), g.device(), ids, targets, mask);
-  const double local_tokens = sum(mask).item();
-  tokens = dist::all_reduce_sum(local_tokens);
-  return scale(cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask), local_tokens / tokens);
+  tokens = dist::all_reduce_sum(sum(mask).item());
+  CG_CHECK(tokens > 0, "an MLE batch has no target tokens");
+  return g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0 / tokens, mask.dtype(), g.device()));
 }
 
 StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows) {

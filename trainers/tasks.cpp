@@ -63,9 +63,8 @@ double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const
     std::iota(rows.begin(), rows.end(), size_t(first));
     Tensor ids, targets, mask;
     make_batch(seqs, rows, g.device(), ids, targets, mask);
-    const double count = sum(mask).item();
-    total += cross_entropy(g.forward(ids).reshape({targets.numel(), g.vocab()}), targets, mask).item() * count;
-    tokens += count;
+    total += g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0, mask.dtype(), g.device())).item();
+    tokens += sum(mask).item();
   }
   return total / tokens;
 }

@@ -10,32 +10,39 @@ namespace coopgen::cpu {
 template <class T> static double exp_t(double x) { return double(std::exp(T(x))); }
 
 template <class T>
-void weighted_logprob_forward(T* loss, T* lse, const T* logits, const int32_t* y, const T* m,
-                              const T* w, int64_t rows, int64_t time, int64_t vocab) {
+void logsumexp_chunk(T* mx, T* s, T* zy, const T* z, const int32_t* y, int64_t rows, int64_t cols, int64_t v0) {
+  for (int64_t n = 0; n < rows; ++n) {
+    const T* zr = z + n * cols;
+    double top = double(mx[n]);
+    for (int64_t j = 0; j < cols; ++j) top = std::max(top, double(zr[j]));
+    double acc = double(s[n]) == 0 ? 0.0 : double(s[n]) * std::exp(double(mx[n]) - top);
+    for (int64_t j = 0; j < cols; ++j) acc += exp_t<T>(double(zr[j]) - top);
+    mx[n] = T(top);
+    s[n] = T(acc);
+    if (y[n] >= v0 && y[n] < v0 + cols) zy[n] = zr[y[n] - v0];
+  }
+}
+
+template <class T>
+void weighted_logprob(T* loss, T* lse, const T* mx, const T* s, const T* zy, const T* m, const T* w,
+                      int64_t rows, int64_t time) {
   double total = 0;
   for (int64_t n = 0; n < rows; ++n) {
-    const T* z = logits + n * vocab;
-    double mx = double(z[0]);
-    for (int64_t v = 1; v < vocab; ++v) mx = std::max(mx, double(z[v]));
-    double s = 0;
-    for (int64_t v = 0; v < vocab; ++v) s += exp_t<T>(double(z[v]) - mx);
-    double l = mx + std::log(s);
+    const double l = double(mx[n]) + std::log(double(s[n])), c = double(w[n / time]) * double(m[n]);
     lse[n] = T(l);
-    double c = double(w[n / time]) * double(m[n]);
-    if (c != 0) total -= c * (double(z[y[n]]) - l);
+    if (c != 0) total -= c * (double(zy[n]) - l);
   }
   loss[0] = T(total);
 }
 
 template <class T>
-void weighted_logprob_backward(T* dlogits, const T* logits, const T* lse, const int32_t* y,
-                               const T* m, const T* w, const T* dloss, int64_t rows, int64_t time,
-                               int64_t vocab) {
+void weighted_logprob_backward(T* dz, const T* z, const T* lse, const int32_t* y, const T* m, const T* w,
+                               const T* dloss, int64_t rows, int64_t cols, int64_t time, int64_t v0) {
   for (int64_t n = 0; n < rows; ++n) {
-    double c = double(dloss[0]) * double(w[n / time]) * double(m[n]);
-    for (int64_t v = 0; v < vocab; ++v) {
-      double p = exp_t<T>(double(logits[n * vocab + v]) - double(lse[n]));
-      dlogits[n * vocab + v] = T(c * (p - (v == y[n] ? 1.0 : 0.0)));
+    const double c = double(dloss[0]) * double(w[n / time]) * double(m[n]);
+    for (int64_t j = 0; j < cols; ++j) {
+      const double p = exp_t<T>(double(z[n * cols + j]) - double(lse[n]));
+      dz[n * cols + j] = T(c * (p - (v0 + j == y[n] ? 1.0 : 0.0)));
     }
   }
 }
@@ -57,16 +64,15 @@ void bce_with_logits_backward(T* dx, const T* x, const T* t, const T* dloss, int
   }
 }
 
-template void weighted_logprob_forward<float>(float*, float*, const float*, const int32_t*,
-                                              const float*, const float*, int64_t, int64_t, int64_t);
-template void weighted_logprob_forward<double>(double*, double*, const double*, const int32_t*,
-                                               const double*, const double*, int64_t, int64_t, int64_t);
-template void weighted_logprob_backward<float>(float*, const float*, const float*, const int32_t*,
-                                               const float*, const float*, const float*, int64_t,
-                                               int64_t, int64_t);
-template void weighted_logprob_backward<double>(double*, const double*, const double*, const int32_t*,
-                                                const double*, const double*, const double*, int64_t,
-                                                int64_t, int64_t);
+#define COOPGEN_LOSSES(T)                                                                              \
+  template void logsumexp_chunk<T>(T*, T*, T*, const T*, const int32_t*, int64_t, int64_t, int64_t);     \
+  template void weighted_logprob<T>(T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,   \
+                                    int64_t);                                                            \
+  template void weighted_logprob_backward<T>(T*, const T*, const T*, const int32_t*, const T*, const T*, \
+                                             const T*, int64_t, int64_t, int64_t, int64_t);
+COOPGEN_LOSSES(float)
+COOPGEN_LOSSES(double)
+#undef COOPGEN_LOSSES
 template void bce_with_logits_forward<float>(float*, const float*, const float*, int64_t);
 template void bce_with_logits_forward<double>(double*, const double*, const double*, int64_t);
 template void bce_with_logits_backward<float>(float*, const float*, const float*, const float*, int64_t);

@@ -1,8 +1,9 @@
-// Losses (math in kernels/cpu/losses.h). weighted_logprob: one block per row computes the
-// log-sum-exp (max pass, exp-sum pass: reads V floats twice), saves it, and writes the row's term;
-// a one-block reduction sums the rows in a fixed order. The N×V logits are an input here; the
-// fused kernel that never materialises them comes with the performance work.
-// Backward: one block per row writes dloss·c_n·(softmax − onehot), reading the row once.
+// Losses (math in kernels/cpu/losses.h). logsumexp_chunk: one block per row of a vocabulary
+// chunk [N,C] reads it twice (max pass, exp-sum pass) and folds it into the row's running
+// (mx, s): 8·C bytes per row plus 12 of state. weighted_logprob: per-row terms, then a one-block
+// reduction in a fixed order. Backward: one block per row writes dloss·c_n·(softmax − onehot) for
+// the chunk, reading and writing it once (in place when dz = z). The fused output layer
+// (engine/ops.cpp weighted_logprob_linear) feeds these chunk by chunk from cuBLAS products.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/losses.cuh"
 #include "kernels/cuda/reduce.cuh"
@@ -11,32 +12,40 @@ namespace coopgen::cuda {
 
 namespace {
 
-__global__ void logprob_rows_kernel(float* row_loss, float* lse, const float* logits, const int32_t* y,
-                                    const float* m, const float* w, int64_t time, int64_t vocab) {
+__global__ void logsumexp_chunk_kernel(float* mx, float* s, float* zy, const float* z, const int32_t* y, int64_t cols,
+                                       int64_t v0) {
   __shared__ float scratch[32];
   const int64_t n = blockIdx.x;
-  const float* z = logits + n * vocab;
-  float mx = -INFINITY;
-  for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x) mx = fmaxf(mx, z[v]);
-  mx = block_max(mx, scratch);
-  float s = 0;
-  for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x) s += expf(z[v] - mx);
-  s = block_sum(s, scratch);
+  const float* zr = z + n * cols;
+  float top = -INFINITY;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) top = fmaxf(top, zr[j]);
+  top = fmaxf(block_max(top, scratch), mx[n]);
+  float acc = 0;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) acc += expf(zr[j] - top);
+  acc = block_sum(acc, scratch);
   if (threadIdx.x == 0) {
-    const float l = mx + logf(s);
-    const float c = w[n / time] * m[n];
-    lse[n] = l;
-    row_loss[n] = c != 0.0f ? -c * (z[y[n]] - l) : 0.0f;
+    s[n] = (s[n] == 0.0f ? 0.0f : s[n] * expf(mx[n] - top)) + acc;
+    mx[n] = top;
+    if (y[n] >= v0 && y[n] < v0 + cols) zy[n] = zr[y[n] - v0];
   }
 }
 
-__global__ void logprob_backward_kernel(float* dlogits, const float* logits, const float* lse, const int32_t* y,
-                                        const float* m, const float* w, const float* dloss, int64_t time, int64_t vocab) {
+__global__ void logprob_rows_kernel(float* row_loss, float* lse, const float* mx, const float* s, const float* zy,
+                                    const float* m, const float* w, int64_t rows, int64_t time) {
+  for (int64_t n = global_index(); n < rows; n += grid_stride()) {
+    const float l = mx[n] + logf(s[n]), c = w[n / time] * m[n];
+    lse[n] = l;
+    row_loss[n] = c != 0.0f ? -c * (zy[n] - l) : 0.0f;
+  }
+}
+
+__global__ void logprob_backward_kernel(float* dz, const float* z, const float* lse, const int32_t* y, const float* m,
+                                        const float* w, const float* dloss, int64_t cols, int64_t time, int64_t v0) {
   const int64_t n = blockIdx.x;
   const float c = dloss[0] * w[n / time] * m[n], l = lse[n];
-  const int32_t target = y[n];
-  for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x)
-    dlogits[n * vocab + v] = c * (expf(logits[n * vocab + v] - l) - (v == target ? 1.0f : 0.0f));
+  const int64_t target = y[n] - v0;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
+    dz[n * cols + j] = c * (expf(z[n * cols + j] - l) - (j == target ? 1.0f : 0.0f));
 }
 
 __global__ void bce_terms_kernel(float* terms, const float* x, const float* t, int64_t n) {
@@ -53,16 +62,21 @@ __global__ void bce_backward_kernel(float* dx, const float* x, const float* t, c
 
 }  // namespace
 
-void weighted_logprob_forward(float* loss, float* lse, float* row_loss, const float* logits, const int32_t* y,
-                              const float* m, const float* w, int64_t rows, int64_t time, int64_t vocab, cudaStream_t s) {
-  if (rows) launch("weighted_logprob_rows", logprob_rows_kernel, unsigned(rows), kBlock, 0, s, row_loss, lse, logits, y, m, w, time, vocab);
-  sum_all(loss, row_loss, rows, s);
+void logsumexp_chunk(float* mx, float* s, float* zy, const float* z, const int32_t* y, int64_t rows, int64_t cols,
+                     int64_t v0, cudaStream_t st) {
+  if (rows) launch("logsumexp_chunk", logsumexp_chunk_kernel, unsigned(rows), kBlock, 0, st, mx, s, zy, z, y, cols, v0);
 }
 
-void weighted_logprob_backward(float* dlogits, const float* logits, const float* lse, const int32_t* y,
-                               const float* m, const float* w, const float* dloss, int64_t rows, int64_t time,
-                               int64_t vocab, cudaStream_t s) {
-  if (rows) launch("weighted_logprob_backward", logprob_backward_kernel, unsigned(rows), kBlock, 0, s, dlogits, logits, lse, y, m, w, dloss, time, vocab);
+void weighted_logprob(float* loss, float* lse, float* row_loss, const float* mx, const float* s, const float* zy,
+                      const float* m, const float* w, int64_t rows, int64_t time, cudaStream_t st) {
+  if (rows) launch("weighted_logprob_rows", logprob_rows_kernel, grid_for(rows), kBlock, 0, st, row_loss, lse, mx, s, zy, m, w, rows, time);
+  sum_all(loss, row_loss, rows, st);
+}
+
+void weighted_logprob_backward(float* dz, const float* z, const float* lse, const int32_t* y, const float* m,
+                               const float* w, const float* dloss, int64_t rows, int64_t cols, int64_t time, int64_t v0,
+                               cudaStream_t st) {
+  if (rows) launch("weighted_logprob_backward", logprob_backward_kernel, unsigned(rows), kBlock, 0, st, dz, z, lse, y, m, w, dloss, cols, time, v0);
 }
 
 void bce_with_logits_forward(float* loss, float* scratch, const float* x, const float* t, int64_t n, cudaStream_t s) {

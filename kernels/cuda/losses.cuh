@@ -6,11 +6,13 @@
 
 namespace coopgen::cuda {
 
-void weighted_logprob_forward(float* loss, float* lse, float* row_loss, const float* logits, const int32_t* y,
-                              const float* m, const float* w, int64_t rows, int64_t time, int64_t vocab, cudaStream_t s);
-void weighted_logprob_backward(float* dlogits, const float* logits, const float* lse, const int32_t* y,
-                               const float* m, const float* w, const float* dloss, int64_t rows, int64_t time,
-                               int64_t vocab, cudaStream_t s);
+void logsumexp_chunk(float* mx, float* s, float* zy, const float* z, const int32_t* y, int64_t rows, int64_t cols,
+                     int64_t v0, cudaStream_t st);
+void weighted_logprob(float* loss, float* lse, float* row_loss, const float* mx, const float* s, const float* zy,
+                      const float* m, const float* w, int64_t rows, int64_t time, cudaStream_t st);
+void weighted_logprob_backward(float* dz, const float* z, const float* lse, const int32_t* y, const float* m,
+                               const float* w, const float* dloss, int64_t rows, int64_t cols, int64_t time, int64_t v0,
+                               cudaStream_t st);
 void bce_with_logits_forward(float* loss, float* scratch, const float* x, const float* t, int64_t n, cudaStream_t s);
 void bce_with_logits_backward(float* dx, const float* x, const float* t, const float* dloss, int64_t n, cudaStream_t s);
 

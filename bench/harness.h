@@ -1,0 +1,102 @@
+// What every kernel benchmark shares: a median of timed repetitions after warm-up, the peak of the
+// device's caching allocator over one repetition, JSON out, and `--check BASELINE.json`, which
+// fails when a ratio against the peer run in the same process (lower is better) has grown by more
+// than the tolerance since the baseline was recorded. Absolute times are reported, never checked:
+// CI machines differ, the ratio of two runs on one machine much less.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/allocator.h"
+#include "engine/device.h"
+#include "engine/error.h"
+
+namespace coopgen::bench {
+
+struct Timing {
+  double median_ms = 0;
+  double peak_mb = 0;  // the allocator's peak during one repetition, above what was live before
+};
+
+// Runs `f` `warmup` times, then `reps` times, each ended by a device synchronisation.
+inline Timing measure(Device dev, const std::function<void()>& f, int reps = 20, int warmup = 3) {
+  auto sync = [&] {
+    if (dev == Device::CUDA) device::synchronize();
+  };
+  for (int i = 0; i < warmup; ++i) f();
+  sync();
+  CachingAllocator& alloc = allocator(dev);
+  alloc.reset_peak();
+  const size_t base = alloc.stats().current_bytes;
+  std::vector<double> ms;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    sync();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(ms.begin(), ms.begin() + long(ms.size() / 2), ms.end());
+  return {ms[ms.size() / 2], double(alloc.stats().peak_bytes - base) / 1e6};
+}
+
+// A benchmark's result: named timings and the ratios that --check guards.
+struct Report {
+  std::string bench, device;
+  std::map<std::string, double> shape;  // the problem's sizes
+  std::vector<std::pair<std::string, Timing>> runs;
+  std::map<std::string, double> ratios;
+
+  void write_json(const std::string& file) const {
+    FILE* f = std::fopen(file.c_str(), "w");
+    if (!f) fail(file, ": cannot write");
+    std::fprintf(f, "{\"bench\": \"%s\", \"device\": \"%s\", \"shape\": {", bench.c_str(), device.c_str());
+    const char* sep = "";
+    for (const auto& [k, v] : shape) std::fprintf(f, "%s\"%s\": %g", std::exchange(sep, ", "), k.c_str(), v);
+    std::fprintf(f, "}, \"runs\": [");
+    sep = "";
+    for (const auto& [name, t] : runs)
+      std::fprintf(f, "%s{\"name\": \"%s\", \"median_ms\": %.4f, \"peak_mb\": %.3f}", std::exchange(sep, ", "),
+                   name.c_str(), t.median_ms, t.peak_mb);
+    std::fprintf(f, "], \"ratios\": {");
+    sep = "";
+    for (const auto& [k, v] : ratios) std::fprintf(f, "%s\"%s\": %.4f", std::exchange(sep, ", "), k.c_str(), v);
+    std::fprintf(f, "}}\n");
+    if (std::fclose(f) != 0) fail(file, ": write failed");
+  }
+
+  // Every ratio of the baseline must be present and at most (1 + tolerance) times its baseline
+  // value. Returns the failures, one line each.
+  std::vector<std::string> check(const std::string& baseline_file, double tolerance = 0.15) const {
+    YAML::Node base;  // JSON is YAML
+    try {
+      base = YAML::LoadFile(baseline_file);
+    } catch (const std::exception& e) {
+      fail(baseline_file, ": cannot read the baseline (", e.what(), ")");
+    }
+    if (!base["ratios"] || !base["ratios"].IsMap()) fail(baseline_file, ": no \"ratios\" object");
+    std::vector<std::string> bad;
+    for (const auto& kv : base["ratios"]) {
+      const std::string key = kv.first.as<std::string>();
+      const double was = kv.second.as<double>();
+      const auto now = ratios.find(key);
+      if (now == ratios.end()) {
+        bad.push_back(key + ": in the baseline, not measured");
+      } else if (now->second > was * (1 + tolerance)) {
+        char line[256];
+        std::snprintf(line, sizeof line, "%s: %.3f, baseline %.3f (more than %.0f%% worse)", key.c_str(), now->second,
+                      was, tolerance * 100);
+        bad.emplace_back(line);
+      }
+    }
+    return bad;
+  }
+};
+
+}  // namespace coopgen::bench

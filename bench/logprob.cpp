@@ -1,0 +1,112 @@
+// The reward-weighted log-prob loss of the output layer, forward and backward, fused against
+// unfused on one backend:
+//   unfused: logits = h·Wᵀ [N×V] in memory, then weighted_logprob (the composition every trainer
+//            used before), backward through both;
+//   fused:   weighted_logprob_linear, the vocabulary in chunks (engine/ops.h): N·chunk floats of
+//            logits at a time, one more h·Wᵀ product (recomputed in the backward pass).
+// Reports median time and peak memory of each and their ratios fused/unfused (lower is better);
+// `--check BASELINE.json` fails on a ratio more than 15% worse than the baseline's. Sizes: small
+// (CPU, CI), gpt2 (N = 16384 tokens, V = 50257, d = 768: issue 5's target shape).
+//   bench_logprob [--device cpu|cuda] [--size small|gpt2] [--rows N] [--vocab V] [--dim D]
+//                 [--chunk C] [--reps R] [--json FILE] [--check BASELINE.json]
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "bench/harness.h"
+#include "engine/ops.h"
+
+using namespace coopgen;
+
+int main(int argc, char** argv) {
+  try {
+    std::string device = "cpu", size = "small", json, baseline;
+    int64_t rows = 0, vocab = 0, dim = 0, chunk = 0;
+    int reps = 20;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) fail(a, " needs a value");
+        return argv[++i];
+      };
+      if (a == "--device") device = value();
+      else if (a == "--size") size = value();
+      else if (a == "--rows") rows = std::stoll(value());
+      else if (a == "--vocab") vocab = std::stoll(value());
+      else if (a == "--dim") dim = std::stoll(value());
+      else if (a == "--chunk") chunk = std::stoll(value());
+      else if (a == "--reps") reps = std::stoi(value());
+      else if (a == "--json") json = value();
+      else if (a == "--check") baseline = value();
+      else fail("unknown option ", a, " (see the header of bench/logprob.cpp)");
+    }
+    const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
+    if (dev == Device::CUDA) device::require_cuda();
+    if (size == "small") {
+      rows = rows ? rows : 1024, vocab = vocab ? vocab : 5575, dim = dim ? dim : 128, chunk = chunk ? chunk : 1024;
+    } else if (size == "gpt2") {
+      rows = rows ? rows : 16384, vocab = vocab ? vocab : 50257, dim = dim ? dim : 768, chunk = chunk ? chunk : 4096;
+    } else {
+      fail("--size ", size, ": expected small or gpt2");
+    }
+    const int64_t time = 64, batch = rows / time;
+    if (batch * time != rows) fail("--rows ", rows, " must be a multiple of ", time, " (sequences of 64 tokens)");
+
+    // Inputs from the Philox stream: h at the scale of a layer-normed state, W at init scale,
+    // targets anywhere in the vocabulary, a few masked positions, weights around 1.
+    Tensor h = Tensor::uniform({batch, time, dim}, 1, 0, -1, 1, DType::F32).to(dev).requires_grad_();
+    Tensor W = Tensor::uniform({vocab, dim}, 2, 0, -0.05, 0.05, DType::F32).to(dev).requires_grad_();
+    std::vector<float> u = Tensor::uniform({rows}, 3, 0, 0, 1, DType::F32).to_vector<float>();
+    std::vector<int32_t> ids(static_cast<size_t>(rows));
+    std::vector<float> mask(static_cast<size_t>(rows));
+    for (size_t k = 0; k < ids.size(); ++k) {
+      ids[k] = int32_t(u[k] * float(vocab)) % int32_t(vocab);
+      mask[k] = (k % size_t(time)) < size_t(time - 3) ? 1.0f : 0.0f;  // the last 3 positions padded
+    }
+    const Tensor y = Tensor::from(ids, {batch, time}).to(dev), m = Tensor::from(mask, {batch, time}).to(dev);
+    const Tensor w = Tensor::uniform({batch}, 4, 0, 0.5, 1.5, DType::F32).to(dev);
+
+    double unfused_loss = 0, fused_loss = 0;
+    auto unfused = [&] {
+      Tensor loss = weighted_logprob(matmul(h, W, false, true), y, m, w);
+      loss.backward();
+      unfused_loss = loss.item();
+      h.zero_grad(), W.zero_grad();
+    };
+    auto fused = [&] {
+      Tensor loss = weighted_logprob_linear(h, W, y, m, w, chunk);
+      loss.backward();
+      fused_loss = loss.item();
+      h.zero_grad(), W.zero_grad();
+    };
+    bench::Report r{"logprob", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"dim", double(dim)},
+                                        {"chunk", double(chunk)}}, {}, {}};
+    r.runs.emplace_back("unfused", bench::measure(dev, unfused, reps));
+    r.runs.emplace_back("fused", bench::measure(dev, fused, reps));
+    if (std::fabs(fused_loss - unfused_loss) > 1e-4 * std::fabs(unfused_loss))
+      fail("the fused loss ", fused_loss, " differs from the unfused ", unfused_loss);
+    const bench::Timing &a = r.runs[0].second, &b = r.runs[1].second;
+    r.ratios = {{"time_fused_vs_unfused", b.median_ms / a.median_ms}, {"memory_fused_vs_unfused", b.peak_mb / a.peak_mb}};
+
+    // GEMM work of the three products every version needs (logits, dh, dW): 6·N·V·d.
+    const double gflop = 6.0 * double(rows) * double(vocab) * double(dim) / 1e9;
+    std::printf("weighted log-prob of the output layer, forward + backward: N %lld, V %lld, d %lld, chunk %lld, %s\n",
+                (long long)rows, (long long)vocab, (long long)dim, (long long)chunk, device.c_str());
+    std::printf("%-8s %12s %12s %14s\n", "version", "median ms", "peak MB", "GEMM TFLOP/s");
+    for (const auto& [name, t] : r.runs)
+      std::printf("%-8s %12.3f %12.1f %14.3f\n", name.c_str(), t.median_ms, t.peak_mb, gflop / t.median_ms);
+    std::printf("fused / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_fused_vs_unfused"],
+                r.ratios["memory_fused_vs_unfused"]);
+    if (!json.empty()) r.write_json(json);
+    if (!baseline.empty()) {
+      const std::vector<std::string> bad = r.check(baseline);
+      for (const std::string& line : bad) std::fprintf(stderr, "bench_logprob: regression against %s: %s\n", baseline.c_str(), line.c_str());
+      if (!bad.empty()) return 1;
+      std::printf("within 15%% of %s\n", baseline.c_str());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_logprob: %s\n", e.what());
+    return 1;
+  }
+}
