@@ -25,25 +25,37 @@ struct Timing {
   double peak_mb = 0;  // the allocator's peak during one repetition, above what was live before
 };
 
-// Runs `f` `warmup` times, then `reps` times, each ended by a device synchronisation.
-inline Timing measure(Device dev, const std::function<void()>& f, int reps = 20, int warmup = 3) {
+// Times each of `runs` `reps` times after `warmup` calls, interleaved (a, b, a, b, ...) so that
+// all see the same machine: a ratio between them stays meaningful on a busy CI host. Each call
+// ends with a device synchronisation; the peak is the allocator's during one call, above what
+// was live before it.
+inline std::vector<Timing> measure(Device dev, const std::vector<std::function<void()>>& runs, int reps = 20,
+                                   int warmup = 3) {
   auto sync = [&] {
     if (dev == Device::CUDA) device::synchronize();
   };
-  for (int i = 0; i < warmup; ++i) f();
+  for (int i = 0; i < warmup; ++i)
+    for (const auto& f : runs) f();
   sync();
   CachingAllocator& alloc = allocator(dev);
-  alloc.reset_peak();
-  const size_t base = alloc.stats().current_bytes;
-  std::vector<double> ms;
+  std::vector<std::vector<double>> ms(runs.size());
+  std::vector<Timing> out(runs.size());
   for (int i = 0; i < reps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    sync();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    for (size_t k = 0; k < runs.size(); ++k) {
+      alloc.reset_peak();
+      const size_t base = alloc.stats().current_bytes;
+      const auto t0 = std::chrono::steady_clock::now();
+      runs[k]();
+      sync();
+      ms[k].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      out[k].peak_mb = std::max(out[k].peak_mb, double(alloc.stats().peak_bytes - base) / 1e6);
+    }
   }
-  std::nth_element(ms.begin(), ms.begin() + long(ms.size() / 2), ms.end());
-  return {ms[ms.size() / 2], double(alloc.stats().peak_bytes - base) / 1e6};
+  for (size_t k = 0; k < runs.size(); ++k) {
+    std::nth_element(ms[k].begin(), ms[k].begin() + long(ms[k].size() / 2), ms[k].end());
+    out[k].median_ms = ms[k][ms[k].size() / 2];
+  }
+  return out;
 }
 
 // A benchmark's result: named timings and the ratios that --check guards.

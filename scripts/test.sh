@@ -45,7 +45,7 @@ echo "== memcheck build (ASan + UBSan, CUDA kernels on the emulator: $sim) =="
 cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
 cmake --build build-sim -j"$jobs" || exit 1
 echo "== memcheck tests =="
-run_ctest build-sim -LE experiment
+run_ctest build-sim -LE "experiment|bench"
 
 if [ "$sim" = ON ]; then
   echo "== racecheck build (TSan, CUDA kernels on the emulator) =="
