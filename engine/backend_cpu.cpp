@@ -4,6 +4,7 @@
 
 #include "engine/op.h"
 #include "kernels/cpu/adamw.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/copy.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/embedding.h"
@@ -122,10 +123,15 @@ void cpu_run(const OpCall& c) {
         int64_t cols = c.out[0].size(-1);
         cpu::softmax_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n / cols, cols);
       });
-    case Op::MaskFill:
+    case Op::Attention:
       return floating(t, [&]<class T>(T) {
-        const Shape& s = c.out[0].shape();
-        cpu::mask_fill(out<T>(c, 0), in<T>(c, 0), opt_in<T>(c, 1), s[0], s[1], s[2], s[3], c.i[0] != 0, c.f[0]);
+        cpu::attention_forward(out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), in<T>(c, 1), in<T>(c, 2), opt_in<T>(c, 3),
+                               attention_shape(c));
+      });
+    case Op::AttentionBackward:
+      return floating(t, [&]<class T>(T) {
+        cpu::attention_backward(out<T>(c, 0), out<T>(c, 1), out<T>(c, 2), in<T>(c, 0), in<T>(c, 1), in<T>(c, 2),
+                                in<T>(c, 3), in<T>(c, 4), in<T>(c, 5), opt_in<T>(c, 6), attention_shape(c));
       });
     case Op::MaskedPool:
       return floating(t, [&]<class T>(T) {

@@ -6,6 +6,7 @@
 #include "engine/device.h"
 #include "engine/op.h"
 #include "kernels/cuda/adamw.cuh"
+#include "kernels/cuda/attention.cuh"
 #include "kernels/cuda/copy.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/embedding.cuh"
@@ -92,11 +93,13 @@ void cuda_run(const OpCall& c) {
       const int64_t cols = c.out[0].size(-1);
       return cuda::softmax_backward(out(c, 0), in(c, 0), in(c, 1), n / cols, cols, s);
     }
-    case Op::MaskFill: {
-      const Shape& d = c.out[0].shape();
-      return cuda::mask_fill(out(c, 0), in(c, 0), c.in.size() > 1 ? in(c, 1) : nullptr, d[0], d[1], d[2], d[3],
-                             c.i[0] != 0, c.f[0], s);
-    }
+    case Op::Attention:
+      return cuda::attention_forward(out(c, 0), out(c, 1), in(c, 0), in(c, 1), in(c, 2),
+                                     c.in.size() > 3 ? in(c, 3) : nullptr, attention_shape(c), s);
+    case Op::AttentionBackward:
+      return cuda::attention_backward(out(c, 0), out(c, 1), out(c, 2), scratch(c.in[4].numel()), in(c, 0), in(c, 1),
+                                      in(c, 2), in(c, 3), in(c, 4), in(c, 5), c.in.size() > 6 ? in(c, 6) : nullptr,
+                                      attention_shape(c), s);
     case Op::MaskedPool: {
       const Shape& d = c.in[0].shape();
       return cuda::masked_pool(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], c.i[0] != 0, s);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "kernels/cpu/attention.h"
 
 namespace coopgen {
 
@@ -45,6 +46,13 @@ struct OpCall {
   std::array<double, 6> f{};
   std::array<int64_t, 6> i{};
 };
+
+// The sizes of an Attention / AttentionBackward call, read alike by both backends: q is in[0],
+// k in[1] ([B, H, T, d]); i0 says causal.
+inline cpu::AttentionShape attention_shape(const OpCall& c) {
+  const Shape &q = c.in[0].shape(), &k = c.in[1].shape();
+  return {q[0], q[1], q[2], k[2], q[3], c.i[0] != 0};
+}
 
 // Does the backend of `device` implement `op` for element type `dtype`? The dispatcher asks the
 // same question before it runs a call, so "supported" and "what runs" cannot disagree.

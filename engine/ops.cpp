@@ -197,31 +197,31 @@ Tensor softmax(const Tensor& x) {
 }
 
 // scores [B,H,Tq,Tk] with masked positions set to `fill`; the gradient is zero there.
-static Tensor mask_scores(const Tensor& s, const Tensor& key_mask, bool causal, double fill) {
-  std::vector<Tensor> in{s.contiguous()};
-  if (key_mask.defined()) in.push_back(key_mask.contiguous());
-  Tensor out = like(s);
-  run(Op::MaskFill, in, {out}, {fill}, {causal});
-  return record(out, "mask_fill", {s}, [key_mask, causal](const Tensor& g) -> std::vector<Tensor> {
-    return {mask_scores(g, key_mask, causal, 0.0)};
-  });
-}
-
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal) {
   CG_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && k.shape() == v.shape() &&
                q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3),
            "attention: q ", describe(q), ", k ", describe(k), ", v ", describe(v));
-  const int64_t b = q.size(0), h = q.size(1), tq = q.size(2), tk = k.size(2), d = q.size(3);
+  const int64_t b = q.size(0), tq = q.size(2), tk = k.size(2);
   CG_CHECK(!causal || tq <= tk, "attention: causal with more queries (", tq, ") than keys (", tk, ")");
-  if (key_mask.defined())
+  std::vector<Tensor> in{q.contiguous(), k.contiguous(), v.contiguous()};
+  if (key_mask.defined()) {
     CG_CHECK(key_mask.shape() == Shape({b, tk}) && key_mask.dtype() == q.dtype(),
              "attention: key mask ", describe(key_mask), " for ", b, " sequences of ", tk, " keys");
-  Tensor scores = matmul(q.reshape({b * h, tq, d}), k.reshape({b * h, tk, d}), false, true);
-  scores = scale(scores, 1.0 / std::sqrt(double(d))).reshape({b, h, tq, tk});
-  if (key_mask.defined() || causal)
-    scores = mask_scores(scores, key_mask, causal, -std::numeric_limits<double>::infinity());
-  Tensor p = softmax(scores).reshape({b * h, tq, tk});
-  return matmul(p, v.reshape({b * h, tk, d})).reshape({b, h, tq, d});
+    CG_CHECK(!key_mask.requires_grad(), "attention: the key mask is a constant; detach() it");
+    in.push_back(key_mask.contiguous());
+  }
+  Tensor o = like(in[0]), lse = Tensor::empty({q.size(0), q.size(1), tq}, q.dtype(), q.device());
+  run(Op::Attention, in, {o, lse}, {}, {causal});
+  std::vector<Tensor> saved{in[0].detach(), in[1].detach(), in[2].detach(), o.detach(), lse};
+  if (key_mask.defined()) saved.push_back(in[3]);
+  return record(o, "attention", {q, k, v}, [saved, causal](const Tensor& g) -> std::vector<Tensor> {
+    std::vector<Tensor> args(saved.begin(), saved.begin() + 5);
+    args.push_back(g.contiguous());
+    if (saved.size() > 5) args.push_back(saved[5]);
+    Tensor dq = like(saved[0]), dk = like(saved[1]), dv = like(saved[2]);
+    run(Op::AttentionBackward, args, {dq, dk, dv}, {}, {causal});
+    return {dq, dk, dv};
+  });
 }
 
 static Tensor masked_pool(const Tensor& x, const Tensor& m, bool mean) {

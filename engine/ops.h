@@ -34,7 +34,8 @@ Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps =
 Tensor softmax(const Tensor& x);
 // q [B,H,Tq,D], k, v [B,H,Tk,D], key_mask [B,Tk] (1 keep, 0 padded; may be undefined).
 // softmax(q kᵀ/√D + mask) v; causal aligns the last query with the last key (KV caches).
-// Composite of matmul, mask, softmax; the fused kernel replaces it on CUDA later.
+// One op (kernels/cpu/attention.h): no Tq×Tk scores are kept; the backward pass recomputes them
+// from the saved log-sum-exp. A query with every key masked gets zeros.
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask,
                  bool causal);
 // x [B,T,C], m [B,T] -> [B,C]: Σ_t m x, or its mean over the unmasked positions.

@@ -98,6 +98,12 @@ inline std::vector<OpCase> op_cases() {
       {"attention_causal_cached",  // 2 new queries against 5 cached keys, with padding
        {{{2, 2, 2, 4}}, {{2, 2, 5, 4}}, {{2, 2, 5, 4}}, {{2, 5}, Kind::Mask}},
        [](V x) { return attention(x[0], x[1], x[2], x[3], true); }},
+      {"attention_tiles_causal",  // 37 queries and keys: two tiles of keys, three of queries
+       {{{1, 2, 37, 5}}, {{1, 2, 37, 5}}, {{1, 2, 37, 5}}},
+       [](V x) { return attention(x[0], x[1], x[2], Tensor(), true); }},
+      {"attention_tiles_cached_padded",  // 3 new queries against 41 keys (a KV cache), with padding
+       {{{2, 1, 3, 6}}, {{2, 1, 41, 6}}, {{2, 1, 41, 6}}, {{2, 41}, Kind::Mask}},
+       [](V x) { return attention(x[0], x[1], x[2], x[3], true); }},
       {"masked_sum", {{{2, 4, 3}}, {{2, 4}, Kind::Mask}}, [](V x) { return masked_sum(x[0], x[1]); }},
       {"masked_mean", {{{2, 4, 3}}, {{2, 4}, Kind::Mask}}, [](V x) { return masked_mean(x[0], x[1]); }},
       {"sum", {r35}, [](V x) { return sum(x[0]); }},

@@ -56,6 +56,39 @@ TEST_CASE("every op on CUDA matches the CPU reference, forward and backward", "[
   }
 }
 
+TEST_CASE("attention on CUDA matches the CPU at the head sizes models use", "[gpu]") {
+  // Head dims 64 and 128 (the kernel's lane slots and its smaller key tile for d > 64), lengths
+  // that are not multiples of the 16-query or 32-key tiles, causal and padded, full and cached.
+  allocator(Device::CUDA).set_poison(true);
+  struct Case {
+    int64_t b, h, tq, tk, d;
+    bool causal, padded;
+  };
+  const Case cases[] = {{2, 3, 45, 45, 64, true, false}, {1, 2, 33, 33, 128, false, true}, {2, 2, 7, 70, 128, true, true},
+                        {1, 1, 1, 50, 64, true, false}};
+  uint64_t seed = 900;
+  for (const Case& c : cases) {
+    INFO("B " << c.b << " H " << c.h << " Tq " << c.tq << " Tk " << c.tk << " d " << c.d);
+    const Tensor q = Tensor::uniform({c.b, c.h, c.tq, c.d}, seed++, 0, -1, 1), k = Tensor::uniform({c.b, c.h, c.tk, c.d}, seed++, 0, -1, 1),
+                 v = Tensor::uniform({c.b, c.h, c.tk, c.d}, seed++, 0, -1, 1);
+    Tensor mask;
+    if (c.padded) {
+      std::vector<float> m(static_cast<size_t>(c.b * c.tk), 1.0f);
+      for (int64_t j = c.tk - 5; j < c.tk; ++j) m[size_t(j)] = 0.0f;  // the first row's last 5 keys padded
+      mask = Tensor::from(m, {c.b, c.tk});
+    }
+    std::vector<Tensor> xc{q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_()};
+    std::vector<Tensor> xg{q.to(Device::CUDA).requires_grad_(), k.to(Device::CUDA).requires_grad_(), v.to(Device::CUDA).requires_grad_()};
+    Tensor yc = attention(xc[0], xc[1], xc[2], mask, c.causal);
+    Tensor yg = attention(xg[0], xg[1], xg[2], mask.defined() ? mask.to(Device::CUDA) : Tensor(), c.causal);
+    require_close(yc, yg, "attention output");
+    const Tensor r = Tensor::uniform(yc.shape(), seed++, 0, -1, 1);
+    yc.backward(r);
+    yg.backward(r.to(Device::CUDA));
+    for (size_t i = 0; i < 3; ++i) require_close(xc[i].grad(), xg[i].grad(), "attention gradient " + std::to_string(i));
+  }
+}
+
 TEST_CASE("the Philox stream is identical on CPU and CUDA, bit for bit", "[gpu]") {
   for (int64_t n : {1, 5, 1023, 100003}) {
     std::vector<float> a = Tensor::uniform({n}, 77, 12345, -2, 3).to_vector<float>();

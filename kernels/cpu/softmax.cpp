@@ -30,26 +30,9 @@ template <class T> void softmax_backward(T* dx, const T* y, const T* dy, int64_t
   }
 }
 
-template <class T>
-void mask_fill(T* out, const T* x, const T* keymask, int64_t batch, int64_t heads, int64_t tq,
-               int64_t tk, bool causal, double fill) {
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < tq; ++i)
-        for (int64_t j = 0; j < tk; ++j) {
-          int64_t k = ((b * heads + h) * tq + i) * tk + j;
-          bool masked = (keymask && keymask[b * tk + j] == T(0)) || (causal && j > i + tk - tq);
-          out[k] = masked ? T(fill) : x[k];
-        }
-}
-
 template void softmax_forward<float>(float*, const float*, int64_t, int64_t);
 template void softmax_forward<double>(double*, const double*, int64_t, int64_t);
 template void softmax_backward<float>(float*, const float*, const float*, int64_t, int64_t);
 template void softmax_backward<double>(double*, const double*, const double*, int64_t, int64_t);
-template void mask_fill<float>(float*, const float*, const float*, int64_t, int64_t, int64_t,
-                               int64_t, bool, double);
-template void mask_fill<double>(double*, const double*, const double*, int64_t, int64_t, int64_t,
-                                int64_t, bool, double);
 
 }  // namespace coopgen::cpu

@@ -8,7 +8,5 @@ namespace coopgen::cuda {
 
 void softmax_forward(float* y, const float* x, int64_t rows, int64_t cols, cudaStream_t s);
 void softmax_backward(float* dx, const float* y, const float* dy, int64_t rows, int64_t cols, cudaStream_t s);
-void mask_fill(float* out, const float* x, const float* keymask, int64_t batch, int64_t heads, int64_t tq,
-               int64_t tk, bool causal, double fill, cudaStream_t s);
 
 }  // namespace coopgen::cuda
