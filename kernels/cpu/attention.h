@@ -4,7 +4,8 @@
 // A query whose keys are all masked gets o_i = 0 and lse_i = −∞. Backward, from lse (nothing of
 // size Tq×Tk is kept), with p_ij = e^(s_ij − lse_i) and D_i = dO_i·o_i:
 //   dv_j = Σ_i p_ij dO_i;  ds_ij = p_ij (dO_i·v_j − D_i);  dq_i = scale Σ_j ds_ij k_j;  dk_j = scale Σ_i ds_ij q_i.
-// Tensors are [B, H, T, d] and contiguous; keymask [B, Tk] or null.
+// Tensors are [B, H, T, d] and contiguous; keymask [B, Tk] or null. The CPU computes one head's
+// Tq×Tk probabilities at a time with CBLAS products (scratch, not kept between the passes).
 #pragma once
 #include <cstdint>
 

@@ -1,0 +1,107 @@
+// Attention forward + backward, the op (engine/ops.h attention: no Tq×Tk scores kept, recomputed
+// from the log-sum-exp backward) against the unfused composition in the same process:
+// scores = q·kᵀ (matmul), + a −∞ causal bias, softmax, ·v (matmul), every intermediate kept for
+// the backward pass. Reports median time and peak memory of each and their ratios op/unfused
+// (lower is better); `--check BASELINE.json` fails on a ratio more than 15% worse. Sizes: small
+// (CPU, CI: B 8, H 4, T 160, d 32), gpt2 (B 8, H 12, T 1024, d 64: issue 5's target shape).
+//   bench_attention [--device cpu|cuda] [--size small|gpt2] [--batch B] [--heads H] [--time T]
+//                   [--dim D] [--reps R] [--json FILE] [--check BASELINE.json]
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "bench/harness.h"
+#include "engine/ops.h"
+
+using namespace coopgen;
+
+int main(int argc, char** argv) {
+  try {
+    std::string device = "cpu", size = "small", json, baseline;
+    int64_t batch = 0, heads = 0, time = 0, dim = 0;
+    int reps = 20;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) fail(a, " needs a value");
+        return argv[++i];
+      };
+      if (a == "--device") device = value();
+      else if (a == "--size") size = value();
+      else if (a == "--batch") batch = std::stoll(value());
+      else if (a == "--heads") heads = std::stoll(value());
+      else if (a == "--time") time = std::stoll(value());
+      else if (a == "--dim") dim = std::stoll(value());
+      else if (a == "--reps") reps = std::stoi(value());
+      else if (a == "--json") json = value();
+      else if (a == "--check") baseline = value();
+      else fail("unknown option ", a, " (see the header of bench/attention.cpp)");
+    }
+    const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
+    if (dev == Device::CUDA) device::require_cuda();
+    const bool small = size == "small";
+    if (!small && size != "gpt2") fail("--size ", size, ": expected small or gpt2");
+    batch = batch ? batch : (small ? 8 : 8), heads = heads ? heads : (small ? 4 : 12);
+    time = time ? time : (small ? 160 : 1024), dim = dim ? dim : (small ? 32 : 64);
+
+    const Shape shape{batch, heads, time, dim};
+    Tensor q = Tensor::uniform(shape, 1, 0, -1, 1).to(dev).requires_grad_();
+    Tensor k = Tensor::uniform(shape, 2, 0, -1, 1).to(dev).requires_grad_();
+    Tensor v = Tensor::uniform(shape, 3, 0, -1, 1).to(dev).requires_grad_();
+    const Tensor dout = Tensor::uniform(shape, 4, 0, -1, 1).to(dev);
+    // The causal bias of the unfused version, [B·H, T, T] (add does not broadcast): 0 on and below
+    // the diagonal, −∞ above. Made once, outside the measured calls.
+    const int64_t bh = batch * heads;
+    std::vector<float> bias(static_cast<size_t>(bh * time * time));
+    for (size_t n = 0; n < bias.size(); ++n) {
+      const int64_t i = int64_t(n) / time % time, j = int64_t(n) % time;
+      bias[n] = j > i ? -std::numeric_limits<float>::infinity() : 0.0f;
+    }
+    const Tensor causal_bias = Tensor::from(bias, {bh, time, time}).to(dev);
+
+    auto clear = [&] { q.zero_grad(), k.zero_grad(), v.zero_grad(); };
+    double op_sum = 0, unfused_sum = 0;
+    auto op = [&] {
+      Tensor o = attention(q, k, v, Tensor(), true);
+      o.backward(dout);
+      op_sum = sum(o.detach()).item();
+      clear();
+    };
+    auto unfused = [&] {
+      Tensor s = scale(matmul(q.reshape({bh, time, dim}), k.reshape({bh, time, dim}), false, true), 1.0 / std::sqrt(double(dim)));
+      Tensor o = matmul(softmax(add(s, causal_bias)), v.reshape({bh, time, dim})).reshape(shape);
+      o.backward(dout);
+      unfused_sum = sum(o.detach()).item();
+      clear();
+    };
+    bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}};
+    const std::vector<bench::Timing> timings = bench::measure(dev, {unfused, op}, reps);
+    r.runs = {{"unfused", timings[0]}, {"op", timings[1]}};
+    if (std::fabs(op_sum - unfused_sum) > 1e-3 * (1 + std::fabs(unfused_sum)))
+      fail("the op's output sum ", op_sum, " differs from the unfused ", unfused_sum);
+    r.ratios = {{"time_op_vs_unfused", timings[1].median_ms / timings[0].median_ms},
+                {"memory_op_vs_unfused", timings[1].peak_mb / timings[0].peak_mb}};
+
+    // Useful FLOPs of causal attention forward + backward: 4·B·H·T²·d forward (two products,
+    // half the matrix), 2.5× that backward; the usual accounting of FlashAttention's papers.
+    const double gflop = 3.5 * 4.0 * double(batch * heads) * double(time) * double(time) * double(dim) / 2 / 1e9;
+    std::printf("causal attention, forward + backward: B %lld, H %lld, T %lld, d %lld, %s\n", (long long)batch,
+                (long long)heads, (long long)time, (long long)dim, device.c_str());
+    std::printf("%-8s %12s %12s %10s\n", "version", "median ms", "peak MB", "TFLOP/s");
+    for (const auto& [name, t] : r.runs)
+      std::printf("%-8s %12.3f %12.1f %10.3f\n", name.c_str(), t.median_ms, t.peak_mb, gflop / t.median_ms);
+    std::printf("op / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_op_vs_unfused"], r.ratios["memory_op_vs_unfused"]);
+    if (!json.empty()) r.write_json(json);
+    if (!baseline.empty()) {
+      const std::vector<std::string> bad = r.check(baseline);
+      for (const std::string& line : bad) std::fprintf(stderr, "bench_attention: regression against %s: %s\n", baseline.c_str(), line.c_str());
+      if (!bad.empty()) return 1;
+      std::printf("within 15%% of %s\n", baseline.c_str());
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_attention: %s\n", e.what());
+    return 1;
+  }
+}
