@@ -3,18 +3,19 @@
 # the CUDA backend for the local GPU, then, most important first and each step time-boxed so that
 # one call inside the lease brings back what finished: the gpu tests (every op on CUDA against the
 # CPU reference), decoding and training throughput on cuda and cpu side by side, the backend tests
-# under compute-sanitizer, one rank of data parallelism over NCCL, and the rest of the CTest
-# suite. Logs land under $OUT (at most 8 files come back). Prepare here first:
+# under compute-sanitizer, the kernel benchmarks beside their PyTorch peers (bench/peers), one
+# rank of data parallelism over NCCL, and the rest of the CTest
+# suite. Logs land under $OUT, one per step (at most 8 files come back). Prepare here first:
 # bash scripts/fetch_gpu_deps.sh
 #   GPU_CHECK_BUDGET_S  seconds for the whole script (default 540)
-#   GPU_CHECK_STEPS     which steps, in this order (default "tests bench nccl memcheck suite")
+#   GPU_CHECK_STEPS     which steps, in this order (default "tests bench peers nccl memcheck suite")
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 deadline=$(($(date +%s) + ${GPU_CHECK_BUDGET_S:-540}))
 # timeout for a step: its own cap, or what is left of the budget, whichever is smaller
-steps=" ${GPU_CHECK_STEPS:-tests bench nccl memcheck suite} "
+steps=" ${GPU_CHECK_STEPS:-tests bench peers nccl memcheck suite} "
 want() { [[ $steps == *" $1 "* ]]; }
 cap() { local left=$((deadline - $(date +%s))); echo $((left < $1 ? (left > 1 ? left : 1) : $1)); }
 
@@ -45,7 +46,7 @@ t0=$(date +%s)
   cmake -S . -B build-gpu -DCOOPGEN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$DEPS/usr" \
     -DCOOPGEN_BLAS_LIBRARY="$LIB/openblas-pthread/libopenblas.so" &&
-    timeout "$(cap 360)" cmake --build build-gpu -j"$(nproc)" --target coopgen coopgen_backend_tests bench_decode io_fixture
+    timeout "$(cap 360)" cmake --build build-gpu -j"$(nproc)" --target coopgen coopgen_backend_tests bench_decode bench_attention bench_logprob io_fixture
 } >"$OUT/build.log" 2>&1
 build_rc=$?
 echo "build: rc $build_rc in $(($(date +%s) - t0)) s" | tee -a "$OUT/build.log"
@@ -67,10 +68,11 @@ if want bench; then
   for preset in oracle text; do
     for dev in cuda cpu; do
       timeout "$(cap 90)" build-gpu/bench/bench_decode --device "$dev" --preset "$preset" \
-        --json "$OUT/decode_${preset}_$dev.json" >>"$OUT/bench.log" 2>&1 ||
+        --json "/tmp/decode_${preset}_$dev.json" >>"$OUT/bench.log" 2>&1 ||
         echo "bench_decode $preset $dev: rc $?" >>"$OUT/bench.log"
     done
   done
+  cat /tmp/decode_*.json >>"$OUT/bench.log" 2>/dev/null  # at most 8 files come back: the JSON goes in the log
   cat "$OUT/bench.log"
   for dev in cuda cpu; do
     run=/tmp/gpu-check-$dev
@@ -85,6 +87,20 @@ if want bench; then
     echo "gcn $dev rc $?: $(grep tokens_per_s "$run/gcn/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
   done
   tail -4 "$OUT/bench.log"
+fi
+
+# 2b. The kernels against PyTorch on the same GPU, at issue 5's shapes: attention (B 8, H 12,
+# T 1024, d 64, causal) and the output layer's weighted log-prob (N 16384, V 50257, d 768).
+if want peers; then
+  {
+    for b in attention logprob; do
+      timeout "$(cap 120)" build-gpu/bench/bench_$b --device cuda --size gpt2 --json "/tmp/coopgen_$b.json" &&
+        timeout "$(cap 120)" python3 bench/peers/$b.py --json "/tmp/peer_$b.json" &&
+        python3 scripts/compare_peers.py "/tmp/coopgen_$b.json" "/tmp/peer_$b.json"
+      cat "/tmp/coopgen_$b.json" "/tmp/peer_$b.json" 2>/dev/null
+    done
+  } >"$OUT/peers.log" 2>&1
+  cat "$OUT/peers.log"
 fi
 
 # 3. Data parallelism over NCCL on this machine's GPUs: one rank under mpirun takes the whole
