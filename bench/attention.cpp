@@ -17,33 +17,16 @@
 using namespace coopgen;
 
 int main(int argc, char** argv) {
-  try {
-    std::string device = "cpu", size = "small", json, baseline;
-    int64_t batch = 0, heads = 0, time = 0, dim = 0;
-    int reps = 20;
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) fail(a, " needs a value");
-        return argv[++i];
-      };
-      if (a == "--device") device = value();
-      else if (a == "--size") size = value();
-      else if (a == "--batch") batch = std::stoll(value());
-      else if (a == "--heads") heads = std::stoll(value());
-      else if (a == "--time") time = std::stoll(value());
-      else if (a == "--dim") dim = std::stoll(value());
-      else if (a == "--reps") reps = std::stoi(value());
-      else if (a == "--json") json = value();
-      else if (a == "--check") baseline = value();
-      else fail("unknown option ", a, " (see the header of bench/attention.cpp)");
-    }
-    const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
-    if (dev == Device::CUDA) device::require_cuda();
+  return bench::guarded_main("bench_attention", [&] {
+    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"batch", "0"}, {"heads", "0"},
+                                        {"time", "0"}, {"dim", "0"}, {"reps", "20"}});
+    const Device dev = opts.device();
+    const std::string device = opts.str("device"), size = opts.str("size");
     const bool small = size == "small";
     if (!small && size != "gpt2") fail("--size ", size, ": expected small or gpt2");
-    batch = batch ? batch : (small ? 8 : 8), heads = heads ? heads : (small ? 4 : 12);
-    time = time ? time : (small ? 160 : 1024), dim = dim ? dim : (small ? 32 : 64);
+    const int64_t batch = opts.num("batch") ? opts.num("batch") : 8, heads = opts.num("heads") ? opts.num("heads") : (small ? 4 : 12),
+                  time = opts.num("time") ? opts.num("time") : (small ? 160 : 1024), dim = opts.num("dim") ? opts.num("dim") : (small ? 32 : 64);
+    const int reps = int(opts.num("reps"));
 
     const Shape shape{batch, heads, time, dim};
     Tensor q = Tensor::uniform(shape, 1, 0, -1, 1).to(dev).requires_grad_();
@@ -92,16 +75,6 @@ int main(int argc, char** argv) {
     for (const auto& [name, t] : r.runs)
       std::printf("%-8s %12.3f %12.1f %10.3f\n", name.c_str(), t.median_ms, t.peak_mb, gflop / t.median_ms);
     std::printf("op / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_op_vs_unfused"], r.ratios["memory_op_vs_unfused"]);
-    if (!json.empty()) r.write_json(json);
-    if (!baseline.empty()) {
-      const std::vector<std::string> bad = r.check(baseline);
-      for (const std::string& line : bad) std::fprintf(stderr, "bench_attention: regression against %s: %s\n", baseline.c_str(), line.c_str());
-      if (!bad.empty()) return 1;
-      std::printf("within 15%% of %s\n", baseline.c_str());
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_attention: %s\n", e.what());
-    return 1;
-  }
+    return bench::finish("bench_attention", r, opts);
+  });
 }

@@ -11,8 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.h"
-#include "engine/error.h"
+#include "bench/harness.h"
 #include "models/discriminator.h"
 #include "trainers/adversarial.h"
 #include "trainers/decoding.h"
@@ -42,23 +41,12 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    std::string device = "cpu", preset_name = "oracle", json;
-    int64_t n = 64;
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) fail(a, " needs a value");
-        return argv[++i];
-      };
-      if (a == "--device") device = value();
-      else if (a == "--preset") preset_name = value();
-      else if (a == "--num") n = std::stoll(value());
-      else if (a == "--json") json = value();
-      else fail("unknown option ", a, " (options: --device cpu|cuda, --preset oracle|text, --num N, --json FILE)");
-    }
-    const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
-    if (dev == Device::CUDA) device::require_cuda();
+  return bench::guarded_main("bench_decode", [&] {
+    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"preset", "oracle"}, {"num", "64"}});
+    const Device dev = opts.device();
+    const std::string device = opts.str("device"), preset_name = opts.str("preset"), json = opts.str("json");
+    const int64_t n = opts.num("num");
+    if (!opts.str("check").empty()) fail("--check: bench_decode reports, it guards no ratio");
     const Preset* p = nullptr;
     for (const Preset& q : kPresets)
       if (preset_name == q.name) p = &q;
@@ -104,8 +92,5 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_decode: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -110,5 +111,65 @@ struct Report {
     return bad;
   }
 };
+
+// Command-line options `--name value`, each with a default; an unknown one is an error that lists
+// the known ones. Every benchmark takes --json FILE and --check BASELINE.json (default: none).
+class Options {
+ public:
+  Options(int argc, char** argv, std::map<std::string, std::string> defaults) : values_(std::move(defaults)) {
+    values_.emplace("json", "");
+    values_.emplace("check", "");
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      const std::string name = a.rfind("--", 0) == 0 ? a.substr(2) : "";
+      if (!values_.count(name)) {
+        std::string known;
+        for (const auto& kv : values_) known += " --" + kv.first;
+        fail("unknown option ", a, " (options:", known, ")");
+      }
+      if (i + 1 >= argc) fail(a, " needs a value");
+      values_[name] = argv[++i];
+    }
+  }
+  const std::string& str(const std::string& name) const { return values_.at(name); }
+  int64_t num(const std::string& name) const {
+    try {
+      return std::stoll(values_.at(name));
+    } catch (const std::exception&) {
+      fail("--", name, " ", values_.at(name), ": expected a whole number");
+    }
+  }
+  Device device() const {
+    if (str("device") != "cpu" && str("device") != "cuda") fail("--device ", str("device"), ": expected cpu or cuda");
+    const Device d = str("device") == "cuda" ? Device::CUDA : Device::CPU;
+    if (d == Device::CUDA) device::require_cuda();
+    return d;
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+// The end of every benchmark: --json writes the report, --check compares its ratios with the
+// baseline's. Returns main's exit code (1 on a regression, named on stderr).
+inline int finish(const char* tool, const Report& r, const Options& o) {
+  if (!o.str("json").empty()) r.write_json(o.str("json"));
+  if (o.str("check").empty()) return 0;
+  const std::vector<std::string> bad = r.check(o.str("check"));
+  for (const std::string& line : bad)
+    std::fprintf(stderr, "%s: regression against %s: %s\n", tool, o.str("check").c_str(), line.c_str());
+  if (bad.empty()) std::printf("within 15%% of %s\n", o.str("check").c_str());
+  return bad.empty() ? 0 : 1;
+}
+
+// main's body, with any error reported as "tool: message" and exit code 1.
+template <class Body> int guarded_main(const char* tool, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", tool, e.what());
+    return 1;
+  }
+}
 
 }  // namespace coopgen::bench

@@ -19,29 +19,13 @@
 using namespace coopgen;
 
 int main(int argc, char** argv) {
-  try {
-    std::string device = "cpu", size = "small", json, baseline;
-    int64_t rows = 0, vocab = 0, dim = 0, chunk = 0;
-    int reps = 20;
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) fail(a, " needs a value");
-        return argv[++i];
-      };
-      if (a == "--device") device = value();
-      else if (a == "--size") size = value();
-      else if (a == "--rows") rows = std::stoll(value());
-      else if (a == "--vocab") vocab = std::stoll(value());
-      else if (a == "--dim") dim = std::stoll(value());
-      else if (a == "--chunk") chunk = std::stoll(value());
-      else if (a == "--reps") reps = std::stoi(value());
-      else if (a == "--json") json = value();
-      else if (a == "--check") baseline = value();
-      else fail("unknown option ", a, " (see the header of bench/logprob.cpp)");
-    }
-    const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
-    if (dev == Device::CUDA) device::require_cuda();
+  return bench::guarded_main("bench_logprob", [&] {
+    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"rows", "0"}, {"vocab", "0"},
+                                        {"dim", "0"}, {"chunk", "0"}, {"reps", "20"}});
+    const Device dev = opts.device();
+    const std::string device = opts.str("device"), size = opts.str("size");
+    int64_t rows = opts.num("rows"), vocab = opts.num("vocab"), dim = opts.num("dim"), chunk = opts.num("chunk");
+    const int reps = int(opts.num("reps"));
     if (size == "small") {
       rows = rows ? rows : 1024, vocab = vocab ? vocab : 5575, dim = dim ? dim : 128, chunk = chunk ? chunk : 1024;
     } else if (size == "gpt2") {
@@ -97,16 +81,6 @@ int main(int argc, char** argv) {
       std::printf("%-8s %12.3f %12.1f %14.3f\n", name.c_str(), t.median_ms, t.peak_mb, gflop / t.median_ms);
     std::printf("fused / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_fused_vs_unfused"],
                 r.ratios["memory_fused_vs_unfused"]);
-    if (!json.empty()) r.write_json(json);
-    if (!baseline.empty()) {
-      const std::vector<std::string> bad = r.check(baseline);
-      for (const std::string& line : bad) std::fprintf(stderr, "bench_logprob: regression against %s: %s\n", baseline.c_str(), line.c_str());
-      if (!bad.empty()) return 1;
-      std::printf("within 15%% of %s\n", baseline.c_str());
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_logprob: %s\n", e.what());
-    return 1;
-  }
+    return bench::finish("bench_logprob", r, opts);
+  });
 }

@@ -46,24 +46,11 @@ void teacher_forcing(const Sequences& seqs, Device dev, Tensor& ids, Tensor& tar
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    std::string device = "cpu", size_name = "small", json, baseline;
-    int reps = 10;
-    for (int i = 1; i < argc; ++i) {
-      const std::string a = argv[i];
-      auto value = [&]() -> std::string {
-        if (i + 1 >= argc) fail(a, " needs a value");
-        return argv[++i];
-      };
-      if (a == "--device") device = value();
-      else if (a == "--size") size_name = value();
-      else if (a == "--reps") reps = std::stoi(value());
-      else if (a == "--json") json = value();
-      else if (a == "--check") baseline = value();
-      else fail("unknown option ", a, " (see the header of bench/train_step.cpp)");
-    }
-    const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
-    if (dev == Device::CUDA) device::require_cuda();
+  return bench::guarded_main("bench_train_step", [&] {
+    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"reps", "10"}});
+    const Device dev = opts.device();
+    const std::string device = opts.str("device"), size_name = opts.str("size");
+    const int reps = int(opts.num("reps"));
     Size z;
     if (size_name == "small") z = {{{64, 2, 4, 33, 0.02}}, 5000, 16, 32, 16, 24};
     else if (size_name == "gpt2") z = {{{768, 12, 12, 1025, 0.02}}, 50257, 8, 1024, 32, 128};
@@ -143,16 +130,6 @@ int main(int argc, char** argv) {
     }
     std::printf("MLE fused / unfused: time %.3f, peak memory %.3f; GCN / MLE (fused): time %.3f\n",
                 r.ratios["time_mle_fused_vs_unfused"], r.ratios["memory_mle_fused_vs_unfused"], r.ratios["time_gcn_vs_mle_fused"]);
-    if (!json.empty()) r.write_json(json);
-    if (!baseline.empty()) {
-      const std::vector<std::string> bad = r.check(baseline);
-      for (const std::string& line : bad) std::fprintf(stderr, "bench_train_step: regression against %s: %s\n", baseline.c_str(), line.c_str());
-      if (!bad.empty()) return 1;
-      std::printf("within 15%% of %s\n", baseline.c_str());
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_train_step: %s\n", e.what());
-    return 1;
-  }
+    return bench::finish("bench_train_step", r, opts);
+  });
 }

@@ -34,14 +34,20 @@ TEST_CASE("the oracle's own samples score its entropy rate; uniform tokens score
   REQUIRE_THROWS_WITH(oracle.nll({{1, 2, 3}}), Catch::Contains("exactly 20"));
 }
 
-TEST_CASE("KV-cached decoding gives the logits of full recomputation", "[models]") {
+// A 16-wide generator with large weights (init_std 0.3), so that a wrong index shows.
+static GeneratorConfig small_generator(int64_t layers, int64_t max_len, int64_t output_chunk = 0) {
   GeneratorConfig cfg;
   cfg.d_model = 16;
-  cfg.layers = 2;
+  cfg.layers = layers;
   cfg.heads = 2;
-  cfg.max_len = 9;
-  cfg.init_std = 0.3;  // large weights, so a wrong cache index shows
-  Generator g(cfg, 11, 5, Device::CPU);
+  cfg.max_len = max_len;
+  cfg.init_std = 0.3;
+  cfg.output_chunk = output_chunk;
+  return cfg;
+}
+
+TEST_CASE("KV-cached decoding gives the logits of full recomputation", "[models]") {
+  Generator g(small_generator(2, 9), 11, 5, Device::CPU);
   std::vector<int32_t> ids{1, 4, 7, 2, 9, 0, 3, 5, 5, 10, 6, 1, 8, 2, 4, 4, 0, 7, 3, 2, 1};
   Tensor x = Tensor::from(ids, {3, 7});
   std::vector<float> full = g.forward(x).to_vector<float>();  // [3,7,11]
@@ -57,15 +63,8 @@ TEST_CASE("KV-cached decoding gives the logits of full recomputation", "[models]
 }
 
 TEST_CASE("the generator's loss is the same through the fused output layer, gradients included", "[models]") {
-  GeneratorConfig cfg;
-  cfg.d_model = 16;
-  cfg.layers = 1;
-  cfg.heads = 2;
-  cfg.max_len = 6;
-  cfg.init_std = 0.3;
-  Generator full(cfg, 23, 5, Device::CPU);
-  cfg.output_chunk = 7;  // 23 = 7 + 7 + 7 + 2
-  Generator fused(cfg, 23, 5, Device::CPU);
+  Generator full(small_generator(1, 6), 23, 5, Device::CPU);
+  Generator fused(small_generator(1, 6, 7), 23, 5, Device::CPU);  // 23 = 7 + 7 + 7 + 2
   std::vector<int32_t> ids{1, 4, 7, 2, 9, 0, 3, 5, 22, 10, 6, 1}, next{4, 7, 2, 9, 0, 3, 5, 22, 10, 6, 1, 8};
   const Tensor x = Tensor::from(ids, {2, 6}), y = Tensor::from(next, {2, 6});
   const Tensor m = Tensor::from(std::vector<float>{1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, {2, 6});
