@@ -95,7 +95,7 @@ void cuda_run(const OpCall& c) {
     }
     case Op::Attention:
       return cuda::attention_forward(out(c, 0), out(c, 1), in(c, 0), in(c, 1), in(c, 2),
-                                     c.in.size() > 3 ? in(c, 3) : nullptr, attention_shape(c), s);
+                                     c.in.size() > 3 ? in(c, 3) : nullptr, attention_shape(c), c.i[1] != 0, s);
     case Op::AttentionBackward:
       return cuda::attention_backward(out(c, 0), out(c, 1), out(c, 2), scratch(c.in[4].numel()), in(c, 0), in(c, 1),
                                       in(c, 2), in(c, 3), in(c, 4), in(c, 5), c.in.size() > 6 ? in(c, 6) : nullptr,

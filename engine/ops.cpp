@@ -197,6 +197,10 @@ Tensor softmax(const Tensor& x) {
 }
 
 // scores [B,H,Tq,Tk] with masked positions set to `fill`; the gradient is zero there.
+static Precision g_precision = Precision::F32;
+void set_precision(Precision p) { g_precision = p; }
+Precision precision() { return g_precision; }
+
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal) {
   CG_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && k.shape() == v.shape() &&
                q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3),
@@ -211,7 +215,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
     in.push_back(key_mask.contiguous());
   }
   Tensor o = like(in[0]), lse = Tensor::empty({q.size(0), q.size(1), tq}, q.dtype(), q.device());
-  run(Op::Attention, in, {o, lse}, {}, {causal});
+  run(Op::Attention, in, {o, lse}, {}, {causal, g_precision == Precision::BF16});
   std::vector<Tensor> saved{in[0].detach(), in[1].detach(), in[2].detach(), o.detach(), lse};
   if (key_mask.defined()) saved.push_back(in[3]);
   return record(o, "attention", {q, k, v}, [saved, causal](const Tensor& g) -> std::vector<Tensor> {

@@ -32,6 +32,13 @@ Tensor embedding(const Tensor& ids, const Tensor& w);
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps = 1e-5);
 // Over the last dim.
 Tensor softmax(const Tensor& x);
+// How the CUDA backend may compute: F32 throughout (the default), or BF16: bf16 operands with f32
+// accumulation on the tensor cores where a kernel has that path (attention's forward at head
+// dims 64 and 128, so far). The CPU computes in its dtype regardless. Config key `precision`.
+enum class Precision { F32, BF16 };
+void set_precision(Precision p);
+Precision precision();
+
 // q [B,H,Tq,D], k, v [B,H,Tk,D], key_mask [B,Tk] (1 keep, 0 padded; may be undefined).
 // softmax(q kᵀ/√D + mask) v; causal aligns the last query with the last key (KV caches).
 // One op (kernels/cpu/attention.h): no Tq×Tk scores are kept; the backward pass recomputes them

@@ -128,6 +128,7 @@ struct DistributedConfig {
 struct RunConfig {
   std::string method = "mle";  // mle | gan | rml_gan | gcn
   std::string device = "cpu";  // cpu | cuda
+  std::string precision = "fp32";  // fp32 | bf16: CUDA kernels with a tensor-core path use bf16 operands (engine/ops.h)
   uint64_t seed = 0;           // model initialisation, data order, sampling
   std::string run_dir = "runs/default";
   GeneratorConfig model;
@@ -143,6 +144,7 @@ struct RunConfig {
   template <class V> void visit(V& v) {
     v.one_of("method", method, {"mle", "gan", "rml_gan", "gcn"});
     v.one_of("device", device, {"cpu", "cuda"});
+    v.one_of("precision", precision, {"fp32", "bf16"});
     v("seed", seed);
     v("run_dir", run_dir);
     v("model", model);

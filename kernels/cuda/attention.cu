@@ -1,6 +1,12 @@
 // Attention without the Tq×Tk matrix (math in kernels/cpu/attention.h), flash-style in f32 on the
 // SIMT cores; the bf16 tensor-core version comes with bf16 activations.
-// Forward: a block of 4 warps takes 16 queries of one (b, h), a warp 4 of them. Per tile of 32
+// Forward, bf16 tensor cores (head dims 64 and 128, when the engine's precision is bf16): a block
+// of 4 warps takes 64 queries, a warp 16; Q, K and Vᵀ are staged in shared memory as bf16 (rows
+// padded by 8 so the fragment loads spread over the banks), S = Q·Kᵀ and O += P·V are m16n8k16
+// mma.sync with f32 accumulators, and P goes from S's accumulator registers straight into the A
+// fragments of P·V (the layouts line up; FlashAttention-2's trick). Key tiles of 64 (32 at d=128,
+// to stay under 48 kB). FLOPs 4·Tq·Tk·d per (b, h), halved by the causal horizon.
+// Forward, f32: a block of 4 warps takes 16 queries of one (b, h), a warp 4 of them. Per tile of 32
 // keys, K and V are staged in shared memory (rows padded to d+1 floats: lane j reading row j hits
 // distinct banks); lane j scores key j for each of its warp's queries, the warp keeps each
 // query's running max m and sum l (online softmax: earlier terms rescaled by e^(m_old − m_new)),
@@ -15,6 +21,7 @@
 #include <cmath>
 
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/ptx.cuh"
 
 namespace coopgen::cuda {
 
@@ -86,6 +93,117 @@ __global__ void attention_forward_kernel(float* o, float* lse, const float* q, c
   }
 }
 
+// Round to nearest even, as __float2bfloat16_rn does (no NaN inputs here), and pack two.
+__device__ __forceinline__ uint32_t bf16_bits(float f) {
+  const uint32_t u = __float_as_uint(f);
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+__device__ __forceinline__ uint32_t load_pair(const uint16_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+template <int D, int KT>
+__global__ void attention_forward_mma_kernel(float* o, float* lse, const float* q, const float* k, const float* v,
+                                             const float* keymask, cpu::AttentionShape s, float scale) {
+  constexpr int QT = 64, QS = D + 8, KS = D + 8, VS = KT + 8;  // tile rows; row strides in bf16 elements
+  COOPGEN_DYNAMIC_SHARED(uint16_t, smem);
+  uint16_t *qs = smem, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
+  const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * QT;
+  const float *qb = q + bh * s.tq * D, *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
+  const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
+  for (int x = int(threadIdx.x); x < QT * D; x += int(blockDim.x)) {
+    const int64_t i = q0 + x / D;
+    qs[(x / D) * QS + x % D] = uint16_t(bf16_bits(i < s.tq ? qb[i * D + x % D] : 0.0f));
+  }
+  __syncthreads();
+  const int r0 = warp * 16 + g;  // this thread's rows of the tile: r0 and r0 + 8
+  uint32_t qa[D / 16][4];
+  for (int kk = 0; kk < D / 16; ++kk) {
+    qa[kk][0] = load_pair(qs + r0 * QS + 16 * kk + 2 * t);
+    qa[kk][1] = load_pair(qs + (r0 + 8) * QS + 16 * kk + 2 * t);
+    qa[kk][2] = load_pair(qs + r0 * QS + 16 * kk + 8 + 2 * t);
+    qa[kk][3] = load_pair(qs + (r0 + 8) * QS + 16 * kk + 8 + 2 * t);
+  }
+  const int64_t rows[2] = {q0 + r0, q0 + r0 + 8};
+  float acc[D / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  const int64_t last = (q0 + QT < s.tq ? q0 + QT : s.tq) - 1;
+  const int64_t key_end = s.causal && last + s.tk - s.tq + 1 < s.tk ? last + s.tk - s.tq + 1 : s.tk;
+  for (int64_t k0 = 0; k0 < key_end; k0 += KT) {
+    __syncthreads();  // everyone is done with the previous tile
+    for (int x = int(threadIdx.x); x < KT * D; x += int(blockDim.x)) {
+      const int r = x / D, c = x % D;
+      const int64_t j = k0 + r;
+      ks[r * KS + c] = uint16_t(bf16_bits(j < s.tk ? kb[j * D + c] : 0.0f));
+      vt[c * VS + r] = uint16_t(bf16_bits(j < s.tk ? vb[j * D + c] : 0.0f));
+    }
+    __syncthreads();
+    float sc[KT / 8][4];
+    for (int nt = 0; nt < KT / 8; ++nt) {
+      for (int e = 0; e < 4; ++e) sc[nt][e] = 0.0f;
+      for (int kk = 0; kk < D / 16; ++kk) {
+        const uint32_t b[2] = {load_pair(ks + (8 * nt + g) * KS + 16 * kk + 2 * t),
+                               load_pair(ks + (8 * nt + g) * KS + 16 * kk + 8 + 2 * t)};
+        mma_m16n8k16_bf16(sc[nt], qa[kk], b, sc[nt]);
+      }
+    }
+    // Mask and scale; element e of n-tile nt is row rows[e / 2], key k0 + 8·nt + 2t + e % 2.
+    float tile_max[2] = {-INFINITY, -INFINITY};
+    for (int nt = 0; nt < KT / 8; ++nt)
+      for (int e = 0; e < 4; ++e) {
+        const int64_t i = rows[e / 2], j = k0 + 8 * nt + 2 * t + e % 2;
+        sc[nt][e] = i < s.tq && visible(mb, j, i, s) ? sc[nt][e] * scale : -INFINITY;
+        tile_max[e / 2] = fmaxf(tile_max[e / 2], sc[nt][e]);
+      }
+    float corr[2];
+    for (int h = 0; h < 2; ++h) {  // the quad (lanes 4g … 4g+3) holds a row: reduce over it
+      tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
+      tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
+      const float m_new = fmaxf(m[h], tile_max[h]);
+      corr[h] = m[h] == -INFINITY ? 0.0f : expf(m[h] - m_new);
+      m[h] = m_new;
+    }
+    float row_sum[2] = {0.0f, 0.0f};
+    for (int nt = 0; nt < KT / 8; ++nt)
+      for (int e = 0; e < 4; ++e) {
+        sc[nt][e] = sc[nt][e] == -INFINITY ? 0.0f : expf(sc[nt][e] - m[e / 2]);
+        row_sum[e / 2] += sc[nt][e];
+      }
+    for (int h = 0; h < 2; ++h) {
+      row_sum[h] += __shfl_xor_sync(0xffffffffu, row_sum[h], 1);
+      row_sum[h] += __shfl_xor_sync(0xffffffffu, row_sum[h], 2);
+      l[h] = l[h] * corr[h] + row_sum[h];
+    }
+    for (int nd = 0; nd < D / 8; ++nd)
+      for (int e = 0; e < 4; ++e) acc[nd][e] *= corr[e / 2];
+    for (int kk = 0; kk < KT / 16; ++kk) {
+      const uint32_t pa[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]), pack_bf16(sc[2 * kk][2], sc[2 * kk][3]),
+                              pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]), pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
+      for (int nd = 0; nd < D / 8; ++nd) {
+        const uint32_t b[2] = {load_pair(vt + (8 * nd + g) * VS + 16 * kk + 2 * t),
+                               load_pair(vt + (8 * nd + g) * VS + 16 * kk + 8 + 2 * t)};
+        mma_m16n8k16_bf16(acc[nd], pa, b, acc[nd]);
+      }
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    const int64_t i = rows[h];
+    if (i >= s.tq) continue;
+    const int64_t row = bh * s.tq + i;
+    for (int nd = 0; nd < D / 8; ++nd)
+      for (int e = 0; e < 2; ++e) o[row * D + 8 * nd + 2 * t + e] = l[h] > 0.0f ? acc[nd][2 * h + e] / l[h] : 0.0f;
+    if (t == 0) lse[row] = l[h] > 0.0f ? m[h] + logf(l[h]) : -INFINITY;
+  }
+}
+
+template <int D, int KT>
+void launch_forward_mma(float* o, float* lse, const float* q, const float* k, const float* v, const float* keymask,
+                        const cpu::AttentionShape& s, cudaStream_t st) {
+  const dim3 grid(unsigned((s.tq + 63) / 64), unsigned(s.batch * s.heads));
+  const size_t smem = size_t(64 * (D + 8) + KT * (D + 8) + D * (KT + 8)) * sizeof(uint16_t);
+  launch("attention_forward_mma", attention_forward_mma_kernel<D, KT>, grid, dim3(128), smem, st, o, lse, q, k, v,
+         keymask, s, float(1.0 / std::sqrt(double(D))));
+}
+
 // D_i = Σ_c dO_ic·O_ic, a warp per row.
 __global__ void attention_delta_kernel(float* delta, const float* o, const float* dout, int64_t rows, int dim) {
   const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
@@ -154,9 +272,11 @@ __global__ void attention_backward_kernel(float* dq, float* dk, float* dv, const
 }  // namespace
 
 void attention_forward(float* o, float* lse, const float* q, const float* k, const float* v, const float* keymask,
-                       const cpu::AttentionShape& s, cudaStream_t st) {
+                       const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   if (s.tq == 0 || s.batch * s.heads == 0) return;
+  if (tensor_cores && s.dim == 64) return launch_forward_mma<64, 64>(o, lse, q, k, v, keymask, s, st);
+  if (tensor_cores && s.dim == 128) return launch_forward_mma<128, 32>(o, lse, q, k, v, keymask, s, st);
   const dim3 grid(unsigned((s.tq + kQueries - 1) / kQueries), unsigned(s.batch * s.heads));
   const size_t smem = size_t(2 * kKeys * (s.dim + 1) + kQueries * s.dim) * sizeof(float);
   launch("attention_forward", attention_forward_kernel, grid, dim3(32 * kQueries / kRowsPerWarp), smem, st, o, lse, q,
