@@ -1,7 +1,8 @@
 // Attention forward + backward, the op (engine/ops.h attention: no Tq×Tk scores kept, recomputed
 // from the log-sum-exp backward) against the unfused composition in the same process:
 // scores = q·kᵀ (matmul), + a −∞ causal bias, softmax, ·v (matmul), every intermediate kept for
-// the backward pass. Reports median time and peak memory of each and their ratios op/unfused
+// the backward pass; on CUDA also the op with its bf16 tensor-core forward (`op_bf16`). Reports
+// median time and peak memory of each and their ratios op/unfused
 // (lower is better); `--check BASELINE.json` fails on a ratio more than 15% worse. Sizes: small
 // (CPU, CI: B 8, H 4, T 160, d 32), gpt2 (B 8, H 12, T 1024, d 64: issue 5's target shape).
 //   bench_attention [--device cpu|cuda] [--size small|gpt2] [--batch B] [--heads H] [--time T]
@@ -45,12 +46,13 @@ int main(int argc, char** argv) {
 
     auto clear = [&] { q.zero_grad(), k.zero_grad(), v.zero_grad(); };
     double op_sum = 0, unfused_sum = 0;
-    auto op = [&] {
+    auto run_op = [&](double& out_sum) {
       Tensor o = attention(q, k, v, Tensor(), true);
       o.backward(dout);
-      op_sum = sum(o.detach()).item();
+      out_sum = sum(o.detach()).item();
       clear();
     };
+    auto op = [&] { run_op(op_sum); };
     auto unfused = [&] {
       Tensor s = scale(matmul(q.reshape({bh, time, dim}), k.reshape({bh, time, dim}), false, true), 1.0 / std::sqrt(double(dim)));
       Tensor o = matmul(softmax(add(s, causal_bias)), v.reshape({bh, time, dim})).reshape(shape);
@@ -59,12 +61,25 @@ int main(int argc, char** argv) {
       clear();
     };
     bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}};
-    const std::vector<bench::Timing> timings = bench::measure(dev, {unfused, op}, reps);
+    // On CUDA also the op with bf16 tensor cores (precision bf16: its forward on mma.sync).
+    double bf16_sum = 0;
+    auto op_bf16 = [&] {
+      set_precision(Precision::BF16);
+      run_op(bf16_sum);
+      set_precision(Precision::F32);
+    };
+    std::vector<std::function<void()>> versions{unfused, op};
+    if (dev == Device::CUDA) versions.push_back(op_bf16);
+    const std::vector<bench::Timing> timings = bench::measure(dev, versions, reps);
     r.runs = {{"unfused", timings[0]}, {"op", timings[1]}};
+    if (dev == Device::CUDA) {
+      r.runs.emplace_back("op_bf16", timings[2]);
+      r.ratios["time_op_bf16_vs_unfused"] = timings[2].median_ms / timings[0].median_ms;
+    }
     if (std::fabs(op_sum - unfused_sum) > 1e-3 * (1 + std::fabs(unfused_sum)))
       fail("the op's output sum ", op_sum, " differs from the unfused ", unfused_sum);
-    r.ratios = {{"time_op_vs_unfused", timings[1].median_ms / timings[0].median_ms},
-                {"memory_op_vs_unfused", timings[1].peak_mb / timings[0].peak_mb}};
+    r.ratios["time_op_vs_unfused"] = timings[1].median_ms / timings[0].median_ms;
+    r.ratios["memory_op_vs_unfused"] = timings[1].peak_mb / timings[0].peak_mb;
 
     // Useful FLOPs of causal attention forward + backward: 4·B·H·T²·d forward (two products,
     // half the matrix), 2.5× that backward; the usual accounting of FlashAttention's papers.
