@@ -105,8 +105,8 @@ template <int D, int KT>
 __global__ void attention_forward_mma_kernel(float* o, float* lse, const float* q, const float* k, const float* v,
                                              const float* keymask, cpu::AttentionShape s, float scale) {
   constexpr int QT = 64, QS = D + 8, KS = D + 8, VS = KT + 8;  // tile rows; row strides in bf16 elements
-  COOPGEN_DYNAMIC_SHARED(uint16_t, smem);
-  uint16_t *qs = smem, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
+  COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bf16);  // (one name per element type: nvcc's extern arrays alias)
+  uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
   const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * QT;
   const float *qb = q + bh * s.tq * D, *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
