@@ -70,7 +70,7 @@ void cuda_run(const OpCall& c) {
     case Op::TanhBackward: return cuda::tanh_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
     case Op::Matmul:
       return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out(c, 0), in(c, 0), in(c, 1),
-                          c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1]);
+                          c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1], c.i[6] != 0);
     case Op::Embedding:
       return cuda::embedding_forward(out(c, 0), ids(c, 0), in(c, 1), c.in[0].numel(), c.in[1].size(1), s);
     case Op::EmbeddingBackward:

@@ -44,7 +44,7 @@ struct OpCall {
   std::vector<Tensor> in;
   std::vector<Tensor> out;
   std::array<double, 6> f{};
-  std::array<int64_t, 6> i{};
+  std::array<int64_t, 7> i{};
 };
 
 // The sizes of an Attention / AttentionBackward call, read alike by both backends: q is in[0],

@@ -16,7 +16,7 @@ Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.devi
 Tensor scalar_like(const Tensor& t) { return Tensor::empty({1}, t.dtype(), t.device()); }
 
 void run(Op op, std::vector<Tensor> in, std::vector<Tensor> out, std::array<double, 6> f = {},
-         std::array<int64_t, 6> i = {}) {
+         std::array<int64_t, 7> i = {}) {
   dispatch(OpCall{op, std::move(in), std::move(out), f, i});
 }
 
@@ -109,6 +109,16 @@ Tensor bias_add(const Tensor& x, const Tensor& bias) {
   });
 }
 
+static Precision g_precision = Precision::F32;
+void set_precision(Precision p) { g_precision = p; }
+Precision precision() { return g_precision; }
+
+// c = α·op(a)·op(b) + β·c on contiguous buffers (Matmul's i: batch, M, N, K, transA, transB, bf16).
+static void product(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta, int64_t batch, int64_t m,
+                    int64_t n, int64_t k, bool ta, bool tb) {
+  run(Op::Matmul, {a, b}, {c}, {alpha, beta}, {batch, m, n, k, ta, tb, g_precision == Precision::BF16});
+}
+
 // The raw product on 3-D contiguous operands: A [Bt, M|K, K|M], B [Bt, K|N, N|K].
 static Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const int64_t batch = a.size(0);
@@ -117,7 +127,7 @@ static Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   CG_CHECK(k == kb && b.size(0) == batch, "matmul: inner sizes differ: ", describe(a),
            (ta ? "ᵀ" : ""), " @ ", describe(b), (tb ? "ᵀ" : ""));
   Tensor c = Tensor::empty({batch, m, n}, a.dtype(), a.device());
-  run(Op::Matmul, {a.contiguous(), b.contiguous()}, {c}, {1.0, 0.0}, {batch, m, n, k, ta, tb});
+  product(a.contiguous(), b.contiguous(), c, 1.0, 0.0, batch, m, n, k, ta, tb);
   return c;
 }
 
@@ -197,10 +207,6 @@ Tensor softmax(const Tensor& x) {
 }
 
 // scores [B,H,Tq,Tk] with masked positions set to `fill`; the gradient is zero there.
-static Precision g_precision = Precision::F32;
-void set_precision(Precision p) { g_precision = p; }
-Precision precision() { return g_precision; }
-
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal) {
   CG_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && k.shape() == v.shape() &&
                q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3),
@@ -323,7 +329,7 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
   // z = h·W[v0:v1]ᵀ, the chunk's logits [rows, v1 − v0], in `buffer`.
   auto logits_chunk = [=](int64_t v0, int64_t v1) {
     Tensor z = buffer.slice(0, 0, rows * (v1 - v0)).reshape({rows, v1 - v0});
-    run(Op::Matmul, {hc, Wc.slice(0, v0, v1)}, {z}, {1.0, 0.0}, {1, rows, v1 - v0, d, 0, 1});
+    product(hc, Wc.slice(0, v0, v1), z, 1.0, 0.0, 1, rows, v1 - v0, d, false, true);
     return z;
   };
   LogsumexpState st(rows, h.dtype(), h.device());
@@ -343,8 +349,9 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
                     const int64_t v1 = std::min(vocab, v0 + width), n = v1 - v0;
                     Tensor z = logits_chunk(v0, v1);
                     run(Op::WeightedLogprobBackward, {z, lse, yc, mc, wc, gc}, {z}, {}, {v0});
-                    run(Op::Matmul, {z, Wc.slice(0, v0, v1)}, {dh}, {1.0, 1.0}, {1, rows, d, n, 0, 0});
-                    run(Op::Matmul, {z, hc}, {dW.slice(0, v0, v1)}, {1.0, 0.0}, {1, n, d, rows, 1, 0});
+                    Tensor dW_chunk = dW.slice(0, v0, v1);
+                    product(z, Wc.slice(0, v0, v1), dh, 1.0, 1.0, 1, rows, d, n, false, false);
+                    product(z, hc, dW_chunk, 1.0, 0.0, 1, n, d, rows, true, false);
                   }
                   return {dh.reshape(shape), dW};
                 });

@@ -124,6 +124,24 @@ TEST_CASE("attention's bf16 tensor-core forward stays within bf16 error of the f
   set_precision(Precision::F32);
 }
 
+TEST_CASE("matmuls on bf16 tensor cores stay within bf16 error of the f32 CPU", "[gpu]") {
+  // Products of K = 77 terms of operands rounded to bf16 (2⁻⁹ relative each): errors of about
+  // √K·2⁻⁹·|a||b| ≈ 0.02 at most here; a transposed operand or a wrong stride is off by order 1.
+  const Tensor a = Tensor::uniform({3, 29, 77}, 31, 0, -1, 1), b = Tensor::uniform({77, 45}, 32, 0, -1, 1);
+  for (bool tb : {false, true}) {
+    const Tensor bb = tb ? b.transpose(0, 1).contiguous() : b;
+    const std::vector<float> want = matmul(a, bb, false, tb).to_vector<float>();
+    set_precision(Precision::BF16);
+    const std::vector<float> got = matmul(a.to(Device::CUDA), bb.to(Device::CUDA), false, tb).to(Device::CPU).to_vector<float>();
+    set_precision(Precision::F32);
+    double worst = 0;
+    for (size_t n = 0; n < want.size(); ++n) worst = std::max(worst, std::fabs(double(want[n]) - double(got[n])));
+    INFO("transposed B " << tb << ", largest difference " << worst);
+    REQUIRE(worst < 5e-2);
+    REQUIRE(worst > 0);
+  }
+}
+
 TEST_CASE("the Philox stream is identical on CPU and CUDA, bit for bit", "[gpu]") {
   for (int64_t n : {1, 5, 1023, 100003}) {
     std::vector<float> a = Tensor::uniform({n}, 77, 12345, -2, 3).to_vector<float>();

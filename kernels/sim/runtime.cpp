@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 extern "C" {
 
@@ -101,6 +102,35 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t, cublasOperation_t trans
                 transb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, *alpha, A + i * strideA, lda,
                 B + i * strideB, ldb, *beta, C + i * strideC, ldc);
   return CUBLAS_STATUS_SUCCESS;
+}
+
+// The same with f32 storage and CUBLAS_COMPUTE_32F_FAST_16BF: the tensor cores see A and B rounded
+// to bf16 (nearest even) and accumulate in f32; other types and compute modes are not emulated.
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
+                                          int m, int n, int k, const void* alpha, const void* A, cudaDataType Atype,
+                                          int lda, long long int strideA, const void* B, cudaDataType Btype, int ldb,
+                                          long long int strideB, const void* beta, void* C, cudaDataType Ctype, int ldc,
+                                          long long int strideC, int batch, cublasComputeType_t compute,
+                                          cublasGemmAlgo_t) {
+  if (Atype != CUDA_R_32F || Btype != CUDA_R_32F || Ctype != CUDA_R_32F || compute != CUBLAS_COMPUTE_32F_FAST_16BF)
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+  auto rounded = [](const float* x, long long int count) {
+    std::vector<float> out(static_cast<size_t>(count));
+    for (size_t i = 0; i < out.size(); ++i) {
+      uint32_t u;
+      std::memcpy(&u, &x[i], 4);
+      u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;  // nearest even (no NaN in operands)
+      std::memcpy(&out[i], &u, 4);
+    }
+    return out;
+  };
+  // Each matrix's extent in its column-major storage: ld × (columns), columns = k or m / n.
+  const long long int a_len = (long long int)(lda) * (transa == CUBLAS_OP_N ? k : m) + (batch - 1) * strideA;
+  const long long int b_len = (long long int)(ldb) * (transb == CUBLAS_OP_N ? n : k) + (batch - 1) * strideB;
+  const std::vector<float> a16 = rounded(static_cast<const float*>(A), a_len), b16 = rounded(static_cast<const float*>(B), b_len);
+  return cublasSgemmStridedBatched(handle, transa, transb, m, n, k, static_cast<const float*>(alpha), a16.data(), lda,
+                                   strideA, b16.data(), ldb, strideB, static_cast<const float*>(beta),
+                                   static_cast<float*>(C), ldc, strideC, batch);
 }
 
 }  // extern "C"
