@@ -21,8 +21,9 @@ using namespace coopgen;
 int main(int argc, char** argv) {
   return bench::guarded_main("bench_logprob", [&] {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"rows", "0"}, {"vocab", "0"},
-                                        {"dim", "0"}, {"chunk", "0"}, {"reps", "20"}});
+                                        {"dim", "0"}, {"chunk", "0"}, {"reps", "20"}, {"precision", "fp32"}});
     const Device dev = opts.device();
+    opts.apply_precision();
     const std::string device = opts.str("device"), size = opts.str("size");
     int64_t rows = opts.num("rows"), vocab = opts.num("vocab"), dim = opts.num("dim"), chunk = opts.num("chunk");
     const int reps = int(opts.num("reps"));

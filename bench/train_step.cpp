@@ -47,8 +47,9 @@ void teacher_forcing(const Sequences& seqs, Device dev, Tensor& ids, Tensor& tar
 
 int main(int argc, char** argv) {
   return bench::guarded_main("bench_train_step", [&] {
-    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"reps", "10"}});
+    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"reps", "10"}, {"precision", "fp32"}});
     const Device dev = opts.device();
+    opts.apply_precision();
     const std::string device = opts.str("device"), size_name = opts.str("size");
     const int reps = int(opts.num("reps"));
     Size z;

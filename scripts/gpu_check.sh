@@ -100,6 +100,10 @@ if want peers; then
         python3 scripts/compare_peers.py "/tmp/coopgen_$b.json" "/tmp/peer_$b.json"
       cat "/tmp/coopgen_$b.json" "/tmp/peer_$b.json" 2>/dev/null
     done
+    # The training steps again with bf16 tensor-core products (precision bf16), against the same peer.
+    timeout "$(cap 120)" build-gpu/bench/bench_train_step --device cuda --size gpt2 --precision bf16 \
+      --json /tmp/coopgen_train_step_bf16.json &&
+      python3 scripts/compare_peers.py /tmp/coopgen_train_step_bf16.json /tmp/peer_train_step.json
   } >"$OUT/peers.log" 2>&1
   cat "$OUT/peers.log"
 fi
