@@ -99,7 +99,7 @@ void cuda_run(const OpCall& c) {
     case Op::AttentionBackward:
       return cuda::attention_backward(out(c, 0), out(c, 1), out(c, 2), scratch(c.in[4].numel()), in(c, 0), in(c, 1),
                                       in(c, 2), in(c, 3), in(c, 4), in(c, 5), c.in.size() > 6 ? in(c, 6) : nullptr,
-                                      attention_shape(c), s);
+                                      attention_shape(c), c.i[1] != 0, s);
     case Op::MaskedPool: {
       const Shape& d = c.in[0].shape();
       return cuda::masked_pool(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], c.i[0] != 0, s);

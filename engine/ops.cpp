@@ -229,7 +229,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
     args.push_back(g.contiguous());
     if (saved.size() > 5) args.push_back(saved[5]);
     Tensor dq = like(saved[0]), dk = like(saved[1]), dv = like(saved[2]);
-    run(Op::AttentionBackward, args, {dq, dk, dv}, {}, {causal});
+    run(Op::AttentionBackward, args, {dq, dk, dv}, {}, {causal, g_precision == Precision::BF16});
     return {dq, dk, dv};
   });
 }

@@ -34,7 +34,7 @@ Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps =
 Tensor softmax(const Tensor& x);
 // How the CUDA backend may compute: F32 throughout (the default), or BF16: bf16 operands with f32
 // accumulation on the tensor cores where a kernel has that path (every matmul through cuBLAS,
-// attention's forward at head dims 64 and 128). The CPU computes in its dtype regardless.
+// attention forward and backward at head dims 64 and 128). The CPU computes in its dtype regardless.
 // Config key `precision`.
 enum class Precision { F32, BF16 };
 void set_precision(Precision p);

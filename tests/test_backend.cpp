@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "engine/allocator.h"
 #include "engine/device.h"
@@ -89,17 +90,27 @@ TEST_CASE("attention on CUDA matches the CPU at the head sizes models use", "[gp
   }
 }
 
-TEST_CASE("attention's bf16 tensor-core forward stays within bf16 error of the f32 CPU", "[gpu]") {
-  // bf16 keeps 8 bits of mantissa: q, k, v and the probabilities are rounded once each, so the
-  // output is off by about 2⁻⁸ relative; a wrong fragment index is off by order 1.
+TEST_CASE("attention on bf16 tensor cores stays within bf16 error of the f32 CPU, forward and backward", "[gpu]") {
+  // bf16 keeps 8 bits of mantissa: q, k, v, the probabilities and dS are rounded once each, so
+  // outputs and gradients are off by about 2⁻⁸ of their scale; a wrong fragment index is off by
+  // order 1.
   allocator(Device::CUDA).set_poison(true);
-  set_precision(Precision::BF16);
   struct Case {
     int64_t b, h, tq, tk, d;
     bool causal, padded;
   };
-  const Case cases[] = {{1, 2, 70, 70, 64, true, false}, {2, 1, 33, 97, 128, false, true}, {1, 1, 5, 40, 64, true, true}};
+  const Case cases[] = {{1, 2, 70, 70, 64, true, false}, {2, 1, 33, 97, 128, false, true}, {1, 1, 5, 40, 64, true, true},
+                        {1, 1, 130, 130, 128, true, false}};
   uint64_t seed = 950;
+  auto worst_relative = [](const Tensor& want, const Tensor& got) {
+    const std::vector<float> a = want.to(Device::CPU).to_vector<float>(), b = got.to(Device::CPU).to_vector<float>();
+    double worst = 0, scale = 0;
+    for (size_t n = 0; n < a.size(); ++n) {
+      if (!std::isfinite(b[n])) return std::numeric_limits<double>::infinity();  // an unwritten (poisoned) element
+      worst = std::max(worst, std::fabs(double(a[n]) - double(b[n]))), scale = std::max(scale, std::fabs(double(a[n])));
+    }
+    return worst / std::max(scale, 1e-3);
+  };
   for (const Case& c : cases) {
     INFO("B " << c.b << " H " << c.h << " Tq " << c.tq << " Tk " << c.tk << " d " << c.d);
     const Tensor q = Tensor::uniform({c.b, c.h, c.tq, c.d}, seed++, 0, -1, 1), k = Tensor::uniform({c.b, c.h, c.tk, c.d}, seed++, 0, -1, 1),
@@ -110,18 +121,26 @@ TEST_CASE("attention's bf16 tensor-core forward stays within bf16 error of the f
       for (int64_t j = c.tk - 9; j < c.tk; ++j) m[size_t(j)] = 0.0f;
       mask = Tensor::from(m, {c.b, c.tk});
     }
-    const std::vector<float> want = attention(q, k, v, mask, c.causal).to_vector<float>();
-    const std::vector<float> got = attention(q.to(Device::CUDA), k.to(Device::CUDA), v.to(Device::CUDA),
-                                             mask.defined() ? mask.to(Device::CUDA) : Tensor(), c.causal)
-                                       .to(Device::CPU)
-                                       .to_vector<float>();
-    double worst = 0;
-    for (size_t n = 0; n < want.size(); ++n) worst = std::max(worst, std::fabs(double(want[n]) - double(got[n])));
-    INFO("largest difference " << worst);
-    REQUIRE(worst < 2e-2);
-    REQUIRE(worst > 0);  // the tensor-core path ran (f32 would agree to 1e-5)
+    std::vector<Tensor> xc{q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_()};
+    std::vector<Tensor> xg{q.to(Device::CUDA).requires_grad_(), k.to(Device::CUDA).requires_grad_(), v.to(Device::CUDA).requires_grad_()};
+    const Tensor yc = attention(xc[0], xc[1], xc[2], mask, c.causal);
+    set_precision(Precision::BF16);
+    const Tensor yg = attention(xg[0], xg[1], xg[2], mask.defined() ? mask.to(Device::CUDA) : Tensor(), c.causal);
+    const Tensor r = Tensor::uniform(yc.shape(), seed++, 0, -1, 1);
+    yg.backward(r.to(Device::CUDA));
+    set_precision(Precision::F32);
+    yc.backward(r);
+    const double out = worst_relative(yc, yg);
+    INFO("output: largest difference " << out << " of the largest value");
+    REQUIRE(out < 2e-2);
+    REQUIRE(out > 0);  // the tensor-core path ran (f32 would agree to 1e-5)
+    for (size_t i = 0; i < 3; ++i) {
+      const double gr = worst_relative(xc[i].grad(), xg[i].grad());
+      INFO("gradient " << i << ": largest difference " << gr << " of the largest value");
+      REQUIRE(gr < 3e-2);
+      REQUIRE(gr > 0);
+    }
   }
-  set_precision(Precision::F32);
 }
 
 TEST_CASE("matmuls on bf16 tensor cores stay within bf16 error of the f32 CPU", "[gpu]") {

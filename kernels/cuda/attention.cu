@@ -204,6 +204,139 @@ void launch_forward_mma(float* o, float* lse, const float* q, const float* k, co
          keymask, s, float(1.0 / std::sqrt(double(D))));
 }
 
+// Backward, bf16 tensor cores: a block of 4 warps owns 64 keys (a warp 16), its K and V rows as
+// A fragments in registers and Kᵀ in shared memory; it walks the 64-query tiles that can see its
+// keys. Per tile, with Q, dO and their transposes staged as bf16: Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ
+// (mma), Pᵀ = e^(scale·Sᵀ − lse), dSᵀ = Pᵀ∘(dPᵀ − D); then dV += Pᵀ·dO and dK += dSᵀ·Q with the
+// probabilities straight from the accumulators, and dS goes through shared memory for
+// dQ += dS·K, added to global memory with one atomic per element and key block.
+template <int D>
+__global__ void attention_backward_mma_kernel(float* dq, float* dk, float* dv, const float* q, const float* k,
+                                              const float* v, const float* dout, const float* lse, const float* delta,
+                                              const float* keymask, cpu::AttentionShape s, float scale) {
+  constexpr int T = 64, RS = D + 8, CS = T + 8;  // tile (keys, queries); strides of [T][D] and [D][T] arrays
+  COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bwd);
+  uint16_t *kt = smem_bwd, *qs = kt + D * CS, *qt = qs + T * RS, *ds_ = qt + D * CS, *dos = ds_ + T * CS,
+           *dot = dos + T * RS;  // Kᵀ, Q, Qᵀ, dS [query][key], dO, dOᵀ
+  float* stats = reinterpret_cast<float*>(dot + D * CS);  // lse [T], D [T] of the query tile
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
+  const int64_t bh = blockIdx.y, k0 = int64_t(blockIdx.x) * T;
+  const float *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
+  const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
+  // This warp's 16 keys as A fragments (rows g, g + 8), read once from global memory.
+  uint32_t ka[D / 16][4], va[D / 16][4];
+  const int64_t key[2] = {k0 + warp * 16 + g, k0 + warp * 16 + g + 8};
+  auto row_pair = [&](const float* base, int64_t j, int c) {
+    return j < s.tk ? pack_bf16(base[j * D + c], base[j * D + c + 1]) : 0u;
+  };
+  for (int kk = 0; kk < D / 16; ++kk)
+    for (int r = 0; r < 4; ++r) {
+      const int64_t j = key[r % 2];
+      const int c = 16 * kk + 8 * (r / 2) + 2 * t;
+      ka[kk][r] = row_pair(kb, j, c);
+      va[kk][r] = row_pair(vb, j, c);
+    }
+  for (int x = int(threadIdx.x); x < T * D; x += int(blockDim.x)) {
+    const int r = x / D, c = x % D;
+    const int64_t j = k0 + r;
+    kt[c * CS + r] = uint16_t(bf16_bits(j < s.tk ? kb[j * D + c] : 0.0f));
+  }
+  float dk_acc[D / 8][4] = {}, dv_acc[D / 8][4] = {};
+  const int64_t first = s.causal && k0 - (s.tk - s.tq) > 0 ? k0 - (s.tk - s.tq) : 0;
+  for (int64_t q0 = first - first % T; q0 < s.tq; q0 += T) {
+    __syncthreads();  // the previous tile is no longer read
+    const float *qb = q + (bh * s.tq + q0) * D, *db = dout + (bh * s.tq + q0) * D;
+    for (int x = int(threadIdx.x); x < T * D; x += int(blockDim.x)) {
+      const int r = x / D, c = x % D;
+      const bool in = q0 + r < s.tq;
+      const uint16_t qv = uint16_t(bf16_bits(in ? qb[r * D + c] : 0.0f)), dv16 = uint16_t(bf16_bits(in ? db[r * D + c] : 0.0f));
+      qs[r * RS + c] = qv, qt[c * CS + r] = qv, dos[r * RS + c] = dv16, dot[c * CS + r] = dv16;
+    }
+    for (int r = int(threadIdx.x); r < T; r += int(blockDim.x)) {
+      const bool in = q0 + r < s.tq;
+      stats[r] = in ? lse[bh * s.tq + q0 + r] : -INFINITY;
+      stats[T + r] = in ? delta[bh * s.tq + q0 + r] : 0.0f;
+    }
+    __syncthreads();
+    // Sᵀ and dPᵀ: 16 keys × 64 queries per warp; element e of n-tile nt: key key[e / 2], query 8nt + 2t + e % 2.
+    float st[T / 8][4], dpt[T / 8][4];
+    for (int nt = 0; nt < T / 8; ++nt) {
+      for (int e = 0; e < 4; ++e) st[nt][e] = 0.0f, dpt[nt][e] = 0.0f;
+      for (int kk = 0; kk < D / 16; ++kk) {
+        const uint32_t bq[2] = {load_pair(qs + (8 * nt + g) * RS + 16 * kk + 2 * t), load_pair(qs + (8 * nt + g) * RS + 16 * kk + 8 + 2 * t)};
+        const uint32_t bd[2] = {load_pair(dos + (8 * nt + g) * RS + 16 * kk + 2 * t), load_pair(dos + (8 * nt + g) * RS + 16 * kk + 8 + 2 * t)};
+        mma_m16n8k16_bf16(st[nt], ka[kk], bq, st[nt]);
+        mma_m16n8k16_bf16(dpt[nt], va[kk], bd, dpt[nt]);
+      }
+      for (int e = 0; e < 4; ++e) {
+        const int qi = 8 * nt + 2 * t + e % 2;
+        const int64_t i = q0 + qi, j = key[e / 2];
+        const float l = stats[qi];
+        const float p = l != -INFINITY && i < s.tq && visible(mb, j, i, s) ? expf(st[nt][e] * scale - l) : 0.0f;
+        st[nt][e] = p;                                    // Pᵀ
+        dpt[nt][e] = p * (dpt[nt][e] - stats[T + qi]);    // dSᵀ (scale applied at the end / in dQ)
+      }
+    }
+    // dV += Pᵀ·dO, dK += dSᵀ·Q: k-steps over the 64 queries.
+    for (int kk = 0; kk < T / 16; ++kk) {
+      const uint32_t pa[4] = {pack_bf16(st[2 * kk][0], st[2 * kk][1]), pack_bf16(st[2 * kk][2], st[2 * kk][3]),
+                              pack_bf16(st[2 * kk + 1][0], st[2 * kk + 1][1]), pack_bf16(st[2 * kk + 1][2], st[2 * kk + 1][3])};
+      const uint32_t sa[4] = {pack_bf16(dpt[2 * kk][0], dpt[2 * kk][1]), pack_bf16(dpt[2 * kk][2], dpt[2 * kk][3]),
+                              pack_bf16(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]), pack_bf16(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
+      for (int nd = 0; nd < D / 8; ++nd) {
+        const uint32_t bd[2] = {load_pair(dot + (8 * nd + g) * CS + 16 * kk + 2 * t), load_pair(dot + (8 * nd + g) * CS + 16 * kk + 8 + 2 * t)};
+        const uint32_t bq[2] = {load_pair(qt + (8 * nd + g) * CS + 16 * kk + 2 * t), load_pair(qt + (8 * nd + g) * CS + 16 * kk + 8 + 2 * t)};
+        mma_m16n8k16_bf16(dv_acc[nd], pa, bd, dv_acc[nd]);
+        mma_m16n8k16_bf16(dk_acc[nd], sa, bq, dk_acc[nd]);
+      }
+    }
+    // dS [query][key] into shared memory, then dQ (16 queries per warp) = dS·K through Kᵀ.
+    for (int nt = 0; nt < T / 8; ++nt)
+      for (int e = 0; e < 4; ++e)
+        ds_[(8 * nt + 2 * t + e % 2) * CS + warp * 16 + g + 8 * (e / 2)] = uint16_t(bf16_bits(dpt[nt][e]));
+    __syncthreads();
+    const int qr = warp * 16 + g;  // this thread's query rows qr, qr + 8 of the tile
+    uint32_t da[T / 16][4];
+    for (int kk = 0; kk < T / 16; ++kk) {
+      da[kk][0] = load_pair(ds_ + qr * CS + 16 * kk + 2 * t);
+      da[kk][1] = load_pair(ds_ + (qr + 8) * CS + 16 * kk + 2 * t);
+      da[kk][2] = load_pair(ds_ + qr * CS + 16 * kk + 8 + 2 * t);
+      da[kk][3] = load_pair(ds_ + (qr + 8) * CS + 16 * kk + 8 + 2 * t);
+    }
+    for (int nd = 0; nd < D / 8; ++nd) {
+      float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int kk = 0; kk < T / 16; ++kk) {
+        const uint32_t bk[2] = {load_pair(kt + (8 * nd + g) * CS + 16 * kk + 2 * t), load_pair(kt + (8 * nd + g) * CS + 16 * kk + 8 + 2 * t)};
+        mma_m16n8k16_bf16(acc, da[kk], bk, acc);
+      }
+      for (int e = 0; e < 4; ++e) {
+        const int64_t i = q0 + qr + 8 * (e / 2);
+        if (i < s.tq) atomicAdd(&dq[(bh * s.tq + i) * D + 8 * nd + 2 * t + e % 2], acc[e] * scale);
+      }
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    const int64_t j = key[h];
+    if (j >= s.tk) continue;
+    for (int nd = 0; nd < D / 8; ++nd)
+      for (int e = 0; e < 2; ++e) {
+        dk[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = dk_acc[nd][2 * h + e] * scale;
+        dv[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = dv_acc[nd][2 * h + e];
+      }
+  }
+}
+
+template <int D>
+void launch_backward_mma(float* dq, float* dk, float* dv, const float* delta, const float* q, const float* k,
+                         const float* v, const float* lse, const float* dout, const float* keymask,
+                         const cpu::AttentionShape& s, cudaStream_t st) {
+  constexpr int T = 64;
+  const dim3 grid(unsigned((s.tk + T - 1) / T), unsigned(s.batch * s.heads));
+  const size_t smem = size_t(3 * D * (T + 8) + 2 * T * (D + 8) + T * (T + 8)) * sizeof(uint16_t) + 2 * T * sizeof(float);
+  launch("attention_backward_mma", attention_backward_mma_kernel<D>, grid, dim3(128), smem, st, dq, dk, dv, q, k, v,
+         dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(D))));
+}
+
 // D_i = Σ_c dO_ic·O_ic, a warp per row.
 __global__ void attention_delta_kernel(float* delta, const float* o, const float* dout, int64_t rows, int dim) {
   const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
@@ -285,13 +418,15 @@ void attention_forward(float* o, float* lse, const float* q, const float* k, con
 
 void attention_backward(float* dq, float* dk, float* dv, float* delta, const float* q, const float* k, const float* v,
                         const float* o, const float* lse, const float* dout, const float* keymask,
-                        const cpu::AttentionShape& s, cudaStream_t st) {
+                        const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   const int64_t rows = s.batch * s.heads * s.tq;
   if (rows && cudaMemsetAsync(dq, 0, size_t(rows * s.dim) * sizeof(float), st) != cudaSuccess)
     fail("cuda attention: clearing dq failed");
   if (s.tk == 0 || s.batch * s.heads == 0) return;
   if (rows) launch("attention_delta", attention_delta_kernel, grid_for(rows * 32), kBlock, 0, st, delta, o, dout, rows, int(s.dim));
+  if (tensor_cores && s.dim == 64) return launch_backward_mma<64>(dq, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
+  if (tensor_cores && s.dim == 128) return launch_backward_mma<128>(dq, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
   const int keys = s.dim > 64 ? kKeys / 2 : kKeys;
   const dim3 grid(unsigned((s.tk + keys - 1) / keys), unsigned(s.batch * s.heads));
   const size_t smem = size_t(4 * keys * (s.dim + 1) + 2 * s.dim) * sizeof(float);

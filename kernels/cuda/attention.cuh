@@ -8,11 +8,11 @@
 namespace coopgen::cuda {
 
 // tensor_cores: bf16 operands on mma.sync with f32 accumulation where the head dim is 64 or 128
-// (elsewhere, and when false, f32 on the SIMT cores).
+// (elsewhere, and when false, f32 on the SIMT cores); for the backward pass too.
 void attention_forward(float* o, float* lse, const float* q, const float* k, const float* v, const float* keymask,
                        const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st);
 void attention_backward(float* dq, float* dk, float* dv, float* delta, const float* q, const float* k, const float* v,
                         const float* o, const float* lse, const float* dout, const float* keymask,
-                        const cpu::AttentionShape& s, cudaStream_t st);
+                        const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st);
 
 }  // namespace coopgen::cuda

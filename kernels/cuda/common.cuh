@@ -31,6 +31,10 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
   (void)stream;
   sim::launch(name, grid, block, smem, [&] { kernel(static_cast<Params>(args)...); });
 #else
+  if (smem > 48 * 1024) {  // beyond the default limit a kernel must opt in (Hopper allows 227 kB)
+    const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    if (err != cudaSuccess) fail("CUDA kernel ", name, ": ", smem, " bytes of shared memory: ", cudaGetErrorString(err));
+  }
   kernel<<<grid, block, smem, stream>>>(static_cast<Params>(args)...);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) fail("CUDA kernel ", name, " failed to launch: ", cudaGetErrorString(err));
