@@ -57,27 +57,37 @@ TEST_CASE("every op on CUDA matches the CPU reference, forward and backward", "[
   }
 }
 
+// Attention shapes for the CUDA checks: q, k, v uniform in [−1, 1) and, when padded, the first
+// sequence's last `padding` keys masked.
+struct AttentionCase {
+  int64_t b, h, tq, tk, d;
+  bool causal, padded;
+};
+struct AttentionInputs {
+  Tensor q, k, v, mask;
+};
+static AttentionInputs attention_inputs(const AttentionCase& c, uint64_t& seed, int64_t padding) {
+  AttentionInputs x{Tensor::uniform({c.b, c.h, c.tq, c.d}, seed, 0, -1, 1), Tensor::uniform({c.b, c.h, c.tk, c.d}, seed + 1, 0, -1, 1),
+                    Tensor::uniform({c.b, c.h, c.tk, c.d}, seed + 2, 0, -1, 1), Tensor()};
+  seed += 3;
+  if (c.padded) {
+    std::vector<float> m(static_cast<size_t>(c.b * c.tk), 1.0f);
+    for (int64_t j = c.tk - padding; j < c.tk; ++j) m[size_t(j)] = 0.0f;
+    x.mask = Tensor::from(m, {c.b, c.tk});
+  }
+  return x;
+}
+
 TEST_CASE("attention on CUDA matches the CPU at the head sizes models use", "[gpu]") {
   // Head dims 64 and 128 (the kernel's lane slots and its smaller key tile for d > 64), lengths
   // that are not multiples of the 16-query or 32-key tiles, causal and padded, full and cached.
   allocator(Device::CUDA).set_poison(true);
-  struct Case {
-    int64_t b, h, tq, tk, d;
-    bool causal, padded;
-  };
-  const Case cases[] = {{2, 3, 45, 45, 64, true, false}, {1, 2, 33, 33, 128, false, true}, {2, 2, 7, 70, 128, true, true},
-                        {1, 1, 1, 50, 64, true, false}};
+  const AttentionCase cases[] = {{2, 3, 45, 45, 64, true, false}, {1, 2, 33, 33, 128, false, true},
+                                 {2, 2, 7, 70, 128, true, true}, {1, 1, 1, 50, 64, true, false}};
   uint64_t seed = 900;
-  for (const Case& c : cases) {
+  for (const AttentionCase& c : cases) {
     INFO("B " << c.b << " H " << c.h << " Tq " << c.tq << " Tk " << c.tk << " d " << c.d);
-    const Tensor q = Tensor::uniform({c.b, c.h, c.tq, c.d}, seed++, 0, -1, 1), k = Tensor::uniform({c.b, c.h, c.tk, c.d}, seed++, 0, -1, 1),
-                 v = Tensor::uniform({c.b, c.h, c.tk, c.d}, seed++, 0, -1, 1);
-    Tensor mask;
-    if (c.padded) {
-      std::vector<float> m(static_cast<size_t>(c.b * c.tk), 1.0f);
-      for (int64_t j = c.tk - 5; j < c.tk; ++j) m[size_t(j)] = 0.0f;  // the first row's last 5 keys padded
-      mask = Tensor::from(m, {c.b, c.tk});
-    }
+    const auto [q, k, v, mask] = attention_inputs(c, seed, 5);
     std::vector<Tensor> xc{q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_()};
     std::vector<Tensor> xg{q.to(Device::CUDA).requires_grad_(), k.to(Device::CUDA).requires_grad_(), v.to(Device::CUDA).requires_grad_()};
     Tensor yc = attention(xc[0], xc[1], xc[2], mask, c.causal);
@@ -95,12 +105,8 @@ TEST_CASE("attention on bf16 tensor cores stays within bf16 error of the f32 CPU
   // outputs and gradients are off by about 2⁻⁸ of their scale; a wrong fragment index is off by
   // order 1.
   allocator(Device::CUDA).set_poison(true);
-  struct Case {
-    int64_t b, h, tq, tk, d;
-    bool causal, padded;
-  };
-  const Case cases[] = {{1, 2, 70, 70, 64, true, false}, {2, 1, 33, 97, 128, false, true}, {1, 1, 5, 40, 64, true, true},
-                        {1, 1, 130, 130, 128, true, false}};
+  const AttentionCase cases[] = {{1, 2, 70, 70, 64, true, false}, {2, 1, 33, 97, 128, false, true},
+                                 {1, 1, 5, 40, 64, true, true}, {1, 1, 130, 130, 128, true, false}};
   uint64_t seed = 950;
   auto worst_relative = [](const Tensor& want, const Tensor& got) {
     const std::vector<float> a = want.to(Device::CPU).to_vector<float>(), b = got.to(Device::CPU).to_vector<float>();
@@ -111,16 +117,9 @@ TEST_CASE("attention on bf16 tensor cores stays within bf16 error of the f32 CPU
     }
     return worst / std::max(scale, 1e-3);
   };
-  for (const Case& c : cases) {
+  for (const AttentionCase& c : cases) {
     INFO("B " << c.b << " H " << c.h << " Tq " << c.tq << " Tk " << c.tk << " d " << c.d);
-    const Tensor q = Tensor::uniform({c.b, c.h, c.tq, c.d}, seed++, 0, -1, 1), k = Tensor::uniform({c.b, c.h, c.tk, c.d}, seed++, 0, -1, 1),
-                 v = Tensor::uniform({c.b, c.h, c.tk, c.d}, seed++, 0, -1, 1);
-    Tensor mask;
-    if (c.padded) {
-      std::vector<float> m(static_cast<size_t>(c.b * c.tk), 1.0f);
-      for (int64_t j = c.tk - 9; j < c.tk; ++j) m[size_t(j)] = 0.0f;
-      mask = Tensor::from(m, {c.b, c.tk});
-    }
+    const auto [q, k, v, mask] = attention_inputs(c, seed, 9);
     std::vector<Tensor> xc{q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_()};
     std::vector<Tensor> xg{q.to(Device::CUDA).requires_grad_(), k.to(Device::CUDA).requires_grad_(), v.to(Device::CUDA).requires_grad_()};
     const Tensor yc = attention(xc[0], xc[1], xc[2], mask, c.causal);

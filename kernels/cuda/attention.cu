@@ -33,6 +33,12 @@ __device__ __forceinline__ bool visible(const float* keymask, int64_t j, int64_t
   return j < s.tk && (!keymask || keymask[j] != 0.0f) && !(s.causal && j > i + s.tk - s.tq);
 }
 
+// How many keys the queries q0 … q0 + rows − 1 can see: all, or up to the causal horizon of the last.
+__device__ __forceinline__ int64_t keys_seen(int64_t q0, int64_t rows, const cpu::AttentionShape& s) {
+  const int64_t last = (q0 + rows < s.tq ? q0 + rows : s.tq) - 1, horizon = last + s.tk - s.tq + 1;
+  return s.causal && horizon < s.tk ? horizon : s.tk;
+}
+
 __global__ void attention_forward_kernel(float* o, float* lse, const float* q, const float* k, const float* v,
                                          const float* keymask, cpu::AttentionShape s, float scale) {
   COOPGEN_DYNAMIC_SHARED(float, smem);
@@ -50,8 +56,7 @@ __global__ void attention_forward_kernel(float* o, float* lse, const float* q, c
     m[r] = -INFINITY, l[r] = 0.0f;
     for (int c = 0; c < kDimSlots; ++c) acc[r][c] = 0.0f;
   }
-  const int64_t last = (q0 + kQueries < s.tq ? q0 + kQueries : s.tq) - 1;
-  const int64_t key_end = s.causal && last + s.tk - s.tq + 1 < s.tk ? last + s.tk - s.tq + 1 : s.tk;
+  const int64_t key_end = keys_seen(q0, kQueries, s);
   for (int64_t k0 = 0; k0 < key_end; k0 += kKeys) {
     __syncthreads();  // everyone is done with the previous tile
     for (int x = int(threadIdx.x); x < kKeys * dim; x += int(blockDim.x)) {
@@ -126,8 +131,7 @@ __global__ void attention_forward_mma_kernel(float* o, float* lse, const float* 
   }
   const int64_t rows[2] = {q0 + r0, q0 + r0 + 8};
   float acc[D / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
-  const int64_t last = (q0 + QT < s.tq ? q0 + QT : s.tq) - 1;
-  const int64_t key_end = s.causal && last + s.tk - s.tq + 1 < s.tk ? last + s.tk - s.tq + 1 : s.tk;
+  const int64_t key_end = keys_seen(q0, QT, s);
   for (int64_t k0 = 0; k0 < key_end; k0 += KT) {
     __syncthreads();  // everyone is done with the previous tile
     for (int x = int(threadIdx.x); x < KT * D; x += int(blockDim.x)) {
