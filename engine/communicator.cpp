@@ -288,8 +288,6 @@ GradientReducer::~GradientReducer() {
 #endif
 }
 
-size_t GradientReducer::buckets() const { return buckets_.size(); }
-
 void GradientReducer::ready(const TensorImpl& leaf) {
   auto it = std::lower_bound(index_.begin(), index_.end(), std::make_pair(&leaf, size_t(0)));
   if (it == index_.end() || it->first != &leaf) return;  // another model's parameter

@@ -51,7 +51,6 @@ class GradientReducer {
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
   void finish();
-  size_t buckets() const;
 
  private:
   struct Bucket;

@@ -221,15 +221,16 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
     in.push_back(key_mask.contiguous());
   }
   Tensor o = like(in[0]), lse = Tensor::empty({q.size(0), q.size(1), tq}, q.dtype(), q.device());
-  run(Op::Attention, in, {o, lse}, {}, {causal, g_precision == Precision::BF16});
+  const bool tensor_cores = g_precision == Precision::BF16;  // the backward pass computes as the forward did
+  run(Op::Attention, in, {o, lse}, {}, {causal, tensor_cores});
   std::vector<Tensor> saved{in[0].detach(), in[1].detach(), in[2].detach(), o.detach(), lse};
   if (key_mask.defined()) saved.push_back(in[3]);
-  return record(o, "attention", {q, k, v}, [saved, causal](const Tensor& g) -> std::vector<Tensor> {
+  return record(o, "attention", {q, k, v}, [saved, causal, tensor_cores](const Tensor& g) -> std::vector<Tensor> {
     std::vector<Tensor> args(saved.begin(), saved.begin() + 5);
     args.push_back(g.contiguous());
     if (saved.size() > 5) args.push_back(saved[5]);
     Tensor dq = like(saved[0]), dk = like(saved[1]), dv = like(saved[2]);
-    run(Op::AttentionBackward, args, {dq, dk, dv}, {}, {causal, g_precision == Precision::BF16});
+    run(Op::AttentionBackward, args, {dq, dk, dv}, {}, {causal, tensor_cores});
     return {dq, dk, dv};
   });
 }

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/dtype.h"
+
 extern "C" {
 
 cudaError_t cudaGetDeviceCount(int* count) {
@@ -116,12 +118,7 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation
     return CUBLAS_STATUS_NOT_SUPPORTED;
   auto rounded = [](const float* x, long long int count) {
     std::vector<float> out(static_cast<size_t>(count));
-    for (size_t i = 0; i < out.size(); ++i) {
-      uint32_t u;
-      std::memcpy(&u, &x[i], 4);
-      u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;  // nearest even (no NaN in operands)
-      std::memcpy(&out[i], &u, 4);
-    }
+    for (size_t i = 0; i < out.size(); ++i) out[i] = coopgen::bf16_to_float(coopgen::float_to_bf16(x[i]));
     return out;
   };
   // Each matrix's extent in its column-major storage: ld × (columns), columns = k or m / n.
