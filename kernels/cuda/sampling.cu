@@ -1,9 +1,23 @@
-// Sampler (math in kernels/cpu/sampling.h): one block per row. Passes over the row: max, the
-// exp-sum, then for top-k and top-p a bisection on the float bit pattern of the threshold
-// (≤ 31 counting/mass passes each; no sort of the vocabulary), the kept mass, and a chunked CDF
-// walk: each thread sums its contiguous chunk, thread 0 scans the 256 chunk sums, the thread
-// whose chunk holds u·mass walks it. Probabilities are recomputed from the logits in every pass
-// (nothing of size V is stored). The fused single-pass kernel comes with the performance work.
+// Fused softmax-sampling (math in kernels/cpu/sampling.h): one block per row of logits, one read
+// of the row from global memory.
+//
+// Pass 1 (global memory, coalesced): warp w owns the contiguous segment w of the row; each lane
+//   keeps an online (max, Σ exp((z−max)/τ), Σ exp(z−max)) over its elements, so the row's max,
+//   log-sum-exp and every segment's tempered mass come out of this one read. With top-k or top-p
+//   the row is also staged in shared memory when it fits (V ≤ ~56k f32 on Hopper); otherwise the
+//   later passes re-read it from global memory, where it is L2-resident (one row per block).
+// Thresholds (top-k, then top-p): radix select on the logits' order-preserving 32-bit keys, four
+//   8-bit digits from the top; each level builds a 256-bin histogram (count for top-k, tempered
+//   mass for top-p) of the elements that match the digits chosen so far, and picks the digit at
+//   which the cumulative count/mass from the top reaches k or top_p·(kept mass). The result is
+//   the exact key of the k-th largest logit / of the nucleus' last element, with the CPU's
+//   tie rule (every logit equal to the threshold is kept). 8 passes, no sort, no T×V scratch.
+//   Histograms are replicated 8 ways (by lane) so that a warp's atomics conflict at most 4-way.
+// Draw: u = Philox(seed, offset, row); the segment whose kept mass holds u·M (exclusive scan of
+//   the per-segment masses) is walked by its warp 32 tokens at a time with a warp scan, so the
+//   token is the CPU's inverse-CDF draw in vocabulary order, up to f32 rounding at a boundary.
+// Traffic: 4V bytes read from global memory per row (+V/warps for the walk); with truncation
+//   ~9 further passes over shared memory (or L2).
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/sampling.cuh"
 #include "kernels/philox.h"
@@ -12,116 +26,240 @@ namespace coopgen::cuda {
 
 namespace {
 
-struct Row {
-  const float* z;
-  int64_t vocab;
-  float zmax, inv_t;
-  __device__ float e(int64_t v) const { return expf((z[v] - zmax) * inv_t); }
-};
+constexpr int kMaxWarps = 32;
+constexpr int kBins = 256, kReplicas = 8;
+constexpr float kLog2e = 1.4426950408889634f;
 
-// Σ over v of e(v) (kMass) or of 1 (count), for tokens with e(v) ≥ lo and e(v) ≥ floor.
-template <bool kMass>
-__device__ float kept(const Row& r, float lo, float floor, float* scratch) {
-  float acc = 0;
-  for (int64_t v = threadIdx.x; v < r.vocab; v += blockDim.x) {
-    const float x = r.e(v);
-    if (x >= lo && x >= floor) acc += kMass ? x : 1.0f;
-  }
-  return block_sum(acc, scratch);
+// Monotone map of a float onto uint32: a < b ⇔ key(a) < key(b) (−0 just below +0).
+__device__ __forceinline__ unsigned order_key(float z) {
+  const unsigned u = __float_as_uint(z);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
-// Largest threshold t (by bisection on its bits, from `floor` up to 1) with kept(t) ≥ need.
+struct SampleShared {
+  float hist[kBins * kReplicas];  // bin b, replica r at b·kReplicas + r
+  float bins[kBins];
+  float seg_max[kMaxWarps], seg_tempered[kMaxWarps], seg_plain[kMaxWarps], seg_start[kMaxWarps];
+  float scratch[32];
+  unsigned digit;
+  float above;
+  int chosen_warp, token;
+  float target, walk_start;
+};
+
+struct RowView {
+  const float* z;  // the row: staged in shared memory or in global memory
+  int64_t vocab;
+  float zmax, scale;  // e(v) = 2^((z − zmax)·scale), scale = log2(e)/τ: the tempered, unnormalised q̂
+  __device__ float e(float zv) const { return exp2f((zv - zmax) * scale); }
+};
+
+// The largest key t with Σ weight over {key ≥ t, key ≥ floor} reaching `need` (kMass: need is
+// top_p times the total mass of {key ≥ floor}, found from the first level's histogram).
 template <bool kMass>
-__device__ float bisect(const Row& r, float floor, float need, float* scratch) {
-  unsigned lo = __float_as_uint(floor), hi = __float_as_uint(1.0f) + 1;
-  while (hi - lo > 1) {
-    const unsigned mid = lo + (hi - lo) / 2;
-    if (kept<kMass>(r, __uint_as_float(mid), floor, scratch) >= need) lo = mid;
-    else hi = mid;
+__device__ unsigned radix_select(const RowView& r, unsigned floor, float need, SampleShared& sh) {
+  const unsigned lane = threadIdx.x % 32, replica = lane % kReplicas;
+  unsigned prefix = 0, mask = 0;
+  float above = 0;  // weight of the elements above the current prefix range
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int b = threadIdx.x; b < kBins * kReplicas; b += blockDim.x) sh.hist[b] = 0.0f;
+    __syncthreads();
+    for (int64_t v = threadIdx.x; v < r.vocab; v += blockDim.x) {
+      const float zv = r.z[v];
+      const unsigned key = order_key(zv);
+      if (key >= floor && (key & mask) == prefix)
+        atomicAdd(&sh.hist[((key >> shift) & 0xFFu) * kReplicas + replica], kMass ? r.e(zv) : 1.0f);
+    }
+    __syncthreads();
+    if (threadIdx.x < kBins) {
+      float s = 0;
+      for (int k = 0; k < kReplicas; ++k) s += sh.hist[threadIdx.x * kReplicas + k];
+      sh.bins[threadIdx.x] = s;
+    }
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      // Lane l holds digits 255−8l … 248−8l (descending), so a scan in lane order runs from the top.
+      float mine = 0;
+      for (int k = 0; k < 8; ++k) mine += sh.bins[255 - 8 * int(lane) - k];
+      if (kMass && shift == 24) need *= warp_sum(mine);  // top_p · (mass of {key ≥ floor}); warp 0 keeps it
+      float incl = mine;
+      for (int o = 1; o < 32; o <<= 1) {
+        const float up = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= unsigned(o)) incl += up;
+      }
+      // The first lane whose digits reach `need`; if rounding leaves `need` just past the total,
+      // the lane holding the lowest non-empty digit.
+      const unsigned hit = __ballot_sync(0xffffffffu, mine > 0 && above + incl >= need);
+      const unsigned nonempty = __ballot_sync(0xffffffffu, mine > 0);
+      const int owner = hit ? __ffs(int(hit)) - 1 : 31 - __clz(int(nonempty));
+      if (int(lane) == owner) {
+        float acc = above + incl - mine, at = acc;
+        int pick = 255 - 8 * owner;
+        for (int d = pick; d > 255 - 8 * owner - 8; --d) {
+          const float w = sh.bins[d];
+          if (w == 0) continue;
+          pick = d, at = acc;
+          if (acc + w >= need) break;
+          acc += w;
+        }
+        sh.digit = unsigned(pick);
+        sh.above = at;
+      }
+    }
+    __syncthreads();
+    prefix |= sh.digit << shift;
+    mask |= 0xFFu << shift;
+    above = sh.above;
   }
-  return __uint_as_float(lo);
+  return prefix;
 }
 
 __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t vocab,
-                              cpu::SampleArgs a) {
-  __shared__ float scratch[32];
-  __shared__ float chunk_start[kBlock];
-  __shared__ int chosen;
+                              cpu::SampleArgs a, bool staged) {
+  __shared__ SampleShared sh;
+  float* row_stage = nullptr;
+  if (staged) {
+    COOPGEN_DYNAMIC_SHARED(float, staged_row);
+    row_stage = staged_row;
+  }
+  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   const int64_t n = blockIdx.x;
-  Row r{logits + n * vocab, vocab, -INFINITY, 1.0f};
-  float mx = -INFINITY;
-  for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x) mx = fmaxf(mx, r.z[v]);
-  r.zmax = block_max(mx, scratch);
-  float s = 0;
-  for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x) s += expf(r.z[v] - r.zmax);
-  const float lse = r.zmax + logf(block_sum(s, scratch));
-  if (a.temperature <= 0) {  // greedy: the first index holding the maximum
-    float first = float(vocab);
-    for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x)
-      if (r.z[v] == r.zmax) first = fminf(first, float(v));
-    first = -block_max(-first, scratch);
+  const float* z = logits + n * vocab;
+  const bool greedy = a.temperature <= 0;
+  const float inv_t = greedy ? 1.0f : float(1.0 / a.temperature);
+  const float scale = kLog2e * inv_t;
+  const bool tempered = inv_t != 1.0f;
+
+  // Pass 1: the segment [begin, end) of this warp, lanes strided for coalescing.
+  const int64_t seg = (vocab + warps - 1) / warps;
+  const int64_t begin = int64_t(warp) * seg < vocab ? int64_t(warp) * seg : vocab;
+  const int64_t end = begin + seg < vocab ? begin + seg : vocab;
+  float m = -INFINITY, s_t = 0, s_1 = 0;
+  int64_t first = vocab;  // first index of this lane's maximum
+  for (int64_t v = begin + lane; v < end; v += 32) {
+    const float zv = z[v];
+    if (staged) row_stage[v] = zv;
+    if (zv > m) {  // a new maximum: rescale both sums (rare after the first elements)
+      s_t = s_t * exp2f((m - zv) * scale) + 1.0f;
+      s_1 = s_1 * exp2f((m - zv) * kLog2e) + 1.0f;
+      m = zv;
+      first = v;
+    } else if (zv > -INFINITY) {
+      s_t += exp2f((zv - m) * scale);
+      if (tempered) s_1 += exp2f((zv - m) * kLog2e);
+    }
+  }
+  if (!tempered) s_1 = s_t;
+  // Combine the lanes, then the warps.
+  const float wmax = warp_max(m);
+  const float to_w = m > -INFINITY ? 1.0f : 0.0f;
+  float wt = warp_sum(to_w * s_t * exp2f((m - wmax) * scale));
+  float w1 = warp_sum(to_w * s_1 * exp2f((m - wmax) * kLog2e));
+  float wfirst = float(m == wmax ? first : vocab);
+  wfirst = -warp_max(-wfirst);
+  if (lane == 0) sh.seg_max[warp] = wmax, sh.seg_tempered[warp] = wt, sh.seg_plain[warp] = w1;
+  const float zmax = block_max(wmax, sh.scratch);
+  float plain = 0;
+  if (threadIdx.x < warps) {
+    const float wm = sh.seg_max[threadIdx.x];
+    plain = wm > -INFINITY ? sh.seg_plain[threadIdx.x] * exp2f((wm - zmax) * kLog2e) : 0.0f;
+  }
+  const float lse = zmax + logf(block_sum(plain, sh.scratch));
+
+  if (greedy) {  // the first index holding the maximum
+    const float tok = -block_max(wmax == zmax ? -wfirst : -float(vocab), sh.scratch);
     if (threadIdx.x == 0) {
-      tokens[n] = int32_t(first);
-      logp[n] = r.z[int64_t(first)] - lse;
+      tokens[n] = int32_t(tok);
+      logp[n] = z[int64_t(tok)] - lse;
       logq[n] = 0.0f;
     }
     return;
   }
-  r.inv_t = float(1.0 / a.temperature);
-  float floor = 0.0f;
-  if (a.top_k > 0 && a.top_k < vocab) floor = bisect<false>(r, 0.0f, float(a.top_k), scratch);
-  if (a.top_p < 1.0) floor = bisect<true>(r, floor, float(a.top_p) * kept<true>(r, 0.0f, floor, scratch), scratch);
-  const float mass = kept<true>(r, 0.0f, floor, scratch);
-  const float target = philox::uniform(a.seed, a.offset, uint64_t(n)) * mass;
 
-  const int64_t chunk = (vocab + blockDim.x - 1) / blockDim.x;
-  const int64_t begin = int64_t(threadIdx.x) * chunk, end = begin + chunk < vocab ? begin + chunk : vocab;
+  const RowView r{staged ? row_stage : z, vocab, zmax, scale};
+  unsigned threshold = 0;  // keep the tokens whose key is ≥ threshold
+  const bool top_k = a.top_k > 0 && a.top_k < vocab, top_p = a.top_p < 1.0;
+  if (top_k) threshold = radix_select<false>(r, 0, float(a.top_k), sh);
+  if (top_p) threshold = radix_select<true>(r, threshold, float(a.top_p), sh);
+
+  // Each segment's kept mass: from pass 1 without truncation, else one more pass.
   float mine = 0;
-  int last_kept = -1;
-  for (int64_t v = begin; v < end; ++v) {
-    const float x = r.e(v);
-    if (x >= floor) mine += x, last_kept = int(v);
+  if (top_k || top_p) {
+    for (int64_t v = begin + lane; v < end; v += 32) {
+      const float zv = r.z[v];
+      if (order_key(zv) >= threshold) mine += r.e(zv);
+    }
+    mine = warp_sum(mine);
+  } else {
+    mine = wmax > -INFINITY ? wt * exp2f((wmax - zmax) * scale) : 0.0f;
   }
-  chunk_start[threadIdx.x] = mine;
-  if (threadIdx.x == 0) chosen = -1;
+  if (lane == 0) sh.seg_tempered[warp] = mine;
   __syncthreads();
   if (threadIdx.x == 0) {
     float acc = 0;
-    for (unsigned t = 0; t < blockDim.x; ++t) {
-      const float x = chunk_start[t];
-      chunk_start[t] = acc;
-      acc += x;
+    int chosen = -1, last = 0;
+    for (unsigned w = 0; w < warps; ++w) {
+      sh.seg_start[w] = acc;
+      acc += sh.seg_tempered[w];
+      if (sh.seg_tempered[w] > 0) last = int(w);
     }
+    const float target = philox::uniform(a.seed, a.offset, uint64_t(n)) * acc;
+    for (unsigned w = 0; w < warps && chosen < 0; ++w)
+      if (sh.seg_tempered[w] > 0 && target < sh.seg_start[w] + sh.seg_tempered[w]) chosen = int(w);
+    sh.chosen_warp = chosen < 0 ? last : chosen;  // rounding past the total: the last kept segment
+    sh.target = target;
+    sh.scratch[0] = acc;  // the kept mass M
   }
   __syncthreads();
-  float acc = chunk_start[threadIdx.x];
-  if (mine > 0 && target >= acc && target < acc + mine) {
-    for (int64_t v = begin; v < end; ++v) {
-      const float x = r.e(v);
-      if (x < floor) continue;
-      acc += x;
-      if (acc > target) {
-        chosen = int(v);
-        break;
+  const float mass = sh.scratch[0];
+  if (int(warp) == sh.chosen_warp) {
+    // Walk 32 tokens at a time: inclusive warp scan of the kept masses, first lane past u·M.
+    float acc = sh.seg_start[warp];
+    int64_t token = -1, last_kept = -1;
+    for (int64_t base = begin; base < end && token < 0; base += 32) {
+      const int64_t v = base + lane;
+      const float zv = v < end ? r.z[v] : -INFINITY;
+      const float x = v < end && order_key(zv) >= threshold ? r.e(zv) : 0.0f;
+      float incl = x;
+      for (int o = 1; o < 32; o <<= 1) {
+        const float up = __shfl_up_sync(0xffffffffu, incl, o);
+        if (lane >= unsigned(o)) incl += up;
       }
+      const unsigned hit = __ballot_sync(0xffffffffu, x > 0 && acc + incl > sh.target);
+      const unsigned kept = __ballot_sync(0xffffffffu, x > 0);
+      if (hit) token = base + __ffs(int(hit)) - 1;
+      if (kept) last_kept = base + 31 - __clz(int(kept));
+      acc += __shfl_sync(0xffffffffu, incl, 31);
     }
-    if (chosen < 0) chosen = last_kept;
-  }
-  // Rounding can leave the target past the last kept token: take the last one then.
-  const float fallback = block_max(float(last_kept), scratch);
-  if (threadIdx.x == 0) {
-    const int token = chosen >= 0 ? chosen : int(fallback);
-    tokens[n] = token;
-    logp[n] = r.z[token] - lse;
-    logq[n] = logf(r.e(token) / mass);
+    if (lane == 0) {
+      const int64_t t = token >= 0 ? token : last_kept;  // rounding past the segment's end
+      tokens[n] = int32_t(t);
+      logp[n] = z[t] - lse;
+      logq[n] = (z[t] - zmax) * inv_t - logf(mass);
+    }
   }
 }
+
+// Threads per row: enough warps to keep the loads in flight on a long row, few on a short one.
+int sample_block(int64_t vocab) { return vocab >= 16384 ? 1024 : vocab >= 4096 ? 512 : 256; }
 
 }  // namespace
 
 void sample_logits(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t rows, int64_t vocab,
                    const cpu::SampleArgs& args, cudaStream_t s) {
-  if (rows) launch("sample_logits", sample_kernel, unsigned(rows), kBlock, 0, s, tokens, logp, logq, logits, vocab, args);
+  if (!rows) return;
+  static const size_t stage_limit = [] {
+    int device = 0, optin = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
+      fail("CUDA kernel sample_logits: cannot read the device's shared memory limit");
+    return size_t(optin) > sizeof(SampleShared) ? size_t(optin) - sizeof(SampleShared) : 0;
+  }();
+  const bool truncated = args.temperature > 0 && ((args.top_k > 0 && args.top_k < vocab) || args.top_p < 1.0);
+  const size_t bytes = size_t(vocab) * sizeof(float);
+  const bool staged = truncated && bytes <= stage_limit;
+  launch("sample_logits", sample_kernel, unsigned(rows), sample_block(vocab), staged ? bytes : 0, s, tokens, logp,
+         logq, logits, vocab, args, staged);
 }
 
 }  // namespace coopgen::cuda
