@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
       unfused_sum = sum(o.detach()).item();
       clear();
     };
-    bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}};
+    bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}, {}};
     // On CUDA also the op with bf16 tensor cores (precision bf16: its forward on mma.sync).
     double bf16_sum = 0;
     auto op_bf16 = [&] {
@@ -70,10 +70,14 @@ int main(int argc, char** argv) {
     };
     std::vector<std::function<void()>> versions{unfused, op};
     if (dev == Device::CUDA) versions.push_back(op_bf16);
+    // Useful FLOPs of causal attention forward + backward: 4·B·H·T²·d forward (two products,
+    // half the matrix), 2.5× that backward; the usual accounting of FlashAttention's papers.
+    const double flop = 3.5 * 4.0 * double(batch * heads) * double(time) * double(time) * double(dim) / 2;
     const std::vector<bench::Timing> timings = bench::measure(dev, versions, reps);
-    r.runs = {{"unfused", timings[0]}, {"op", timings[1]}};
+    r.runs = {{"unfused", timings[0], flop}, {"op", timings[1], flop}};
+    r.ceilings = bench::measure_ceilings(dev);
     if (dev == Device::CUDA) {
-      r.runs.emplace_back("op_bf16", timings[2]);
+      r.runs.push_back({"op_bf16", timings[2], flop});
       r.ratios["time_op_bf16_vs_unfused"] = timings[2].median_ms / timings[0].median_ms;
     }
     if (std::fabs(op_sum - unfused_sum) > 1e-3 * (1 + std::fabs(unfused_sum)))
@@ -81,14 +85,10 @@ int main(int argc, char** argv) {
     r.ratios["time_op_vs_unfused"] = timings[1].median_ms / timings[0].median_ms;
     r.ratios["memory_op_vs_unfused"] = timings[1].peak_mb / timings[0].peak_mb;
 
-    // Useful FLOPs of causal attention forward + backward: 4·B·H·T²·d forward (two products,
-    // half the matrix), 2.5× that backward; the usual accounting of FlashAttention's papers.
-    const double gflop = 3.5 * 4.0 * double(batch * heads) * double(time) * double(time) * double(dim) / 2 / 1e9;
-    std::printf("causal attention, forward + backward: B %lld, H %lld, T %lld, d %lld, %s\n", (long long)batch,
-                (long long)heads, (long long)time, (long long)dim, device.c_str());
-    std::printf("%-8s %12s %12s %10s\n", "version", "median ms", "peak MB", "TFLOP/s");
-    for (const auto& [name, t] : r.runs)
-      std::printf("%-8s %12.3f %12.1f %10.3f\n", name.c_str(), t.median_ms, t.peak_mb, gflop / t.median_ms);
+    char title[128];
+    std::snprintf(title, sizeof title, "causal attention, forward + backward: B %lld, H %lld, T %lld, d %lld",
+                  (long long)batch, (long long)heads, (long long)time, (long long)dim);
+    r.print(title);
     std::printf("op / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_op_vs_unfused"], r.ratios["memory_op_vs_unfused"]);
     return bench::finish("bench_attention", r, opts);
   });

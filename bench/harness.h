@@ -1,8 +1,10 @@
-// What every kernel benchmark shares: a median of timed repetitions after warm-up, the peak of the
-// device's caching allocator over one repetition, JSON out, and `--check BASELINE.json`, which
-// fails when a ratio against the peer run in the same process (lower is better) has grown by more
-// than the tolerance since the baseline was recorded. Absolute times are reported, never checked:
-// CI machines differ, the ratio of two runs on one machine much less.
+// What every kernel benchmark shares: a median of timed repetitions after warm-up (CUDA events on
+// the GPU), the peak of the device's caching allocator over one repetition, the device's ceilings
+// measured in the same run (copy bandwidth, GEMM rate) and each run's fraction of them, JSON out,
+// and `--check BASELINE.json`, which fails when a ratio against the peer run in the same process
+// (lower is better) has grown by more than the tolerance since the baseline was recorded.
+// Absolute times are reported, never checked: CI machines differ, the ratio of two runs on one
+// machine much less.
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -28,9 +30,9 @@ struct Timing {
 };
 
 // Times each of `runs` `reps` times after `warmup` calls, interleaved (a, b, a, b, ...) so that
-// all see the same machine: a ratio between them stays meaningful on a busy CI host. Each call
-// ends with a device synchronisation; the peak is the allocator's during one call, above what
-// was live before it.
+// all see the same machine: a ratio between them stays meaningful on a busy CI host. On the GPU a
+// call is timed by CUDA events on the compute stream around it, on the CPU by the wall clock; the
+// peak is the allocator's during one call, above what was live before it.
 inline std::vector<Timing> measure(Device dev, const std::vector<std::function<void()>>& runs, int reps = 20,
                                    int warmup = 3) {
   auto sync = [&] {
@@ -46,10 +48,13 @@ inline std::vector<Timing> measure(Device dev, const std::vector<std::function<v
     for (size_t k = 0; k < runs.size(); ++k) {
       alloc.reset_peak();
       const size_t base = alloc.stats().current_bytes;
-      const auto t0 = std::chrono::steady_clock::now();
-      runs[k]();
-      sync();
-      ms[k].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (dev == Device::CUDA) {
+        ms[k].push_back(device::stream_elapsed_ms(runs[k]));
+      } else {
+        const auto t0 = std::chrono::steady_clock::now();
+        runs[k]();
+        ms[k].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
       out[k].peak_mb = std::max(out[k].peak_mb, double(alloc.stats().peak_bytes - base) / 1e6);
     }
   }
@@ -60,12 +65,61 @@ inline std::vector<Timing> measure(Device dev, const std::vector<std::function<v
   return out;
 }
 
-// A benchmark's result: named timings and the ratios that --check guards.
+// What the device can do at best, measured in the same process as the kernels it rates.
+struct Ceilings {
+  double copy_gb_s = 0;     // a large device-to-device copy: bytes read + bytes written per second
+  double gemm_tflop_s = 0;  // a square matmul: bf16 tensor cores (cuBLAS) on the GPU, f32 CBLAS on the CPU
+};
+
+inline Ceilings measure_ceilings(Device dev, int reps = 10) {
+  const bool gpu = dev == Device::CUDA;
+  const int64_t floats = gpu ? (int64_t(1) << 26) : (int64_t(1) << 23), n = gpu ? 8192 : 512;  // 256/32 MB; n³
+  const Tensor src = Tensor::uniform({floats}, 91, 0, -1, 1, DType::F32, dev);
+  Tensor dst = Tensor::empty({floats}, DType::F32, dev);
+  const Tensor a = Tensor::uniform({n, n}, 92, 0, -1, 1, DType::F32, dev), b = Tensor::uniform({n, n}, 93, 0, -1, 1, DType::F32, dev);
+  const Precision was = precision();
+  const std::vector<Timing> t = measure(dev, {[&] { copy_(dst, src); },
+                                              [&] {
+                                                set_precision(gpu ? Precision::BF16 : Precision::F32);
+                                                matmul(a, b);
+                                                set_precision(was);
+                                              }},
+                                        reps, 2);
+  return {2.0 * double(floats) * 4 / (t[0].median_ms * 1e6), 2.0 * double(n) * double(n) * double(n) / (t[1].median_ms * 1e9)};
+}
+
+// One timed version: its timing and the work of one call, from which its rates and fractions of
+// the ceilings follow (0: not reported).
+struct Run {
+  std::string name;
+  Timing t;
+  double flop = 0;   // useful floating-point operations
+  double bytes = 0;  // global-memory bytes the call must move at least (read + written)
+  double tflop_s() const { return flop / (t.median_ms * 1e9); }
+  double gb_s() const { return bytes / (t.median_ms * 1e6); }
+};
+
+// A benchmark's result: named runs, the ceilings, and the ratios that --check guards.
 struct Report {
   std::string bench, device;
   std::map<std::string, double> shape;  // the problem's sizes
-  std::vector<std::pair<std::string, Timing>> runs;
+  std::vector<Run> runs;
   std::map<std::string, double> ratios;
+  Ceilings ceilings;
+
+  // The table every benchmark prints: time, memory, rates and their fractions of the ceilings.
+  void print(const std::string& title) const {
+    std::printf("%s\nceilings on %s: copy %.1f GB/s, GEMM %.2f TFLOP/s\n", title.c_str(), device.c_str(),
+                ceilings.copy_gb_s, ceilings.gemm_tflop_s);
+    std::printf("%-12s %11s %10s %9s %7s %9s %7s\n", "version", "median ms", "peak MB", "TFLOP/s", "%GEMM", "GB/s", "%copy");
+    for (const Run& r : runs) {
+      std::printf("%-12s %11.3f %10.1f", r.name.c_str(), r.t.median_ms, r.t.peak_mb);
+      if (r.flop > 0) std::printf(" %9.3f %6.1f%%", r.tflop_s(), 100 * r.tflop_s() / ceilings.gemm_tflop_s);
+      else std::printf(" %9s %7s", "-", "-");
+      if (r.bytes > 0) std::printf(" %9.1f %6.1f%%\n", r.gb_s(), 100 * r.gb_s() / ceilings.copy_gb_s);
+      else std::printf(" %9s %7s\n", "-", "-");
+    }
+  }
 
   void write_json(const std::string& file) const {
     FILE* f = std::fopen(file.c_str(), "w");
@@ -73,11 +127,17 @@ struct Report {
     std::fprintf(f, "{\"bench\": \"%s\", \"device\": \"%s\", \"shape\": {", bench.c_str(), device.c_str());
     const char* sep = "";
     for (const auto& [k, v] : shape) std::fprintf(f, "%s\"%s\": %g", std::exchange(sep, ", "), k.c_str(), v);
-    std::fprintf(f, "}, \"runs\": [");
+    std::fprintf(f, "}, \"ceilings\": {\"copy_gb_s\": %.2f, \"gemm_tflop_s\": %.3f}, \"runs\": [", ceilings.copy_gb_s,
+                 ceilings.gemm_tflop_s);
     sep = "";
-    for (const auto& [name, t] : runs)
-      std::fprintf(f, "%s{\"name\": \"%s\", \"median_ms\": %.4f, \"peak_mb\": %.3f}", std::exchange(sep, ", "),
-                   name.c_str(), t.median_ms, t.peak_mb);
+    for (const Run& r : runs) {
+      std::fprintf(f, "%s{\"name\": \"%s\", \"median_ms\": %.4f, \"peak_mb\": %.3f", std::exchange(sep, ", "),
+                   r.name.c_str(), r.t.median_ms, r.t.peak_mb);
+      if (r.flop > 0)
+        std::fprintf(f, ", \"tflop_s\": %.4f, \"of_gemm\": %.4f", r.tflop_s(), r.tflop_s() / ceilings.gemm_tflop_s);
+      if (r.bytes > 0) std::fprintf(f, ", \"gb_s\": %.3f, \"of_copy\": %.4f", r.gb_s(), r.gb_s() / ceilings.copy_gb_s);
+      std::fprintf(f, "}");
+    }
     std::fprintf(f, "], \"ratios\": {");
     sep = "";
     for (const auto& [k, v] : ratios) std::fprintf(f, "%s\"%s\": %.4f", std::exchange(sep, ", "), k.c_str(), v);

@@ -65,21 +65,21 @@ int main(int argc, char** argv) {
       h.zero_grad(), W.zero_grad();
     };
     bench::Report r{"logprob", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"dim", double(dim)},
-                                        {"chunk", double(chunk)}}, {}, {}};
+                                        {"chunk", double(chunk)}}, {}, {}, {}};
+    // GEMM work of the three products every version needs (logits, dh, dW): 6·N·V·d.
+    const double flop = 6.0 * double(rows) * double(vocab) * double(dim);
     const std::vector<bench::Timing> timings = bench::measure(dev, {unfused, fused}, reps);
-    r.runs = {{"unfused", timings[0]}, {"fused", timings[1]}};
+    r.runs = {{"unfused", timings[0], flop}, {"fused", timings[1], flop}};
+    r.ceilings = bench::measure_ceilings(dev);
     if (std::fabs(fused_loss - unfused_loss) > 1e-4 * std::fabs(unfused_loss))
       fail("the fused loss ", fused_loss, " differs from the unfused ", unfused_loss);
-    const bench::Timing &a = r.runs[0].second, &b = r.runs[1].second;
+    const bench::Timing &a = timings[0], &b = timings[1];
     r.ratios = {{"time_fused_vs_unfused", b.median_ms / a.median_ms}, {"memory_fused_vs_unfused", b.peak_mb / a.peak_mb}};
 
-    // GEMM work of the three products every version needs (logits, dh, dW): 6·N·V·d.
-    const double gflop = 6.0 * double(rows) * double(vocab) * double(dim) / 1e9;
-    std::printf("weighted log-prob of the output layer, forward + backward: N %lld, V %lld, d %lld, chunk %lld, %s\n",
-                (long long)rows, (long long)vocab, (long long)dim, (long long)chunk, device.c_str());
-    std::printf("%-8s %12s %12s %14s\n", "version", "median ms", "peak MB", "GEMM TFLOP/s");
-    for (const auto& [name, t] : r.runs)
-      std::printf("%-8s %12.3f %12.1f %14.3f\n", name.c_str(), t.median_ms, t.peak_mb, gflop / t.median_ms);
+    char title[160];
+    std::snprintf(title, sizeof title, "weighted log-prob of the output layer, forward + backward: N %lld, V %lld, d %lld, chunk %lld",
+                  (long long)rows, (long long)vocab, (long long)dim, (long long)chunk);
+    r.print(title);
     std::printf("fused / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_fused_vs_unfused"],
                 r.ratios["memory_fused_vs_unfused"]);
     return bench::finish("bench_logprob", r, opts);

@@ -92,6 +92,20 @@ void select_gpu(int index) {
   if (n > 0) CG_CUDA_CHECK(cudaSetDevice(index % n));
 }
 void* stream() { return context().stream; }
+double stream_elapsed_ms(const std::function<void()>& body) {
+  cudaEvent_t start, end;
+  CG_CUDA_CHECK(cudaEventCreate(&start));
+  CG_CUDA_CHECK(cudaEventCreate(&end));
+  CG_CUDA_CHECK(cudaEventRecord(start, context().stream));
+  body();
+  CG_CUDA_CHECK(cudaEventRecord(end, context().stream));
+  CG_CUDA_CHECK(cudaEventSynchronize(end));
+  float ms = 0;
+  CG_CUDA_CHECK(cudaEventElapsedTime(&ms, start, end));
+  CG_CUDA_CHECK(cudaEventDestroy(start));
+  CG_CUDA_CHECK(cudaEventDestroy(end));
+  return double(ms);
+}
 void* cublas_handle() { return context().cublas; }
 
 void check_last_error(const char* what) {
@@ -120,6 +134,7 @@ void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
 void synchronize() {}
 void select_gpu(int) {}
 void* stream() { not_built(); }
+double stream_elapsed_ms(const std::function<void()>&) { not_built(); }
 void* cublas_handle() { not_built(); }
 void check_last_error(const char*) {}
 

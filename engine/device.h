@@ -2,6 +2,7 @@
 // handle. In a build without CUDA every call fails with a clear message, except cuda_available().
 #pragma once
 #include <cstddef>
+#include <functional>
 
 #include "engine/dtype.h"
 
@@ -20,6 +21,9 @@ void synchronize();
 void select_gpu(int index);
 void* stream();         // the compute stream (cudaStream_t)
 void* cublas_handle();  // bound to stream()
+// Milliseconds the compute stream spends from before `body`'s work to after it (CUDA events
+// around it; waits for the end): what the benchmarks time on the GPU.
+double stream_elapsed_ms(const std::function<void()>& body);
 // Named check after each CUDA op: a failure names the op and the CUDA error string.
 void check_last_error(const char* what);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Puts coopgen's benchmark JSON (bench/harness.h layout) beside its PyTorch peer's
-(bench/peers/common.py) and prints one line per coopgen run and peer run: time and peak memory,
-and their ratios coopgen/peer (below 1: coopgen is faster or smaller).
+(bench/peers/common.py) and prints one line per coopgen run and peer run (only the named one when
+a peer run says which coopgen run it `matches`): time and peak memory, and their ratios
+coopgen/peer (below 1: coopgen is faster or smaller).
   scripts/compare_peers.py COOPGEN.json PEER.json [--json OUT.json]"""
 import json
 import sys
@@ -22,6 +23,8 @@ def main():
     rows = []
     for o in ours["runs"]:
         for p in peer["runs"]:
+            if p.get("matches", o["name"]) != o["name"]:
+                continue
             rows.append({"coopgen": o["name"], "peer": p["name"],
                          "time_ratio": o["median_ms"] / p["median_ms"],
                          "memory_ratio": o["peak_mb"] / p["peak_mb"] if p["peak_mb"] else None})

@@ -46,7 +46,7 @@ t0=$(date +%s)
   cmake -S . -B build-gpu -DCOOPGEN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${arch:-90}" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$DEPS/usr" \
     -DCOOPGEN_BLAS_LIBRARY="$LIB/openblas-pthread/libopenblas.so" &&
-    timeout "$(cap 360)" cmake --build build-gpu -j"$(nproc)" --target coopgen coopgen_backend_tests bench_decode bench_attention bench_logprob bench_train_step io_fixture
+    timeout "$(cap 360)" cmake --build build-gpu -j"$(nproc)" --target coopgen coopgen_backend_tests bench_decode bench_attention bench_logprob bench_sampling bench_train_step io_fixture
 } >"$OUT/build.log" 2>&1
 build_rc=$?
 echo "build: rc $build_rc in $(($(date +%s) - t0)) s" | tee -a "$OUT/build.log"
@@ -90,11 +90,13 @@ if want bench; then
 fi
 
 # 2b. The kernels against PyTorch on the same GPU, at issue 5's shapes: attention (B 8, H 12,
-# T 1024, d 64, causal), the output layer's weighted log-prob (N 16384, V 50257, d 768), and whole
-# MLE and GCN steps of a GPT-2-small-shaped model.
+# T 1024, d 64, causal), fused sampling (256 × 50257, plain/top-k/top-p), the output layer's
+# weighted log-prob (N 16384, V 50257, d 768), and whole MLE and GCN steps of a GPT-2-small-shaped
+# model. Each coopgen run also reports its fraction of the copy bandwidth / bf16 GEMM rate
+# measured in the same process.
 if want peers; then
   {
-    for b in attention logprob train_step; do
+    for b in attention sampling logprob train_step; do
       timeout "$(cap 120)" build-gpu/bench/bench_$b --device cuda --size gpt2 --json "/tmp/coopgen_$b.json" &&
         timeout "$(cap 120)" python3 bench/peers/$b.py --json "/tmp/peer_$b.json" &&
         python3 scripts/compare_peers.py "/tmp/coopgen_$b.json" "/tmp/peer_$b.json"
