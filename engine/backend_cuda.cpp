@@ -93,9 +93,12 @@ void cuda_run(const OpCall& c) {
       const int64_t cols = c.out[0].size(-1);
       return cuda::softmax_backward(out(c, 0), in(c, 0), in(c, 1), n / cols, cols, s);
     }
-    case Op::Attention:
-      return cuda::attention_forward(out(c, 0), out(c, 1), in(c, 0), in(c, 1), in(c, 2),
-                                     c.in.size() > 3 ? in(c, 3) : nullptr, attention_shape(c), c.i[1] != 0, s);
+    case Op::Attention: {
+      const cpu::AttentionShape shape = attention_shape(c);
+      const int64_t workspace = cuda::attention_forward_workspace(shape);
+      return cuda::attention_forward(out(c, 0), out(c, 1), workspace ? scratch(workspace) : nullptr, in(c, 0), in(c, 1),
+                                     in(c, 2), c.in.size() > 3 ? in(c, 3) : nullptr, shape, c.i[1] != 0, s);
+    }
     case Op::AttentionBackward:
       return cuda::attention_backward(out(c, 0), out(c, 1), out(c, 2), scratch(c.in[4].numel()), in(c, 0), in(c, 1),
                                       in(c, 2), in(c, 3), in(c, 4), in(c, 5), c.in.size() > 6 ? in(c, 6) : nullptr,

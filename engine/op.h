@@ -48,10 +48,11 @@ struct OpCall {
 };
 
 // The sizes of an Attention / AttentionBackward call, read alike by both backends: q is in[0],
-// k in[1] ([B, H, T, d]); i0 says causal.
+// k in[1] ([B, H, T, d], rows of d contiguous, heads kv_rows rows apart: a KV cache read in
+// place); i0 says causal.
 inline cpu::AttentionShape attention_shape(const OpCall& c) {
   const Shape &q = c.in[0].shape(), &k = c.in[1].shape();
-  return {q[0], q[1], q[2], k[2], q[3], c.i[0] != 0};
+  return {q[0], q[1], q[2], k[2], q[3], c.i[0] != 0, k[3] ? c.in[1].strides()[1] / k[3] : k[2]};
 }
 
 // Does the backend of `device` implement `op` for element type `dtype`? The dispatcher asks the

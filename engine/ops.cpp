@@ -213,7 +213,16 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
            "attention: q ", describe(q), ", k ", describe(k), ", v ", describe(v));
   const int64_t b = q.size(0), tq = q.size(2), tk = k.size(2);
   CG_CHECK(!causal || tq <= tk, "attention: causal with more queries (", tq, ") than keys (", tk, ")");
-  std::vector<Tensor> in{q.contiguous(), k.contiguous(), v.contiguous()};
+  // Without a backward pass, K and V may stay where they are when only their row count is cut
+  // (a KV cache's first Tk rows of each head): no copy of the whole cache per decoding step.
+  const bool history = grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  auto head_rows = [&](const Tensor& t) {
+    const Shape& st = t.strides();
+    return !history && t.strides() == v.strides() && st[3] == 1 && st[2] == t.size(3) && st[1] >= tk * st[2] &&
+           st[0] == t.size(1) * st[1];
+  };
+  const bool in_place = head_rows(k) && head_rows(v);
+  std::vector<Tensor> in{q.contiguous(), in_place ? k : k.contiguous(), in_place ? v : v.contiguous()};
   if (key_mask.defined()) {
     CG_CHECK(key_mask.shape() == Shape({b, tk}) && key_mask.dtype() == q.dtype(),
              "attention: key mask ", describe(key_mask), " for ", b, " sequences of ", tk, " keys");

@@ -100,6 +100,40 @@ TEST_CASE("attention on CUDA matches the CPU at the head sizes models use", "[gp
   }
 }
 
+// The decoding step: one query per head against the first Tk rows of a KV cache of larger
+// capacity, read in place (no history: the cache is not copied). Tk from 1 to 3,001 gives one
+// split, several, and 47 splits merged; the padded case masks every key of the last split of
+// the first sequence (its partial sum is empty).
+TEST_CASE("decoding attention on CUDA reads a KV cache in place and matches the CPU", "[gpu]") {
+  allocator(Device::CUDA).set_poison(true);
+  struct DecodeCase {
+    int64_t b, h, tk, capacity, d, padding;
+  };
+  const DecodeCase cases[] = {{3, 2, 1, 9, 5, 0}, {2, 3, 77, 100, 64, 45}, {1, 2, 3001, 3100, 128, 0}, {8, 4, 513, 600, 64, 7}};
+  uint64_t seed = 1500;
+  NoGradGuard no_grad;
+  for (const DecodeCase& c : cases) {
+    INFO("B " << c.b << " H " << c.h << " Tk " << c.tk << " of " << c.capacity << " d " << c.d << " padding " << c.padding);
+    const Tensor q = Tensor::uniform({c.b, c.h, 1, c.d}, seed, 0, -1, 1);
+    const Tensor kc = Tensor::uniform({c.b, c.h, c.capacity, c.d}, seed + 1, 0, -1, 1);
+    const Tensor vc = Tensor::uniform({c.b, c.h, c.capacity, c.d}, seed + 2, 0, -1, 1);
+    seed += 3;
+    Tensor mask;
+    if (c.padding) {
+      std::vector<float> m(static_cast<size_t>(c.b * c.tk), 1.0f);
+      for (int64_t j = c.tk - c.padding; j < c.tk; ++j) m[size_t(j)] = 0.0f;
+      mask = Tensor::from(m, {c.b, c.tk});
+    }
+    const Tensor k = kc.slice(2, 0, c.tk), v = vc.slice(2, 0, c.tk);
+    REQUIRE((c.tk == c.capacity || !k.is_contiguous()));
+    const Tensor ref = attention(q, k.contiguous(), v.contiguous(), mask, true);
+    require_close(ref, attention(q, k, v, mask, true), "cpu, cache in place");
+    const Tensor kg = kc.to(Device::CUDA).slice(2, 0, c.tk), vg = vc.to(Device::CUDA).slice(2, 0, c.tk);
+    require_close(ref, attention(q.to(Device::CUDA), kg, vg, mask.defined() ? mask.to(Device::CUDA) : Tensor(), true),
+                  "cuda, cache in place");
+  }
+}
+
 TEST_CASE("attention on bf16 tensor cores stays within bf16 error of the f32 CPU, forward and backward", "[gpu]") {
   // bf16 keeps 8 bits of mantissa: q, k, v, the probabilities and dS are rounded once each, so
   // outputs and gradients are off by about 2⁻⁸ of their scale; a wrong fragment index is off by

@@ -42,7 +42,7 @@ template <class T>
 void attention_forward(T* o, T* lse, const T* q, const T* k, const T* v, const T* keymask, const AttentionShape& s) {
   std::vector<T> p(size_t(s.tq * s.tk));
   for (int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
-    const int64_t qo = bh * s.tq * s.dim, ko = bh * s.tk * s.dim;
+    const int64_t qo = bh * s.tq * s.dim, ko = bh * s.kv_rows * s.dim;
     probabilities(p.data(), q + qo, k + ko, keymask ? keymask + bh / s.heads * s.tk : nullptr, s, (const T*)nullptr,
                   lse + bh * s.tq);
     matmul(o + qo, p.data(), v + ko, 1, s.tq, s.dim, s.tk, false, false, 1.0, 0.0);

@@ -4,7 +4,9 @@
 // A query whose keys are all masked gets o_i = 0 and lse_i = −∞. Backward, from lse (nothing of
 // size Tq×Tk is kept), with p_ij = e^(s_ij − lse_i) and D_i = dO_i·o_i:
 //   dv_j = Σ_i p_ij dO_i;  ds_ij = p_ij (dO_i·v_j − D_i);  dq_i = scale Σ_j ds_ij k_j;  dk_j = scale Σ_i ds_ij q_i.
-// Tensors are [B, H, T, d] and contiguous; keymask [B, Tk] or null. The CPU computes one head's
+// Tensors are [B, H, T, d] and contiguous, except that the forward pass may read K and V in place
+// from a KV cache: head (b, h)'s key j at row (b·H + h)·kv_rows + j (kv_rows ≥ Tk, the cache's
+// capacity; kv_rows = Tk when contiguous). keymask [B, Tk] or null. The CPU computes one head's
 // Tq×Tk probabilities at a time with CBLAS products (scratch, not kept between the passes).
 #pragma once
 #include <cstdint>
@@ -14,6 +16,7 @@ namespace coopgen::cpu {
 struct AttentionShape {
   int64_t batch, heads, tq, tk, dim;
   bool causal;
+  int64_t kv_rows;  // rows between consecutive heads of K and V (forward); Tk in the backward pass
 };
 
 template <class T>

@@ -12,6 +12,14 @@
 // query's running max m and sum l (online softmax: earlier terms rescaled by e^(m_old − m_new)),
 // and lane c accumulates output dims c, c+32, c+64, c+96. Keys past the causal horizon of the
 // block's last query are not loaded. Traffic: Q, O once; K, V once per 16 queries.
+// Decode (one query per head, the sampling step over a KV cache, read in place): split-K as in
+// Flash-Decoding. The Tk keys of each (b, h) are cut into splits so that the grid fills the GPU
+// even for one sequence; a block of 128 threads takes a split: thread t scores keys t, t+128, …
+// (their rows from global memory, q from shared memory), the block reduces the split's max m and
+// sum l, then threads (c, g) accumulate output dim c over key group g (coalesced rows of V) and
+// the groups are summed in shared memory. With one split it writes o and lse; else each split
+// writes (o·l unnormalised, m, l) and a second kernel merges them: M = max m_s,
+// L = Σ l_s e^(m_s − M), o = Σ o_s e^(m_s − M) / L, lse = M + log L. Traffic: K and V once.
 // Backward: D_i = dO_i·O_i first (a warp per row). Then one warp per tile of 32 keys (16 when
 // d > 64, to fit 48 kB of shared memory) walks every query that can see the tile: lane j
 // recomputes p_ij = e^(s_ij − lse_i) from the saved log-sum-exp, accumulates dV_j and dK_j in
@@ -45,7 +53,7 @@ __global__ void attention_forward_kernel(float* o, float* lse, const float* q, c
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
   float *ks = smem, *vs = ks + kKeys * stride, *qs = vs + kKeys * stride;  // qs: kQueries × dim
   const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * kQueries;
-  const float *qb = q + bh * s.tq * dim, *kb = k + bh * s.tk * dim, *vb = v + bh * s.tk * dim;
+  const float *qb = q + bh * s.tq * dim, *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = int(threadIdx.x); x < kQueries * dim; x += int(blockDim.x)) {
     const int64_t i = q0 + x / dim;
@@ -114,7 +122,7 @@ __global__ void attention_forward_mma_kernel(float* o, float* lse, const float* 
   uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
   const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * QT;
-  const float *qb = q + bh * s.tq * D, *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
+  const float *qb = q + bh * s.tq * D, *kb = k + bh * s.kv_rows * D, *vb = v + bh * s.kv_rows * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = int(threadIdx.x); x < QT * D; x += int(blockDim.x)) {
     const int64_t i = q0 + x / D;
@@ -341,6 +349,90 @@ void launch_backward_mma(float* dq, float* dk, float* dv, const float* delta, co
          dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(D))));
 }
 
+constexpr int kDecodeThreads = 128, kDecodeMaxKeys = 4096, kDecodeBlocksWanted = 264;  // ~2 blocks per SM
+
+// Keys per split for a decode call: enough splits to fill the GPU, each at most kDecodeMaxKeys.
+int64_t decode_split_keys(const cpu::AttentionShape& s) {
+  const int64_t heads = s.batch * s.heads, by_fill = (kDecodeBlocksWanted + heads - 1) / heads;
+  int64_t splits = by_fill < (s.tk + 63) / 64 ? by_fill : (s.tk + 63) / 64;
+  splits = splits < (s.tk + kDecodeMaxKeys - 1) / kDecodeMaxKeys ? (s.tk + kDecodeMaxKeys - 1) / kDecodeMaxKeys : splits;
+  splits = splits < 1 ? 1 : splits;
+  return (s.tk + splits - 1) / splits;
+}
+
+__global__ void attention_decode_kernel(float* o, float* lse, float* part, const float* q, const float* k,
+                                        const float* v, const float* keymask, cpu::AttentionShape s, float scale,
+                                        int64_t split_keys) {
+  COOPGEN_DYNAMIC_SHARED(float, decode_smem);
+  __shared__ float scratch[32];
+  const int dim = int(s.dim), tid = int(threadIdx.x);
+  float *qs = decode_smem, *p = qs + dim, *partial = p + split_keys;  // partial: kDecodeThreads floats
+  const int64_t bh = blockIdx.y, splits = gridDim.x, j0 = int64_t(blockIdx.x) * split_keys;
+  const int64_t j1 = j0 + split_keys < s.tk ? j0 + split_keys : s.tk;
+  const float *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
+  const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
+  for (int c = tid; c < dim; c += kDecodeThreads) qs[c] = q[bh * dim + c];
+  __syncthreads();
+  float mx = -INFINITY;
+  for (int64_t j = j0 + tid; j < j1; j += kDecodeThreads) {
+    float sc = -INFINITY;
+    if (!mb || mb[j] != 0.0f) {  // one query sees every key (the causal horizon is the last key)
+      float dot = 0.0f;
+      for (int c = 0; c < dim; ++c) dot += qs[c] * kb[j * dim + c];
+      sc = dot * scale;
+    }
+    p[j - j0] = sc;
+    mx = fmaxf(mx, sc);
+  }
+  const float m = block_max(mx, scratch);
+  float sum = 0.0f;
+  for (int64_t j = j0 + tid; j < j1; j += kDecodeThreads) {
+    const float e = m == -INFINITY || p[j - j0] == -INFINITY ? 0.0f : expf(p[j - j0] - m);
+    p[j - j0] = e;
+    sum += e;
+  }
+  const float l = block_sum(sum, scratch);  // its barriers also publish p
+  // Output: thread (c, g) sums dim c over keys j0 + g, j0 + g + groups, …; groups = 128 / dim.
+  const int groups = dim <= kDecodeThreads ? kDecodeThreads / dim : 1, c = tid % dim, g = tid / dim;
+  float acc = 0.0f;
+  if (g < groups)
+    for (int64_t j = j0 + g; j < j1; j += groups) acc += p[j - j0] * vb[j * dim + c];
+  partial[tid] = acc;
+  __syncthreads();
+  if (tid < dim) {
+    float out = 0.0f;
+    for (int gg = 0; gg < groups; ++gg) out += partial[gg * dim + tid];
+    if (splits == 1) {
+      o[bh * dim + tid] = l > 0.0f ? out / l : 0.0f;
+      if (tid == 0) lse[bh] = l > 0.0f ? m + logf(l) : -INFINITY;
+    } else {
+      float* mine = part + (bh * splits + blockIdx.x) * (dim + 2);
+      mine[tid] = out;
+      if (tid == 0) mine[dim] = m, mine[dim + 1] = l;
+    }
+  }
+}
+
+// Merges the splits of one (b, h) (a block of ≥ dim threads).
+__global__ void attention_decode_merge_kernel(float* o, float* lse, const float* part, int64_t splits, int dim) {
+  const int64_t bh = blockIdx.x;
+  const float* ps = part + bh * splits * (dim + 2);
+  float big = -INFINITY;
+  for (int64_t x = 0; x < splits; ++x)
+    if (ps[x * (dim + 2) + dim + 1] > 0.0f) big = fmaxf(big, ps[x * (dim + 2) + dim]);
+  float total = 0.0f, out = 0.0f;
+  const int c = int(threadIdx.x);
+  for (int64_t x = 0; x < splits; ++x) {
+    const float* px = ps + x * (dim + 2);
+    if (px[dim + 1] <= 0.0f) continue;
+    const float w = expf(px[dim] - big);
+    total += px[dim + 1] * w;
+    if (c < dim) out += px[c] * w;
+  }
+  if (c < dim) o[bh * dim + c] = total > 0.0f ? out / total : 0.0f;
+  if (c == 0) lse[bh] = total > 0.0f ? big + logf(total) : -INFINITY;
+}
+
 // D_i = Σ_c dO_ic·O_ic, a warp per row.
 __global__ void attention_delta_kernel(float* delta, const float* o, const float* dout, int64_t rows, int dim) {
   const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
@@ -408,10 +500,27 @@ __global__ void attention_backward_kernel(float* dq, float* dk, float* dv, const
 
 }  // namespace
 
-void attention_forward(float* o, float* lse, const float* q, const float* k, const float* v, const float* keymask,
-                       const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
+int64_t attention_forward_workspace(const cpu::AttentionShape& s) {
+  if (s.tq != 1 || s.tk == 0) return 0;
+  const int64_t split_keys = decode_split_keys(s), splits = (s.tk + split_keys - 1) / split_keys;
+  return splits > 1 ? s.batch * s.heads * splits * (s.dim + 2) : 0;
+}
+
+void attention_forward(float* o, float* lse, float* workspace, const float* q, const float* k, const float* v,
+                       const float* keymask, const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   if (s.tq == 0 || s.batch * s.heads == 0) return;
+  if (s.tq == 1 && s.tk > 0) {  // decoding: one query per head, split-K over the keys
+    const int64_t split_keys = decode_split_keys(s), splits = (s.tk + split_keys - 1) / split_keys;
+    const size_t smem = size_t(s.dim + split_keys + kDecodeThreads) * sizeof(float);
+    const float scale = float(1.0 / std::sqrt(double(s.dim)));
+    launch("attention_decode", attention_decode_kernel, dim3(unsigned(splits), unsigned(s.batch * s.heads)),
+           dim3(kDecodeThreads), smem, st, o, lse, workspace, q, k, v, keymask, s, scale, split_keys);
+    if (splits > 1)
+      launch("attention_decode_merge", attention_decode_merge_kernel, dim3(unsigned(s.batch * s.heads)),
+             dim3(kDecodeThreads), 0, st, o, lse, (const float*)workspace, splits, int(s.dim));
+    return;
+  }
   if (tensor_cores && s.dim == 64) return launch_forward_mma<64, 64>(o, lse, q, k, v, keymask, s, st);
   if (tensor_cores && s.dim == 128) return launch_forward_mma<128, 32>(o, lse, q, k, v, keymask, s, st);
   const dim3 grid(unsigned((s.tq + kQueries - 1) / kQueries), unsigned(s.batch * s.heads));
@@ -424,6 +533,7 @@ void attention_backward(float* dq, float* dk, float* dv, float* delta, const flo
                         const float* o, const float* lse, const float* dout, const float* keymask,
                         const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
+  CG_CHECK(s.kv_rows == s.tk, "cuda attention backward: K and V must be contiguous");
   const int64_t rows = s.batch * s.heads * s.tq;
   if (rows && cudaMemsetAsync(dq, 0, size_t(rows * s.dim) * sizeof(float), st) != cudaSuccess)
     fail("cuda attention: clearing dq failed");
