@@ -72,7 +72,7 @@ void cpu_run(const OpCall& c) {
     case Op::BiasAdd:
       return floating(t, [&]<class T>(T) {
         int64_t cols = c.in[1].numel();
-        cpu::bias_add(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n / cols, cols);
+        cpu::bias_add(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), opt_in<T>(c, 2), n / cols, cols);
       });
     case Op::SumRows:
       return floating(t, [&]<class T>(T) { cpu::sum_rows(out<T>(c, 0), in<T>(c, 0), c.in[0].numel() / n, n); });
@@ -80,6 +80,16 @@ void cpu_run(const OpCall& c) {
       return floating(t, [&]<class T>(T) { cpu::gelu_forward(out<T>(c, 0), in<T>(c, 0), n); });
     case Op::GeluBackward:
       return floating(t, [&]<class T>(T) { cpu::gelu_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n); });
+    case Op::BiasGelu:
+      return floating(t, [&]<class T>(T) {
+        const int64_t cols = c.in[1].numel();
+        cpu::bias_gelu_forward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n / cols, cols);
+      });
+    case Op::BiasGeluBackward:
+      return floating(t, [&]<class T>(T) {
+        const int64_t cols = c.in[1].numel();
+        cpu::bias_gelu_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), in<T>(c, 2), n / cols, cols);
+      });
     case Op::Sigmoid:
       return floating(t, [&]<class T>(T) { cpu::sigmoid_forward(out<T>(c, 0), in<T>(c, 0), n); });
     case Op::SigmoidBackward:
@@ -95,7 +105,9 @@ void cpu_run(const OpCall& c) {
       });
     case Op::Embedding:
       return floating(t, [&]<class T>(T) {
-        cpu::embedding_forward(out<T>(c, 0), in<int32_t>(c, 0), in<T>(c, 1), c.in[0].numel(), c.in[1].size(1));
+        const bool positions = c.in.size() > 2;
+        cpu::embedding_forward(out<T>(c, 0), in<int32_t>(c, 0), in<T>(c, 1), positions ? in<int32_t>(c, 2) : nullptr,
+                               opt_in<T>(c, 3), c.in[0].numel(), c.in[1].size(1));
       });
     case Op::EmbeddingBackward:
       return floating(t, [&]<class T>(T) {

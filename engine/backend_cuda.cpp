@@ -60,7 +60,12 @@ void cuda_run(const OpCall& c) {
     case Op::Add: return cuda::add(out(c, 0), in(c, 0), in(c, 1), c.f[0], n, s);
     case Op::Mul: return cuda::mul(out(c, 0), in(c, 0), in(c, 1), n, s);
     case Op::Scale: return cuda::scale(out(c, 0), in(c, 0), c.f[0], n, s);
-    case Op::BiasAdd: return cuda::bias_add(out(c, 0), in(c, 0), in(c, 1), n / c.in[1].numel(), c.in[1].numel(), s);
+    case Op::BiasAdd:
+      return cuda::bias_add(out(c, 0), in(c, 0), in(c, 1), c.in.size() > 2 ? in(c, 2) : nullptr, n / c.in[1].numel(),
+                            c.in[1].numel(), s);
+    case Op::BiasGelu: return cuda::bias_gelu_forward(out(c, 0), in(c, 0), in(c, 1), n / c.in[1].numel(), c.in[1].numel(), s);
+    case Op::BiasGeluBackward:
+      return cuda::bias_gelu_backward(out(c, 0), in(c, 0), in(c, 1), in(c, 2), n / c.in[1].numel(), c.in[1].numel(), s);
     case Op::SumRows: return cuda::sum_rows(out(c, 0), in(c, 0), c.in[0].numel() / n, n, s);
     case Op::Gelu: return cuda::gelu_forward(out(c, 0), in(c, 0), n, s);
     case Op::GeluBackward: return cuda::gelu_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
@@ -72,7 +77,8 @@ void cuda_run(const OpCall& c) {
       return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out(c, 0), in(c, 0), in(c, 1),
                           c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1], c.i[6] != 0);
     case Op::Embedding:
-      return cuda::embedding_forward(out(c, 0), ids(c, 0), in(c, 1), c.in[0].numel(), c.in[1].size(1), s);
+      return cuda::embedding_forward(out(c, 0), ids(c, 0), in(c, 1), c.in.size() > 2 ? ids(c, 2) : nullptr,
+                                     c.in.size() > 3 ? in(c, 3) : nullptr, c.in[0].numel(), c.in[1].size(1), s);
     case Op::EmbeddingBackward:
       return cuda::embedding_backward(out(c, 0), ids(c, 0), in(c, 1), c.in[0].numel(), c.out[0].size(1), s);
     case Op::LayerNorm: {

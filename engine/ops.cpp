@@ -97,15 +97,39 @@ Tensor gelu(const Tensor& x) { return unary(Op::Gelu, Op::GeluBackward, "gelu", 
 Tensor sigmoid(const Tensor& x) { return unary(Op::Sigmoid, Op::SigmoidBackward, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return unary(Op::Tanh, Op::TanhBackward, "tanh", x, true); }
 
-Tensor bias_add(const Tensor& x, const Tensor& bias) {
+static Tensor bias_gradient(const Tensor& g) {
+  Tensor db = Tensor::empty({g.size(-1)}, g.dtype(), g.device());
+  run(Op::SumRows, {g.contiguous()}, {db});
+  return db;
+}
+
+Tensor bias_add(const Tensor& x, const Tensor& bias, const Tensor& residual) {
   CG_CHECK(bias.dim() == 1 && x.size(-1) == bias.size(0), "bias_add: bias ", describe(bias),
            " does not match ", describe(x));
   Tensor out = like(x);
-  run(Op::BiasAdd, {x.contiguous(), bias.contiguous()}, {out});
-  return record(out, "bias_add", {x, bias}, [](const Tensor& g) -> std::vector<Tensor> {
-    Tensor db = Tensor::empty({g.size(-1)}, g.dtype(), g.device());
-    run(Op::SumRows, {g.contiguous()}, {db});
-    return {g, db};
+  std::vector<Tensor> in{x.contiguous(), bias.contiguous()}, inputs{x, bias};
+  if (residual.defined()) {
+    check_same_shape("bias_add (residual)", x, residual);
+    in.push_back(residual.contiguous()), inputs.push_back(residual);
+  }
+  run(Op::BiasAdd, in, {out});
+  return record(out, "bias_add", inputs, [n = inputs.size()](const Tensor& g) -> std::vector<Tensor> {
+    std::vector<Tensor> grads{g, bias_gradient(g)};
+    if (n > 2) grads.push_back(g);
+    return grads;
+  });
+}
+
+// gelu(x + bias), x [..., C], bias [C]; the backward pass recomputes x + bias.
+static Tensor bias_gelu(const Tensor& x, const Tensor& bias) {
+  CG_CHECK(bias.dim() == 1 && x.size(-1) == bias.size(0), "bias_gelu: bias ", describe(bias), " does not match ",
+           describe(x));
+  Tensor xc = x.contiguous(), bc = bias.contiguous(), out = like(xc);
+  run(Op::BiasGelu, {xc, bc}, {out});
+  return record(out, "bias_gelu", {x, bias}, [xd = xc.detach(), bd = bc.detach()](const Tensor& g) -> std::vector<Tensor> {
+    Tensor dx = like(xd);
+    run(Op::BiasGeluBackward, {xd, bd, g.contiguous()}, {dx});
+    return {dx, bias_gradient(dx)};
   });
 }
 
@@ -161,9 +185,18 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   });
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& residual) {
   Tensor y = matmul(x, w, false, true);
-  return b.defined() ? bias_add(y, b) : y;
+  if (b.defined()) return bias_add(y, b, residual);
+  return residual.defined() ? add(y, residual) : y;
+}
+
+Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b) { return bias_gelu(matmul(x, w, false, true), b); }
+
+static Tensor embedding_gradient(const Tensor& ids, const Shape& wshape, const Tensor& g) {
+  Tensor dw = Tensor::zeros(wshape, g.dtype(), g.device());
+  run(Op::EmbeddingBackward, {ids, g.contiguous()}, {dw});
+  return dw;
 }
 
 Tensor embedding(const Tensor& ids, const Tensor& w) {
@@ -175,10 +208,25 @@ Tensor embedding(const Tensor& ids, const Tensor& w) {
   Tensor out = Tensor::empty(shape, w.dtype(), w.device());
   run(Op::Embedding, {idc, w.contiguous()}, {out});
   return record(out, "embedding", {ids, w}, [idc, wshape = w.shape()](const Tensor& g) -> std::vector<Tensor> {
-    Tensor dw = Tensor::zeros(wshape, g.dtype(), g.device());
-    run(Op::EmbeddingBackward, {idc, g.contiguous()}, {dw});
-    return {Tensor(), dw};
+    return {Tensor(), embedding_gradient(idc, wshape, g)};
   });
+}
+
+Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p) {
+  CG_CHECK(w.dim() == 2 && p.dim() == 2 && p.size(1) == w.size(1) && p.dtype() == w.dtype(),
+           "embedding: tables must be [V, C] and [L, C], got ", describe(w), " and ", describe(p));
+  CG_CHECK(pos.shape() == ids.shape(), "embedding: positions ", describe(pos), " for ids ", describe(ids));
+  check_tokens("embedding", ids, w.size(0));
+  check_tokens("embedding (positions)", pos, p.size(0));
+  Tensor idc = ids.contiguous(), posc = pos.contiguous();
+  Shape shape = ids.shape();
+  shape.push_back(w.size(1));
+  Tensor out = Tensor::empty(shape, w.dtype(), w.device());
+  run(Op::Embedding, {idc, w.contiguous(), posc, p.contiguous()}, {out});
+  return record(out, "embedding", {ids, w, pos, p},
+                [idc, posc, wshape = w.shape(), pshape = p.shape()](const Tensor& g) -> std::vector<Tensor> {
+                  return {Tensor(), embedding_gradient(idc, wshape, g), Tensor(), embedding_gradient(posc, pshape, g)};
+                });
 }
 
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps) {

@@ -19,15 +19,21 @@ Tensor gelu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 
-// x [..., C] + bias [C].
-Tensor bias_add(const Tensor& x, const Tensor& bias);
+// x [..., C] + bias [C] (+ residual [..., C], in the same pass).
+Tensor bias_add(const Tensor& x, const Tensor& bias, const Tensor& residual = Tensor());
 // op(A) @ op(B): A [..., M, K] with B [K, N] (leading dims of A flattened), or A [Bt, M, K] with
 // B [Bt, K, N]; trans_a / trans_b transpose the last two dims.
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
-// x [..., in] · W[out, in]ᵀ + b[out] (b may be undefined).
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
+// x [..., in] · W[out, in]ᵀ + b[out] (b may be undefined) (+ residual [..., out]: the bias and the
+// residual stream added in one pass after the product).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& residual = Tensor());
+// gelu(x · Wᵀ + b): the bias and the activation in one pass after the product (and one before
+// the backward products).
+Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b);
 // ids i32 [...], W [V, C] -> [..., C]. Ids outside [0, V) are an error naming the op.
 Tensor embedding(const Tensor& ids, const Tensor& w);
+// W[ids] + P[pos] in one pass (token plus position embeddings); pos i32 of ids' shape.
+Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p);
 // Over the last dim; g, b [C].
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps = 1e-5);
 // Over the last dim.

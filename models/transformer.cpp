@@ -78,7 +78,7 @@ Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mas
   const int64_t B = ids.size(0), T = ids.size(1), C = cfg_.d_model, H = cfg_.heads, D = C / H;
   std::vector<int32_t> pos(static_cast<size_t>(B * T));
   for (size_t k = 0; k < pos.size(); ++k) pos[k] = int32_t(start + int64_t(k) % T);
-  Tensor x = add(embedding(ids, param("wte")), embedding(Tensor::from(pos, {B, T}, device_), param("wpe")));
+  Tensor x = embedding(ids, param("wte"), Tensor::from(pos, {B, T}, device_), param("wpe"));
   auto heads = [&](const Tensor& qkv, int64_t part) {  // [B,T,3C] → part's [B,H,T,D]
     return qkv.slice(2, part * C, (part + 1) * C).reshape({B, T, H, D}).permute({0, 2, 1, 3});
   };
@@ -94,9 +94,9 @@ Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mas
       v = cache->v[size_t(l)].slice(2, 0, start + T);
     }
     const Tensor a = attention(q, k, v, key_mask, causal).permute({0, 2, 1, 3}).reshape({B, T, C});
-    x = add(x, linear(a, param(h + "proj.w"), param(h + "proj.b")));
-    const Tensor m = gelu(linear(layernorm(x, param(h + "ln2.g"), param(h + "ln2.b")), param(h + "fc.w"), param(h + "fc.b")));
-    x = add(x, linear(m, param(h + "out.w"), param(h + "out.b")));
+    x = linear(a, param(h + "proj.w"), param(h + "proj.b"), x);  // the residual added with the bias
+    const Tensor m = linear_gelu(layernorm(x, param(h + "ln2.g"), param(h + "ln2.b")), param(h + "fc.w"), param(h + "fc.b"));
+    x = linear(m, param(h + "out.w"), param(h + "out.b"), x);
   }
   if (cache) cache->len += T;
   return layernorm(x, param("lnf.g"), param("lnf.b"));

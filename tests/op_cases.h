@@ -87,7 +87,12 @@ inline std::vector<OpCase> op_cases() {
       {"matmul_batched", {{{2, 3, 5}}, {{2, 5, 4}}}, [](V x) { return matmul(x[0], x[1]); }},
       {"matmul_batched_ta_tb", {{{2, 5, 3}}, {{2, 4, 5}}}, [](V x) { return matmul(x[0], x[1], true, true); }},
       {"linear", {{{2, 3, 5}}, {{7, 5}}, {{7}}}, [](V x) { return linear(x[0], x[1], x[2]); }},
+      {"linear_residual", {{{2, 3, 5}}, {{7, 5}}, {{7}}, {{2, 3, 7}}}, [](V x) { return linear(x[0], x[1], x[2], x[3]); }},
+      {"linear_gelu", {{{2, 3, 5}}, {{7, 5}}, {{7}, Kind::Logits}}, [](V x) { return linear_gelu(x[0], x[1], x[2]); }},
       {"embedding", {{{2, 3}, Kind::Tokens, 7}, {{7, 5}}}, [](V x) { return embedding(x[0], x[1]); }},
+      {"embedding_positions",  // positions repeat across rows: their gradient accumulates
+       {{{2, 3}, Kind::Tokens, 7}, {{7, 5}}, {{2, 3}, Kind::Tokens, 4}, {{4, 5}}},
+       [](V x) { return embedding(x[0], x[1], x[2], x[3]); }},
       {"layernorm", {{{3, 7}, Kind::Logits}, {{7}}, {{7}}}, [](V x) { return layernorm(x[0], x[1], x[2]); }},
       {"softmax", {{{3, 2, 7}, Kind::Logits}}, [](V x) { return softmax(x[0]); }},
       {"attention_padded",

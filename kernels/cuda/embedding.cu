@@ -7,9 +7,10 @@
 namespace coopgen::cuda {
 
 namespace {
-__global__ void embedding_forward_kernel(float* out, const int32_t* ids, const float* w, int64_t n, int64_t dim) {
+__global__ void embedding_forward_kernel(float* out, const int32_t* ids, const float* w, const int32_t* pos,
+                                         const float* p, int64_t n, int64_t dim) {
   for (int64_t k = global_index(); k < n * dim; k += grid_stride())
-    out[k] = w[int64_t(ids[k / dim]) * dim + k % dim];
+    out[k] = w[int64_t(ids[k / dim]) * dim + k % dim] + (pos ? p[int64_t(pos[k / dim]) * dim + k % dim] : 0.0f);
 }
 __global__ void embedding_backward_kernel(float* dw, const int32_t* ids, const float* dout, int64_t n, int64_t dim) {
   for (int64_t k = global_index(); k < n * dim; k += grid_stride())
@@ -17,8 +18,10 @@ __global__ void embedding_backward_kernel(float* dw, const int32_t* ids, const f
 }
 }  // namespace
 
-void embedding_forward(float* out, const int32_t* ids, const float* w, int64_t n, int64_t dim, cudaStream_t s) {
-  if (n > 0 && dim > 0) launch("embedding_forward", embedding_forward_kernel, grid_for(n * dim), kBlock, 0, s, out, ids, w, n, dim);
+void embedding_forward(float* out, const int32_t* ids, const float* w, const int32_t* pos, const float* p, int64_t n,
+                       int64_t dim, cudaStream_t s) {
+  if (n > 0 && dim > 0)
+    launch("embedding_forward", embedding_forward_kernel, grid_for(n * dim), kBlock, 0, s, out, ids, w, pos, p, n, dim);
 }
 void embedding_backward(float* dw, const int32_t* ids, const float* dout, int64_t n, int64_t dim, cudaStream_t s) {
   if (n > 0 && dim > 0) launch("embedding_backward", embedding_backward_kernel, grid_for(n * dim), kBlock, 0, s, dw, ids, dout, n, dim);
