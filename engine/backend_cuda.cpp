@@ -1,7 +1,10 @@
-// CUDA backend: one exhaustive switch from op to the kernels in kernels/cuda/ (f32 compute;
-// Fill and Copy also move bf16 and i32). Scratch buffers come from the caching allocator.
+// CUDA backend: from op to the kernels in kernels/cuda/ (f32 compute; Fill and Copy move bf16 and
+// i32; the ops of bf16_storage() also keep their activations in bf16). Scratch buffers come from the caching allocator.
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
+
+#include <type_traits>
 
 #include "engine/device.h"
 #include "engine/op.h"
@@ -19,23 +22,118 @@
 
 namespace coopgen {
 
+// The Float ops with bf16 storage of their activations (precision bf16): what a transformer's
+// training step and decoding run through. Their f32 state (layernorm statistics, attention's
+// log-sum-exp, the loss's per-row state, embedding tables and their gradients) stays f32.
+static bool bf16_storage(Op op) {
+  switch (op) {
+    case Op::Add: case Op::Mul: case Op::Scale: case Op::BiasAdd: case Op::SumRows: case Op::Gelu:
+    case Op::GeluBackward: case Op::BiasGelu: case Op::BiasGeluBackward: case Op::Sigmoid: case Op::SigmoidBackward:
+    case Op::Tanh: case Op::TanhBackward: case Op::Matmul: case Op::Embedding: case Op::EmbeddingBackward:
+    case Op::LayerNorm: case Op::LayerNormBackward: case Op::Attention: case Op::AttentionBackward:
+    case Op::LogsumexpChunk: case Op::WeightedLogprobBackward:
+      return true;
+    default: return false;
+  }
+}
+
 bool cuda_supports(Op op, DType t) {
   switch (op_class(op)) {
     case OpClass::Any: return t != DType::F64;
     case OpClass::Index: return t == DType::I32;
-    case OpClass::Float: return t == DType::F32;
+    case OpClass::Float: return t == DType::F32 || (t == DType::BF16 && bf16_storage(op));
   }
   return false;
 }
 
 namespace {
+using bf16_t = __nv_bfloat16;
 float* out(const OpCall& c, size_t k) { return c.out[k].data<float>(); }
 const float* in(const OpCall& c, size_t k) { return c.in[k].data<float>(); }
+// Activations in the storage type T (float or bf16); the dtype is checked.
+template <class T> DType dtype_of_storage() { return std::is_same_v<T, float> ? DType::F32 : DType::BF16; }
+template <class T> T* out_t(const OpCall& c, size_t k) {
+  CG_CHECK(c.out[k].dtype() == dtype_of_storage<T>(), "cuda ", op_name(c.op), ": output ", k, " is ", describe(c.out[k]));
+  return static_cast<T*>(c.out[k].raw_data());
+}
+template <class T> const T* in_t(const OpCall& c, size_t k) {
+  CG_CHECK(c.in[k].dtype() == dtype_of_storage<T>(), "cuda ", op_name(c.op), ": input ", k, " is ", describe(c.in[k]));
+  return static_cast<const T*>(c.in[k].raw_data());
+}
+template <class T> const T* opt_in_t(const OpCall& c, size_t k) { return c.in.size() > k ? in_t<T>(c, k) : nullptr; }
 const int32_t* ids(const OpCall& c, size_t k) { return c.in[k].data<int32_t>(); }
 // Scratch returns to the cache when the launcher returns, before the kernel ran; that is safe
 // because every kernel and copy runs on the one stream, so a later user of the block is ordered
 // after this kernel.
 float* scratch(int64_t n) { return Tensor::empty({n}, DType::F32, Device::CUDA).data<float>(); }
+// The ops of bf16_storage(): activations in T, f32 state as f32.
+template <class T> void run_storage(const OpCall& c, cudaStream_t s) {
+  const int64_t n = c.out[0].numel();
+  switch (c.op) {
+    case Op::Add: return cuda::add(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), c.f[0], n, s);
+    case Op::Mul: return cuda::mul(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
+    case Op::Scale: return cuda::scale(out_t<T>(c, 0), in_t<T>(c, 0), c.f[0], n, s);
+    case Op::BiasAdd:
+      return cuda::bias_add(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), opt_in_t<T>(c, 2), n / c.in[1].numel(),
+                            c.in[1].numel(), s);
+    case Op::BiasGelu:
+      return cuda::bias_gelu_forward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n / c.in[1].numel(), c.in[1].numel(), s);
+    case Op::BiasGeluBackward:
+      return cuda::bias_gelu_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2), n / c.in[1].numel(),
+                                      c.in[1].numel(), s);
+    case Op::SumRows: return cuda::sum_rows(out_t<T>(c, 0), in_t<T>(c, 0), c.in[0].numel() / n, n, s);
+    case Op::Gelu: return cuda::gelu_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s);
+    case Op::GeluBackward: return cuda::gelu_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
+    case Op::Sigmoid: return cuda::sigmoid_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s);
+    case Op::SigmoidBackward: return cuda::sigmoid_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
+    case Op::Tanh: return cuda::tanh_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s);
+    case Op::TanhBackward: return cuda::tanh_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
+    case Op::Matmul:
+      return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out_t<T>(c, 0), in_t<T>(c, 0),
+                          in_t<T>(c, 1), c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1],
+                          c.i[6] != 0);
+    case Op::Embedding:  // f32 tables, rows gathered into T
+      return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), c.in.size() > 2 ? ids(c, 2) : nullptr,
+                                     c.in.size() > 3 ? in(c, 3) : nullptr, c.in[0].numel(), c.in[1].size(1), s);
+    case Op::EmbeddingBackward:  // T gradient rows into the f32 table gradient
+      return cuda::embedding_backward(out(c, 0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), c.out[0].size(1), s);
+    case Op::LayerNorm: {
+      const int64_t cols = c.in[1].numel();
+      return cuda::layernorm_forward(out_t<T>(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2),
+                                     n / cols, cols, c.f[0], s);
+    }
+    case Op::LayerNormBackward: {
+      const int64_t cols = c.in[2].numel();
+      return cuda::layernorm_backward(out_t<T>(c, 0), out_t<T>(c, 1), out_t<T>(c, 2), in_t<T>(c, 0), in_t<T>(c, 1),
+                                      in_t<T>(c, 2), in(c, 3), in(c, 4), n / cols, cols, s);
+    }
+    case Op::Attention: {
+      const cpu::AttentionShape shape = attention_shape(c);
+      const int64_t workspace = cuda::attention_forward_workspace(shape);
+      return cuda::attention_forward(out_t<T>(c, 0), out(c, 1), workspace ? scratch(workspace) : nullptr, in_t<T>(c, 0),
+                                     in_t<T>(c, 1), in_t<T>(c, 2), c.in.size() > 3 ? in(c, 3) : nullptr, shape,
+                                     c.i[1] != 0, s);
+    }
+    case Op::AttentionBackward: {
+      T* dq = out_t<T>(c, 0);
+      float* dq_acc = std::is_same_v<T, float> ? reinterpret_cast<float*>(dq) : scratch(c.out[0].numel());
+      return cuda::attention_backward(dq_acc, dq, out_t<T>(c, 1), out_t<T>(c, 2), scratch(c.in[4].numel()),
+                                      in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2), in_t<T>(c, 3), in(c, 4),
+                                      in_t<T>(c, 5), c.in.size() > 6 ? in(c, 6) : nullptr, attention_shape(c),
+                                      c.i[1] != 0, s);
+    }
+    case Op::LogsumexpChunk:  // T logits chunk into the f32 running state
+      return cuda::logsumexp_chunk(out(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), ids(c, 1), c.in[0].size(0),
+                                   c.in[0].size(1), c.i[0], s);
+    case Op::WeightedLogprobBackward: {
+      const int64_t rows = c.in[0].size(0);
+      return cuda::weighted_logprob_backward(out_t<T>(c, 0), in_t<T>(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4),
+                                             in(c, 5), rows, c.in[0].size(1), rows / c.in[4].numel(), c.i[0], s);
+    }
+    default: fail("cuda backend: no kernel for op ", op_name(c.op));
+  }
+}
+
 }  // namespace
 
 void cuda_run(const OpCall& c) {
@@ -57,40 +155,6 @@ void cuda_run(const OpCall& c) {
     }
     case Op::TokenRangeCheck:
       return cuda::token_range_check(c.out[0].data<int32_t>(), ids(c, 0), c.in[0].numel(), c.i[0], s);
-    case Op::Add: return cuda::add(out(c, 0), in(c, 0), in(c, 1), c.f[0], n, s);
-    case Op::Mul: return cuda::mul(out(c, 0), in(c, 0), in(c, 1), n, s);
-    case Op::Scale: return cuda::scale(out(c, 0), in(c, 0), c.f[0], n, s);
-    case Op::BiasAdd:
-      return cuda::bias_add(out(c, 0), in(c, 0), in(c, 1), c.in.size() > 2 ? in(c, 2) : nullptr, n / c.in[1].numel(),
-                            c.in[1].numel(), s);
-    case Op::BiasGelu: return cuda::bias_gelu_forward(out(c, 0), in(c, 0), in(c, 1), n / c.in[1].numel(), c.in[1].numel(), s);
-    case Op::BiasGeluBackward:
-      return cuda::bias_gelu_backward(out(c, 0), in(c, 0), in(c, 1), in(c, 2), n / c.in[1].numel(), c.in[1].numel(), s);
-    case Op::SumRows: return cuda::sum_rows(out(c, 0), in(c, 0), c.in[0].numel() / n, n, s);
-    case Op::Gelu: return cuda::gelu_forward(out(c, 0), in(c, 0), n, s);
-    case Op::GeluBackward: return cuda::gelu_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
-    case Op::Sigmoid: return cuda::sigmoid_forward(out(c, 0), in(c, 0), n, s);
-    case Op::SigmoidBackward: return cuda::sigmoid_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
-    case Op::Tanh: return cuda::tanh_forward(out(c, 0), in(c, 0), n, s);
-    case Op::TanhBackward: return cuda::tanh_backward(out(c, 0), in(c, 0), in(c, 1), n, s);
-    case Op::Matmul:
-      return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out(c, 0), in(c, 0), in(c, 1),
-                          c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1], c.i[6] != 0);
-    case Op::Embedding:
-      return cuda::embedding_forward(out(c, 0), ids(c, 0), in(c, 1), c.in.size() > 2 ? ids(c, 2) : nullptr,
-                                     c.in.size() > 3 ? in(c, 3) : nullptr, c.in[0].numel(), c.in[1].size(1), s);
-    case Op::EmbeddingBackward:
-      return cuda::embedding_backward(out(c, 0), ids(c, 0), in(c, 1), c.in[0].numel(), c.out[0].size(1), s);
-    case Op::LayerNorm: {
-      const int64_t cols = c.in[1].numel();
-      return cuda::layernorm_forward(out(c, 0), out(c, 1), out(c, 2), in(c, 0), in(c, 1), in(c, 2), n / cols,
-                                     cols, c.f[0], s);
-    }
-    case Op::LayerNormBackward: {
-      const int64_t cols = c.in[2].numel();
-      return cuda::layernorm_backward(out(c, 0), out(c, 1), out(c, 2), in(c, 0), in(c, 1), in(c, 2), in(c, 3),
-                                      in(c, 4), n / cols, cols, s);
-    }
     case Op::Softmax: {
       const int64_t cols = c.out[0].size(-1);
       return cuda::softmax_forward(out(c, 0), in(c, 0), n / cols, cols, s);
@@ -99,16 +163,6 @@ void cuda_run(const OpCall& c) {
       const int64_t cols = c.out[0].size(-1);
       return cuda::softmax_backward(out(c, 0), in(c, 0), in(c, 1), n / cols, cols, s);
     }
-    case Op::Attention: {
-      const cpu::AttentionShape shape = attention_shape(c);
-      const int64_t workspace = cuda::attention_forward_workspace(shape);
-      return cuda::attention_forward(out(c, 0), out(c, 1), workspace ? scratch(workspace) : nullptr, in(c, 0), in(c, 1),
-                                     in(c, 2), c.in.size() > 3 ? in(c, 3) : nullptr, shape, c.i[1] != 0, s);
-    }
-    case Op::AttentionBackward:
-      return cuda::attention_backward(out(c, 0), out(c, 1), out(c, 2), scratch(c.in[4].numel()), in(c, 0), in(c, 1),
-                                      in(c, 2), in(c, 3), in(c, 4), in(c, 5), c.in.size() > 6 ? in(c, 6) : nullptr,
-                                      attention_shape(c), c.i[1] != 0, s);
     case Op::MaskedPool: {
       const Shape& d = c.in[0].shape();
       return cuda::masked_pool(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], c.i[0] != 0, s);
@@ -119,18 +173,10 @@ void cuda_run(const OpCall& c) {
     }
     case Op::SumAll: return cuda::sum_all(out(c, 0), in(c, 0), c.in[0].numel(), s);
     case Op::SumSquares: return cuda::sum_squares(out(c, 0), in(c, 0), c.in[0].numel(), s);
-    case Op::LogsumexpChunk:
-      return cuda::logsumexp_chunk(out(c, 0), out(c, 1), out(c, 2), in(c, 0), ids(c, 1), c.in[0].size(0),
-                                   c.in[0].size(1), c.i[0], s);
     case Op::WeightedLogprob: {
       const int64_t rows = c.in[0].numel();
       return cuda::weighted_logprob(out(c, 0), out(c, 1), scratch(rows), in(c, 0), in(c, 1), in(c, 2), in(c, 3),
                                     in(c, 4), rows, rows / c.in[4].numel(), s);
-    }
-    case Op::WeightedLogprobBackward: {
-      const int64_t rows = c.in[0].size(0);
-      return cuda::weighted_logprob_backward(out(c, 0), in(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4), in(c, 5),
-                                             rows, c.in[0].size(1), rows / c.in[4].numel(), c.i[0], s);
     }
     case Op::BceWithLogits:
       return cuda::bce_with_logits_forward(out(c, 0), scratch(c.in[0].numel()), in(c, 0), in(c, 1), c.in[0].numel(), s);
@@ -146,9 +192,16 @@ void cuda_run(const OpCall& c) {
     }
     case Op::PhiloxUniform:
       return cuda::philox_uniform(out(c, 0), n, uint64_t(c.i[0]), uint64_t(c.i[1]), c.f[0], c.f[1], s);
-    case Op::Count: break;
+    case Op::Count: fail("cuda backend: no kernel for op ", op_name(c.op));
+    default: break;
   }
-  fail("cuda backend: no kernel for op ", op_name(c.op));
+  // The storage of these ops' activations: the gradient rows of EmbeddingBackward, the logits of
+  // LogsumexpChunk, the output of the rest.
+  const DType t = c.op == Op::EmbeddingBackward ? c.in[1].dtype()
+                  : c.op == Op::LogsumexpChunk  ? c.in[0].dtype()
+                                                : c.out[0].dtype();
+  if (t == DType::BF16) return run_storage<bf16_t>(c, s);
+  run_storage<float>(c, s);
 }
 
 }  // namespace coopgen

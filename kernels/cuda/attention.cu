@@ -27,6 +27,7 @@
 #include "kernels/cuda/attention.cuh"
 
 #include <cmath>
+#include <type_traits>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/ptx.cuh"
@@ -47,17 +48,18 @@ __device__ __forceinline__ int64_t keys_seen(int64_t q0, int64_t rows, const cpu
   return s.causal && horizon < s.tk ? horizon : s.tk;
 }
 
-__global__ void attention_forward_kernel(float* o, float* lse, const float* q, const float* k, const float* v,
+template <class E>
+__global__ void attention_forward_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
                                          const float* keymask, cpu::AttentionShape s, float scale) {
   COOPGEN_DYNAMIC_SHARED(float, smem);
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
   float *ks = smem, *vs = ks + kKeys * stride, *qs = vs + kKeys * stride;  // qs: kQueries × dim
   const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * kQueries;
-  const float *qb = q + bh * s.tq * dim, *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
+  const E *qb = q + bh * s.tq * dim, *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = int(threadIdx.x); x < kQueries * dim; x += int(blockDim.x)) {
     const int64_t i = q0 + x / dim;
-    qs[x] = i < s.tq ? qb[i * dim + x % dim] : 0.0f;
+    qs[x] = i < s.tq ? to_f32(qb[i * dim + x % dim]) : 0.0f;
   }
   float m[kRowsPerWarp], l[kRowsPerWarp], acc[kRowsPerWarp][kDimSlots];
   for (int r = 0; r < kRowsPerWarp; ++r) {
@@ -70,8 +72,8 @@ __global__ void attention_forward_kernel(float* o, float* lse, const float* q, c
     for (int x = int(threadIdx.x); x < kKeys * dim; x += int(blockDim.x)) {
       const int r = x / dim, c = x % dim;
       const int64_t j = k0 + r;
-      ks[r * stride + c] = j < s.tk ? kb[j * dim + c] : 0.0f;
-      vs[r * stride + c] = j < s.tk ? vb[j * dim + c] : 0.0f;
+      ks[r * stride + c] = j < s.tk ? to_f32(kb[j * dim + c]) : 0.0f;
+      vs[r * stride + c] = j < s.tk ? to_f32(vb[j * dim + c]) : 0.0f;
     }
     __syncthreads();
     for (int r = 0; r < kRowsPerWarp; ++r) {
@@ -101,7 +103,7 @@ __global__ void attention_forward_kernel(float* o, float* lse, const float* q, c
     if (i >= s.tq) continue;
     const int64_t row = bh * s.tq + i;
     for (int c = 0; c < kDimSlots; ++c)
-      if (lane + 32 * c < dim) o[row * dim + lane + 32 * c] = l[r] > 0.0f ? acc[r][c] / l[r] : 0.0f;
+      if (lane + 32 * c < dim) o[row * dim + lane + 32 * c] = from_f32<E>(l[r] > 0.0f ? acc[r][c] / l[r] : 0.0f);
     if (lane == 0) lse[row] = l[r] > 0.0f ? m[r] + logf(l[r]) : -INFINITY;
   }
 }
@@ -114,19 +116,19 @@ __device__ __forceinline__ uint32_t bf16_bits(float f) {
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
 __device__ __forceinline__ uint32_t load_pair(const uint16_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
-template <int D, int KT>
-__global__ void attention_forward_mma_kernel(float* o, float* lse, const float* q, const float* k, const float* v,
+template <class E, int D, int KT>
+__global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
                                              const float* keymask, cpu::AttentionShape s, float scale) {
   constexpr int QT = 64, QS = D + 8, KS = D + 8, VS = KT + 8;  // tile rows; row strides in bf16 elements
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bf16);  // (one name per element type: nvcc's extern arrays alias)
   uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
   const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * QT;
-  const float *qb = q + bh * s.tq * D, *kb = k + bh * s.kv_rows * D, *vb = v + bh * s.kv_rows * D;
+  const E *qb = q + bh * s.tq * D, *kb = k + bh * s.kv_rows * D, *vb = v + bh * s.kv_rows * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = int(threadIdx.x); x < QT * D; x += int(blockDim.x)) {
     const int64_t i = q0 + x / D;
-    qs[(x / D) * QS + x % D] = uint16_t(bf16_bits(i < s.tq ? qb[i * D + x % D] : 0.0f));
+    qs[(x / D) * QS + x % D] = uint16_t(bf16_bits(i < s.tq ? to_f32(qb[i * D + x % D]) : 0.0f));
   }
   __syncthreads();
   const int r0 = warp * 16 + g;  // this thread's rows of the tile: r0 and r0 + 8
@@ -145,8 +147,8 @@ __global__ void attention_forward_mma_kernel(float* o, float* lse, const float* 
     for (int x = int(threadIdx.x); x < KT * D; x += int(blockDim.x)) {
       const int r = x / D, c = x % D;
       const int64_t j = k0 + r;
-      ks[r * KS + c] = uint16_t(bf16_bits(j < s.tk ? kb[j * D + c] : 0.0f));
-      vt[c * VS + r] = uint16_t(bf16_bits(j < s.tk ? vb[j * D + c] : 0.0f));
+      ks[r * KS + c] = uint16_t(bf16_bits(j < s.tk ? to_f32(kb[j * D + c]) : 0.0f));
+      vt[c * VS + r] = uint16_t(bf16_bits(j < s.tk ? to_f32(vb[j * D + c]) : 0.0f));
     }
     __syncthreads();
     float sc[KT / 8][4];
@@ -202,17 +204,18 @@ __global__ void attention_forward_mma_kernel(float* o, float* lse, const float* 
     if (i >= s.tq) continue;
     const int64_t row = bh * s.tq + i;
     for (int nd = 0; nd < D / 8; ++nd)
-      for (int e = 0; e < 2; ++e) o[row * D + 8 * nd + 2 * t + e] = l[h] > 0.0f ? acc[nd][2 * h + e] / l[h] : 0.0f;
+      for (int e = 0; e < 2; ++e)
+        o[row * D + 8 * nd + 2 * t + e] = from_f32<E>(l[h] > 0.0f ? acc[nd][2 * h + e] / l[h] : 0.0f);
     if (t == 0) lse[row] = l[h] > 0.0f ? m[h] + logf(l[h]) : -INFINITY;
   }
 }
 
-template <int D, int KT>
-void launch_forward_mma(float* o, float* lse, const float* q, const float* k, const float* v, const float* keymask,
+template <int D, int KT, class E>
+void launch_forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask,
                         const cpu::AttentionShape& s, cudaStream_t st) {
   const dim3 grid(unsigned((s.tq + 63) / 64), unsigned(s.batch * s.heads));
   const size_t smem = size_t(64 * (D + 8) + KT * (D + 8) + D * (KT + 8)) * sizeof(uint16_t);
-  launch("attention_forward_mma", attention_forward_mma_kernel<D, KT>, grid, dim3(128), smem, st, o, lse, q, k, v,
+  launch("attention_forward_mma", attention_forward_mma_kernel<E, D, KT>, grid, dim3(128), smem, st, o, lse, q, k, v,
          keymask, s, float(1.0 / std::sqrt(double(D))));
 }
 
@@ -222,9 +225,9 @@ void launch_forward_mma(float* o, float* lse, const float* q, const float* k, co
 // (mma), Pᵀ = e^(scale·Sᵀ − lse), dSᵀ = Pᵀ∘(dPᵀ − D); then dV += Pᵀ·dO and dK += dSᵀ·Q with the
 // probabilities straight from the accumulators, and dS goes through shared memory for
 // dQ += dS·K, added to global memory with one atomic per element and key block.
-template <int D>
-__global__ void attention_backward_mma_kernel(float* dq, float* dk, float* dv, const float* q, const float* k,
-                                              const float* v, const float* dout, const float* lse, const float* delta,
+template <class E, int D>
+__global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v,
+                                              const E* dout, const float* lse, const float* delta,
                                               const float* keymask, cpu::AttentionShape s, float scale) {
   constexpr int T = 64, RS = D + 8, CS = T + 8;  // tile (keys, queries); strides of [T][D] and [D][T] arrays
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bwd);
@@ -233,13 +236,13 @@ __global__ void attention_backward_mma_kernel(float* dq, float* dk, float* dv, c
   float* stats = reinterpret_cast<float*>(dot + D * CS);  // lse [T], D [T] of the query tile
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
   const int64_t bh = blockIdx.y, k0 = int64_t(blockIdx.x) * T;
-  const float *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
+  const E *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   // This warp's 16 keys as A fragments (rows g, g + 8), read once from global memory.
   uint32_t ka[D / 16][4], va[D / 16][4];
   const int64_t key[2] = {k0 + warp * 16 + g, k0 + warp * 16 + g + 8};
-  auto row_pair = [&](const float* base, int64_t j, int c) {
-    return j < s.tk ? pack_bf16(base[j * D + c], base[j * D + c + 1]) : 0u;
+  auto row_pair = [&](const E* base, int64_t j, int c) {
+    return j < s.tk ? pack_bf16(to_f32(base[j * D + c]), to_f32(base[j * D + c + 1])) : 0u;
   };
   for (int kk = 0; kk < D / 16; ++kk)
     for (int r = 0; r < 4; ++r) {
@@ -251,17 +254,18 @@ __global__ void attention_backward_mma_kernel(float* dq, float* dk, float* dv, c
   for (int x = int(threadIdx.x); x < T * D; x += int(blockDim.x)) {
     const int r = x / D, c = x % D;
     const int64_t j = k0 + r;
-    kt[c * CS + r] = uint16_t(bf16_bits(j < s.tk ? kb[j * D + c] : 0.0f));
+    kt[c * CS + r] = uint16_t(bf16_bits(j < s.tk ? to_f32(kb[j * D + c]) : 0.0f));
   }
   float dk_acc[D / 8][4] = {}, dv_acc[D / 8][4] = {};
   const int64_t first = s.causal && k0 - (s.tk - s.tq) > 0 ? k0 - (s.tk - s.tq) : 0;
   for (int64_t q0 = first - first % T; q0 < s.tq; q0 += T) {
     __syncthreads();  // the previous tile is no longer read
-    const float *qb = q + (bh * s.tq + q0) * D, *db = dout + (bh * s.tq + q0) * D;
+    const E *qb = q + (bh * s.tq + q0) * D, *db = dout + (bh * s.tq + q0) * D;
     for (int x = int(threadIdx.x); x < T * D; x += int(blockDim.x)) {
       const int r = x / D, c = x % D;
       const bool in = q0 + r < s.tq;
-      const uint16_t qv = uint16_t(bf16_bits(in ? qb[r * D + c] : 0.0f)), dv16 = uint16_t(bf16_bits(in ? db[r * D + c] : 0.0f));
+      const uint16_t qv = uint16_t(bf16_bits(in ? to_f32(qb[r * D + c]) : 0.0f));
+      const uint16_t dv16 = uint16_t(bf16_bits(in ? to_f32(db[r * D + c]) : 0.0f));
       qs[r * RS + c] = qv, qt[c * CS + r] = qv, dos[r * RS + c] = dv16, dot[c * CS + r] = dv16;
     }
     for (int r = int(threadIdx.x); r < T; r += int(blockDim.x)) {
@@ -332,20 +336,20 @@ __global__ void attention_backward_mma_kernel(float* dq, float* dk, float* dv, c
     if (j >= s.tk) continue;
     for (int nd = 0; nd < D / 8; ++nd)
       for (int e = 0; e < 2; ++e) {
-        dk[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = dk_acc[nd][2 * h + e] * scale;
-        dv[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = dv_acc[nd][2 * h + e];
+        dk[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dk_acc[nd][2 * h + e] * scale);
+        dv[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dv_acc[nd][2 * h + e]);
       }
   }
 }
 
-template <int D>
-void launch_backward_mma(float* dq, float* dk, float* dv, const float* delta, const float* q, const float* k,
-                         const float* v, const float* lse, const float* dout, const float* keymask,
-                         const cpu::AttentionShape& s, cudaStream_t st) {
+template <int D, class E>
+void launch_backward_mma(float* dq, E* dk, E* dv, const float* delta, const E* q, const E* k, const E* v,
+                         const float* lse, const E* dout, const float* keymask, const cpu::AttentionShape& s,
+                         cudaStream_t st) {
   constexpr int T = 64;
   const dim3 grid(unsigned((s.tk + T - 1) / T), unsigned(s.batch * s.heads));
   const size_t smem = size_t(3 * D * (T + 8) + 2 * T * (D + 8) + T * (T + 8)) * sizeof(uint16_t) + 2 * T * sizeof(float);
-  launch("attention_backward_mma", attention_backward_mma_kernel<D>, grid, dim3(128), smem, st, dq, dk, dv, q, k, v,
+  launch("attention_backward_mma", attention_backward_mma_kernel<E, D>, grid, dim3(128), smem, st, dq, dk, dv, q, k, v,
          dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(D))));
 }
 
@@ -360,8 +364,9 @@ int64_t decode_split_keys(const cpu::AttentionShape& s) {
   return (s.tk + splits - 1) / splits;
 }
 
-__global__ void attention_decode_kernel(float* o, float* lse, float* part, const float* q, const float* k,
-                                        const float* v, const float* keymask, cpu::AttentionShape s, float scale,
+template <class E>
+__global__ void attention_decode_kernel(E* o, float* lse, float* part, const E* q, const E* k, const E* v,
+                                        const float* keymask, cpu::AttentionShape s, float scale,
                                         int64_t split_keys) {
   COOPGEN_DYNAMIC_SHARED(float, decode_smem);
   __shared__ float scratch[32];
@@ -369,16 +374,16 @@ __global__ void attention_decode_kernel(float* o, float* lse, float* part, const
   float *qs = decode_smem, *p = qs + dim, *partial = p + split_keys;  // partial: kDecodeThreads floats
   const int64_t bh = blockIdx.y, splits = gridDim.x, j0 = int64_t(blockIdx.x) * split_keys;
   const int64_t j1 = j0 + split_keys < s.tk ? j0 + split_keys : s.tk;
-  const float *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
+  const E *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
-  for (int c = tid; c < dim; c += kDecodeThreads) qs[c] = q[bh * dim + c];
+  for (int c = tid; c < dim; c += kDecodeThreads) qs[c] = to_f32(q[bh * dim + c]);
   __syncthreads();
   float mx = -INFINITY;
   for (int64_t j = j0 + tid; j < j1; j += kDecodeThreads) {
     float sc = -INFINITY;
     if (!mb || mb[j] != 0.0f) {  // one query sees every key (the causal horizon is the last key)
       float dot = 0.0f;
-      for (int c = 0; c < dim; ++c) dot += qs[c] * kb[j * dim + c];
+      for (int c = 0; c < dim; ++c) dot += qs[c] * to_f32(kb[j * dim + c]);
       sc = dot * scale;
     }
     p[j - j0] = sc;
@@ -396,14 +401,14 @@ __global__ void attention_decode_kernel(float* o, float* lse, float* part, const
   const int groups = dim <= kDecodeThreads ? kDecodeThreads / dim : 1, c = tid % dim, g = tid / dim;
   float acc = 0.0f;
   if (g < groups)
-    for (int64_t j = j0 + g; j < j1; j += groups) acc += p[j - j0] * vb[j * dim + c];
+    for (int64_t j = j0 + g; j < j1; j += groups) acc += p[j - j0] * to_f32(vb[j * dim + c]);
   partial[tid] = acc;
   __syncthreads();
   if (tid < dim) {
     float out = 0.0f;
     for (int gg = 0; gg < groups; ++gg) out += partial[gg * dim + tid];
     if (splits == 1) {
-      o[bh * dim + tid] = l > 0.0f ? out / l : 0.0f;
+      o[bh * dim + tid] = from_f32<E>(l > 0.0f ? out / l : 0.0f);
       if (tid == 0) lse[bh] = l > 0.0f ? m + logf(l) : -INFINITY;
     } else {
       float* mine = part + (bh * splits + blockIdx.x) * (dim + 2);
@@ -414,7 +419,8 @@ __global__ void attention_decode_kernel(float* o, float* lse, float* part, const
 }
 
 // Merges the splits of one (b, h) (a block of ≥ dim threads).
-__global__ void attention_decode_merge_kernel(float* o, float* lse, const float* part, int64_t splits, int dim) {
+template <class E>
+__global__ void attention_decode_merge_kernel(E* o, float* lse, const float* part, int64_t splits, int dim) {
   const int64_t bh = blockIdx.x;
   const float* ps = part + bh * splits * (dim + 2);
   float big = -INFINITY;
@@ -429,35 +435,42 @@ __global__ void attention_decode_merge_kernel(float* o, float* lse, const float*
     total += px[dim + 1] * w;
     if (c < dim) out += px[c] * w;
   }
-  if (c < dim) o[bh * dim + c] = total > 0.0f ? out / total : 0.0f;
+  if (c < dim) o[bh * dim + c] = from_f32<E>(total > 0.0f ? out / total : 0.0f);
   if (c == 0) lse[bh] = total > 0.0f ? big + logf(total) : -INFINITY;
 }
 
+// out = x rounded to E (dq, summed in f32 by atomics, stored in the activations' type).
+template <class E> __global__ void store_kernel(E* out, const float* x, int64_t n) {
+  for (int64_t k = global_index(); k < n; k += grid_stride()) out[k] = from_f32<E>(x[k]);
+}
+
 // D_i = Σ_c dO_ic·O_ic, a warp per row.
-__global__ void attention_delta_kernel(float* delta, const float* o, const float* dout, int64_t rows, int dim) {
+template <class E>
+__global__ void attention_delta_kernel(float* delta, const E* o, const E* dout, int64_t rows, int dim) {
   const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;  // the whole warp leaves together
   float acc = 0.0f;
-  for (int c = int(threadIdx.x % 32); c < dim; c += 32) acc += dout[row * dim + c] * o[row * dim + c];
+  for (int c = int(threadIdx.x % 32); c < dim; c += 32) acc += to_f32(dout[row * dim + c]) * to_f32(o[row * dim + c]);
   acc = warp_sum(acc);
   if (threadIdx.x % 32 == 0) delta[row] = acc;
 }
 
-__global__ void attention_backward_kernel(float* dq, float* dk, float* dv, const float* q, const float* k,
-                                          const float* v, const float* dout, const float* lse, const float* delta,
+template <class E>
+__global__ void attention_backward_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v, const E* dout,
+                                          const float* lse, const float* delta,
                                           const float* keymask, cpu::AttentionShape s, float scale, int keys) {
   COOPGEN_DYNAMIC_SHARED(float, smem);
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x);
   float *ks = smem, *vs = ks + keys * stride, *dks = vs + keys * stride, *dvs = dks + keys * stride;
   float *qi = dvs + keys * stride, *doi = qi + dim;
   const int64_t bh = blockIdx.y, k0 = int64_t(blockIdx.x) * keys;
-  const float *kb = k + bh * s.tk * dim, *vb = v + bh * s.tk * dim;
+  const E *kb = k + bh * s.tk * dim, *vb = v + bh * s.tk * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = lane; x < keys * dim; x += 32) {
     const int r = x / dim, c = x % dim;
     const int64_t j = k0 + r;
-    ks[r * stride + c] = j < s.tk ? kb[j * dim + c] : 0.0f;
-    vs[r * stride + c] = j < s.tk ? vb[j * dim + c] : 0.0f;
+    ks[r * stride + c] = j < s.tk ? to_f32(kb[j * dim + c]) : 0.0f;
+    vs[r * stride + c] = j < s.tk ? to_f32(vb[j * dim + c]) : 0.0f;
     dks[r * stride + c] = 0.0f;
     dvs[r * stride + c] = 0.0f;
   }
@@ -468,7 +481,7 @@ __global__ void attention_backward_kernel(float* dq, float* dk, float* dv, const
     const float lse_i = lse[row];
     if (lse_i == -INFINITY) continue;  // every key masked: no gradient (warp-uniform)
     __syncwarp();
-    for (int c = lane; c < dim; c += 32) qi[c] = q[row * dim + c], doi[c] = dout[row * dim + c];
+    for (int c = lane; c < dim; c += 32) qi[c] = to_f32(q[row * dim + c]), doi[c] = to_f32(dout[row * dim + c]);
     __syncwarp();
     const int64_t j = k0 + lane;
     float p = 0.0f, ds = 0.0f;
@@ -494,7 +507,8 @@ __global__ void attention_backward_kernel(float* dq, float* dk, float* dv, const
   for (int x = lane; x < keys * dim; x += 32) {
     const int r = x / dim, c = x % dim;
     const int64_t j = k0 + r;
-    if (j < s.tk) dk[(bh * s.tk + j) * dim + c] = dks[r * stride + c], dv[(bh * s.tk + j) * dim + c] = dvs[r * stride + c];
+    if (j < s.tk)
+      dk[(bh * s.tk + j) * dim + c] = from_f32<E>(dks[r * stride + c]), dv[(bh * s.tk + j) * dim + c] = from_f32<E>(dvs[r * stride + c]);
   }
 }
 
@@ -506,18 +520,19 @@ int64_t attention_forward_workspace(const cpu::AttentionShape& s) {
   return splits > 1 ? s.batch * s.heads * splits * (s.dim + 2) : 0;
 }
 
-void attention_forward(float* o, float* lse, float* workspace, const float* q, const float* k, const float* v,
-                       const float* keymask, const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
+template <class E>
+void attention_forward(E* o, float* lse, float* workspace, const E* q, const E* k, const E* v, const float* keymask,
+                       const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   if (s.tq == 0 || s.batch * s.heads == 0) return;
   if (s.tq == 1 && s.tk > 0) {  // decoding: one query per head, split-K over the keys
     const int64_t split_keys = decode_split_keys(s), splits = (s.tk + split_keys - 1) / split_keys;
     const size_t smem = size_t(s.dim + split_keys + kDecodeThreads) * sizeof(float);
     const float scale = float(1.0 / std::sqrt(double(s.dim)));
-    launch("attention_decode", attention_decode_kernel, dim3(unsigned(splits), unsigned(s.batch * s.heads)),
+    launch("attention_decode", attention_decode_kernel<E>, dim3(unsigned(splits), unsigned(s.batch * s.heads)),
            dim3(kDecodeThreads), smem, st, o, lse, workspace, q, k, v, keymask, s, scale, split_keys);
     if (splits > 1)
-      launch("attention_decode_merge", attention_decode_merge_kernel, dim3(unsigned(s.batch * s.heads)),
+      launch("attention_decode_merge", attention_decode_merge_kernel<E>, dim3(unsigned(s.batch * s.heads)),
              dim3(kDecodeThreads), 0, st, o, lse, (const float*)workspace, splits, int(s.dim));
     return;
   }
@@ -525,27 +540,47 @@ void attention_forward(float* o, float* lse, float* workspace, const float* q, c
   if (tensor_cores && s.dim == 128) return launch_forward_mma<128, 32>(o, lse, q, k, v, keymask, s, st);
   const dim3 grid(unsigned((s.tq + kQueries - 1) / kQueries), unsigned(s.batch * s.heads));
   const size_t smem = size_t(2 * kKeys * (s.dim + 1) + kQueries * s.dim) * sizeof(float);
-  launch("attention_forward", attention_forward_kernel, grid, dim3(32 * kQueries / kRowsPerWarp), smem, st, o, lse, q,
-         k, v, keymask, s, float(1.0 / std::sqrt(double(s.dim))));
+  launch("attention_forward", attention_forward_kernel<E>, grid, dim3(32 * kQueries / kRowsPerWarp), smem, st, o, lse,
+         q, k, v, keymask, s, float(1.0 / std::sqrt(double(s.dim))));
 }
 
-void attention_backward(float* dq, float* dk, float* dv, float* delta, const float* q, const float* k, const float* v,
-                        const float* o, const float* lse, const float* dout, const float* keymask,
+template <class E>
+void attention_backward(float* dq_acc, E* dq, E* dk, E* dv, float* delta, const E* q, const E* k, const E* v,
+                        const E* o, const float* lse, const E* dout, const float* keymask,
                         const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   CG_CHECK(s.kv_rows == s.tk, "cuda attention backward: K and V must be contiguous");
   const int64_t rows = s.batch * s.heads * s.tq;
-  if (rows && cudaMemsetAsync(dq, 0, size_t(rows * s.dim) * sizeof(float), st) != cudaSuccess)
+  if (rows && cudaMemsetAsync(dq_acc, 0, size_t(rows * s.dim) * sizeof(float), st) != cudaSuccess)
     fail("cuda attention: clearing dq failed");
-  if (s.tk == 0 || s.batch * s.heads == 0) return;
-  if (rows) launch("attention_delta", attention_delta_kernel, grid_for(rows * 32), kBlock, 0, st, delta, o, dout, rows, int(s.dim));
-  if (tensor_cores && s.dim == 64) return launch_backward_mma<64>(dq, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
-  if (tensor_cores && s.dim == 128) return launch_backward_mma<128>(dq, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
-  const int keys = s.dim > 64 ? kKeys / 2 : kKeys;
-  const dim3 grid(unsigned((s.tk + keys - 1) / keys), unsigned(s.batch * s.heads));
-  const size_t smem = size_t(4 * keys * (s.dim + 1) + 2 * s.dim) * sizeof(float);
-  launch("attention_backward", attention_backward_kernel, grid, dim3(32), smem, st, dq, dk, dv, q, k, v, dout, lse, delta,
-         keymask, s, float(1.0 / std::sqrt(double(s.dim))), keys);
+  if (s.tk > 0 && s.batch * s.heads > 0) {
+    if (rows)
+      launch("attention_delta", attention_delta_kernel<E>, grid_for(rows * 32), kBlock, 0, st, delta, o, dout, rows,
+             int(s.dim));
+    if (tensor_cores && s.dim == 64) {
+      launch_backward_mma<64>(dq_acc, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
+    } else if (tensor_cores && s.dim == 128) {
+      launch_backward_mma<128>(dq_acc, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
+    } else {
+      const int keys = s.dim > 64 ? kKeys / 2 : kKeys;
+      const dim3 grid(unsigned((s.tk + keys - 1) / keys), unsigned(s.batch * s.heads));
+      const size_t smem = size_t(4 * keys * (s.dim + 1) + 2 * s.dim) * sizeof(float);
+      launch("attention_backward", attention_backward_kernel<E>, grid, dim3(32), smem, st, dq_acc, dk, dv, q, k, v,
+             dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(s.dim))), keys);
+    }
+  }
+  if constexpr (!std::is_same_v<E, float>)  // dq was summed in f32 (atomics); store it as E
+    if (rows) launch("attention_dq_store", store_kernel<E>, grid_for(rows * s.dim), kBlock, 0, st, dq, (const float*)dq_acc, rows * s.dim);
 }
+
+#define COOPGEN_INSTANTIATE(E)                                                                                     \
+  template void attention_forward<E>(E*, float*, float*, const E*, const E*, const E*, const float*,                \
+                                     const cpu::AttentionShape&, bool, cudaStream_t);                               \
+  template void attention_backward<E>(float*, E*, E*, E*, float*, const E*, const E*, const E*, const E*,           \
+                                      const float*, const E*, const float*, const cpu::AttentionShape&, bool,       \
+                                      cudaStream_t);
+COOPGEN_INSTANTIATE(float)
+COOPGEN_INSTANTIATE(bf16_t)
+#undef COOPGEN_INSTANTIATE
 
 }  // namespace coopgen::cuda

@@ -1,5 +1,7 @@
-// CUDA twins of kernels/cpu/attention.h (f32, head dim ≤ 128). `delta` is scratch of one float per
-// query row; dq is accumulated with atomics, so the launcher zeroes it.
+// CUDA twins of kernels/cpu/attention.h (head dim ≤ 128). E is the storage type of q, k, v, o and
+// their gradients (float or __nv_bfloat16; f32 arithmetic); lse, the key mask and `delta` (scratch
+// of one float per query row) are f32. dq is summed with atomics into the f32 `dq_acc`, which the
+// launcher zeroes; for E = float pass dq_acc = dq, for bf16 it is scratch and dq gets the rounded sum.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -12,10 +14,12 @@ namespace coopgen::cuda {
 // head (decoding) takes the split-K path in f32 whatever the precision; its splits need
 // `workspace` of attention_forward_workspace(s) floats (none: null).
 int64_t attention_forward_workspace(const cpu::AttentionShape& s);
-void attention_forward(float* o, float* lse, float* workspace, const float* q, const float* k, const float* v,
-                       const float* keymask, const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st);
-void attention_backward(float* dq, float* dk, float* dv, float* delta, const float* q, const float* k, const float* v,
-                        const float* o, const float* lse, const float* dout, const float* keymask,
+template <class E>
+void attention_forward(E* o, float* lse, float* workspace, const E* q, const E* k, const E* v, const float* keymask,
+                       const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st);
+template <class E>
+void attention_backward(float* dq_acc, E* dq, E* dk, E* dv, float* delta, const E* q, const E* k, const E* v,
+                        const E* o, const float* lse, const E* dout, const float* keymask,
                         const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st);
 
 }  // namespace coopgen::cuda

@@ -2,6 +2,7 @@
 // no <<<>>> elsewhere, so the CPU emulator can take its place), grid-stride indexing and block
 // reductions. Block sizes are multiples of 32, so every warp shuffle runs on a full warp.
 #pragma once
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -40,6 +41,14 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
   if (err != cudaSuccess) fail("CUDA kernel ", name, " failed to launch: ", cudaGetErrorString(err));
 #endif
 }
+
+// Storage types of the Float ops: f32, or bf16 under precision bf16 (activations; the arithmetic is
+// f32 in registers either way). Loads widen, stores round to nearest even.
+using bf16_t = __nv_bfloat16;
+template <class T> __device__ __forceinline__ float to_f32(T v) { return float(v); }
+__device__ __forceinline__ float to_f32(bf16_t v) { return __bfloat162float(v); }
+template <class T> __device__ __forceinline__ T from_f32(float v) { return T(v); }
+template <> __device__ __forceinline__ bf16_t from_f32<bf16_t>(float v) { return __float2bfloat16_rn(v); }
 
 __device__ __forceinline__ int64_t global_index() {
   return int64_t(blockIdx.x) * blockDim.x + threadIdx.x;

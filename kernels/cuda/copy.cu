@@ -10,10 +10,6 @@ namespace coopgen::cuda {
 
 namespace {
 
-template <class T> __device__ __forceinline__ float to_f(T v) { return float(v); }
-template <> __device__ __forceinline__ float to_f(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <class T> __device__ __forceinline__ T from_f(float v) { return T(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_f(float v) { return __float2bfloat16_rn(v); }
 
 template <class T> __global__ void fill_kernel(T* out, int64_t n, T v) {
   for (int64_t k = global_index(); k < n; k += grid_stride()) out[k] = v;
@@ -22,7 +18,7 @@ template <class T> __global__ void fill_kernel(T* out, int64_t n, T v) {
 // i32 → i32 copies go through int, never float (ids above 2^24 stay exact).
 template <class Tin, class Tout> __device__ __forceinline__ Tout convert(Tin v) {
   if constexpr (std::is_same_v<Tin, Tout>) return v;
-  else return from_f<Tout>(to_f(v));
+  else return from_f32<Tout>(to_f32(v));
 }
 
 template <class Tin, class Tout>

@@ -1,5 +1,5 @@
-// Elementwise ops (math in kernels/cpu/elementwise.cpp). Memory-bound: 2–3 f32 streams per
-// element, one thread per element, grid-stride. sum_rows: one thread per column walks the rows
+// Elementwise ops (math in kernels/cpu/elementwise.cpp), f32 or bf16 storage (T), f32 arithmetic.
+// Memory-bound: 2–3 streams per element, one thread per element, grid-stride. sum_rows: one thread per column walks the rows
 // (coalesced across the warp, deterministic order).
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/elementwise.cuh"
@@ -8,12 +8,12 @@ namespace coopgen::cuda {
 
 namespace {
 
-// One kernel body for every elementwise op: out[k] = f(k).
-template <class F> __global__ void map_kernel(float* out, int64_t n, F f) {
-  for (int64_t k = global_index(); k < n; k += grid_stride()) out[k] = f(k);
+// One kernel body for every elementwise op: out[k] = f(k), rounded to the storage type.
+template <class T, class F> __global__ void map_kernel(T* out, int64_t n, F f) {
+  for (int64_t k = global_index(); k < n; k += grid_stride()) out[k] = from_f32<T>(f(k));
 }
-template <class F> void map(const char* name, float* out, int64_t n, cudaStream_t s, F f) {
-  if (n) launch(name, map_kernel<F>, grid_for(n), kBlock, 0, s, out, n, f);
+template <class T, class F> void map(const char* name, T* out, int64_t n, cudaStream_t s, F f) {
+  if (n) launch(name, map_kernel<T, F>, grid_for(n), kBlock, 0, s, out, n, f);
 }
 
 constexpr float kGeluS = 0.7978845608028654f;  // √(2/π)
@@ -23,62 +23,88 @@ __device__ __forceinline__ float gelu_grad(float v) {
   return 0.5f * (1 + t) + 0.5f * v * (1 - t * t) * kGeluS * (1 + 3 * 0.044715f * v * v);
 }
 
-__global__ void sum_rows_kernel(float* out, const float* x, int64_t rows, int64_t cols) {
+template <class T> __global__ void sum_rows_kernel(T* out, const T* x, int64_t rows, int64_t cols) {
   for (int64_t c = global_index(); c < cols; c += grid_stride()) {
     float acc = 0;
-    for (int64_t r = 0; r < rows; ++r) acc += x[r * cols + c];
-    out[c] = acc;
+    for (int64_t r = 0; r < rows; ++r) acc += to_f32(x[r * cols + c]);
+    out[c] = from_f32<T>(acc);
   }
 }
 
 }  // namespace
 
-void add(float* out, const float* a, const float* b, double alpha, int64_t n, cudaStream_t s) {
+template <class T> void add(T* out, const T* a, const T* b, double alpha, int64_t n, cudaStream_t s) {
   const float al = float(alpha);
-  map("add", out, n, s, [=] __device__(int64_t k) { return a[k] + al * b[k]; });
+  map("add", out, n, s, [=] __device__(int64_t k) { return to_f32(a[k]) + al * to_f32(b[k]); });
 }
-void mul(float* out, const float* a, const float* b, int64_t n, cudaStream_t s) {
-  map("mul", out, n, s, [=] __device__(int64_t k) { return a[k] * b[k]; });
+template <class T> void mul(T* out, const T* a, const T* b, int64_t n, cudaStream_t s) {
+  map("mul", out, n, s, [=] __device__(int64_t k) { return to_f32(a[k]) * to_f32(b[k]); });
 }
-void scale(float* out, const float* a, double factor, int64_t n, cudaStream_t s) {
+template <class T> void scale(T* out, const T* a, double factor, int64_t n, cudaStream_t s) {
   const float f = float(factor);
-  map("scale", out, n, s, [=] __device__(int64_t k) { return f * a[k]; });
+  map("scale", out, n, s, [=] __device__(int64_t k) { return f * to_f32(a[k]); });
 }
-void bias_add(float* out, const float* x, const float* bias, const float* residual, int64_t rows, int64_t cols,
-              cudaStream_t s) {
+template <class T>
+void bias_add(T* out, const T* x, const T* bias, const T* residual, int64_t rows, int64_t cols, cudaStream_t s) {
   if (residual)
-    map("bias_add_residual", out, rows * cols, s, [=] __device__(int64_t k) { return x[k] + bias[k % cols] + residual[k]; });
+    map("bias_add_residual", out, rows * cols, s,
+        [=] __device__(int64_t k) { return to_f32(x[k]) + to_f32(bias[k % cols]) + to_f32(residual[k]); });
   else
-    map("bias_add", out, rows * cols, s, [=] __device__(int64_t k) { return x[k] + bias[k % cols]; });
+    map("bias_add", out, rows * cols, s, [=] __device__(int64_t k) { return to_f32(x[k]) + to_f32(bias[k % cols]); });
 }
-void sum_rows(float* out, const float* x, int64_t rows, int64_t cols, cudaStream_t s) {
-  if (cols) launch("sum_rows", sum_rows_kernel, grid_for(cols), kBlock, 0, s, out, x, rows, cols);
+template <class T> void sum_rows(T* out, const T* x, int64_t rows, int64_t cols, cudaStream_t s) {
+  if (cols) launch("sum_rows", sum_rows_kernel<T>, grid_for(cols), kBlock, 0, s, out, x, rows, cols);
 }
-void gelu_forward(float* out, const float* x, int64_t n, cudaStream_t s) {
-  map("gelu_forward", out, n, s, [=] __device__(int64_t k) { return gelu(x[k]); });
+template <class T> void gelu_forward(T* out, const T* x, int64_t n, cudaStream_t s) {
+  map("gelu_forward", out, n, s, [=] __device__(int64_t k) { return gelu(to_f32(x[k])); });
 }
-void gelu_backward(float* dx, const float* x, const float* dy, int64_t n, cudaStream_t s) {
-  map("gelu_backward", dx, n, s, [=] __device__(int64_t k) { return dy[k] * gelu_grad(x[k]); });
+template <class T> void gelu_backward(T* dx, const T* x, const T* dy, int64_t n, cudaStream_t s) {
+  map("gelu_backward", dx, n, s, [=] __device__(int64_t k) { return to_f32(dy[k]) * gelu_grad(to_f32(x[k])); });
 }
-void bias_gelu_forward(float* out, const float* x, const float* bias, int64_t rows, int64_t cols, cudaStream_t s) {
-  map("bias_gelu_forward", out, rows * cols, s, [=] __device__(int64_t k) { return gelu(x[k] + bias[k % cols]); });
+template <class T> void bias_gelu_forward(T* out, const T* x, const T* bias, int64_t rows, int64_t cols, cudaStream_t s) {
+  map("bias_gelu_forward", out, rows * cols, s,
+      [=] __device__(int64_t k) { return gelu(to_f32(x[k]) + to_f32(bias[k % cols])); });
 }
-void bias_gelu_backward(float* dx, const float* x, const float* bias, const float* dy, int64_t rows, int64_t cols,
-                        cudaStream_t s) {
+template <class T>
+void bias_gelu_backward(T* dx, const T* x, const T* bias, const T* dy, int64_t rows, int64_t cols, cudaStream_t s) {
   map("bias_gelu_backward", dx, rows * cols, s,
-      [=] __device__(int64_t k) { return dy[k] * gelu_grad(x[k] + bias[k % cols]); });
+      [=] __device__(int64_t k) { return to_f32(dy[k]) * gelu_grad(to_f32(x[k]) + to_f32(bias[k % cols])); });
 }
-void sigmoid_forward(float* y, const float* x, int64_t n, cudaStream_t s) {
-  map("sigmoid_forward", y, n, s, [=] __device__(int64_t k) { return 1.0f / (1.0f + expf(-x[k])); });
+template <class T> void sigmoid_forward(T* y, const T* x, int64_t n, cudaStream_t s) {
+  map("sigmoid_forward", y, n, s, [=] __device__(int64_t k) { return 1.0f / (1.0f + expf(-to_f32(x[k]))); });
 }
-void sigmoid_backward(float* dx, const float* y, const float* dy, int64_t n, cudaStream_t s) {
-  map("sigmoid_backward", dx, n, s, [=] __device__(int64_t k) { return dy[k] * y[k] * (1.0f - y[k]); });
+template <class T> void sigmoid_backward(T* dx, const T* y, const T* dy, int64_t n, cudaStream_t s) {
+  map("sigmoid_backward", dx, n, s, [=] __device__(int64_t k) {
+    const float yk = to_f32(y[k]);
+    return to_f32(dy[k]) * yk * (1.0f - yk);
+  });
 }
-void tanh_forward(float* y, const float* x, int64_t n, cudaStream_t s) {
-  map("tanh_forward", y, n, s, [=] __device__(int64_t k) { return tanhf(x[k]); });
+template <class T> void tanh_forward(T* y, const T* x, int64_t n, cudaStream_t s) {
+  map("tanh_forward", y, n, s, [=] __device__(int64_t k) { return tanhf(to_f32(x[k])); });
 }
-void tanh_backward(float* dx, const float* y, const float* dy, int64_t n, cudaStream_t s) {
-  map("tanh_backward", dx, n, s, [=] __device__(int64_t k) { return dy[k] * (1.0f - y[k] * y[k]); });
+template <class T> void tanh_backward(T* dx, const T* y, const T* dy, int64_t n, cudaStream_t s) {
+  map("tanh_backward", dx, n, s, [=] __device__(int64_t k) {
+    const float yk = to_f32(y[k]);
+    return to_f32(dy[k]) * (1.0f - yk * yk);
+  });
 }
+
+#define COOPGEN_INSTANTIATE(T)                                                                        \
+  template void add<T>(T*, const T*, const T*, double, int64_t, cudaStream_t);                        \
+  template void mul<T>(T*, const T*, const T*, int64_t, cudaStream_t);                                \
+  template void scale<T>(T*, const T*, double, int64_t, cudaStream_t);                                \
+  template void bias_add<T>(T*, const T*, const T*, const T*, int64_t, int64_t, cudaStream_t);        \
+  template void sum_rows<T>(T*, const T*, int64_t, int64_t, cudaStream_t);                            \
+  template void gelu_forward<T>(T*, const T*, int64_t, cudaStream_t);                                 \
+  template void gelu_backward<T>(T*, const T*, const T*, int64_t, cudaStream_t);                      \
+  template void bias_gelu_forward<T>(T*, const T*, const T*, int64_t, int64_t, cudaStream_t);         \
+  template void bias_gelu_backward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, cudaStream_t); \
+  template void sigmoid_forward<T>(T*, const T*, int64_t, cudaStream_t);                              \
+  template void sigmoid_backward<T>(T*, const T*, const T*, int64_t, cudaStream_t);                   \
+  template void tanh_forward<T>(T*, const T*, int64_t, cudaStream_t);                                 \
+  template void tanh_backward<T>(T*, const T*, const T*, int64_t, cudaStream_t);
+COOPGEN_INSTANTIATE(float)
+COOPGEN_INSTANTIATE(bf16_t)
+#undef COOPGEN_INSTANTIATE
 
 }  // namespace coopgen::cuda

@@ -1,4 +1,5 @@
-// Losses (math in kernels/cpu/losses.h). logsumexp_chunk: one block per row of a vocabulary
+// Losses (math in kernels/cpu/losses.h); the logits chunks z (and dz) in f32 or bf16 storage (T),
+// every per-row state and the loss in f32. logsumexp_chunk: one block per row of a vocabulary
 // chunk [N,C] reads it twice (max pass, exp-sum pass) and folds it into the row's running
 // (mx, s): 8·C bytes per row plus 12 of state. weighted_logprob: per-row terms, then a one-block
 // reduction in a fixed order. Backward: one block per row writes dloss·c_n·(softmax − onehot) for
@@ -12,21 +13,22 @@ namespace coopgen::cuda {
 
 namespace {
 
-__global__ void logsumexp_chunk_kernel(float* mx, float* s, float* zy, const float* z, const int32_t* y, int64_t cols,
+template <class T>
+__global__ void logsumexp_chunk_kernel(float* mx, float* s, float* zy, const T* z, const int32_t* y, int64_t cols,
                                        int64_t v0) {
   __shared__ float scratch[32];
   const int64_t n = blockIdx.x;
-  const float* zr = z + n * cols;
+  const T* zr = z + n * cols;
   float top = -INFINITY;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) top = fmaxf(top, zr[j]);
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) top = fmaxf(top, to_f32(zr[j]));
   top = fmaxf(block_max(top, scratch), mx[n]);
   float acc = 0;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) acc += expf(zr[j] - top);
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) acc += expf(to_f32(zr[j]) - top);
   acc = block_sum(acc, scratch);
   if (threadIdx.x == 0) {
     s[n] = (s[n] == 0.0f ? 0.0f : s[n] * expf(mx[n] - top)) + acc;
     mx[n] = top;
-    if (y[n] >= v0 && y[n] < v0 + cols) zy[n] = zr[y[n] - v0];
+    if (y[n] >= v0 && y[n] < v0 + cols) zy[n] = to_f32(zr[y[n] - v0]);
   }
 }
 
@@ -39,13 +41,14 @@ __global__ void logprob_rows_kernel(float* row_loss, float* lse, const float* mx
   }
 }
 
-__global__ void logprob_backward_kernel(float* dz, const float* z, const float* lse, const int32_t* y, const float* m,
+template <class T>
+__global__ void logprob_backward_kernel(T* dz, const T* z, const float* lse, const int32_t* y, const float* m,
                                         const float* w, const float* dloss, int64_t cols, int64_t time, int64_t v0) {
   const int64_t n = blockIdx.x;
   const float c = dloss[0] * w[n / time] * m[n], l = lse[n];
   const int64_t target = y[n] - v0;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x)
-    dz[n * cols + j] = c * (expf(z[n * cols + j] - l) - (j == target ? 1.0f : 0.0f));
+    dz[n * cols + j] = from_f32<T>(c * (expf(to_f32(z[n * cols + j]) - l) - (j == target ? 1.0f : 0.0f)));
 }
 
 __global__ void bce_terms_kernel(float* terms, const float* x, const float* t, int64_t n) {
@@ -62,10 +65,15 @@ __global__ void bce_backward_kernel(float* dx, const float* x, const float* t, c
 
 }  // namespace
 
-void logsumexp_chunk(float* mx, float* s, float* zy, const float* z, const int32_t* y, int64_t rows, int64_t cols,
+template <class T>
+void logsumexp_chunk(float* mx, float* s, float* zy, const T* z, const int32_t* y, int64_t rows, int64_t cols,
                      int64_t v0, cudaStream_t st) {
-  if (rows) launch("logsumexp_chunk", logsumexp_chunk_kernel, unsigned(rows), kBlock, 0, st, mx, s, zy, z, y, cols, v0);
+  if (rows) launch("logsumexp_chunk", logsumexp_chunk_kernel<T>, unsigned(rows), kBlock, 0, st, mx, s, zy, z, y, cols, v0);
 }
+template void logsumexp_chunk<float>(float*, float*, float*, const float*, const int32_t*, int64_t, int64_t, int64_t,
+                                     cudaStream_t);
+template void logsumexp_chunk<bf16_t>(float*, float*, float*, const bf16_t*, const int32_t*, int64_t, int64_t, int64_t,
+                                      cudaStream_t);
 
 void weighted_logprob(float* loss, float* lse, float* row_loss, const float* mx, const float* s, const float* zy,
                       const float* m, const float* w, int64_t rows, int64_t time, cudaStream_t st) {
@@ -73,11 +81,19 @@ void weighted_logprob(float* loss, float* lse, float* row_loss, const float* mx,
   sum_all(loss, row_loss, rows, st);
 }
 
-void weighted_logprob_backward(float* dz, const float* z, const float* lse, const int32_t* y, const float* m,
-                               const float* w, const float* dloss, int64_t rows, int64_t cols, int64_t time, int64_t v0,
-                               cudaStream_t st) {
-  if (rows) launch("weighted_logprob_backward", logprob_backward_kernel, unsigned(rows), kBlock, 0, st, dz, z, lse, y, m, w, dloss, cols, time, v0);
+template <class T>
+void weighted_logprob_backward(T* dz, const T* z, const float* lse, const int32_t* y, const float* m, const float* w,
+                               const float* dloss, int64_t rows, int64_t cols, int64_t time, int64_t v0, cudaStream_t st) {
+  if (rows)
+    launch("weighted_logprob_backward", logprob_backward_kernel<T>, unsigned(rows), kBlock, 0, st, dz, z, lse, y, m, w,
+           dloss, cols, time, v0);
 }
+template void weighted_logprob_backward<float>(float*, const float*, const float*, const int32_t*, const float*,
+                                               const float*, const float*, int64_t, int64_t, int64_t, int64_t,
+                                               cudaStream_t);
+template void weighted_logprob_backward<bf16_t>(bf16_t*, const bf16_t*, const float*, const int32_t*, const float*,
+                                                const float*, const float*, int64_t, int64_t, int64_t, int64_t,
+                                                cudaStream_t);
 
 void bce_with_logits_forward(float* loss, float* scratch, const float* x, const float* t, int64_t n, cudaStream_t s) {
   if (n) launch("bce_terms", bce_terms_kernel, grid_for(n), kBlock, 0, s, scratch, x, t, n);

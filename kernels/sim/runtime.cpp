@@ -114,28 +114,45 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t, cublasOperation_t trans
   return CUBLAS_STATUS_SUCCESS;
 }
 
-// The same with f32 storage and CUBLAS_COMPUTE_32F_FAST_16BF: the tensor cores see A and B rounded
-// to bf16 (nearest even) and accumulate in f32; other types and compute modes are not emulated.
+// The same through cublasGemmStridedBatchedEx, in the two modes coopgen uses: f32 storage with
+// CUBLAS_COMPUTE_32F_FAST_16BF (the tensor cores see A and B rounded to bf16, nearest even, and
+// accumulate in f32), and bf16 storage of A, B and C with CUBLAS_COMPUTE_32F (C rounded once at
+// the end). Other types and compute modes are not emulated.
 cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
                                           int m, int n, int k, const void* alpha, const void* A, cudaDataType Atype,
                                           int lda, long long int strideA, const void* B, cudaDataType Btype, int ldb,
                                           long long int strideB, const void* beta, void* C, cudaDataType Ctype, int ldc,
                                           long long int strideC, int batch, cublasComputeType_t compute,
                                           cublasGemmAlgo_t) {
-  if (Atype != CUDA_R_32F || Btype != CUDA_R_32F || Ctype != CUDA_R_32F || compute != CUBLAS_COMPUTE_32F_FAST_16BF)
-    return CUBLAS_STATUS_NOT_SUPPORTED;
-  auto rounded = [](const float* x, long long int count) {
+  const bool f32_fast = Atype == CUDA_R_32F && Btype == CUDA_R_32F && Ctype == CUDA_R_32F &&
+                        compute == CUBLAS_COMPUTE_32F_FAST_16BF;
+  const bool bf16_storage = Atype == CUDA_R_16BF && Btype == CUDA_R_16BF && Ctype == CUDA_R_16BF &&
+                            compute == CUBLAS_COMPUTE_32F;
+  if (!f32_fast && !bf16_storage) return CUBLAS_STATUS_NOT_SUPPORTED;
+  // Each operand as f32 values rounded to bf16, over its column-major extent: ld × (columns).
+  auto widened = [&](const void* x, long long int count) {
     std::vector<float> out(static_cast<size_t>(count));
-    for (size_t i = 0; i < out.size(); ++i) out[i] = coopgen::bf16_to_float(coopgen::float_to_bf16(x[i]));
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = bf16_storage ? coopgen::bf16_to_float(static_cast<const coopgen::bf16*>(x)[i])
+                            : coopgen::bf16_to_float(coopgen::float_to_bf16(static_cast<const float*>(x)[i]));
     return out;
   };
-  // Each matrix's extent in its column-major storage: ld × (columns), columns = k or m / n.
   const long long int a_len = (long long int)(lda) * (transa == CUBLAS_OP_N ? k : m) + (batch - 1) * strideA;
   const long long int b_len = (long long int)(ldb) * (transb == CUBLAS_OP_N ? n : k) + (batch - 1) * strideB;
-  const std::vector<float> a16 = rounded(static_cast<const float*>(A), a_len), b16 = rounded(static_cast<const float*>(B), b_len);
-  return cublasSgemmStridedBatched(handle, transa, transb, m, n, k, static_cast<const float*>(alpha), a16.data(), lda,
-                                   strideA, b16.data(), ldb, strideB, static_cast<const float*>(beta),
-                                   static_cast<float*>(C), ldc, strideC, batch);
+  const long long int c_len = (long long int)(ldc) * n + (batch - 1) * strideC;
+  const std::vector<float> a16 = widened(A, a_len), b16 = widened(B, b_len);
+  std::vector<float> c32;
+  float* c = static_cast<float*>(C);
+  if (bf16_storage) {
+    c32.resize(static_cast<size_t>(c_len));
+    for (size_t i = 0; i < c32.size(); ++i) c32[i] = coopgen::bf16_to_float(static_cast<coopgen::bf16*>(C)[i]);
+    c = c32.data();
+  }
+  const cublasStatus_t st = cublasSgemmStridedBatched(handle, transa, transb, m, n, k, static_cast<const float*>(alpha),
+                                                      a16.data(), lda, strideA, b16.data(), ldb, strideB,
+                                                      static_cast<const float*>(beta), c, ldc, strideC, batch);
+  for (size_t i = 0; i < c32.size(); ++i) static_cast<coopgen::bf16*>(C)[i] = coopgen::float_to_bf16(c32[i]);
+  return st;
 }
 
 }  // extern "C"
