@@ -59,8 +59,15 @@ void run_backward(const Tensor& root, const Tensor& grad) {
     for (size_t i = 0; i < order.size(); ++i)
       for (const Tensor& in : order[order.size() - 1 - i]->grad_fn->inputs)
         if (in.defined() && in.requires_grad() && !in.grad_fn()) last[&in.impl()] = i;
+    // In the nodes' input order, never the map's (pointer hashes differ between processes, and
+    // data-parallel ranks must start their gradient buckets in the same order).
     ready.resize(order.size());
-    for (const auto& [leaf, i] : last) ready[i].push_back(leaf);
+    for (size_t i = 0; i < order.size(); ++i)
+      for (const Tensor& in : order[order.size() - 1 - i]->grad_fn->inputs)
+        if (auto it = last.find(in.defined() ? &in.impl() : nullptr); it != last.end() && it->second == i) {
+          ready[i].push_back(it->first);
+          it->second = order.size();  // reported once, even if the node takes it twice
+        }
   }
 
   NoGradGuard no_grad;  // gradients of gradients are not needed

@@ -92,9 +92,14 @@ template <class T> void run_storage(const OpCall& c, cudaStream_t s) {
       return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out_t<T>(c, 0), in_t<T>(c, 0),
                           in_t<T>(c, 1), c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1],
                           c.i[6] != 0);
-    case Op::Embedding:  // f32 tables, rows gathered into T
-      return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), c.in.size() > 2 ? ids(c, 2) : nullptr,
-                                     c.in.size() > 3 ? in(c, 3) : nullptr, c.in[0].numel(), c.in[1].size(1), s);
+    case Op::Embedding: {  // f32 parameter tables or T activations (row gathers), rows gathered into T
+      const int32_t* pos = c.in.size() > 2 ? ids(c, 2) : nullptr;
+      if (std::is_same_v<T, float> || c.in[1].dtype() == DType::F32)
+        return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), pos, c.in.size() > 3 ? in(c, 3) : nullptr,
+                                       c.in[0].numel(), c.in[1].size(1), s);
+      return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in_t<T>(c, 1), pos, opt_in_t<T>(c, 3), c.in[0].numel(),
+                                     c.in[1].size(1), s);
+    }
     case Op::EmbeddingBackward:  // T gradient rows into the f32 table gradient
       return cuda::embedding_backward(out(c, 0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), c.out[0].size(1), s);
     case Op::LayerNorm: {

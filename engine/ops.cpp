@@ -14,6 +14,9 @@ namespace {
 
 Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype(), t.device()); }
 Tensor scalar_like(const Tensor& t) { return Tensor::empty({1}, t.dtype(), t.device()); }
+// The dtype of an op's own state (statistics, log-sum-exps, losses) when its activations are `t`:
+// f32 under bf16 activations (precision bf16), else t.
+DType state_dtype(DType t) { return t == DType::BF16 ? DType::F32 : t; }
 
 void run(Op op, std::vector<Tensor> in, std::vector<Tensor> out, std::array<double, 6> f = {},
          std::array<int64_t, 7> i = {}) {
@@ -193,8 +196,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& r
 
 Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b) { return bias_gelu(matmul(x, w, false, true), b); }
 
-static Tensor embedding_gradient(const Tensor& ids, const Shape& wshape, const Tensor& g) {
-  Tensor dw = Tensor::zeros(wshape, g.dtype(), g.device());
+static Tensor embedding_gradient(const Tensor& ids, const Tensor& w, const Tensor& g) {
+  Tensor dw = Tensor::zeros(w.shape(), w.dtype(), g.device());
   run(Op::EmbeddingBackward, {ids, g.contiguous()}, {dw});
   return dw;
 }
@@ -207,12 +210,12 @@ Tensor embedding(const Tensor& ids, const Tensor& w) {
   shape.push_back(w.size(1));
   Tensor out = Tensor::empty(shape, w.dtype(), w.device());
   run(Op::Embedding, {idc, w.contiguous()}, {out});
-  return record(out, "embedding", {ids, w}, [idc, wshape = w.shape()](const Tensor& g) -> std::vector<Tensor> {
-    return {Tensor(), embedding_gradient(idc, wshape, g)};
+  return record(out, "embedding", {ids, w}, [idc, wd = w.detach()](const Tensor& g) -> std::vector<Tensor> {
+    return {Tensor(), embedding_gradient(idc, wd, g)};
   });
 }
 
-Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p) {
+Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p, DType out_dtype) {
   CG_CHECK(w.dim() == 2 && p.dim() == 2 && p.size(1) == w.size(1) && p.dtype() == w.dtype(),
            "embedding: tables must be [V, C] and [L, C], got ", describe(w), " and ", describe(p));
   CG_CHECK(pos.shape() == ids.shape(), "embedding: positions ", describe(pos), " for ids ", describe(ids));
@@ -221,11 +224,13 @@ Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Te
   Tensor idc = ids.contiguous(), posc = pos.contiguous();
   Shape shape = ids.shape();
   shape.push_back(w.size(1));
-  Tensor out = Tensor::empty(shape, w.dtype(), w.device());
+  CG_CHECK(out_dtype == w.dtype() || (w.dtype() == DType::F32 && out_dtype == DType::BF16),
+           "embedding: ", dtype_name(w.dtype()), " tables into ", dtype_name(out_dtype), " rows");
+  Tensor out = Tensor::empty(shape, out_dtype, w.device());
   run(Op::Embedding, {idc, w.contiguous(), posc, p.contiguous()}, {out});
   return record(out, "embedding", {ids, w, pos, p},
-                [idc, posc, wshape = w.shape(), pshape = p.shape()](const Tensor& g) -> std::vector<Tensor> {
-                  return {Tensor(), embedding_gradient(idc, wshape, g), Tensor(), embedding_gradient(posc, pshape, g)};
+                [idc, posc, wd = w.detach(), pd = p.detach()](const Tensor& g) -> std::vector<Tensor> {
+                  return {Tensor(), embedding_gradient(idc, wd, g), Tensor(), embedding_gradient(posc, pd, g)};
                 });
 }
 
@@ -234,7 +239,7 @@ Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps) 
   CG_CHECK(g.numel() == cols && b.numel() == cols, "layernorm: gain/bias of size ", g.numel(),
            "/", b.numel(), " for ", describe(x));
   Tensor xc = x.contiguous(), y = like(xc);
-  Tensor mean = Tensor::empty({x.numel() / cols}, x.dtype(), x.device()), rstd = like(mean);
+  Tensor mean = Tensor::empty({x.numel() / cols}, state_dtype(x.dtype()), x.device()), rstd = like(mean);
   run(Op::LayerNorm, {xc, g.contiguous(), b.contiguous()}, {y, mean, rstd}, {eps});
   return record(y, "layernorm", {x, g, b},
                 [xd = xc.detach(), gd = g.contiguous().detach(), mean, rstd](const Tensor& dy) -> std::vector<Tensor> {
@@ -271,13 +276,14 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
   };
   const bool in_place = head_rows(k) && head_rows(v);
   std::vector<Tensor> in{q.contiguous(), in_place ? k : k.contiguous(), in_place ? v : v.contiguous()};
+  const DType state = state_dtype(q.dtype());  // of the key mask and the log-sum-exp
   if (key_mask.defined()) {
-    CG_CHECK(key_mask.shape() == Shape({b, tk}) && key_mask.dtype() == q.dtype(),
+    CG_CHECK(key_mask.shape() == Shape({b, tk}) && (key_mask.dtype() == q.dtype() || key_mask.dtype() == state),
              "attention: key mask ", describe(key_mask), " for ", b, " sequences of ", tk, " keys");
     CG_CHECK(!key_mask.requires_grad(), "attention: the key mask is a constant; detach() it");
-    in.push_back(key_mask.contiguous());
+    in.push_back(key_mask.to(state).contiguous());
   }
-  Tensor o = like(in[0]), lse = Tensor::empty({q.size(0), q.size(1), tq}, q.dtype(), q.device());
+  Tensor o = like(in[0]), lse = Tensor::empty({q.size(0), q.size(1), tq}, state, q.device());
   const bool tensor_cores = g_precision == Precision::BF16;  // the backward pass computes as the forward did
   run(Op::Attention, in, {o, lse}, {}, {causal, tensor_cores});
   std::vector<Tensor> saved{in[0].detach(), in[1].detach(), in[2].detach(), o.detach(), lse};
@@ -349,7 +355,7 @@ struct LogsumexpState {
 void check_weighted_logprob(const char* what, int64_t rows, int64_t vocab, DType t, const Tensor& y,
                             const Tensor& m, const Tensor& w) {
   CG_CHECK(y.numel() == rows && m.numel() == rows && w.dim() == 1 && w.size(0) > 0 && rows % w.size(0) == 0 &&
-               m.dtype() == t && w.dtype() == t,
+               m.dtype() == state_dtype(t) && w.dtype() == state_dtype(t),
            what, ": ", rows, " rows, targets ", describe(y), ", mask ", describe(m), ", weights ", describe(w));
   CG_CHECK(!m.requires_grad() && !w.requires_grad(), what, ": the mask and the weights are constants; detach() them");
   check_tokens(what, y, vocab);
@@ -362,9 +368,9 @@ Tensor weighted_logprob(const Tensor& logits, const Tensor& y, const Tensor& m, 
   check_weighted_logprob("weighted_logprob", rows, vocab, logits.dtype(), y, m, w);
   Tensor z = logits.reshape({rows, vocab}).contiguous();
   Tensor yc = y.contiguous(), mc = m.contiguous(), wc = w.contiguous();
-  LogsumexpState st(rows, z.dtype(), z.device());
+  LogsumexpState st(rows, state_dtype(z.dtype()), z.device());
   run(Op::LogsumexpChunk, {z, yc}, {st.mx, st.s, st.zy}, {}, {0});
-  Tensor loss = scalar_like(z), lse = Tensor::empty({rows}, z.dtype(), z.device());
+  Tensor loss = scalar_like(st.s), lse = like(st.s);
   run(Op::WeightedLogprob, {st.mx, st.s, st.zy, mc, wc}, {loss, lse});
   return record(loss, "weighted_logprob", {logits},
                 [zd = z.detach(), lse, yc, mc, wc, shape = logits.shape()](const Tensor& g) -> std::vector<Tensor> {
@@ -390,12 +396,12 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
     product(hc, Wc.slice(0, v0, v1), z, 1.0, 0.0, 1, rows, v1 - v0, d, false, true);
     return z;
   };
-  LogsumexpState st(rows, h.dtype(), h.device());
+  LogsumexpState st(rows, state_dtype(h.dtype()), h.device());
   for (int64_t v0 = 0; v0 < vocab; v0 += width) {
     const int64_t v1 = std::min(vocab, v0 + width);
     run(Op::LogsumexpChunk, {logits_chunk(v0, v1), yc}, {st.mx, st.s, st.zy}, {}, {v0});
   }
-  Tensor loss = scalar_like(hc), lse = Tensor::empty({rows}, h.dtype(), h.device());
+  Tensor loss = scalar_like(st.s), lse = like(st.s);
   run(Op::WeightedLogprob, {st.mx, st.s, st.zy, mc, wc}, {loss, lse});
   return record(loss, "weighted_logprob_linear", {h, W},
                 [=, shape = h.shape()](const Tensor& g) -> std::vector<Tensor> {
@@ -418,7 +424,7 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
 Tensor cross_entropy(const Tensor& logits, const Tensor& y, const Tensor& m) {
   const double count = sum(m.detach()).item();
   CG_CHECK(count > 0, "cross_entropy: every token is masked");
-  Tensor w = Tensor::full({1}, 1.0 / count, logits.dtype(), logits.device());
+  Tensor w = Tensor::full({1}, 1.0 / count, state_dtype(logits.dtype()), logits.device());
   return weighted_logprob(logits, y, m.detach(), w);
 }
 

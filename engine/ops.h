@@ -32,8 +32,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& r
 Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b);
 // ids i32 [...], W [V, C] -> [..., C]. Ids outside [0, V) are an error naming the op.
 Tensor embedding(const Tensor& ids, const Tensor& w);
-// W[ids] + P[pos] in one pass (token plus position embeddings); pos i32 of ids' shape.
-Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p);
+// W[ids] + P[pos] in one pass (token plus position embeddings); pos i32 of ids' shape. The rows
+// may be stored as bf16 from f32 tables (out_dtype; the table gradients stay f32).
+Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p, DType out_dtype);
 // Over the last dim; g, b [C].
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps = 1e-5);
 // Over the last dim.

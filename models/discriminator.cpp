@@ -17,7 +17,7 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint
 
 Tensor Discriminator::forward(const Tensor& ids, const Tensor& mask) const {
   CG_CHECK(mask.shape() == ids.shape(), "discriminator: mask ", describe(mask), " for ids ", describe(ids));
-  const Tensor h = net_.encode(ids, causal_, mask, nullptr);  // [B, T, C]
+  const Tensor h = net_.encode(ids, causal_, mask, nullptr).to(head_w_.dtype());  // [B, T, C], f32 for the head
   return linear(masked_mean(h, mask), head_w_, head_b_).reshape({ids.size(0)});
 }
 

@@ -45,6 +45,8 @@ class Generator {
   Device device() const { return net_.device(); }
 
  private:
+  Tensor logits(const Tensor& h) const;
+
   Transformer net_;
   int64_t output_chunk_;
 };

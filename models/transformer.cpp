@@ -49,12 +49,16 @@ Transformer::Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t s
   add_param("lnf.b", {C}, 0);
 }
 
+DType Transformer::activation_dtype() const {
+  return device_ == Device::CUDA && precision() == Precision::BF16 ? DType::BF16 : param("wte").dtype();
+}
+
 Transformer::Cache Transformer::new_cache(int64_t batch) const {
   Cache c;
   const int64_t H = cfg_.heads, D = cfg_.d_model / H;
   for (int64_t l = 0; l < cfg_.layers; ++l) {
-    c.k.push_back(Tensor::zeros({batch, H, cfg_.max_len, D}, DType::F32, device_));
-    c.v.push_back(Tensor::zeros({batch, H, cfg_.max_len, D}, DType::F32, device_));
+    c.k.push_back(Tensor::zeros({batch, H, cfg_.max_len, D}, activation_dtype(), device_));
+    c.v.push_back(Tensor::zeros({batch, H, cfg_.max_len, D}, activation_dtype(), device_));
   }
   return c;
 }
@@ -78,13 +82,13 @@ Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mas
   const int64_t B = ids.size(0), T = ids.size(1), C = cfg_.d_model, H = cfg_.heads, D = C / H;
   std::vector<int32_t> pos(static_cast<size_t>(B * T));
   for (size_t k = 0; k < pos.size(); ++k) pos[k] = int32_t(start + int64_t(k) % T);
-  Tensor x = embedding(ids, param("wte"), Tensor::from(pos, {B, T}, device_), param("wpe"));
+  Tensor x = embedding(ids, param("wte"), Tensor::from(pos, {B, T}, device_), param("wpe"), activation_dtype());
   auto heads = [&](const Tensor& qkv, int64_t part) {  // [B,T,3C] → part's [B,H,T,D]
     return qkv.slice(2, part * C, (part + 1) * C).reshape({B, T, H, D}).permute({0, 2, 1, 3});
   };
   for (int64_t l = 0; l < cfg_.layers; ++l) {
     const std::string h = "h." + std::to_string(l) + ".";
-    const Tensor qkv = linear(layernorm(x, param(h + "ln1.g"), param(h + "ln1.b")), param(h + "attn.w"), param(h + "attn.b"));
+    const Tensor qkv = linear(layernorm(x, weight(h + "ln1.g"), weight(h + "ln1.b")), weight(h + "attn.w"), weight(h + "attn.b"));
     Tensor q = heads(qkv, 0), k = heads(qkv, 1), v = heads(qkv, 2);
     if (cache) {
       Tensor kdst = cache->k[size_t(l)].slice(2, start, start + T), vdst = cache->v[size_t(l)].slice(2, start, start + T);
@@ -94,12 +98,12 @@ Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mas
       v = cache->v[size_t(l)].slice(2, 0, start + T);
     }
     const Tensor a = attention(q, k, v, key_mask, causal).permute({0, 2, 1, 3}).reshape({B, T, C});
-    x = linear(a, param(h + "proj.w"), param(h + "proj.b"), x);  // the residual added with the bias
-    const Tensor m = linear_gelu(layernorm(x, param(h + "ln2.g"), param(h + "ln2.b")), param(h + "fc.w"), param(h + "fc.b"));
-    x = linear(m, param(h + "out.w"), param(h + "out.b"), x);
+    x = linear(a, weight(h + "proj.w"), weight(h + "proj.b"), x);  // the residual added with the bias
+    const Tensor m = linear_gelu(layernorm(x, weight(h + "ln2.g"), weight(h + "ln2.b")), weight(h + "fc.w"), weight(h + "fc.b"));
+    x = linear(m, weight(h + "out.w"), weight(h + "out.b"), x);
   }
   if (cache) cache->len += T;
-  return layernorm(x, param("lnf.g"), param("lnf.b"));
+  return layernorm(x, weight("lnf.g"), weight("lnf.b"));
 }
 
 }  // namespace coopgen

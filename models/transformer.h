@@ -39,7 +39,8 @@ class Transformer {
   // scaled by 1/√(2·layers), as GPT-2), named "<prefix>wte", "<prefix>h.0.attn.w", ...
   Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t seed, Device device, const std::string& prefix);
 
-  // ids i32 [B, T] at positions start.. → hidden states [B, T, C] after the final LayerNorm.
+  // ids i32 [B, T] at positions start.. → hidden states [B, T, C] after the final LayerNorm, in
+  // activation_dtype().
   // causal: position t attends to ≤ t; key_mask [B, T] (1 keep, 0 padding) may be undefined;
   // with a cache, keys/values are appended at cache->len and attention covers the cached prefix.
   Tensor encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const;
@@ -49,6 +50,11 @@ class Transformer {
   void gather_cache_rows(Cache& cache, const std::vector<int32_t>& rows) const;
 
   const Tensor& param(const std::string& name) const { return by_name_.at(prefix_ + name); }
+  // The activations' dtype: bf16 on CUDA under precision bf16 (ops.h), else the parameters'.
+  DType activation_dtype() const;
+  // A parameter as the matmuls and norms use it: cast to activation_dtype() (a differentiable
+  // copy: its gradient returns to the f32 master weight), or itself.
+  Tensor weight(const std::string& name) const { return param(name).to(activation_dtype()); }
   NamedTensors& params() { return params_; }
   const NamedTensors& params() const { return params_; }
   const TransformerConfig& config() const { return cfg_; }

@@ -92,7 +92,7 @@ inline std::vector<OpCase> op_cases() {
       {"embedding", {{{2, 3}, Kind::Tokens, 7}, {{7, 5}}}, [](V x) { return embedding(x[0], x[1]); }},
       {"embedding_positions",  // positions repeat across rows: their gradient accumulates
        {{{2, 3}, Kind::Tokens, 7}, {{7, 5}}, {{2, 3}, Kind::Tokens, 4}, {{4, 5}}},
-       [](V x) { return embedding(x[0], x[1], x[2], x[3]); }},
+       [](V x) { return embedding(x[0], x[1], x[2], x[3], x[1].dtype()); }},
       {"layernorm", {{{3, 7}, Kind::Logits}, {{7}}, {{7}}}, [](V x) { return layernorm(x[0], x[1], x[2]); }},
       {"softmax", {{{3, 2, 7}, Kind::Logits}}, [](V x) { return softmax(x[0]); }},
       {"attention_padded",

@@ -85,3 +85,24 @@ TEST_CASE("a leaf is reported ready once, during the pass, when its gradient is 
   add(sum(mul(a, k)), sum(b)).backward();  // the hook is gone: nothing more reported
   REQUIRE(reports.size() == 3);
 }
+
+// Data-parallel ranks start their gradient buckets in the order leaves become ready, so leaves
+// made ready by the same node must come in the node's input order on every process (an order
+// taken from a hash of addresses broke two-rank runs once a fused op had two parameter inputs).
+TEST_CASE("leaves made ready by one node are reported in its input order", "[cpu]") {
+  for (int round = 0; round < 5; ++round) {
+    std::vector<Tensor> leaves;
+    for (int k = 0; k < 6; ++k) leaves.push_back(Tensor::uniform({4, 3}, 40 + uint64_t(k), 0, -1, 1, DType::F64).requires_grad_());
+    Tensor g = Tensor::uniform({3}, 50, 0, 0.5, 1.5, DType::F64).requires_grad_(), b = Tensor::uniform({3}, 51, 0, -1, 1, DType::F64).requires_grad_();
+    std::vector<const TensorImpl*> reported;
+    const int hook = add_leaf_ready_hook([&](const TensorImpl& leaf) { reported.push_back(&leaf); });
+    // x's six leaves meet in one chain of adds; then layernorm takes x, g and b (two leaves).
+    Tensor x = leaves[0];
+    for (int k = 1; k < 6; ++k) x = add(x, leaves[size_t(k)]);
+    sum(layernorm(x, g, b)).backward();
+    remove_leaf_ready_hook(hook);
+    REQUIRE(reported.size() == 8);
+    REQUIRE(reported[0] == &g.impl());  // the layernorm node: g, then b
+    REQUIRE(reported[1] == &b.impl());
+  }
+}

@@ -7,11 +7,12 @@
 namespace coopgen::cuda {
 
 namespace {
-template <class T>
-__global__ void embedding_forward_kernel(T* out, const int32_t* ids, const float* w, const int32_t* pos, const float* p,
+template <class T, class W>
+__global__ void embedding_forward_kernel(T* out, const int32_t* ids, const W* w, const int32_t* pos, const W* p,
                                          int64_t n, int64_t dim) {
   for (int64_t k = global_index(); k < n * dim; k += grid_stride())
-    out[k] = from_f32<T>(w[int64_t(ids[k / dim]) * dim + k % dim] + (pos ? p[int64_t(pos[k / dim]) * dim + k % dim] : 0.0f));
+    out[k] = from_f32<T>(to_f32(w[int64_t(ids[k / dim]) * dim + k % dim]) +
+                         (pos ? to_f32(p[int64_t(pos[k / dim]) * dim + k % dim]) : 0.0f));
 }
 template <class T>
 __global__ void embedding_backward_kernel(float* dw, const int32_t* ids, const T* dout, int64_t n, int64_t dim) {
@@ -20,21 +21,24 @@ __global__ void embedding_backward_kernel(float* dw, const int32_t* ids, const T
 }
 }  // namespace
 
-template <class T>
-void embedding_forward(T* out, const int32_t* ids, const float* w, const int32_t* pos, const float* p, int64_t n,
-                       int64_t dim, cudaStream_t s) {
+template <class T, class W>
+void embedding_forward(T* out, const int32_t* ids, const W* w, const int32_t* pos, const W* p, int64_t n, int64_t dim,
+                       cudaStream_t s) {
   if (n > 0 && dim > 0)
-    launch("embedding_forward", embedding_forward_kernel<T>, grid_for(n * dim), kBlock, 0, s, out, ids, w, pos, p, n, dim);
+    launch("embedding_forward", embedding_forward_kernel<T, W>, grid_for(n * dim), kBlock, 0, s, out, ids, w, pos, p, n,
+           dim);
 }
 template <class T>
 void embedding_backward(float* dw, const int32_t* ids, const T* dout, int64_t n, int64_t dim, cudaStream_t s) {
   if (n > 0 && dim > 0)
     launch("embedding_backward", embedding_backward_kernel<T>, grid_for(n * dim), kBlock, 0, s, dw, ids, dout, n, dim);
 }
-template void embedding_forward<float>(float*, const int32_t*, const float*, const int32_t*, const float*, int64_t,
-                                       int64_t, cudaStream_t);
-template void embedding_forward<bf16_t>(bf16_t*, const int32_t*, const float*, const int32_t*, const float*, int64_t,
-                                        int64_t, cudaStream_t);
+template void embedding_forward<float, float>(float*, const int32_t*, const float*, const int32_t*, const float*,
+                                              int64_t, int64_t, cudaStream_t);
+template void embedding_forward<bf16_t, float>(bf16_t*, const int32_t*, const float*, const int32_t*, const float*,
+                                               int64_t, int64_t, cudaStream_t);
+template void embedding_forward<bf16_t, bf16_t>(bf16_t*, const int32_t*, const bf16_t*, const int32_t*, const bf16_t*,
+                                                int64_t, int64_t, cudaStream_t);
 template void embedding_backward<float>(float*, const int32_t*, const float*, int64_t, int64_t, cudaStream_t);
 template void embedding_backward<bf16_t>(float*, const int32_t*, const bf16_t*, int64_t, int64_t, cudaStream_t);
 

@@ -1,5 +1,6 @@
-// CUDA twins of kernels/cpu/embedding.h: f32 tables, f32 gradients of the tables; the gathered
-// rows (and their gradient) in the activations' storage type T (float or __nv_bfloat16).
+// CUDA twins of kernels/cpu/embedding.h. The gathered rows (and their gradient) are in the
+// activations' storage type T (float or __nv_bfloat16); the tables W are f32 parameters (f32
+// gradients) or, for row gathers of activations (KV caches), of type T themselves.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -7,9 +8,9 @@
 
 namespace coopgen::cuda {
 
-template <class T>
-void embedding_forward(T* out, const int32_t* ids, const float* w, const int32_t* pos, const float* p, int64_t n,
-                       int64_t dim, cudaStream_t s);
+template <class T, class W>
+void embedding_forward(T* out, const int32_t* ids, const W* w, const int32_t* pos, const W* p, int64_t n, int64_t dim,
+                       cudaStream_t s);
 template <class T>
 void embedding_backward(float* dw, const int32_t* ids, const T* dout, int64_t n, int64_t dim, cudaStream_t s);
 
