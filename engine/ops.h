@@ -39,10 +39,13 @@ Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Te
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps = 1e-5);
 // Over the last dim.
 Tensor softmax(const Tensor& x);
-// How the CUDA backend may compute: F32 throughout (the default), or BF16: bf16 operands with f32
-// accumulation on the tensor cores where a kernel has that path (every matmul through cuBLAS,
-// attention forward and backward at head dims 64 and 128). The CPU computes in its dtype regardless.
-// Config key `precision`.
+// How the CUDA backend may compute: F32 throughout (the default), or BF16, mixed precision: the
+// models keep their activations in bf16 (Transformer::activation_dtype) and cast each f32 master
+// weight to bf16 where it is used (its gradient returns in f32, so AdamW and its state stay f32);
+// matmuls run on the tensor cores with f32 accumulation (cuBLAS), attention on mma.sync at head
+// dims 64 and 128; normalisation statistics, log-sum-exps and losses are f32. An f32 tensor's
+// matmul under BF16 still uses the tensor cores (operands rounded to bf16). The CPU computes in
+// its dtype regardless. Config key `precision`.
 enum class Precision { F32, BF16 };
 void set_precision(Precision p);
 Precision precision();

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include <cmath>
 #include <cstdio>
@@ -335,6 +336,122 @@ TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gath
     INFO((decoder ? "das" : "mcts"));
     REQUIRE(same >= 5);
   }
+}
+
+// bf16 activations (precision bf16): what the bf16 path computes is the f32 math on bf16-rounded
+// inputs, each op's result rounded once more (composite ops: once per kernel). So the CPU runs
+// in f32 on the inputs the GPU saw, and the bound is a few bf16 ulps (2⁻⁸ relative) of the
+// tensor's scale; a wrong index or a missed conversion gives errors of the scale itself.
+static void require_bf16_close(const Tensor& ref, const Tensor& got, const std::string& what) {
+  REQUIRE(ref.shape() == got.shape());
+  const std::vector<float> r = ref.to(Device::CPU).to(DType::F32).to_vector<float>();
+  const std::vector<float> g = got.to(Device::CPU).to(DType::F32).to_vector<float>();
+  double scale = 0;
+  for (float x : r) scale = std::max(scale, std::fabs(double(x)));
+  for (size_t k = 0; k < r.size(); ++k) {
+    INFO(what << " element " << k << ": cpu " << r[k] << ", cuda (bf16) " << g[k] << ", scale " << scale);
+    REQUIRE(std::fabs(double(r[k]) - double(g[k])) <= 2e-2 * scale + 2e-2 * std::fabs(double(r[k])) + 1e-6);
+  }
+}
+
+// x rounded to bf16 and back: the values a bf16 tensor holds, as f32.
+static Tensor bf16_rounded(const Tensor& x) { return x.to(DType::BF16).to(DType::F32); }
+
+TEST_CASE("every op of a transformer step with bf16 activations on CUDA matches the f32 CPU on the same inputs", "[gpu]") {
+  allocator(Device::CUDA).set_poison(true);
+  const std::set<std::string> bf16_cases{"add", "sub", "mul", "scale", "gelu", "sigmoid", "tanh", "bias_add",
+                                         "matmul_weight", "matmul_weight_tb", "matmul_weight_ta", "matmul_batched",
+                                         "matmul_batched_ta_tb", "linear", "linear_residual", "linear_gelu", "layernorm",
+                                         "attention_padded", "attention_causal", "attention_causal_cached",
+                                         "attention_tiles_causal", "attention_tiles_cached_padded", "views",
+                                         "weighted_logprob", "weighted_logprob_linear",
+                                         "weighted_logprob_linear_one_chunk", "cross_entropy"};
+  uint64_t seed = 3000;
+  int covered = 0;
+  for (const OpCase& c : op_cases()) {
+    if (!bf16_cases.count(c.name)) continue;
+    ++covered;
+    SECTION(c.name) {
+      // Differentiable inputs (activations, weights) in bf16; masks, weights, ids as the model keeps them.
+      std::vector<Tensor> xc = make_inputs(c, DType::F32, Device::CPU, seed), xg;
+      for (size_t i = 0; i < xc.size(); ++i) {
+        if (!differentiable(c.inputs[i].kind)) {
+          xg.push_back(xc[i].to(Device::CUDA));
+          continue;
+        }
+        xc[i] = bf16_rounded(xc[i].detach()).requires_grad_();
+        xg.push_back(xc[i].detach().to(DType::BF16).to(Device::CUDA).requires_grad_());
+      }
+      Tensor yc = c.fn(xc), yg = c.fn(xg);
+      REQUIRE(yg.dtype() == (yc.numel() == 1 && c.name.find("logprob") != std::string::npos ? DType::F32 : yg.dtype()));
+      require_bf16_close(yc, yg, c.name + " output");
+      Tensor r = Tensor::uniform(yc.shape(), 5, 0, -1, 1);
+      if (yg.dtype() == DType::BF16) r = bf16_rounded(r);
+      yc.backward(r);
+      yg.backward(r.to(yg.dtype()).to(Device::CUDA));
+      for (size_t i = 0; i < xc.size(); ++i)
+        if (differentiable(c.inputs[i].kind)) {
+          REQUIRE(xg[i].grad().dtype() == DType::BF16);
+          require_bf16_close(xc[i].grad(), xg[i].grad(), c.name + " gradient of input " + std::to_string(i));
+        }
+    }
+    ++seed;
+  }
+  REQUIRE(covered == int(bf16_cases.size()));
+}
+
+TEST_CASE("token and position embeddings from f32 tables into bf16 rows, and their f32 gradients", "[gpu]") {
+  allocator(Device::CUDA).set_poison(true);
+  const std::vector<int32_t> ids{3, 0, 6, 3, 2, 5}, pos{0, 1, 2, 0, 1, 2};
+  const Tensor wc = Tensor::uniform({7, 9}, 61, 0, -1, 1).requires_grad_(), pc = Tensor::uniform({3, 9}, 62, 0, -1, 1).requires_grad_();
+  const Tensor wg = wc.detach().to(Device::CUDA).requires_grad_(), pg = pc.detach().to(Device::CUDA).requires_grad_();
+  const Tensor yc = embedding(Tensor::from(ids, {2, 3}), wc, Tensor::from(pos, {2, 3}), pc, DType::F32);
+  const Tensor yg = embedding(Tensor::from(ids, {2, 3}, Device::CUDA), wg, Tensor::from(pos, {2, 3}, Device::CUDA), pg, DType::BF16);
+  REQUIRE(yg.dtype() == DType::BF16);
+  require_bf16_close(yc, yg, "embedding rows");
+  const Tensor r = bf16_rounded(Tensor::uniform({2, 3, 9}, 63, 0, -1, 1));
+  yc.backward(r);
+  yg.backward(r.to(DType::BF16).to(Device::CUDA));
+  REQUIRE(wg.grad().dtype() == DType::F32);
+  require_close(wc.grad(), wg.grad(), "token table gradient");  // sums of bf16-exact values: f32-close
+  require_close(pc.grad(), pg.grad(), "position table gradient");
+}
+
+TEST_CASE("a generator step with bf16 activations on CUDA tracks the f32 CPU step; decoding runs on a bf16 KV cache", "[gpu]") {
+  GeneratorConfig cfg = small_generator(0.2);
+  cfg.d_model = 64, cfg.heads = 1;  // head dim 64: attention on the bf16 tensor cores too
+  Generator gc(cfg, 29, 3, Device::CPU), gg(cfg, 29, 3, Device::CUDA);
+  std::vector<int32_t> ids(3 * 7), next(3 * 7);
+  for (size_t k = 0; k < ids.size(); ++k) ids[k] = int32_t((k * 7 + 3) % 29), next[k] = int32_t((k * 5 + 1) % 29);
+  const Tensor w = Tensor::full({3}, 1.0 / 21, DType::F32);
+  const Tensor m = Tensor::full({3, 7}, 1.0, DType::F32);
+  Tensor lc = gc.weighted_logprob(Tensor::from(ids, {3, 7}), Tensor::from(next, {3, 7}), m, w);
+  set_precision(Precision::BF16);
+  Tensor lg = gg.weighted_logprob(Tensor::from(ids, {3, 7}, Device::CUDA), Tensor::from(next, {3, 7}, Device::CUDA),
+                                  m.to(Device::CUDA), w.to(Device::CUDA));
+  REQUIRE(lg.dtype() == DType::F32);
+  REQUIRE(lg.item() == Approx(lc.item()).epsilon(2e-2));
+  lc.backward();
+  lg.backward();
+  for (size_t k = 0; k < gc.params().size(); ++k) {
+    const Tensor& pg = gg.params()[k].second;
+    REQUIRE(pg.dtype() == DType::F32);  // master weights and their gradients stay f32
+    const std::vector<float> a = gc.params()[k].second.grad().to_vector<float>(), b = pg.grad().to(Device::CPU).to_vector<float>();
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < a.size(); ++i) dot += double(a[i]) * b[i], na += double(a[i]) * a[i], nb += double(b[i]) * b[i];
+    INFO("gradient of " << gc.params()[k].first << ": cosine " << dot / std::sqrt(na * nb + 1e-30));
+    REQUIRE((na == 0 || dot / std::sqrt(na * nb) > 0.995));
+  }
+  // Decoding: a bf16 KV cache, f32 logits out, next-token distributions close to the CPU's.
+  Generator::Cache cg = gg.new_cache(3), cc = gc.new_cache(3);
+  REQUIRE(cg.k[0].dtype() == DType::BF16);
+  const std::vector<int32_t> first{1, 4, 7};
+  for (int t = 0; t < 3; ++t) {
+    const Tensor zg = gg.step(Tensor::from(first, {3}, Device::CUDA), cg), zc = gc.step(Tensor::from(first, {3}), cc);
+    REQUIRE(zg.dtype() == DType::F32);
+    require_bf16_close(zc, zg, "step logits");
+  }
+  set_precision(Precision::F32);
 }
 
 int main(int argc, char** argv) {
