@@ -1,30 +1,26 @@
 """PyTorch peer of bench/logprob.cpp: the reward-weighted token log-prob loss of the output layer,
 forward + backward, as PyTorch users write it: the full logits h·Wᵀ, then F.cross_entropy per
 token, weighted per sequence and masked. fp32, like coopgen's kernel.
-  python3 bench/peers/logprob.py [--rows 16384 --vocab 50257 --dim 768] --json FILE"""
-import argparse
-
+  python3 bench/peers/logprob.py [--rows 16384 --vocab 50257 --dim 768] [--device cpu] --json FILE"""
 import torch
 import torch.nn.functional as F
 
-from common import measure, write
+from common import arguments, measure, write
 
-p = argparse.ArgumentParser()
+p = arguments(__doc__)
 p.add_argument("--rows", type=int, default=16384)
 p.add_argument("--vocab", type=int, default=50257)
 p.add_argument("--dim", type=int, default=768)
-p.add_argument("--reps", type=int, default=20)
-p.add_argument("--json", required=True)
 a = p.parse_args()
 
 time = 64  # sequences of 64 tokens, the last 3 padded, as in bench/logprob.cpp
 batch = a.rows // time
-gen = torch.Generator(device="cuda").manual_seed(1)
-h = torch.empty(a.rows, a.dim, device="cuda").uniform_(-1, 1, generator=gen).requires_grad_()
-W = torch.empty(a.vocab, a.dim, device="cuda").uniform_(-0.05, 0.05, generator=gen).requires_grad_()
-y = torch.randint(0, a.vocab, (a.rows,), device="cuda", generator=gen)
-m = (torch.arange(a.rows, device="cuda") % time < time - 3).float()
-w = torch.empty(batch, device="cuda").uniform_(0.5, 1.5, generator=gen).repeat_interleave(time)
+gen = torch.Generator(device=a.device).manual_seed(1)
+h = torch.empty(a.rows, a.dim, device=a.device).uniform_(-1, 1, generator=gen).requires_grad_()
+W = torch.empty(a.vocab, a.dim, device=a.device).uniform_(-0.05, 0.05, generator=gen).requires_grad_()
+y = torch.randint(0, a.vocab, (a.rows,), device=a.device, generator=gen)
+m = (torch.arange(a.rows, device=a.device) % time < time - 3).float()
+w = torch.empty(batch, device=a.device).uniform_(0.5, 1.5, generator=gen).repeat_interleave(time)
 
 
 def step():
@@ -33,4 +29,5 @@ def step():
     h.grad = W.grad = None
 
 
-write(a.json, "logprob", {"rows": a.rows, "vocab": a.vocab, "dim": a.dim}, {"torch_matmul_cross_entropy": measure(step, a.reps)})
+write(a.json, "logprob", {"rows": a.rows, "vocab": a.vocab, "dim": a.dim},
+      {"torch_matmul_cross_entropy": measure(step, a.reps, device=a.device)}, a.device)

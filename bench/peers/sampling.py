@@ -2,25 +2,21 @@
 users write it: temperature, top-k by torch.topk, top-p by a full sort and cumsum (the
 transformers warpers' recipe), softmax, torch.multinomial, then the two log-probabilities
 gathered. Each run names the coopgen run it matches.
-  python3 bench/peers/sampling.py [--rows 256 --vocab 50257 --top-k 50 --top-p 0.9] --json FILE"""
-import argparse
-
+  python3 bench/peers/sampling.py [--rows 256 --vocab 50257 --top-k 50 --top-p 0.9] [--device cpu] --json FILE"""
 import torch
 
-from common import measure, write
+from common import arguments, measure, write
 
-p = argparse.ArgumentParser()
+p = arguments(__doc__)
 p.add_argument("--rows", type=int, default=256)
 p.add_argument("--vocab", type=int, default=50257)
 p.add_argument("--temperature", type=float, default=1.0)
 p.add_argument("--top-k", type=int, default=50)
 p.add_argument("--top-p", type=float, default=0.9)
-p.add_argument("--reps", type=int, default=20)
-p.add_argument("--json", required=True)
 a = p.parse_args()
 
-gen = torch.Generator(device="cuda").manual_seed(7)
-logits = torch.empty(a.rows, a.vocab, device="cuda").uniform_(-8, 8, generator=gen)
+gen = torch.Generator(device=a.device).manual_seed(7)
+logits = torch.empty(a.rows, a.vocab, device=a.device).uniform_(-8, 8, generator=gen)
 
 
 def draw(top_k, top_p):
@@ -38,10 +34,10 @@ def draw(top_k, top_p):
     return tok, logits.log_softmax(-1).gather(-1, tok), q.gather(-1, tok)
 
 
-runs = {"torch_clone": measure(lambda: logits.clone(), a.reps)}
+runs = {"torch_clone": measure(lambda: logits.clone(), a.reps, device=a.device)}
 runs["torch_clone"]["matches"] = "copy"
 for name, k, pp in [("plain", 0, 1.0), ("top_k", a.top_k, 1.0), ("top_p", 0, a.top_p), ("top_k_top_p", a.top_k, a.top_p)]:
-    runs["torch_" + name] = measure(lambda: draw(k, pp), a.reps)
+    runs["torch_" + name] = measure(lambda: draw(k, pp), a.reps, device=a.device)
     runs["torch_" + name]["matches"] = name
 write(a.json, "sampling", {"rows": a.rows, "vocab": a.vocab, "temperature": a.temperature, "top_k": a.top_k,
-                           "top_p": a.top_p}, runs)
+                           "top_p": a.top_p}, runs, a.device)

@@ -2,29 +2,30 @@
 on a GPT-2-small-shaped model from Hugging Face transformers (random weights): MLE on 8 × 1024
 tokens; GCN: one discriminator step (BCE, real against samples), 32 samples of 128 tokens drawn with
 the KV cache (generate), scored by D, weights ∝ D normalised, the weighted log-prob step.
-  python3 bench/peers/train_step.py --json FILE"""
-import argparse
-
+  python3 bench/peers/train_step.py [--size gpt2|tiny] [--device cpu] --json FILE"""
 import torch
 import torch.nn.functional as F
 from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
 
-from common import measure, write
+from common import arguments, measure, write
 
-p = argparse.ArgumentParser()
-p.add_argument("--reps", type=int, default=10)
-p.add_argument("--json", required=True)
+p = arguments(__doc__, reps=10)
+p.add_argument("--size", default="gpt2", choices=["gpt2", "tiny"])  # tiny: a smoke test of the script
 a = p.parse_args()
 
-batch, time, samples, sample_len, vocab = 8, 1024, 32, 128, 50257
-cfg = GPT2Config(vocab_size=vocab, n_positions=time + 1, n_embd=768, n_layer=12, n_head=12)
+if a.size == "gpt2":
+    batch, time, samples, sample_len, vocab, width, layers, heads = 8, 1024, 32, 128, 50257, 768, 12, 12
+else:
+    batch, time, samples, sample_len, vocab, width, layers, heads = 2, 32, 4, 8, 101, 32, 2, 2
+dev = a.device
+cfg = GPT2Config(vocab_size=vocab, n_positions=time + 1, n_embd=width, n_layer=layers, n_head=heads)
 torch.manual_seed(1)
-g = GPT2LMHeadModel(cfg).cuda()
-d_cfg = GPT2Config(vocab_size=vocab, n_positions=time + 1, n_embd=768, n_layer=12, n_head=12, num_labels=1,
+g = GPT2LMHeadModel(cfg).to(dev)
+d_cfg = GPT2Config(vocab_size=vocab, n_positions=time + 1, n_embd=width, n_layer=layers, n_head=heads, num_labels=1,
                    pad_token_id=0)
-d = GPT2ForSequenceClassification(d_cfg).cuda()
+d = GPT2ForSequenceClassification(d_cfg).to(dev)
 opt_g, opt_d = torch.optim.AdamW(g.parameters(), lr=3e-4), torch.optim.AdamW(d.parameters(), lr=3e-4)
-data = torch.randint(1, vocab, (batch, time), device="cuda")
+data = torch.randint(1, vocab, (batch, time), device=dev)
 
 
 def mle():
@@ -35,13 +36,13 @@ def mle():
 
 
 def gcn():
-    start = torch.zeros(samples, 1, dtype=torch.long, device="cuda")
+    start = torch.zeros(samples, 1, dtype=torch.long, device=dev)
     with torch.no_grad():
         seqs = g.generate(start, do_sample=True, max_new_tokens=sample_len, min_new_tokens=sample_len, top_k=0,
                           pad_token_id=0, attention_mask=torch.ones_like(start))[:, 1:]
     real = data[:samples, :sample_len]
     logits = d(input_ids=torch.cat([real, seqs])).logits.squeeze(-1)
-    labels = torch.cat([torch.ones(len(real), device="cuda"), torch.zeros(samples, device="cuda")])
+    labels = torch.cat([torch.ones(len(real), device=dev), torch.zeros(samples, device=dev)])
     F.binary_cross_entropy_with_logits(logits, labels).backward()
     opt_d.step()
     opt_d.zero_grad(set_to_none=True)
@@ -55,6 +56,6 @@ def gcn():
     opt_g.zero_grad(set_to_none=True)
 
 
-write(a.json, "train_step", {"d_model": 768, "layers": 12, "vocab": vocab, "batch": batch, "time": time,
+write(a.json, "train_step", {"d_model": width, "layers": layers, "vocab": vocab, "batch": batch, "time": time,
                              "samples": samples, "sample_len": sample_len},
-      {"torch_mle": measure(mle, a.reps, 2), "torch_gcn": measure(gcn, a.reps, 2)})
+      {"torch_mle": measure(mle, a.reps, 2, dev), "torch_gcn": measure(gcn, a.reps, 2, dev)}, dev)
