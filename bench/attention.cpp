@@ -46,13 +46,14 @@ int main(int argc, char** argv) {
 
     auto clear = [&] { q.zero_grad(), k.zero_grad(), v.zero_grad(); };
     double op_sum = 0, unfused_sum = 0;
-    auto run_op = [&](double& out_sum) {
-      Tensor o = attention(q, k, v, Tensor(), true);
-      o.backward(dout);
-      out_sum = sum(o.detach()).item();
-      clear();
+    // The op on (qx, kx, vx), f32 or bf16 storage.
+    auto run_op = [&](Tensor& qx, Tensor& kx, Tensor& vx, const Tensor& dx, double& out_sum) {
+      Tensor o = attention(qx, kx, vx, Tensor(), true);
+      o.backward(dx);
+      out_sum = sum(o.detach().to(DType::F32)).item();
+      qx.zero_grad(), kx.zero_grad(), vx.zero_grad();
     };
-    auto op = [&] { run_op(op_sum); };
+    auto op = [&] { run_op(q, k, v, dout, op_sum); };
     auto unfused = [&] {
       Tensor s = scale(matmul(q.reshape({bh, time, dim}), k.reshape({bh, time, dim}), false, true), 1.0 / std::sqrt(double(dim)));
       Tensor o = matmul(softmax(add(s, causal_bias)), v.reshape({bh, time, dim})).reshape(shape);
@@ -61,11 +62,14 @@ int main(int argc, char** argv) {
       clear();
     };
     bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}, {}};
-    // On CUDA also the op with bf16 tensor cores (precision bf16: its forward on mma.sync).
+    // On CUDA also the op as precision bf16 runs it: bf16 q, k, v, o and gradients, mma.sync.
     double bf16_sum = 0;
+    Tensor qb = q.detach().to(DType::BF16).requires_grad_(), kb = k.detach().to(DType::BF16).requires_grad_(),
+           vb = v.detach().to(DType::BF16).requires_grad_();
+    const Tensor doutb = dout.to(DType::BF16);
     auto op_bf16 = [&] {
       set_precision(Precision::BF16);
-      run_op(bf16_sum);
+      run_op(qb, kb, vb, doutb, bf16_sum);
       set_precision(Precision::F32);
     };
     std::vector<std::function<void()>> versions{unfused, op};

@@ -68,7 +68,7 @@ inline std::vector<Timing> measure(Device dev, const std::vector<std::function<v
 // What the device can do at best, measured in the same process as the kernels it rates.
 struct Ceilings {
   double copy_gb_s = 0;     // a large device-to-device copy: bytes read + bytes written per second
-  double gemm_tflop_s = 0;  // a square matmul: bf16 tensor cores (cuBLAS) on the GPU, f32 CBLAS on the CPU
+  double gemm_tflop_s = 0;  // a square matmul: bf16 storage on the tensor cores (cuBLAS) on the GPU, f32 CBLAS on the CPU
 };
 
 inline Ceilings measure_ceilings(Device dev, int reps = 10) {
@@ -76,15 +76,10 @@ inline Ceilings measure_ceilings(Device dev, int reps = 10) {
   const int64_t floats = gpu ? (int64_t(1) << 26) : (int64_t(1) << 23), n = gpu ? 8192 : 512;  // 256/32 MB; n³
   const Tensor src = Tensor::uniform({floats}, 91, 0, -1, 1, DType::F32, dev);
   Tensor dst = Tensor::empty({floats}, DType::F32, dev);
-  const Tensor a = Tensor::uniform({n, n}, 92, 0, -1, 1, DType::F32, dev), b = Tensor::uniform({n, n}, 93, 0, -1, 1, DType::F32, dev);
-  const Precision was = precision();
-  const std::vector<Timing> t = measure(dev, {[&] { copy_(dst, src); },
-                                              [&] {
-                                                set_precision(gpu ? Precision::BF16 : Precision::F32);
-                                                matmul(a, b);
-                                                set_precision(was);
-                                              }},
-                                        reps, 2);
+  const DType gemm_type = gpu ? DType::BF16 : DType::F32;
+  const Tensor a = Tensor::uniform({n, n}, 92, 0, -1, 1, DType::F32, dev).to(gemm_type);
+  const Tensor b = Tensor::uniform({n, n}, 93, 0, -1, 1, DType::F32, dev).to(gemm_type);
+  const std::vector<Timing> t = measure(dev, {[&] { copy_(dst, src); }, [&] { matmul(a, b); }}, reps, 2);
   return {2.0 * double(floats) * 4 / (t[0].median_ms * 1e6), 2.0 * double(n) * double(n) * double(n) / (t[1].median_ms * 1e9)};
 }
 

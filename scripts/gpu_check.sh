@@ -102,7 +102,11 @@ if want peers; then
         python3 scripts/compare_peers.py "/tmp/coopgen_$b.json" "/tmp/peer_$b.json"
       cat "/tmp/coopgen_$b.json" "/tmp/peer_$b.json" 2>/dev/null
     done
-    # The training steps again with bf16 tensor-core products (precision bf16), against the same peer.
+    # The output layer and the training steps again with bf16 activations and tensor-core products
+    # (precision bf16), against the same peers.
+    timeout "$(cap 120)" build-gpu/bench/bench_logprob --device cuda --size gpt2 --precision bf16 \
+      --json /tmp/coopgen_logprob_bf16.json &&
+      python3 scripts/compare_peers.py /tmp/coopgen_logprob_bf16.json /tmp/peer_logprob.json
     timeout "$(cap 120)" build-gpu/bench/bench_train_step --device cuda --size gpt2 --precision bf16 \
       --json /tmp/coopgen_train_step_bf16.json &&
       python3 scripts/compare_peers.py /tmp/coopgen_train_step_bf16.json /tmp/peer_train_step.json

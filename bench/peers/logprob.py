@@ -1,6 +1,6 @@
 """PyTorch peer of bench/logprob.cpp: the reward-weighted token log-prob loss of the output layer,
 forward + backward, as PyTorch users write it: the full logits h·Wᵀ, then F.cross_entropy per
-token, weighted per sequence and masked. fp32, like coopgen's kernel.
+token, weighted per sequence and masked. fp32, and on the GPU also with bf16 h and W.
   python3 bench/peers/logprob.py [--rows 16384 --vocab 50257 --dim 768] [--device cpu] --json FILE"""
 import torch
 import torch.nn.functional as F
@@ -23,11 +23,14 @@ m = (torch.arange(a.rows, device=a.device) % time < time - 3).float()
 w = torch.empty(batch, device=a.device).uniform_(0.5, 1.5, generator=gen).repeat_interleave(time)
 
 
-def step():
-    loss = (w * m * F.cross_entropy(h @ W.t(), y, reduction="none")).sum()
+def step(hx, Wx):
+    loss = (w * m * F.cross_entropy(hx @ Wx.t(), y, reduction="none")).sum()
     loss.backward()
-    h.grad = W.grad = None
+    hx.grad = Wx.grad = None
 
 
-write(a.json, "logprob", {"rows": a.rows, "vocab": a.vocab, "dim": a.dim},
-      {"torch_matmul_cross_entropy": measure(step, a.reps, device=a.device)}, a.device)
+runs = {"torch_matmul_cross_entropy": measure(lambda: step(h, W), a.reps, device=a.device)}
+if a.device == "cuda":  # bf16 h and W (bf16 logits), the peer of coopgen's --precision bf16
+    hb, Wb = h.detach().bfloat16().requires_grad_(), W.detach().bfloat16().requires_grad_()
+    runs["torch_matmul_cross_entropy_bf16"] = measure(lambda: step(hb, Wb), a.reps, device=a.device)
+write(a.json, "logprob", {"rows": a.rows, "vocab": a.vocab, "dim": a.dim}, runs, a.device)
