@@ -200,6 +200,10 @@ void cuda_run(const OpCall& c) {
     case Op::Count: fail("cuda backend: no kernel for op ", op_name(c.op));
     default: break;
   }
+  if (c.op == Op::Matmul && c.in[0].dtype() == DType::BF16 && c.out[0].dtype() == DType::F32)  // bf16 products, f32 sums
+    return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out(c, 0), in_t<bf16_t>(c, 0),
+                        in_t<bf16_t>(c, 1), c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1],
+                        false);
   // The storage of these ops' activations: the gradient rows of EmbeddingBackward, the logits of
   // LogsumexpChunk, the output of the rest.
   const DType t = c.op == Op::EmbeddingBackward ? c.in[1].dtype()

@@ -407,7 +407,8 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
                 [=, shape = h.shape()](const Tensor& g) -> std::vector<Tensor> {
                   // Per chunk, recomputed: G = dloss·c·(softmax − onehot) in place of the logits, then
                   // dh += G·W[v0:v1] and dW[v0:v1] = Gᵀ·h.
-                  Tensor dh = Tensor::zeros({rows, d}, hc.dtype(), hc.device()), dW = like(Wc);
+                  // dh sums over the chunks: in f32 under bf16 activations, rounded once at the end.
+                  Tensor dh = Tensor::zeros({rows, d}, state_dtype(hc.dtype()), hc.device()), dW = like(Wc);
                   const Tensor gc = g.contiguous();
                   for (int64_t v0 = 0; v0 < vocab; v0 += width) {
                     const int64_t v1 = std::min(vocab, v0 + width), n = v1 - v0;
@@ -417,7 +418,7 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
                     product(z, Wc.slice(0, v0, v1), dh, 1.0, 1.0, 1, rows, d, n, false, false);
                     product(z, hc, dW_chunk, 1.0, 0.0, 1, n, d, rows, true, false);
                   }
-                  return {dh.reshape(shape), dW};
+                  return {dh.to(hc.dtype()).reshape(shape), dW};
                 });
 }
 

@@ -114,10 +114,10 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t, cublasOperation_t trans
   return CUBLAS_STATUS_SUCCESS;
 }
 
-// The same through cublasGemmStridedBatchedEx, in the two modes coopgen uses: f32 storage with
+// The same through cublasGemmStridedBatchedEx, in the modes coopgen uses: f32 storage with
 // CUBLAS_COMPUTE_32F_FAST_16BF (the tensor cores see A and B rounded to bf16, nearest even, and
-// accumulate in f32), and bf16 storage of A, B and C with CUBLAS_COMPUTE_32F (C rounded once at
-// the end). Other types and compute modes are not emulated.
+// accumulate in f32), and bf16 A and B with CUBLAS_COMPUTE_32F into a bf16 C (rounded once at
+// the end) or an f32 C. Other types and compute modes are not emulated.
 cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
                                           int m, int n, int k, const void* alpha, const void* A, cudaDataType Atype,
                                           int lda, long long int strideA, const void* B, cudaDataType Btype, int ldb,
@@ -126,9 +126,10 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation
                                           cublasGemmAlgo_t) {
   const bool f32_fast = Atype == CUDA_R_32F && Btype == CUDA_R_32F && Ctype == CUDA_R_32F &&
                         compute == CUBLAS_COMPUTE_32F_FAST_16BF;
-  const bool bf16_storage = Atype == CUDA_R_16BF && Btype == CUDA_R_16BF && Ctype == CUDA_R_16BF &&
-                            compute == CUBLAS_COMPUTE_32F;
+  const bool bf16_storage = Atype == CUDA_R_16BF && Btype == CUDA_R_16BF && compute == CUBLAS_COMPUTE_32F &&
+                            (Ctype == CUDA_R_16BF || Ctype == CUDA_R_32F);
   if (!f32_fast && !bf16_storage) return CUBLAS_STATUS_NOT_SUPPORTED;
+  const bool c_bf16 = bf16_storage && Ctype == CUDA_R_16BF;
   // Each operand as f32 values rounded to bf16, over its column-major extent: ld × (columns).
   auto widened = [&](const void* x, long long int count) {
     std::vector<float> out(static_cast<size_t>(count));
@@ -143,7 +144,7 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t handle, cublasOperation
   const std::vector<float> a16 = widened(A, a_len), b16 = widened(B, b_len);
   std::vector<float> c32;
   float* c = static_cast<float*>(C);
-  if (bf16_storage) {
+  if (c_bf16) {
     c32.resize(static_cast<size_t>(c_len));
     for (size_t i = 0; i < c32.size(); ++i) c32[i] = coopgen::bf16_to_float(static_cast<coopgen::bf16*>(C)[i]);
     c = c32.data();
