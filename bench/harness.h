@@ -195,6 +195,13 @@ class Options {
       fail("--", name, " ", values_.at(name), ": expected a whole number");
     }
   }
+  double real(const std::string& name) const {
+    try {
+      return std::stod(values_.at(name));
+    } catch (const std::exception&) {
+      fail("--", name, " ", values_.at(name), ": expected a number");
+    }
+  }
   // --precision fp32|bf16 into the engine (engine/ops.h set_precision), where the bench takes it.
   void apply_precision() const {
     const std::string& p = str("precision");

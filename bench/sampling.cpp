@@ -29,12 +29,7 @@ int main(int argc, char** argv) {
     } else {
       fail("--size ", size, ": expected small or gpt2");
     }
-    double temperature = 0, top_p = 0;
-    try {
-      temperature = std::stod(opts.str("temperature")), top_p = std::stod(opts.str("top-p"));
-    } catch (const std::exception&) {
-      fail("--temperature and --top-p take numbers");
-    }
+    const double temperature = opts.real("temperature"), top_p = opts.real("top-p");
     const int64_t top_k = opts.num("top-k");
     const int reps = int(opts.num("reps"));
 

@@ -50,16 +50,13 @@ namespace {
 using bf16_t = __nv_bfloat16;
 float* out(const OpCall& c, size_t k) { return c.out[k].data<float>(); }
 const float* in(const OpCall& c, size_t k) { return c.in[k].data<float>(); }
-// Activations in the storage type T (float or bf16); the dtype is checked.
-template <class T> DType dtype_of_storage() { return std::is_same_v<T, float> ? DType::F32 : DType::BF16; }
-template <class T> T* out_t(const OpCall& c, size_t k) {
-  CG_CHECK(c.out[k].dtype() == dtype_of_storage<T>(), "cuda ", op_name(c.op), ": output ", k, " is ", describe(c.out[k]));
-  return static_cast<T*>(c.out[k].raw_data());
+// Activations in the storage type T (float or bf16), through Tensor::data's dtype check.
+template <class T> T* storage(const Tensor& t) {
+  if constexpr (std::is_same_v<T, float>) return t.data<float>();
+  else return reinterpret_cast<T*>(t.data<bf16>());  // coopgen's bf16 and CUDA's share the 16 bits
 }
-template <class T> const T* in_t(const OpCall& c, size_t k) {
-  CG_CHECK(c.in[k].dtype() == dtype_of_storage<T>(), "cuda ", op_name(c.op), ": input ", k, " is ", describe(c.in[k]));
-  return static_cast<const T*>(c.in[k].raw_data());
-}
+template <class T> T* out_t(const OpCall& c, size_t k) { return storage<T>(c.out[k]); }
+template <class T> const T* in_t(const OpCall& c, size_t k) { return storage<T>(c.in[k]); }
 template <class T> const T* opt_in_t(const OpCall& c, size_t k) { return c.in.size() > k ? in_t<T>(c, k) : nullptr; }
 const int32_t* ids(const OpCall& c, size_t k) { return c.in[k].data<int32_t>(); }
 // Scratch returns to the cache when the launcher returns, before the kernel ran; that is safe

@@ -100,6 +100,10 @@ Tensor gelu(const Tensor& x) { return unary(Op::Gelu, Op::GeluBackward, "gelu", 
 Tensor sigmoid(const Tensor& x) { return unary(Op::Sigmoid, Op::SigmoidBackward, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return unary(Op::Tanh, Op::TanhBackward, "tanh", x, true); }
 
+static void check_bias(const char* op, const Tensor& x, const Tensor& bias) {
+  CG_CHECK(bias.dim() == 1 && x.size(-1) == bias.size(0), op, ": bias ", describe(bias), " does not match ", describe(x));
+}
+
 static Tensor bias_gradient(const Tensor& g) {
   Tensor db = Tensor::empty({g.size(-1)}, g.dtype(), g.device());
   run(Op::SumRows, {g.contiguous()}, {db});
@@ -107,8 +111,7 @@ static Tensor bias_gradient(const Tensor& g) {
 }
 
 Tensor bias_add(const Tensor& x, const Tensor& bias, const Tensor& residual) {
-  CG_CHECK(bias.dim() == 1 && x.size(-1) == bias.size(0), "bias_add: bias ", describe(bias),
-           " does not match ", describe(x));
+  check_bias("bias_add", x, bias);
   Tensor out = like(x);
   std::vector<Tensor> in{x.contiguous(), bias.contiguous()}, inputs{x, bias};
   if (residual.defined()) {
@@ -125,8 +128,7 @@ Tensor bias_add(const Tensor& x, const Tensor& bias, const Tensor& residual) {
 
 // gelu(x + bias), x [..., C], bias [C]; the backward pass recomputes x + bias.
 static Tensor bias_gelu(const Tensor& x, const Tensor& bias) {
-  CG_CHECK(bias.dim() == 1 && x.size(-1) == bias.size(0), "bias_gelu: bias ", describe(bias), " does not match ",
-           describe(x));
+  check_bias("bias_gelu", x, bias);
   Tensor xc = x.contiguous(), bc = bias.contiguous(), out = like(xc);
   run(Op::BiasGelu, {xc, bc}, {out});
   return record(out, "bias_gelu", {x, bias}, [xd = xc.detach(), bd = bc.detach()](const Tensor& g) -> std::vector<Tensor> {
@@ -202,36 +204,39 @@ static Tensor embedding_gradient(const Tensor& ids, const Tensor& w, const Tenso
   return dw;
 }
 
-Tensor embedding(const Tensor& ids, const Tensor& w) {
+// W[ids] (+ P[pos] when pos is defined) as rows of out_dtype; the tables get their gradients.
+static Tensor gather_rows(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p, DType out_dtype) {
   CG_CHECK(w.dim() == 2, "embedding: weight must be [V, C], got ", describe(w));
   check_tokens("embedding", ids, w.size(0));
-  Tensor idc = ids.contiguous();
-  Shape shape = ids.shape();
-  shape.push_back(w.size(1));
-  Tensor out = Tensor::empty(shape, w.dtype(), w.device());
-  run(Op::Embedding, {idc, w.contiguous()}, {out});
-  return record(out, "embedding", {ids, w}, [idc, wd = w.detach()](const Tensor& g) -> std::vector<Tensor> {
-    return {Tensor(), embedding_gradient(idc, wd, g)};
-  });
-}
-
-Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p, DType out_dtype) {
-  CG_CHECK(w.dim() == 2 && p.dim() == 2 && p.size(1) == w.size(1) && p.dtype() == w.dtype(),
-           "embedding: tables must be [V, C] and [L, C], got ", describe(w), " and ", describe(p));
-  CG_CHECK(pos.shape() == ids.shape(), "embedding: positions ", describe(pos), " for ids ", describe(ids));
-  check_tokens("embedding", ids, w.size(0));
-  check_tokens("embedding (positions)", pos, p.size(0));
-  Tensor idc = ids.contiguous(), posc = pos.contiguous();
-  Shape shape = ids.shape();
-  shape.push_back(w.size(1));
+  const bool positions = pos.defined();
+  if (positions) {
+    CG_CHECK(p.dim() == 2 && p.size(1) == w.size(1) && p.dtype() == w.dtype(),
+             "embedding: tables must be [V, C] and [L, C], got ", describe(w), " and ", describe(p));
+    CG_CHECK(pos.shape() == ids.shape(), "embedding: positions ", describe(pos), " for ids ", describe(ids));
+    check_tokens("embedding (positions)", pos, p.size(0));
+  }
   CG_CHECK(out_dtype == w.dtype() || (w.dtype() == DType::F32 && out_dtype == DType::BF16),
            "embedding: ", dtype_name(w.dtype()), " tables into ", dtype_name(out_dtype), " rows");
+  const Tensor idc = ids.contiguous(), posc = positions ? pos.contiguous() : Tensor();
+  Shape shape = ids.shape();
+  shape.push_back(w.size(1));
   Tensor out = Tensor::empty(shape, out_dtype, w.device());
-  run(Op::Embedding, {idc, w.contiguous(), posc, p.contiguous()}, {out});
-  return record(out, "embedding", {ids, w, pos, p},
-                [idc, posc, wd = w.detach(), pd = p.detach()](const Tensor& g) -> std::vector<Tensor> {
-                  return {Tensor(), embedding_gradient(idc, wd, g), Tensor(), embedding_gradient(posc, pd, g)};
+  std::vector<Tensor> in{idc, w.contiguous()}, inputs{ids, w};
+  if (positions) in.insert(in.end(), {posc, p.contiguous()}), inputs.insert(inputs.end(), {pos, p});
+  run(Op::Embedding, in, {out});
+  return record(out, "embedding", inputs,
+                [idc, posc, wd = w.detach(), pd = positions ? p.detach() : Tensor()](const Tensor& g) -> std::vector<Tensor> {
+                  std::vector<Tensor> grads{Tensor(), embedding_gradient(idc, wd, g)};
+                  if (posc.defined()) grads.insert(grads.end(), {Tensor(), embedding_gradient(posc, pd, g)});
+                  return grads;
                 });
+}
+
+Tensor embedding(const Tensor& ids, const Tensor& w) { return gather_rows(ids, w, Tensor(), Tensor(), w.dtype()); }
+
+Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p, DType out_dtype) {
+  CG_CHECK(pos.defined() && p.defined(), "embedding: positions and their table must both be given");
+  return gather_rows(ids, w, pos, p, out_dtype);
 }
 
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps) {

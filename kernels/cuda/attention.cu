@@ -115,6 +115,17 @@ __device__ __forceinline__ uint32_t bf16_bits(float f) {
 }
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
 __device__ __forceinline__ uint32_t load_pair(const uint16_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
+// The operands of mma_m16n8k16_bf16 (layouts in ptx.cuh) from bf16 tiles in shared memory, rows
+// `stride` elements apart, t = lane % 4: A's 16×16 block at rows row and row + 8 from column col;
+// B's 16×8 block from a tile holding Bᵀ (its column n is tile row n), with row = n0 + lane / 4.
+__device__ __forceinline__ void fragment_a(uint32_t (&a)[4], const uint16_t* tile, int stride, int row, int col, int t) {
+  const uint16_t* p = tile + row * stride + col + 2 * t;
+  a[0] = load_pair(p), a[1] = load_pair(p + 8 * stride), a[2] = load_pair(p + 8), a[3] = load_pair(p + 8 * stride + 8);
+}
+__device__ __forceinline__ void fragment_b(uint32_t (&b)[2], const uint16_t* tile, int stride, int row, int col, int t) {
+  const uint16_t* p = tile + row * stride + col + 2 * t;
+  b[0] = load_pair(p), b[1] = load_pair(p + 8);
+}
 
 template <class E, int D, int KT>
 __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
@@ -133,12 +144,7 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
   __syncthreads();
   const int r0 = warp * 16 + g;  // this thread's rows of the tile: r0 and r0 + 8
   uint32_t qa[D / 16][4];
-  for (int kk = 0; kk < D / 16; ++kk) {
-    qa[kk][0] = load_pair(qs + r0 * QS + 16 * kk + 2 * t);
-    qa[kk][1] = load_pair(qs + (r0 + 8) * QS + 16 * kk + 2 * t);
-    qa[kk][2] = load_pair(qs + r0 * QS + 16 * kk + 8 + 2 * t);
-    qa[kk][3] = load_pair(qs + (r0 + 8) * QS + 16 * kk + 8 + 2 * t);
-  }
+  for (int kk = 0; kk < D / 16; ++kk) fragment_a(qa[kk], qs, QS, r0, 16 * kk, t);
   const int64_t rows[2] = {q0 + r0, q0 + r0 + 8};
   float acc[D / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
   const int64_t key_end = keys_seen(q0, QT, s);
@@ -155,8 +161,8 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
     for (int nt = 0; nt < KT / 8; ++nt) {
       for (int e = 0; e < 4; ++e) sc[nt][e] = 0.0f;
       for (int kk = 0; kk < D / 16; ++kk) {
-        const uint32_t b[2] = {load_pair(ks + (8 * nt + g) * KS + 16 * kk + 2 * t),
-                               load_pair(ks + (8 * nt + g) * KS + 16 * kk + 8 + 2 * t)};
+        uint32_t b[2];
+        fragment_b(b, ks, KS, 8 * nt + g, 16 * kk, t);
         mma_m16n8k16_bf16(sc[nt], qa[kk], b, sc[nt]);
       }
     }
@@ -193,8 +199,8 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
       const uint32_t pa[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]), pack_bf16(sc[2 * kk][2], sc[2 * kk][3]),
                               pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]), pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
       for (int nd = 0; nd < D / 8; ++nd) {
-        const uint32_t b[2] = {load_pair(vt + (8 * nd + g) * VS + 16 * kk + 2 * t),
-                               load_pair(vt + (8 * nd + g) * VS + 16 * kk + 8 + 2 * t)};
+        uint32_t b[2];
+        fragment_b(b, vt, VS, 8 * nd + g, 16 * kk, t);
         mma_m16n8k16_bf16(acc[nd], pa, b, acc[nd]);
       }
     }
@@ -279,8 +285,9 @@ __global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* 
     for (int nt = 0; nt < T / 8; ++nt) {
       for (int e = 0; e < 4; ++e) st[nt][e] = 0.0f, dpt[nt][e] = 0.0f;
       for (int kk = 0; kk < D / 16; ++kk) {
-        const uint32_t bq[2] = {load_pair(qs + (8 * nt + g) * RS + 16 * kk + 2 * t), load_pair(qs + (8 * nt + g) * RS + 16 * kk + 8 + 2 * t)};
-        const uint32_t bd[2] = {load_pair(dos + (8 * nt + g) * RS + 16 * kk + 2 * t), load_pair(dos + (8 * nt + g) * RS + 16 * kk + 8 + 2 * t)};
+        uint32_t bq[2], bd[2];
+        fragment_b(bq, qs, RS, 8 * nt + g, 16 * kk, t);
+        fragment_b(bd, dos, RS, 8 * nt + g, 16 * kk, t);
         mma_m16n8k16_bf16(st[nt], ka[kk], bq, st[nt]);
         mma_m16n8k16_bf16(dpt[nt], va[kk], bd, dpt[nt]);
       }
@@ -300,8 +307,9 @@ __global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* 
       const uint32_t sa[4] = {pack_bf16(dpt[2 * kk][0], dpt[2 * kk][1]), pack_bf16(dpt[2 * kk][2], dpt[2 * kk][3]),
                               pack_bf16(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]), pack_bf16(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
       for (int nd = 0; nd < D / 8; ++nd) {
-        const uint32_t bd[2] = {load_pair(dot + (8 * nd + g) * CS + 16 * kk + 2 * t), load_pair(dot + (8 * nd + g) * CS + 16 * kk + 8 + 2 * t)};
-        const uint32_t bq[2] = {load_pair(qt + (8 * nd + g) * CS + 16 * kk + 2 * t), load_pair(qt + (8 * nd + g) * CS + 16 * kk + 8 + 2 * t)};
+        uint32_t bd[2], bq[2];
+        fragment_b(bd, dot, CS, 8 * nd + g, 16 * kk, t);
+        fragment_b(bq, qt, CS, 8 * nd + g, 16 * kk, t);
         mma_m16n8k16_bf16(dv_acc[nd], pa, bd, dv_acc[nd]);
         mma_m16n8k16_bf16(dk_acc[nd], sa, bq, dk_acc[nd]);
       }
@@ -313,16 +321,12 @@ __global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* 
     __syncthreads();
     const int qr = warp * 16 + g;  // this thread's query rows qr, qr + 8 of the tile
     uint32_t da[T / 16][4];
-    for (int kk = 0; kk < T / 16; ++kk) {
-      da[kk][0] = load_pair(ds_ + qr * CS + 16 * kk + 2 * t);
-      da[kk][1] = load_pair(ds_ + (qr + 8) * CS + 16 * kk + 2 * t);
-      da[kk][2] = load_pair(ds_ + qr * CS + 16 * kk + 8 + 2 * t);
-      da[kk][3] = load_pair(ds_ + (qr + 8) * CS + 16 * kk + 8 + 2 * t);
-    }
+    for (int kk = 0; kk < T / 16; ++kk) fragment_a(da[kk], ds_, CS, qr, 16 * kk, t);
     for (int nd = 0; nd < D / 8; ++nd) {
       float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       for (int kk = 0; kk < T / 16; ++kk) {
-        const uint32_t bk[2] = {load_pair(kt + (8 * nd + g) * CS + 16 * kk + 2 * t), load_pair(kt + (8 * nd + g) * CS + 16 * kk + 8 + 2 * t)};
+        uint32_t bk[2];
+        fragment_b(bk, kt, CS, 8 * nd + g, 16 * kk, t);
         mma_m16n8k16_bf16(acc, da[kk], bk, acc);
       }
       for (int e = 0; e < 4; ++e) {

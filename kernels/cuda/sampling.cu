@@ -43,8 +43,8 @@ struct SampleShared {
   float scratch[32];
   unsigned digit;
   float above;
-  int chosen_warp, token;
-  float target, walk_start;
+  int chosen_warp;
+  float target;
 };
 
 struct RowView {
