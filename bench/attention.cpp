@@ -61,7 +61,6 @@ int main(int argc, char** argv) {
       unfused_sum = sum(o.detach()).item();
       clear();
     };
-    bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}, {}};
     // On CUDA also the op as precision bf16 runs it: bf16 q, k, v, o and gradients, mma.sync.
     double bf16_sum = 0;
     Tensor qb = q.detach().to(DType::BF16).requires_grad_(), kb = k.detach().to(DType::BF16).requires_grad_(),
@@ -72,28 +71,31 @@ int main(int argc, char** argv) {
       run_op(qb, kb, vb, doutb, bf16_sum);
       set_precision(Precision::F32);
     };
-    std::vector<std::function<void()>> versions{unfused, op};
-    if (dev == Device::CUDA) versions.push_back(op_bf16);
+    std::vector<bench::Version> versions{{"unfused", unfused}, {"op", op}};
+    if (dev == Device::CUDA) versions.push_back({"op_bf16", op_bf16});
     // Useful FLOPs of causal attention forward + backward: 4·B·H·T²·d forward (two products,
     // half the matrix), 2.5× that backward; the usual accounting of FlashAttention's papers.
     const double flop = 3.5 * 4.0 * double(batch * heads) * double(time) * double(time) * double(dim) / 2;
-    const std::vector<bench::Timing> timings = bench::measure(dev, versions, reps);
-    r.runs = {{"unfused", timings[0], flop}, {"op", timings[1], flop}};
-    r.ceilings = bench::measure_ceilings(dev);
-    if (dev == Device::CUDA) {
-      r.runs.push_back({"op_bf16", timings[2], flop});
-      r.ratios["time_op_bf16_vs_unfused"] = timings[2].median_ms / timings[0].median_ms;
-    }
-    if (std::fabs(op_sum - unfused_sum) > 1e-3 * (1 + std::fabs(unfused_sum)))
-      fail("the op's output sum ", op_sum, " differs from the unfused ", unfused_sum);
-    r.ratios["time_op_vs_unfused"] = timings[1].median_ms / timings[0].median_ms;
-    r.ratios["memory_op_vs_unfused"] = timings[1].peak_mb / timings[0].peak_mb;
-
-    char title[128];
-    std::snprintf(title, sizeof title, "causal attention, forward + backward: B %lld, H %lld, T %lld, d %lld",
-                  (long long)batch, (long long)heads, (long long)time, (long long)dim);
-    r.print(title);
-    std::printf("op / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_op_vs_unfused"], r.ratios["memory_op_vs_unfused"]);
-    return bench::finish("bench_attention", r, opts);
+    auto measure_once = [&] {
+      bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}, {}};
+      const std::vector<bench::Timing> timings = bench::measure(dev, versions, reps);
+      r.runs = {{"unfused", timings[0], flop}, {"op", timings[1], flop}};
+      r.ceilings = bench::measure_ceilings(dev);
+      if (dev == Device::CUDA) {
+        r.runs.push_back({"op_bf16", timings[2], flop});
+        r.ratios["time_op_bf16_vs_unfused"] = bench::time_ratio(timings[2], timings[0]);
+      }
+      if (std::fabs(op_sum - unfused_sum) > 1e-3 * (1 + std::fabs(unfused_sum)))
+        fail("the op's output sum ", op_sum, " differs from the unfused ", unfused_sum);
+      r.ratios["time_op_vs_unfused"] = bench::time_ratio(timings[1], timings[0]);
+      r.ratios["memory_op_vs_unfused"] = timings[1].peak_mb / timings[0].peak_mb;
+      char title[128];
+      std::snprintf(title, sizeof title, "causal attention, forward + backward: B %lld, H %lld, T %lld, d %lld",
+                    (long long)batch, (long long)heads, (long long)time, (long long)dim);
+      r.print(title);
+      std::printf("op / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_op_vs_unfused"], r.ratios["memory_op_vs_unfused"]);
+      return r;
+    };
+    return bench::finish("bench_attention", measure_once, opts);
   });
 }

@@ -67,25 +67,27 @@ int main(int argc, char** argv) {
       fused_loss = loss.item();
       h.zero_grad(), W.zero_grad();
     };
-    bench::Report r{"logprob", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"dim", double(dim)},
-                                        {"chunk", double(chunk)}}, {}, {}, {}};
     // GEMM work of the three products every version needs (logits, dh, dW): 6·N·V·d.
     const double flop = 6.0 * double(rows) * double(vocab) * double(dim);
-    const std::vector<bench::Timing> timings = bench::measure(dev, {unfused, fused}, reps);
-    r.runs = {{"unfused", timings[0], flop}, {"fused", timings[1], flop}};
-    r.ceilings = bench::measure_ceilings(dev);
-    // bf16 logits: the two routes may round a product differently in the last bit.
-    if (std::fabs(fused_loss - unfused_loss) > (act == DType::BF16 ? 1e-3 : 1e-4) * std::fabs(unfused_loss))
-      fail("the fused loss ", fused_loss, " differs from the unfused ", unfused_loss);
-    const bench::Timing &a = timings[0], &b = timings[1];
-    r.ratios = {{"time_fused_vs_unfused", b.median_ms / a.median_ms}, {"memory_fused_vs_unfused", b.peak_mb / a.peak_mb}};
-
-    char title[160];
-    std::snprintf(title, sizeof title, "weighted log-prob of the output layer, forward + backward: N %lld, V %lld, d %lld, chunk %lld",
-                  (long long)rows, (long long)vocab, (long long)dim, (long long)chunk);
-    r.print(title);
-    std::printf("fused / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_fused_vs_unfused"],
-                r.ratios["memory_fused_vs_unfused"]);
-    return bench::finish("bench_logprob", r, opts);
+    auto measure_once = [&] {
+      bench::Report r{"logprob", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"dim", double(dim)},
+                                          {"chunk", double(chunk)}}, {}, {}, {}};
+      const std::vector<bench::Timing> timings = bench::measure(dev, {{"unfused", unfused}, {"fused", fused}}, reps);
+      r.runs = {{"unfused", timings[0], flop}, {"fused", timings[1], flop}};
+      r.ceilings = bench::measure_ceilings(dev);
+      // bf16 logits: the two routes may round a product differently in the last bit.
+      if (std::fabs(fused_loss - unfused_loss) > (act == DType::BF16 ? 1e-3 : 1e-4) * std::fabs(unfused_loss))
+        fail("the fused loss ", fused_loss, " differs from the unfused ", unfused_loss);
+      const bench::Timing &a = timings[0], &b = timings[1];
+      r.ratios = {{"time_fused_vs_unfused", bench::time_ratio(b, a)}, {"memory_fused_vs_unfused", b.peak_mb / a.peak_mb}};
+      char title[160];
+      std::snprintf(title, sizeof title, "weighted log-prob of the output layer, forward + backward: N %lld, V %lld, d %lld, chunk %lld",
+                    (long long)rows, (long long)vocab, (long long)dim, (long long)chunk);
+      r.print(title);
+      std::printf("fused / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_fused_vs_unfused"],
+                  r.ratios["memory_fused_vs_unfused"]);
+      return r;
+    };
+    return bench::finish("bench_logprob", measure_once, opts);
   });
 }

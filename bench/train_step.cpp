@@ -109,28 +109,32 @@ int main(int argc, char** argv) {
       opt_fused.zero_grad();
     };
 
-    bench::Report r{"train_step", device,
-                    {{"d_model", double(z.g.d_model)}, {"layers", double(z.g.layers)}, {"vocab", double(z.vocab)},
-                     {"batch", double(z.batch)}, {"time", double(z.time)}, {"samples", double(z.samples)},
-                     {"sample_len", double(z.sample_len)}},
-                    {}, {}, {}};
-    const std::vector<bench::Timing> t =
-        bench::measure(dev, {[&] { mle_step(unfused, opt_unfused); }, [&] { mle_step(fused, opt_fused); }, gcn_step}, reps, 2);
-    r.runs = {{"mle_unfused", t[0]}, {"mle_fused", t[1]}, {"gcn", t[2]}};
-    r.ceilings = bench::measure_ceilings(dev);
-    r.ratios = {{"time_mle_fused_vs_unfused", t[1].median_ms / t[0].median_ms},
-                {"memory_mle_fused_vs_unfused", t[1].peak_mb / t[0].peak_mb},
-                {"time_gcn_vs_mle_fused", t[2].median_ms / t[1].median_ms}};
     const double mle_tokens = double(z.batch * z.time), gcn_tokens = double(z.samples * z.sample_len);
-    char title[200];
-    std::snprintf(title, sizeof title, "training steps: d %lld, %lld layers, %lld heads, V %lld; MLE %lld x %lld tokens, GCN %lld samples of %lld",
-                  (long long)z.g.d_model, (long long)z.g.layers, (long long)z.g.heads, (long long)z.vocab,
-                  (long long)z.batch, (long long)z.time, (long long)z.samples, (long long)z.sample_len);
-    r.print(title);
-    for (size_t k = 0; k < r.runs.size(); ++k)
-      std::printf("%s: %.0f tokens/s\n", r.runs[k].name.c_str(), (k < 2 ? mle_tokens : gcn_tokens) / t[k].median_ms * 1e3);
-    std::printf("MLE fused / unfused: time %.3f, peak memory %.3f; GCN / MLE (fused): time %.3f\n",
-                r.ratios["time_mle_fused_vs_unfused"], r.ratios["memory_mle_fused_vs_unfused"], r.ratios["time_gcn_vs_mle_fused"]);
-    return bench::finish("bench_train_step", r, opts);
+    auto measure_once = [&] {
+      bench::Report r{"train_step", device,
+                      {{"d_model", double(z.g.d_model)}, {"layers", double(z.g.layers)}, {"vocab", double(z.vocab)},
+                       {"batch", double(z.batch)}, {"time", double(z.time)}, {"samples", double(z.samples)},
+                       {"sample_len", double(z.sample_len)}},
+                      {}, {}, {}};
+      const std::vector<bench::Timing> t = bench::measure(
+          dev, {{"mle_unfused", [&] { mle_step(unfused, opt_unfused); }}, {"mle_fused", [&] { mle_step(fused, opt_fused); }}, {"gcn", gcn_step}},
+          reps, 2);
+      r.runs = {{"mle_unfused", t[0]}, {"mle_fused", t[1]}, {"gcn", t[2]}};
+      r.ceilings = bench::measure_ceilings(dev);
+      r.ratios = {{"time_mle_fused_vs_unfused", bench::time_ratio(t[1], t[0])},
+                  {"memory_mle_fused_vs_unfused", t[1].peak_mb / t[0].peak_mb},
+                  {"time_gcn_vs_mle_fused", bench::time_ratio(t[2], t[1])}};
+      char title[200];
+      std::snprintf(title, sizeof title, "training steps: d %lld, %lld layers, %lld heads, V %lld; MLE %lld x %lld tokens, GCN %lld samples of %lld",
+                    (long long)z.g.d_model, (long long)z.g.layers, (long long)z.g.heads, (long long)z.vocab,
+                    (long long)z.batch, (long long)z.time, (long long)z.samples, (long long)z.sample_len);
+      r.print(title);
+      for (size_t k = 0; k < r.runs.size(); ++k)
+        std::printf("%s: %.0f tokens/s\n", r.runs[k].name.c_str(), (k < 2 ? mle_tokens : gcn_tokens) / t[k].median_ms * 1e3);
+      std::printf("MLE fused / unfused: time %.3f, peak memory %.3f; GCN / MLE (fused): time %.3f\n",
+                  r.ratios["time_mle_fused_vs_unfused"], r.ratios["memory_mle_fused_vs_unfused"], r.ratios["time_gcn_vs_mle_fused"]);
+      return r;
+    };
+    return bench::finish("bench_train_step", measure_once, opts);
   });
 }
