@@ -192,7 +192,7 @@ void cpu_run(const OpCall& c) {
       });
     case Op::SampleLogits:
       return floating(t, [&]<class T>(T) {
-        cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], uint64_t(c.i[1]), uint64_t(c.i[2])};
+        cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], c.f[2], uint64_t(c.i[1]), uint64_t(c.i[2])};
         cpu::sample_logits(c.out[2].data<int32_t>(), out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), c.in[0].size(0),
                            c.in[0].size(1), a);
       });

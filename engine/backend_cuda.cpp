@@ -188,7 +188,7 @@ void cuda_run(const OpCall& c) {
       return cuda::adamw(out(c, 0), in(c, 0), out(c, 1), out(c, 2), n, a, s);
     }
     case Op::SampleLogits: {
-      cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], uint64_t(c.i[1]), uint64_t(c.i[2])};
+      cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], c.f[2], uint64_t(c.i[1]), uint64_t(c.i[2])};
       return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), in(c, 0), c.in[0].size(0),
                                  c.in[0].size(1), a, s);
     }

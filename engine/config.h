@@ -11,7 +11,9 @@
 // from the command line are applied to the YAML tree first and named as such in errors.
 #pragma once
 #include <initializer_list>
+#include <limits>
 #include <map>
+#include <sstream>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -30,6 +32,21 @@ struct ConfigSource {
 
 enum class Need { Optional, Required };
 
+// The values a numeric key allows: lo ≤ x ≤ hi, either end open (lo < x, x < hi). Checked when
+// the config is read, so a value that would fail hours later fails at once, naming the key.
+struct Range {
+  double lo, hi;
+  bool lo_open = false, hi_open = false;
+  bool contains(double x) const { return (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi); }
+  std::string describe() const {
+    std::ostringstream s;
+    if (hi == std::numeric_limits<double>::infinity()) s << (lo_open ? "> " : "≥ ") << lo;
+    else s << (lo_open ? "(" : "[") << lo << ", " << hi << (hi_open ? ")" : "]");
+    return s.str();
+  }
+};
+inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+
 class ConfigReader {
  public:
   ConfigReader(YAML::Node node, const ConfigSource& src, std::string path)
@@ -47,6 +64,16 @@ class ConfigReader {
       return;
     }
     read(value, path, field);
+  }
+
+  // A numeric key whose value must lie in `range`.
+  template <class T> void operator()(const char* key, T& field, const Range& range, Need need = Need::Optional) {
+    (*this)(key, field, need);
+    if (!range.contains(double(field))) {
+      std::ostringstream got;
+      got << field;
+      error(lookup(key), child_path(key), got.str() + " is outside the allowed range " + range.describe());
+    }
   }
 
   void one_of(const char* key, std::string& field, std::initializer_list<const char*> choices,
@@ -137,6 +164,9 @@ class ConfigWriter {
   template <class T> void operator()(const char* key, const T& field, Need = Need::Optional) {
     out_ << YAML::Key << key << YAML::Value;
     write(field);
+  }
+  template <class T> void operator()(const char* key, const T& field, const Range&, Need need = Need::Optional) {
+    (*this)(key, field, need);
   }
   void one_of(const char* key, const std::string& field, std::initializer_list<const char*>,
               Need need = Need::Optional) {

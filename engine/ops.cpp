@@ -336,13 +336,14 @@ Tensor sum_squares(const Tensor& x) {
 
 Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset) {
   CG_CHECK(logits.dim() == 2 && logits.size(1) > 0, "sample_logits: logits must be [N, V], got ", describe(logits));
-  CG_CHECK(cfg.top_k >= 0 && cfg.top_p > 0, "sample_logits: top_k must be ≥ 0 and top_p > 0 (got ", cfg.top_k,
-           ", ", cfg.top_p, ")");
+  CG_CHECK(cfg.top_k >= 0 && cfg.top_p > 0 && cfg.top_p <= 1 && cfg.mix >= 0 && cfg.mix <= 1,
+           "sample_logits: top_k must be ≥ 0, top_p in (0, 1] and mix in [0, 1] (got ", cfg.top_k, ", ", cfg.top_p,
+           ", ", cfg.mix, ")");
   const int64_t n = logits.size(0);
   Samples s{Tensor::empty({n}, DType::I32, logits.device()), Tensor::empty({n}, logits.dtype(), logits.device()),
             Tensor::empty({n}, logits.dtype(), logits.device())};
-  run(Op::SampleLogits, {logits.detach().contiguous()}, {s.logp, s.logq, s.tokens}, {cfg.temperature, cfg.top_p},
-      {cfg.top_k, int64_t(seed), int64_t(offset)});
+  run(Op::SampleLogits, {logits.detach().contiguous()}, {s.logp, s.logq, s.tokens},
+      {cfg.temperature, cfg.top_p, cfg.mix}, {cfg.top_k, int64_t(seed), int64_t(offset)});
   return s;
 }
 

@@ -3,6 +3,7 @@
 // Shapes: N rows, C features, B batch, T time, H heads, D head dim, V vocabulary.
 #pragma once
 #include "engine/autograd.h"
+#include "engine/config.h"
 #include "engine/tensor.h"
 
 namespace coopgen {
@@ -65,16 +66,22 @@ Tensor sum(const Tensor& x);
 Tensor sum_squares(const Tensor& x);
 
 // Sampling (no history). One token per row of logits [N,V] from q̂ = p at `temperature`,
-// truncated to top_k and to the top_p nucleus (see kernels/cpu/sampling.h); draws use the Philox
-// stream (seed, offset + row/4 blocks), so the same call gives the same tokens on CPU and CUDA.
+// truncated to top_k and to the top_p nucleus, optionally mixed with the untruncated tempered p
+// (see kernels/cpu/sampling.h); draws use the Philox stream (seed, offset + row/4 blocks), so the
+// same call gives the same tokens on CPU and CUDA.
 struct SamplingConfig {
   double temperature = 1.0;  // ≤ 0: greedy
   int64_t top_k = 0;         // 0: off
   double top_p = 1.0;        // 1: off
+  // ε: q̂ = ε·p_τ + (1 − ε)·truncated(p_τ) per token, a mixture of sampling distributions (defensive
+  // importance sampling, Hesterberg 1995): the truncated part concentrates the draws where p is
+  // high, the ε part keeps every token possible, so no weight q/q̂ is unbounded. 0: truncation only.
+  double mix = 0.0;
   template <class V> void visit(V& v) {
     v("temperature", temperature);
-    v("top_k", top_k);
-    v("top_p", top_p);
+    v("top_k", top_k, Range{0, kUnbounded});
+    v("top_p", top_p, Range{0, 1, true});
+    v("mix", mix, Range{0, 1});
   }
 };
 struct Samples {

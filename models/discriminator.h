@@ -3,9 +3,28 @@
 // position sees only its prefix, as when D is started from the generator's weights. Any prefix
 // length up to max_len is a valid input, so decoders can score unfinished sequences.
 #pragma once
+#include <vector>
+
 #include "models/transformer.h"
 
 namespace coopgen {
+
+// What the guided proposal asks of a discriminator (trainers/decoding.h, decoder `guided`): per
+// decoding step, D's logit on each row's prefix y_<t extended by each candidate token v, so that
+// q̂(v | y_<t) ∝ p(v | y_<t) · D(y_<t v) can be drawn. One guide serves one decode of a batch.
+class PrefixGuide {
+ public:
+  virtual ~PrefixGuide() = default;
+  // Candidates scored per row: 0 means the whole vocabulary (exact), k > 0 the k tokens the
+  // decoder names (the rest of the mass stays with p).
+  virtual int64_t candidates() const = 0;
+  // Step t: `logp` [rows × V] the generator's log p(v | y_<t) (double); `cand` the candidate ids
+  // per row when candidates() > 0 (empty for a row that has ended). Returns D's logits on y_<t·v:
+  // [rows × V], or the rows' candidates one after another in the order given.
+  virtual std::vector<double> score(const std::vector<double>& logp, const std::vector<std::vector<int32_t>>& cand) = 0;
+  // The token each row took at step t (ended rows: anything; they are never asked again).
+  virtual void advance(const std::vector<int32_t>& tokens) = 0;
+};
 
 using DiscriminatorConfig = TransformerConfig;
 

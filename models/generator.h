@@ -29,6 +29,10 @@ class Generator {
   // MLE (w = 1/tokens), GAN, RML-GAN and GCN (w = the samples' weights), through the route
   // config().output_chunk chooses.
   Tensor weighted_logprob(const Tensor& ids, const Tensor& y, const Tensor& m, const Tensor& w) const;
+  // log p(y) = Σ_t log p(y_t | start, y_<t) of each sequence or unfinished prefix (ids in [0, V),
+  // at most max_len − 1 tokens), from one forward pass per batch of rows; double sums, no history.
+  std::vector<double> sequence_logprobs(const std::vector<std::vector<int32_t>>& seqs, int32_t start_token,
+                                        int64_t batch = 64) const;
   Cache new_cache(int64_t batch) const { return net_.new_cache(batch); }
   // ids i32 [B] at position cache.len → logits [B, V]; appends to the cache. No history.
   Tensor step(const Tensor& ids, Cache& cache) const;

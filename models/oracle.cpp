@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/io.h"
+#include "engine/logspace.h"
 #include "engine/ops.h"
 
 namespace coopgen {
@@ -76,25 +77,48 @@ static int64_t check_batch(const Sequences& seqs, int64_t start, int64_t batch) 
   return b;
 }
 
+std::vector<double> OracleLSTM::log_softmax_rows(const Tensor& logits) const {
+  const std::vector<float> z = logits.to_vector<float>();
+  std::vector<double> out(z.size());
+  for (size_t r = 0; r < z.size() / size_t(vocab_); ++r) {
+    const float* row = z.data() + r * size_t(vocab_);
+    const double lse = log_sum_exp(row, vocab_);
+    for (int64_t v = 0; v < vocab_; ++v) out[r * size_t(vocab_) + size_t(v)] = double(row[v]) - lse;
+  }
+  return out;
+}
+
+OracleLSTM::State OracleLSTM::start(int64_t rows) const {
+  return {Tensor::zeros({rows, 32}, DType::F32, device_), Tensor::zeros({rows, 32}, DType::F32, device_)};
+}
+
+std::vector<double> OracleLSTM::next(State& state, const std::vector<int32_t>& prev) const {
+  NoGradGuard no_grad;
+  return log_softmax_rows(step(Tensor::from(prev, {int64_t(prev.size())}, device_), state.h, state.c));
+}
+
 std::vector<double> OracleLSTM::log_probs(const Sequences& seqs, int64_t batch) const {
   NoGradGuard no_grad;
   std::vector<double> out(seqs.size(), 0.0);
-  for (int64_t start = 0; start < int64_t(seqs.size()); start += batch) {
-    const int64_t b = check_batch(seqs, start, batch);
-    Tensor h = Tensor::zeros({b, 32}, DType::F32, device_), c = Tensor::zeros({b, 32}, DType::F32, device_);
-    Tensor prev = Tensor::full({b}, kStartToken, DType::I32, device_);
-    for (int64_t t = 0; t < kLength; ++t) {
-      std::vector<int32_t> col(static_cast<size_t>(b));
-      for (int64_t r = 0; r < b; ++r) col[size_t(r)] = seqs[size_t(start + r)][size_t(t)];
-      const std::vector<float> logits = step(prev, h, c).to_vector<float>();
+  for (int64_t first = 0; first < int64_t(seqs.size()); first += batch) {
+    const int64_t b = std::min(batch, int64_t(seqs.size()) - first);
+    size_t longest = 0;
+    for (int64_t r = 0; r < b; ++r) {
+      const size_t len = seqs[size_t(first + r)].size();
+      CG_CHECK(len >= 1 && int64_t(len) <= kLength, "oracle: sequence ", first + r, " has ", len,
+               " tokens, the oracle scores 1 to ", kLength);
+      longest = std::max(longest, len);
+    }
+    State state = start(b);
+    std::vector<int32_t> prev(static_cast<size_t>(b), kStartToken);
+    for (size_t t = 0; t < longest; ++t) {
+      const std::vector<double> lp = next(state, prev);
       for (int64_t r = 0; r < b; ++r) {
-        const float* row = logits.data() + r * vocab_;
-        const double top = double(*std::max_element(row, row + vocab_));
-        double z = 0;
-        for (int64_t v = 0; v < vocab_; ++v) z += std::exp(double(row[v]) - top);
-        out[size_t(start + r)] += double(row[col[size_t(r)]]) - top - std::log(z);
+        const auto& s = seqs[size_t(first + r)];
+        if (t >= s.size()) continue;  // a shorter prefix: done (its input below is any valid token)
+        out[size_t(first + r)] += lp[size_t(r * vocab_ + s[t])];
+        prev[size_t(r)] = s[t];
       }
-      prev = Tensor::from(col, {b}, device_);
     }
   }
   return out;

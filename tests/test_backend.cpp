@@ -208,8 +208,10 @@ TEST_CASE("the Philox stream is identical on CPU and CUDA, bit for bit", "[gpu]"
 // floats: top-k/top-p passes re-read global memory). The tied logits (multiples of 1/4) check
 // that every token equal to a top-k or top-p threshold is kept, as on the CPU.
 TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
-  const SamplingConfig configs[] = {{1.0, 0, 1.0}, {0.7, 0, 1.0},  {1.0, 40, 1.0},  {1.0, 0, 0.9}, {1.3, 50, 0.8},
-                                    {0.0, 0, 1.0}, {0.8, 1, 1.0},  {1.0, 1000, 0.95}, {2.0, 0, 0.3}};
+  const SamplingConfig configs[] = {{1.0, 0, 1.0},     {0.7, 0, 1.0},      {1.0, 40, 1.0},    {1.0, 0, 0.9},
+                                    {1.3, 50, 0.8},    {0.0, 0, 1.0},      {0.8, 1, 1.0},     {1.0, 1000, 0.95},
+                                    {2.0, 0, 0.3},     {1.0, 0, 0.9, 0.5}, {1.3, 50, 0.8, 0.25}, {0.8, 1, 1.0, 0.1},
+                                    {1.0, 0, 1.0, 0.3}};
   const std::pair<int64_t, int64_t> shapes[] = {{19, 301}, {9, 5003}, {3, 50257}, {2, 60001}};
   int draws = 0, same = 0;
   for (const auto& [rows, vocab] : shapes)
@@ -224,7 +226,7 @@ TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
           {rows, vocab});
       for (const SamplingConfig& cfg : configs) {
         INFO(rows << "x" << vocab << (tied ? " tied" : "") << ", temperature " << cfg.temperature << " top_k "
-                  << cfg.top_k << " top_p " << cfg.top_p);
+                  << cfg.top_k << " top_p " << cfg.top_p << " mix " << cfg.mix);
         allocator(Device::CUDA).set_poison(true);
         Samples c = sample_logits(logits, cfg, 5, 11), g = sample_logits(logits.to(Device::CUDA), cfg, 5, 11);
         std::vector<int32_t> tc = c.tokens.to_vector<int32_t>(), tg = g.tokens.to_vector<int32_t>();

@@ -57,6 +57,20 @@ TEST_CASE("sampling from p, tempered, top-k and top-p", "[sampling]") {
   SECTION("top-p 0.5 keeps the smallest set holding half the mass") { check(p, {1.0, 0, 0.5}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
   SECTION("top-p 0.75 needs three tokens") { check(p, {1.0, 0, 0.75}, {0, 0.2 / 0.9, 0.3 / 0.9, 0.4 / 0.9}); }
   SECTION("top-k 3 then top-p 0.6 of the remainder") { check(p, {1.0, 3, 0.6}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
+  // The mixture q̂ = ε·p_τ + (1 − ε)·truncated(p_τ): every token keeps at least ε·p_τ.
+  SECTION("mixture: ε = 0.5 of p and the top-p 0.5 nucleus") {
+    check(p, {1.0, 0, 0.5, 0.5}, {0.05, 0.1, 0.15 + 0.5 * 0.3 / 0.7, 0.2 + 0.5 * 0.4 / 0.7});
+  }
+  SECTION("mixture: ε = 0.3 of p at temperature 2 and its top-2") {
+    std::vector<double> t;
+    double z = 0;
+    for (double x : p) z += std::sqrt(x);
+    for (double x : p) t.push_back(std::sqrt(x) / z);
+    const double top2 = t[2] + t[3];
+    check(p, {2.0, 2, 1.0, 0.3}, {0.3 * t[0], 0.3 * t[1], 0.3 * t[2] + 0.7 * t[2] / top2, 0.3 * t[3] + 0.7 * t[3] / top2});
+  }
+  SECTION("mixture without truncation is p itself") { check(p, {1.0, 0, 1.0, 0.4}, p); }
+  SECTION("ε = 1 is the untruncated p_τ") { check(p, {1.0, 1, 0.5, 1.0}, p); }
 }
 
 TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sampling]") {
@@ -75,6 +89,8 @@ TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sa
   REQUIRE(sample_logits(logits, {}, 9, 4).tokens.to_vector<int32_t>() !=
           sample_logits(logits, {}, 9, 5).tokens.to_vector<int32_t>());
   REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, -1, 1.0}, 1, 0), Catch::Contains("top_k"));
+  REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, 0, 1.5}, 1, 0), Catch::Contains("top_p in (0, 1]"));
+  REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, 0, 0.9, 1.5}, 1, 0), Catch::Contains("mix in [0, 1]"));
 }
 
 TEST_CASE("sequences end at their first <eos>, and their log p is the teacher-forced log-likelihood", "[sampling]") {

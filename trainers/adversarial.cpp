@@ -11,6 +11,7 @@
 #include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "kernels/philox.h"
 #include "trainers/loop.h"
 #include "trainers/mle.h"
@@ -21,13 +22,8 @@ namespace coopgen {
 namespace {
 
 // Independent random streams per (run seed, step, purpose), so a resumed run draws what the
-// uninterrupted one would have (splitmix64 finaliser).
-uint64_t stream(uint64_t seed, int64_t step, uint64_t purpose) {
-  uint64_t z = seed * 0x9e3779b97f4a7c15ull + uint64_t(step) * 0xbf58476d1ce4e5b9ull + purpose * 0x94d049bb133111ebull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+// uninterrupted one would have.
+using random::stream;
 
 bool is_p(const SamplingConfig& s) { return s.temperature == 1.0 && s.top_k == 0 && s.top_p >= 1.0; }
 
@@ -98,14 +94,13 @@ class AdversarialRun {
         real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1)),
         real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed),
         sources_(int64_t(task.train.size()), std::min<int64_t>(cfg.adversarial.sources, int64_t(task.train.size())),
-                 stream(cfg.seed, 0, 7)) {
+                 stream(cfg.seed, 0, 7)),
+        critic_(cfg, task, g_, &d_) {
     const auto& dm = cfg.discriminator.model;
     int64_t longest = task.sample_length;
     for (const auto& s : task.train) longest = std::max<int64_t>(longest, int64_t(s.size()));
     if (dm.max_len < longest)
       fail("discriminator.model.max_len (", dm.max_len, ") is shorter than the task's sequences (", longest, " tokens)");
-    if (cfg.discriminator.steps < 0 || cfg.discriminator.pretrain_steps < 0)
-      fail("discriminator.steps and discriminator.pretrain_steps must be ≥ 0");
     const auto& gm = cfg.model;
     if (cfg.discriminator.init_from_generator &&
         (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
@@ -114,12 +109,16 @@ class AdversarialRun {
   }
 
   void start(bool resume) {
+    if (critic_.optimal())
+      std::fprintf(stderr, "discriminator: the optimal D* = p*/(p* + p) of the oracle, logit noise %g (not trained)\n",
+                   cfg_.discriminator.logit_noise);
     if (resume) return;  // the checkpoint holds both models
     if (!cfg_.adversarial.init_checkpoint.empty()) {
       const std::string& dir = cfg_.adversarial.init_checkpoint;
       load_params(g_.params(), load_checkpoint(dir, nullptr), dir);
       std::fprintf(stderr, "generator initialised from %s\n", dir.c_str());
     }
+    if (critic_.optimal()) return;
     if (cfg_.discriminator.init_from_generator) {  // "disc.<name>" ← "<name>"; the head stays fresh
       std::map<std::string, Tensor> from_g;
       for (auto& [name, t] : g_.params()) from_g["disc." + name] = t;
@@ -140,11 +139,13 @@ class AdversarialRun {
         std::fprintf(stderr, "discriminator pre-training %lld/%lld: loss %.4f accuracy %.3f\n", (long long)done,
                      (long long)cfg_.discriminator.pretrain_steps, m[0].second, m[1].second);
     }
+    warm_up_d();
   }
 
   Metrics step(int64_t step) {
     Metrics d_stats{{"d_loss", 0}, {"d_acc", 0}};
-    const int64_t k = cfg_.discriminator.steps;
+    const int64_t k = critic_.optimal() ? 0 : cfg_.discriminator.steps;
+    if (k == 0) d_stats.clear();
     for (int64_t j = 0; j < k; ++j) {
       const Metrics m = train_d(cfg_.discriminator.pretrain_steps + step * k + j, stream(cfg_.seed, step * k + j, 3));
       for (size_t i = 0; i < d_stats.size(); ++i) d_stats[i].second += m[i].second / double(k);
@@ -186,26 +187,61 @@ class AdversarialRun {
     for (double v : x) acc_fake += (v < 0) / double(n);
     m.emplace_back("d_acc_real", acc_real);
     m.emplace_back("d_acc_fake", acc_fake);
-    // On the oracle the optimal D's logit is known: log p*(y) − log p(y). How well D's logits
-    // follow it says whether D rewards what the data distribution prefers (1: as D* does).
+    // On the oracle the optimal D's logit is known: r = log p*(y) − log p(y). How well D's logits
+    // x follow it: their correlation (1: D ranks samples as D* does), the mean |x − r|, and the
+    // standard deviation of x − r (what is left once an offset is removed; comparable with the σ
+    // of discriminator.logit_noise, which is exactly that for D* with noise).
     if (auto* oracle_task = dynamic_cast<const OracleTask*>(&task_)) {
-      std::vector<double> log_ratio = oracle_task->oracle.log_probs(fake.seqs);
-      for (size_t i = 0; i < log_ratio.size(); ++i) log_ratio[i] -= fake.logp[i];
-      m.emplace_back("d_corr_log_ratio", pearson(x, log_ratio));
+      std::vector<double> r = oracle_task->oracle.log_probs(fake.seqs);
+      for (size_t i = 0; i < r.size(); ++i) r[i] -= fake.logp[i];
+      double mae = 0, mean = 0, sq = 0;
+      for (size_t i = 0; i < r.size(); ++i) mae += std::fabs(x[i] - r[i]), mean += x[i] - r[i];
+      mae /= double(r.size()), mean /= double(r.size());
+      for (size_t i = 0; i < r.size(); ++i) sq += (x[i] - r[i] - mean) * (x[i] - r[i] - mean);
+      m.emplace_back("d_corr_log_ratio", pearson(x, r));
+      m.emplace_back("d_logit_mae", mae);
+      m.emplace_back("d_logit_sd_error", std::sqrt(sq / double(r.size())));
     }
     return m;
   }
 
-  std::vector<Trained> trained() { return {{&g_.params(), &opt_g_}, {&d_.params(), &opt_d_}}; }
+  // The optimal D has no parameters: the checkpoint holds the generator alone.
+  std::vector<Trained> trained() {
+    if (critic_.optimal()) return {{&g_.params(), &opt_g_}};
+    return {{&g_.params(), &opt_g_}, {&d_.params(), &opt_d_}};
+  }
 
  private:
-  // One discriminator step: a batch of real training sequences against as many fakes.
+  // The gate of discriminator.warmup_until_accuracy: D trains until its accuracy over the last 20
+  // batches reaches the threshold, or warmup_max_steps steps (then it says so and goes on).
+  void warm_up_d() {
+    const double want = cfg_.discriminator.warmup_until_accuracy;
+    if (want <= 0) return;
+    std::vector<double> recent;
+    double mean = 0;
+    int64_t j = 0;
+    for (; j < cfg_.discriminator.warmup_max_steps; ++j) {
+      recent.push_back(train_d(cfg_.discriminator.pretrain_steps + j, stream(cfg_.seed, j, 8))[1].second);
+      if (recent.size() > 20) recent.erase(recent.begin());
+      mean = 0;
+      for (double a : recent) mean += a / double(recent.size());
+      if (recent.size() == 20 && mean >= want) break;
+    }
+    std::fprintf(stderr, "discriminator warm-up: accuracy %.3f over the last %zu batches after %lld steps (%s %.3f)\n",
+                 mean, recent.size(), (long long)std::min(j + 1, cfg_.discriminator.warmup_max_steps),
+                 mean >= want ? "reached" : "did not reach", want);
+  }
+
+  // One discriminator step: a batch of real training sequences against as many fakes (from p, or
+  // from the proposal: the sampling section or the cooperative decoder GCN draws from).
   Metrics train_d(int64_t index, uint64_t seed) {
-    const SamplingConfig fake_from = cfg_.discriminator.fakes == "p" ? SamplingConfig{} : cfg_.adversarial.proposal;
     // Real training sequences against fakes continuing the same sources (conditional tasks); each
     // rank takes its share of both, and its loss is its share of the batch mean.
     const std::vector<size_t> all_rows = real_for_d_.rows(index), real_rows = dist::shard(all_rows, "discriminator.batch_size");
-    const Sequences fakes = task_.draw(g_, shard_prompts(task_.prompts(task_.train, all_rows, 1)), fake_from, seed).seqs;
+    const Prompts fake_prompts = shard_prompts(task_.prompts(task_.train, all_rows, 1));
+    const Sequences fakes = cfg_.discriminator.fakes == "p"
+                                ? task_.draw(g_, fake_prompts, SamplingConfig{}, seed).seqs
+                                : task_.decode(g_, fake_prompts, cfg_.decoding, cfg_.adversarial.proposal, scorer(), seed).seqs;
     std::vector<const std::vector<int32_t>*> seqs;
     for (size_t r : real_rows) seqs.push_back(&task_.train[r]);
     const size_t n_real = seqs.size();
@@ -244,7 +280,7 @@ class AdversarialRun {
     return {{"d_loss", totals[0]}, {"d_acc", totals[1] / double(2 * all_rows.size())}};
   }
 
-  std::vector<double> d_logits(const Sequences& seqs) const { return discriminator_logits(d_, seqs, task_.pad, g_.device()); }
+  std::vector<double> d_logits(const Sequences& seqs) const { return critic_.logits(seqs); }
 
   // This rank's share of a draw: a contiguous block of the contexts (conditional tasks: whole
   // sources, so per-source weights stay on one rank) or of the rows, addressed within the whole draw.
@@ -281,9 +317,7 @@ class AdversarialRun {
     for (int32_t len : lengths) all.seqs.emplace_back(tokens.begin() + long(at), tokens.begin() + long(at + size_t(len))), at += size_t(len);
     return all;
   }
-  PrefixScorer scorer() const {
-    return [this](const Sequences& s) { return d_logits(s); };
-  }
+  PrefixScorer scorer() const { return critic_.scorer(); }
 
   const RunConfig& cfg_;
   const Task& task_;
@@ -292,13 +326,40 @@ class AdversarialRun {
   Discriminator d_;
   AdamW opt_g_, opt_d_;
   BatchOrder real_for_d_, real_for_mle_, sources_;
+  RunDiscriminator critic_;
 };
 
 }  // namespace
 
+RunDiscriminator::RunDiscriminator(const RunConfig& cfg, const Task& task, const Generator& g,
+                                   const Discriminator* learned)
+    : learned_(learned), pad_(task.pad), device_(g.device()) {
+  if (cfg.discriminator.kind != "optimal") return;
+  const auto* oracle_task = dynamic_cast<const OracleTask*>(&task);
+  if (!oracle_task) fail("discriminator.kind optimal needs the oracle task (data.task is ", cfg.data.task, ")");
+  optimal_ = std::make_unique<OptimalDiscriminator>(oracle_task->oracle, g, task.start_token, cfg.discriminator.logit_noise,
+                                                    random::stream(cfg.seed, 0, 9));
+}
+
+std::vector<double> RunDiscriminator::logits(const Sequences& seqs) const {
+  return optimal_ ? optimal_->logits(seqs) : discriminator_logits(*learned_, seqs, pad_, device_);
+}
+
+PrefixScorer RunDiscriminator::scorer() const {
+  PrefixScorer s = [this](const Sequences& seqs) { return logits(seqs); };
+  if (optimal_)
+    s.guide = [this](const std::vector<const std::vector<int32_t>*>& contexts) { return optimal_->guide(int64_t(contexts.size())); };
+  return s;
+}
+
 Strategy strategy_for(const RunConfig& cfg) {
   const AdversarialConfig& a = cfg.adversarial;
   if (a.samples < 1) fail("adversarial.samples (", a.samples, ") must be at least 1");
+  if (cfg.discriminator.kind == "optimal" && cfg.data.task != "oracle")
+    fail("discriminator.kind optimal: D* = p*/(p* + p) needs the data distribution p*, known only on the oracle task "
+         "(data.task is ", cfg.data.task, ")");
+  if (cfg.discriminator.logit_noise > 0 && cfg.discriminator.kind != "optimal")
+    fail("discriminator.logit_noise (", cfg.discriminator.logit_noise, ") applies to discriminator.kind optimal only");
   const DecodingConfig& dec = cfg.decoding;
   if (dec.decoder != "sample" && cfg.method != "gcn")
     fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", cfg.method,
@@ -311,6 +372,11 @@ Strategy strategy_for(const RunConfig& cfg) {
          "set it > 0 (tokens drawn from the visit distribution)");
   if (dec.decoder == "das" && dec.weights == "importance")
     fail("decoding.weights importance needs q̂(y), which a beam search has not: use decoding.weights uniform with das");
+  if (dec.decoder == "rerank" && dec.rerank.mode == "argmax" && dec.weights == "importance")
+    fail("decoding.weights importance needs q̂(y), which reranking by argmax has not: use decoding.rerank.mode resample "
+         "or decoding.weights uniform");
+  if (dec.decoder == "guided" && dec.weights == "uniform")
+    fail("decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q: set decoding.weights importance");
   if (cfg.method == "gcn" && dec.decoder != "sample" && dec.weights == "uniform") return {a.samples, uniform_weigh};
   if (cfg.method == "gan") {
     if (!is_p(a.proposal))

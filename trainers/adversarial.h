@@ -5,8 +5,11 @@
 // L̄ the mean length of the samples, so the learning rate means what it means for MLE. The methods
 // differ only in their strategy: which samples, and which weights (trainers/weights.h).
 #pragma once
+#include <memory>
+
 #include "engine/optim.h"
 #include "models/discriminator.h"
+#include "models/optimal_discriminator.h"
 #include "trainers/run_config.h"
 #include "trainers/tasks.h"
 
@@ -50,6 +53,25 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
 // checkpoint without one (an MLE run's) is an error naming the folder and `why` it was wanted.
 std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const std::string& dir, int64_t vocab,
                                                   const std::string& why);
+
+// D as a run uses it (discriminator.kind): the learned discriminator `learned`, or the oracle task's
+// exact D* against the generator `g` (OptimalDiscriminator; logit noise and seed from the config).
+// Both models must outlive it.
+class RunDiscriminator {
+ public:
+  RunDiscriminator(const RunConfig& cfg, const Task& task, const Generator& g, const Discriminator* learned);
+  bool optimal() const { return bool(optimal_); }
+  // D's logits on sequences or unfinished prefixes (context included).
+  std::vector<double> logits(const Sequences& seqs) const;
+  // The decoders' view: these logits and, for D*, its exact guide.
+  PrefixScorer scorer() const;
+
+ private:
+  const Discriminator* learned_;
+  int32_t pad_;
+  Device device_;
+  std::unique_ptr<OptimalDiscriminator> optimal_;
+};
 
 // D's logits on `seqs` (sequences or unfinished prefixes), without history, in batches of 256.
 std::vector<double> discriminator_logits(const Discriminator& d, const Sequences& seqs, int32_t pad, Device device);

@@ -20,6 +20,7 @@
 #include "trainers/adversarial.h"
 #include "trainers/bleu.h"
 #include "trainers/decoding.h"
+#include "trainers/enumerable.h"
 #include "trainers/loop.h"
 #include "trainers/mle.h"
 #include "trainers/rouge.h"
@@ -36,7 +37,7 @@ const char* kUsage =
     "commands:\n"
     "  train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
     "                                              train the generator (method: mle|gan|rml_gan|gcn)\n"
-    "  sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das] [key.sub=value ...]\n"
+    "  sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das|guided|rerank] [key.sub=value ...]\n"
     "                                              print samples of a trained generator\n"
     "  eval --config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]\n"
     "                                              the task's metrics of a checkpoint\n"
@@ -47,6 +48,8 @@ const char* kUsage =
     "  score --hyp FILE --ref FILE                corpus BLEU-4 (sacreBLEU) and ROUGE-1/2/L of aligned lines\n"
     "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
     "  inspect FILE.safetensors | CHECKPOINT_DIR   list the tensors of a file or checkpoint\n"
+    "  enumerate --out FILE.csv [--problems N] [--vocab V] [--length L] [--iterations T]\n"
+    "                                              the method's updates on problems small enough to enumerate\n"
     "  devices                                     say which backends this build can run\n"
     "\n"
     "Run `coopgen <command> --help` for a command's options.\n";
@@ -111,33 +114,36 @@ int cmd_train(const std::vector<std::string>& args) {
 void apply_decoder_flag(ConfigArgs& a) {
   std::string& decoder = a.cfg.decoding.decoder;
   if (a.extra.count("--decoder")) decoder = a.extra["--decoder"];
-  if (decoder != "sample" && decoder != "mcts" && decoder != "das") fail("--decoder '", decoder, "': expected sample, mcts or das");
+  if (decoder != "sample" && decoder != "mcts" && decoder != "das" && decoder != "guided" && decoder != "rerank")
+    fail("--decoder '", decoder, "': expected sample, mcts, das, guided or rerank");
 }
 
-// For MCTS / DAS, the discriminator of the checkpoint folder and its scorer (empty for the sampler).
+// For the cooperative decoders, the discriminator and its scorer (empty for the sampler): the
+// checkpoint folder's learned D, or with discriminator.kind optimal the oracle's D* of `g`.
 struct DecoderSetup {
   std::unique_ptr<Discriminator> d;
+  std::unique_ptr<RunDiscriminator> critic;
   PrefixScorer score;
   DecoderSetup(const RunConfig& cfg, const std::string& dir, const Generator& g, const Task& task) {
     if (cfg.decoding.decoder == "sample") return;
-    d = load_discriminator(cfg, dir, g.vocab(), "decoder " + cfg.decoding.decoder);
-    const Discriminator* dp = d.get();
-    const int32_t pad = task.pad;
-    const Device device = g.device();
-    score = [dp, pad, device](const Sequences& seqs) { return discriminator_logits(*dp, seqs, pad, device); };
+    if (cfg.discriminator.kind != "optimal") d = load_discriminator(cfg, dir, g.vocab(), "decoder " + cfg.decoding.decoder);
+    critic = std::make_unique<RunDiscriminator>(cfg, task, g, d.get());
+    score = critic->scorer();
   }
 };
 
 int cmd_sample(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das]\n"
+    std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das|guided|rerank]\n"
                  "                      [key.sub=value ...]\n"
                  "Prints N sequences (default 10), one per line: the tokens, then log p and log q̂ of the\n"
                  "sequence. DIR defaults to run_dir/checkpoint. The decoder (default: decoding.decoder) is the\n"
-                 "sampler (the sampling section), MCTS guided by p·D (decoding.mcts) or discriminator-guided\n"
-                 "beam search (decoding.das); the last two need a checkpoint holding the discriminator (an\n"
-                 "adversarial run's), built as the config's discriminator section says. The decoding rate\n"
-                 "(sequences/s) goes to stderr.\n";
+                 "sampler (the sampling section), MCTS guided by p·D (decoding.mcts), discriminator-guided\n"
+                 "beam search (decoding.das), the proposal q̂ ∝ p·D token by token (decoding.guided) or the\n"
+                 "sampler's draws reranked by p·D/q̂ (decoding.rerank); these need a checkpoint holding the\n"
+                 "discriminator (an adversarial run's), built as the config's discriminator section says, or\n"
+                 "discriminator.kind optimal (the oracle's exact D*). The decoding rate (sequences/s) goes to\n"
+                 "stderr.\n";
     return 0;
   }
   ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num", "--decoder"}, false);
@@ -164,7 +170,8 @@ int cmd_sample(const std::vector<std::string>& args) {
 
 int cmd_eval(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR [--decoder sample|mcts|das] | --hyp FILE [--ref FILE]]\n"
+    std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR [--decoder sample|mcts|das|guided|rerank] |\n"
+                 "                    --hyp FILE [--ref FILE]]\n"
                  "                    [key.sub=value ...]\n"
                  "With --hyp: BLEU-2..5 of the file's lines against --ref (default data.test_file) and their\n"
                  "Self-BLEU-2..5 (e.g. real test sentences against the training file: COCO gives BLEU-2 ≈ 0.78).\n"
@@ -324,6 +331,34 @@ int cmd_inspect(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_enumerate(const std::vector<std::string>& args) {
+  if (wants_help(args) || args.empty()) {
+    std::cout << "usage: coopgen enumerate --out FILE.csv [--problems N (5)] [--vocab V (3)] [--length L (3)]\n"
+                 "                         [--iterations T (100)]\n"
+                 "KL(p*‖p_t) over T iterations of the generator update with the optimal discriminator, on N\n"
+                 "random problems of V^L sequences (one parameter per sequence): exact M-step, 1 or 5\n"
+                 "gradient steps per iteration, M = 16 or 256 sampled sequences with self-normalised weights,\n"
+                 "and GAN's REINFORCE update (trainers/enumerable.h). Plot: scripts/plot_enumerable.py.\n";
+    return args.empty() ? 1 : 0;
+  }
+  std::map<std::string, std::string> opt{{"--out", ""}, {"--problems", "5"}, {"--vocab", "3"}, {"--length", "3"}, {"--iterations", "100"}};
+  for (size_t k = 0; k < args.size(); ++k) {
+    if (!opt.count(args[k]) || k + 1 >= args.size()) fail("enumerate: unexpected argument '", args[k], "' (see --help)");
+    opt[args[k]] = args[k + 1], ++k;
+  }
+  if (opt["--out"].empty()) fail("enumerate: --out FILE.csv is required");
+  auto whole = [&](const char* flag) {
+    try {
+      return std::stoll(opt[flag]);
+    } catch (const std::exception&) {
+      fail("enumerate: ", flag, " ", opt[flag], ": expected a whole number");
+    }
+  };
+  enumerable::write_report(opt["--out"], whole("--problems"), whole("--vocab"), whole("--length"), whole("--iterations"));
+  std::printf("wrote %s\n", opt["--out"].c_str());
+  return 0;
+}
+
 int cmd_devices() {
   std::printf("cpu: available\n");
   std::printf("cuda: %s\n", !device::cuda_compiled()    ? "not built (configure with -DCOOPGEN_CUDA=ON)"
@@ -354,6 +389,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == "config") return cmd_config(args);
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "devices") return cmd_devices();
+    if (cmd == "enumerate") return cmd_enumerate(args);
     fail("unknown command '", cmd, "' (see coopgen --help)");
   } catch (const Error& e) {
     dist::abort_job(e.what());  // several ranks: ends them all, naming this one

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "engine/error.h"
+#include "engine/logspace.h"
 #include "kernels/philox.h"
 #include "trainers/decoding.h"
 
@@ -16,28 +17,6 @@ namespace coopgen {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-// log Σ_v exp(scale · x_v), in double.
-double log_sum_exp(const float* x, int64_t V, double scale) {
-  const double m = scale * double(*std::max_element(x, x + V));
-  double z = 0;
-  for (int64_t v = 0; v < V; ++v) z += std::exp(scale * double(x[v]) - m);
-  return m + std::log(z);
-}
-
-// Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
-template <class T>
-std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k) {
-  const size_t n = k > 0 ? std::min(size_t(k), size_t(V)) : size_t(V);
-  std::vector<int32_t> ids(static_cast<size_t>(V));
-  std::iota(ids.begin(), ids.end(), 0);
-  std::partial_sort(ids.begin(), ids.begin() + long(n), ids.end(),
-                    [&](int32_t a, int32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
-  ids.resize(n);
-  return ids;
-}
-
-double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
 
 // ---------------------------------------------------------------------------------------------
 // MCTS

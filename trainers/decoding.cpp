@@ -2,8 +2,21 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 
 namespace coopgen {
+
+template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k) {
+  const size_t n = k > 0 ? std::min(size_t(k), size_t(V)) : size_t(V);
+  std::vector<int32_t> ids(static_cast<size_t>(V));
+  std::iota(ids.begin(), ids.end(), 0);
+  std::partial_sort(ids.begin(), ids.begin() + long(n), ids.end(),
+                    [&](int32_t a, int32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
+  ids.resize(n);
+  return ids;
+}
+template std::vector<int32_t> top_tokens<float>(const float*, int64_t, int64_t);
+template std::vector<int32_t> top_tokens<double>(const double*, int64_t, int64_t);
 
 std::vector<RowGroup> group_rows(const Prompts& prompts, int64_t length, int64_t max_len, int64_t batch) {
   CG_CHECK(batch >= 1 && prompts.per_context >= 0, "decoding: batch ", batch, ", ", prompts.per_context, " per context");

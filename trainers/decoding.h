@@ -1,14 +1,19 @@
-// Decoding from the generator: batched ancestral sampling with the KV cache, and the two
-// cooperative decoders in which the discriminator guides the generator (docs/method.md,
-// "Cooperative decoding"): Monte-Carlo tree search over p·D (trainers/mcts.cpp) and
-// discriminator-guided beam search (trainers/das.cpp). Each decodes a batch of sequences with one
-// generator forward and one discriminator forward per search step for the whole batch.
+// Decoding from the generator: batched ancestral sampling with the KV cache, and the cooperative
+// decoders in which the discriminator guides the generator (docs/method.md, "Cooperative
+// decoding"): Monte-Carlo tree search over p·D and discriminator-guided beam search
+// (trainers/cooperative.cpp), the token-by-token proposal q̂ ∝ p·D on prefixes
+// (trainers/guided.cpp), and reranking of sampled candidates by p·D/q̂ (trainers/rerank.cpp).
+// Each decodes a batch of sequences with one generator forward and one discriminator call per
+// search step for the whole batch.
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/ops.h"
+#include "models/discriminator.h"
 #include "models/generator.h"
 #include "models/oracle.h"
 
@@ -108,25 +113,73 @@ struct DasConfig {
   }
 };
 
-// Which decoder `coopgen sample` uses and, for method gcn, which proposal q̂ the samples come from.
-struct DecodingConfig {
-  std::string decoder = "sample";  // sample (the sampling/proposal section) | mcts | das
-  // GCN's weights on a cooperative decoder's output: importance (wᵢ ∝ p·D/q̂, q̂ the product of the
-  // visit probabilities; MCTS with visit_temperature > 0) or uniform (SelfGAN: the output taken as
-  // a sample of q).
-  std::string weights = "uniform";
-  MctsConfig mcts;
-  DasConfig das;
+// The guided proposal, token by token: q̂(v | y_<t) ∝ p(v | y_<t) · D(y_<t v). With a guide that
+// scores the whole vocabulary (the oracle's exact D*) every token is scored; a learned D scores the
+// `candidates` most likely tokens of p (one discriminator call over rows × candidates prefixes per
+// step) and the rest of the vocabulary keeps its probability under p:
+//   q̂(v) = m_K · p(v)D(v) / Σ_{u∈K} p(u)D(u) for v ∈ K,   q̂(v) = p(v) otherwise,   m_K = Σ_{u∈K} p(u).
+// log q̂ of the drawn token is exact, so GCN's importance weights p·D/q̂ are too.
+struct GuidedConfig {
+  int64_t candidates = 16;
+  template <class V> void visit(V& v) { v("candidates", candidates, Range{1, kUnbounded}); }
+};
+
+// Reranking (the residual energy-based decoder of Bakhtin, Deng, Ranzato et al. 2019–2021): draw
+// `candidates` continuations from the sampling section's q̂, weigh each by w = p·D/q̂, keep the
+// best (argmax) or draw one ∝ w (resample: sampling-importance-resampling, Rubin 1988, whose
+// output approaches q ∝ p·D as candidates grow). As a GCN proposal (importance weights) the kept
+// candidate's weight is the SIR one, the mean of its row's candidate weights (docs/method.md).
+struct RerankConfig {
+  int64_t candidates = 16;
+  std::string mode = "resample";
   template <class V> void visit(V& v) {
-    v.one_of("decoder", decoder, {"sample", "mcts", "das"});
-    v.one_of("weights", weights, {"importance", "uniform"});
-    v("mcts", mcts);
-    v("das", das);
+    v("candidates", candidates, Range{1, kUnbounded});
+    v.one_of("mode", mode, {"argmax", "resample"});
   }
 };
 
-// The discriminator's logits x (D = σ(x)) on a batch of sequences or unfinished prefixes.
-using PrefixScorer = std::function<std::vector<double>(const Sequences&)>;
+// Which decoder `coopgen sample` uses and, for method gcn, which proposal q̂ the samples come from.
+struct DecodingConfig {
+  // sample (the sampling/proposal section) | mcts | das | guided | rerank
+  std::string decoder = "sample";
+  // GCN's weights on a cooperative decoder's output: importance (wᵢ ∝ p·D/q̂: MCTS with
+  // visit_temperature > 0, guided, rerank with resampling) or uniform (SelfGAN: the output taken
+  // as a sample of q).
+  std::string weights = "uniform";
+  MctsConfig mcts;
+  DasConfig das;
+  GuidedConfig guided;
+  RerankConfig rerank;
+  template <class V> void visit(V& v) {
+    v.one_of("decoder", decoder, {"sample", "mcts", "das", "guided", "rerank"});
+    v.one_of("weights", weights, {"importance", "uniform"});
+    v("mcts", mcts);
+    v("das", das);
+    v("guided", guided);
+    v("rerank", rerank);
+  }
+};
+
+// The discriminator as the decoders use it: its logits x (D = σ(x)) on a batch of sequences or
+// unfinished prefixes and, where it has one, its own guide for the guided decoder (the oracle's
+// exact D*: every token scored at once). Without a guide the guided decoder scores candidates
+// through `logits`.
+struct PrefixScorer {
+  using Logits = std::function<std::vector<double>(const Sequences&)>;
+  // A guide for one decode of rows continuing these contexts.
+  using Guide = std::function<std::unique_ptr<PrefixGuide>(const std::vector<const std::vector<int32_t>*>& contexts)>;
+  Logits logits;
+  Guide guide;
+  PrefixScorer() = default;
+  template <class F>
+    requires std::is_invocable_r_v<std::vector<double>, F, const Sequences&>
+  PrefixScorer(F f) : logits(std::move(f)) {}  // NOLINT: a plain scoring function converts
+  std::vector<double> operator()(const Sequences& seqs) const { return logits(seqs); }
+  explicit operator bool() const { return bool(logits); }
+};
+
+// Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
+template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k);
 
 // Continuations by MCTS, as sample_sequences: log p sums the model's own log-probabilities, log q̂
 // the log visit probabilities of the emitted tokens (0 when emitting the most visited).
@@ -137,5 +190,20 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
 // search is deterministic; with sampled candidates q̂ has no closed form).
 SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
                          const DasConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 64);
+
+// Continuations by the guided proposal (GuidedConfig), as sample_sequences: log p under the model,
+// log q̂ under the guided distribution actually drawn from.
+SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
+                            const GuidedConfig& cfg, uint64_t seed, int32_t eos = -1, int64_t batch = 256);
+
+// The candidate a row keeps given its candidates' log-weights log wⱼ (log p + log D − log q̂):
+// the largest, or with `resample` the one whose cumulative weight first exceeds u·Σw, u ∈ [0, 1).
+size_t rerank_pick(const std::vector<double>& log_w, bool resample, double u);
+
+// Continuations by reranking (RerankConfig) candidates drawn from q̂ = `proposal`; log p of the
+// kept one, and log q̂ such that p·D/q̂ is its SIR weight (resample) or 0 (argmax: no q̂).
+SampledSet rerank_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
+                            const SamplingConfig& proposal, const RerankConfig& cfg, uint64_t seed, int32_t eos = -1,
+                            int64_t batch = 256);
 
 }  // namespace coopgen

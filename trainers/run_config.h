@@ -54,6 +54,10 @@ struct TrainConfig {
 // The discriminator of the adversarial methods and how it is trained: binary cross-entropy, real
 // sequences from the training data against fakes from the generator.
 struct DiscriminatorTrainConfig {
+  // learned: the transformer below, trained as this section says. optimal: the oracle task's exact
+  // D* = p*/(p* + p) of the current generator (models/optimal_discriminator.h), never trained.
+  std::string kind = "learned";
+  double logit_noise = 0.0;  // optimal: σ of the fixed N(0, σ²) error added to D*'s logit per sequence
   TransformerConfig model{32, 2, 2, 21, 0.02};
   OptimConfig optim;
   int64_t batch_size = 64;   // real and fake sequences per step (each)
@@ -73,17 +77,25 @@ struct DiscriminatorTrainConfig {
   // for both sides, so length says nothing), so D learns to score the unfinished sequences the
   // cooperative decoders ask it about (decoding.decoder mcts | das).
   double prefix_fraction = 0.0;
+  // A gate before the generator's first step: after pretrain_steps, D keeps training until its
+  // accuracy over the last 20 batches reaches this (0: off), for at most warmup_max_steps steps.
+  double warmup_until_accuracy = 0.0;
+  int64_t warmup_max_steps = 2000;
   template <class V> void visit(V& v) {
+    v.one_of("kind", kind, {"learned", "optimal"});
+    v("logit_noise", logit_noise, Range{0, kUnbounded});
     v("model", model);
     v("optim", optim);
     v("batch_size", batch_size);
-    v("steps", steps);
-    v("pretrain_steps", pretrain_steps);
+    v("steps", steps, Range{0, kUnbounded});
+    v("pretrain_steps", pretrain_steps, Range{0, kUnbounded});
     v.one_of("fakes", fakes, {"p", "proposal"});
     v("causal", causal);
     v("init_from_generator", init_from_generator);
     v("init_checkpoint", init_checkpoint);
-    v("prefix_fraction", prefix_fraction);
+    v("prefix_fraction", prefix_fraction, Range{0, 1});
+    v("warmup_until_accuracy", warmup_until_accuracy, Range{0, 1, false, true});
+    v("warmup_max_steps", warmup_max_steps, Range{0, kUnbounded});
   }
 };
 

@@ -96,9 +96,11 @@ Prompts Task::leading_prompts(const Sequences& from, int64_t n) const {
 
 SampledSet Task::decode(const Generator& g, const Prompts& prompts, const DecodingConfig& dec, const SamplingConfig& s,
                         const PrefixScorer& d, uint64_t seed) const {
-  SampledSet out = dec.decoder == "mcts" ? mcts_sequences(g, d, prompts, sample_length, dec.mcts, seed, eos)
-                   : dec.decoder == "das" ? das_sequences(g, d, prompts, sample_length, dec.das, seed, eos)
-                                          : sample_sequences(g, prompts, sample_length, s, seed, eos);
+  SampledSet out = dec.decoder == "mcts"     ? mcts_sequences(g, d, prompts, sample_length, dec.mcts, seed, eos)
+                   : dec.decoder == "das"    ? das_sequences(g, d, prompts, sample_length, dec.das, seed, eos)
+                   : dec.decoder == "guided" ? guided_sequences(g, d, prompts, sample_length, dec.guided, seed, eos)
+                   : dec.decoder == "rerank" ? rerank_sequences(g, d, prompts, sample_length, s, dec.rerank, seed, eos)
+                                             : sample_sequences(g, prompts, sample_length, s, seed, eos);
   for (size_t r = 0; r < out.seqs.size(); ++r) {
     const std::vector<int32_t>& context = prompts.contexts[r / size_t(prompts.per_context)];
     out.seqs[r].insert(out.seqs[r].begin(), context.begin(), context.end());
@@ -123,11 +125,13 @@ OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.backe
   sample_length = OracleLSTM::kLength;
   train = oracle.generate(cfg.data.train_size, cfg.data.seed);
   test = oracle.generate(cfg.data.test_size, cfg.data.seed + 0x9e3779b97f4a7c15ull);
+  test_nll_oracle = oracle.nll(test);
 }
 
 Metrics OracleTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
   const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
-  return {{"nll_oracle", oracle.nll(s)}, {"nll_test", nll(g, test)}};
+  const double nll_test = nll(g, test);
+  return {{"nll_oracle", oracle.nll(s)}, {"nll_test", nll_test}, {"kl_test", nll_test - test_nll_oracle}};
 }
 
 std::string OracleTask::render(const std::vector<int32_t>& seq) const {

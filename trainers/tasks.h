@@ -47,8 +47,8 @@ class Task {
   // One continuation of each of the first n of `from` (n capped at its size; evaluations and
   // printed samples), or n unconditional draws.
   Prompts leading_prompts(const Sequences& from, int64_t n) const;
-  // Sequences for `prompts` from the decoder of `dec` (the sampler with `s`, or MCTS / DAS guided by
-  // the discriminator logits `d`), returned whole as the task stores them: context + continuation
+  // Sequences for `prompts` from the decoder of `dec` (the sampler with `s`, or MCTS / DAS / the
+  // guided proposal / reranking of draws from `s`, guided by the discriminator `d`), returned whole as the task stores them: context + continuation
   // (text: ending in <eos>), with the continuation's log p and log q̂.
   SampledSet decode(const Generator& g, const Prompts& prompts, const DecodingConfig& dec, const SamplingConfig& s,
                     const PrefixScorer& d, uint64_t seed) const;
@@ -62,12 +62,16 @@ class Task {
   virtual std::string render(const std::vector<int32_t>& seq) const = 0;
 };
 
+// The synthetic oracle: NLL-oracle (samples of p scored by p*), NLL-test (the held-out oracle
+// samples scored by p) and kl_test = NLL-test − the oracle's own NLL of those samples, the Monte
+// Carlo estimate of KL(p*‖p) per token on the same sequences (H(p*) ≈ 5.74; docs/results.md).
 class OracleTask : public Task {
  public:
   explicit OracleTask(const RunConfig& cfg);
   Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
   OracleLSTM oracle;
+  double test_nll_oracle = 0;  // −(1/20)·mean log p*(y) over the test set
 };
 
 class TextTask : public Task {

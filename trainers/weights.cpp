@@ -6,10 +6,9 @@
 #include <random>
 
 #include "engine/error.h"
+#include "engine/logspace.h"
 
 namespace coopgen {
-
-static double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
 
 std::vector<double> log_importance_weights(const std::vector<double>& logp, const std::vector<double>& logq,
                                            const std::vector<double>& d_logits, const std::string& target) {

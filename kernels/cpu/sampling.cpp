@@ -51,21 +51,28 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
         }
       }
     }
-    double kept = 0;
-    for (double x : e)
+    double kept = 0, all = 0;
+    for (double x : e) {
+      all += x;
       if (x >= threshold) kept += x;
-    const double target = double(philox::uniform(a.seed, a.offset, uint64_t(n))) * kept;
+    }
+    // The mixture's component, chosen by u itself, and u rescaled within it.
+    double u = double(philox::uniform(a.seed, a.offset, uint64_t(n)));
+    const bool from_all = a.mix > 0 && u < a.mix;
+    u = from_all ? u / a.mix : a.mix > 0 ? (u - a.mix) / (1 - a.mix) : u;
+    const double floor = from_all ? 0.0 : threshold, target = u * (from_all ? all : kept);
     double acc = 0;
     int64_t token = -1;
     for (int64_t v = 0; v < vocab; ++v) {
-      if (e[size_t(v)] < threshold) continue;
+      if (e[size_t(v)] < floor) continue;
       token = v;
       acc += e[size_t(v)];
       if (acc > target) break;
     }
+    const double et = e[size_t(token)];
     tokens[n] = int32_t(token);
     logp[n] = T(double(z[token]) - lse);
-    logq[n] = T(std::log(e[size_t(token)] / kept));
+    logq[n] = T(std::log(a.mix * et / all + (1 - a.mix) * (et >= threshold ? et / kept : 0.0)));
   }
 }
 

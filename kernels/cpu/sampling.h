@@ -1,8 +1,11 @@
 // CPU reference of the sampler: one token per row of logits [N,V] from the proposal q̂, which is
 // p (the softmax of the logits) at temperature τ, truncated to the k most likely tokens (top-k),
 // then to the smallest set of most likely tokens holding a fraction top_p of the remaining mass
-// (nucleus; ties at the threshold are kept), and renormalised. τ ≤ 0 is greedy (argmax, q̂ = 1).
-//   token  ~ q̂, drawn by inverting the CDF in vocabulary order with u = Philox(seed, offset, row)
+// (nucleus; ties at the threshold are kept), and renormalised; with mix ε > 0 that truncated
+// distribution t is mixed with the untruncated tempered one, q̂ = ε·p_τ + (1 − ε)·t. τ ≤ 0 is
+// greedy (argmax, q̂ = 1; ε is ignored).
+//   token  ~ q̂, drawn by inverting the CDF in vocabulary order with u = Philox(seed, offset, row):
+//          with ε > 0, u < ε draws from p_τ with u/ε, else from t with (u − ε)/(1 − ε)
 //   logp   = log p(token)    (untempered, untruncated: the model's own probability)
 //   logq   = log q̂(token)   (what importance weights divide by)
 #pragma once
@@ -14,6 +17,7 @@ struct SampleArgs {
   double temperature = 1.0;
   int64_t top_k = 0;     // 0 or ≥ V: no truncation
   double top_p = 1.0;    // ≥ 1: no truncation
+  double mix = 0.0;      // ε ∈ [0, 1]: the weight of the untruncated p_τ in q̂
   uint64_t seed = 0, offset = 0;
 };
 

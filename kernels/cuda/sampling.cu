@@ -13,9 +13,11 @@
 //   the exact key of the k-th largest logit / of the nucleus' last element, with the CPU's
 //   tie rule (every logit equal to the threshold is kept). 8 passes, no sort, no T×V scratch.
 //   Histograms are replicated 8 ways (by lane) so that a warp's atomics conflict at most 4-way.
-// Draw: u = Philox(seed, offset, row); the segment whose kept mass holds u·M (exclusive scan of
-//   the per-segment masses) is walked by its warp 32 tokens at a time with a warp scan, so the
-//   token is the CPU's inverse-CDF draw in vocabulary order, up to f32 rounding at a boundary.
+// Draw: u = Philox(seed, offset, row); with a mixture (ε > 0) u < ε picks the untruncated p_τ and
+//   is rescaled to u/ε, else (u − ε)/(1 − ε) draws from the truncated part. The segment whose
+//   mass in that component holds u·M (exclusive scan of the per-segment masses, both known from
+//   the passes above) is walked by its warp 32 tokens at a time with a warp scan, so the token is
+//   the CPU's inverse-CDF draw in vocabulary order, up to f32 rounding at a boundary.
 // Traffic: 4V bytes read from global memory per row (+V/warps for the walk); with truncation
 //   ~9 further passes over shared memory (or L2).
 #include "kernels/cuda/common.cuh"
@@ -40,11 +42,14 @@ struct SampleShared {
   float hist[kBins * kReplicas];  // bin b, replica r at b·kReplicas + r
   float bins[kBins];
   float seg_max[kMaxWarps], seg_tempered[kMaxWarps], seg_plain[kMaxWarps], seg_start[kMaxWarps];
+  float seg_all[kMaxWarps];  // each segment's untruncated tempered mass (the mixture's p_τ part)
   float scratch[32];
   unsigned digit;
   float above;
   int chosen_warp;
   float target;
+  float kept_mass, all_mass;
+  int from_all;  // the draw comes from the mixture's untruncated component
 };
 
 struct RowView {
@@ -183,43 +188,51 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
   if (top_p) threshold = radix_select<true>(r, threshold, float(a.top_p), sh);
 
   // Each segment's kept mass: from pass 1 without truncation, else one more pass.
-  float mine = 0;
+  const float all = wmax > -INFINITY ? wt * exp2f((wmax - zmax) * scale) : 0.0f;
+  float mine = all;
   if (top_k || top_p) {
+    mine = 0;
     for (int64_t v = begin + lane; v < end; v += 32) {
       const float zv = r.z[v];
       if (order_key(zv) >= threshold) mine += r.e(zv);
     }
     mine = warp_sum(mine);
-  } else {
-    mine = wmax > -INFINITY ? wt * exp2f((wmax - zmax) * scale) : 0.0f;
   }
-  if (lane == 0) sh.seg_tempered[warp] = mine;
+  if (lane == 0) sh.seg_tempered[warp] = mine, sh.seg_all[warp] = all;
   __syncthreads();
   if (threadIdx.x == 0) {
+    // The mixture's component, chosen by u itself (u < ε: p_τ), and u rescaled within it.
+    float kept = 0, total = 0;
+    for (unsigned w = 0; w < warps; ++w) kept += sh.seg_tempered[w], total += sh.seg_all[w];
+    float u = philox::uniform(a.seed, a.offset, uint64_t(n));
+    const float mix = float(a.mix);
+    const bool from_all = mix > 0 && u < mix;
+    u = from_all ? u / mix : mix > 0 ? (u - mix) / (1 - mix) : u;
+    const float* seg = from_all ? sh.seg_all : sh.seg_tempered;
     float acc = 0;
     int chosen = -1, last = 0;
     for (unsigned w = 0; w < warps; ++w) {
       sh.seg_start[w] = acc;
-      acc += sh.seg_tempered[w];
-      if (sh.seg_tempered[w] > 0) last = int(w);
+      acc += seg[w];
+      if (seg[w] > 0) last = int(w);
     }
-    const float target = philox::uniform(a.seed, a.offset, uint64_t(n)) * acc;
+    const float target = u * acc;
     for (unsigned w = 0; w < warps && chosen < 0; ++w)
-      if (sh.seg_tempered[w] > 0 && target < sh.seg_start[w] + sh.seg_tempered[w]) chosen = int(w);
-    sh.chosen_warp = chosen < 0 ? last : chosen;  // rounding past the total: the last kept segment
+      if (seg[w] > 0 && target < sh.seg_start[w] + seg[w]) chosen = int(w);
+    sh.chosen_warp = chosen < 0 ? last : chosen;  // rounding past the total: the last segment with mass
     sh.target = target;
-    sh.scratch[0] = acc;  // the kept mass M
+    sh.kept_mass = kept, sh.all_mass = total, sh.from_all = from_all;
   }
   __syncthreads();
-  const float mass = sh.scratch[0];
+  const unsigned floor = sh.from_all ? 0u : threshold;
   if (int(warp) == sh.chosen_warp) {
-    // Walk 32 tokens at a time: inclusive warp scan of the kept masses, first lane past u·M.
+    // Walk 32 tokens at a time: inclusive warp scan of the component's masses, first lane past u·M.
     float acc = sh.seg_start[warp];
     int64_t token = -1, last_kept = -1;
     for (int64_t base = begin; base < end && token < 0; base += 32) {
       const int64_t v = base + lane;
       const float zv = v < end ? r.z[v] : -INFINITY;
-      const float x = v < end && order_key(zv) >= threshold ? r.e(zv) : 0.0f;
+      const float x = v < end && order_key(zv) >= floor ? r.e(zv) : 0.0f;
       float incl = x;
       for (int o = 1; o < 32; o <<= 1) {
         const float up = __shfl_up_sync(0xffffffffu, incl, o);
@@ -235,7 +248,12 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
       const int64_t t = token >= 0 ? token : last_kept;  // rounding past the segment's end
       tokens[n] = int32_t(t);
       logp[n] = z[t] - lse;
-      logq[n] = (z[t] - zmax) * inv_t - logf(mass);
+      if (a.mix > 0) {  // q̂(t) = ε·e/Σe + (1 − ε)·[t kept]·e/Σ_kept e
+        const float et = r.e(z[t]), mix = float(a.mix);
+        logq[n] = logf(mix * et / sh.all_mass + (order_key(z[t]) >= threshold ? (1 - mix) * et / sh.kept_mass : 0.0f));
+      } else {
+        logq[n] = (z[t] - zmax) * inv_t - logf(sh.kept_mass);
+      }
     }
   }
 }

@@ -1,0 +1,26 @@
+// Host-side arithmetic in log space, in double, shared by the models and trainers that read
+// logits back (samplers on the host, exact sequence log-probabilities, importance weights).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace coopgen {
+
+// log Σ_v exp(scale · x_v) over x[0, n), max-subtracted; −∞ for n = 0 or all x = −∞.
+template <class T> double log_sum_exp(const T* x, int64_t n, double scale = 1.0) {
+  if (n <= 0) return -std::numeric_limits<double>::infinity();
+  const double m = scale * double(*std::max_element(x, x + n));
+  if (!std::isfinite(m)) return m;
+  double z = 0;
+  for (int64_t v = 0; v < n; ++v) z += std::exp(scale * double(x[v]) - m);
+  return m + std::log(z);
+}
+inline double log_sum_exp(const std::vector<double>& x) { return log_sum_exp(x.data(), int64_t(x.size())); }
+
+// log σ(x) = −log(1 + e^−x), without overflow for either sign.
+inline double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
+
+}  // namespace coopgen
