@@ -2,6 +2,9 @@
 // tied token embedding. Incremental decoding keeps a KV cache, so sampling costs one position per
 // step instead of re-running the prefix.
 #pragma once
+#include <string>
+
+#include "engine/config.h"
 #include "models/transformer.h"
 
 namespace coopgen {
@@ -11,9 +14,13 @@ struct GeneratorConfig : TransformerConfig {
   // C > 0, the fused output layer in vocabulary chunks of C tokens (weighted_logprob_linear): B·T·C
   // floats instead of B·T·V, for one more product h·Wᵀ in the backward pass.
   int64_t output_chunk = 0;
+  // Where the weights start: empty, fresh (init_std); a folder, the generator of that checkpoint
+  // (an MLE or adversarial run's checkpoint/: every method can continue from any of them).
+  std::string init;
   template <class V> void visit(V& v) {
     TransformerConfig::visit(v);
-    v("output_chunk", output_chunk);
+    v("output_chunk", output_chunk, Range{0, kUnbounded});
+    v("init", init);
   }
 };
 

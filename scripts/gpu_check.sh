@@ -81,7 +81,7 @@ if want bench; then
       optim.schedule.total_steps=200 train.eval_every=0 train.eval_samples=200 >/dev/null 2>&1
     echo "mle $dev rc $?: $(grep tokens_per_s "$run/mle/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
     timeout "$(cap 60)" build-gpu/coopgen train --config configs/oracle_gcn.yaml --device "$dev" \
-      data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/gcn" adversarial.init_checkpoint="$run/mle/checkpoint" \
+      data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/gcn" model.init="$run/mle/checkpoint" \
       discriminator.pretrain_steps=20 train.steps=40 train.log_every=10 train.eval_every=0 \
       train.checkpoint_every=0 train.eval_samples=200 >/dev/null 2>&1
     echo "gcn $dev rc $?: $(grep tokens_per_s "$run/gcn/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
@@ -129,7 +129,7 @@ if want nccl; then
     common=(data.oracle="$oracle" data.train_size=2000 data.test_size=200 train.eval_every=0
             train.eval_samples=200 train.log_every=10 distributed.timeout_s=60)
     mle=(--config configs/oracle_mle.yaml --device cuda train.steps=50 optim.schedule.total_steps=50 "${common[@]}")
-    gcn=(--config configs/oracle_gcn.yaml --device cuda adversarial.init_checkpoint=/tmp/nccl/plain/checkpoint
+    gcn=(--config configs/oracle_gcn.yaml --device cuda model.init=/tmp/nccl/plain/checkpoint
          discriminator.pretrain_steps=5 train.steps=10 train.checkpoint_every=0 "${common[@]}")
     rate() { grep tokens_per_s "$1/metrics.jsonl" | tail -1; }
     timeout "$(cap 60)" build-gpu/coopgen train "${mle[@]}" run_dir=/tmp/nccl/plain >/tmp/nccl-plain.log 2>&1 ||

@@ -24,7 +24,7 @@ START=${START:-runs/oracle_mle/checkpoint}
 [ -d "$START" ] || "$BIN" train --config configs/oracle_mle.yaml run_dir="${START%/checkpoint}" > "$OUT/mle.log" 2>&1
 [ -d "$OUT/d_pretrain/checkpoint" ] ||
   "$BIN" train --config configs/oracle_gcn.yaml run_dir="$OUT/d_pretrain" train.steps=0 train.eval_every=0 \
-    adversarial.init_checkpoint="$START" ${D_ARGS:-} > "$OUT/d_pretrain.log" 2>&1
+    model.init="$START" ${D_ARGS:-} > "$OUT/d_pretrain.log" 2>&1
 for seed in ${SEEDS[*]}; do
   for config in ${CONFIGS:-gan rml_gan gcn gcn_top_p}; do
     for schedule in ${SCHEDULES:-constant cosine}; do
@@ -32,7 +32,7 @@ for seed in ${SEEDS[*]}; do
       grep -q '"step": 300, "nll_oracle"' "$run/metrics.jsonl" 2>/dev/null && continue
       rm -rf "$run"
       echo "$BIN train --config configs/oracle_$config.yaml run_dir=$run seed=$seed optim.schedule.kind=$schedule" \
-           "adversarial.init_checkpoint=$START discriminator.init_checkpoint=$OUT/d_pretrain/checkpoint" \
+           "model.init=$START discriminator.init_checkpoint=$OUT/d_pretrain/checkpoint" \
            "discriminator.pretrain_steps=0 ${RUN_ARGS:-}" \
            "discriminator.init_from_generator=false > $run.log 2>&1"
     done

@@ -17,7 +17,7 @@ small=(data.oracle="$oracle" data.test_size=500 train.eval_samples=500 seed="$se
   optim.schedule.total_steps=20 optim.schedule.warmup_steps=5 train.checkpoint_every=0 > "$work/mle.log" 2>&1 ||
   { cat "$work/mle.log"; exit 1; }
 "$coopgen" train --config "$src/configs/oracle_gcn.yaml" "${small[@]}" run_dir="$work/gcn" train.steps=100 \
-  train.eval_every=100 adversarial.init_checkpoint="$work/mle/checkpoint" optim.lr=1e-3 \
+  train.eval_every=100 model.init="$work/mle/checkpoint" optim.lr=1e-3 \
   discriminator.pretrain_steps=100 discriminator.init_from_generator=false discriminator.causal=false \
   > "$work/gcn.log" 2>&1 || { cat "$work/gcn.log"; exit 1; }
 python3 - "$work/gcn/metrics.jsonl" <<'PY'

@@ -37,7 +37,7 @@ adv=(--config "$src/configs/oracle_gcn.yaml" data.oracle="$oracle" data.train_si
      train.eval_samples=16 train.eval_every=0 train.checkpoint_every=0 train.log_every=1 train.steps=3
      model.d_model=16 model.heads=2 discriminator.model.d_model=16 discriminator.model.heads=2
      discriminator.init_from_generator=false discriminator.pretrain_steps=2 discriminator.batch_size=8
-     discriminator.prefix_fraction=0.5 adversarial.init_checkpoint='""' adversarial.samples=8
+     discriminator.prefix_fraction=0.5 model.init='""' adversarial.samples=8
      adversarial.candidates=16 adversarial.mle_weight=0.5)
 for method in gcn rml_gan; do
   "$coopgen" train "${adv[@]}" method=$method run_dir="$work/$method-one" > "$work/$method-one.log" 2>&1 || fail "$method on one rank failed"

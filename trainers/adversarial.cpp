@@ -113,11 +113,7 @@ class AdversarialRun {
       std::fprintf(stderr, "discriminator: the optimal D* = p*/(p* + p) of the oracle, logit noise %g (not trained)\n",
                    cfg_.discriminator.logit_noise);
     if (resume) return;  // the checkpoint holds both models
-    if (!cfg_.adversarial.init_checkpoint.empty()) {
-      const std::string& dir = cfg_.adversarial.init_checkpoint;
-      load_params(g_.params(), load_checkpoint(dir, nullptr), dir);
-      std::fprintf(stderr, "generator initialised from %s\n", dir.c_str());
-    }
+    init_generator(cfg_, g_);
     if (critic_.optimal()) return;
     if (cfg_.discriminator.init_from_generator) {  // "disc.<name>" ← "<name>"; the head stays fresh
       std::map<std::string, Tensor> from_g;

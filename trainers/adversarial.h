@@ -15,7 +15,7 @@
 
 namespace coopgen {
 
-// Trains cfg.method (gan | rml_gan | gcn) from cfg.adversarial.init_checkpoint, or resumes from
+// Trains cfg.method (gan | rml_gan | gcn) from model.init, or resumes from
 // <run_dir>/checkpoint; returns the exit code.
 int train_adversarial(const RunConfig& cfg, bool resume);
 

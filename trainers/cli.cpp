@@ -96,7 +96,7 @@ int cmd_train(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
                  "Trains the generator with the config's method: mle (maximum likelihood on the task's data),\n"
-                 "gan, rml_gan or gcn (with a discriminator, from adversarial.init_checkpoint; docs/method.md),\n"
+                 "gan, rml_gan or gcn (with a discriminator, from model.init; docs/method.md),\n"
                  "evaluating the task's metrics every train.eval_every steps. Writes run_dir/config.yaml,\n"
                  "metrics.jsonl and\n"
                  "checkpoint/ (every train.checkpoint_every steps, at the end, and on Ctrl-C).\n"

@@ -58,10 +58,18 @@ Generator load_generator(const RunConfig& cfg, const std::string& dir) {
   return g;
 }
 
+void init_generator(const RunConfig& cfg, Generator& g) {
+  const std::string& dir = cfg.model.init;
+  if (dir.empty()) return;
+  load_params(g.params(), load_checkpoint(dir, nullptr), dir);
+  if (dist::is_root()) std::fprintf(stderr, "generator initialised from %s\n", dir.c_str());
+}
+
 int train_mle(const RunConfig& cfg, bool resume) {
   std::unique_ptr<Task> task_ptr = Task::create(cfg);
   const Task& task = *task_ptr;
   Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend());
+  if (!resume) init_generator(cfg, g);
   AdamW opt(g.params(), cfg.optim);
   BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed);
   LoopHooks hooks;

@@ -39,4 +39,8 @@ int train_mle(const RunConfig& cfg, bool resume);
 // The generator from a checkpoint folder (errors name the file and tensor).
 Generator load_generator(const RunConfig& cfg, const std::string& checkpoint_dir);
 
+// A fresh run's start: the weights of model.init, when set (not on --resume: the run's own
+// checkpoint holds them).
+void init_generator(const RunConfig& cfg, Generator& g);
+
 }  // namespace coopgen

@@ -101,7 +101,6 @@ struct DiscriminatorTrainConfig {
 
 // The generator step of GAN, RML-GAN and GCN (docs/method.md has the equations).
 struct AdversarialConfig {
-  std::string init_checkpoint;  // the generator to start from (an MLE checkpoint); empty: fresh
   int64_t samples = 64;         // M sequences per generator step
   int64_t candidates = 256;     // RML-GAN: N ≥ M drawn from the proposal, M resampled ∝ q/q̂
   int64_t sources = 8;          // conditional tasks: training sources per step, each with M samples (N for RML-GAN)
@@ -115,7 +114,6 @@ struct AdversarialConfig {
   double entropy_bonus = 0.0;   // GAN: β in the reward D(y) − β log p(y)
   double mle_weight = 0.0;      // λ: + λ · cross-entropy on a batch of real data
   template <class V> void visit(V& v) {
-    v("init_checkpoint", init_checkpoint);
     v("samples", samples);
     v("candidates", candidates);
     v("sources", sources);
