@@ -305,7 +305,7 @@ TEST_CASE("a generator training step and a sampling call through the CUDA path m
   REQUIRE(same >= 4);  // a draw at a CDF boundary may differ, and then so does the rest of its row
 }
 
-TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gathers, MCTS and DAS match the CPU", "[gpu]") {
+TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gathers, MCTS, DAS, guided and rerank match the CPU", "[gpu]") {
   const GeneratorConfig cfg = small_generator(0.3);
   const Generator gc(cfg, 13, 5, Device::CPU), gg(cfg, 13, 5, Device::CUDA);
   Generator::Cache cc = gc.new_cache(3), cg = gg.new_cache(3);
@@ -330,12 +330,31 @@ TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gath
   DasConfig das;
   das.beams = 3, das.candidates = 4;
   const Prompts prompts{0, {{}, {2, 5}}, 3};
-  for (int decoder = 0; decoder < 2; ++decoder) {
-    const SampledSet sc = decoder ? das_sequences(gc, d, prompts, 5, das, 4) : mcts_sequences(gc, d, prompts, 5, mcts, 4);
-    const SampledSet sg = decoder ? das_sequences(gg, d, prompts, 5, das, 4) : mcts_sequences(gg, d, prompts, 5, mcts, 4);
+  GuidedConfig guided;
+  guided.candidates = 4;
+  RerankConfig rerank;
+  rerank.candidates = 3;
+  SamplingConfig mix;
+  mix.top_p = 0.7, mix.mix = 0.3;
+  const char* names[] = {"mcts", "das", "guided", "rerank"};
+  for (int decoder = 0; decoder < 4; ++decoder) {
+    auto run = [&](const Generator& g) {
+      switch (decoder) {
+        case 0: return mcts_sequences(g, d, prompts, 5, mcts, 4);
+        case 1: return das_sequences(g, d, prompts, 5, das, 4);
+        case 2: return guided_sequences(g, d, prompts, 5, guided, 4);
+        default: return rerank_sequences(g, d, prompts, 5, mix, rerank, 4);
+      }
+    };
+    const SampledSet sc = run(gc), sg = run(gg);
     int same = 0;
-    for (size_t r = 0; r < sc.seqs.size(); ++r) same += sc.seqs[r] == sg.seqs[r];
-    INFO((decoder ? "das" : "mcts"));
+    for (size_t r = 0; r < sc.seqs.size(); ++r) {
+      if (sc.seqs[r] != sg.seqs[r]) continue;
+      ++same;
+      REQUIRE(sg.logp[r] == Approx(sc.logp[r]).margin(1e-4));
+      REQUIRE(sg.logq[r] == Approx(sc.logq[r]).margin(1e-4));
+    }
+    INFO(names[decoder]);
     REQUIRE(same >= 5);
   }
 }
