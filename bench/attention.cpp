@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     double op_sum = 0, unfused_sum = 0;
     // The op on (qx, kx, vx), f32 or bf16 storage.
     auto run_op = [&](Tensor& qx, Tensor& kx, Tensor& vx, const Tensor& dx, double& out_sum) {
-      Tensor o = attention(qx, kx, vx, Tensor(), true);
+      Tensor o = attention(qx, kx, vx, Tensor(), true);  // bf16 q, k, v: the mma.sync kernels
       o.backward(dx);
       out_sum = sum(o.detach().to(DType::F32)).item();
       qx.zero_grad(), kx.zero_grad(), vx.zero_grad();
@@ -66,11 +66,7 @@ int main(int argc, char** argv) {
     Tensor qb = q.detach().to(DType::BF16).requires_grad_(), kb = k.detach().to(DType::BF16).requires_grad_(),
            vb = v.detach().to(DType::BF16).requires_grad_();
     const Tensor doutb = dout.to(DType::BF16);
-    auto op_bf16 = [&] {
-      set_precision(Precision::BF16);
-      run_op(qb, kb, vb, doutb, bf16_sum);
-      set_precision(Precision::F32);
-    };
+    auto op_bf16 = [&] { run_op(qb, kb, vb, doutb, bf16_sum); };
     std::vector<bench::Version> versions{{"unfused", unfused}, {"op", op}};
     if (dev == Device::CUDA) versions.push_back({"op_bf16", op_bf16});
     // Useful FLOPs of causal attention forward + backward: 4·B·H·T²·d forward (two products,

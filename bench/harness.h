@@ -21,7 +21,7 @@
 
 #include "engine/allocator.h"
 #include "engine/device.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/ops.h"
 
 namespace coopgen::bench {
@@ -243,11 +243,11 @@ class Options {
       fail("--", name, " ", values_.at(name), ": expected a number");
     }
   }
-  // --precision fp32|bf16 into the engine (engine/ops.h set_precision), where the bench takes it.
-  void apply_precision() const {
+  // --precision fp32|bf16 (engine/ops.h Precision), where the bench takes it.
+  Precision precision() const {
     const std::string& p = str("precision");
     if (p != "fp32" && p != "bf16") fail("--precision ", p, ": expected fp32 or bf16");
-    set_precision(p == "bf16" ? Precision::BF16 : Precision::F32);
+    return p == "bf16" ? Precision::BF16 : Precision::F32;
   }
   Device device() const {
     if (str("device") != "cpu" && str("device") != "cuda") fail("--device ", str("device"), ": expected cpu or cuda");

@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"rows", "0"}, {"vocab", "0"},
                                         {"dim", "0"}, {"chunk", "0"}, {"reps", "20"}, {"precision", "fp32"}});
     const Device dev = opts.device();
-    opts.apply_precision();
     const std::string device = opts.str("device"), size = opts.str("size");
     int64_t rows = opts.num("rows"), vocab = opts.num("vocab"), dim = opts.num("dim"), chunk = opts.num("chunk");
     const int reps = int(opts.num("reps"));
@@ -41,7 +40,7 @@ int main(int argc, char** argv) {
     // targets anywhere in the vocabulary, a few masked positions, weights around 1.
     // Under --precision bf16 on CUDA, h and W are stored as bf16 (the model's activations and its
     // weight cast for use), the logits chunks too; the loss and its per-row state stay f32.
-    const DType act = dev == Device::CUDA && opts.str("precision") == "bf16" ? DType::BF16 : DType::F32;
+    const DType act = dev == Device::CUDA && opts.precision() == Precision::BF16 ? DType::BF16 : DType::F32;
     Tensor h = Tensor::uniform({batch, time, dim}, 1, 0, -1, 1, DType::F32).to(dev).to(act).requires_grad_();
     Tensor W = Tensor::uniform({vocab, dim}, 2, 0, -0.05, 0.05, DType::F32).to(dev).to(act).requires_grad_();
     std::vector<float> u = Tensor::uniform({rows}, 3, 0, 0, 1, DType::F32).to_vector<float>();

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   return bench::guarded_main("bench_train_step", [&] {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"reps", "10"}, {"precision", "fp32"}});
     const Device dev = opts.device();
-    opts.apply_precision();
+    const Precision precision = opts.precision();
     const std::string device = opts.str("device"), size_name = opts.str("size");
     const int reps = int(opts.num("reps"));
     Size z;
@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
 
     GeneratorConfig unfused_cfg = z.g, fused_cfg = z.g;
     fused_cfg.output_chunk = 4096;
-    Generator unfused(unfused_cfg, z.vocab, 1, dev), fused(fused_cfg, z.vocab, 1, dev);
-    Discriminator d(z.g, z.vocab, 2, dev, /*causal=*/true);
+    Generator unfused(unfused_cfg, z.vocab, 1, dev, precision), fused(fused_cfg, z.vocab, 1, dev, precision);
+    Discriminator d(z.g, z.vocab, 2, dev, /*causal=*/true, precision);
     OptimConfig oc;
     AdamW opt_unfused(unfused.params(), oc), opt_fused(fused.params(), oc), opt_d(d.params(), oc);
 

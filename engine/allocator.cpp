@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "engine/device.h"
-#include "engine/error.h"
+#include "core/error.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>

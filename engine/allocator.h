@@ -8,7 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "engine/dtype.h"
+#include "core/dtype.h"
 
 namespace coopgen {
 

@@ -39,7 +39,7 @@ template <class F> void floating(DType t, F&& f) {
   else f(double{});
 }
 
-template <class T> void run_fill(const OpCall& c) { cpu::fill(out<T>(c, 0), c.out[0].numel(), c.f[0]); }
+template <class T> void run_fill(const OpCall& c) { cpu::fill(out<T>(c, 0), c.out[0].numel(), params<Op::Fill>(c).value); }
 
 }  // namespace
 
@@ -61,14 +61,14 @@ void cpu_run(const OpCall& c) {
                                src.dtype(), src.strides().data(), dst.shape().data(), int(dst.dim()));
     }
     case Op::TokenRangeCheck:
-      out<int32_t>(c, 0)[0] = cpu::token_range_check(in<int32_t>(c, 0), c.in[0].numel(), c.i[0]);
+      out<int32_t>(c, 0)[0] = cpu::token_range_check(in<int32_t>(c, 0), c.in[0].numel(), params<Op::TokenRangeCheck>(c).vocab);
       return;
     case Op::Add:
-      return floating(t, [&]<class T>(T) { cpu::add(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), c.f[0], n); });
+      return floating(t, [&]<class T>(T) { cpu::add(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), params<Op::Add>(c).alpha, n); });
     case Op::Mul:
       return floating(t, [&]<class T>(T) { cpu::mul(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n); });
     case Op::Scale:
-      return floating(t, [&]<class T>(T) { cpu::scale(out<T>(c, 0), in<T>(c, 0), c.f[0], n); });
+      return floating(t, [&]<class T>(T) { cpu::scale(out<T>(c, 0), in<T>(c, 0), params<Op::Scale>(c).factor, n); });
     case Op::BiasAdd:
       return floating(t, [&]<class T>(T) {
         int64_t cols = c.in[1].numel();
@@ -100,8 +100,8 @@ void cpu_run(const OpCall& c) {
       return floating(t, [&]<class T>(T) { cpu::tanh_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), n); });
     case Op::Matmul:
       return floating(t, [&]<class T>(T) {
-        cpu::matmul(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0,
-                    c.i[5] != 0, c.f[0], c.f[1]);
+        const MatmulParams& p = params<Op::Matmul>(c);
+        cpu::matmul(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), p.batch, p.m, p.n, p.k, p.trans_a, p.trans_b, p.alpha, p.beta);
       });
     case Op::Embedding:
       return floating(t, [&]<class T>(T) {
@@ -117,7 +117,7 @@ void cpu_run(const OpCall& c) {
       return floating(t, [&]<class T>(T) {
         int64_t cols = c.in[1].numel();
         cpu::layernorm_forward(out<T>(c, 0), out<T>(c, 1), out<T>(c, 2), in<T>(c, 0), in<T>(c, 1),
-                               in<T>(c, 2), n / cols, cols, c.f[0]);
+                               in<T>(c, 2), n / cols, cols, params<Op::LayerNorm>(c).eps);
       });
     case Op::LayerNormBackward:
       return floating(t, [&]<class T>(T) {
@@ -138,22 +138,23 @@ void cpu_run(const OpCall& c) {
     case Op::Attention:
       return floating(t, [&]<class T>(T) {
         cpu::attention_forward(out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), in<T>(c, 1), in<T>(c, 2), opt_in<T>(c, 3),
-                               attention_shape(c));
+                               params<Op::Attention>(c));
       });
     case Op::AttentionBackward:
       return floating(t, [&]<class T>(T) {
         cpu::attention_backward(out<T>(c, 0), out<T>(c, 1), out<T>(c, 2), in<T>(c, 0), in<T>(c, 1), in<T>(c, 2),
-                                in<T>(c, 3), in<T>(c, 4), in<T>(c, 5), opt_in<T>(c, 6), attention_shape(c));
+                                in<T>(c, 3), in<T>(c, 4), in<T>(c, 5), opt_in<T>(c, 6), params<Op::AttentionBackward>(c));
       });
     case Op::MaskedPool:
       return floating(t, [&]<class T>(T) {
         const Shape& s = c.in[0].shape();
-        cpu::masked_pool(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), s[0], s[1], s[2], c.i[0] != 0);
+        cpu::masked_pool(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), s[0], s[1], s[2], params<Op::MaskedPool>(c).mean);
       });
     case Op::MaskedPoolBackward:
       return floating(t, [&]<class T>(T) {
         const Shape& s = c.out[0].shape();
-        cpu::masked_pool_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), s[0], s[1], s[2], c.i[0] != 0);
+        cpu::masked_pool_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), s[0], s[1], s[2],
+                                  params<Op::MaskedPoolBackward>(c).mean);
       });
     case Op::SumAll:
       return floating(t, [&]<class T>(T) { cpu::sum_all(out<T>(c, 0), in<T>(c, 0), c.in[0].numel()); });
@@ -162,7 +163,7 @@ void cpu_run(const OpCall& c) {
     case Op::LogsumexpChunk:
       return floating(t, [&]<class T>(T) {
         cpu::logsumexp_chunk(out<T>(c, 0), out<T>(c, 1), out<T>(c, 2), in<T>(c, 0), in<int32_t>(c, 1),
-                             c.in[0].size(0), c.in[0].size(1), c.i[0]);
+                             c.in[0].size(0), c.in[0].size(1), params<Op::LogsumexpChunk>(c).first_token);
       });
     case Op::WeightedLogprob:
       return floating(t, [&]<class T>(T) {
@@ -175,7 +176,7 @@ void cpu_run(const OpCall& c) {
         const int64_t rows = c.in[0].size(0);
         cpu::weighted_logprob_backward(out<T>(c, 0), in<T>(c, 0), in<T>(c, 1), in<int32_t>(c, 2), in<T>(c, 3),
                                        in<T>(c, 4), in<T>(c, 5), rows, c.in[0].size(1), rows / c.in[4].numel(),
-                                       c.i[0]);
+                                       params<Op::WeightedLogprobBackward>(c).first_token);
       });
     case Op::BceWithLogits:
       return floating(t, [&]<class T>(T) {
@@ -187,18 +188,17 @@ void cpu_run(const OpCall& c) {
       });
     case Op::AdamW:
       return floating(t, [&]<class T>(T) {
-        cpu::AdamWArgs a{c.f[0], c.f[1], c.f[2], c.f[3], c.f[4], c.f[5], c.i[0]};
-        cpu::adamw(out<T>(c, 0), in<T>(c, 0), out<T>(c, 1), out<T>(c, 2), n, a);
+        cpu::adamw(out<T>(c, 0), in<T>(c, 0), out<T>(c, 1), out<T>(c, 2), n, params<Op::AdamW>(c));
       });
     case Op::SampleLogits:
       return floating(t, [&]<class T>(T) {
-        cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], c.f[2], uint64_t(c.i[1]), uint64_t(c.i[2])};
         cpu::sample_logits(c.out[2].data<int32_t>(), out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), c.in[0].size(0),
-                           c.in[0].size(1), a);
+                           c.in[0].size(1), params<Op::SampleLogits>(c));
       });
     case Op::PhiloxUniform:
       return floating(t, [&]<class T>(T) {
-        cpu::philox_uniform(out<T>(c, 0), n, uint64_t(c.i[0]), uint64_t(c.i[1]), c.f[0], c.f[1]);
+        const PhiloxParams& p = params<Op::PhiloxUniform>(c);
+        cpu::philox_uniform(out<T>(c, 0), n, p.seed, p.offset, p.lo, p.hi);
       });
     case Op::Count: break;
   }

@@ -33,8 +33,13 @@ static bool bf16_storage(Op op) {
     case Op::LayerNorm: case Op::LayerNormBackward: case Op::Attention: case Op::AttentionBackward:
     case Op::LogsumexpChunk: case Op::WeightedLogprobBackward:
       return true;
-    default: return false;
+    case Op::Fill: case Op::Copy: case Op::Softmax: case Op::SoftmaxBackward: case Op::MaskedPool:
+    case Op::MaskedPoolBackward: case Op::SumAll: case Op::SumSquares: case Op::WeightedLogprob: case Op::BceWithLogits:
+    case Op::BceWithLogitsBackward: case Op::AdamW: case Op::SampleLogits: case Op::PhiloxUniform:
+    case Op::TokenRangeCheck: case Op::Count:
+      return false;
   }
+  return false;
 }
 
 bool cuda_supports(Op op, DType t) {
@@ -63,151 +68,167 @@ const int32_t* ids(const OpCall& c, size_t k) { return c.in[k].data<int32_t>(); 
 // because every kernel and copy runs on the one stream, so a later user of the block is ordered
 // after this kernel.
 float* scratch(int64_t n) { return Tensor::empty({n}, DType::F32, Device::CUDA).data<float>(); }
-// The ops of bf16_storage(): activations in T, f32 state as f32.
-template <class T> void run_storage(const OpCall& c, cudaStream_t s) {
-  const int64_t n = c.out[0].numel();
-  switch (c.op) {
-    case Op::Add: return cuda::add(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), c.f[0], n, s);
-    case Op::Mul: return cuda::mul(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
-    case Op::Scale: return cuda::scale(out_t<T>(c, 0), in_t<T>(c, 0), c.f[0], n, s);
-    case Op::BiasAdd:
-      return cuda::bias_add(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), opt_in_t<T>(c, 2), n / c.in[1].numel(),
-                            c.in[1].numel(), s);
-    case Op::BiasGelu:
-      return cuda::bias_gelu_forward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n / c.in[1].numel(), c.in[1].numel(), s);
-    case Op::BiasGeluBackward:
-      return cuda::bias_gelu_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2), n / c.in[1].numel(),
-                                      c.in[1].numel(), s);
-    case Op::SumRows: return cuda::sum_rows(out_t<T>(c, 0), in_t<T>(c, 0), c.in[0].numel() / n, n, s);
-    case Op::Gelu: return cuda::gelu_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s);
-    case Op::GeluBackward: return cuda::gelu_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
-    case Op::Sigmoid: return cuda::sigmoid_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s);
-    case Op::SigmoidBackward: return cuda::sigmoid_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
-    case Op::Tanh: return cuda::tanh_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s);
-    case Op::TanhBackward: return cuda::tanh_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s);
-    case Op::Matmul:
-      return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out_t<T>(c, 0), in_t<T>(c, 0),
-                          in_t<T>(c, 1), c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1],
-                          c.i[6] != 0);
-    case Op::Embedding: {  // f32 parameter tables or T activations (row gathers), rows gathered into T
-      const int32_t* pos = c.in.size() > 2 ? ids(c, 2) : nullptr;
-      if (std::is_same_v<T, float> || c.in[1].dtype() == DType::F32)
-        return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), pos, c.in.size() > 3 ? in(c, 3) : nullptr,
-                                       c.in[0].numel(), c.in[1].size(1), s);
-      return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in_t<T>(c, 1), pos, opt_in_t<T>(c, 3), c.in[0].numel(),
-                                     c.in[1].size(1), s);
-    }
-    case Op::EmbeddingBackward:  // T gradient rows into the f32 table gradient
-      return cuda::embedding_backward(out(c, 0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), c.out[0].size(1), s);
-    case Op::LayerNorm: {
-      const int64_t cols = c.in[1].numel();
-      return cuda::layernorm_forward(out_t<T>(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2),
-                                     n / cols, cols, c.f[0], s);
-    }
-    case Op::LayerNormBackward: {
-      const int64_t cols = c.in[2].numel();
-      return cuda::layernorm_backward(out_t<T>(c, 0), out_t<T>(c, 1), out_t<T>(c, 2), in_t<T>(c, 0), in_t<T>(c, 1),
-                                      in_t<T>(c, 2), in(c, 3), in(c, 4), n / cols, cols, s);
-    }
-    case Op::Attention: {
-      const cpu::AttentionShape shape = attention_shape(c);
-      const int64_t workspace = cuda::attention_forward_workspace(shape);
-      return cuda::attention_forward(out_t<T>(c, 0), out(c, 1), workspace ? scratch(workspace) : nullptr, in_t<T>(c, 0),
-                                     in_t<T>(c, 1), in_t<T>(c, 2), c.in.size() > 3 ? in(c, 3) : nullptr, shape,
-                                     c.i[1] != 0, s);
-    }
-    case Op::AttentionBackward: {
-      T* dq = out_t<T>(c, 0);
-      float* dq_acc = std::is_same_v<T, float> ? reinterpret_cast<float*>(dq) : scratch(c.out[0].numel());
-      return cuda::attention_backward(dq_acc, dq, out_t<T>(c, 1), out_t<T>(c, 2), scratch(c.in[4].numel()),
-                                      in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2), in_t<T>(c, 3), in(c, 4),
-                                      in_t<T>(c, 5), c.in.size() > 6 ? in(c, 6) : nullptr, attention_shape(c),
-                                      c.i[1] != 0, s);
-    }
-    case Op::LogsumexpChunk:  // T logits chunk into the f32 running state
-      return cuda::logsumexp_chunk(out(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), ids(c, 1), c.in[0].size(0),
-                                   c.in[0].size(1), c.i[0], s);
-    case Op::WeightedLogprobBackward: {
-      const int64_t rows = c.in[0].size(0);
-      return cuda::weighted_logprob_backward(out_t<T>(c, 0), in_t<T>(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4),
-                                             in(c, 5), rows, c.in[0].size(1), rows / c.in[4].numel(), c.i[0], s);
-    }
-    default: fail("cuda backend: no kernel for op ", op_name(c.op));
-  }
+// Runs f(T{}) with T the storage type of the activations in `t`: bf16 or float.
+template <class F> void with_storage(const Tensor& t, F&& f) {
+  if (t.dtype() == DType::BF16) f(bf16_t{});
+  else f(float{});
 }
 
 }  // namespace
 
+// One exhaustive switch (-Werror=switch, no default): a new op in ops.def does not compile until
+// it has its case here. Ops with bf16 storage pick their activations' type inside the case.
 void cuda_run(const OpCall& c) {
   auto s = static_cast<cudaStream_t>(device::stream());
   const int64_t n = c.out[0].numel();
+  const Tensor& y = c.out[0];
   switch (c.op) {
-    case Op::Fill: return cuda::fill(c.out[0].raw_data(), c.out[0].dtype(), n, c.f[0], s);
+    case Op::Fill: return cuda::fill(y.raw_data(), y.dtype(), n, params<Op::Fill>(c).value, s);
     case Op::Copy: {
-      const Tensor &src = c.in[0], &dst = c.out[0];
-      CG_CHECK(dst.dim() <= cuda::kMaxDims, "cuda Copy: more than ", cuda::kMaxDims, " dims");
+      const Tensor& src = c.in[0];
+      CG_CHECK(y.dim() <= cuda::kMaxDims, "cuda Copy: more than ", cuda::kMaxDims, " dims");
       CG_CHECK(src.dtype() != DType::F64, "cuda Copy: f64 tensors are CPU-only");
-      cuda::StridedLayout l{int(dst.dim()), {}, {}, {}};
+      cuda::StridedLayout l{int(y.dim()), {}, {}, {}};
       for (int d = 0; d < l.ndim; ++d) {
-        l.shape[d] = dst.shape()[size_t(d)];
+        l.shape[d] = y.shape()[size_t(d)];
         l.in_strides[d] = src.strides()[size_t(d)];
-        l.out_strides[d] = dst.strides()[size_t(d)];
+        l.out_strides[d] = y.strides()[size_t(d)];
       }
-      return cuda::strided_copy(dst.raw_data(), dst.dtype(), src.raw_data(), src.dtype(), l, s);
+      return cuda::strided_copy(y.raw_data(), y.dtype(), src.raw_data(), src.dtype(), l, s);
     }
     case Op::TokenRangeCheck:
-      return cuda::token_range_check(c.out[0].data<int32_t>(), ids(c, 0), c.in[0].numel(), c.i[0], s);
+      return cuda::token_range_check(c.out[0].data<int32_t>(), ids(c, 0), c.in[0].numel(),
+                                     params<Op::TokenRangeCheck>(c).vocab, s);
+    case Op::Add:
+      return with_storage(y, [&]<class T>(T) { cuda::add(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), params<Op::Add>(c).alpha, n, s); });
+    case Op::Mul: return with_storage(y, [&]<class T>(T) { cuda::mul(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s); });
+    case Op::Scale:
+      return with_storage(y, [&]<class T>(T) { cuda::scale(out_t<T>(c, 0), in_t<T>(c, 0), params<Op::Scale>(c).factor, n, s); });
+    case Op::BiasAdd:
+      return with_storage(y, [&]<class T>(T) {
+        cuda::bias_add(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), opt_in_t<T>(c, 2), n / c.in[1].numel(), c.in[1].numel(), s);
+      });
+    case Op::BiasGelu:
+      return with_storage(y, [&]<class T>(T) {
+        cuda::bias_gelu_forward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n / c.in[1].numel(), c.in[1].numel(), s);
+      });
+    case Op::BiasGeluBackward:
+      return with_storage(y, [&]<class T>(T) {
+        cuda::bias_gelu_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2), n / c.in[1].numel(),
+                                 c.in[1].numel(), s);
+      });
+    case Op::SumRows:
+      return with_storage(y, [&]<class T>(T) { cuda::sum_rows(out_t<T>(c, 0), in_t<T>(c, 0), c.in[0].numel() / n, n, s); });
+    case Op::Gelu: return with_storage(y, [&]<class T>(T) { cuda::gelu_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s); });
+    case Op::GeluBackward:
+      return with_storage(y, [&]<class T>(T) { cuda::gelu_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s); });
+    case Op::Sigmoid: return with_storage(y, [&]<class T>(T) { cuda::sigmoid_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s); });
+    case Op::SigmoidBackward:
+      return with_storage(y, [&]<class T>(T) { cuda::sigmoid_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s); });
+    case Op::Tanh: return with_storage(y, [&]<class T>(T) { cuda::tanh_forward(out_t<T>(c, 0), in_t<T>(c, 0), n, s); });
+    case Op::TanhBackward:
+      return with_storage(y, [&]<class T>(T) { cuda::tanh_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), n, s); });
+    case Op::Matmul: {
+      const MatmulParams& p = params<Op::Matmul>(c);
+      const auto handle = static_cast<cublasHandle_t>(device::cublas_handle());
+      if (c.in[0].dtype() == DType::BF16 && y.dtype() == DType::F32)  // bf16 products, f32 sums
+        return cuda::matmul(handle, out(c, 0), in_t<bf16_t>(c, 0), in_t<bf16_t>(c, 1), p.batch, p.m, p.n, p.k, p.trans_a,
+                            p.trans_b, p.alpha, p.beta, false);
+      return with_storage(y, [&]<class T>(T) {
+        cuda::matmul(handle, out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), p.batch, p.m, p.n, p.k, p.trans_a, p.trans_b,
+                     p.alpha, p.beta, p.tensor_cores);
+      });
+    }
+    case Op::Embedding:  // f32 parameter tables or T activations (row gathers), rows gathered into T
+      return with_storage(y, [&]<class T>(T) {
+        const int32_t* pos = c.in.size() > 2 ? ids(c, 2) : nullptr;
+        if (std::is_same_v<T, float> || c.in[1].dtype() == DType::F32)
+          return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), pos, c.in.size() > 3 ? in(c, 3) : nullptr,
+                                         c.in[0].numel(), c.in[1].size(1), s);
+        return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in_t<T>(c, 1), pos, opt_in_t<T>(c, 3), c.in[0].numel(),
+                                       c.in[1].size(1), s);
+      });
+    case Op::EmbeddingBackward:  // T gradient rows into the f32 table gradient
+      return with_storage(c.in[1], [&]<class T>(T) {
+        cuda::embedding_backward(out(c, 0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), y.size(1), s);
+      });
+    case Op::LayerNorm:
+      return with_storage(y, [&]<class T>(T) {
+        const int64_t cols = c.in[1].numel();
+        cuda::layernorm_forward(out_t<T>(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2),
+                                n / cols, cols, params<Op::LayerNorm>(c).eps, s);
+      });
+    case Op::LayerNormBackward:
+      return with_storage(y, [&]<class T>(T) {
+        const int64_t cols = c.in[2].numel();
+        cuda::layernorm_backward(out_t<T>(c, 0), out_t<T>(c, 1), out_t<T>(c, 2), in_t<T>(c, 0), in_t<T>(c, 1),
+                                 in_t<T>(c, 2), in(c, 3), in(c, 4), n / cols, cols, s);
+      });
     case Op::Softmax: {
-      const int64_t cols = c.out[0].size(-1);
+      const int64_t cols = y.size(-1);
       return cuda::softmax_forward(out(c, 0), in(c, 0), n / cols, cols, s);
     }
     case Op::SoftmaxBackward: {
-      const int64_t cols = c.out[0].size(-1);
+      const int64_t cols = y.size(-1);
       return cuda::softmax_backward(out(c, 0), in(c, 0), in(c, 1), n / cols, cols, s);
     }
+    case Op::Attention:
+      return with_storage(y, [&]<class T>(T) {
+        const AttentionParams& p = params<Op::Attention>(c);
+        const int64_t workspace = cuda::attention_forward_workspace(p);
+        cuda::attention_forward(out_t<T>(c, 0), out(c, 1), workspace ? scratch(workspace) : nullptr, in_t<T>(c, 0),
+                                in_t<T>(c, 1), in_t<T>(c, 2), c.in.size() > 3 ? in(c, 3) : nullptr, p, s);
+      });
+    case Op::AttentionBackward:
+      return with_storage(y, [&]<class T>(T) {
+        T* dq = out_t<T>(c, 0);
+        float* dq_acc = std::is_same_v<T, float> ? reinterpret_cast<float*>(dq) : scratch(y.numel());
+        cuda::attention_backward(dq_acc, dq, out_t<T>(c, 1), out_t<T>(c, 2), scratch(c.in[4].numel()), in_t<T>(c, 0),
+                                 in_t<T>(c, 1), in_t<T>(c, 2), in_t<T>(c, 3), in(c, 4), in_t<T>(c, 5),
+                                 c.in.size() > 6 ? in(c, 6) : nullptr, params<Op::AttentionBackward>(c), s);
+      });
     case Op::MaskedPool: {
       const Shape& d = c.in[0].shape();
-      return cuda::masked_pool(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], c.i[0] != 0, s);
+      return cuda::masked_pool(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], params<Op::MaskedPool>(c).mean, s);
     }
     case Op::MaskedPoolBackward: {
-      const Shape& d = c.out[0].shape();
-      return cuda::masked_pool_backward(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], c.i[0] != 0, s);
+      const Shape& d = y.shape();
+      return cuda::masked_pool_backward(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2],
+                                        params<Op::MaskedPoolBackward>(c).mean, s);
     }
     case Op::SumAll: return cuda::sum_all(out(c, 0), in(c, 0), c.in[0].numel(), s);
     case Op::SumSquares: return cuda::sum_squares(out(c, 0), in(c, 0), c.in[0].numel(), s);
+    case Op::LogsumexpChunk:  // T logits chunk into the f32 running state
+      return with_storage(c.in[0], [&]<class T>(T) {
+        cuda::logsumexp_chunk(out(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), ids(c, 1), c.in[0].size(0), c.in[0].size(1),
+                              params<Op::LogsumexpChunk>(c).first_token, s);
+      });
     case Op::WeightedLogprob: {
       const int64_t rows = c.in[0].numel();
       return cuda::weighted_logprob(out(c, 0), out(c, 1), scratch(rows), in(c, 0), in(c, 1), in(c, 2), in(c, 3),
                                     in(c, 4), rows, rows / c.in[4].numel(), s);
     }
+    case Op::WeightedLogprobBackward:
+      return with_storage(y, [&]<class T>(T) {
+        const int64_t rows = c.in[0].size(0);
+        cuda::weighted_logprob_backward(out_t<T>(c, 0), in_t<T>(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4), in(c, 5),
+                                        rows, c.in[0].size(1), rows / c.in[4].numel(),
+                                        params<Op::WeightedLogprobBackward>(c).first_token, s);
+      });
     case Op::BceWithLogits:
       return cuda::bce_with_logits_forward(out(c, 0), scratch(c.in[0].numel()), in(c, 0), in(c, 1), c.in[0].numel(), s);
     case Op::BceWithLogitsBackward: return cuda::bce_with_logits_backward(out(c, 0), in(c, 0), in(c, 1), in(c, 2), n, s);
-    case Op::AdamW: {
-      cpu::AdamWArgs a{c.f[0], c.f[1], c.f[2], c.f[3], c.f[4], c.f[5], c.i[0]};
-      return cuda::adamw(out(c, 0), in(c, 0), out(c, 1), out(c, 2), n, a, s);
-    }
-    case Op::SampleLogits: {
-      cpu::SampleArgs a{c.f[0], c.i[0], c.f[1], c.f[2], uint64_t(c.i[1]), uint64_t(c.i[2])};
+    case Op::AdamW: return cuda::adamw(out(c, 0), in(c, 0), out(c, 1), out(c, 2), n, params<Op::AdamW>(c), s);
+    case Op::SampleLogits:
       return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), in(c, 0), c.in[0].size(0),
-                                 c.in[0].size(1), a, s);
+                                 c.in[0].size(1), params<Op::SampleLogits>(c), s);
+    case Op::PhiloxUniform: {
+      const PhiloxParams& p = params<Op::PhiloxUniform>(c);
+      return cuda::philox_uniform(out(c, 0), n, p.seed, p.offset, p.lo, p.hi, s);
     }
-    case Op::PhiloxUniform:
-      return cuda::philox_uniform(out(c, 0), n, uint64_t(c.i[0]), uint64_t(c.i[1]), c.f[0], c.f[1], s);
-    case Op::Count: fail("cuda backend: no kernel for op ", op_name(c.op));
-    default: break;
+    case Op::Count: break;
   }
-  if (c.op == Op::Matmul && c.in[0].dtype() == DType::BF16 && c.out[0].dtype() == DType::F32)  // bf16 products, f32 sums
-    return cuda::matmul(static_cast<cublasHandle_t>(device::cublas_handle()), out(c, 0), in_t<bf16_t>(c, 0),
-                        in_t<bf16_t>(c, 1), c.i[0], c.i[1], c.i[2], c.i[3], c.i[4] != 0, c.i[5] != 0, c.f[0], c.f[1],
-                        false);
-  // The storage of these ops' activations: the gradient rows of EmbeddingBackward, the logits of
-  // LogsumexpChunk, the output of the rest.
-  const DType t = c.op == Op::EmbeddingBackward ? c.in[1].dtype()
-                  : c.op == Op::LogsumexpChunk  ? c.in[0].dtype()
-                                                : c.out[0].dtype();
-  if (t == DType::BF16) return run_storage<bf16_t>(c, s);
-  run_storage<float>(c, s);
+  fail("cuda backend: no kernel for op ", op_name(c.op));
 }
 
 }  // namespace coopgen

@@ -9,7 +9,7 @@
 
 #include "engine/autograd.h"
 #include "engine/device.h"
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/ops.h"
 
 #ifdef COOPGEN_WITH_MPI

@@ -21,7 +21,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace coopgen {
 

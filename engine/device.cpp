@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 #ifdef COOPGEN_WITH_CUDA
 #include <cublas_v2.h>

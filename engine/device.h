@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <functional>
 
-#include "engine/dtype.h"
+#include "core/dtype.h"
 
 namespace coopgen::device {
 

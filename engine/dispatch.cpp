@@ -12,8 +12,17 @@ bool supports(Op op, Device device, DType dtype) {
 #endif
 }
 
+// The index in OpParams of each op's parameter struct, from ops.def.
+static constexpr size_t kParamsKind[] = {
+#define COOPGEN_OP(name, cls, params) OpParams(params{}).index(),
+#include "engine/ops.def"
+#undef COOPGEN_OP
+};
+
 void dispatch(const OpCall& call) {
   CG_CHECK(!call.out.empty(), "op ", op_name(call.op), " has no output");
+  CG_CHECK(size_t(call.op) < size_t(Op::Count) && call.params.index() == kParamsKind[size_t(call.op)], "op ",
+           op_name(call.op), ": its parameters are not the struct ops.def names for it");
   const Device device = call.out[0].device();
   const DType dtype = call.out[0].dtype();
   for (const Tensor& t : call.in)

@@ -1,25 +1,25 @@
-// Kernel-level op calls: one enum built from engine/ops.def, one OpCall record, one dispatch
-// point that sends a call to the backend of its tensors' device.
+// Kernel-level op calls: one enum built from engine/ops.def, one OpCall record whose parameters
+// are the op's own struct (kernels/params.h), one dispatch point that sends a call to the backend
+// of its tensors' device.
 #pragma once
-#include <array>
-#include <cstdint>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "engine/tensor.h"
-#include "kernels/cpu/attention.h"
+#include "kernels/params.h"
 
 namespace coopgen {
 
 enum class Op : int {
-#define COOPGEN_OP(name, cls) name,
+#define COOPGEN_OP(name, cls, params) name,
 #include "engine/ops.def"
 #undef COOPGEN_OP
   Count
 };
 
 inline constexpr std::string_view op_names[] = {
-#define COOPGEN_OP(name, cls) #name,
+#define COOPGEN_OP(name, cls, params) #name,
 #include "engine/ops.def"
 #undef COOPGEN_OP
 };
@@ -27,7 +27,7 @@ static_assert(std::size(op_names) == size_t(Op::Count), "every op needs a name")
 
 enum class OpClass { Any, Index, Float };
 inline constexpr OpClass op_classes[] = {
-#define COOPGEN_OP(name, cls) OpClass::cls,
+#define COOPGEN_OP(name, cls, params) OpClass::cls,
 #include "engine/ops.def"
 #undef COOPGEN_OP
 };
@@ -39,28 +39,43 @@ inline std::string_view op_name(Op op) {
   return k < std::size(op_names) ? op_names[k] : std::string_view("?");
 }
 
+// Every parameter struct an op may carry.
+using OpParams = std::variant<NoParams, FillParams, AddParams, ScaleParams, MatmulParams, LayerNormParams,
+                              AttentionParams, PoolParams, ChunkParams, AdamWParams, SampleParams, PhiloxParams,
+                              TokenRangeParams>;
+
+// Op → its parameter struct, from the third column of ops.def.
+template <Op> struct OpParamsOf;
+#define COOPGEN_OP(name, cls, params)                                                                      \
+  template <> struct OpParamsOf<Op::name> {                                                                \
+    using type = params;                                                                                   \
+  };                                                                                                       \
+  static_assert(std::is_constructible_v<OpParams, params>, #name "'s " #params " is missing from OpParams");
+#include "engine/ops.def"
+#undef COOPGEN_OP
+template <Op O> using params_t = typename OpParamsOf<O>::type;
+
 struct OpCall {
   Op op;
   std::vector<Tensor> in;
   std::vector<Tensor> out;
-  std::array<double, 6> f{};
-  std::array<int64_t, 7> i{};
+  OpParams params;
 };
 
-// The sizes of an Attention / AttentionBackward call, read alike by both backends: q is in[0],
-// k in[1] ([B, H, T, d], rows of d contiguous, heads kv_rows rows apart: a KV cache read in
-// place); i0 says causal.
-inline cpu::AttentionShape attention_shape(const OpCall& c) {
-  const Shape &q = c.in[0].shape(), &k = c.in[1].shape();
-  return {q[0], q[1], q[2], k[2], q[3], c.i[0] != 0, k[3] ? c.in[1].strides()[1] / k[3] : k[2]};
+// A call to op O: its parameters are the struct ops.def names for it, checked when it compiles.
+template <Op O> OpCall op_call(std::vector<Tensor> in, std::vector<Tensor> out, params_t<O> p = {}) {
+  return {O, std::move(in), std::move(out), p};
 }
+
+// The parameters of a call to op O (as the backends read them).
+template <Op O> const params_t<O>& params(const OpCall& c) { return std::get<params_t<O>>(c.params); }
 
 // Does the backend of `device` implement `op` for element type `dtype`? The dispatcher asks the
 // same question before it runs a call, so "supported" and "what runs" cannot disagree.
 bool supports(Op op, Device device, DType dtype);
 
 // Runs the call on the device of its first output (all tensors must share it), then checks for
-// a CUDA error and names the op if there is one.
+// a CUDA error and names the op if there is one. The call's parameters must be its op's struct.
 void dispatch(const OpCall& call);
 
 // Backends (engine/backend_cpu.cpp, engine/backend_cuda.cpp).

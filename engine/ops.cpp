@@ -18,19 +18,19 @@ Tensor scalar_like(const Tensor& t) { return Tensor::empty({1}, t.dtype(), t.dev
 // f32 under bf16 activations (precision bf16), else t.
 DType state_dtype(DType t) { return t == DType::BF16 ? DType::F32 : t; }
 
-void run(Op op, std::vector<Tensor> in, std::vector<Tensor> out, std::array<double, 6> f = {},
-         std::array<int64_t, 7> i = {}) {
-  dispatch(OpCall{op, std::move(in), std::move(out), f, i});
+// One call of op O with its parameter struct (the type ops.def names: checked when it compiles).
+template <Op O> void run(std::vector<Tensor> in, std::vector<Tensor> out, params_t<O> p = {}) {
+  dispatch(op_call<O>(std::move(in), std::move(out), p));
 }
 
 // Unary op with a backward of the form dx = Backward(saved, dy).
-Tensor unary(Op forward, Op backward, const char* name, const Tensor& x, bool save_output) {
+template <Op Forward, Op Backward> Tensor unary(const char* name, const Tensor& x, bool save_output) {
   Tensor xc = x.contiguous(), y = like(xc);
-  run(forward, {xc}, {y});
+  run<Forward>({xc}, {y});
   Tensor saved = save_output ? y.detach() : xc.detach();
-  return record(y, name, {x}, [backward, saved](const Tensor& g) -> std::vector<Tensor> {
+  return record(y, name, {x}, [saved](const Tensor& g) -> std::vector<Tensor> {
     Tensor dx = like(saved);
-    run(backward, {saved, g.contiguous()}, {dx});
+    run<Backward>({saved, g.contiguous()}, {dx});
     return {dx};
   });
 }
@@ -43,7 +43,7 @@ void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
 void check_tokens(const char* op, const Tensor& ids, int64_t vocab) {
   CG_CHECK(ids.dtype() == DType::I32, op, ": token ids must be i32, got ", describe(ids));
   Tensor bad = Tensor::empty({1}, DType::I32, ids.device());
-  run(Op::TokenRangeCheck, {ids}, {bad}, {}, {vocab});
+  run<Op::TokenRangeCheck>({ids}, {bad}, {vocab});
   int64_t count = int64_t(bad.item());
   if (count) fail(op, ": ", count, " token id(s) outside the vocabulary [0, ", vocab, ")");
 }
@@ -53,14 +53,14 @@ void check_tokens(const char* op, const Tensor& ids, int64_t vocab) {
 Tensor add(const Tensor& a, const Tensor& b) {
   check_same_shape("add", a, b);
   Tensor out = like(a);
-  run(Op::Add, {a.contiguous(), b.contiguous()}, {out}, {1.0});
+  run<Op::Add>({a.contiguous(), b.contiguous()}, {out}, {1.0});
   return record(out, "add", {a, b}, [](const Tensor& g) -> std::vector<Tensor> { return {g, g}; });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   check_same_shape("sub", a, b);
   Tensor out = like(a);
-  run(Op::Add, {a.contiguous(), b.contiguous()}, {out}, {-1.0});
+  run<Op::Add>({a.contiguous(), b.contiguous()}, {out}, {-1.0});
   return record(out, "sub", {a, b},
                 [](const Tensor& g) -> std::vector<Tensor> { return {g, scale(g, -1.0)}; });
 }
@@ -68,7 +68,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   check_same_shape("mul", a, b);
   Tensor ac = a.contiguous(), bc = b.contiguous(), out = like(a);
-  run(Op::Mul, {ac, bc}, {out});
+  run<Op::Mul>({ac, bc}, {out});
   return record(out, "mul", {a, b}, [ad = ac.detach(), bd = bc.detach()](const Tensor& g) -> std::vector<Tensor> {
     return {mul(g, bd), mul(g, ad)};
   });
@@ -76,29 +76,29 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor scale(const Tensor& a, double s) {
   Tensor out = like(a);
-  run(Op::Scale, {a.contiguous()}, {out}, {s});
+  run<Op::Scale>({a.contiguous()}, {out}, {s});
   return record(out, "scale", {a}, [s](const Tensor& g) -> std::vector<Tensor> { return {scale(g, s)}; });
 }
 
 void add_(Tensor& a, const Tensor& b, double alpha) {
   check_same_shape("add_", a, b);
   CG_CHECK(a.is_contiguous(), "add_: destination must be contiguous, got ", describe(a));
-  run(Op::Add, {a, b.contiguous()}, {a}, {alpha});
+  run<Op::Add>({a, b.contiguous()}, {a}, {alpha});
 }
 
 void fill_(Tensor& a, double value) {
   CG_CHECK(a.is_contiguous(), "fill_: destination must be contiguous, got ", describe(a));
-  run(Op::Fill, {}, {a}, {value});
+  run<Op::Fill>({}, {a}, {value});
 }
 
 void copy_(Tensor& dst, const Tensor& src) {
   check_same_shape("copy_", dst, src);
-  run(Op::Copy, {src}, {dst});
+  run<Op::Copy>({src}, {dst});
 }
 
-Tensor gelu(const Tensor& x) { return unary(Op::Gelu, Op::GeluBackward, "gelu", x, false); }
-Tensor sigmoid(const Tensor& x) { return unary(Op::Sigmoid, Op::SigmoidBackward, "sigmoid", x, true); }
-Tensor tanh(const Tensor& x) { return unary(Op::Tanh, Op::TanhBackward, "tanh", x, true); }
+Tensor gelu(const Tensor& x) { return unary<Op::Gelu, Op::GeluBackward>("gelu", x, false); }
+Tensor sigmoid(const Tensor& x) { return unary<Op::Sigmoid, Op::SigmoidBackward>("sigmoid", x, true); }
+Tensor tanh(const Tensor& x) { return unary<Op::Tanh, Op::TanhBackward>("tanh", x, true); }
 
 static void check_bias(const char* op, const Tensor& x, const Tensor& bias) {
   CG_CHECK(bias.dim() == 1 && x.size(-1) == bias.size(0), op, ": bias ", describe(bias), " does not match ", describe(x));
@@ -106,7 +106,7 @@ static void check_bias(const char* op, const Tensor& x, const Tensor& bias) {
 
 static Tensor bias_gradient(const Tensor& g) {
   Tensor db = Tensor::empty({g.size(-1)}, g.dtype(), g.device());
-  run(Op::SumRows, {g.contiguous()}, {db});
+  run<Op::SumRows>({g.contiguous()}, {db});
   return db;
 }
 
@@ -118,7 +118,7 @@ Tensor bias_add(const Tensor& x, const Tensor& bias, const Tensor& residual) {
     check_same_shape("bias_add (residual)", x, residual);
     in.push_back(residual.contiguous()), inputs.push_back(residual);
   }
-  run(Op::BiasAdd, in, {out});
+  run<Op::BiasAdd>(in, {out});
   return record(out, "bias_add", inputs, [n = inputs.size()](const Tensor& g) -> std::vector<Tensor> {
     std::vector<Tensor> grads{g, bias_gradient(g)};
     if (n > 2) grads.push_back(g);
@@ -130,37 +130,34 @@ Tensor bias_add(const Tensor& x, const Tensor& bias, const Tensor& residual) {
 static Tensor bias_gelu(const Tensor& x, const Tensor& bias) {
   check_bias("bias_gelu", x, bias);
   Tensor xc = x.contiguous(), bc = bias.contiguous(), out = like(xc);
-  run(Op::BiasGelu, {xc, bc}, {out});
+  run<Op::BiasGelu>({xc, bc}, {out});
   return record(out, "bias_gelu", {x, bias}, [xd = xc.detach(), bd = bc.detach()](const Tensor& g) -> std::vector<Tensor> {
     Tensor dx = like(xd);
-    run(Op::BiasGeluBackward, {xd, bd, g.contiguous()}, {dx});
+    run<Op::BiasGeluBackward>({xd, bd, g.contiguous()}, {dx});
     return {dx, bias_gradient(dx)};
   });
 }
 
-static Precision g_precision = Precision::F32;
-void set_precision(Precision p) { g_precision = p; }
-Precision precision() { return g_precision; }
-
-// c = α·op(a)·op(b) + β·c on contiguous buffers (Matmul's i: batch, M, N, K, transA, transB, bf16).
+// c = α·op(a)·op(b) + β·c on contiguous buffers; bf16 operands always take the tensor cores, f32
+// ones when `tensor_cores` says so (CUDA; the CPU ignores it).
 static void product(const Tensor& a, const Tensor& b, Tensor& c, double alpha, double beta, int64_t batch, int64_t m,
-                    int64_t n, int64_t k, bool ta, bool tb) {
-  run(Op::Matmul, {a, b}, {c}, {alpha, beta}, {batch, m, n, k, ta, tb, g_precision == Precision::BF16});
+                    int64_t n, int64_t k, bool ta, bool tb, bool tensor_cores = false) {
+  run<Op::Matmul>({a, b}, {c}, {batch, m, n, k, ta, tb, alpha, beta, tensor_cores || a.dtype() == DType::BF16});
 }
 
 // The raw product on 3-D contiguous operands: A [Bt, M|K, K|M], B [Bt, K|N, N|K].
-static Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+static Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb, bool tensor_cores) {
   const int64_t batch = a.size(0);
   const int64_t m = ta ? a.size(2) : a.size(1), k = ta ? a.size(1) : a.size(2);
   const int64_t kb = tb ? b.size(2) : b.size(1), n = tb ? b.size(1) : b.size(2);
   CG_CHECK(k == kb && b.size(0) == batch, "matmul: inner sizes differ: ", describe(a),
            (ta ? "ᵀ" : ""), " @ ", describe(b), (tb ? "ᵀ" : ""));
   Tensor c = Tensor::empty({batch, m, n}, a.dtype(), a.device());
-  product(a.contiguous(), b.contiguous(), c, 1.0, 0.0, batch, m, n, k, ta, tb);
+  product(a.contiguous(), b.contiguous(), c, 1.0, 0.0, batch, m, n, k, ta, tb, tensor_cores);
   return c;
 }
 
-Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb, bool tensor_cores) {
   CG_CHECK(a.dim() >= 2 && (b.dim() == 2 || b.dim() == 3), "matmul: unsupported operands ",
            describe(a), " @ ", describe(b));
   Shape out_shape;
@@ -177,15 +174,15 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     a3 = a;
     b3 = b;
   }
-  Tensor c = mm(a3.detach(), b3.detach(), ta, tb);
+  Tensor c = mm(a3.detach(), b3.detach(), ta, tb, tensor_cores);
   if (!out_shape.empty()) c = c.reshape(out_shape);
   Tensor ad = a3.detach(), bd = b3.detach();
   const Shape c3 = {a3.size(0), ta ? a3.size(2) : a3.size(1), tb ? b3.size(1) : b3.size(2)};
-  return record(c, "matmul", {a3, b3}, [ad, bd, ta, tb, c3](const Tensor& g) -> std::vector<Tensor> {
+  return record(c, "matmul", {a3, b3}, [ad, bd, ta, tb, tensor_cores, c3](const Tensor& g) -> std::vector<Tensor> {
     Tensor g3 = g.reshape(c3);
     // C = op(A)op(B): dA = dC op(B)ᵀ (or its transpose), dB = op(A)ᵀ dC (or its transpose).
-    Tensor da = ta ? mm(bd, g3, tb, true) : mm(g3, bd, false, !tb);
-    Tensor db = tb ? mm(g3, ad, true, ta) : mm(ad, g3, !ta, false);
+    Tensor da = ta ? mm(bd, g3, tb, true, tensor_cores) : mm(g3, bd, false, !tb, tensor_cores);
+    Tensor db = tb ? mm(g3, ad, true, ta, tensor_cores) : mm(ad, g3, !ta, false, tensor_cores);
     return {da, db};
   });
 }
@@ -200,7 +197,7 @@ Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b) { return b
 
 static Tensor embedding_gradient(const Tensor& ids, const Tensor& w, const Tensor& g) {
   Tensor dw = Tensor::zeros(w.shape(), w.dtype(), g.device());
-  run(Op::EmbeddingBackward, {ids, g.contiguous()}, {dw});
+  run<Op::EmbeddingBackward>({ids, g.contiguous()}, {dw});
   return dw;
 }
 
@@ -223,7 +220,7 @@ static Tensor gather_rows(const Tensor& ids, const Tensor& w, const Tensor& pos,
   Tensor out = Tensor::empty(shape, out_dtype, w.device());
   std::vector<Tensor> in{idc, w.contiguous()}, inputs{ids, w};
   if (positions) in.insert(in.end(), {posc, p.contiguous()}), inputs.insert(inputs.end(), {pos, p});
-  run(Op::Embedding, in, {out});
+  run<Op::Embedding>(in, {out});
   return record(out, "embedding", inputs,
                 [idc, posc, wd = w.detach(), pd = positions ? p.detach() : Tensor()](const Tensor& g) -> std::vector<Tensor> {
                   std::vector<Tensor> grads{Tensor(), embedding_gradient(idc, wd, g)};
@@ -245,27 +242,28 @@ Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps) 
            "/", b.numel(), " for ", describe(x));
   Tensor xc = x.contiguous(), y = like(xc);
   Tensor mean = Tensor::empty({x.numel() / cols}, state_dtype(x.dtype()), x.device()), rstd = like(mean);
-  run(Op::LayerNorm, {xc, g.contiguous(), b.contiguous()}, {y, mean, rstd}, {eps});
+  run<Op::LayerNorm>({xc, g.contiguous(), b.contiguous()}, {y, mean, rstd}, {eps});
   return record(y, "layernorm", {x, g, b},
                 [xd = xc.detach(), gd = g.contiguous().detach(), mean, rstd](const Tensor& dy) -> std::vector<Tensor> {
                   Tensor dx = like(xd), dg = like(gd), db = like(gd);
-                  run(Op::LayerNormBackward, {dy.contiguous(), xd, gd, mean, rstd}, {dx, dg, db});
+                  run<Op::LayerNormBackward>({dy.contiguous(), xd, gd, mean, rstd}, {dx, dg, db});
                   return {dx, dg, db};
                 });
 }
 
 Tensor softmax(const Tensor& x) {
   Tensor y = like(x);
-  run(Op::Softmax, {x.contiguous()}, {y});
+  run<Op::Softmax>({x.contiguous()}, {y});
   return record(y, "softmax", {x}, [yd = y.detach()](const Tensor& g) -> std::vector<Tensor> {
     Tensor dx = like(yd);
-    run(Op::SoftmaxBackward, {yd, g.contiguous()}, {dx});
+    run<Op::SoftmaxBackward>({yd, g.contiguous()}, {dx});
     return {dx};
   });
 }
 
 // scores [B,H,Tq,Tk] with masked positions set to `fill`; the gradient is zero there.
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal) {
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                 bool tensor_cores) {
   CG_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && k.shape() == v.shape() &&
                q.size(0) == k.size(0) && q.size(1) == k.size(1) && q.size(3) == k.size(3),
            "attention: q ", describe(q), ", k ", describe(k), ", v ", describe(v));
@@ -289,16 +287,20 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor
     in.push_back(key_mask.to(state).contiguous());
   }
   Tensor o = like(in[0]), lse = Tensor::empty({q.size(0), q.size(1), tq}, state, q.device());
-  const bool tensor_cores = g_precision == Precision::BF16;  // the backward pass computes as the forward did
-  run(Op::Attention, in, {o, lse}, {}, {causal, tensor_cores});
+  // Heads kv_rows rows apart: a KV cache's capacity when read in place, else Tk.
+  const int64_t kv_rows = in[1].size(3) ? in[1].strides()[1] / in[1].size(3) : tk;
+  const AttentionParams p{b, q.size(1), tq, tk, q.size(3), causal, kv_rows, tensor_cores || q.dtype() == DType::BF16};
+  run<Op::Attention>(in, {o, lse}, p);
   std::vector<Tensor> saved{in[0].detach(), in[1].detach(), in[2].detach(), o.detach(), lse};
   if (key_mask.defined()) saved.push_back(in[3]);
-  return record(o, "attention", {q, k, v}, [saved, causal, tensor_cores](const Tensor& g) -> std::vector<Tensor> {
+  return record(o, "attention", {q, k, v}, [saved, p](const Tensor& g) -> std::vector<Tensor> {
     std::vector<Tensor> args(saved.begin(), saved.begin() + 5);
     args.push_back(g.contiguous());
     if (saved.size() > 5) args.push_back(saved[5]);
     Tensor dq = like(saved[0]), dk = like(saved[1]), dv = like(saved[2]);
-    run(Op::AttentionBackward, args, {dq, dk, dv}, {}, {causal, tensor_cores});
+    AttentionParams back = p;  // the backward pass computes as the forward did, on contiguous K and V
+    back.kv_rows = back.tk;
+    run<Op::AttentionBackward>(args, {dq, dk, dv}, back);
     return {dq, dk, dv};
   });
 }
@@ -308,11 +310,11 @@ static Tensor masked_pool(const Tensor& x, const Tensor& m, bool mean) {
            "masked pool: x ", describe(x), " with mask ", describe(m));
   Tensor out = Tensor::empty({x.size(0), x.size(2)}, x.dtype(), x.device());
   Tensor mc = m.contiguous();
-  run(Op::MaskedPool, {x.contiguous(), mc}, {out}, {}, {mean});
+  run<Op::MaskedPool>({x.contiguous(), mc}, {out}, {mean});
   return record(out, mean ? "masked_mean" : "masked_sum", {x},
                 [mc, mean, xshape = x.shape()](const Tensor& g) -> std::vector<Tensor> {
                   Tensor dx = Tensor::empty(xshape, g.dtype(), g.device());
-                  run(Op::MaskedPoolBackward, {g.contiguous(), mc}, {dx}, {}, {mean});
+                  run<Op::MaskedPoolBackward>({g.contiguous(), mc}, {dx}, {mean});
                   return {dx};
                 });
 }
@@ -321,7 +323,7 @@ Tensor masked_mean(const Tensor& x, const Tensor& m) { return masked_pool(x, m, 
 
 Tensor sum(const Tensor& x) {
   Tensor out = scalar_like(x);
-  run(Op::SumAll, {x.contiguous()}, {out});
+  run<Op::SumAll>({x.contiguous()}, {out});
   return record(out, "sum", {x}, [shape = x.shape()](const Tensor& g) -> std::vector<Tensor> {
     // d/dx Σx = 1: broadcast the scalar gradient (read once; it is a single number).
     return {Tensor::full(shape, g.item(), g.dtype(), g.device())};
@@ -330,7 +332,7 @@ Tensor sum(const Tensor& x) {
 
 Tensor sum_squares(const Tensor& x) {
   Tensor out = scalar_like(x);
-  run(Op::SumSquares, {x.contiguous()}, {out});
+  run<Op::SumSquares>({x.contiguous()}, {out});
   return out;
 }
 
@@ -342,8 +344,8 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
   const int64_t n = logits.size(0);
   Samples s{Tensor::empty({n}, DType::I32, logits.device()), Tensor::empty({n}, logits.dtype(), logits.device()),
             Tensor::empty({n}, logits.dtype(), logits.device())};
-  run(Op::SampleLogits, {logits.detach().contiguous()}, {s.logp, s.logq, s.tokens},
-      {cfg.temperature, cfg.top_p, cfg.mix}, {cfg.top_k, int64_t(seed), int64_t(offset)});
+  run<Op::SampleLogits>({logits.detach().contiguous()}, {s.logp, s.logq, s.tokens},
+                        {cfg.temperature, cfg.top_k, cfg.top_p, cfg.mix, seed, offset});
   return s;
 }
 
@@ -375,13 +377,13 @@ Tensor weighted_logprob(const Tensor& logits, const Tensor& y, const Tensor& m, 
   Tensor z = logits.reshape({rows, vocab}).contiguous();
   Tensor yc = y.contiguous(), mc = m.contiguous(), wc = w.contiguous();
   LogsumexpState st(rows, state_dtype(z.dtype()), z.device());
-  run(Op::LogsumexpChunk, {z, yc}, {st.mx, st.s, st.zy}, {}, {0});
+  run<Op::LogsumexpChunk>({z, yc}, {st.mx, st.s, st.zy}, {0});
   Tensor loss = scalar_like(st.s), lse = like(st.s);
-  run(Op::WeightedLogprob, {st.mx, st.s, st.zy, mc, wc}, {loss, lse});
+  run<Op::WeightedLogprob>({st.mx, st.s, st.zy, mc, wc}, {loss, lse});
   return record(loss, "weighted_logprob", {logits},
                 [zd = z.detach(), lse, yc, mc, wc, shape = logits.shape()](const Tensor& g) -> std::vector<Tensor> {
                   Tensor dz = like(zd);
-                  run(Op::WeightedLogprobBackward, {zd, lse, yc, mc, wc, g.contiguous()}, {dz}, {}, {0});
+                  run<Op::WeightedLogprobBackward>({zd, lse, yc, mc, wc, g.contiguous()}, {dz}, {0});
                   return {dz.reshape(shape)};
                 });
 }
@@ -405,10 +407,10 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
   LogsumexpState st(rows, state_dtype(h.dtype()), h.device());
   for (int64_t v0 = 0; v0 < vocab; v0 += width) {
     const int64_t v1 = std::min(vocab, v0 + width);
-    run(Op::LogsumexpChunk, {logits_chunk(v0, v1), yc}, {st.mx, st.s, st.zy}, {}, {v0});
+    run<Op::LogsumexpChunk>({logits_chunk(v0, v1), yc}, {st.mx, st.s, st.zy}, {v0});
   }
   Tensor loss = scalar_like(st.s), lse = like(st.s);
-  run(Op::WeightedLogprob, {st.mx, st.s, st.zy, mc, wc}, {loss, lse});
+  run<Op::WeightedLogprob>({st.mx, st.s, st.zy, mc, wc}, {loss, lse});
   return record(loss, "weighted_logprob_linear", {h, W},
                 [=, shape = h.shape()](const Tensor& g) -> std::vector<Tensor> {
                   // Per chunk, recomputed: G = dloss·c·(softmax − onehot) in place of the logits, then
@@ -419,7 +421,7 @@ Tensor weighted_logprob_linear(const Tensor& h, const Tensor& W, const Tensor& y
                   for (int64_t v0 = 0; v0 < vocab; v0 += width) {
                     const int64_t v1 = std::min(vocab, v0 + width), n = v1 - v0;
                     Tensor z = logits_chunk(v0, v1);
-                    run(Op::WeightedLogprobBackward, {z, lse, yc, mc, wc, gc}, {z}, {}, {v0});
+                    run<Op::WeightedLogprobBackward>({z, lse, yc, mc, wc, gc}, {z}, {v0});
                     Tensor dW_chunk = dW.slice(0, v0, v1);
                     product(z, Wc.slice(0, v0, v1), dh, 1.0, 1.0, 1, rows, d, n, false, false);
                     product(z, hc, dW_chunk, 1.0, 0.0, 1, n, d, rows, true, false);
@@ -439,10 +441,10 @@ Tensor bce_with_logits(const Tensor& x, const Tensor& t) {
   check_same_shape("bce_with_logits", x, t);
   CG_CHECK(!t.requires_grad(), "bce_with_logits: targets are constants; detach() them");
   Tensor xc = x.contiguous(), tc = t.contiguous(), loss = scalar_like(x);
-  run(Op::BceWithLogits, {xc, tc}, {loss});
+  run<Op::BceWithLogits>({xc, tc}, {loss});
   return record(loss, "bce_with_logits", {x}, [xd = xc.detach(), tc](const Tensor& g) -> std::vector<Tensor> {
     Tensor dx = like(xd);
-    run(Op::BceWithLogitsBackward, {xd, tc, g.contiguous()}, {dx});
+    run<Op::BceWithLogitsBackward>({xd, tc, g.contiguous()}, {dx});
     return {dx};
   });
 }

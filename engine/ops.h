@@ -23,8 +23,10 @@ Tensor tanh(const Tensor& x);
 // x [..., C] + bias [C] (+ residual [..., C], in the same pass).
 Tensor bias_add(const Tensor& x, const Tensor& bias, const Tensor& residual = Tensor());
 // op(A) @ op(B): A [..., M, K] with B [K, N] (leading dims of A flattened), or A [Bt, M, K] with
-// B [Bt, K, N]; trans_a / trans_b transpose the last two dims.
-Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+// B [Bt, K, N]; trans_a / trans_b transpose the last two dims. On CUDA, bf16 operands multiply on
+// the tensor cores (f32 accumulation); f32 ones do too with `tensor_cores` (operands rounded to
+// bf16, cuBLAS's FAST_16BF), and in f32 otherwise. The CPU computes in the operands' dtype.
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false, bool tensor_cores = false);
 // x [..., in] · W[out, in]ᵀ + b[out] (b may be undefined) (+ residual [..., out]: the bias and the
 // residual stream added in one pass after the product).
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& residual = Tensor());
@@ -40,23 +42,21 @@ Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Te
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps = 1e-5);
 // Over the last dim.
 Tensor softmax(const Tensor& x);
-// How the CUDA backend may compute: F32 throughout (the default), or BF16, mixed precision: the
-// models keep their activations in bf16 (Transformer::activation_dtype) and cast each f32 master
-// weight to bf16 where it is used (its gradient returns in f32, so AdamW and its state stay f32);
-// matmuls run on the tensor cores with f32 accumulation (cuBLAS), attention on mma.sync at head
-// dims 64 and 128; normalisation statistics, log-sum-exps and losses are f32. An f32 tensor's
-// matmul under BF16 still uses the tensor cores (operands rounded to bf16). The CPU computes in
-// its dtype regardless. Config key `precision`.
+// How a model computes on CUDA (config key `precision`, passed to the models' constructors): F32
+// throughout, or BF16 mixed precision: the models keep their activations in bf16
+// (Transformer::activation_dtype) and cast each f32 master weight to bf16 where it is used (its
+// gradient returns in f32, so AdamW and its state stay f32); bf16 matmuls run on the tensor cores
+// with f32 accumulation (cuBLAS), bf16 attention on mma.sync at head dims 64 and 128;
+// normalisation statistics, log-sum-exps and losses are f32. The CPU computes in f32 regardless.
 enum class Precision { F32, BF16 };
-void set_precision(Precision p);
-Precision precision();
 
 // q [B,H,Tq,D], k, v [B,H,Tk,D], key_mask [B,Tk] (1 keep, 0 padded; may be undefined).
 // softmax(q kᵀ/√D + mask) v; causal aligns the last query with the last key (KV caches).
 // One op (kernels/cpu/attention.h): no Tq×Tk scores are kept; the backward pass recomputes them
-// from the saved log-sum-exp. A query with every key masked gets zeros.
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask,
-                 bool causal);
+// from the saved log-sum-exp. A query with every key masked gets zeros. On CUDA, bf16 q, k, v use
+// the mma.sync kernels at head dims 64 and 128; f32 ones do too with `tensor_cores`.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_mask, bool causal,
+                 bool tensor_cores = false);
 // x [B,T,C], m [B,T] -> [B,C]: Σ_t m x, or its mean over the unmasked positions.
 Tensor masked_sum(const Tensor& x, const Tensor& m);
 Tensor masked_mean(const Tensor& x, const Tensor& m);

@@ -48,8 +48,7 @@ double AdamW::step() {
     Tensor& p = params_[k].second;
     Tensor g = p.grad().defined() ? p.grad() : Tensor::zeros(p.shape(), p.dtype(), p.device());
     const double wd = p.dim() >= 2 ? cfg_.weight_decay : 0.0;
-    dispatch(OpCall{Op::AdamW, {g.contiguous()}, {p, m_[k], v_[k]},
-                    {lr, cfg_.beta1, cfg_.beta2, cfg_.eps, wd, gscale}, {step_}});
+    dispatch(op_call<Op::AdamW>({g.contiguous()}, {p, m_[k], v_[k]}, {lr, cfg_.beta1, cfg_.beta2, cfg_.eps, wd, gscale, step_}));
   }
   return norm;
 }

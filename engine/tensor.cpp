@@ -73,9 +73,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  OpCall c{Op::Fill, {}, {t}};
-  c.f[0] = value;
-  dispatch(c);
+  dispatch(op_call<Op::Fill>({}, {t}, {value}));
   return t;
 }
 
@@ -98,12 +96,7 @@ template Tensor Tensor::from(const std::vector<int32_t>&, const Shape&, Device);
 Tensor Tensor::uniform(const Shape& shape, uint64_t seed, uint64_t offset, double lo, double hi,
                        DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  OpCall c{Op::PhiloxUniform, {}, {t}};
-  c.f[0] = lo;
-  c.f[1] = hi;
-  c.i[0] = int64_t(seed);
-  c.i[1] = int64_t(offset);
-  dispatch(c);
+  dispatch(op_call<Op::PhiloxUniform>({}, {t}, {seed, offset, lo, hi}));
   return t;
 }
 
@@ -182,14 +175,14 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end) const {
   Shape full_shape = this->shape();
   return record(out, "slice", {*this}, [full_shape, d, start, end](const Tensor& g) -> std::vector<Tensor> {
     Tensor gin = Tensor::zeros(full_shape, g.dtype(), g.device());
-    dispatch(OpCall{Op::Copy, {g}, {gin.slice(d, start, end)}});
+    dispatch(op_call<Op::Copy>({g}, {gin.slice(d, start, end)}));
     return {gin};
   });
 }
 
 static Tensor copy_as(const Tensor& src, DType dtype) {
   Tensor out = Tensor::empty(src.shape(), dtype, src.device());
-  dispatch(OpCall{Op::Copy, {src}, {out}});
+  dispatch(op_call<Op::Copy>({src}, {out}));
   return out;
 }
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "core/dtype.h"
+#include "core/error.h"
 
 namespace coopgen {
 

@@ -4,8 +4,9 @@
 
 namespace coopgen {
 
-Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal)
-    : net_(cfg, vocab, seed, device, "disc."), causal_(causal) {
+Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal,
+                             Precision precision)
+    : net_(cfg, vocab, seed, device, "disc.", precision), causal_(causal) {
   params_ = net_.params();
   head_w_ = Tensor::uniform({1, cfg.d_model}, seed ^ 0xd15cull, 0, -cfg.init_std * 1.7320508, cfg.init_std * 1.7320508,
                             DType::F32, device)

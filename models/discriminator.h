@@ -30,7 +30,8 @@ using DiscriminatorConfig = TransformerConfig;
 
 class Discriminator {
  public:
-  Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal = false);
+  Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal = false,
+                Precision precision = Precision::F32);
   // ids i32 [B, T], mask [B, T] (1 token, 0 padding; every row with at least one token) →
   // logits [B]; D = sigmoid(logit), trained with bce_with_logits.
   Tensor forward(const Tensor& ids, const Tensor& mask) const;

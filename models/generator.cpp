@@ -20,7 +20,7 @@ Tensor Generator::weighted_logprob(const Tensor& ids, const Tensor& y, const Ten
   const int64_t B = ids.size(0), T = ids.size(1);
   const Tensor yb = y.reshape({B, T}), mb = m.reshape({B, T});
   const Tensor h = net_.encode(ids, true, Tensor(), nullptr);
-  if (output_chunk_ > 0) return weighted_logprob_linear(h, net_.weight("wte"), yb, mb, w, output_chunk_);
+  if (cfg_.output_chunk > 0) return weighted_logprob_linear(h, net_.weight("wte"), yb, mb, w, cfg_.output_chunk);
   return coopgen::weighted_logprob(matmul(h, net_.weight("wte"), false, true), yb, mb, w);
 }
 

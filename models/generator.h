@@ -16,7 +16,7 @@ struct GeneratorConfig : TransformerConfig {
   int64_t output_chunk = 0;
   // Where the weights start: empty, fresh (init_std); a folder, the generator of that checkpoint
   // (an MLE or adversarial run's checkpoint/: every method can continue from any of them).
-  std::string init;
+  std::string init{};
   template <class V> void visit(V& v) {
     TransformerConfig::visit(v);
     v("output_chunk", output_chunk, Range{0, kUnbounded});
@@ -27,8 +27,8 @@ struct GeneratorConfig : TransformerConfig {
 class Generator {
  public:
   using Cache = Transformer::Cache;
-  Generator(const GeneratorConfig& cfg, int64_t vocab, uint64_t seed, Device device)
-      : net_(cfg, vocab, seed, device, ""), output_chunk_(cfg.output_chunk) {}
+  Generator(const GeneratorConfig& cfg, int64_t vocab, uint64_t seed, Device device, Precision precision = Precision::F32)
+      : net_(cfg, vocab, seed, device, "", precision), cfg_(cfg) {}
 
   // ids i32 [B, T] → logits [B, T, V] (causal: position t sees positions ≤ t).
   Tensor forward(const Tensor& ids) const;
@@ -52,14 +52,14 @@ class Generator {
   NamedTensors& params() { return net_.params(); }
   const NamedTensors& params() const { return net_.params(); }
   int64_t vocab() const { return net_.vocab(); }
-  const TransformerConfig& config() const { return net_.config(); }
+  const GeneratorConfig& config() const { return cfg_; }
   Device device() const { return net_.device(); }
 
  private:
   Tensor logits(const Tensor& h) const;
 
   Transformer net_;
-  int64_t output_chunk_;
+  GeneratorConfig cfg_;
 };
 
 }  // namespace coopgen

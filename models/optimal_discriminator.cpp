@@ -1,6 +1,6 @@
 #include "models/optimal_discriminator.h"
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/random.h"
 
 namespace coopgen {

@@ -5,7 +5,7 @@
 #include <map>
 #include <sstream>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/io.h"
 
 namespace coopgen {

@@ -7,8 +7,8 @@
 namespace coopgen {
 
 Transformer::Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t seed, Device device,
-                         const std::string& prefix)
-    : cfg_(cfg), vocab_(vocab), device_(device), prefix_(prefix) {
+                         const std::string& prefix, Precision precision)
+    : cfg_(cfg), vocab_(vocab), device_(device), prefix_(prefix), precision_(precision) {
   const int64_t C = cfg.d_model;
   CG_CHECK(C > 0 && cfg.heads > 0 && C % cfg.heads == 0, "model.d_model (", C,
            ") must be a positive multiple of model.heads (", cfg.heads, ")");
@@ -50,7 +50,7 @@ Transformer::Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t s
 }
 
 DType Transformer::activation_dtype() const {
-  return device_ == Device::CUDA && precision() == Precision::BF16 ? DType::BF16 : param("wte").dtype();
+  return device_ == Device::CUDA && precision_ == Precision::BF16 ? DType::BF16 : param("wte").dtype();
 }
 
 Transformer::Cache Transformer::new_cache(int64_t batch) const {

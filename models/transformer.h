@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/tensor.h"
 
@@ -36,8 +37,10 @@ class Transformer {
   };
 
   // Parameters from the Philox stream `seed` (uniform with std init_std; residual projections
-  // scaled by 1/√(2·layers), as GPT-2), named "<prefix>wte", "<prefix>h.0.attn.w", ...
-  Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t seed, Device device, const std::string& prefix);
+  // scaled by 1/√(2·layers), as GPT-2), named "<prefix>wte", "<prefix>h.0.attn.w", ...; f32 master
+  // weights, activations as `precision` says (engine/ops.h).
+  Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t seed, Device device, const std::string& prefix,
+              Precision precision = Precision::F32);
 
   // ids i32 [B, T] at positions start.. → hidden states [B, T, C] after the final LayerNorm, in
   // activation_dtype().
@@ -50,7 +53,7 @@ class Transformer {
   void gather_cache_rows(Cache& cache, const std::vector<int32_t>& rows) const;
 
   const Tensor& param(const std::string& name) const { return by_name_.at(prefix_ + name); }
-  // The activations' dtype: bf16 on CUDA under precision bf16 (ops.h), else the parameters'.
+  // The activations' dtype: bf16 on CUDA under precision bf16, else the parameters'.
   DType activation_dtype() const;
   // A parameter as the matmuls and norms use it: cast to activation_dtype() (a differentiable
   // copy: its gradient returns to the f32 master weight), or itself.
@@ -66,6 +69,7 @@ class Transformer {
   int64_t vocab_;
   Device device_;
   std::string prefix_;
+  Precision precision_;
   NamedTensors params_;
   std::map<std::string, Tensor> by_name_;
 };

@@ -158,11 +158,10 @@ TEST_CASE("attention on bf16 tensor cores stays within bf16 error of the f32 CPU
     std::vector<Tensor> xc{q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_()};
     std::vector<Tensor> xg{q.to(Device::CUDA).requires_grad_(), k.to(Device::CUDA).requires_grad_(), v.to(Device::CUDA).requires_grad_()};
     const Tensor yc = attention(xc[0], xc[1], xc[2], mask, c.causal);
-    set_precision(Precision::BF16);
-    const Tensor yg = attention(xg[0], xg[1], xg[2], mask.defined() ? mask.to(Device::CUDA) : Tensor(), c.causal);
+    const Tensor yg = attention(xg[0], xg[1], xg[2], mask.defined() ? mask.to(Device::CUDA) : Tensor(), c.causal,
+                                /*tensor_cores=*/true);
     const Tensor r = Tensor::uniform(yc.shape(), seed++, 0, -1, 1);
     yg.backward(r.to(Device::CUDA));
-    set_precision(Precision::F32);
     yc.backward(r);
     const double out = worst_relative(yc, yg);
     INFO("output: largest difference " << out << " of the largest value");
@@ -184,9 +183,8 @@ TEST_CASE("matmuls on bf16 tensor cores stay within bf16 error of the f32 CPU", 
   for (bool tb : {false, true}) {
     const Tensor bb = tb ? b.transpose(0, 1).contiguous() : b;
     const std::vector<float> want = matmul(a, bb, false, tb).to_vector<float>();
-    set_precision(Precision::BF16);
-    const std::vector<float> got = matmul(a.to(Device::CUDA), bb.to(Device::CUDA), false, tb).to(Device::CPU).to_vector<float>();
-    set_precision(Precision::F32);
+    const std::vector<float> got =
+        matmul(a.to(Device::CUDA), bb.to(Device::CUDA), false, tb, /*tensor_cores=*/true).to(Device::CPU).to_vector<float>();
     double worst = 0;
     for (size_t n = 0; n < want.size(); ++n) worst = std::max(worst, std::fabs(double(want[n]) - double(got[n])));
     INFO("transposed B " << tb << ", largest difference " << worst);
@@ -443,13 +441,12 @@ TEST_CASE("token and position embeddings from f32 tables into bf16 rows, and the
 TEST_CASE("a generator step with bf16 activations on CUDA tracks the f32 CPU step; decoding runs on a bf16 KV cache", "[gpu]") {
   GeneratorConfig cfg = small_generator(0.2);
   cfg.d_model = 64, cfg.heads = 1;  // head dim 64: attention on the bf16 tensor cores too
-  Generator gc(cfg, 29, 3, Device::CPU), gg(cfg, 29, 3, Device::CUDA);
+  Generator gc(cfg, 29, 3, Device::CPU), gg(cfg, 29, 3, Device::CUDA, Precision::BF16);
   std::vector<int32_t> ids(3 * 7), next(3 * 7);
   for (size_t k = 0; k < ids.size(); ++k) ids[k] = int32_t((k * 7 + 3) % 29), next[k] = int32_t((k * 5 + 1) % 29);
   const Tensor w = Tensor::full({3}, 1.0 / 21, DType::F32);
   const Tensor m = Tensor::full({3, 7}, 1.0, DType::F32);
   Tensor lc = gc.weighted_logprob(Tensor::from(ids, {3, 7}), Tensor::from(next, {3, 7}), m, w);
-  set_precision(Precision::BF16);
   Tensor lg = gg.weighted_logprob(Tensor::from(ids, {3, 7}, Device::CUDA), Tensor::from(next, {3, 7}, Device::CUDA),
                                   m.to(Device::CUDA), w.to(Device::CUDA));
   REQUIRE(lg.dtype() == DType::F32);
@@ -474,7 +471,6 @@ TEST_CASE("a generator step with bf16 activations on CUDA tracks the f32 CPU ste
     REQUIRE(zg.dtype() == DType::F32);
     require_bf16_close(zc, zg, "step logits");
   }
-  set_precision(Precision::F32);
 }
 
 int main(int argc, char** argv) {

@@ -87,8 +87,9 @@ class AdversarialRun {
       : cfg_(cfg),
         task_(task),
         strategy_(strategy_for(cfg)),
-        g_(cfg.model, task.vocab, cfg.seed, cfg.backend()),
-        d_(cfg.discriminator.model, task.vocab, cfg.seed ^ 0xd15c0ull, cfg.backend(), cfg.discriminator.causal),
+        g_(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode()),
+        d_(cfg.discriminator.model, task.vocab, cfg.seed ^ 0xd15c0ull, cfg.backend(), cfg.discriminator.causal,
+           cfg.precision_mode()),
         opt_g_(g_.params(), cfg.optim),
         opt_d_(d_.params(), cfg.discriminator.optim),
         real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1)),
@@ -458,7 +459,8 @@ std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const st
                                                   const std::string& why) {
   const auto tensors = load_checkpoint(dir, nullptr);
   if (!tensors.count("disc.wte")) fail(dir, ": no discriminator in this checkpoint (", why, " needs one: an adversarial run's)");
-  auto d = std::make_unique<Discriminator>(cfg.discriminator.model, vocab, cfg.seed, cfg.backend(), cfg.discriminator.causal);
+  auto d = std::make_unique<Discriminator>(cfg.discriminator.model, vocab, cfg.seed, cfg.backend(), cfg.discriminator.causal,
+                                           cfg.precision_mode());
   load_params(d->params(), tensors, dir);
   return d;
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace coopgen {
 

@@ -84,7 +84,6 @@ ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::stri
   }
   if (file.empty()) fail(cmd, ": --config FILE is required");
   out.cfg = load_config<RunConfig>(file, overrides);
-  set_precision(out.cfg.precision == "bf16" ? Precision::BF16 : Precision::F32);
   return out;
 }
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <numeric>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/logspace.h"
 #include "kernels/philox.h"
 #include "trainers/decoding.h"

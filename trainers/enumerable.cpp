@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/logspace.h"
 #include "engine/random.h"
 #include "trainers/weights.h"

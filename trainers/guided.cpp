@@ -4,7 +4,7 @@
 // draw from it by the engine's sampler on the generator's device.
 #include <cmath>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/logspace.h"
 #include "trainers/decoding.h"
 

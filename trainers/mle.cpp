@@ -53,7 +53,7 @@ Generator load_generator(const RunConfig& cfg, const std::string& dir) {
   auto tensors = load_checkpoint(dir, nullptr);
   auto wte = tensors.find("wte");
   if (wte == tensors.end() || wte->second.dim() != 2) fail(dir, "/model.safetensors: tensor 'wte' is missing");
-  Generator g(cfg.model, wte->second.size(0), cfg.seed, cfg.backend());
+  Generator g(cfg.model, wte->second.size(0), cfg.seed, cfg.backend(), cfg.precision_mode());
   load_params(g.params(), tensors, dir);
   return g;
 }
@@ -68,7 +68,7 @@ void init_generator(const RunConfig& cfg, Generator& g) {
 int train_mle(const RunConfig& cfg, bool resume) {
   std::unique_ptr<Task> task_ptr = Task::create(cfg);
   const Task& task = *task_ptr;
-  Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend());
+  Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
   if (!resume) init_generator(cfg, g);
   AdamW opt(g.params(), cfg.optim);
   BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed);

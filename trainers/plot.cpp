@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdint>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/io.h"
 
 namespace coopgen {

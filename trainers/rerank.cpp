@@ -2,7 +2,7 @@
 // the sampler, D scores them all in one call, and each row keeps one of its N.
 #include <cmath>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/logspace.h"
 #include "engine/random.h"
 #include "trainers/decoding.h"

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <map>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 namespace coopgen {
 

@@ -151,6 +151,7 @@ struct RunConfig {
   DecodingConfig decoding;                 // coopgen sample; gcn's proposal when not `sample`
   DistributedConfig distributed;
   Device backend() const { return device == "cuda" ? Device::CUDA : Device::CPU; }
+  Precision precision_mode() const { return precision == "bf16" ? Precision::BF16 : Precision::F32; }
   template <class V> void visit(V& v) {
     v.one_of("method", method, {"mle", "gan", "rml_gan", "gcn"});
     v.one_of("device", device, {"cpu", "cuda"});

@@ -5,7 +5,7 @@
 #include <limits>
 #include <random>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "engine/logspace.h"
 
 namespace coopgen {

@@ -4,7 +4,7 @@
 
 namespace coopgen::cpu {
 
-template <class T> void adamw(T* p, const T* g, T* m, T* v, int64_t n, const AdamWArgs& a) {
+template <class T> void adamw(T* p, const T* g, T* m, T* v, int64_t n, const AdamWParams& a) {
   const double c1 = 1.0 - std::pow(a.beta1, double(a.step));
   const double c2 = 1.0 - std::pow(a.beta2, double(a.step));
   for (int64_t k = 0; k < n; ++k) {
@@ -17,7 +17,7 @@ template <class T> void adamw(T* p, const T* g, T* m, T* v, int64_t n, const Ada
     p[k] = T(pk - a.lr * ((mk / c1) / (std::sqrt(vk / c2) + a.eps) + a.weight_decay * pk));
   }
 }
-template void adamw<float>(float*, const float*, float*, float*, int64_t, const AdamWArgs&);
-template void adamw<double>(double*, const double*, double*, double*, int64_t, const AdamWArgs&);
+template void adamw<float>(float*, const float*, float*, float*, int64_t, const AdamWParams&);
+template void adamw<double>(double*, const double*, double*, double*, int64_t, const AdamWParams&);
 
 }  // namespace coopgen::cpu

@@ -5,13 +5,10 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/params.h"
+
 namespace coopgen::cpu {
 
-struct AdamWArgs {
-  double lr, beta1, beta2, eps, weight_decay, grad_scale;
-  int64_t step;  // 1-based
-};
-
-template <class T> void adamw(T* p, const T* g, T* m, T* v, int64_t n, const AdamWArgs& a);
+template <class T> void adamw(T* p, const T* g, T* m, T* v, int64_t n, const AdamWParams& a);
 
 }  // namespace coopgen::cpu

@@ -14,7 +14,7 @@ namespace {
 // The probabilities of one (b, h): P = e^(S − lse) row by row from S = scale·Q·Kᵀ (in `p`),
 // zero where masked. With `lse` null the rows' log-sum-exp is computed and written to `out_lse`.
 template <class T>
-void probabilities(T* p, const T* q, const T* k, const T* keymask, const AttentionShape& s, const T* lse, T* out_lse) {
+void probabilities(T* p, const T* q, const T* k, const T* keymask, const AttentionParams& s, const T* lse, T* out_lse) {
   constexpr double kNegInf = -std::numeric_limits<double>::infinity();
   matmul(p, q, k, 1, s.tq, s.tk, s.dim, false, true, 1.0 / std::sqrt(double(s.dim)), 0.0);
   for (int64_t i = 0; i < s.tq; ++i) {
@@ -39,7 +39,7 @@ void probabilities(T* p, const T* q, const T* k, const T* keymask, const Attenti
 // Per (b, h), through CBLAS: the Tq×Tk probabilities of one head at a time in scratch, never
 // all heads' and never kept for the backward pass (recomputed there from lse, as on the GPU).
 template <class T>
-void attention_forward(T* o, T* lse, const T* q, const T* k, const T* v, const T* keymask, const AttentionShape& s) {
+void attention_forward(T* o, T* lse, const T* q, const T* k, const T* v, const T* keymask, const AttentionParams& s) {
   std::vector<T> p(size_t(s.tq * s.tk));
   for (int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
     const int64_t qo = bh * s.tq * s.dim, ko = bh * s.kv_rows * s.dim;
@@ -51,7 +51,7 @@ void attention_forward(T* o, T* lse, const T* q, const T* k, const T* v, const T
 
 template <class T>
 void attention_backward(T* dq, T* dk, T* dv, const T* q, const T* k, const T* v, const T* o, const T* lse,
-                        const T* dout, const T* keymask, const AttentionShape& s) {
+                        const T* dout, const T* keymask, const AttentionParams& s) {
   const double scale = 1.0 / std::sqrt(double(s.dim));
   std::vector<T> p(size_t(s.tq * s.tk)), ds(size_t(s.tq * s.tk));
   for (int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
@@ -74,9 +74,9 @@ void attention_backward(T* dq, T* dk, T* dv, const T* q, const T* k, const T* v,
 }
 
 #define COOPGEN_ATTENTION(T)                                                                                  \
-  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const T*, const AttentionShape&); \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const T*, const AttentionParams&); \
   template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, const T*, \
-                                      const T*, const AttentionShape&);
+                                      const T*, const AttentionParams&);
 COOPGEN_ATTENTION(float)
 COOPGEN_ATTENTION(double)
 #undef COOPGEN_ATTENTION

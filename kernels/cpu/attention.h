@@ -11,18 +11,14 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/params.h"
+
 namespace coopgen::cpu {
 
-struct AttentionShape {
-  int64_t batch, heads, tq, tk, dim;
-  bool causal;
-  int64_t kv_rows;  // rows between consecutive heads of K and V (forward); Tk in the backward pass
-};
-
 template <class T>
-void attention_forward(T* o, T* lse, const T* q, const T* k, const T* v, const T* keymask, const AttentionShape& s);
+void attention_forward(T* o, T* lse, const T* q, const T* k, const T* v, const T* keymask, const AttentionParams& s);
 template <class T>
 void attention_backward(T* dq, T* dk, T* dv, const T* q, const T* k, const T* v, const T* o, const T* lse,
-                        const T* dout, const T* keymask, const AttentionShape& s);
+                        const T* dout, const T* keymask, const AttentionParams& s);
 
 }  // namespace coopgen::cpu

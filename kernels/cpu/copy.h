@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "core/dtype.h"
 
 namespace coopgen::cpu {
 

@@ -11,7 +11,7 @@ namespace coopgen::cpu {
 
 template <class T>
 void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,
-                   const SampleArgs& a) {
+                   const SampleParams& a) {
   std::vector<double> e(static_cast<size_t>(vocab)), sorted;
   for (int64_t n = 0; n < rows; ++n) {
     const T* z = logits + n * vocab;
@@ -76,7 +76,7 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
   }
 }
 
-template void sample_logits<float>(int32_t*, float*, float*, const float*, int64_t, int64_t, const SampleArgs&);
-template void sample_logits<double>(int32_t*, double*, double*, const double*, int64_t, int64_t, const SampleArgs&);
+template void sample_logits<float>(int32_t*, float*, float*, const float*, int64_t, int64_t, const SampleParams&);
+template void sample_logits<double>(int32_t*, double*, double*, const double*, int64_t, int64_t, const SampleParams&);
 
 }  // namespace coopgen::cpu

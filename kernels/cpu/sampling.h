@@ -11,18 +11,12 @@
 #pragma once
 #include <cstdint>
 
-namespace coopgen::cpu {
+#include "kernels/params.h"
 
-struct SampleArgs {
-  double temperature = 1.0;
-  int64_t top_k = 0;     // 0 or ≥ V: no truncation
-  double top_p = 1.0;    // ≥ 1: no truncation
-  double mix = 0.0;      // ε ∈ [0, 1]: the weight of the untruncated p_τ in q̂
-  uint64_t seed = 0, offset = 0;
-};
+namespace coopgen::cpu {
 
 template <class T>
 void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,
-                   const SampleArgs& args);
+                   const SampleParams& args);
 
 }  // namespace coopgen::cpu

@@ -21,7 +21,7 @@ __global__ void adamw_kernel(float* p, const float* g, float* m, float* v, int64
 }
 }  // namespace
 
-void adamw(float* p, const float* g, float* m, float* v, int64_t n, const cpu::AdamWArgs& a, cudaStream_t s) {
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWParams& a, cudaStream_t s) {
   const double c1 = 1.0 - std::pow(a.beta1, double(a.step)), c2 = 1.0 - std::pow(a.beta2, double(a.step));
   if (n)
     launch("adamw", adamw_kernel, grid_for(n), kBlock, 0, s, p, g, m, v, n, float(a.lr), float(a.beta1),

@@ -2,10 +2,10 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "kernels/cpu/adamw.h"
+#include "kernels/params.h"
 
 namespace coopgen::cuda {
 
-void adamw(float* p, const float* g, float* m, float* v, int64_t n, const cpu::AdamWArgs& a, cudaStream_t s);
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWParams& a, cudaStream_t s);
 
 }  // namespace coopgen::cuda

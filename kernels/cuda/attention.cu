@@ -38,19 +38,19 @@ namespace {
 
 constexpr int kQueries = 16, kRowsPerWarp = 4, kKeys = 32, kMaxDim = 128, kDimSlots = kMaxDim / 32;
 
-__device__ __forceinline__ bool visible(const float* keymask, int64_t j, int64_t i, const cpu::AttentionShape& s) {
+__device__ __forceinline__ bool visible(const float* keymask, int64_t j, int64_t i, const AttentionParams& s) {
   return j < s.tk && (!keymask || keymask[j] != 0.0f) && !(s.causal && j > i + s.tk - s.tq);
 }
 
 // How many keys the queries q0 … q0 + rows − 1 can see: all, or up to the causal horizon of the last.
-__device__ __forceinline__ int64_t keys_seen(int64_t q0, int64_t rows, const cpu::AttentionShape& s) {
+__device__ __forceinline__ int64_t keys_seen(int64_t q0, int64_t rows, const AttentionParams& s) {
   const int64_t last = (q0 + rows < s.tq ? q0 + rows : s.tq) - 1, horizon = last + s.tk - s.tq + 1;
   return s.causal && horizon < s.tk ? horizon : s.tk;
 }
 
 template <class E>
 __global__ void attention_forward_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
-                                         const float* keymask, cpu::AttentionShape s, float scale) {
+                                         const float* keymask, AttentionParams s, float scale) {
   COOPGEN_DYNAMIC_SHARED(float, smem);
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
   float *ks = smem, *vs = ks + kKeys * stride, *qs = vs + kKeys * stride;  // qs: kQueries × dim
@@ -129,7 +129,7 @@ __device__ __forceinline__ void fragment_b(uint32_t (&b)[2], const uint16_t* til
 
 template <class E, int D, int KT>
 __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
-                                             const float* keymask, cpu::AttentionShape s, float scale) {
+                                             const float* keymask, AttentionParams s, float scale) {
   constexpr int QT = 64, QS = D + 8, KS = D + 8, VS = KT + 8;  // tile rows; row strides in bf16 elements
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bf16);  // (one name per element type: nvcc's extern arrays alias)
   uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
@@ -218,7 +218,7 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
 
 template <int D, int KT, class E>
 void launch_forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask,
-                        const cpu::AttentionShape& s, cudaStream_t st) {
+                        const AttentionParams& s, cudaStream_t st) {
   const dim3 grid(unsigned((s.tq + 63) / 64), unsigned(s.batch * s.heads));
   const size_t smem = size_t(64 * (D + 8) + KT * (D + 8) + D * (KT + 8)) * sizeof(uint16_t);
   launch("attention_forward_mma", attention_forward_mma_kernel<E, D, KT>, grid, dim3(128), smem, st, o, lse, q, k, v,
@@ -234,7 +234,7 @@ void launch_forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, co
 template <class E, int D>
 __global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v,
                                               const E* dout, const float* lse, const float* delta,
-                                              const float* keymask, cpu::AttentionShape s, float scale) {
+                                              const float* keymask, AttentionParams s, float scale) {
   constexpr int T = 64, RS = D + 8, CS = T + 8;  // tile (keys, queries); strides of [T][D] and [D][T] arrays
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bwd);
   uint16_t *kt = smem_bwd, *qs = kt + D * CS, *qt = qs + T * RS, *ds_ = qt + D * CS, *dos = ds_ + T * CS,
@@ -348,7 +348,7 @@ __global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* 
 
 template <int D, class E>
 void launch_backward_mma(float* dq, E* dk, E* dv, const float* delta, const E* q, const E* k, const E* v,
-                         const float* lse, const E* dout, const float* keymask, const cpu::AttentionShape& s,
+                         const float* lse, const E* dout, const float* keymask, const AttentionParams& s,
                          cudaStream_t st) {
   constexpr int T = 64;
   const dim3 grid(unsigned((s.tk + T - 1) / T), unsigned(s.batch * s.heads));
@@ -360,7 +360,7 @@ void launch_backward_mma(float* dq, E* dk, E* dv, const float* delta, const E* q
 constexpr int kDecodeThreads = 128, kDecodeMaxKeys = 4096, kDecodeBlocksWanted = 264;  // ~2 blocks per SM
 
 // Keys per split for a decode call: enough splits to fill the GPU, each at most kDecodeMaxKeys.
-int64_t decode_split_keys(const cpu::AttentionShape& s) {
+int64_t decode_split_keys(const AttentionParams& s) {
   const int64_t heads = s.batch * s.heads, by_fill = (kDecodeBlocksWanted + heads - 1) / heads;
   int64_t splits = by_fill < (s.tk + 63) / 64 ? by_fill : (s.tk + 63) / 64;
   splits = splits < (s.tk + kDecodeMaxKeys - 1) / kDecodeMaxKeys ? (s.tk + kDecodeMaxKeys - 1) / kDecodeMaxKeys : splits;
@@ -370,7 +370,7 @@ int64_t decode_split_keys(const cpu::AttentionShape& s) {
 
 template <class E>
 __global__ void attention_decode_kernel(E* o, float* lse, float* part, const E* q, const E* k, const E* v,
-                                        const float* keymask, cpu::AttentionShape s, float scale,
+                                        const float* keymask, AttentionParams s, float scale,
                                         int64_t split_keys) {
   COOPGEN_DYNAMIC_SHARED(float, decode_smem);
   __shared__ float scratch[32];
@@ -462,7 +462,7 @@ __global__ void attention_delta_kernel(float* delta, const E* o, const E* dout, 
 template <class E>
 __global__ void attention_backward_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v, const E* dout,
                                           const float* lse, const float* delta,
-                                          const float* keymask, cpu::AttentionShape s, float scale, int keys) {
+                                          const float* keymask, AttentionParams s, float scale, int keys) {
   COOPGEN_DYNAMIC_SHARED(float, smem);
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x);
   float *ks = smem, *vs = ks + keys * stride, *dks = vs + keys * stride, *dvs = dks + keys * stride;
@@ -518,7 +518,7 @@ __global__ void attention_backward_kernel(float* dq, E* dk, E* dv, const E* q, c
 
 }  // namespace
 
-int64_t attention_forward_workspace(const cpu::AttentionShape& s) {
+int64_t attention_forward_workspace(const AttentionParams& s) {
   if (s.tq != 1 || s.tk == 0) return 0;
   const int64_t split_keys = decode_split_keys(s), splits = (s.tk + split_keys - 1) / split_keys;
   return splits > 1 ? s.batch * s.heads * splits * (s.dim + 2) : 0;
@@ -526,7 +526,7 @@ int64_t attention_forward_workspace(const cpu::AttentionShape& s) {
 
 template <class E>
 void attention_forward(E* o, float* lse, float* workspace, const E* q, const E* k, const E* v, const float* keymask,
-                       const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
+                       const AttentionParams& s, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   if (s.tq == 0 || s.batch * s.heads == 0) return;
   if (s.tq == 1 && s.tk > 0) {  // decoding: one query per head, split-K over the keys
@@ -540,8 +540,8 @@ void attention_forward(E* o, float* lse, float* workspace, const E* q, const E* 
              dim3(kDecodeThreads), 0, st, o, lse, (const float*)workspace, splits, int(s.dim));
     return;
   }
-  if (tensor_cores && s.dim == 64) return launch_forward_mma<64, 64>(o, lse, q, k, v, keymask, s, st);
-  if (tensor_cores && s.dim == 128) return launch_forward_mma<128, 32>(o, lse, q, k, v, keymask, s, st);
+  if (s.tensor_cores && s.dim == 64) return launch_forward_mma<64, 64>(o, lse, q, k, v, keymask, s, st);
+  if (s.tensor_cores && s.dim == 128) return launch_forward_mma<128, 32>(o, lse, q, k, v, keymask, s, st);
   const dim3 grid(unsigned((s.tq + kQueries - 1) / kQueries), unsigned(s.batch * s.heads));
   const size_t smem = size_t(2 * kKeys * (s.dim + 1) + kQueries * s.dim) * sizeof(float);
   launch("attention_forward", attention_forward_kernel<E>, grid, dim3(32 * kQueries / kRowsPerWarp), smem, st, o, lse,
@@ -551,7 +551,7 @@ void attention_forward(E* o, float* lse, float* workspace, const E* q, const E* 
 template <class E>
 void attention_backward(float* dq_acc, E* dq, E* dk, E* dv, float* delta, const E* q, const E* k, const E* v,
                         const E* o, const float* lse, const E* dout, const float* keymask,
-                        const cpu::AttentionShape& s, bool tensor_cores, cudaStream_t st) {
+                        const AttentionParams& s, cudaStream_t st) {
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   CG_CHECK(s.kv_rows == s.tk, "cuda attention backward: K and V must be contiguous");
   const int64_t rows = s.batch * s.heads * s.tq;
@@ -561,9 +561,9 @@ void attention_backward(float* dq_acc, E* dq, E* dk, E* dv, float* delta, const 
     if (rows)
       launch("attention_delta", attention_delta_kernel<E>, grid_for(rows * 32), kBlock, 0, st, delta, o, dout, rows,
              int(s.dim));
-    if (tensor_cores && s.dim == 64) {
+    if (s.tensor_cores && s.dim == 64) {
       launch_backward_mma<64>(dq_acc, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
-    } else if (tensor_cores && s.dim == 128) {
+    } else if (s.tensor_cores && s.dim == 128) {
       launch_backward_mma<128>(dq_acc, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
     } else {
       const int keys = s.dim > 64 ? kKeys / 2 : kKeys;
@@ -579,10 +579,9 @@ void attention_backward(float* dq_acc, E* dq, E* dk, E* dv, float* delta, const 
 
 #define COOPGEN_INSTANTIATE(E)                                                                                     \
   template void attention_forward<E>(E*, float*, float*, const E*, const E*, const E*, const float*,                \
-                                     const cpu::AttentionShape&, bool, cudaStream_t);                               \
+                                     const AttentionParams&, cudaStream_t);                               \
   template void attention_backward<E>(float*, E*, E*, E*, float*, const E*, const E*, const E*, const E*,           \
-                                      const float*, const E*, const float*, const cpu::AttentionShape&, bool,       \
-                                      cudaStream_t);
+                                      const float*, const E*, const float*, const AttentionParams&, cudaStream_t);
 COOPGEN_INSTANTIATE(float)
 COOPGEN_INSTANTIATE(bf16_t)
 #undef COOPGEN_INSTANTIATE

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "engine/error.h"
+#include "core/error.h"
 
 // Dynamic shared memory is declared through this macro: the emulator binds it at run time.
 #ifndef COOPGEN_SIM

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "core/dtype.h"
 
 namespace coopgen::cuda {
 

@@ -2,7 +2,7 @@
 // swap the operands and pass the row-major buffers as they are. FLOPs 2·batch·M·N·K.
 #include <type_traits>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/matmul.cuh"
 

@@ -120,7 +120,7 @@ __device__ unsigned radix_select(const RowView& r, unsigned floor, float need, S
 }
 
 __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t vocab,
-                              cpu::SampleArgs a, bool staged) {
+                              SampleParams a, bool staged) {
   __shared__ SampleShared sh;
   float* row_stage = nullptr;
   if (staged) {
@@ -208,17 +208,17 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
     const float mix = float(a.mix);
     const bool from_all = mix > 0 && u < mix;
     u = from_all ? u / mix : mix > 0 ? (u - mix) / (1 - mix) : u;
-    const float* seg = from_all ? sh.seg_all : sh.seg_tempered;
+    const float* mass = from_all ? sh.seg_all : sh.seg_tempered;
     float acc = 0;
     int chosen = -1, last = 0;
     for (unsigned w = 0; w < warps; ++w) {
       sh.seg_start[w] = acc;
-      acc += seg[w];
-      if (seg[w] > 0) last = int(w);
+      acc += mass[w];
+      if (mass[w] > 0) last = int(w);
     }
     const float target = u * acc;
     for (unsigned w = 0; w < warps && chosen < 0; ++w)
-      if (seg[w] > 0 && target < sh.seg_start[w] + seg[w]) chosen = int(w);
+      if (mass[w] > 0 && target < sh.seg_start[w] + mass[w]) chosen = int(w);
     sh.chosen_warp = chosen < 0 ? last : chosen;  // rounding past the total: the last segment with mass
     sh.target = target;
     sh.kept_mass = kept, sh.all_mass = total, sh.from_all = from_all;
@@ -264,7 +264,7 @@ int sample_block(int64_t vocab) { return vocab >= 16384 ? 1024 : vocab >= 4096 ?
 }  // namespace
 
 void sample_logits(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t rows, int64_t vocab,
-                   const cpu::SampleArgs& args, cudaStream_t s) {
+                   const SampleParams& args, cudaStream_t s) {
   if (!rows) return;
   static const size_t stage_limit = [] {
     int device = 0, optin = 0;

@@ -31,7 +31,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "core/error.h"
 #include "kernels/sim/sim.h"
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "core/dtype.h"
 
 extern "C" {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "core/dtype.h"
+#include "core/error.h"
 #include "tests/sim/sim_kernels.cuh"
 
 using namespace coopgen::simtest;

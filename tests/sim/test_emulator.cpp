@@ -7,8 +7,8 @@
 #include <numeric>
 #include <vector>
 
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "core/dtype.h"
+#include "core/error.h"
 #include "engine/tensor.h"
 #include "tests/sim/sim_kernels.cuh"
 

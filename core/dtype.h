@@ -1,4 +1,4 @@
-// Element types and devices. bf16 is stored as its upper 16 bits of an IEEE float; conversion
+// Element types and devices, a leaf header that kernels/ and engine/ both include. bf16 is stored as its upper 16 bits of an IEEE float; conversion
 // rounds to nearest even, as __float2bfloat16 does, so CPU and CUDA casts agree bit for bit.
 #pragma once
 #include <cstdint>

@@ -1,5 +1,6 @@
-// One error family for the whole engine: a coopgen::Error carries a one-line message that names
-// the file, key, tensor, kernel or rank at fault. The CLI prints it and exits 1.
+// One error family for the whole project, a leaf header that kernels/ and engine/ both include: a
+// coopgen::Error carries a one-line message that names the file, key, tensor, kernel or rank at
+// fault. The CLI prints it and exits 1.
 #pragma once
 #include <sstream>
 #include <stdexcept>

@@ -1,0 +1,86 @@
+// The parameters of the kernel-level ops, one named struct per kind (engine/ops.def names each
+// op's): the engine fills them where it builds a call, and both backends' kernels take them as
+// they are, so a setting keeps its name from the config key to the kernel that reads it. A leaf
+// header: kernels include it without knowing the engine.
+#pragma once
+#include <cstdint>
+
+namespace coopgen {
+
+struct NoParams {};
+
+struct FillParams {
+  double value = 0;
+};
+
+// out = a + alpha·b.
+struct AddParams {
+  double alpha = 1;
+};
+
+// out = factor·a.
+struct ScaleParams {
+  double factor = 1;
+};
+
+// C[b] = alpha·op(A[b])·op(B[b]) + beta·C[b] for b < batch; op(A) [m, k], op(B) [k, n].
+struct MatmulParams {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool trans_a = false, trans_b = false;
+  double alpha = 1, beta = 0;
+  // CUDA: f32 operands through the bf16 tensor cores (cuBLAS's FAST_16BF compute); bf16 operands
+  // always use them. The CPU ignores it.
+  bool tensor_cores = false;
+};
+
+struct LayerNormParams {
+  double eps = 1e-5;
+};
+
+// Attention over q [B, H, Tq, d] and k, v [B, H, Tk, d] (kernels/cpu/attention.h has the math).
+struct AttentionParams {
+  int64_t batch = 0, heads = 0, tq = 0, tk = 0, dim = 0;
+  bool causal = false;  // key j > i + Tk − Tq masked for query i
+  int64_t kv_rows = 0;  // rows between consecutive heads of K and V (a KV cache read in place); Tk otherwise
+  // CUDA: bf16 mma.sync at d 64 or 128 (bf16 q, k, v use it whenever they can); the CPU ignores it.
+  bool tensor_cores = false;
+};
+
+// Masked pooling over time: sum, or mean over the unmasked positions.
+struct PoolParams {
+  bool mean = false;
+};
+
+// A vocabulary chunk of the fused output layer: its logits are tokens first_token … first_token + C − 1.
+struct ChunkParams {
+  int64_t first_token = 0;
+};
+
+// One AdamW step (kernels/cpu/adamw.h); grad_scale carries global-norm clipping.
+struct AdamWParams {
+  double lr = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0, grad_scale = 1;
+  int64_t step = 1;  // 1-based
+};
+
+// One draw per row from q̂ (kernels/cpu/sampling.h): temperature, top-k, top-p, the mixture weight
+// ε of the untruncated p_τ, and the Philox stream (seed, offset).
+struct SampleParams {
+  double temperature = 1;
+  int64_t top_k = 0;
+  double top_p = 1;
+  double mix = 0;
+  uint64_t seed = 0, offset = 0;
+};
+
+// Uniform numbers lo + (hi − lo)·u from Philox4x32-10 at (seed, offset).
+struct PhiloxParams {
+  uint64_t seed = 0, offset = 0;
+  double lo = 0, hi = 1;
+};
+
+// Counts token ids outside [0, vocab).
+struct TokenRangeParams {
+  int64_t vocab = 0;
+};
+
+}  // namespace coopgen
