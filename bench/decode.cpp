@@ -13,7 +13,7 @@
 
 #include "bench/harness.h"
 #include "models/discriminator.h"
-#include "trainers/adversarial.h"
+#include "models/discriminator.h"
 #include "trainers/decoding.h"
 
 using namespace coopgen;

@@ -18,7 +18,7 @@
 #include "bench/harness.h"
 #include "engine/optim.h"
 #include "models/discriminator.h"
-#include "trainers/adversarial.h"
+#include "models/discriminator.h"
 #include "trainers/decoding.h"
 
 using namespace coopgen;

@@ -28,7 +28,6 @@ struct World {
   bool started = false;
   bool mpi = false;  // launched by mpirun: collectives run, even for one rank
   int rank = 0, size = 1, local_rank = 0;
-  double bucket_bytes = 25e6;
   double timeout_s = 600;
   std::atomic<int64_t> deadline_ms{0};  // 0: no collective in flight
   std::atomic<const char*> call{""};
@@ -130,10 +129,12 @@ cudaStream_t comm_stream() {
 
 }  // namespace
 
-void init() {
+void init(double timeout_s) {
   World& w = world();
   if (w.started) return;
+  CG_CHECK(timeout_s > 0, "distributed.timeout_s (", timeout_s, ") must be positive");
   w.started = true;
+  w.timeout_s = timeout_s;
   const int launched = env_int("OMPI_COMM_WORLD_SIZE", env_int("PMI_SIZE", 0));
 #ifndef COOPGEN_WITH_MPI
   if (launched > 1)
@@ -178,14 +179,10 @@ int rank() { return world().rank; }
 int size() { return world().size; }
 int local_rank() { return world().local_rank; }
 bool collectives_on() { return world().mpi; }
-void set_bucket_mb(double mb) {
-  CG_CHECK(mb > 0, "distributed.bucket_mb (", mb, ") must be positive");
-  world().bucket_bytes = mb * 1e6;
-}
-size_t bucket_bytes() { return size_t(world().bucket_bytes); }
-void set_timeout(double seconds) {
-  CG_CHECK(seconds > 0, "distributed.timeout_s (", seconds, ") must be positive");
-  world().timeout_s = seconds;
+std::unique_ptr<GradientReducer> reducer_for(std::vector<Tensor> params, double bucket_mb) {
+  CG_CHECK(bucket_mb > 0, "distributed.bucket_mb (", bucket_mb, ") must be positive");
+  if (!collectives_on()) return nullptr;
+  return std::make_unique<GradientReducer>(std::move(params), size_t(bucket_mb * 1e6));
 }
 
 void all_reduce_sum(std::vector<double>& values) {

@@ -7,6 +7,7 @@
 // (abort_job), and a collective that has not finished within the timeout (a rank died or hangs)
 // ends this rank naming the call, after which mpirun ends the others.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,16 +16,16 @@
 namespace coopgen::dist {
 
 // Starts MPI when launched by mpirun (OMPI_COMM_WORLD_SIZE / PMI_SIZE set), picks this rank's GPU,
-// and starts the timeout watchdog; a no-op alone. Call once, first thing; safe to call again.
-void init();
+// and starts the watchdog that ends this rank when one collective takes longer than timeout_s
+// (distributed.timeout_s); a no-op alone. Call once, before any collective; a second call changes
+// nothing.
+void init(double timeout_s = 600);
 bool mpi_compiled();   // can this build run several ranks (CPU tensors over MPI)?
 bool nccl_compiled();  // ... and move CUDA tensors over NCCL?
 int rank();
 int size();
 int local_rank();  // the rank among those on this node (its GPU index)
 inline bool is_root() { return rank() == 0; }
-// The watchdog's limit for one collective (default 600 s; distributed.timeout_s).
-void set_timeout(double seconds);
 
 // Element-wise sums over ranks, in place (every rank gets the sum).
 void all_reduce_sum(std::vector<double>& values);
@@ -69,9 +70,9 @@ class GradientReducer {
 // Do gradients travel between ranks? Under mpirun, even with one rank (`mpirun -np 1` runs the
 // data-parallel path end to end, NCCL included, for checking it on a single GPU).
 bool collectives_on();
-// The gradient buckets' size limit (default 25 MB; distributed.bucket_mb).
-void set_bucket_mb(double mb);
-size_t bucket_bytes();
+// The reducer of `params`' gradients with buckets of at most bucket_mb MB (distributed.bucket_mb)
+// when collectives run, else none: what an optimiser of a data-parallel job is given.
+std::unique_ptr<GradientReducer> reducer_for(std::vector<Tensor> params, double bucket_mb);
 
 // Ends every rank of the job after an error on this one (MPI_Abort); returns when alone.
 void abort_job(const std::string& message);

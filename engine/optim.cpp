@@ -19,17 +19,19 @@ double ScheduleConfig::lr_at(int64_t step, double base) const {
   return base * (min_lr_ratio + (1.0 - min_lr_ratio) * decay);
 }
 
-AdamW::AdamW(NamedTensors params, OptimConfig cfg) : params_(std::move(params)), cfg_(std::move(cfg)) {
+std::vector<Tensor> tensors_of(const NamedTensors& params) {
+  std::vector<Tensor> out;
+  for (const auto& [name, p] : params) out.push_back(p);
+  return out;
+}
+
+AdamW::AdamW(NamedTensors params, OptimConfig cfg, std::unique_ptr<dist::GradientReducer> reducer)
+    : params_(std::move(params)), reducer_(std::move(reducer)), cfg_(std::move(cfg)) {
   for (auto& [name, p] : params_) {
     CG_CHECK(p.requires_grad() && p.is_contiguous(), "AdamW: parameter '", name,
              "' must be a contiguous tensor that requires grad");
     m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
     v_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
-  }
-  if (dist::collectives_on()) {
-    std::vector<Tensor> ps;
-    for (auto& [name, p] : params_) ps.push_back(p);
-    reducer_ = std::make_unique<dist::GradientReducer>(std::move(ps), dist::bucket_bytes());
   }
 }
 

@@ -50,9 +50,14 @@ struct OptimConfig {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+// The tensors of named parameters, in order (what a gradient reducer takes).
+std::vector<Tensor> tensors_of(const NamedTensors& params);
+
 class AdamW {
  public:
-  AdamW(NamedTensors params, OptimConfig cfg);
+  // `reducer` (dist::reducer_for; none alone) sums the gradients over the ranks of a data-parallel
+  // job before each step.
+  AdamW(NamedTensors params, OptimConfig cfg, std::unique_ptr<dist::GradientReducer> reducer = nullptr);
 
   // One update from the parameters' .grad (missing grads count as zero), summed over the ranks of
   // a data-parallel job first (engine/communicator.h). Returns the global gradient norm before clipping; a non-finite norm is an error naming the step, and the
@@ -68,7 +73,7 @@ class AdamW {
 
  private:
   NamedTensors params_;
-  std::unique_ptr<dist::GradientReducer> reducer_;  // under mpirun
+  std::unique_ptr<dist::GradientReducer> reducer_;  // data parallelism; none alone
   std::vector<Tensor> m_, v_;
   OptimConfig cfg_;
   int64_t step_ = 0;

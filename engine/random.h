@@ -7,7 +7,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/philox.h"
+
 namespace coopgen::random {
+
+// The k-th uniform number in [0, 1) of the Philox stream (seed, offset): the numbers the device
+// samplers draw (kernels/philox.h), for host code that must draw the same ones (tree search,
+// beam search with sampled candidates, D's prefix cuts).
+inline float philox_uniform(uint64_t seed, uint64_t offset, uint64_t k) { return philox::uniform(seed, offset, k); }
 
 // The splitmix64 finaliser (Steele et al. 2014): a bijection of 64-bit words with full avalanche.
 inline uint64_t mix(uint64_t z) {

@@ -50,5 +50,24 @@ expect_error(das_deterministic "decoding.das.sample is false"
              train --config ${SRC}/configs/oracle_gcn_mcts.yaml decoding.decoder=das decoding.weights=uniform)
 expect_error(gan_with_mcts "cooperative decoders are proposals of method gcn only"
              train --config ${SRC}/configs/oracle_gcn_mcts.yaml method=gan)
-expect_error(unknown_decoder "--decoder 'beam': expected sample, mcts or das"
+expect_error(unknown_decoder "--decoder 'beam': expected sample, mcts, das, guided or rerank"
              sample --config ${SRC}/configs/base.yaml --decoder beam)
+expect_error(guided_uniform "decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q"
+             train --config ${SRC}/configs/oracle_gcn.yaml decoding.decoder=guided)
+expect_error(rerank_argmax_importance "reranking by argmax has not"
+             train --config ${SRC}/configs/oracle_gcn.yaml decoding.decoder=rerank decoding.rerank.mode=argmax
+             decoding.weights=importance)
+
+# The optimal discriminator exists where p* is known: the oracle task.
+expect_error(optimal_off_oracle "discriminator.kind optimal: D* = p*/(p* + p) needs the data distribution p*"
+             train --config ${SRC}/configs/coco_gcn.yaml discriminator.kind=optimal)
+expect_error(noise_on_learned "discriminator.logit_noise (0.5) applies to discriminator.kind optimal only"
+             train --config ${SRC}/configs/oracle_gcn.yaml discriminator.logit_noise=0.5)
+
+# Numeric keys outside their range are refused when the config is read, naming key and range.
+expect_error(mix_range "adversarial.proposal.mix: 1.5 is outside the allowed range [0, 1]"
+             config --config ${SRC}/configs/oracle_gcn.yaml adversarial.proposal.mix=1.5)
+expect_error(top_p_range "sampling.top_p: 0 is outside the allowed range (0, 1]"
+             config --config ${SRC}/configs/oracle_gcn.yaml sampling.top_p=0)
+expect_error(warmup_range "discriminator.warmup_until_accuracy: 1 is outside the allowed range [0, 1)"
+             config --config ${SRC}/configs/oracle_gcn.yaml discriminator.warmup_until_accuracy=1)

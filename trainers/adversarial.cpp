@@ -12,7 +12,6 @@
 #include "engine/io.h"
 #include "engine/ops.h"
 #include "engine/random.h"
-#include "kernels/philox.h"
 #include "trainers/loop.h"
 #include "trainers/mle.h"
 #include "trainers/weights.h"
@@ -90,8 +89,8 @@ class AdversarialRun {
         g_(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode()),
         d_(cfg.discriminator.model, task.vocab, cfg.seed ^ 0xd15c0ull, cfg.backend(), cfg.discriminator.causal,
            cfg.precision_mode()),
-        opt_g_(g_.params(), cfg.optim),
-        opt_d_(d_.params(), cfg.discriminator.optim),
+        opt_g_(g_.params(), cfg.optim, dist::reducer_for(tensors_of(g_.params()), cfg.distributed.bucket_mb)),
+        opt_d_(d_.params(), cfg.discriminator.optim, dist::reducer_for(tensors_of(d_.params()), cfg.distributed.bucket_mb)),
         real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1)),
         real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed),
         sources_(int64_t(task.train.size()), std::min<int64_t>(cfg.adversarial.sources, int64_t(task.train.size())),
@@ -251,8 +250,8 @@ class AdversarialRun {
       for (size_t j = 0; j < seqs.size(); ++j) {
         const uint64_t row = j < n_real ? first + j : B + first + (j - n_real);
         const std::vector<int32_t>& s = *seqs[j];
-        if (s.size() > 1 && philox::uniform(seed, 0, 2 * row) < cfg_.discriminator.prefix_fraction) {
-          const size_t len = 1 + size_t(double(philox::uniform(seed, 0, 2 * row + 1)) * double(s.size() - 1));
+        if (s.size() > 1 && random::philox_uniform(seed, 0, 2 * row) < cfg_.discriminator.prefix_fraction) {
+          const size_t len = 1 + size_t(double(random::philox_uniform(seed, 0, 2 * row + 1)) * double(s.size() - 1));
           cut.emplace_back(s.begin(), s.begin() + long(std::min(len, s.size() - 1)));
           seqs[j] = &cut.back();
         }
@@ -437,24 +436,6 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
   return r;
 }
 
-void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,
-                    Tensor& mask) {
-  const int64_t B = int64_t(seqs.size());
-  int64_t T = 1;
-  for (auto* s : seqs) T = std::max<int64_t>(T, int64_t(s->size()));
-  std::vector<int32_t> in(static_cast<size_t>(B * T), pad);
-  std::vector<float> m(static_cast<size_t>(B * T), 0.0f);
-  for (int64_t b = 0; b < B; ++b) {
-    CG_CHECK(!seqs[size_t(b)]->empty(), "discriminator input: sequence ", b, " is empty");
-    for (size_t t = 0; t < seqs[size_t(b)]->size(); ++t) {
-      in[size_t(b * T) + t] = (*seqs[size_t(b)])[t];
-      m[size_t(b * T) + t] = 1.0f;
-    }
-  }
-  ids = Tensor::from(in, {B, T}, device);
-  mask = Tensor::from(m, {B, T}, device);
-}
-
 std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const std::string& dir, int64_t vocab,
                                                   const std::string& why) {
   const auto tensors = load_checkpoint(dir, nullptr);
@@ -463,19 +444,6 @@ std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const st
                                            cfg.precision_mode());
   load_params(d->params(), tensors, dir);
   return d;
-}
-
-std::vector<double> discriminator_logits(const Discriminator& d, const Sequences& seqs, int32_t pad, Device device) {
-  NoGradGuard no_grad;
-  std::vector<double> out;
-  for (size_t first = 0; first < seqs.size(); first += 256) {
-    std::vector<const std::vector<int32_t>*> batch;
-    for (size_t r = first; r < std::min(seqs.size(), first + 256); ++r) batch.push_back(&seqs[r]);
-    Tensor ids, mask;
-    pack_sequences(batch, pad, device, ids, mask);
-    for (float v : d.forward(ids, mask).to_vector<float>()) out.push_back(double(v));
-  }
-  return out;
 }
 
 int train_adversarial(const RunConfig& cfg, bool resume) {

@@ -73,11 +73,5 @@ class RunDiscriminator {
   std::unique_ptr<OptimalDiscriminator> optimal_;
 };
 
-// D's logits on `seqs` (sequences or unfinished prefixes), without history, in batches of 256.
-std::vector<double> discriminator_logits(const Discriminator& d, const Sequences& seqs, int32_t pad, Device device);
-
-// D's input from sequences: ids i32 [B, T] (padded with `pad`) and mask [B, T] (1 on tokens).
-void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,
-                    Tensor& mask);
 
 }  // namespace coopgen

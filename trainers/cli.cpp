@@ -102,10 +102,8 @@ int cmd_train(const std::vector<std::string>& args) {
                  "--resume continues from run_dir/checkpoint (bit-identical on CPU).\n";
     return 0;
   }
-  dist::init();  // under mpirun: one rank of a data-parallel job
   ConfigArgs a = parse_config_args("train", args, {}, true);
-  dist::set_timeout(a.cfg.distributed.timeout_s);
-  dist::set_bucket_mb(a.cfg.distributed.bucket_mb);
+  dist::init(a.cfg.distributed.timeout_s);  // under mpirun: one rank of a data-parallel job
   return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
 }
 

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "engine/logspace.h"
-#include "kernels/philox.h"
+#include "engine/random.h"
 #include "trainers/decoding.h"
 
 namespace coopgen {
@@ -216,7 +216,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
           }
           for (size_t k = 0; k < q.size(); ++k)
             q[k] = (1 - cfg.prior_mix) * q[k] / z + cfg.prior_mix * double(tree.nodes[size_t(root.first_child) + k].prior);
-          double u = double(philox::uniform(seed, group.offset(t), r)) * std::accumulate(q.begin(), q.end(), 0.0);
+          double u = double(random::philox_uniform(seed, group.offset(t), r)) * std::accumulate(q.begin(), q.end(), 0.0);
           size_t k = 0;
           while (k + 1 < q.size() && (u -= q[k]) >= 0) ++k;
           while (q[k] == 0) --k;  // rounding at the top end: the last child with mass
@@ -310,7 +310,7 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompt
           if (cfg.sample) {
             std::vector<double> key(static_cast<size_t>(V));
             for (int64_t v = 0; v < V; ++v) {
-              const double u = double(philox::uniform(seed, group.offset(t) * uint64_t(K * V), (r * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
+              const double u = double(random::philox_uniform(seed, group.offset(t) * uint64_t(K * V), (r * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
               key[size_t(v)] = double(row[v]) - std::log(-std::log(u + 0x1.0p-25));
             }
             picked = top_tokens(key.data(), V, cfg.candidates);

@@ -70,7 +70,7 @@ int train_mle(const RunConfig& cfg, bool resume) {
   const Task& task = *task_ptr;
   Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
   if (!resume) init_generator(cfg, g);
-  AdamW opt(g.params(), cfg.optim);
+  AdamW opt(g.params(), cfg.optim, dist::reducer_for(tensors_of(g.params()), cfg.distributed.bucket_mb));
   BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed);
   LoopHooks hooks;
   hooks.banner = "coopgen train: mle on the " + cfg.data.task + " task, " + std::to_string(task.train.size()) +

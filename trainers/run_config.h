@@ -130,8 +130,8 @@ struct DistributedConfig {
   double timeout_s = 600;  // a collective not finished by then ends the job, naming the rank and the call
   double bucket_mb = 25;   // gradients are summed over ranks in buckets of at most this size, during the backward pass
   template <class V> void visit(V& v) {
-    v("timeout_s", timeout_s);
-    v("bucket_mb", bucket_mb);
+    v("timeout_s", timeout_s, Range{0, kUnbounded, true});
+    v("bucket_mb", bucket_mb, Range{0, kUnbounded, true});
   }
 };
 
