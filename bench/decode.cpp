@@ -1,4 +1,4 @@
-// Decoding throughput of each decoder (trainers/decoding.h) on one backend: sequences per second
+// Decoding throughput of each decoder (trainers/decoding/decoding.h) on one backend: sequences per second
 // of ancestral sampling, MCTS over p·D at two simulation budgets, and discriminator-guided beam
 // search, each reported with its cost relative to sampling (the peer run side by side). Models
 // have fresh weights and sequences a fixed length (no <eos>), so every decoder does the same
@@ -14,7 +14,7 @@
 #include "bench/harness.h"
 #include "models/discriminator.h"
 #include "models/discriminator.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
 

@@ -19,7 +19,7 @@
 #include "engine/optim.h"
 #include "models/discriminator.h"
 #include "models/discriminator.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
 

@@ -20,6 +20,9 @@ template <class T> double log_sum_exp(const T* x, int64_t n, double scale = 1.0)
 }
 inline double log_sum_exp(const std::vector<double>& x) { return log_sum_exp(x.data(), int64_t(x.size())); }
 
+// σ(x) = 1/(1 + e^−x) (D from its logit).
+inline double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
 // log σ(x) = −log(1 + e^−x), without overflow for either sign.
 inline double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
 

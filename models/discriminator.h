@@ -9,7 +9,7 @@
 
 namespace coopgen {
 
-// What the guided proposal asks of a discriminator (trainers/decoding.h, decoder `guided`): per
+// What the guided proposal asks of a discriminator (trainers/decoding/decoding.h, decoder `guided`): per
 // decoding step, D's logit on each row's prefix y_<t extended by each candidate token v, so that
 // q̂(v | y_<t) ∝ p(v | y_<t) · D(y_<t v) can be drawn. One guide serves one decode of a batch.
 class PrefixGuide {

@@ -18,7 +18,7 @@
 #include "engine/optim.h"
 #include "models/generator.h"
 #include "tests/op_cases.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
 using namespace coopgen::testing;

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "trainers/run_config.h"
+#include "trainers/loop/run_config.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;

@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "engine/ops.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
 

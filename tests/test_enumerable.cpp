@@ -1,5 +1,5 @@
 // The convergence claim of GCN (Lamprier et al. 2022) as a test, on problems small enough to
-// enumerate (trainers/enumerable.h): with the optimal discriminator D* = p*/(p* + p) and the
+// enumerate (trainers/methods/enumerable.h): with the optimal discriminator D* = p*/(p* + p) and the
 // M-step solved exactly, iterating p_{t+1} ∝ p_t·D*_t never increases KL(p*‖p_t) and drives it to
 // zero, while the target p·D*/(1 − D*) is p* after one iteration. The numbers the test compares
 // with are closed forms (p* itself) and the KL computed from the definition.
@@ -10,8 +10,8 @@
 
 #include "engine/logspace.h"
 #include "engine/random.h"
-#include "trainers/decoding.h"
-#include "trainers/enumerable.h"
+#include "trainers/decoding/decoders.h"
+#include "trainers/methods/enumerable.h"
 
 using namespace coopgen;
 using namespace coopgen::enumerable;

@@ -12,7 +12,7 @@
 #include "engine/logspace.h"
 #include "engine/ops.h"
 #include "models/optimal_discriminator.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
 

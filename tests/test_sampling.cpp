@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/ops.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
 

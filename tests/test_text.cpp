@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "models/tokenizer.h"
-#include "trainers/bleu.h"
-#include "trainers/plot.h"
-#include "trainers/rouge.h"
+#include "trainers/eval/bleu.h"
+#include "trainers/eval/plot.h"
+#include "trainers/eval/rouge.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "engine/io.h"
-#include "trainers/adversarial.h"
-#include "trainers/mle.h"
-#include "trainers/sweep.h"
-#include "trainers/tasks.h"
+#include "trainers/methods/with_discriminator.h"
+#include "trainers/methods/mle.h"
+#include "trainers/eval/sweep.h"
+#include "trainers/loop/tasks.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -92,7 +92,7 @@ TEST_CASE("adversarial methods resume bit-identically: both models, both optimis
     cfg.adversarial.candidates = 12;
     if (cfg.method == "gcn") cfg.adversarial.proposal.top_p = 0.9;
     cfg.adversarial.mle_weight = 0.5;
-    check_resume(cfg, train_adversarial);
+    check_resume(cfg, train_with_discriminator);
   }
 }
 
@@ -120,7 +120,7 @@ TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resum
   cfg.adversarial.samples = 8;
   cfg.adversarial.proposal.temperature = 1.5;  // q̂ ≠ p: the weights use the sampler's log q̂
   cfg.train = {6, 8, 1, 0, 0, 4};
-  check_resume(cfg, train_adversarial);
+  check_resume(cfg, train_with_discriminator);
   SECTION("with MCTS (importance weights) and DAS (uniform weights) as the proposal, D trained on prefixes") {
     cfg.discriminator.prefix_fraction = 0.5;
     cfg.decoding.decoder = "mcts";
@@ -128,11 +128,11 @@ TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resum
     cfg.decoding.mcts.simulations = 3;
     cfg.decoding.mcts.top_k = 4;
     cfg.decoding.mcts.visit_temperature = 1.0;
-    check_resume(cfg, train_adversarial);
+    check_resume(cfg, train_with_discriminator);
     cfg.decoding.decoder = "das";
     cfg.decoding.weights = "uniform";
     cfg.decoding.das = {2, 3, 1.0, true};
-    check_resume(cfg, train_adversarial);
+    check_resume(cfg, train_with_discriminator);
   }
   fs::remove_all(dir);
 }
@@ -252,10 +252,10 @@ TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> targ
   cfg.adversarial.samples = 4;
   cfg.adversarial.proposal.top_p = 0.9;
   cfg.train = {6, 8, 1, 0, 0, 2};
-  check_resume(cfg, train_adversarial);
+  check_resume(cfg, train_with_discriminator);
   cfg.method = "rml_gan";
   cfg.adversarial.candidates = 6;
-  check_resume(cfg, train_adversarial);
+  check_resume(cfg, train_with_discriminator);
   fs::remove_all(dir);
 }
 

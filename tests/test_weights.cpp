@@ -1,12 +1,12 @@
-// The generator step's sample weights against hand-computed cases (trainers/weights.h).
+// The generator step's sample weights against hand-computed cases (trainers/methods/weights.h).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <limits>
 #include <map>
 
-#include "trainers/adversarial.h"
-#include "trainers/weights.h"
+#include "trainers/methods/with_discriminator.h"
+#include "trainers/methods/weights.h"
 
 using namespace coopgen;
 using Catch::Detail::Approx;

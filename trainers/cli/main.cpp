@@ -1,3 +1,3 @@
-#include "trainers/cli.h"
+#include "trainers/cli/cli.h"
 
 int main(int argc, char** argv) { return coopgen::cli_main(argc, argv); }

@@ -1,4 +1,4 @@
-// The guided proposal (trainers/decoding.h, GuidedConfig): per step, the generator's logits of
+// The guided proposal (trainers/decoding/decoding.h, GuidedConfig): per step, the generator's logits of
 // every row, D's logits on the rows' prefixes extended by their candidates (the discriminator's
 // own guide, or ScorerGuide below), the proposal's log q̂ over the vocabulary in double, and one
 // draw from it by the engine's sampler on the generator's device.
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "engine/logspace.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/guided.h"
 
 namespace coopgen {
 

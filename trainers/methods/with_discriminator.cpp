@@ -1,4 +1,4 @@
-#include "trainers/adversarial.h"
+#include "trainers/methods/with_discriminator.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,11 +10,12 @@
 
 #include "engine/communicator.h"
 #include "engine/io.h"
+#include "engine/logspace.h"
 #include "engine/ops.h"
 #include "engine/random.h"
-#include "trainers/loop.h"
-#include "trainers/mle.h"
-#include "trainers/weights.h"
+#include "trainers/loop/loop.h"
+#include "trainers/methods/mle.h"
+#include "trainers/methods/weights.h"
 
 namespace coopgen {
 
@@ -24,10 +25,6 @@ namespace {
 // uninterrupted one would have.
 using random::stream;
 
-bool is_p(const SamplingConfig& s) { return s.temperature == 1.0 && s.top_k == 0 && s.top_p >= 1.0; }
-
-double sigmoid_of(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
 double pearson(const std::vector<double>& a, const std::vector<double>& b) {
   double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
   for (size_t i = 0; i < a.size(); ++i) ma += a[i] / double(a.size()), mb += b[i] / double(b.size());
@@ -36,53 +33,9 @@ double pearson(const std::vector<double>& a, const std::vector<double>& b) {
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
 }
 
-// GAN: REINFORCE with the reward D(y) on samples from p.
-WeightedSamples gan_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t) {
-  std::vector<double> d(x.size());
-  std::transform(x.begin(), x.end(), d.begin(), sigmoid_of);
-  WeightedSamples out{std::move(drawn.seqs), reinforce_weights(d, drawn.logp, cfg.baseline, cfg.entropy_bonus), {}};
-  return out;
-}
-
-// RML-GAN: N candidates from q̂, M of them resampled with probability ∝ q/q̂ (approximately
-// samples of q), then plain MLE on them.
-WeightedSamples rml_gan_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t seed) {
-  const std::vector<double> w = self_normalise(log_importance_weights(drawn.logp, drawn.logq, x, cfg.target));
-  const std::vector<size_t> picked = resample(w, cfg.samples, seed);
-  WeightedSamples out;
-  for (size_t i : picked) out.seqs.push_back(drawn.seqs[i]);
-  out.w.assign(picked.size(), 1.0 / double(picked.size()));
-  out.stats = {{"ess", effective_sample_size(w)},
-               {"distinct", double(std::set<size_t>(picked.begin(), picked.end()).size())}};
-  return out;
-}
-
-// GCN: self-normalised importance weights wᵢ ∝ q(yᵢ)/q̂(yᵢ) on the M samples of q̂. With the
-// baseline, minus the weights vᵢ ∝ p(yᵢ)/q̂(yᵢ) of p itself: Σ vᵢ ∇log p(yᵢ) estimates
-// E_p[∇log p] = 0, so the expected step is unchanged and the self-training noise is removed.
-WeightedSamples gcn_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t) {
-  WeightedSamples out{std::move(drawn.seqs), self_normalise(log_importance_weights(drawn.logp, drawn.logq, x, cfg.target)), {}};
-  out.stats = {{"ess", effective_sample_size(out.w)}};
-  if (cfg.baseline) {
-    const std::vector<double> v = self_normalise(log_importance_weights(drawn.logp, drawn.logq, {}, "p"));
-    for (size_t i = 0; i < v.size(); ++i) out.w[i] -= v[i];
-  }
-  return out;
-}
-
-// GCN on the output of a cooperative decoder taken as a sample of q itself (SelfGAN's choice):
-// uniform weights. Logged: how many of the M sequences are distinct.
-WeightedSamples uniform_weigh(SampledSet drawn, const std::vector<double>&, const AdversarialConfig&, uint64_t) {
-  const size_t m = drawn.seqs.size();
-  const double distinct = double(std::set<std::vector<int32_t>>(drawn.seqs.begin(), drawn.seqs.end()).size());
-  WeightedSamples out{std::move(drawn.seqs), std::vector<double>(m, 1.0 / double(m)), {}};
-  out.stats = {{"ess", double(m)}, {"distinct", distinct}};
-  return out;
-}
-
-class AdversarialRun {
+class DiscriminatorRun {
  public:
-  AdversarialRun(const RunConfig& cfg, const Task& task)
+  DiscriminatorRun(const RunConfig& cfg, const Task& task)
       : cfg_(cfg),
         task_(task),
         strategy_(strategy_for(cfg)),
@@ -156,7 +109,7 @@ class AdversarialRun {
     const std::vector<double> x = dist::all_gather(d_logits(mine.seqs));
     SampledSet drawn = gather_samples(mine);
     double mean_d = 0;
-    for (double v : x) mean_d += sigmoid_of(v) / double(x.size());
+    for (double v : x) mean_d += logistic(v) / double(x.size());
     WeightedSamples ws = weigh_per_context(strategy_, std::move(drawn), x, prompts.per_context, cfg_.adversarial,
                                            stream(cfg_.seed, step, 5));
 
@@ -348,67 +301,6 @@ PrefixScorer RunDiscriminator::scorer() const {
   return s;
 }
 
-Strategy strategy_for(const RunConfig& cfg) {
-  const AdversarialConfig& a = cfg.adversarial;
-  if (a.samples < 1) fail("adversarial.samples (", a.samples, ") must be at least 1");
-  if (cfg.discriminator.kind == "optimal" && cfg.data.task != "oracle")
-    fail("discriminator.kind optimal: D* = p*/(p* + p) needs the data distribution p*, known only on the oracle task "
-         "(data.task is ", cfg.data.task, ")");
-  if (cfg.discriminator.logit_noise > 0 && cfg.discriminator.kind != "optimal")
-    fail("discriminator.logit_noise (", cfg.discriminator.logit_noise, ") applies to discriminator.kind optimal only");
-  const DecodingConfig& dec = cfg.decoding;
-  if (dec.decoder != "sample" && cfg.method != "gcn")
-    fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", cfg.method,
-         " samples with the sampler)");
-  if (dec.decoder == "das" && !dec.das.sample)
-    fail("decoding.das.sample is false: a beam search from one start token gives all M samples the same sequence; "
-         "set decoding.das.sample: true");
-  if (dec.decoder == "mcts" && dec.mcts.visit_temperature <= 0)
-    fail("decoding.mcts.visit_temperature is 0: the search from one start token emits the same sequence M times; "
-         "set it > 0 (tokens drawn from the visit distribution)");
-  if (dec.decoder == "das" && dec.weights == "importance")
-    fail("decoding.weights importance needs q̂(y), which a beam search has not: use decoding.weights uniform with das");
-  if (dec.decoder == "rerank" && dec.rerank.mode == "argmax" && dec.weights == "importance")
-    fail("decoding.weights importance needs q̂(y), which reranking by argmax has not: use decoding.rerank.mode resample "
-         "or decoding.weights uniform");
-  if (dec.decoder == "guided" && dec.weights == "uniform")
-    fail("decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q: set decoding.weights importance");
-  if (cfg.method == "gcn" && dec.decoder != "sample" && dec.weights == "uniform") return {a.samples, uniform_weigh};
-  if (cfg.method == "gan") {
-    if (!is_p(a.proposal))
-      fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
-    return {a.samples, gan_weigh};
-  }
-  if (cfg.method == "rml_gan") {
-    if (a.candidates < a.samples)
-      fail("adversarial.candidates (", a.candidates, ") must be at least adversarial.samples (", a.samples, ")");
-    return {a.candidates, rml_gan_weigh};
-  }
-  if (cfg.method == "gcn") return {a.samples, gcn_weigh};
-  fail("method '", cfg.method, "' is not an adversarial method (gan | rml_gan | gcn)");
-}
-
-WeightedSamples weigh_per_context(const Strategy& strategy, SampledSet drawn, const std::vector<double>& d_logits,
-                                  int64_t per_context, const AdversarialConfig& cfg, uint64_t seed) {
-  const size_t per = size_t(per_context), groups = drawn.seqs.size() / per;
-  CG_CHECK(per >= 1 && groups * per == drawn.seqs.size() && d_logits.size() == drawn.seqs.size(), "weights: ",
-           drawn.seqs.size(), " samples in groups of ", per);
-  if (groups == 1) return strategy.weigh(std::move(drawn), d_logits, cfg, seed);
-  WeightedSamples out;
-  for (size_t g = 0; g < groups; ++g) {
-    const long a = long(g * per), b = long((g + 1) * per);
-    SampledSet part{Sequences(std::make_move_iterator(drawn.seqs.begin() + a), std::make_move_iterator(drawn.seqs.begin() + b)),
-                    {drawn.logp.begin() + a, drawn.logp.begin() + b}, {drawn.logq.begin() + a, drawn.logq.begin() + b}};
-    WeightedSamples w = strategy.weigh(std::move(part), {d_logits.begin() + a, d_logits.begin() + b}, cfg,
-                                       seed ^ (uint64_t(g) * 0x9e3779b97f4a7c15ull));
-    for (double v : w.w) out.w.push_back(v / double(groups));
-    std::move(w.seqs.begin(), w.seqs.end(), std::back_inserter(out.seqs));
-    if (g == 0) out.stats.assign(w.stats.size(), {"", 0.0});
-    for (size_t k = 0; k < w.stats.size(); ++k) out.stats[k] = {w.stats[k].first, out.stats[k].second + w.stats[k].second / double(groups)};
-  }
-  return out;
-}
-
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
                                       double mle_weight, const std::vector<size_t>& real_rows) {
   // Data parallelism: every rank holds all the weighted samples and steps on its share; the
@@ -446,10 +338,10 @@ std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const st
   return d;
 }
 
-int train_adversarial(const RunConfig& cfg, bool resume) {
+int train_with_discriminator(const RunConfig& cfg, bool resume) {
   strategy_for(cfg);  // a config the method cannot honour fails before the data is read
   std::unique_ptr<Task> task = Task::create(cfg);
-  AdversarialRun run(cfg, *task);
+  DiscriminatorRun run(cfg, *task);
   run.start(resume);
   LoopHooks hooks;
   hooks.banner = "coopgen train: " + cfg.method + " on the " + cfg.data.task + " task, " +

@@ -1,4 +1,4 @@
-#include "trainers/rouge.h"
+#include "trainers/eval/rouge.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "trainers/mle.h"
+#include "trainers/methods/mle.h"
 
 #include <cmath>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
-#include "trainers/loop.h"
+#include "trainers/loop/loop.h"
 
 namespace coopgen {
 

@@ -1,4 +1,4 @@
-#include "trainers/plot.h"
+#include "trainers/eval/plot.h"
 
 #include <algorithm>
 #include <array>

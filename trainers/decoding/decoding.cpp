@@ -1,4 +1,4 @@
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoding.h"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-#include "trainers/bleu.h"
+#include "trainers/eval/bleu.h"
 
 #include <algorithm>
 #include <array>

@@ -7,7 +7,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "models/generator.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/decoders.h"
 
 namespace coopgen {
 

@@ -1,4 +1,4 @@
-#include "trainers/tasks.h"
+#include "trainers/loop/tasks.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,8 +9,8 @@
 
 #include "engine/io.h"
 #include "engine/ops.h"
-#include "trainers/bleu.h"
-#include "trainers/rouge.h"
+#include "trainers/eval/bleu.h"
+#include "trainers/eval/rouge.h"
 
 namespace coopgen {
 

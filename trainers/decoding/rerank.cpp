@@ -1,11 +1,11 @@
-// Reranking (trainers/decoding.h, RerankConfig): every output row draws N candidates from q̂ with
+// Reranking (trainers/decoding/decoding.h, RerankConfig): every output row draws N candidates from q̂ with
 // the sampler, D scores them all in one call, and each row keeps one of its N.
 #include <cmath>
 
 #include "core/error.h"
 #include "engine/logspace.h"
 #include "engine/random.h"
-#include "trainers/decoding.h"
+#include "trainers/decoding/rerank.h"
 
 namespace coopgen {
 

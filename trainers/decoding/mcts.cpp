@@ -1,7 +1,8 @@
-// The cooperative decoders of trainers/decoding.h: MCTS over p·D and discriminator-guided beam
-// search. The searches themselves (trees, beams) run on the host; what touches the models is
-// batched: per search step one generator call (KV cache of the committed prefix, reused) and one
-// discriminator call over every row's prefix.
+// Monte-Carlo tree search over p·D (trainers/decoding/mcts.h). The trees live on the host; what
+// touches the models is batched: per simulation one generator call below the cached committed
+// prefix for every row's leaf, and one discriminator call over every row's prefix.
+#include "trainers/decoding/mcts.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,16 +11,12 @@
 #include "core/error.h"
 #include "engine/logspace.h"
 #include "engine/random.h"
-#include "trainers/decoding.h"
 
 namespace coopgen {
 
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-// ---------------------------------------------------------------------------------------------
-// MCTS
 
 struct TreeNode {
   int32_t token = -1;
@@ -247,123 +244,6 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
       const size_t row = group.rows[r];
       out.seqs[row].assign(trees[r].committed.begin() + long(context), trees[r].committed.end());
       out.logp[row] = lp[r], out.logq[row] = lq[r];
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Discriminator-guided beam search
-
-namespace {
-
-struct Beam {
-  std::vector<int32_t> seq;
-  double logp = 0;          // Σ log p of seq
-  double score = kNegInf;   // log p + λ log D(seq); −∞: an empty slot
-  bool done = false;
-};
-
-struct Candidate {
-  int32_t parent;  // beam index
-  int32_t token;   // −1: the parent, finished, carried over unchanged
-  double logp, score;
-};
-
-}  // namespace
-
-SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
-                         const DasConfig& cfg, uint64_t seed, int32_t eos, int64_t batch) {
-  CG_CHECK(cfg.beams >= 1 && cfg.candidates >= 1, "decoding.das: beams (", cfg.beams, ") and candidates (",
-           cfg.candidates, ") must be at least 1");
-  NoGradGuard no_grad;
-  const int64_t V = g.vocab(), K = cfg.beams;
-  const size_t n = size_t(prompts.rows());
-  SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
-  for (const RowGroup& group : group_rows(prompts, length, g.config().max_len, batch)) {
-    const int64_t b = int64_t(group.rows.size()), R = b * K;
-    std::vector<std::vector<Beam>> beams(static_cast<size_t>(b), std::vector<Beam>(static_cast<size_t>(K)));
-    for (auto& row : beams) row[0].score = 0;  // one live beam at the start
-    RowGroup cache_rows{std::vector<size_t>(size_t(R)), {}, group.length};  // row r's context K times: one cache row per beam
-    for (const auto* c : group.contexts) cache_rows.contexts.insert(cache_rows.contexts.end(), size_t(K), c);
-    Generator::Cache cache = g.new_cache(R);
-    std::vector<float> logits = prefill(g, cache_rows, prompts.start_token, cache).to_vector<float>();
-    std::vector<int32_t> prev(static_cast<size_t>(R), prompts.start_token);
-    for (int64_t t = 0; t < group.length; ++t) {
-      if (t > 0) logits = g.step(Tensor::from(prev, {R}, g.device()), cache).to_vector<float>();
-      std::vector<std::vector<Candidate>> cands(static_cast<size_t>(b));
-      Sequences prefixes;
-      std::vector<std::pair<size_t, size_t>> scored;  // (row, candidate) of each prefix
-      for (size_t r = 0; r < size_t(b); ++r)
-        for (int32_t k = 0; k < int32_t(K); ++k) {
-          const Beam& beam = beams[r][size_t(k)];
-          if (beam.score == kNegInf) continue;
-          if (beam.done) {
-            cands[r].push_back({k, -1, beam.logp, beam.score});
-            continue;
-          }
-          // log p(v) = logit(v) − log Σ exp(logits): the candidates' order is the logits' (plus Gumbel
-          // noise for a draw without replacement, Gumbel-top-k), so only the normaliser spans V.
-          const float* row = logits.data() + (int64_t(r) * K + k) * V;
-          const double lz = log_sum_exp(row, V, 1.0);
-          std::vector<int32_t> picked;
-          if (cfg.sample) {
-            std::vector<double> key(static_cast<size_t>(V));
-            for (int64_t v = 0; v < V; ++v) {
-              const double u = double(random::philox_uniform(seed, group.offset(t) * uint64_t(K * V), (r * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
-              key[size_t(v)] = double(row[v]) - std::log(-std::log(u + 0x1.0p-25));
-            }
-            picked = top_tokens(key.data(), V, cfg.candidates);
-          } else {
-            picked = top_tokens(row, V, cfg.candidates);
-          }
-          for (int32_t tok : picked) {
-            const double cum = beam.logp + (double(row[tok]) - lz);
-            cands[r].push_back({k, tok, cum, cum});
-            if (cfg.lambda != 0) {
-              std::vector<int32_t> prefix = *group.contexts[r];
-              prefix.insert(prefix.end(), beam.seq.begin(), beam.seq.end());
-              prefix.push_back(tok);
-              prefixes.push_back(std::move(prefix));
-              scored.emplace_back(r, cands[r].size() - 1);
-            }
-          }
-        }
-      if (!prefixes.empty()) {
-        const std::vector<double> x = d(prefixes);
-        for (size_t j = 0; j < scored.size(); ++j) cands[scored[j].first][scored[j].second].score += cfg.lambda * log_sigmoid(x[j]);
-      }
-      std::vector<int32_t> parents(static_cast<size_t>(R));
-      for (size_t r = 0; r < size_t(b); ++r) {
-        auto& c = cands[r];
-        std::stable_sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& z) { return a.score > z.score; });
-        std::vector<Beam> next(static_cast<size_t>(K));
-        for (size_t k = 0; k < size_t(K); ++k) {
-          const size_t row = r * size_t(K) + k;
-          parents[row] = int32_t(row);
-          prev[row] = prompts.start_token;
-          if (k >= c.size()) continue;
-          const Beam& from = beams[r][size_t(c[k].parent)];
-          Beam& to = next[k];
-          to.seq = from.seq, to.logp = c[k].logp, to.score = c[k].score, to.done = from.done;
-          parents[row] = int32_t(r * size_t(K)) + c[k].parent;
-          if (c[k].token >= 0) {
-            to.seq.push_back(c[k].token);
-            to.done = c[k].token == eos || int64_t(to.seq.size()) >= group.length;
-            prev[row] = c[k].token;
-          }
-        }
-        beams[r] = std::move(next);
-      }
-      g.gather_cache_rows(cache, parents);
-      bool open = false;
-      for (const auto& row : beams)
-        for (const Beam& beam : row) open |= beam.score > kNegInf && !beam.done;
-      if (!open) break;
-    }
-    for (size_t r = 0; r < size_t(b); ++r) {  // beams are kept best first
-      out.seqs[group.rows[r]] = std::move(beams[r][0].seq);
-      out.logp[group.rows[r]] = beams[r][0].logp;
     }
   }
   return out;

@@ -1,4 +1,4 @@
-#include "trainers/cli.h"
+#include "trainers/cli/cli.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,15 +17,15 @@
 #include "engine/device.h"
 #include "engine/io.h"
 #include "engine/ops.h"
-#include "trainers/adversarial.h"
-#include "trainers/bleu.h"
-#include "trainers/decoding.h"
-#include "trainers/enumerable.h"
-#include "trainers/loop.h"
-#include "trainers/mle.h"
-#include "trainers/rouge.h"
-#include "trainers/run_config.h"
-#include "trainers/sweep.h"
+#include "trainers/decoding/decoders.h"
+#include "trainers/eval/bleu.h"
+#include "trainers/eval/rouge.h"
+#include "trainers/eval/sweep.h"
+#include "trainers/loop/loop.h"
+#include "trainers/loop/run_config.h"
+#include "trainers/methods/enumerable.h"
+#include "trainers/methods/mle.h"
+#include "trainers/methods/with_discriminator.h"
 
 namespace coopgen {
 
@@ -104,7 +104,7 @@ int cmd_train(const std::vector<std::string>& args) {
   }
   ConfigArgs a = parse_config_args("train", args, {}, true);
   dist::init(a.cfg.distributed.timeout_s);  // under mpirun: one rank of a data-parallel job
-  return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_adversarial(a.cfg, a.resume);
+  return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_with_discriminator(a.cfg, a.resume);
 }
 
 // --decoder (default decoding.decoder) into the config, checked before any file is read.
@@ -335,7 +335,7 @@ int cmd_enumerate(const std::vector<std::string>& args) {
                  "KL(p*‖p_t) over T iterations of the generator update with the optimal discriminator, on N\n"
                  "random problems of V^L sequences (one parameter per sequence): exact M-step, 1 or 5\n"
                  "gradient steps per iteration, M = 16 or 256 sampled sequences with self-normalised weights,\n"
-                 "and GAN's REINFORCE update (trainers/enumerable.h). Plot: scripts/plot_enumerable.py.\n";
+                 "and GAN's REINFORCE update (trainers/methods/enumerable.h). Plot: scripts/plot_enumerable.py.\n";
     return args.empty() ? 1 : 0;
   }
   std::map<std::string, std::string> opt{{"--out", ""}, {"--problems", "5"}, {"--vocab", "3"}, {"--length", "3"}, {"--iterations", "100"}};

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "engine/optim.h"
-#include "trainers/run_config.h"
-#include "trainers/tasks.h"
+#include "trainers/loop/run_config.h"
+#include "trainers/loop/tasks.h"
 
 namespace coopgen {
 

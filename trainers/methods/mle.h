@@ -1,9 +1,9 @@
 // Maximum-likelihood training of the generator on the task's data, on the shared loop
-// (trainers/loop.h: evaluation, checkpoints, resume, progress, metrics.jsonl).
+// (trainers/loop/loop.h: evaluation, checkpoints, resume, progress, metrics.jsonl).
 #pragma once
 #include "models/generator.h"
-#include "trainers/run_config.h"
-#include "trainers/tasks.h"
+#include "trainers/loop/run_config.h"
+#include "trainers/loop/tasks.h"
 
 namespace coopgen {
 

@@ -3,7 +3,7 @@
 // data distribution p*, and a generator p_θ = softmax(θ) with one parameter per sequence, which
 // can represent any distribution. The optimal discriminator is exact, D* = p*/(p* + p), and each
 // update of the method can be taken with exact expectations, with a fixed number of gradient
-// steps, or from M sampled sequences with trainers/weights.h's self-normalised weights, so the
+// steps, or from M sampled sequences with trainers/methods/weights.h's self-normalised weights, so the
 // update rule is tested apart from the discriminator and the model.
 #pragma once
 #include <cstdint>

@@ -1,11 +1,11 @@
-#include "trainers/sweep.h"
+#include "trainers/eval/sweep.h"
 
 #include <cstdio>
 #include <filesystem>
 
 #include "engine/io.h"
-#include "trainers/mle.h"
-#include "trainers/plot.h"
+#include "trainers/methods/mle.h"
+#include "trainers/eval/plot.h"
 
 namespace coopgen {
 

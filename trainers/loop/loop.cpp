@@ -1,4 +1,4 @@
-#include "trainers/loop.h"
+#include "trainers/loop/loop.h"
 
 #include <unistd.h>
 

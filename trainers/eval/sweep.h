@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "models/generator.h"
-#include "trainers/tasks.h"
+#include "trainers/loop/tasks.h"
 
 namespace coopgen {
 

@@ -10,8 +10,8 @@
 #include "models/generator.h"
 #include "models/oracle.h"
 #include "models/tokenizer.h"
-#include "trainers/decoding.h"
-#include "trainers/run_config.h"
+#include "trainers/decoding/decoders.h"
+#include "trainers/loop/run_config.h"
 
 namespace coopgen {
 

@@ -1,4 +1,4 @@
-#include "trainers/enumerable.h"
+#include "trainers/methods/enumerable.h"
 
 #include <cmath>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "engine/logspace.h"
 #include "engine/random.h"
-#include "trainers/weights.h"
+#include "trainers/methods/weights.h"
 
 namespace coopgen::enumerable {
 

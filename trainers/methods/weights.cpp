@@ -1,4 +1,4 @@
-#include "trainers/weights.h"
+#include "trainers/methods/weights.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,89 @@
+// What every decoder shares (trainers/decoding/): the prompts a decode continues and the sampled
+// set it returns, rows grouped by context length behind one KV cache, the discriminator as the
+// cooperative decoders see it, and batched ancestral sampling itself. The cooperative decoders,
+// in which the discriminator guides the generator (docs/method.md, "Cooperative decoding"), each
+// have a header of their own: mcts.h (tree search over p·D), beam.h (D-guided beam search),
+// guided.h (q̂ ∝ p·D token by token), rerank.h (candidates reranked by p·D/q̂); decoders.h picks
+// one from the config. Each decodes a batch with one generator forward and one discriminator call
+// per search step for the whole batch.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "engine/ops.h"
+#include "models/discriminator.h"
+#include "models/generator.h"
+#include "models/oracle.h"
+
+namespace coopgen {
+
+struct SampledSet {
+  Sequences seqs;
+  std::vector<double> logp, logq;  // per sequence: Σ_t log p, Σ_t log q̂ of its tokens
+};
+
+// What a decoder continues: the start token, then each of `contexts` (none for unconditional
+// generation; `src <sep>` for conditional generation), `per_context` times. Outputs are
+// context-major (the continuations of context i are rows i·per_context … (i+1)·per_context − 1) and
+// hold only the generated tokens; the discriminator sees context + continuation.
+struct Prompts {
+  int32_t start_token = 0;
+  Sequences contexts{{}};
+  int64_t per_context = 1;
+  // One rank's shard of a draw spread over ranks: these rows are rows first_row … (a multiple of 4)
+  // of a draw of stream_rows rows (0: this call alone). Random numbers are addressed by token
+  // position and row within the whole draw, so every row gets the tokens it would get there.
+  int64_t first_row = 0, stream_rows = 0;
+  static Prompts unconditional(int32_t start_token, int64_t n) { return {start_token, {{}}, n, 0, 0}; }
+  int64_t rows() const { return int64_t(contexts.size()) * per_context; }
+};
+
+// The rows of a decode in groups whose contexts have one length, so a group shares one KV-cache
+// length: up to `batch` output row indices per group, each row's context, and how many tokens
+// the group may generate (`length`, or fewer where the context leaves less room in max_len).
+struct RowGroup {
+  std::vector<size_t> rows;
+  std::vector<const std::vector<int32_t>*> contexts;
+  int64_t length;
+  // Philox addressing: row k of the group draws word (stream_row + k) of the counters
+  // t·stream_stride … at token position t (stream_row a multiple of 4; stride = ⌈draw rows/4⌉).
+  uint64_t stream_row = 0, stream_stride = 0;
+  uint64_t offset(int64_t t) const { return uint64_t(t) * stream_stride + stream_row / 4; }
+};
+std::vector<RowGroup> group_rows(const Prompts& prompts, int64_t length, int64_t max_len, int64_t batch);
+
+// Fills a fresh KV cache with each row's start token + context (one call) and returns the logits
+// [B, V] for the first generated token.
+Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, Generator::Cache& cache);
+
+// Up to `length` tokens after each prompt, drawn from q̂ (cfg) with Philox `seed`. A sequence ends
+// with its first `eos` (kept; −1: fixed length), and its log p and log q̂ sum over the tokens up to
+// and including it.
+SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
+                            uint64_t seed, int32_t eos = -1, int64_t batch = 256);
+
+// The discriminator as the decoders use it: its logits x (D = σ(x)) on a batch of sequences or
+// unfinished prefixes and, where it has one, its own guide for the guided decoder (the oracle's
+// exact D*: every token scored at once). Without a guide the guided decoder scores candidates
+// through `logits`.
+struct PrefixScorer {
+  using Logits = std::function<std::vector<double>(const Sequences&)>;
+  // A guide for one decode of rows continuing these contexts.
+  using Guide = std::function<std::unique_ptr<PrefixGuide>(const std::vector<const std::vector<int32_t>*>& contexts)>;
+  Logits logits;
+  Guide guide;
+  PrefixScorer() = default;
+  template <class F>
+    requires std::is_invocable_r_v<std::vector<double>, F, const Sequences&>
+  PrefixScorer(F f) : logits(std::move(f)) {}  // NOLINT: a plain scoring function converts
+  std::vector<double> operator()(const Sequences& seqs) const { return logits(seqs); }
+  explicit operator bool() const { return bool(logits); }
+};
+
+// Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
+template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k);
+
+}  // namespace coopgen
