@@ -1,0 +1,297 @@
+// Attention on the bf16 tensor cores (mma.sync m16n8k16, f32 accumulators), head dimensions 64
+// and 128 (math in kernels/cpu/attention.h; the family's place: attention_family.cuh). E is the
+// storage type (f32 storage is rounded to bf16 as it is staged).
+// Forward: a block of 4 warps takes 64 queries, a warp 16; Q, K and Vᵀ are staged in shared memory
+// as bf16 (rows padded by 8 so the fragment loads spread over the banks), S = Q·Kᵀ and O += P·V
+// are mma.sync with f32 accumulators, and P goes from S's accumulator registers straight into the
+// A fragments of P·V (the layouts line up; FlashAttention-2's trick). Key tiles of 64 (32 at
+// d=128, to stay under 48 kB). FLOPs 4·Tq·Tk·d per (b, h), halved by the causal horizon; traffic
+// Q, O once, K and V once per 64 queries.
+// Backward: FlashAttention-2's order (comment at the kernel below); traffic K, V, dK, dV once, Q
+// and dO once per 64 keys, dQ by atomics.
+#include <cmath>
+
+#include "kernels/cuda/attention_family.cuh"
+#include "kernels/cuda/ptx.cuh"
+
+namespace coopgen::cuda::attention_family {
+
+namespace {
+
+// Round to nearest even, as __float2bfloat16_rn does (no NaN inputs here), and pack two.
+__device__ __forceinline__ uint32_t bf16_bits(float f) {
+  const uint32_t u = __float_as_uint(f);
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+__device__ __forceinline__ uint32_t load_pair(const uint16_t* p) { return *reinterpret_cast<const uint32_t*>(p); }
+// The operands of mma_m16n8k16_bf16 (layouts in ptx.cuh) from bf16 tiles in shared memory, rows
+// `stride` elements apart, t = lane % 4: A's 16×16 block at rows row and row + 8 from column col;
+// B's 16×8 block from a tile holding Bᵀ (its column n is tile row n), with row = n0 + lane / 4.
+__device__ __forceinline__ void fragment_a(uint32_t (&a)[4], const uint16_t* tile, int stride, int row, int col, int t) {
+  const uint16_t* p = tile + row * stride + col + 2 * t;
+  a[0] = load_pair(p), a[1] = load_pair(p + 8 * stride), a[2] = load_pair(p + 8), a[3] = load_pair(p + 8 * stride + 8);
+}
+__device__ __forceinline__ void fragment_b(uint32_t (&b)[2], const uint16_t* tile, int stride, int row, int col, int t) {
+  const uint16_t* p = tile + row * stride + col + 2 * t;
+  b[0] = load_pair(p), b[1] = load_pair(p + 8);
+}
+
+template <class E, int D, int KT>
+__global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
+                                             const float* keymask, AttentionParams s, float scale) {
+  constexpr int QT = 64, QS = D + 8, KS = D + 8, VS = KT + 8;  // tile rows; row strides in bf16 elements
+  COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bf16);  // (one name per element type: nvcc's extern arrays alias)
+  uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
+  const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * QT;
+  const E *qb = q + bh * s.tq * D, *kb = k + bh * s.kv_rows * D, *vb = v + bh * s.kv_rows * D;
+  const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
+  for (int x = int(threadIdx.x); x < QT * D; x += int(blockDim.x)) {
+    const int64_t i = q0 + x / D;
+    qs[(x / D) * QS + x % D] = uint16_t(bf16_bits(i < s.tq ? to_f32(qb[i * D + x % D]) : 0.0f));
+  }
+  __syncthreads();
+  const int r0 = warp * 16 + g;  // this thread's rows of the tile: r0 and r0 + 8
+  uint32_t qa[D / 16][4];
+  for (int kk = 0; kk < D / 16; ++kk) fragment_a(qa[kk], qs, QS, r0, 16 * kk, t);
+  const int64_t rows[2] = {q0 + r0, q0 + r0 + 8};
+  float acc[D / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  const int64_t key_end = keys_seen(q0, QT, s);
+  for (int64_t k0 = 0; k0 < key_end; k0 += KT) {
+    __syncthreads();  // everyone is done with the previous tile
+    for (int x = int(threadIdx.x); x < KT * D; x += int(blockDim.x)) {
+      const int r = x / D, c = x % D;
+      const int64_t j = k0 + r;
+      ks[r * KS + c] = uint16_t(bf16_bits(j < s.tk ? to_f32(kb[j * D + c]) : 0.0f));
+      vt[c * VS + r] = uint16_t(bf16_bits(j < s.tk ? to_f32(vb[j * D + c]) : 0.0f));
+    }
+    __syncthreads();
+    float sc[KT / 8][4];
+    for (int nt = 0; nt < KT / 8; ++nt) {
+      for (int e = 0; e < 4; ++e) sc[nt][e] = 0.0f;
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t b[2];
+        fragment_b(b, ks, KS, 8 * nt + g, 16 * kk, t);
+        mma_m16n8k16_bf16(sc[nt], qa[kk], b, sc[nt]);
+      }
+    }
+    // Mask and scale; element e of n-tile nt is row rows[e / 2], key k0 + 8·nt + 2t + e % 2.
+    float tile_max[2] = {-INFINITY, -INFINITY};
+    for (int nt = 0; nt < KT / 8; ++nt)
+      for (int e = 0; e < 4; ++e) {
+        const int64_t i = rows[e / 2], j = k0 + 8 * nt + 2 * t + e % 2;
+        sc[nt][e] = i < s.tq && visible(mb, j, i, s) ? sc[nt][e] * scale : -INFINITY;
+        tile_max[e / 2] = fmaxf(tile_max[e / 2], sc[nt][e]);
+      }
+    float corr[2];
+    for (int h = 0; h < 2; ++h) {  // the quad (lanes 4g … 4g+3) holds a row: reduce over it
+      tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
+      tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
+      const float m_new = fmaxf(m[h], tile_max[h]);
+      corr[h] = m[h] == -INFINITY ? 0.0f : expf(m[h] - m_new);
+      m[h] = m_new;
+    }
+    float row_sum[2] = {0.0f, 0.0f};
+    for (int nt = 0; nt < KT / 8; ++nt)
+      for (int e = 0; e < 4; ++e) {
+        sc[nt][e] = sc[nt][e] == -INFINITY ? 0.0f : expf(sc[nt][e] - m[e / 2]);
+        row_sum[e / 2] += sc[nt][e];
+      }
+    for (int h = 0; h < 2; ++h) {
+      row_sum[h] += __shfl_xor_sync(0xffffffffu, row_sum[h], 1);
+      row_sum[h] += __shfl_xor_sync(0xffffffffu, row_sum[h], 2);
+      l[h] = l[h] * corr[h] + row_sum[h];
+    }
+    for (int nd = 0; nd < D / 8; ++nd)
+      for (int e = 0; e < 4; ++e) acc[nd][e] *= corr[e / 2];
+    for (int kk = 0; kk < KT / 16; ++kk) {
+      const uint32_t pa[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]), pack_bf16(sc[2 * kk][2], sc[2 * kk][3]),
+                              pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]), pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
+      for (int nd = 0; nd < D / 8; ++nd) {
+        uint32_t b[2];
+        fragment_b(b, vt, VS, 8 * nd + g, 16 * kk, t);
+        mma_m16n8k16_bf16(acc[nd], pa, b, acc[nd]);
+      }
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    const int64_t i = rows[h];
+    if (i >= s.tq) continue;
+    const int64_t row = bh * s.tq + i;
+    for (int nd = 0; nd < D / 8; ++nd)
+      for (int e = 0; e < 2; ++e)
+        o[row * D + 8 * nd + 2 * t + e] = from_f32<E>(l[h] > 0.0f ? acc[nd][2 * h + e] / l[h] : 0.0f);
+    if (t == 0) lse[row] = l[h] > 0.0f ? m[h] + logf(l[h]) : -INFINITY;
+  }
+}
+
+template <int D, int KT, class E>
+void launch_forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask,
+                        const AttentionParams& s, cudaStream_t st) {
+  const dim3 grid(unsigned((s.tq + 63) / 64), unsigned(s.batch * s.heads));
+  const size_t smem = size_t(64 * (D + 8) + KT * (D + 8) + D * (KT + 8)) * sizeof(uint16_t);
+  launch("attention_forward_mma", attention_forward_mma_kernel<E, D, KT>, grid, dim3(128), smem, st, o, lse, q, k, v,
+         keymask, s, float(1.0 / std::sqrt(double(D))));
+}
+
+// Backward, bf16 tensor cores: a block of 4 warps owns 64 keys (a warp 16), its K and V rows as
+// A fragments in registers and Kᵀ in shared memory; it walks the 64-query tiles that can see its
+// keys. Per tile, with Q, dO and their transposes staged as bf16: Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ
+// (mma), Pᵀ = e^(scale·Sᵀ − lse), dSᵀ = Pᵀ∘(dPᵀ − D); then dV += Pᵀ·dO and dK += dSᵀ·Q with the
+// probabilities straight from the accumulators, and dS goes through shared memory for
+// dQ += dS·K, added to global memory with one atomic per element and key block.
+template <class E, int D>
+__global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v,
+                                              const E* dout, const float* lse, const float* delta,
+                                              const float* keymask, AttentionParams s, float scale) {
+  constexpr int T = 64, RS = D + 8, CS = T + 8;  // tile (keys, queries); strides of [T][D] and [D][T] arrays
+  COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bwd);
+  uint16_t *kt = smem_bwd, *qs = kt + D * CS, *qt = qs + T * RS, *ds_ = qt + D * CS, *dos = ds_ + T * CS,
+           *dot = dos + T * RS;  // Kᵀ, Q, Qᵀ, dS [query][key], dO, dOᵀ
+  float* stats = reinterpret_cast<float*>(dot + D * CS);  // lse [T], D [T] of the query tile
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
+  const int64_t bh = blockIdx.y, k0 = int64_t(blockIdx.x) * T;
+  const E *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
+  const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
+  // This warp's 16 keys as A fragments (rows g, g + 8), read once from global memory.
+  uint32_t ka[D / 16][4], va[D / 16][4];
+  const int64_t key[2] = {k0 + warp * 16 + g, k0 + warp * 16 + g + 8};
+  auto row_pair = [&](const E* base, int64_t j, int c) {
+    return j < s.tk ? pack_bf16(to_f32(base[j * D + c]), to_f32(base[j * D + c + 1])) : 0u;
+  };
+  for (int kk = 0; kk < D / 16; ++kk)
+    for (int r = 0; r < 4; ++r) {
+      const int64_t j = key[r % 2];
+      const int c = 16 * kk + 8 * (r / 2) + 2 * t;
+      ka[kk][r] = row_pair(kb, j, c);
+      va[kk][r] = row_pair(vb, j, c);
+    }
+  for (int x = int(threadIdx.x); x < T * D; x += int(blockDim.x)) {
+    const int r = x / D, c = x % D;
+    const int64_t j = k0 + r;
+    kt[c * CS + r] = uint16_t(bf16_bits(j < s.tk ? to_f32(kb[j * D + c]) : 0.0f));
+  }
+  float dk_acc[D / 8][4] = {}, dv_acc[D / 8][4] = {};
+  const int64_t first = s.causal && k0 - (s.tk - s.tq) > 0 ? k0 - (s.tk - s.tq) : 0;
+  for (int64_t q0 = first - first % T; q0 < s.tq; q0 += T) {
+    __syncthreads();  // the previous tile is no longer read
+    const E *qb = q + (bh * s.tq + q0) * D, *db = dout + (bh * s.tq + q0) * D;
+    for (int x = int(threadIdx.x); x < T * D; x += int(blockDim.x)) {
+      const int r = x / D, c = x % D;
+      const bool in = q0 + r < s.tq;
+      const uint16_t qv = uint16_t(bf16_bits(in ? to_f32(qb[r * D + c]) : 0.0f));
+      const uint16_t dv16 = uint16_t(bf16_bits(in ? to_f32(db[r * D + c]) : 0.0f));
+      qs[r * RS + c] = qv, qt[c * CS + r] = qv, dos[r * RS + c] = dv16, dot[c * CS + r] = dv16;
+    }
+    for (int r = int(threadIdx.x); r < T; r += int(blockDim.x)) {
+      const bool in = q0 + r < s.tq;
+      stats[r] = in ? lse[bh * s.tq + q0 + r] : -INFINITY;
+      stats[T + r] = in ? delta[bh * s.tq + q0 + r] : 0.0f;
+    }
+    __syncthreads();
+    // Sᵀ and dPᵀ: 16 keys × 64 queries per warp; element e of n-tile nt: key key[e / 2], query 8nt + 2t + e % 2.
+    float st[T / 8][4], dpt[T / 8][4];
+    for (int nt = 0; nt < T / 8; ++nt) {
+      for (int e = 0; e < 4; ++e) st[nt][e] = 0.0f, dpt[nt][e] = 0.0f;
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t bq[2], bd[2];
+        fragment_b(bq, qs, RS, 8 * nt + g, 16 * kk, t);
+        fragment_b(bd, dos, RS, 8 * nt + g, 16 * kk, t);
+        mma_m16n8k16_bf16(st[nt], ka[kk], bq, st[nt]);
+        mma_m16n8k16_bf16(dpt[nt], va[kk], bd, dpt[nt]);
+      }
+      for (int e = 0; e < 4; ++e) {
+        const int qi = 8 * nt + 2 * t + e % 2;
+        const int64_t i = q0 + qi, j = key[e / 2];
+        const float l = stats[qi];
+        const float p = l != -INFINITY && i < s.tq && visible(mb, j, i, s) ? expf(st[nt][e] * scale - l) : 0.0f;
+        st[nt][e] = p;                                    // Pᵀ
+        dpt[nt][e] = p * (dpt[nt][e] - stats[T + qi]);    // dSᵀ (scale applied at the end / in dQ)
+      }
+    }
+    // dV += Pᵀ·dO, dK += dSᵀ·Q: k-steps over the 64 queries.
+    for (int kk = 0; kk < T / 16; ++kk) {
+      const uint32_t pa[4] = {pack_bf16(st[2 * kk][0], st[2 * kk][1]), pack_bf16(st[2 * kk][2], st[2 * kk][3]),
+                              pack_bf16(st[2 * kk + 1][0], st[2 * kk + 1][1]), pack_bf16(st[2 * kk + 1][2], st[2 * kk + 1][3])};
+      const uint32_t sa[4] = {pack_bf16(dpt[2 * kk][0], dpt[2 * kk][1]), pack_bf16(dpt[2 * kk][2], dpt[2 * kk][3]),
+                              pack_bf16(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]), pack_bf16(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
+      for (int nd = 0; nd < D / 8; ++nd) {
+        uint32_t bd[2], bq[2];
+        fragment_b(bd, dot, CS, 8 * nd + g, 16 * kk, t);
+        fragment_b(bq, qt, CS, 8 * nd + g, 16 * kk, t);
+        mma_m16n8k16_bf16(dv_acc[nd], pa, bd, dv_acc[nd]);
+        mma_m16n8k16_bf16(dk_acc[nd], sa, bq, dk_acc[nd]);
+      }
+    }
+    // dS [query][key] into shared memory, then dQ (16 queries per warp) = dS·K through Kᵀ.
+    for (int nt = 0; nt < T / 8; ++nt)
+      for (int e = 0; e < 4; ++e)
+        ds_[(8 * nt + 2 * t + e % 2) * CS + warp * 16 + g + 8 * (e / 2)] = uint16_t(bf16_bits(dpt[nt][e]));
+    __syncthreads();
+    const int qr = warp * 16 + g;  // this thread's query rows qr, qr + 8 of the tile
+    uint32_t da[T / 16][4];
+    for (int kk = 0; kk < T / 16; ++kk) fragment_a(da[kk], ds_, CS, qr, 16 * kk, t);
+    for (int nd = 0; nd < D / 8; ++nd) {
+      float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int kk = 0; kk < T / 16; ++kk) {
+        uint32_t bk[2];
+        fragment_b(bk, kt, CS, 8 * nd + g, 16 * kk, t);
+        mma_m16n8k16_bf16(acc, da[kk], bk, acc);
+      }
+      for (int e = 0; e < 4; ++e) {
+        const int64_t i = q0 + qr + 8 * (e / 2);
+        if (i < s.tq) atomicAdd(&dq[(bh * s.tq + i) * D + 8 * nd + 2 * t + e % 2], acc[e] * scale);
+      }
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    const int64_t j = key[h];
+    if (j >= s.tk) continue;
+    for (int nd = 0; nd < D / 8; ++nd)
+      for (int e = 0; e < 2; ++e) {
+        dk[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dk_acc[nd][2 * h + e] * scale);
+        dv[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dv_acc[nd][2 * h + e]);
+      }
+  }
+}
+
+template <int D, class E>
+void launch_backward_mma(float* dq, E* dk, E* dv, const float* delta, const E* q, const E* k, const E* v,
+                         const float* lse, const E* dout, const float* keymask, const AttentionParams& s,
+                         cudaStream_t st) {
+  constexpr int T = 64;
+  const dim3 grid(unsigned((s.tk + T - 1) / T), unsigned(s.batch * s.heads));
+  const size_t smem = size_t(3 * D * (T + 8) + 2 * T * (D + 8) + T * (T + 8)) * sizeof(uint16_t) + 2 * T * sizeof(float);
+  launch("attention_backward_mma", attention_backward_mma_kernel<E, D>, grid, dim3(128), smem, st, dq, dk, dv, q, k, v,
+         dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(D))));
+}
+
+}  // namespace
+
+template <class E>
+void forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask, const AttentionParams& s,
+                 cudaStream_t st) {
+  CG_CHECK(mma_dim(s.dim), "cuda attention (mma.sync): head dimension ", s.dim, " is not 64 or 128");
+  if (s.dim == 64) return launch_forward_mma<64, 64>(o, lse, q, k, v, keymask, s, st);
+  launch_forward_mma<128, 32>(o, lse, q, k, v, keymask, s, st);
+}
+
+template <class E>
+void backward_mma(float* dq, E* dk, E* dv, const float* delta, const E* q, const E* k, const E* v, const E* dout,
+                  const float* lse, const float* keymask, const AttentionParams& s, cudaStream_t st) {
+  CG_CHECK(mma_dim(s.dim), "cuda attention (mma.sync): head dimension ", s.dim, " is not 64 or 128");
+  if (s.dim == 64) return launch_backward_mma<64>(dq, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
+  launch_backward_mma<128>(dq, dk, dv, delta, q, k, v, lse, dout, keymask, s, st);
+}
+
+template void forward_mma<float>(float*, float*, const float*, const float*, const float*, const float*, const AttentionParams&,
+                                  cudaStream_t);
+template void backward_mma<float>(float*, float*, float*, const float*, const float*, const float*, const float*, const float*,
+                                   const float*, const float*, const AttentionParams&, cudaStream_t);
+template void forward_mma<bf16_t>(bf16_t*, float*, const bf16_t*, const bf16_t*, const bf16_t*, const float*, const AttentionParams&,
+                                  cudaStream_t);
+template void backward_mma<bf16_t>(float*, bf16_t*, bf16_t*, const float*, const bf16_t*, const bf16_t*, const bf16_t*, const bf16_t*,
+                                   const float*, const float*, const AttentionParams&, cudaStream_t);
+
+}  // namespace coopgen::cuda::attention_family
