@@ -10,36 +10,13 @@
 #include <numeric>
 
 #include "engine/ops.h"
+#include "tests/generator_reference.h"
 #include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
+using namespace coopgen::testing;
 
 namespace {
-
-Generator tiny_generator(int64_t vocab, int64_t max_len, uint64_t seed) {
-  GeneratorConfig cfg;
-  cfg.d_model = 16;
-  cfg.layers = 2;
-  cfg.heads = 2;
-  cfg.max_len = max_len;
-  cfg.init_std = 0.3;  // far from uniform, so priors and beams differ
-  return Generator(cfg, vocab, seed, Device::CPU);
-}
-
-// log p(· | start, prefix) by a full forward pass, in double.
-std::vector<double> next_logp(const Generator& g, int32_t start, const std::vector<int32_t>& prefix) {
-  NoGradGuard no_grad;
-  std::vector<int32_t> ids{start};
-  ids.insert(ids.end(), prefix.begin(), prefix.end());
-  const int64_t T = int64_t(ids.size()), V = g.vocab();
-  const std::vector<float> logits = g.forward(Tensor::from(ids, {1, T})).to_vector<float>();
-  std::vector<double> out(static_cast<size_t>(V));
-  double m = -1e300, z = 0;
-  for (int64_t v = 0; v < V; ++v) m = std::max(m, double(logits[size_t((T - 1) * V + v)]));
-  for (int64_t v = 0; v < V; ++v) z += std::exp(double(logits[size_t((T - 1) * V + v)]) - m);
-  for (int64_t v = 0; v < V; ++v) out[size_t(v)] = double(logits[size_t((T - 1) * V + v)]) - m - std::log(z);
-  return out;
-}
 
 double sequence_logp(const Generator& g, int32_t start, const std::vector<int32_t>& seq) {
   double lp = 0;

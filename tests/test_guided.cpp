@@ -12,31 +12,13 @@
 #include "engine/logspace.h"
 #include "engine/ops.h"
 #include "models/optimal_discriminator.h"
+#include "tests/generator_reference.h"
 #include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
+using namespace coopgen::testing;
 
 namespace {
-
-Generator tiny_generator(int64_t vocab, int64_t max_len, uint64_t seed) {
-  GeneratorConfig cfg;
-  cfg.d_model = 16, cfg.layers = 2, cfg.heads = 2, cfg.max_len = max_len;
-  cfg.init_std = 0.3;  // far from uniform
-  return Generator(cfg, vocab, seed, Device::CPU);
-}
-
-// log p(· | start, prefix) from one forward pass over the whole prefix, in double.
-std::vector<double> next_logp(const Generator& g, int32_t start, const std::vector<int32_t>& prefix) {
-  NoGradGuard no_grad;
-  std::vector<int32_t> ids{start};
-  ids.insert(ids.end(), prefix.begin(), prefix.end());
-  const int64_t T = int64_t(ids.size()), V = g.vocab();
-  const std::vector<float> z = g.forward(Tensor::from(ids, {1, T})).to_vector<float>();
-  const float* row = z.data() + (T - 1) * V;
-  std::vector<double> out(static_cast<size_t>(V));
-  for (int64_t v = 0; v < V; ++v) out[size_t(v)] = double(row[v]) - log_sum_exp(row, V);
-  return out;
-}
 
 // A discriminator whose logit is a fixed function of the prefix: varied, so every candidate differs.
 std::vector<double> hashed_logits(const Sequences& seqs) {
