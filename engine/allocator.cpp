@@ -40,6 +40,10 @@ static void unpoison_block(Device d, void* ptr, size_t size) {
   (void)d, (void)ptr, (void)size;
 #endif
 }
+// A block back in the cache is poisoned whole: any use after its tensor released it (a kernel
+// still writing a scratch buffer, a pointer kept past its tensor) is reported by ASan as a
+// use-after-poison naming the access, until the block is handed out again.
+static void poison_block(Device d, void* ptr, size_t size) { poison_slack(d, ptr, 0, size); }
 
 CachingAllocator::~CachingAllocator() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -80,6 +84,7 @@ void* CachingAllocator::allocate(size_t bytes) {
     stats_.raw_allocs++;
     stats_.reserved_bytes += size;
   }
+  unpoison_block(device_, ptr, size);
   if (poison_) device::fill_bytes(ptr, device_, 0xFF, size);
   poison_slack(device_, ptr, bytes, size);
   live_[ptr] = size;
@@ -94,13 +99,14 @@ void CachingAllocator::release(void* ptr) {
   auto it = live_.find(ptr);
   CG_CHECK(it != live_.end(), device_name(device_), " allocator: release of an unknown pointer");
   stats_.current_bytes -= it->second;
-  unpoison_block(device_, ptr, it->second);
+  poison_block(device_, ptr, it->second);
   cached_.emplace(it->second, ptr);
   live_.erase(it);
 }
 
 void CachingAllocator::free_cached_locked() {
   for (auto& [size, ptr] : cached_) {
+    unpoison_block(device_, ptr, size);
     raw_free_(ptr);
     stats_.raw_frees++;
     stats_.reserved_bytes -= size;

@@ -64,10 +64,20 @@ template <class T> T* out_t(const OpCall& c, size_t k) { return storage<T>(c.out
 template <class T> const T* in_t(const OpCall& c, size_t k) { return storage<T>(c.in[k]); }
 template <class T> const T* opt_in_t(const OpCall& c, size_t k) { return c.in.size() > k ? in_t<T>(c, k) : nullptr; }
 const int32_t* ids(const OpCall& c, size_t k) { return c.in[k].data<int32_t>(); }
-// Scratch returns to the cache when the launcher returns, before the kernel ran; that is safe
-// because every kernel and copy runs on the one stream, so a later user of the block is ordered
-// after this kernel.
-float* scratch(int64_t n) { return Tensor::empty({n}, DType::F32, Device::CUDA).data<float>(); }
+// An op's scratch buffers, held until its kernels are enqueued (the end of cuda_run): two buffers
+// of one op are distinct blocks, and a block returns to the cache only once nothing on the host
+// will hand its address to another launch. Reuse after that is safe because every kernel and copy
+// runs on the one stream, so a later user of the block is ordered after this op's kernels.
+class Scratch {
+ public:
+  float* operator()(int64_t n) {
+    held_.push_back(Tensor::empty({n}, DType::F32, Device::CUDA));
+    return held_.back().data<float>();
+  }
+
+ private:
+  std::vector<Tensor> held_;
+};
 // Runs f(T{}) with T the storage type of the activations in `t`: bf16 or float.
 template <class F> void with_storage(const Tensor& t, F&& f) {
   if (t.dtype() == DType::BF16) f(bf16_t{});
@@ -82,6 +92,7 @@ void cuda_run(const OpCall& c) {
   auto s = static_cast<cudaStream_t>(device::stream());
   const int64_t n = c.out[0].numel();
   const Tensor& y = c.out[0];
+  Scratch scratch;
   switch (c.op) {
     case Op::Fill: return cuda::fill(y.raw_data(), y.dtype(), n, params<Op::Fill>(c).value, s);
     case Op::Copy: {

@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -11,7 +14,9 @@
 #include <set>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
+#include <json/json.h>
+
+#include "engine/utf8.h"
 
 namespace coopgen {
 
@@ -113,62 +118,142 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   atomic_write(path, file);
 }
 
+Json::Value parse_json(const std::string& text, const std::string& what) {
+  if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos)
+    fail(what, ": not UTF-8 (byte ", bad, ")");
+  // jsoncpp skips /* */ and // comments even in strict mode; JSON has none: '/' may only stand in a string.
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (in_string && text[i] == '\\') ++i;
+    else if (text[i] == '"') in_string = !in_string;
+    else if (!in_string && text[i] == '/') fail(what, ", byte ", i, ": a comment, which JSON does not have");
+  }
+  Json::CharReaderBuilder builder;
+  Json::CharReaderBuilder::strictMode(&builder.settings_);  // RFC 8259 only; a key twice is an error
+  const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
+  Json::Value root;
+  std::string errors;
+  if (!reader->parse(text.data(), text.data() + text.size(), &root, &errors)) {
+    // jsoncpp reports each error in two lines, "* Line 1, Column 9\n  Duplicate key: 'w'\n": the first, on one line.
+    std::istringstream report(errors);
+    std::string where, message;
+    std::getline(report, where), std::getline(report, message);
+    auto trim = [](std::string t) {
+      const size_t a = t.find_first_not_of("* "), b = t.find_last_not_of(' ');
+      return a == std::string::npos ? std::string() : t.substr(a, b - a + 1);
+    };
+    fail(what, ", ", trim(where), ": ", trim(message));
+  }
+  if (!root.isObject()) fail(what, ": not a JSON object");
+  return root;
+}
+
+namespace {
+
+// The safetensors dtypes (the reference library's list) with their sizes; coopgen reads four.
+struct StDtype {
+  const char* name;
+  size_t bytes;
+  bool read;
+  DType dtype;
+};
+constexpr StDtype kStDtypes[] = {
+    {"BOOL", 1, false, DType::F32}, {"U8", 1, false, DType::F32},   {"I8", 1, false, DType::F32},
+    {"F8_E5M2", 1, false, DType::F32}, {"F8_E4M3", 1, false, DType::F32}, {"I16", 2, false, DType::F32},
+    {"U16", 2, false, DType::F32},  {"F16", 2, false, DType::F32},  {"BF16", 2, true, DType::BF16},
+    {"I32", 4, true, DType::I32},   {"U32", 4, false, DType::F32},  {"F32", 4, true, DType::F32},
+    {"F64", 8, true, DType::F64},   {"I64", 8, false, DType::F32},  {"U64", 8, false, DType::F32},
+};
+
+// A non-negative integer of a header field that fits in int64 (shapes, offsets).
+uint64_t header_count(const Json::Value& v, const std::string& where) {
+  if (v.isUInt64() && v.asUInt64() <= uint64_t(INT64_MAX)) return v.asUInt64();
+  std::string got = v.isInt64() ? std::to_string(v.asInt64()) : v.isNumeric() ? std::to_string(v.asDouble()) : "a non-number";
+  fail(where, " holds ", got, ", not a non-negative integer below 2^63");
+}
+
+}  // namespace
+
 std::map<std::string, Tensor> load_safetensors(const std::string& path, Metadata* metadata) {
+  constexpr uint64_t kMaxHeader = 100'000'000;  // the reference reader's limit
   const std::string file = read_file(path);
   if (file.size() < 8) fail(path, ": truncated safetensors file (", file.size(), " bytes, no header)");
   uint64_t n = 0;
   for (int k = 0; k < 8; ++k) n |= uint64_t(uint8_t(file[size_t(k)])) << (8 * k);
   if (n > file.size() - 8) fail(path, ": header length ", n, " exceeds the file size ", file.size(), " (truncated?)");
-  YAML::Node header;
-  try {
-    header = YAML::Load(file.substr(8, n));
-  } catch (const YAML::Exception& e) {
-    fail(path, ": malformed safetensors header: ", e.msg);
-  }
-  if (!header.IsMap()) fail(path, ": malformed safetensors header: not a JSON object");
-  const size_t data_len = file.size() - 8 - n;
+  if (n > kMaxHeader) fail(path, ": header length ", n, " is over the ", kMaxHeader, "-byte limit");
+  const Json::Value header = parse_json(file.substr(8, n), path + ": safetensors header");
+  const uint64_t data_len = file.size() - 8 - n;
   const char* data = file.data() + 8 + n;
-  std::map<std::string, Tensor> out;
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string name = it->first.as<std::string>();
-    const YAML::Node info = it->second;  // a copy: it->second is a temporary proxy
+  struct Entry {
+    std::string name;
+    const StDtype* type;
+    Shape shape;
+    uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
+  for (const std::string& name : header.getMemberNames()) {
+    const Json::Value& info = header[name];
+    const std::string where = path + ": tensor '" + name + "'";
     if (name == "__metadata__") {
-      if (metadata)
-        for (auto m = info.begin(); m != info.end(); ++m)
-          (*metadata)[m->first.as<std::string>()] = m->second.as<std::string>();
+      if (!info.isObject()) fail(path, ": __metadata__ must be an object of strings");
+      for (const std::string& key : info.getMemberNames()) {
+        if (!info[key].isString()) fail(path, ": __metadata__ '", key, "' must be a string");
+        if (metadata) (*metadata)[key] = info[key].asString();
+      }
       continue;
     }
-    try {
-      const std::string dt = info["dtype"].as<std::string>();
-      DType dtype;
-      if (dt == "F32") dtype = DType::F32;
-      else if (dt == "F64") dtype = DType::F64;
-      else if (dt == "BF16") dtype = DType::BF16;
-      else if (dt == "I32") dtype = DType::I32;
-      else fail(path, ": tensor '", name, "': unsupported dtype ", dt);
-      Shape shape;
-      for (const auto& d : info["shape"]) shape.push_back(d.as<int64_t>());
-      const uint64_t begin = info["data_offsets"][0].as<uint64_t>();
-      const uint64_t end = info["data_offsets"][1].as<uint64_t>();
-      const uint64_t bytes = uint64_t(shape_numel(shape)) * dtype_size(dtype);
-      if (end < begin || end - begin != bytes)
-        fail(path, ": tensor '", name, "': data_offsets [", begin, ",", end, "] do not hold ",
-             dt, shape_str(shape), " (", bytes, " bytes)");
-      if (end > data_len)
-        fail(path, ": tensor '", name, "': data ends at byte ", end, " but the file holds ", data_len,
-             " data bytes (truncated file?)");
-      Tensor t = Tensor::empty(shape, dtype, Device::CPU);
-      if (bytes) std::memcpy(t.raw_data(), data + begin, bytes);
-      out.emplace(name, t);
-      ranges.emplace_back(begin, end);
-    } catch (const YAML::Exception& e) {
-      fail(path, ": tensor '", name, "': malformed entry (", e.msg, ")");
+    if (!info.isObject() || !info["dtype"].isString() || !info["shape"].isArray() || !info["data_offsets"].isArray())
+      fail(where, ": needs dtype (a string), shape and data_offsets (arrays)");
+    const std::string dt = info["dtype"].asString();
+    const StDtype* type = nullptr;
+    for (const StDtype& t : kStDtypes)
+      if (dt == t.name) type = &t;
+    if (!type) fail(where, ": unknown dtype '", dt, "'");
+    Entry e{name, type, {}, 0, 0};
+    // Element count and byte size with overflow checks: a shape of 2^62 × 1 must not wrap to 0.
+    uint64_t count = 1;
+    for (const Json::Value& d : info["shape"]) {
+      const uint64_t dim = header_count(d, where + ": shape");
+      if (__builtin_mul_overflow(count, dim, &count)) fail(where, ": the element count of its shape overflows 64 bits");
+      e.shape.push_back(int64_t(dim));
     }
+    uint64_t bytes = 0;
+    if (__builtin_mul_overflow(count, type->bytes, &bytes) || count > uint64_t(INT64_MAX))
+      fail(where, ": ", count, " elements of ", dt, " overflow 64 bits");
+    if (info["data_offsets"].size() != 2) fail(where, ": data_offsets must be [begin, end]");
+    e.begin = header_count(info["data_offsets"][0], where + ": data_offsets");
+    e.end = header_count(info["data_offsets"][1], where + ": data_offsets");
+    if (e.end < e.begin || e.end - e.begin != bytes)
+      fail(where, ": data_offsets [", e.begin, ", ", e.end, "] do not hold ", dt, shape_str(e.shape), " (", bytes,
+           " bytes)");
+    entries.push_back(std::move(e));
   }
-  std::sort(ranges.begin(), ranges.end());
-  for (size_t k = 1; k < ranges.size(); ++k)
-    if (ranges[k].first < ranges[k - 1].second) fail(path, ": tensors overlap in the data section");
+  // The tensors must tile the data section exactly, in offset order: no gap, no overlap, no byte
+  // past the last one (as the reference reader demands).
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return std::pair(a.begin, a.end) < std::pair(b.begin, b.end); });
+  uint64_t at = 0;
+  for (const Entry& e : entries) {
+    if (e.begin != at)
+      fail(path, ": tensor '", e.name, "' starts at byte ", e.begin, " of the data section, but the tensors before it end at byte ",
+           at, e.begin < at ? " (they overlap)" : " (unused bytes between tensors)");
+    if (e.end > data_len)
+      fail(path, ": tensor '", e.name, "': its data ends at byte ", e.end, " but the data section holds ", data_len,
+           " bytes (truncated file?)");
+    at = e.end;
+  }
+  if (at != data_len)
+    fail(path, ": the tensors end at byte ", at, " of the data section, but it holds ", data_len,
+         " bytes (bytes that belong to no tensor)");
+  std::map<std::string, Tensor> out;
+  for (const Entry& e : entries) {
+    if (!e.type->read)
+      fail(path, ": tensor '", e.name, "': dtype ", e.type->name, " (coopgen reads F32, F64, BF16 and I32)");
+    Tensor t = Tensor::empty(e.shape, e.type->dtype, Device::CPU);
+    if (e.end > e.begin) std::memcpy(t.raw_data(), data + e.begin, e.end - e.begin);
+    out.emplace(e.name, t);
+  }
   return out;
 }
 
@@ -210,18 +295,12 @@ std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerSta
   auto tensors = load_safetensors((d / kModelFile).string());
   if (state) {
     const std::string path = (d / kStateFile).string();
-    YAML::Node json;
-    try {
-      json = YAML::Load(read_file(path));
-    } catch (const YAML::Exception& e) {
-      fail(path, ": malformed trainer state: ", e.msg);
-    }
-    if (!json.IsMap()) fail(path, ": malformed trainer state: not a JSON object");
-    for (auto it = json.begin(); it != json.end(); ++it) {
-      const std::string key = it->first.as<std::string>();
-      double v;
-      if (it->second.Tag() != "!" && YAML::convert<double>::decode(it->second, v)) state->numbers[key] = v;
-      else state->strings[key] = it->second.as<std::string>();
+    const Json::Value json = parse_json(read_file(path), path + ": trainer state");
+    for (const std::string& key : json.getMemberNames()) {
+      const Json::Value& v = json[key];
+      if (v.isNumeric()) state->numbers[key] = v.asDouble();
+      else if (v.isString()) state->strings[key] = v.asString();
+      else fail(path, ": trainer state '", key, "' must be a number or a string");
     }
   }
   return tensors;

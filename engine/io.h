@@ -3,6 +3,8 @@
 // Every write goes to a temporary file that is renamed into place, so a crash never leaves a
 // half-written file; every read validates sizes and names the file and tensor at fault.
 #pragma once
+#include <json/json.h>
+
 #include <map>
 #include <string>
 
@@ -35,5 +37,9 @@ void save_checkpoint(const std::string& dir, const NamedTensors& tensors, const 
 std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerState* state);
 
 std::string json_quote(const std::string& s);
+
+// `text` as a strict JSON object (RFC 8259: no comments, no trailing commas, a key at most once;
+// valid UTF-8); anything else is an error starting with `what` (the file and its role).
+Json::Value parse_json(const std::string& text, const std::string& what);
 
 }  // namespace coopgen

@@ -4,6 +4,10 @@
 //                               Python implementation in safetensors_interop.py)
 //   io_fixture compare A B TOL  exit 0 when checkpoints A and B hold the same tensors, equal to a
 //                               relative tolerance TOL of each tensor's largest value (MPI test)
+//   io_fixture use-after-release cpu|cuda
+//                               reads a tensor's memory after the tensor released it to the caching
+//                               allocator: a planted bug that the sanitizer build must report
+//                               (ASan use-after-poison; cuda: the emulator's device memory)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +16,7 @@
 #include <string>
 
 #include "engine/io.h"
+#include "engine/tensor.h"
 
 int main(int argc, char** argv) {
   using namespace coopgen;
@@ -38,6 +43,17 @@ int main(int argc, char** argv) {
     save_checkpoint(path, {{"layer.0.w", Tensor::zeros({8})}, {"layer.1.w", Tensor::zeros({16})}}, {{{"step", 3}}, {}});
     const auto model = std::filesystem::path(path) / "model.safetensors";
     std::filesystem::resize_file(model, std::filesystem::file_size(model) - 20);
+    return 0;
+  }
+  if (mode == "use-after-release") {
+    const Device device = path == "cuda" ? Device::CUDA : Device::CPU;
+    const float* stale = nullptr;
+    {
+      const Tensor t = Tensor::full({64}, 1.0, DType::F32, device);
+      stale = t.data<float>();
+    }  // the block is back in the cache here
+    const float x = stale[3];
+    std::printf("read %g from a released block (the sanitizer build must have stopped before this line)\n", double(x));
     return 0;
   }
   if (mode == "known") {

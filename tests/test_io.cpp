@@ -67,7 +67,7 @@ TEST_CASE("truncated or inconsistent safetensors files are refused, naming the t
   header = R"({"delta":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})";
   file[0] = char(header.size());
   write_bytes(p, file + header + std::string(1, '\0'));
-  REQUIRE_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("unsupported dtype U8"));
+  REQUIRE_THROWS_WITH(load_safetensors(p.string()), Catch::Contains("tensor 'delta': dtype U8 (coopgen reads"));
   REQUIRE_THROWS_WITH(load_safetensors((p.parent_path() / "missing.safetensors").string()),
                       Catch::Contains("missing.safetensors: cannot open"));
 }
