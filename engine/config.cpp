@@ -1,8 +1,25 @@
 #include "engine/config.h"
 
 #include <fstream>
+#include <set>
 
 namespace coopgen {
+
+// yaml-cpp keeps both entries of a key written twice in one mapping (a lookup sees the first):
+// refused here, naming the second occurrence's line and the key's dotted path.
+static void check_unique_keys(const YAML::Node& node, const std::string& file, const std::string& path) {
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const std::string key = it->first.Scalar(), child = path.empty() ? key : path + "." + key;
+      if (!seen.insert(key).second)
+        fail(file, ":", it->first.Mark().line + 1, ": ", child, ": the key appears twice in one mapping");
+      check_unique_keys(it->second, file, child);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t k = 0; k < node.size(); ++k) check_unique_keys(node[k], file, path + "[" + std::to_string(k) + "]");
+  }
+}
 
 YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
                      ConfigSource& src) {
@@ -17,6 +34,7 @@ YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& ov
   }
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) fail(file, ": the config must be a mapping of keys");
+  check_unique_keys(root, file, "");
 
   for (const std::string& ov : overrides) {
     const size_t eq = ov.find('=');

@@ -21,9 +21,9 @@ struct ScheduleConfig {
   double min_lr_ratio = 0.0;      // the decay ends at lr·min_lr_ratio
   template <class V> void visit(V& v) {
     v.one_of("kind", kind, {"constant", "warmup_linear", "cosine"});
-    v("warmup_steps", warmup_steps);
-    v("total_steps", total_steps);
-    v("min_lr_ratio", min_lr_ratio);
+    v("warmup_steps", warmup_steps, Range{0, kUnbounded});
+    v("total_steps", total_steps, Range{0, kUnbounded});
+    v("min_lr_ratio", min_lr_ratio, Range{0, 1});
   }
   // The learning rate at 1-based `step`. Fails when the config is inconsistent.
   double lr_at(int64_t step, double base_lr) const;
@@ -38,12 +38,12 @@ struct OptimConfig {
   double grad_clip = 1.0;  // global-norm clip; 0 disables
   ScheduleConfig schedule;
   template <class V> void visit(V& v) {
-    v("lr", lr);
-    v("beta1", beta1);
-    v("beta2", beta2);
-    v("eps", eps);
-    v("weight_decay", weight_decay);
-    v("grad_clip", grad_clip);
+    v("lr", lr, Range{0, kUnbounded});
+    v("beta1", beta1, Range{0, 1, false, true});
+    v("beta2", beta2, Range{0, 1, false, true});
+    v("eps", eps, Range{0, kUnbounded, true});
+    v("weight_decay", weight_decay, Range{0, kUnbounded});
+    v("grad_clip", grad_clip, Range{0, kUnbounded});
     v("schedule", schedule);
   }
 };

@@ -21,11 +21,11 @@ struct TransformerConfig {
   int64_t max_len = 32;  // positions (for the generator: including the start token)
   double init_std = 0.02;
   template <class V> void visit(V& v) {
-    v("d_model", d_model);
-    v("layers", layers);
-    v("heads", heads);
-    v("max_len", max_len);
-    v("init_std", init_std);
+    v("d_model", d_model, Range{1, kUnbounded});
+    v("layers", layers, Range{1, kUnbounded});
+    v("heads", heads, Range{1, kUnbounded});
+    v("max_len", max_len, Range{2, kUnbounded});
+    v("init_std", init_std, Range{0, kUnbounded});
   }
 };
 

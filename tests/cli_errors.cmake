@@ -16,6 +16,11 @@ endfunction()
 
 file(WRITE ${WORK}/typo.yaml "seed: 3\noptim:\n  lr: 0.1\n  wieght_decay: 0.1\n")
 expect_error(unknown_key "typo.yaml:4: optim.wieght_decay: unknown key" config --config ${WORK}/typo.yaml)
+# A key twice in one mapping (yaml-cpp would keep the first silently): block and flow style.
+file(WRITE ${WORK}/dup_block.yaml "run_dir: runs/x\noptim:\n  lr: 1.0e-3\noptim:\n  lr: 5.0e-5\n")
+expect_error(duplicate_block_key "dup_block.yaml:4: optim: the key appears twice in one mapping" config --config ${WORK}/dup_block.yaml)
+file(WRITE ${WORK}/dup_flow.yaml "seed: 1\ntrain: {steps: 10, steps: 20}\n")
+expect_error(duplicate_flow_key "dup_flow.yaml:2: train.steps: the key appears twice in one mapping" config --config ${WORK}/dup_flow.yaml)
 file(WRITE ${WORK}/type.yaml "optim:\n  grad_clip: yes please\n")
 expect_error(wrong_type "type.yaml:2: optim.grad_clip: expected a number" config --config ${WORK}/type.yaml)
 expect_error(bad_override "command-line override 'seed=-1'" config --config ${WORK}/typo.yaml seed=-1)
@@ -69,5 +74,11 @@ expect_error(mix_range "adversarial.proposal.mix: 1.5 is outside the allowed ran
              config --config ${SRC}/configs/oracle_gcn.yaml adversarial.proposal.mix=1.5)
 expect_error(top_p_range "sampling.top_p: 0 is outside the allowed range (0, 1]"
              config --config ${SRC}/configs/oracle_gcn.yaml sampling.top_p=0)
+expect_error(top_k_range "sampling.top_k: -5 is outside the allowed range ≥ 0"
+             config --config ${SRC}/configs/oracle_gcn.yaml sampling.top_k=-5)
+expect_error(top_p_above_one "adversarial.proposal.top_p: 1.5 is outside the allowed range (0, 1]"
+             config --config ${SRC}/configs/oracle_gcn.yaml adversarial.proposal.top_p=1.5)
+expect_error(beta2_range "optim.beta2: 1 is outside the allowed range [0, 1)"
+             config --config ${SRC}/configs/oracle_gcn.yaml optim.beta2=1)
 expect_error(warmup_range "discriminator.warmup_until_accuracy: 1 is outside the allowed range [0, 1)"
              config --config ${SRC}/configs/oracle_gcn.yaml discriminator.warmup_until_accuracy=1)

@@ -46,6 +46,11 @@ for method in gcn rml_gan; do
     fail "$method on two ranks failed"
   "$fixture" compare "$work/$method-one/checkpoint" "$work/$method-two/checkpoint" 1e-4 || fail "$method: 1 and 2 ranks differ"
 done
+# Sizes that do not split over the ranks are refused before any work (here: before D's pre-training).
+mpirun -np 2 "$coopgen" train "${adv[@]}" method=gcn run_dir="$work/split" adversarial.samples=12 discriminator.pretrain_steps=1000 \
+  > "$work/split.log" 2>&1 && fail "12 samples over 2 ranks were accepted"
+grep -q "adversarial.samples (12) over 2 ranks gives 6 per rank" "$work/split.log" || fail "the split error does not name the key and the ranks"
+grep -q "pre-training" "$work/split.log" && fail "the split error came after work had started"
 # Rank 1 cannot read its data: the job ends, naming rank 1, without waiting for the timeout.
 start=$(date +%s)
 mpirun -np 1 "$coopgen" train "${args[@]}" run_dir="$work/fault" distributed.timeout_s=60 : \

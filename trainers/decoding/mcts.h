@@ -27,14 +27,14 @@ struct MctsConfig {
   // Hesterberg 1995): with 10 simulations the visits alone cover at most 10 tokens.
   double prior_mix = 0.0;
   template <class V> void visit(V& v) {
-    v("simulations", simulations);
-    v("c_puct", c_puct);
-    v("top_k", top_k);
-    v("top_p", top_p);
-    v("temperature", temperature);
+    v("simulations", simulations, Range{1, kUnbounded});
+    v("c_puct", c_puct, Range{0, kUnbounded});
+    v("top_k", top_k, Range{0, kUnbounded});
+    v("top_p", top_p, Range{0, 1, true});
+    v("temperature", temperature, Range{0, kUnbounded, true});
     v.one_of("backup", backup, {"mean", "max"});
-    v("visit_temperature", visit_temperature);
-    v("prior_mix", prior_mix);
+    v("visit_temperature", visit_temperature, Range{0, kUnbounded});
+    v("prior_mix", prior_mix, Range{0, 1});
   }
 };
 

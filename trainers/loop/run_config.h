@@ -25,12 +25,12 @@ struct DataConfig {
   template <class V> void visit(V& v) {
     v.one_of("task", task, {"oracle", "text", "pairs"});
     v("oracle", oracle);
-    v("train_size", train_size);
-    v("test_size", test_size);
+    v("train_size", train_size, Range{1, kUnbounded});
+    v("test_size", test_size, Range{1, kUnbounded});
     v("seed", seed);
     v("train_file", train_file);
     v("test_file", test_file);
-    v("min_count", min_count);
+    v("min_count", min_count, Range{1, kUnbounded});
   }
 };
 
@@ -42,12 +42,12 @@ struct TrainConfig {
   int64_t checkpoint_every = 500;  // 0: only at the end
   int64_t eval_samples = 1000;     // generator samples scored at each evaluation
   template <class V> void visit(V& v) {
-    v("steps", steps);
-    v("batch_size", batch_size);
-    v("log_every", log_every);
-    v("eval_every", eval_every);
-    v("checkpoint_every", checkpoint_every);
-    v("eval_samples", eval_samples);
+    v("steps", steps, Range{0, kUnbounded});
+    v("batch_size", batch_size, Range{1, kUnbounded});
+    v("log_every", log_every, Range{0, kUnbounded});
+    v("eval_every", eval_every, Range{0, kUnbounded});
+    v("checkpoint_every", checkpoint_every, Range{0, kUnbounded});
+    v("eval_samples", eval_samples, Range{1, kUnbounded});
   }
 };
 
@@ -86,7 +86,7 @@ struct DiscriminatorTrainConfig {
     v("logit_noise", logit_noise, Range{0, kUnbounded});
     v("model", model);
     v("optim", optim);
-    v("batch_size", batch_size);
+    v("batch_size", batch_size, Range{1, kUnbounded});
     v("steps", steps, Range{0, kUnbounded});
     v("pretrain_steps", pretrain_steps, Range{0, kUnbounded});
     v.one_of("fakes", fakes, {"p", "proposal"});
@@ -114,14 +114,14 @@ struct AdversarialConfig {
   double entropy_bonus = 0.0;   // GAN: β in the reward D(y) − β log p(y)
   double mle_weight = 0.0;      // λ: + λ · cross-entropy on a batch of real data
   template <class V> void visit(V& v) {
-    v("samples", samples);
-    v("candidates", candidates);
-    v("sources", sources);
+    v("samples", samples, Range{1, kUnbounded});
+    v("candidates", candidates, Range{1, kUnbounded});
+    v("sources", sources, Range{1, kUnbounded});
     v("proposal", proposal);
     v.one_of("target", target, {"p_d", "p_d_odds"});
     v("baseline", baseline);
     v("entropy_bonus", entropy_bonus);
-    v("mle_weight", mle_weight);
+    v("mle_weight", mle_weight, Range{0, kUnbounded});
   }
 };
 

@@ -33,6 +33,27 @@ double pearson(const std::vector<double>& a, const std::vector<double>& b) {
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
 }
 
+// The sizes a data-parallel run splits over `ranks`, checked before any work (a failure would
+// otherwise come after D's pre-training): each rank's share of a batch must be whole, and of a
+// draw it must also be a multiple of 4 rows, since a rank's rows start on a Philox counter (4 rows
+// each) so that they are the rows one process would draw.
+void check_rank_split(const RunConfig& cfg, bool conditional, int64_t draws, int ranks) {
+  if (ranks == 1) return;
+  auto need = [&](const char* key, int64_t value, int64_t rows_per_rank_of_one) {
+    if (value % ranks != 0)
+      fail(key, " (", value, ") must be a multiple of the number of ranks (", ranks, ")");
+    if (rows_per_rank_of_one > 0 && (value / ranks) * rows_per_rank_of_one % 4 != 0)
+      fail(key, " (", value, ") over ", ranks, " ranks gives ", value / ranks, " per rank, whose ",
+           (value / ranks) * rows_per_rank_of_one, " rows of a draw must be a multiple of 4");
+  };
+  const AdversarialConfig& a = cfg.adversarial;
+  if (conditional) need("adversarial.sources", a.sources, draws);  // whole sources per rank, `draws` rows each
+  else need(cfg.method == "rml_gan" ? "adversarial.candidates" : "adversarial.samples", draws, 1);
+  need("discriminator.batch_size", cfg.discriminator.batch_size, 1);  // its fakes are a draw too
+  if (!conditional) need("adversarial.samples", a.samples, 0);  // the generator step's rows (RML-GAN: the resampled M)
+  if (a.mle_weight > 0) need("train.batch_size", cfg.train.batch_size, 0);
+}
+
 class DiscriminatorRun {
  public:
   DiscriminatorRun(const RunConfig& cfg, const Task& task)
@@ -59,6 +80,7 @@ class DiscriminatorRun {
         (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
       fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
     if (task.sep >= 0 && cfg.adversarial.sources < 1) fail("adversarial.sources (", cfg.adversarial.sources, ") must be at least 1");
+    check_rank_split(cfg, task.sep >= 0, strategy_.draws, dist::size());
   }
 
   void start(bool resume) {
