@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace coopgen {
 
@@ -43,5 +44,40 @@ inline bool valid_utf8(std::string_view s) { return invalid_utf8_at(s) == std::s
 
 // The byte-order mark U+FEFF (EF BB BF) at the start of a text, which is not part of its content.
 inline std::string_view strip_bom(std::string_view s) { return s.substr(0, 3) == "\xEF\xBB\xBF" ? s.substr(3) : s; }
+
+// The length of the whitespace character at s[i] (0 if none), with Python's str.isspace
+// definition, which str.split() and the tools scored against (sacreBLEU, NLTK) use: ASCII
+// \t \n \v \f \r, U+001C–U+001F, space, U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028,
+// U+2029, U+202F, U+205F, U+3000. s must be valid UTF-8.
+inline size_t whitespace_at(std::string_view s, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  if ((c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20)) return 1;
+  if (c < 0xC2 || i + 1 >= s.size()) return 0;
+  const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+  if (c == 0xC2) return c1 == 0x85 || c1 == 0xA0 ? 2 : 0;
+  if (i + 2 >= s.size()) return 0;
+  const unsigned char c2 = static_cast<unsigned char>(s[i + 2]);
+  if (c == 0xE1) return c1 == 0x9A && c2 == 0x80 ? 3 : 0;                            // U+1680
+  if (c == 0xE2 && c1 == 0x80) return (c2 <= 0x8A || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF) ? 3 : 0;  // U+2000–200A, 2028, 2029, 202F
+  if (c == 0xE2 && c1 == 0x81) return c2 == 0x9F ? 3 : 0;                            // U+205F
+  if (c == 0xE3) return c1 == 0x80 && c2 == 0x80 ? 3 : 0;                            // U+3000
+  return 0;
+}
+
+// The words of s separated by runs of whitespace (Python's s.split()); s must be valid UTF-8.
+inline std::vector<std::string> split_whitespace(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0, i = 0;
+  while (i < s.size()) {
+    if (const size_t w = whitespace_at(s, i)) {
+      if (i > start) out.emplace_back(s.substr(start, i - start));
+      i += w, start = i;
+    } else {
+      ++i;
+    }
+  }
+  if (i > start) out.emplace_back(s.substr(start, i - start));
+  return out;
+}
 
 }  // namespace coopgen

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "engine/io.h"
+#include "engine/utf8.h"
 
 namespace coopgen {
 
@@ -78,20 +79,6 @@ Words Vocab::decode(const std::vector<int32_t>& ids) const {
   return out;
 }
 
-bool valid_utf8(std::string_view s) {
-  size_t k = 0;
-  while (k < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[k]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || k + len > s.size()) return false;
-    for (size_t j = 1; j < len; ++j)
-      if ((static_cast<unsigned char>(s[k + j]) >> 6) != 0x2) return false;
-    if (len == 2 && c < 0xc2) return false;  // overlong
-    k += len;
-  }
-  return true;
-}
-
 std::string LineStats::summary(const std::string& path, int64_t max_tokens) const {
   std::ostringstream os;
   os << path << ": " << read << " lines read, " << kept << " kept";
@@ -102,32 +89,47 @@ std::string LineStats::summary(const std::string& path, int64_t max_tokens) cons
   return os.str();
 }
 
-std::vector<Words> read_corpus(const std::string& path, int64_t max_tokens, LineStats& stats) {
+void for_each_line(const std::string& path, const std::function<void(std::string& line)>& each) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open");
-  std::vector<Words> out;
   std::string line;
-  while (std::getline(in, line)) {
-    stats.read++;
+  for (bool first = true; std::getline(in, line); first = false) {
+    if (first && strip_bom(line).size() != line.size()) line.erase(0, 3);
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    each(line);
+  }
+}
+
+std::vector<std::string> read_text_lines(const std::string& path) {
+  std::vector<std::string> out;
+  for_each_line(path, [&](std::string& line) {
+    if (const size_t bad = invalid_utf8_at(line); bad != std::string::npos)
+      fail(path, ":", out.size() + 1, ": not UTF-8 (byte ", bad + 1, " of the line)");
+    out.push_back(std::move(line));
+  });
+  return out;
+}
+
+std::vector<Words> read_corpus(const std::string& path, int64_t max_tokens, LineStats& stats) {
+  std::vector<Words> out;
+  for_each_line(path, [&](std::string& line) {
+    stats.read++;
     if (!valid_utf8(line)) {
       stats.not_utf8++;
-      continue;
+      return;
     }
-    std::istringstream words(line);
-    Words w;
-    for (std::string t; words >> t;) w.push_back(t);
+    Words w = split_whitespace(line);
     if (w.empty()) {
       stats.empty++;
-      continue;
+      return;
     }
     if (max_tokens > 0 && int64_t(w.size()) > max_tokens) {
       stats.too_long++;
-      continue;
+      return;
     }
     stats.kept++;
     out.push_back(std::move(w));
-  }
+  });
   return out;
 }
 

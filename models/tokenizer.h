@@ -3,6 +3,7 @@
 // that counts and reports the lines it cannot use instead of dropping them silently.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,9 +41,19 @@ struct LineStats {
   std::string summary(const std::string& path, int64_t max_tokens) const;
 };
 
-bool valid_utf8(std::string_view s);
-// Whitespace-tokenised lines of `path`; empty lines, lines of more than `max_tokens` words (when
-// max_tokens > 0) and lines that are not UTF-8 are counted in `stats` and skipped.
+// Calls each(line) for every line of a text file (an error naming the file if it cannot be
+// opened), with a byte-order mark at its start and the CR of CRLF line ends removed. Every reader
+// of text goes through it.
+void for_each_line(const std::string& path, const std::function<void(std::string& line)>& each);
+
+// Every line of a UTF-8 text file, empty ones included: the files whose lines are aligned
+// (hypotheses with references). A line that is not UTF-8 (RFC 3629) is an error naming file:line.
+std::vector<std::string> read_text_lines(const std::string& path);
+
+// The lines of `path` split at whitespace (engine/utf8.h split_whitespace: Python's str.split);
+// empty lines, lines of more than `max_tokens` words (when max_tokens > 0) and lines that are not
+// UTF-8 (RFC 3629: no surrogates, nothing past U+10FFFF, no overlong forms) are counted in `stats`
+// and skipped.
 std::vector<Words> read_corpus(const std::string& path, int64_t max_tokens, LineStats& stats);
 
 }  // namespace coopgen

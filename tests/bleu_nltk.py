@@ -1,6 +1,9 @@
-"""`coopgen bleu` against NLTK's sentence_bleu (the implementation Texygen calls) on COCO
-sentences: BLEU-2..5 of 60 hypotheses against 400 references, and leave-one-out Self-BLEU.
-Exits 77 (CTest: Skipped) without nltk or without the shared data."""
+"""`coopgen bleu` against NLTK's sentence_bleu (the implementation Texygen calls): BLEU-2..5 of
+hypotheses against references and leave-one-out Self-BLEU, on COCO sentences (60 hypotheses, 400
+references), on hypotheses with blank and whitespace-only lines (an empty decode scores 0, as in
+NLTK; tests/data/empty_outputs), and on a file of empty hypotheses only (all zeros, no error).
+Usage: bleu_nltk.py COOPGEN SHARED_DIR DATA_DIR. Exits 77 (CTest: Skipped) without nltk or the
+shared data."""
 import os
 import subprocess
 import sys
@@ -12,38 +15,54 @@ except ImportError:
     print("SKIPPED: the python3 package nltk is not installed")
     sys.exit(77)
 
-coopgen, shared = sys.argv[1], sys.argv[2]
+coopgen, shared, data = sys.argv[1], sys.argv[2], sys.argv[3]
 train = os.path.join(shared, "data/coco/train.txt")
 if not os.path.exists(train):
     print("SKIPPED: no COCO data at", train)
     sys.exit(77)
-lines = [l.split() for l in open(train, encoding="utf-8") if l.strip()]
-hyp, ref = lines[:60], lines[1000:1400]
 smooth = SmoothingFunction().method1
 
 
-def mean_bleu(hyps, refs_for):
+def nltk_bleu(hyps, refs_for):
     out = {}
     for n in range(2, 6):
         w = tuple([1.0 / n] * n)
-        out[n] = sum(sentence_bleu(refs_for(i), h, w, smoothing_function=smooth) for i, h in enumerate(hyps)) / len(hyps)
+        # NLTK scores an empty hypothesis 0 (it warns about it).
+        out[n] = sum(sentence_bleu(refs_for(i), h, w, smoothing_function=smooth) if h else 0.0
+                     for i, h in enumerate(hyps)) / len(hyps)
     return out
 
 
-bleu = mean_bleu(hyp, lambda i: ref)
-self_bleu = mean_bleu(hyp, lambda i: hyp[:i] + hyp[i + 1:])
-with tempfile.TemporaryDirectory() as d:
-    for name, data in (("hyp", hyp), ("ref", ref)):
-        with open(os.path.join(d, name), "w", encoding="utf-8") as f:
-            f.write("\n".join(" ".join(s) for s in data) + "\n")
-    out = subprocess.run([coopgen, "bleu", "--hyp", os.path.join(d, "hyp"), "--ref", os.path.join(d, "ref")],
-                         check=True, capture_output=True, text=True).stdout
-got = {}
-for line in out.splitlines():
-    if line.startswith("BLEU-"):
-        parts = line.split()
-        got[int(parts[0][5:])] = (float(parts[1]), float(parts[3]))
-for n in range(2, 6):
-    assert abs(got[n][0] - bleu[n]) < 1e-4, (n, got[n][0], bleu[n])
-    assert abs(got[n][1] - self_bleu[n]) < 1e-4, (n, got[n][1], self_bleu[n])
-    print(f"BLEU-{n} {got[n][0]:.4f} (nltk {bleu[n]:.4f})  Self-BLEU-{n} {got[n][1]:.4f} (nltk {self_bleu[n]:.4f})")
+def compare(label, hyp_text, ref_text):
+    """hyp_text, ref_text: the files' lines; NLTK and coopgen both split them at whitespace."""
+    hyp = [l.split() for l in hyp_text]
+    ref = [l.split() for l in ref_text if l.strip()]
+    bleu = nltk_bleu(hyp, lambda i: ref)
+    self_bleu = nltk_bleu(hyp, lambda i: hyp[:i] + hyp[i + 1:])
+    with tempfile.TemporaryDirectory() as d:
+        for name, lines in (("hyp", hyp_text), ("ref", ref_text)):
+            with open(os.path.join(d, name), "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+        out = subprocess.run([coopgen, "bleu", "--hyp", os.path.join(d, "hyp"), "--ref", os.path.join(d, "ref")],
+                             check=True, capture_output=True, text=True).stdout
+    got = {}
+    for line in out.splitlines():
+        if line.startswith("BLEU-"):
+            parts = line.split()
+            got[int(parts[0][5:])] = (float(parts[1]), float(parts[3]))
+    for n in range(2, 6):
+        assert abs(got[n][0] - bleu[n]) < 1e-4, (label, n, got[n][0], bleu[n])
+        assert abs(got[n][1] - self_bleu[n]) < 1e-4, (label, n, got[n][1], self_bleu[n])
+        print(f"{label}: BLEU-{n} {got[n][0]:.4f} (nltk {bleu[n]:.4f})  Self-BLEU-{n} {got[n][1]:.4f} (nltk {self_bleu[n]:.4f})")
+
+
+def lines_of(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+coco = [l for l in lines_of(train) if l.strip()]
+compare("COCO", coco[:60], coco[1000:1400])
+compare("empty outputs", lines_of(os.path.join(data, "empty_outputs/bleu_hyp.txt")),
+        lines_of(os.path.join(data, "empty_outputs/bleu_ref.txt")))
+compare("only empty outputs", ["", "  ", ""], coco[:20])

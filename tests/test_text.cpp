@@ -8,6 +8,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "engine/utf8.h"
 #include "models/tokenizer.h"
 #include "trainers/eval/bleu.h"
 #include "trainers/eval/plot.h"
@@ -44,6 +45,32 @@ TEST_CASE("corpus reader counts empty, long and non-UTF-8 lines instead of dropp
   REQUIRE_THROWS_WITH(read_corpus("/nonexistent/x.txt", 0, st), Catch::Contains("/nonexistent/x.txt: cannot open"));
 }
 
+// The field case (tests/data/utf8/train.txt): a byte-order mark, a CRLF line, and five lines that
+// are not UTF-8 under RFC 3629 (an encoded surrogate, a code point past U+10FFFF, overlong 3-, 4-
+// and 2-byte forms). None of their words may reach the vocabulary.
+TEST_CASE("strict UTF-8: BOM removed, CRLF handled, surrogates, out-of-range and overlong forms refused", "[text]") {
+  const char* shared = std::getenv("COOPGEN_TEST_DATA");
+  const fs::path file = fs::path(shared ? shared : "tests/data") / "utf8/train.txt";
+  LineStats st;
+  const std::vector<Words> lines = read_corpus(file.string(), 0, st);
+  REQUIRE(st.read == 9);
+  REQUIRE(st.not_utf8 == 5);
+  REQUIRE(st.kept == 4);
+  REQUIRE(lines[0] == w("the cat sat"));  // not "\xEF\xBB\xBFthe"
+  REQUIRE(lines[1] == w("the dog ran"));  // no "\r" on "ran"
+  const Vocab v = Vocab::build(lines, 1);
+  for (const char* word : {"bad", "surrogate", "beyond", "overlong2", "overlong3", "overlong4"})
+    REQUIRE(v.id(word) == Vocab::kUnk);
+  REQUIRE_THAT(st.summary(file.string(), 0), Catch::Contains("5 not UTF-8"));
+  // Aligned readers refuse such a line, naming file:line.
+  REQUIRE_THROWS_WITH(read_text_lines(file.string()), Catch::Contains("train.txt:3: not UTF-8"));
+  // The validator on its own: valid edges accepted, each invalid kind refused.
+  REQUIRE(valid_utf8("\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"));
+  for (const char* bad : {"\xed\xa0\x80", "\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xe0\x9f\xbf", "\xf0\x8f\xbf\xbf", "\xc1\xbf",
+                          "\x80", "\xc2", "\xe2\x82", "\xf8\x88\x80\x80\x80", "\xff"})
+    REQUIRE_FALSE(valid_utf8(bad));
+}
+
 TEST_CASE("vocabulary: specials, min count, unknown words, decode, save/load", "[text]") {
   Vocab v = Vocab::build({w("the cat sat"), w("the dog sat"), w("the end")}, 2);
   REQUIRE(v.size() == 5 + 2);  // the (3), sat (2)
@@ -78,13 +105,7 @@ TEST_CASE("BLEU matches hand-computed NLTK values", "[text]") {
 }
 
 TEST_CASE("corpus BLEU-4 and ROUGE-1/2/L match hand-computed values", "[text]") {
-  auto words = [](const std::string& line) {
-    std::istringstream in(line);
-    Words w;
-    for (std::string t; in >> t;) w.push_back(t);
-    return w;
-  };
-  const std::vector<Words> hyp{words("the cat sat on the mat")}, ref{words("the cat is on the mat")};
+  const std::vector<std::string> hyp{"the cat sat on the mat"}, ref{"the cat is on the mat"};
   // Unigrams 5 of 6 match (the ×2, cat, on, mat), bigrams 3 of 5, trigrams 1 of 4, 4-grams 0 of 3:
   // exp smoothing counts the first empty order as 1/2 match; equal lengths, no brevity penalty.
   REQUIRE(corpus_bleu(hyp, ref) == Approx(100 * std::pow(5.0 / 6 * 3.0 / 5 * 1.0 / 4 * (0.5 / 3), 0.25)).epsilon(1e-9));
@@ -93,16 +114,21 @@ TEST_CASE("corpus BLEU-4 and ROUGE-1/2/L match hand-computed values", "[text]") 
   REQUIRE(r.rouge2 == Approx(100 * 3.0 / 5));
   REQUIRE(r.rouge_l == Approx(100 * 5.0 / 6));  // LCS "the cat on the mat"
   // ROUGE-L is a subsequence, not a substring; F1 of unequal lengths: P = 3/4, R = 3/6.
-  REQUIRE(mean_rouge({words("a b c d")}, {words("a x b y c z")}).rouge_l == Approx(100 * 2 * 0.75 * 0.5 / 1.25));
-  REQUIRE(corpus_bleu({words("x y z w"), words("p q")}, {words("a b c d"), words("e f")}) == 0.0);  // no match: 0
+  REQUIRE(mean_rouge({"a b c d"}, {"a x b y c z"}).rouge_l == Approx(100 * 2 * 0.75 * 0.5 / 1.25));
+  REQUIRE(corpus_bleu({"x y z w", "p q"}, {"a b c d", "e f"}) == 0.0);  // no match: 0
   // A hypothesis half the reference's length: brevity penalty e^(1 − 2).
-  REQUIRE(corpus_bleu({words("a b c d e")}, {words("a b c d e f g h i j")}) == Approx(100 * std::exp(-1.0)));
-  // Tokenisation: 13a splits punctuation except inside numbers and keeps apostrophes; ROUGE keeps
-  // lower-cased alphanumeric runs only.
-  REQUIRE(tokenize_13a(words("u.s. troops, 1,000 - strong $5 it's")) ==
-          words("u . s . troops , 1,000 - strong $ 5 it's"));
-  REQUIRE(rouge_tokens(words("U.S. troops, 1,000-strong")) == words("u s troops 1 000 strong"));
-  REQUIRE(mean_rouge({words("x")}, {words(".")}).rouge1 == 0.0);  // nothing to match: 0, not NaN
+  REQUIRE(corpus_bleu({"a b c d e"}, {"a b c d e f g h i j"}) == Approx(100 * std::exp(-1.0)));
+  // An empty hypothesis counts: no n-grams of its own, its reference's length in the brevity penalty.
+  REQUIRE(corpus_bleu({"a b c d e", ""}, {"a b c d e", "f g h i j"}) == Approx(100 * std::exp(-1.0)));
+  REQUIRE(mean_rouge({"a b", ""}, {"a b", "c"}).rouge1 == Approx(50.0));
+  // Tokenisation: 13a splits punctuation except inside numbers and keeps apostrophes, after
+  // unescaping &quot; &amp; &lt; &gt; (in sacreBLEU's order), and splits at Unicode spaces as
+  // Python does; ROUGE keeps lower-cased alphanumeric runs only.
+  REQUIRE(tokenize_13a("u.s. troops, 1,000 - strong $5 it's") == w("u . s . troops , 1,000 - strong $ 5 it's"));
+  REQUIRE(tokenize_13a("AT&amp;T &quot;no&quot; &lt;b&gt;") == w("AT & T \" no \" < b >"));
+  REQUIRE(tokenize_13a("a\xc2\xa0" "b\xe2\x80\x89" "c\xe3\x80\x80" "d") == w("a b c d"));  // U+00A0, U+2009, U+3000
+  REQUIRE(rouge_tokens("U.S. troops, 1,000-strong") == w("u s troops 1 000 strong"));
+  REQUIRE(mean_rouge({"x"}, {"."}).rouge1 == 0.0);  // nothing to match: 0, not NaN
 }
 
 TEST_CASE("Self-BLEU leaves the sample itself out", "[text]") {

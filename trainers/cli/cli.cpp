@@ -17,6 +17,7 @@
 #include "engine/device.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "engine/utf8.h"
 #include "trainers/decoding/decoders.h"
 #include "trainers/eval/bleu.h"
 #include "trainers/eval/rouge.h"
@@ -226,10 +227,19 @@ int cmd_sweep(const std::vector<std::string>& args) {
 }
 
 // BLEU-2..5 of a hypothesis file against a reference file and Self-BLEU-2..5 of the hypotheses.
+// Every hypothesis line counts, an empty one (an empty decode) scoring 0 as NLTK scores it; empty
+// reference lines are skipped.
 int print_bleu(const std::string& hyp_path, const std::string& ref_path, int64_t max_hyp) {
-  LineStats hs, rs;
-  std::vector<Words> hyp = read_corpus(hyp_path, 0, hs), ref = read_corpus(ref_path, 0, rs);
-  std::fprintf(stderr, "%s\n%s\n", hs.summary(hyp_path, 0).c_str(), rs.summary(ref_path, 0).c_str());
+  LineStats rs;
+  std::vector<Words> hyp;
+  for (const std::string& line : read_text_lines(hyp_path)) hyp.push_back(split_whitespace(line));
+  const std::vector<Words> ref = read_corpus(ref_path, 0, rs);
+  if (hyp.empty()) fail(hyp_path, ": no hypotheses (an empty file)");
+  if (ref.empty()) fail(ref_path, ": no references (no non-empty line)");
+  size_t empty = 0;
+  for (const Words& h : hyp) empty += h.empty();
+  std::fprintf(stderr, "%s: %zu lines (%zu empty, scored 0)\n%s\n", hyp_path.c_str(), hyp.size(), empty,
+               rs.summary(ref_path, 0).c_str());
   if (max_hyp > 0 && int64_t(hyp.size()) > max_hyp) hyp.resize(size_t(max_hyp));
   const std::vector<double> b = mean_bleu(hyp, ref), sb = self_bleu(hyp);
   std::printf("hypotheses %zu, references %zu\n", hyp.size(), ref.size());
@@ -263,22 +273,6 @@ int cmd_bleu(const std::vector<std::string>& args) {
   return print_bleu(opt["--hyp"], opt["--ref"], opt.count("--max") ? std::stoll(opt["--max"]) : 0);
 }
 
-// Whitespace-tokenised lines of a file; an empty line, or a file that cannot be read, is an error naming file:line.
-std::vector<Words> read_aligned_lines(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
-  std::vector<Words> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream words(line);
-    Words w;
-    for (std::string t; words >> t;) w.push_back(t);
-    if (w.empty()) fail(path, ":", out.size() + 1, ": empty line (each line is one hypothesis or reference)");
-    out.push_back(std::move(w));
-  }
-  return out;
-}
-
 int cmd_score(const std::vector<std::string>& args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen score --hyp FILE --ref FILE\n"
@@ -288,7 +282,8 @@ int cmd_score(const std::vector<std::string>& args) {
     return 0;
   }
   std::map<std::string, std::string> opt = hyp_ref_flags("score", args, {});
-  const std::vector<Words> hyp = read_aligned_lines(opt["--hyp"]), ref = read_aligned_lines(opt["--ref"]);
+  const std::vector<std::string> hyp = read_text_lines(opt["--hyp"]), ref = read_text_lines(opt["--ref"]);
+  if (hyp.empty()) fail(opt["--hyp"], ": no lines to score");
   if (hyp.size() != ref.size())
     fail(opt["--hyp"], " has ", hyp.size(), " lines but ", opt["--ref"], " has ", ref.size(), " (they must be line-aligned)");
   const RougeScores r = mean_rouge(hyp, ref);

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "engine/utf8.h"
 
 namespace coopgen {
 
@@ -135,35 +136,34 @@ std::vector<double> self_bleu(const std::vector<Words>& samples) {
   return mean(scores);
 }
 
-Words tokenize_13a(const Words& line) {
-  std::string text;
-  for (const std::string& w : line) text += (text.empty() ? "" : " ") + w;
+Words tokenize_13a(std::string_view line) {
+  std::string text(line);
+  auto replace_all = [&text](std::string_view from, std::string_view to) {
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+  };
+  replace_all("<skipped>", "");
+  if (text.find('&') != std::string::npos)  // in sacreBLEU's order: &amp;quot; becomes &quot;, not "
+    replace_all("&quot;", "\""), replace_all("&amp;", "&"), replace_all("&lt;", "<"), replace_all("&gt;", ">");
   // mteval-v13a: the punctuation classes first, then periods and commas except inside numbers,
-  // then dashes after digits (each rule one left-to-right pass of non-overlapping matches).
+  // then dashes after digits (each rule one left-to-right pass of non-overlapping matches). Bytes
+  // of multi-byte characters fall in no class and are never separated from each other.
   static const std::regex punct(R"(([\{-\~\[-\` -\&\(-\+\:-\@\/]))"), before(R"(([^0-9])([\.,]))"),
       after(R"(([\.,])([^0-9]))"), dash(R"(([0-9])(-))");
   text = std::regex_replace(" " + text + " ", punct, " $1 ");
   text = std::regex_replace(text, before, "$1 $2 ");
   text = std::regex_replace(text, after, " $1 $2");
   text = std::regex_replace(text, dash, "$1 $2 ");
-  Words out;
-  std::string w;
-  for (char c : text + " ")
-    if (c == ' ') {
-      if (!w.empty()) out.push_back(std::move(w)), w.clear();
-    } else {
-      w += c;
-    }
-  return out;
+  return split_whitespace(text);
 }
 
-double corpus_bleu(const std::vector<Words>& hypotheses, const std::vector<Words>& references) {
+double corpus_bleu(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references) {
   CG_CHECK(!hypotheses.empty() && hypotheses.size() == references.size(), "corpus BLEU: ", hypotheses.size(),
            " hypotheses for ", references.size(), " references (line-aligned, at least one)");
   constexpr int kOrder = 4;
   std::vector<Words> h, r;
-  for (const Words& w : hypotheses) h.push_back(tokenize_13a(w));
-  for (const Words& w : references) r.push_back(tokenize_13a(w));
+  for (const std::string& line : hypotheses) h.push_back(tokenize_13a(line));
+  for (const std::string& line : references) r.push_back(tokenize_13a(line));
   std::unordered_map<std::string, int32_t> ids;
   const std::vector<Ids> hyps = to_ids(h, ids), refs = to_ids(r, ids);
   std::array<double, kOrder> matches{}, totals{};

@@ -39,24 +39,22 @@ size_t lcs(const Words& h, const Words& r) {
 
 }  // namespace
 
-Words rouge_tokens(const Words& line) {
+Words rouge_tokens(std::string_view line) {
   Words out;
   std::string w;
   auto flush = [&] {
     if (!w.empty()) out.push_back(std::move(w)), w.clear();
   };
-  for (const std::string& word : line) {
-    for (char c : word) {
-      const char l = char(std::tolower(static_cast<unsigned char>(c)));
-      if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) w += l;
-      else flush();
-    }
-    flush();
+  for (char c : line) {  // bytes of non-ASCII characters are neither letters nor digits: separators
+    const char l = char(std::tolower(static_cast<unsigned char>(c)));
+    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) w += l;
+    else flush();
   }
+  flush();
   return out;
 }
 
-RougeScores mean_rouge(const std::vector<Words>& hypotheses, const std::vector<Words>& references) {
+RougeScores mean_rouge(const std::vector<std::string>& hypotheses, const std::vector<std::string>& references) {
   CG_CHECK(!hypotheses.empty() && hypotheses.size() == references.size(), "ROUGE: ", hypotheses.size(),
            " hypotheses for ", references.size(), " references (line-aligned, at least one)");
   RougeScores m;

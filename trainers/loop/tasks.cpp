@@ -9,6 +9,7 @@
 
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "engine/utf8.h"
 #include "trainers/eval/bleu.h"
 #include "trainers/eval/rouge.h"
 
@@ -188,28 +189,19 @@ std::string TextTask::render(const std::vector<int32_t>& seq) const {
 
 std::vector<std::pair<Words, Words>> read_pairs(const std::string& stem, int64_t max_tokens, LineStats& stats) {
   const std::string src_path = stem + ".src.txt", tgt_path = stem + ".tgt.txt";
-  std::ifstream src(src_path, std::ios::binary), tgt(tgt_path, std::ios::binary);
-  if (!src) fail(src_path, ": cannot open");
-  if (!tgt) fail(tgt_path, ": cannot open");
-  auto words = [](std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    Words w;
-    std::istringstream in(line);
-    for (std::string t; in >> t;) w.push_back(t);
-    return w;
-  };
+  std::vector<std::string> src, tgt;
+  for_each_line(src_path, [&](std::string& line) { src.push_back(std::move(line)); });
+  for_each_line(tgt_path, [&](std::string& line) { tgt.push_back(std::move(line)); });
+  if (src.size() != tgt.size())
+    fail(src_path, " has ", src.size(), " lines but ", tgt_path, " has ", tgt.size(), " (they must be line-aligned)");
   std::vector<std::pair<Words, Words>> out;
-  std::string a, b;
-  for (;;) {
-    const bool more_a = bool(std::getline(src, a)), more_b = bool(std::getline(tgt, b));
-    if (!more_a && !more_b) break;
-    if (more_a != more_b) fail(src_path, " and ", tgt_path, " have different numbers of lines (", stats.read + 1, "+ vs fewer)");
+  for (size_t k = 0; k < src.size(); ++k) {
     stats.read++;
-    if (!valid_utf8(a) || !valid_utf8(b)) {
+    if (!valid_utf8(src[k]) || !valid_utf8(tgt[k])) {
       stats.not_utf8++;
       continue;
     }
-    Words ws = words(a), wt = words(b);
+    Words ws = split_whitespace(src[k]), wt = split_whitespace(tgt[k]);
     if (ws.empty() || wt.empty()) {
       stats.empty++;
       continue;
@@ -257,11 +249,17 @@ Metrics PairTask::evaluate(const Generator& g, const RunConfig& cfg, const Prefi
   DecodingConfig dec = cfg.decoding;
   if (!d) dec.decoder = "sample";  // no discriminator here: the sampler
   const SampledSet out = decode(g, leading_prompts(test, n), dec, cfg.sampling, d, cfg.seed + 0x51ed27ull);
-  std::vector<Words> hyp, ref(test_targets.begin(), test_targets.begin() + n);
+  std::vector<std::string> hyp, ref;
+  auto line = [](const Words& w) {
+    std::string text;
+    for (const std::string& word : w) text += (text.empty() ? "" : " ") + word;
+    return text;
+  };
+  for (int64_t k = 0; k < n; ++k) ref.push_back(line(test_targets[size_t(k)]));
   for (const auto& s : out.seqs) {
     std::vector<int32_t> target(std::find(s.begin(), s.end(), sep) + 1, s.end());
     cut_at_eos(target);
-    hyp.push_back(words.decode(target));
+    hyp.push_back(line(words.decode(target)));
   }
   const RougeScores r = mean_rouge(hyp, ref);
   return {{"nll_test", nll(g, test)}, {"bleu4", corpus_bleu(hyp, ref)}, {"rouge1", r.rouge1}, {"rouge2", r.rouge2},
