@@ -62,6 +62,8 @@ Sequences OracleLSTM::generate(int64_t n, uint64_t seed, int64_t batch) const {
       prev = sample_logits(step(prev, h, c), {}, seed, offset).tokens;
       offset += uint64_t(b + 3) / 4;  // next Philox blocks
       cols.push_back(prev.to_vector<int32_t>());
+      if (*std::min_element(cols.back().begin(), cols.back().end()) < 0)
+        fail("oracle: its logits at token step ", t + 1, " are not finite (corrupt weights?)");
     }
     append_rows(out, cols);
   }

@@ -14,6 +14,21 @@ function(expect_error name expect)
   message(STATUS "${name}: ${err}")
 endfunction()
 
+# A run that fails after it has started (progress lines on stderr before): exit 1, and the last
+# line names the cause.
+function(expect_stop name expect)
+  execute_process(COMMAND ${COOPGEN} ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(STRIP "${err}" err)
+  string(FIND "${err}" "\n" last_newline REVERSE)
+  math(EXPR start "${last_newline} + 1")
+  string(SUBSTRING "${err}" ${start} -1 last)
+  string(FIND "${last}" "${expect}" found)
+  if(NOT rc EQUAL 1 OR found EQUAL -1)
+    message(FATAL_ERROR "${name}: expected exit 1 and a last line containing '${expect}', got exit ${rc}:\n${err}")
+  endif()
+  message(STATUS "${name}: ${last}")
+endfunction()
+
 file(WRITE ${WORK}/typo.yaml "seed: 3\noptim:\n  lr: 0.1\n  wieght_decay: 0.1\n")
 expect_error(unknown_key "typo.yaml:4: optim.wieght_decay: unknown key" config --config ${WORK}/typo.yaml)
 # A key twice in one mapping (yaml-cpp would keep the first silently): block and flow style.
@@ -82,3 +97,23 @@ expect_error(beta2_range "optim.beta2: 1 is outside the allowed range [0, 1)"
              config --config ${SRC}/configs/oracle_gcn.yaml optim.beta2=1)
 expect_error(warmup_range "discriminator.warmup_until_accuracy: 1 is outside the allowed range [0, 1)"
              config --config ${SRC}/configs/oracle_gcn.yaml discriminator.warmup_until_accuracy=1)
+
+# A generator whose logits are not finite (its final layer-norm bias set to NaN, as a diverged run
+# can leave it): sampling and training stop with one line naming the row and step, not print tokens.
+set(oracle ${SRC}/../shared/data/oracle/seqgan_oracle_lstm.safetensors)
+if(EXISTS ${oracle})
+  set(tiny data.oracle=${oracle} data.train_size=64 data.test_size=16 train.eval_every=0 train.eval_samples=8
+           train.log_every=0 model.d_model=16 model.heads=2)
+  execute_process(COMMAND ${COOPGEN} train --config ${SRC}/configs/oracle_mle.yaml ${tiny} train.steps=1
+                  run_dir=${WORK}/nan_run RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  execute_process(COMMAND ${FIXTURE} set ${WORK}/nan_run/checkpoint lnf.b nan RESULT_VARIABLE rc2)
+  if(NOT rc EQUAL 0 OR NOT rc2 EQUAL 0)
+    message(FATAL_ERROR "could not write the NaN checkpoint fixture")
+  endif()
+  expect_error(nan_logits_sample "decoding (sample): the generator's logits of row 0 at token step 1 are not finite"
+               sample --config ${SRC}/configs/oracle_mle.yaml ${tiny} run_dir=${WORK}/nan_run)
+  expect_error(nan_logits_eval "are not finite" eval --config ${SRC}/configs/oracle_mle.yaml ${tiny} run_dir=${WORK}/nan_run)
+  expect_stop(nan_logits_train "are not finite"
+               train --config ${SRC}/configs/oracle_gcn.yaml ${tiny} discriminator.kind=optimal train.steps=2
+               model.init=${WORK}/nan_run/checkpoint run_dir=${WORK}/nan_gcn)
+endif()

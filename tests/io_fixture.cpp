@@ -4,6 +4,9 @@
 //                               Python implementation in safetensors_interop.py)
 //   io_fixture compare A B TOL  exit 0 when checkpoints A and B hold the same tensors, equal to a
 //                               relative tolerance TOL of each tensor's largest value (MPI test)
+//   io_fixture set CKPT NAME VALUE
+//                               sets every element of checkpoint tensor NAME to VALUE (nan, inf, a
+//                               number): a corrupt model, as a diverged run or a bad disk leaves one
 //   io_fixture use-after-release cpu|cuda
 //                               reads a tensor's memory after the tensor released it to the caching
 //                               allocator: a planted bug that the sanitizer build must report
@@ -35,6 +38,16 @@ int main(int argc, char** argv) {
       if (diff > tol * scale) return std::printf("tensor %s: max difference %g (relative %g)\n", name.c_str(), diff, diff / scale), 1;
     }
     std::printf("%zu tensors equal to relative %g (worst %g)\n", a.size(), tol, worst);
+    return 0;
+  }
+  if (argc == 5 && std::string(argv[1]) == "set") {
+    TrainerState state;
+    auto tensors = load_checkpoint(argv[2], &state);
+    if (!tensors.count(argv[3])) return std::printf("no tensor %s\n", argv[3]), 2;
+    const double value = std::strtod(argv[4], nullptr);
+    tensors.at(argv[3]) = Tensor::full(tensors.at(argv[3]).shape(), value, tensors.at(argv[3]).dtype());
+    NamedTensors all(tensors.begin(), tensors.end());
+    save_checkpoint(argv[2], all, state);
     return 0;
   }
   if (argc != 3) return 2;

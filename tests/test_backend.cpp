@@ -246,6 +246,24 @@ TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
   REQUIRE(same >= draws - draws / 50);
 }
 
+TEST_CASE("the sampler on CUDA marks rows without a distribution as the CPU does", "[gpu]") {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  for (const int64_t vocab : {301, 5003}) {
+    std::vector<float> z = Tensor::uniform({4, vocab}, 3, 0, -2, 2).to_vector<float>();
+    z[size_t(vocab / 2)] = nan;                     // row 0: a NaN
+    z[size_t(vocab + vocab - 1)] = inf;            // row 1: +inf
+    for (int64_t v = 0; v < vocab; ++v) z[size_t(2 * vocab + v)] = -inf;  // row 2: nothing possible
+    const Tensor logits = Tensor::from(z, {4, vocab});
+    for (const SamplingConfig& cfg : {SamplingConfig{}, SamplingConfig{0.0, 0, 1.0}, SamplingConfig{1.0, 40, 0.9, 0.5}}) {
+      const std::vector<int32_t> c = sample_logits(logits, cfg, 5, 2).tokens.to_vector<int32_t>();
+      const std::vector<int32_t> g = sample_logits(logits.to(Device::CUDA), cfg, 5, 2).tokens.to_vector<int32_t>();
+      for (int r = 0; r < 3; ++r) REQUIRE(g[size_t(r)] == -1);
+      REQUIRE(c[0] == -1);
+      REQUIRE(g[3] >= 0);
+    }
+  }
+}
+
 TEST_CASE("AdamW on CUDA matches the CPU step", "[gpu]") {
   OptimConfig cfg;
   cfg.weight_decay = 0.1;

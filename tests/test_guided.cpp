@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <numeric>
 
 #include "engine/logspace.h"
@@ -127,6 +128,25 @@ TEST_CASE("reranking by argmax keeps each row's best candidate by p·D/q̂", "[d
       if (x[j] > x[top]) top = j;
     REQUIRE(kept.seqs[i] == all.seqs[top]);
   }
+}
+
+TEST_CASE("every decoder stops, naming row and step, when the generator's logits are not finite", "[decoding]") {
+  Generator g = tiny_generator(9, 8, 2);
+  for (auto& [name, t] : g.params())
+    if (name == "lnf.b") fill_(t, std::numeric_limits<double>::quiet_NaN());  // as a corrupt checkpoint would
+  const Prompts prompts = Prompts::unconditional(0, 4);
+  const PrefixScorer d(hashed_logits);
+  MctsConfig mcts;
+  mcts.simulations = 2;
+  DasConfig das;
+  REQUIRE_THROWS_WITH(sample_sequences(g, prompts, 4, {}, 1), Catch::Contains("decoding (sample)") && Catch::Contains("row 0 at token step 1"));
+  SamplingConfig nucleus;
+  nucleus.top_p = 0.5, nucleus.mix = 0.3;
+  REQUIRE_THROWS_WITH(sample_sequences(g, prompts, 4, nucleus, 1), Catch::Contains("are not finite"));
+  REQUIRE_THROWS_WITH(mcts_sequences(g, d, prompts, 4, mcts, 1), Catch::Contains("decoding (mcts)"));
+  REQUIRE_THROWS_WITH(das_sequences(g, d, prompts, 4, das, 1), Catch::Contains("decoding (das)"));
+  REQUIRE_THROWS_WITH(guided_sequences(g, d, prompts, 4, GuidedConfig{}, 1), Catch::Contains("decoding (guided)"));
+  REQUIRE_THROWS_WITH(rerank_sequences(g, d, prompts, 4, {}, RerankConfig{}, 1), Catch::Contains("decoding (sample)"));
 }
 
 TEST_CASE("the optimal discriminator's logit is log p* − log p, its guide agrees, its noise is fixed", "[models][decoding]") {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "engine/ops.h"
@@ -91,6 +92,28 @@ TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sa
   REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, -1, 1.0}, 1, 0), Catch::Contains("top_k"));
   REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, 0, 1.5}, 1, 0), Catch::Contains("top_p in (0, 1]"));
   REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, 0, 0.9, 1.5}, 1, 0), Catch::Contains("mix in [0, 1]"));
+}
+
+TEST_CASE("a row whose logits define no distribution gets token -1; the others are drawn as usual", "[sampling]") {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> rows{0.1, 0.2, 0.3, nan, 0.1, 0.2,   // NaN
+                                 0.1, inf, 0.3, 0.4, 0.1, 0.2,   // +inf
+                                 -inf, -inf, -inf, -inf, -inf, -inf,  // nothing possible
+                                 0.1, -inf, 2.0, 0.4, -inf, 0.2};     // fine: −inf is an impossible token
+  const Tensor logits = Tensor::from(rows, {4, 6});
+  for (const SamplingConfig& cfg : {SamplingConfig{}, SamplingConfig{0.0, 0, 1.0}, SamplingConfig{1.0, 3, 0.9, 0.5}}) {
+    const Samples s = sample_logits(logits, cfg, 3, 1);
+    const std::vector<int32_t> t = s.tokens.to_vector<int32_t>();
+    const std::vector<double> lp = s.logp.to_vector<double>();
+    for (int r = 0; r < 3; ++r) {
+      REQUIRE(t[size_t(r)] == -1);
+      REQUIRE(std::isnan(lp[size_t(r)]));
+    }
+    REQUIRE(t[3] >= 0);
+    REQUIRE(t[3] != 1);
+    REQUIRE(t[3] != 4);
+    REQUIRE(std::isfinite(lp[3]));
+  }
 }
 
 TEST_CASE("sequences end at their first <eos>, and their log p is the teacher-forced log-likelihood", "[sampling]") {

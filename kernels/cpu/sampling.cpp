@@ -17,8 +17,16 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
     const T* z = logits + n * vocab;
     double zmax = double(z[0]);
     int64_t argmax = 0;
-    for (int64_t v = 1; v < vocab; ++v)
+    bool bad = false;  // NaN or +∞ anywhere
+    for (int64_t v = 0; v < vocab; ++v) {
+      bad |= std::isnan(double(z[v])) || double(z[v]) == HUGE_VAL;
       if (double(z[v]) > zmax) zmax = double(z[v]), argmax = v;
+    }
+    if (bad || zmax == -HUGE_VAL) {  // no distribution to draw from: the caller names the row
+      tokens[n] = -1;
+      logp[n] = logq[n] = T(NAN);
+      continue;
+    }
     double s = 0;
     for (int64_t v = 0; v < vocab; ++v) s += std::exp(double(z[v]) - zmax);
     const double lse = zmax + std::log(s);

@@ -8,6 +8,8 @@
 //          with ε > 0, u < ε draws from p_τ with u/ε, else from t with (u − ε)/(1 − ε)
 //   logp   = log p(token)    (untempered, untruncated: the model's own probability)
 //   logq   = log q̂(token)   (what importance weights divide by)
+// A row with a NaN or +∞ logit, or with no finite one, defines no distribution: its token is −1
+// and its logp and logq NaN, for the caller to report (−∞ logits alone are impossible tokens).
 #pragma once
 #include <cstdint>
 

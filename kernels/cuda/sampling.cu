@@ -20,6 +20,8 @@
 //   the CPU's inverse-CDF draw in vocabulary order, up to f32 rounding at a boundary.
 // Traffic: 4V bytes read from global memory per row (+V/warps for the walk); with truncation
 //   ~9 further passes over shared memory (or L2).
+// A row with a NaN or +∞ logit, or none finite, gets token −1 and NaN log-probabilities (the CPU
+// twin's rule; the decoders report it).
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/sampling.cuh"
 #include "kernels/philox.h"
@@ -141,8 +143,10 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
   const int64_t end = begin + seg < vocab ? begin + seg : vocab;
   float m = -INFINITY, s_t = 0, s_1 = 0;
   int64_t first = vocab;  // first index of this lane's maximum
+  float bad = 0.0f;       // 1 once a NaN or +∞ logit is seen
   for (int64_t v = begin + lane; v < end; v += 32) {
     const float zv = z[v];
+    if (isnan(zv) || zv == INFINITY) bad = 1.0f;
     if (staged) row_stage[v] = zv;
     if (zv > m) {  // a new maximum: rescale both sums (rare after the first elements)
       s_t = s_t * exp2f((m - zv) * scale) + 1.0f;
@@ -164,6 +168,10 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
   wfirst = -warp_max(-wfirst);
   if (lane == 0) sh.seg_max[warp] = wmax, sh.seg_tempered[warp] = wt, sh.seg_plain[warp] = w1;
   const float zmax = block_max(wmax, sh.scratch);
+  if (block_max(bad, sh.scratch) > 0.0f || zmax == -INFINITY) {  // no distribution: the caller names the row
+    if (threadIdx.x == 0) tokens[n] = -1, logp[n] = logq[n] = NAN;
+    return;
+  }
   float plain = 0;
   if (threadIdx.x < warps) {
     const float wm = sh.seg_max[threadIdx.x];

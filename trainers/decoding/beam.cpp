@@ -50,6 +50,7 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompt
     std::vector<int32_t> prev(static_cast<size_t>(R), prompts.start_token);
     for (int64_t t = 0; t < group.length; ++t) {
       if (t > 0) logits = g.step(Tensor::from(prev, {R}, g.device()), cache).to_vector<float>();
+      check_logits(logits, V, "das", t);
       std::vector<std::vector<Candidate>> cands(static_cast<size_t>(b));
       Sequences prefixes;
       std::vector<std::pair<size_t, size_t>> scored;  // (row, candidate) of each prefix

@@ -1,6 +1,7 @@
 #include "trainers/decoding/decoding.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 
@@ -17,6 +18,23 @@ template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, in
 }
 template std::vector<int32_t> top_tokens<float>(const float*, int64_t, int64_t);
 template std::vector<int32_t> top_tokens<double>(const double*, int64_t, int64_t);
+
+void fail_undefined_logits(const char* decoder, size_t row, int64_t step) {
+  fail("decoding (", decoder, "): the generator's logits of row ", row, " at token step ", step + 1,
+       " are not finite (NaN or +inf, or every token impossible): its weights or activations have overflowed");
+}
+
+void check_logits(const std::vector<float>& logits, int64_t V, const char* decoder, int64_t step) {
+  for (size_t r = 0; r < logits.size() / size_t(V); ++r) {
+    float top = -INFINITY;
+    for (int64_t v = 0; v < V; ++v) {
+      const float z = logits[r * size_t(V) + size_t(v)];
+      if (std::isnan(z) || z == INFINITY) fail_undefined_logits(decoder, r, step);
+      top = std::max(top, z);
+    }
+    if (top == -INFINITY) fail_undefined_logits(decoder, r, step);
+  }
+}
 
 std::vector<RowGroup> group_rows(const Prompts& prompts, int64_t length, int64_t max_len, int64_t batch) {
   CG_CHECK(batch >= 1 && prompts.per_context >= 0, "decoding: batch ", batch, ", ", prompts.per_context, " per context");
@@ -73,6 +91,8 @@ SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t 
     for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
       const Samples s = sample_logits(logits, cfg, seed, group.offset(t));
       const std::vector<int32_t> tok = s.tokens.to_vector<int32_t>();
+      for (size_t r = 0; r < size_t(b); ++r)  // the sampler marks a row without a distribution −1
+        if (open[r] && tok[r] < 0) fail_undefined_logits("sample", group.rows[r], t);
       const std::vector<float> p = s.logp.to_vector<float>(), q = s.logq.to_vector<float>();
       for (size_t r = 0; r < size_t(b); ++r) {
         if (!open[r]) continue;

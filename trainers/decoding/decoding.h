@@ -83,6 +83,13 @@ struct PrefixScorer {
   explicit operator bool() const { return bool(logits); }
 };
 
+// A decoding step whose logits define no distribution — a NaN or +∞ logit, or no finite one: the
+// model's weights or activations have overflowed — ends the decode (and a training run) with an
+// error naming the decoder, the row of the batch and the token step, rather than emitting tokens.
+[[noreturn]] void fail_undefined_logits(const char* decoder, size_t row, int64_t step);
+// The same check on host logits [rows × V] (the searches and the guided proposal read them).
+void check_logits(const std::vector<float>& logits, int64_t V, const char* decoder, int64_t step);
+
 // Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
 template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k);
 

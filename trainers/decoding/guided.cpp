@@ -61,6 +61,7 @@ SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Pro
     size_t n_open = b;
     for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
       const std::vector<float> z = logits.to_vector<float>();
+      check_logits(z, V, "guided", t);
       std::vector<double> logp(z.size());
       for (size_t r = 0; r < b; ++r) {
         const double lz = log_sum_exp(z.data() + r * size_t(V), V);

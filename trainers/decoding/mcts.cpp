@@ -143,6 +143,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
     Generator::Cache cache = g.new_cache(b);
     {
       const std::vector<float> logits = prefill(g, group, prompts.start_token, cache).to_vector<float>();
+      check_logits(logits, V, "mcts", 0);
       for (int64_t r = 0; r < b; ++r) {
         Tree& tree = trees[size_t(r)];
         tree.committed = *group.contexts[size_t(r)];
@@ -183,6 +184,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
           }
           const std::vector<float> logits =
               g.lookahead(Tensor::from(ids, {b, depth}, g.device()), last, cache).to_vector<float>();
+          check_logits(logits, V, "mcts", t);
           for (size_t r : expanded) expand(trees[r], leaf[r], logits.data() + int64_t(r) * V, V, cfg, eos);
         }
         // Evaluation by D (no rollout) and backup.
@@ -236,7 +238,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
       for (size_t r = 0; r < size_t(b); ++r) {
         Tree& tree = trees[r];
         if (tree.done || tree.nodes[size_t(tree.root)].children > 0) continue;
-        if (host.empty()) host = logits.to_vector<float>();
+        if (host.empty()) host = logits.to_vector<float>(), check_logits(host, V, "mcts", t + 1);
         expand(tree, tree.root, host.data() + int64_t(r) * V, V, cfg, eos);
       }
     }

@@ -70,15 +70,17 @@ class DiscriminatorRun {
         sources_(int64_t(task.train.size()), std::min<int64_t>(cfg.adversarial.sources, int64_t(task.train.size())),
                  stream(cfg.seed, 0, 7)),
         critic_(cfg, task, g_, &d_) {
-    const auto& dm = cfg.discriminator.model;
-    int64_t longest = task.sample_length;
-    for (const auto& s : task.train) longest = std::max<int64_t>(longest, int64_t(s.size()));
-    if (dm.max_len < longest)
-      fail("discriminator.model.max_len (", dm.max_len, ") is shorter than the task's sequences (", longest, " tokens)");
-    const auto& gm = cfg.model;
-    if (cfg.discriminator.init_from_generator &&
-        (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
-      fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
+    if (!critic_.optimal()) {  // the learned D's shape (the optimal one has none)
+      const auto& dm = cfg.discriminator.model;
+      int64_t longest = task.sample_length;
+      for (const auto& s : task.train) longest = std::max<int64_t>(longest, int64_t(s.size()));
+      if (dm.max_len < longest)
+        fail("discriminator.model.max_len (", dm.max_len, ") is shorter than the task's sequences (", longest, " tokens)");
+      const auto& gm = cfg.model;
+      if (cfg.discriminator.init_from_generator &&
+          (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
+        fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
+    }
     if (task.sep >= 0 && cfg.adversarial.sources < 1) fail("adversarial.sources (", cfg.adversarial.sources, ") must be at least 1");
     check_rank_split(cfg, task.sep >= 0, strategy_.draws, dist::size());
   }
