@@ -146,7 +146,7 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
   float bad = 0.0f;       // 1 once a NaN or +∞ logit is seen
   for (int64_t v = begin + lane; v < end; v += 32) {
     const float zv = z[v];
-    if (isnan(zv) || zv == INFINITY) bad = 1.0f;
+    if (zv != zv || zv == INFINITY) bad = 1.0f;  // NaN is the one value unequal to itself
     if (staged) row_stage[v] = zv;
     if (zv > m) {  // a new maximum: rescale both sums (rare after the first elements)
       s_t = s_t * exp2f((m - zv) * scale) + 1.0f;
