@@ -1,6 +1,7 @@
 #include "engine/io.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE (glibc ≥ 2.28, _GNU_SOURCE)
 #include <unistd.h>
 
 #include <algorithm>
@@ -276,17 +277,23 @@ void save_checkpoint(const std::string& dir, const NamedTensors& tensors, const 
   }
   json += "\n}\n";
 
+  // Built whole in a sibling folder, then swapped in with one atomic rename (RENAME_EXCHANGE): at
+  // every instant `dir` holds a complete checkpoint, the old or the new one, so a process killed
+  // here (SIGKILL, a full disk, a file-size limit) leaves the previous checkpoint loadable.
   const fs::path target(dir);
-  const fs::path tmp = target.string() + ".tmp-" + std::to_string(::getpid());
-  const fs::path old = target.string() + ".old-" + std::to_string(::getpid());
+  const fs::path tmp = target.string() + ".tmp";  // one writer per run folder (rank 0)
   std::error_code ec;
   fs::remove_all(tmp, ec);
   if (!fs::create_directories(tmp, ec) && ec) fail("checkpoint ", dir, ": cannot create ", tmp.string(), ": ", ec.message());
   save_safetensors((tmp / kModelFile).string(), tensors);
   atomic_write((tmp / kStateFile).string(), json);
-  if (fs::exists(target)) fs::rename(target, old);
-  fs::rename(tmp, target);
-  fs::remove_all(old, ec);
+  if (fs::exists(target)) {
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0)
+      fail("checkpoint ", dir, ": cannot swap in the new checkpoint: ", std::strerror(errno));
+  } else if (std::rename(tmp.c_str(), target.c_str()) != 0) {
+    fail("checkpoint ", dir, ": cannot move the new checkpoint into place: ", std::strerror(errno));
+  }
+  fs::remove_all(tmp, ec);  // the previous checkpoint, now at tmp
 }
 
 std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerState* state) {

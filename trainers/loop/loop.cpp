@@ -76,13 +76,18 @@ void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tens
   }
 }
 
+void prepare_run_dir(const RunConfig& cfg) {
+  if (!dist::is_root()) return;
+  std::error_code ec;
+  fs::create_directories(cfg.run_dir, ec);
+  if (ec || !fs::is_directory(cfg.run_dir))
+    fail("run_dir ", cfg.run_dir, ": cannot create the run folder (", ec ? ec.message() : "not a directory", ")");
+  atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
+}
+
 int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume) {
   // Every rank trains; rank 0 alone writes the run folder, logs, evaluates and checkpoints.
   const bool root = dist::is_root();
-  if (root) {
-    fs::create_directories(cfg.run_dir);
-    atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
-  }
   const fs::path ckpt = fs::path(cfg.run_dir) / "checkpoint";
   Progress progress(cfg.train.steps);
   if (root) progress.line(hooks.banner + (dist::collectives_on() ? ", " + std::to_string(dist::size()) + (dist::size() == 1 ? " rank" : " ranks") : ""));

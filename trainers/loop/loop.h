@@ -28,6 +28,10 @@ struct LoopHooks {
   std::function<Metrics()> evaluate;
 };
 
+// Creates the run folder and writes the resolved config into it (rank 0): called first thing, so a
+// folder that cannot be written is reported before data are read or anything is trained.
+void prepare_run_dir(const RunConfig& cfg);
+
 // Runs steps up to cfg.train.steps (from <run_dir>/checkpoint with `resume`); returns the exit code.
 int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume);
 

@@ -68,6 +68,7 @@ void init_generator(const RunConfig& cfg, Generator& g) {
 int train_mle(const RunConfig& cfg, bool resume) {
   if (cfg.train.batch_size % dist::size() != 0)
     fail("train.batch_size (", cfg.train.batch_size, ") must be a multiple of the number of ranks (", dist::size(), ")");
+  prepare_run_dir(cfg);
   std::unique_ptr<Task> task_ptr = Task::create(cfg);
   const Task& task = *task_ptr;
   Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode());

@@ -364,6 +364,7 @@ std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const st
 
 int train_with_discriminator(const RunConfig& cfg, bool resume) {
   strategy_for(cfg);  // a config the method cannot honour fails before the data is read
+  prepare_run_dir(cfg);
   std::unique_ptr<Task> task = Task::create(cfg);
   DiscriminatorRun run(cfg, *task);
   run.start(resume);
