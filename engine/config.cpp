@@ -2,6 +2,9 @@
 
 #include <fstream>
 #include <set>
+#include <sstream>
+
+#include "engine/utf8.h"
 
 namespace coopgen {
 
@@ -11,6 +14,8 @@ static void check_unique_keys(const YAML::Node& node, const std::string& file, c
   if (node.IsMap()) {
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar())
+        fail(file, ":", it->first.Mark().line + 1, ": ", path.empty() ? "the config" : path, ": a key that is not a plain word");
       const std::string key = it->first.Scalar(), child = path.empty() ? key : path + "." + key;
       if (!seen.insert(key).second)
         fail(file, ":", it->first.Mark().line + 1, ": ", child, ": the key appears twice in one mapping");
@@ -23,12 +28,20 @@ static void check_unique_keys(const YAML::Node& node, const std::string& file, c
 
 YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
                      ConfigSource& src) {
-  src.file = file;
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) fail(file, ": cannot open config file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_yaml(text.str(), file, overrides, src);
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
+                      ConfigSource& src) {
+  src.file = file;
+  if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos) fail(file, ": not UTF-8 (byte ", bad, ")");
   YAML::Node root;
   try {
-    root = YAML::Load(in);
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     fail(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg);
   }
@@ -47,6 +60,7 @@ YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& ov
     } catch (const YAML::ParserException& e) {
       fail("command-line override '", ov, "': cannot parse the value: ", e.msg);
     }
+    check_unique_keys(value, "command-line override '" + ov + "'", ov.substr(0, eq));
     // Walk/create the maps along the dotted path. Node::reset rebinds (operator= would assign).
     YAML::Node cur;
     cur.reset(root);

@@ -91,7 +91,7 @@ class ConfigReader {
   void finish() const {
     if (!node_ || !node_.IsMap()) return;
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-      std::string key = it->first.as<std::string>();
+      std::string key = it->first.Scalar();  // keys are scalars: load_yaml checked
       if (known_.count(key)) continue;
       std::string list;
       for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
@@ -105,7 +105,7 @@ class ConfigReader {
   YAML::Node lookup(const char* key) const {
     if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
     for (auto it = node_.begin(); it != node_.end(); ++it)
-      if (it->first.as<std::string>() == key) return it->second;
+      if (it->first.Scalar() == key) return it->second;
     return YAML::Node(YAML::NodeType::Undefined);
   }
 
@@ -194,16 +194,24 @@ class ConfigWriter {
 // overrides, and returns the YAML tree with a record of what came from the command line.
 YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
                      ConfigSource& src);
+// The same from a config's text; `name` (its file) starts every error message.
+YAML::Node parse_yaml(const std::string& text, const std::string& name, const std::vector<std::string>& overrides,
+                      ConfigSource& src);
 
-template <class Cfg>
-Cfg load_config(const std::string& file, const std::vector<std::string>& overrides = {}) {
-  ConfigSource src;
-  YAML::Node root = load_yaml(file, overrides, src);
+// A config struct from a YAML tree (unknown keys, wrong types, values out of range: errors).
+template <class Cfg> Cfg read_config(const YAML::Node& root, const ConfigSource& src) {
   Cfg cfg;
   ConfigReader reader(root, src, "");
   cfg.visit(reader);
   reader.finish();
   return cfg;
+}
+
+template <class Cfg>
+Cfg load_config(const std::string& file, const std::vector<std::string>& overrides = {}) {
+  ConfigSource src;
+  const YAML::Node root = load_yaml(file, overrides, src);
+  return read_config<Cfg>(root, src);
 }
 
 template <class Cfg> std::string dump_config(const Cfg& cfg) {

@@ -134,7 +134,13 @@ Json::Value parse_json(const std::string& text, const std::string& what) {
   const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
   Json::Value root;
   std::string errors;
-  if (!reader->parse(text.data(), text.data() + text.size(), &root, &errors)) {
+  bool parsed = false;
+  try {
+    parsed = reader->parse(text.data(), text.data() + text.size(), &root, &errors);
+  } catch (const Json::Exception& e) {  // e.g. nesting deeper than its stack limit
+    fail(what, ": ", e.what());
+  }
+  if (!parsed) {
     // jsoncpp reports each error in two lines, "* Line 1, Column 9\n  Duplicate key: 'w'\n": the first, on one line.
     std::istringstream report(errors);
     std::string where, message;
@@ -176,8 +182,11 @@ uint64_t header_count(const Json::Value& v, const std::string& where) {
 }  // namespace
 
 std::map<std::string, Tensor> load_safetensors(const std::string& path, Metadata* metadata) {
+  return parse_safetensors(read_file(path), path, metadata);
+}
+
+std::map<std::string, Tensor> parse_safetensors(const std::string& file, const std::string& path, Metadata* metadata) {
   constexpr uint64_t kMaxHeader = 100'000'000;  // the reference reader's limit
-  const std::string file = read_file(path);
   if (file.size() < 8) fail(path, ": truncated safetensors file (", file.size(), " bytes, no header)");
   uint64_t n = 0;
   for (int k = 0; k < 8; ++k) n |= uint64_t(uint8_t(file[size_t(k)])) << (8 * k);
@@ -302,15 +311,21 @@ std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerSta
   auto tensors = load_safetensors((d / kModelFile).string());
   if (state) {
     const std::string path = (d / kStateFile).string();
-    const Json::Value json = parse_json(read_file(path), path + ": trainer state");
-    for (const std::string& key : json.getMemberNames()) {
-      const Json::Value& v = json[key];
-      if (v.isNumeric()) state->numbers[key] = v.asDouble();
-      else if (v.isString()) state->strings[key] = v.asString();
-      else fail(path, ": trainer state '", key, "' must be a number or a string");
-    }
+    *state = parse_trainer_state(read_file(path), path);
   }
   return tensors;
+}
+
+TrainerState parse_trainer_state(const std::string& text, const std::string& name) {
+  const Json::Value json = parse_json(text, name + ": trainer state");
+  TrainerState state;
+  for (const std::string& key : json.getMemberNames()) {
+    const Json::Value& v = json[key];
+    if (v.isNumeric() && std::isfinite(v.asDouble())) state.numbers[key] = v.asDouble();
+    else if (v.isString()) state.strings[key] = v.asString();
+    else fail(name, ": trainer state '", key, "' must be a finite number or a string");
+  }
+  return state;
 }
 
 }  // namespace coopgen

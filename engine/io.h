@@ -24,6 +24,9 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
 // CPU tensors by name. Fails on a truncated file, a malformed header, an unsupported dtype, or
 // data offsets that do not match the shape.
 std::map<std::string, Tensor> load_safetensors(const std::string& path, Metadata* metadata = nullptr);
+// The same from a file's bytes; `name` (the file) starts every error message.
+std::map<std::string, Tensor> parse_safetensors(const std::string& bytes, const std::string& name,
+                                                Metadata* metadata = nullptr);
 
 // Trainer state: numbers (step, epoch, data position, seeds, metrics) and strings.
 struct TrainerState {
@@ -34,6 +37,8 @@ struct TrainerState {
 // dir/model.safetensors + dir/trainer_state.json, built in a sibling temporary folder that then
 // replaces `dir`; an existing checkpoint stays intact until the new one is complete.
 void save_checkpoint(const std::string& dir, const NamedTensors& tensors, const TrainerState& state);
+// trainer_state.json's text: a strict JSON object of numbers and strings; `name` starts every error.
+TrainerState parse_trainer_state(const std::string& json, const std::string& name);
 std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerState* state);
 
 std::string json_quote(const std::string& s);

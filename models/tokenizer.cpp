@@ -54,7 +54,9 @@ void Vocab::save(const std::string& path) const {
 
 int32_t Vocab::id(const std::string& word) const {
   auto it = index_.find(word);
-  return it == index_.end() ? kUnk : it->second;
+  // The control tokens' spellings in text are words, not controls: a literal "<eos>" must not end
+  // a sequence (nor "<sep>" split one). They read as unknown; "<unk>" stays what it says.
+  return it == index_.end() || (it->second < kSpecials && it->second != kUnk) ? kUnk : it->second;
 }
 
 const std::string& Vocab::word(int32_t id) const {

@@ -15,7 +15,7 @@ using Words = std::vector<std::string>;
 
 class Vocab {
  public:
-  static constexpr int32_t kPad = 0, kBos = 1, kEos = 2, kUnk = 3, kSep = 4;
+  static constexpr int32_t kPad = 0, kBos = 1, kEos = 2, kUnk = 3, kSep = 4, kSpecials = 5;
 
   Vocab();  // the special tokens only
   // Words seen at least `min_count` times, most frequent first (ties in byte order).
@@ -24,7 +24,9 @@ class Vocab {
   void save(const std::string& path) const;     // atomic
 
   int64_t size() const { return int64_t(words_.size()); }
-  int32_t id(const std::string& word) const;  // kUnk for unknown words
+  // kUnk for unknown words and for the spellings of the control tokens (<pad>, <bos>, <eos>,
+  // <sep>) in text: only the task puts controls into a sequence.
+  int32_t id(const std::string& word) const;
   const std::string& word(int32_t id) const;  // an id outside the vocabulary is an error naming it
   std::vector<int32_t> encode(const Words& words) const;
   // Words up to the first <eos>; <pad> and <bos> are skipped.

@@ -9,7 +9,9 @@
 #      runs (minutes each under ASan; their code paths run in the small training tests);
 #   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck);
 #   5. build-simrel/: the emulator without sanitizers (optimised, as a plain user builds it):
-#      the sim tests again.
+#      the sim tests again;
+#   6. build-fuzz/: the libFuzzer targets of tests/fuzz (clang): their regression inputs, then a
+#      bounded run each (scripts/fuzz.sh).
 # Ends with one summary line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +64,13 @@ if [ "$sim" = ON ]; then
   build-simrel/bench/bench_sim_switch --json build-simrel/bench_sim_switch.json
 else
   echo "== no CUDA headers: the emulator builds are skipped =="
+fi
+
+echo "== fuzzers (clang, ASan + UBSan: regression inputs, then ${FUZZ_SECONDS:-15} s each; tests/fuzz/README.md) =="
+if bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"; then
+  summary_passed=$((summary_passed + 1))
+else
+  summary_failed=$((summary_failed + 1))
 fi
 
 echo
