@@ -3,7 +3,8 @@
 # The CUDA toolkit (nvcc, cuBLAS, cuRAND, NCCL) is not a Debian package here: where
 # /usr/local/cuda exists the CUDA backend is built too (COOPGEN_CUDA=AUTO).
 set -euo pipefail
-packages=(cmake g++ make catch2 libyaml-cpp-dev libjsoncpp-dev libopenblas-dev libopenmpi-dev openmpi-bin clang libclang-rt-14-dev)
+packages=(cmake g++ make catch2 libyaml-cpp-dev libjsoncpp-dev libopenblas-dev libopenmpi-dev openmpi-bin clang libclang-rt-14-dev
+          python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,9 +18,10 @@ else
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Optional: the reference implementations three tests compare with (Skipped without them): the
-# safetensors reader, NLTK's BLEU, and sacreBLEU / rouge-score for the conditional-generation metrics.
-if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy, nltk, sacrebleu, rouge_score' 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check safetensors numpy nltk sacrebleu rouge-score 2>/dev/null ||
-    echo "install_deps: safetensors/numpy/nltk/sacrebleu/rouge-score for python3 not installed; their comparison tests will be skipped"
+# The reference implementations the cross-check tests compare with (the safetensors reader, NLTK's
+# BLEU, sacreBLEU, rouge-score), and matplotlib for the pictures, for the python3 on PATH (which
+# need not be Debian's, whose python3-matplotlib is installed above).
+if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy, nltk, sacrebleu, rouge_score, matplotlib' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check safetensors numpy nltk sacrebleu rouge-score matplotlib 2>/dev/null ||
+    echo "install_deps: safetensors/numpy/nltk/sacrebleu/rouge-score/matplotlib for python3 not installed; their comparison tests will be skipped"
 fi

@@ -5,7 +5,7 @@
 # GCN (q̂ = p) and GCN (q̂ = top-p 0.9), each at a constant and a cosine-decayed learning rate, for
 # each seed. Runs already finished are kept, so the script can be stopped and started again.
 #   scripts/oracle_experiments.sh [SEEDS...]   (default: 0 1 2; JOBS=2 runs at a time)
-# Then: python3 scripts/plot_curves.py runs/oracle_exp docs/img/oracle
+# Then: python3 scripts/plot.py curves runs/oracle_exp docs/img/oracle
 # Variables: START (the generator checkpoint; default runs/oracle_mle/checkpoint, trained here
 # when missing), OUT (runs/oracle_exp), CONFIGS ("gan rml_gan gcn gcn_top_p": configs/oracle_*.yaml),
 # SCHEDULES ("constant cosine"), D_ARGS and RUN_ARGS (extra overrides for the discriminator
@@ -38,4 +38,4 @@ for seed in ${SEEDS[*]}; do
     done
   done
 done | xargs -P "$JOBS" -I{} sh -c '{}'
-echo "done: python3 scripts/plot_curves.py $OUT docs/img/oracle"
+echo "done: python3 scripts/plot.py curves $OUT docs/img/oracle"

@@ -11,7 +11,7 @@
 # Variables: START (early: 20 MLE steps, runs/oracle_mle20, trained here when missing; full: the
 # 3,500-step MLE checkpoint runs/oracle_mle, trained when missing; or a checkpoint folder), OUT
 # (runs/oracle_opt_START), SCHEDULES ("constant"), STEPS (1000), NOISE (0), RUN_ARGS (overrides).
-# Then: python3 scripts/plot_curves.py OUT docs/img/NAME --metrics kl_test,nll_oracle
+# Then: python3 scripts/plot.py curves OUT docs/img/NAME --metrics kl_test,nll_oracle
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build-rel/coopgen}
@@ -60,4 +60,4 @@ for seed in ${SEEDS[*]}; do
     done
   done
 done | xargs -P "$JOBS" -I{} sh -c '{}'
-echo "done: python3 scripts/plot_curves.py $OUT docs/img/$(basename "$OUT") --metrics kl_test,nll_oracle"
+echo "done: python3 scripts/plot.py curves $OUT docs/img/$(basename "$OUT") --metrics kl_test,nll_oracle"

@@ -30,4 +30,4 @@ done | xargs -P "$JOBS" -I{} sh -c '{}'
 [ -f "$mle/sweep/sweep.csv" ] ||
   "$BIN" sweep --config "configs/${data}_mle.yaml" --lm-checkpoint "$lm/checkpoint" --alphas "$alphas" \
     --reverse-steps "$reverse_steps" > "$mle.sweep.log" 2>&1
-python3 scripts/plot_sweeps.py "docs/img/${data}_sweep.png" "$mle" runs/${data}_{gan,rml_gan,gcn,gcn_top_p}
+python3 scripts/plot.py sweep "docs/img/${data}_sweep.png" "$mle" runs/${data}_{gan,rml_gan,gcn,gcn_top_p}

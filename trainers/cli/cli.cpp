@@ -57,6 +57,16 @@ const char* kUsage =
 
 int print_bleu(const std::string& hyp_path, const std::string& ref_path, int64_t max_hyp);
 
+// Draws a picture with scripts/plot.py (matplotlib; $COOPGEN_PLOT names another copy of it) and
+// says where it is, or, without python3 and matplotlib, how to draw it later. args[1] is the file.
+void draw(const std::vector<std::string>& args) {
+  const char* env = std::getenv("COOPGEN_PLOT");
+  std::string cmd = std::string("python3 '") + (env && *env ? env : COOPGEN_PLOT_SCRIPT) + "'";
+  for (const std::string& a : args) cmd += " '" + a + "'";
+  if (std::system((cmd + " 2>/dev/null").c_str()) == 0) std::printf("drew %s\n", args[1].c_str());
+  else std::printf("%s not drawn (needs python3 with matplotlib): %s\n", args[1].c_str(), cmd.c_str());
+}
+
 // Options shared by the commands that take a config: --config, --device, overrides; the rest
 // (command-specific flags with a value) are returned in `extra`.
 struct ConfigArgs {
@@ -200,7 +210,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
                  "train.eval_samples samples and reports the LM score (their NLL under the evaluator LM at\n"
                  "--lm-checkpoint, an MLE model of real data), the reverse LM score (the test data's NLL under\n"
                  "a fresh model trained N steps, default 500, on the samples) and the task's metrics.\n"
-                 "Writes run_dir/sweep/sweep.csv and sweep.png (reverse LM score against LM score).\n";
+                 "Writes run_dir/sweep/sweep.csv and draws sweep.png (reverse LM score against LM score) with\n"
+                 "scripts/plot.py (python3 with matplotlib).\n";
     return 0;
   }
   ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps"}, false);
@@ -217,12 +228,14 @@ int cmd_sweep(const std::vector<std::string>& args) {
   const Generator g = load_generator(a.cfg, dir), evaluator = load_generator(a.cfg, a.extra["--lm-checkpoint"]);
   const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps);
   write_sweep(a.cfg.run_dir + "/sweep", points);
+  const std::string png = a.cfg.run_dir + "/sweep/sweep.png";
   for (const SweepPoint& p : points) {
     std::printf("alpha %.3f", p.alpha);
     for (auto& [name, v] : p.metrics) std::printf(" %s %.4f", name.c_str(), v);
     std::printf("\n");
   }
-  std::printf("wrote %s/sweep/sweep.csv and sweep.png\n", a.cfg.run_dir.c_str());
+  std::printf("wrote %s/sweep/sweep.csv\n", a.cfg.run_dir.c_str());
+  draw({"sweep", png, a.cfg.run_dir});
   return 0;
 }
 

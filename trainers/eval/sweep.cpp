@@ -5,7 +5,6 @@
 
 #include "engine/io.h"
 #include "trainers/methods/mle.h"
-#include "trainers/eval/plot.h"
 
 namespace coopgen {
 
@@ -72,7 +71,6 @@ void write_sweep(const std::string& dir, const std::vector<SweepPoint>& points) 
   if (!points.empty())
     for (auto& [name, v] : points[0].metrics) csv += "," + name;
   csv += "\n";
-  Series curve;
   for (const SweepPoint& p : points) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.6g,%.6g", p.alpha, 1.0 / p.alpha);
@@ -82,10 +80,8 @@ void write_sweep(const std::string& dir, const std::vector<SweepPoint>& points) 
       csv += buf;
     }
     csv += "\n";
-    curve.points.emplace_back(p.metrics[0].second, p.metrics[1].second);
   }
   atomic_write((std::filesystem::path(dir) / "sweep.csv").string(), csv);
-  write_plot_png((std::filesystem::path(dir) / "sweep.png").string(), {curve});
 }
 
 }  // namespace coopgen

@@ -25,7 +25,7 @@ double reverse_lm_score(const Task& task, const Sequences& samples, const RunCon
 std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& evaluator, const Task& task,
                                           const RunConfig& cfg, const std::vector<double>& alphas,
                                           int64_t reverse_steps);
-// sweep.csv (one row per α) and sweep.png (reverse LM score against LM score).
+// sweep.csv (one row per α); the picture is scripts/plot.py's (`plot.py sweep`).
 void write_sweep(const std::string& dir, const std::vector<SweepPoint>& points);
 
 }  // namespace coopgen
