@@ -4,6 +4,9 @@
   plot.py run RUN_DIR [OUT.png]            training curves of one run from RUN_DIR/metrics.jsonl
                                            (loss and every evaluated metric against the step;
                                            default OUT: RUN_DIR/curves.png)
+  plot.py compare OUT.png RUN_DIR [RUN_DIR ...] [--metrics M1,M2]
+                                           several runs' evaluated metrics against the step, one
+                                           line per run (default kl_test,nll_oracle)
   plot.py curves RUNS_DIR OUT_PREFIX [--metrics M1,M2]
                                            runs named METHOD-SCHEDULE-SEED: per schedule the mean
                                            over seeds of each metric against the step, ± one
@@ -85,6 +88,23 @@ def cmd_run(a):
         ax.axis("off")
     fig.suptitle(os.path.basename(os.path.normpath(a.run_dir)))
     save(fig, a.out or os.path.join(a.run_dir, "curves.png"))
+
+
+def cmd_compare(a):
+    metrics = a.metrics.split(",")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
+    for run in a.runs:
+        evals, _ = read_metrics(os.path.join(run, "metrics.jsonl"))
+        for ax, m in zip(axes[0], metrics):
+            steps = [t for t in sorted(evals) if m in evals[t]]
+            ax.plot(steps, [evals[t][m] for t in steps], marker=".", label=os.path.basename(os.path.normpath(run)))
+    for ax, m in zip(axes[0], metrics):
+        ax.set_xlabel("step")
+        ax.set_ylabel(LABELS.get(m, m))
+        ax.set_title(m)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    save(fig, a.out)
 
 
 def cmd_curves(a):
@@ -217,6 +237,10 @@ def main():
     p = sub.add_parser("run")
     p.add_argument("run_dir")
     p.add_argument("out", nargs="?")
+    p = sub.add_parser("compare")
+    p.add_argument("out")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--metrics", default="kl_test,nll_oracle")
     p = sub.add_parser("curves")
     p.add_argument("runs")
     p.add_argument("out_prefix")
@@ -231,7 +255,7 @@ def main():
     p.add_argument("table")
     p.add_argument("out")
     a = ap.parse_args()
-    {"run": cmd_run, "curves": cmd_curves, "sweep": cmd_sweep, "enumerable": cmd_enumerable, "noise": cmd_noise}[a.cmd](a)
+    {"run": cmd_run, "compare": cmd_compare, "curves": cmd_curves, "sweep": cmd_sweep, "enumerable": cmd_enumerable, "noise": cmd_noise}[a.cmd](a)
 
 
 if __name__ == "__main__":
