@@ -8,7 +8,7 @@
 // machine much less.
 #pragma once
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -42,7 +42,7 @@ struct Version {
 };
 
 // COOPGEN_BENCH_SLOWDOWN=NAME=F (F ≥ 0) makes the version NAME a fraction F slower on the CPU: after
-// each timed call it spins for F times that call's own time, inside the timed region. It exists to
+// each timed call it spins for F times that call's own CPU time, inside the timed region. It exists to
 // prove that a guard catches a regression of that size (docs/perf.md); unset, it costs nothing.
 inline double slowdown_of(const std::string& name) {
   const char* env = std::getenv("COOPGEN_BENCH_SLOWDOWN");
@@ -56,10 +56,19 @@ inline double slowdown_of(const std::string& name) {
   return spec.substr(0, eq) == name ? f : 0;
 }
 
+// The CPU time this process has used, in ms: on a shared machine the time other processes take
+// from it is not counted (wall-clock time would be), nor time it spends waiting.
+inline double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
+}
+
 // Times each version `reps` times after `warmup` calls, in interleaved rounds (a, b, a, b, ...) so
 // that all see the same machine: a ratio between them stays meaningful on a busy CI host. On the
-// GPU a call is timed by CUDA events on the compute stream around it, on the CPU by the wall clock;
-// the peak is the allocator's during one call, above what was live before it.
+// GPU a call is timed by CUDA events on the compute stream around it; on the CPU by the process's
+// CPU time (process_cpu_ms), which another job on the machine does not inflate. The peak is the
+// allocator's during one call, above what was live before it.
 inline std::vector<Timing> measure(Device dev, const std::vector<Version>& versions, int reps = 20, int warmup = 3) {
   auto sync = [&] {
     if (dev == Device::CUDA) device::synchronize();
@@ -79,15 +88,12 @@ inline std::vector<Timing> measure(Device dev, const std::vector<Version>& versi
       if (dev == Device::CUDA) {
         ms[k].push_back(device::stream_elapsed_ms(versions[k].call));
       } else {
-        using clock = std::chrono::steady_clock;
-        const auto t0 = clock::now();
+        const double t0 = process_cpu_ms();
         versions[k].call();
-        if (slow[k] > 0) {
-          const auto until = clock::now() + (clock::now() - t0) * slow[k];
-          while (clock::now() < until) {
+        if (slow[k] > 0)  // the planted regression: work worth `slow` of the call's own CPU time
+          for (const double until = process_cpu_ms() + (process_cpu_ms() - t0) * slow[k]; process_cpu_ms() < until;) {
           }
-        }
-        ms[k].push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+        ms[k].push_back(process_cpu_ms() - t0);
       }
       out[k].peak_mb = std::max(out[k].peak_mb, double(alloc.stats().peak_bytes - base) / 1e6);
     }
