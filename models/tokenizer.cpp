@@ -81,11 +81,19 @@ Words Vocab::decode(const std::vector<int32_t>& ids) const {
   return out;
 }
 
+std::vector<int32_t> WordCodec::encode(std::string_view line) const { return vocab_.encode(split_whitespace(line)); }
+
+std::string WordCodec::decode(const std::vector<int32_t>& ids) const {
+  std::string text;
+  for (const std::string& w : vocab_.decode(ids)) text += (text.empty() ? "" : " ") + w;
+  return text;
+}
+
 std::string LineStats::summary(const std::string& path, int64_t max_tokens) const {
   std::ostringstream os;
   os << path << ": " << read << " lines read, " << kept << " kept";
   if (empty) os << ", " << empty << " empty";
-  if (too_long) os << ", " << too_long << " longer than " << max_tokens << " words";
+  if (too_long) os << ", " << too_long << " longer than " << max_tokens << " tokens";
   if (not_utf8) os << ", " << not_utf8 << " not UTF-8";
   if (kept < read) os << " (skipped)";
   return os.str();

@@ -38,6 +38,38 @@ class Vocab {
   std::unordered_map<std::string, int32_t> index_;
 };
 
+// How a text task turns a line into token ids and back: the word vocabulary built from the
+// training file (WordCodec) or GPT-2's byte-level BPE (models/bpe.h). `start` is fed before the
+// first token, `end` closes a sequence, `pad` fills batches (masked out of every loss).
+class TextCodec {
+ public:
+  virtual ~TextCodec() = default;
+  virtual int64_t size() const = 0;
+  // The ids of one line of valid UTF-8 text, without start or end token.
+  virtual std::vector<int32_t> encode(std::string_view line) const = 0;
+  // The text that ids stand for, up to the first end token.
+  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  virtual int32_t start() const = 0;
+  virtual int32_t end() const = 0;
+  virtual int32_t pad() const = 0;
+};
+
+// Words separated by whitespace, each its own token (the benchmarks' pre-tokenised text).
+class WordCodec : public TextCodec {
+ public:
+  explicit WordCodec(Vocab vocab) : vocab_(std::move(vocab)) {}
+  int64_t size() const override { return vocab_.size(); }
+  std::vector<int32_t> encode(std::string_view line) const override;
+  std::string decode(const std::vector<int32_t>& ids) const override;
+  int32_t start() const override { return Vocab::kBos; }
+  int32_t end() const override { return Vocab::kEos; }
+  int32_t pad() const override { return Vocab::kPad; }
+  const Vocab& vocab() const { return vocab_; }
+
+ private:
+  Vocab vocab_;
+};
+
 struct LineStats {
   int64_t read = 0, kept = 0, empty = 0, too_long = 0, not_utf8 = 0;
   std::string summary(const std::string& path, int64_t max_tokens) const;

@@ -3,8 +3,8 @@
 # The CUDA toolkit (nvcc, cuBLAS, cuRAND, NCCL) is not a Debian package here: where
 # /usr/local/cuda exists the CUDA backend is built too (COOPGEN_CUDA=AUTO).
 set -euo pipefail
-packages=(cmake g++ make catch2 libyaml-cpp-dev libjsoncpp-dev libopenblas-dev libopenmpi-dev openmpi-bin clang libclang-rt-14-dev
-          python3-matplotlib)
+packages=(cmake g++ make catch2 libyaml-cpp-dev libjsoncpp-dev libpcre2-dev libopenblas-dev libopenmpi-dev openmpi-bin
+          clang libclang-rt-14-dev python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

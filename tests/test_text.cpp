@@ -40,7 +40,7 @@ TEST_CASE("corpus reader counts empty, long and non-UTF-8 lines instead of dropp
   REQUIRE(st.too_long == 1);
   REQUIRE(st.not_utf8 == 2);
   REQUIRE(lines[1] == Words{"caf\xc3\xa9", "ok"});
-  REQUIRE_THAT(st.summary(p.string(), 4), Catch::Contains("7 lines read, 2 kept, 2 empty, 1 longer than 4 words, 2 not UTF-8"));
+  REQUIRE_THAT(st.summary(p.string(), 4), Catch::Contains("7 lines read, 2 kept, 2 empty, 1 longer than 4 tokens, 2 not UTF-8"));
   REQUIRE_THROWS_WITH(read_corpus("/nonexistent/x.txt", 0, st), Catch::Contains("/nonexistent/x.txt: cannot open"));
 }
 

@@ -152,7 +152,8 @@ TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with mas
   REQUIRE(task.train.size() == 2);  // the empty and the long line are counted and skipped
   REQUIRE(task.vocab == 5 + 3);
   REQUIRE(fs::exists(dir / "run/vocab.txt"));
-  const int32_t a = task.words.id("a"), b = task.words.id("b"), c = task.words.id("c");
+  const Vocab& words = dynamic_cast<const WordCodec&>(*task.codec).vocab();
+  const int32_t a = words.id("a"), b = words.id("b"), c = words.id("c");
   REQUIRE(task.train[1] == std::vector<int32_t>{b, c, Vocab::kEos});
   Tensor ids, targets, mask;
   task.make_batch(task.train, {0, 1}, Device::CPU, ids, targets, mask);
@@ -181,7 +182,8 @@ TEST_CASE("pairs task: <bos> src <sep> tgt <eos>, loss on the target only, unusa
   cfg.run_dir = (dir / "run").string();
   PairTask task(cfg);
   REQUIRE(task.train.size() == 2);  // one empty source and one too-long pair skipped
-  const int32_t a = task.words.id("a"), b = task.words.id("b"), c = task.words.id("c");
+  const Vocab& words = task.words;
+  const int32_t a = words.id("a"), b = words.id("b"), c = words.id("c");
   REQUIRE(task.train[0] == std::vector<int32_t>{a, b, Vocab::kSep, c, Vocab::kEos});
   Tensor ids, targets, mask;
   task.make_batch(task.train, {0, 1}, Device::CPU, ids, targets, mask);

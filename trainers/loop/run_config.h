@@ -11,6 +11,20 @@
 
 namespace coopgen {
 
+// How text becomes token ids (data.task text): words (the vocabulary of the training file, the
+// default for the benchmark sets) or GPT-2's byte-level BPE from vocab.json and merges.txt (the
+// tokenizer of a GPT-2 checkpoint: model.init hf_gpt2:DIR).
+struct TokenizerConfig {
+  std::string kind = "word";
+  std::string vocab;   // gpt2_bpe: vocab.json
+  std::string merges;  // gpt2_bpe: merges.txt
+  template <class V> void visit(V& v) {
+    v.one_of("kind", kind, {"word", "gpt2_bpe"});
+    v("vocab", vocab);
+    v("merges", merges);
+  }
+};
+
 struct DataConfig {
   // oracle: the SeqGAN synthetic task; text: one sentence per line; pairs: conditional
   // generation from <file>.src.txt → <file>.tgt.txt line pairs, trained as <bos> src <sep> tgt <eos>
@@ -21,7 +35,8 @@ struct DataConfig {
   uint64_t seed = 1;           // the data sets' own seed: the same for every method and run seed
   std::string train_file;      // text: whitespace-tokenised training sentences (pairs: the files' stem)
   std::string test_file;       // text: held-out sentences (NLL-test, BLEU references) (pairs: stem)
-  int64_t min_count = 1;       // text: words seen fewer times map to <unk>
+  int64_t min_count = 1;       // text, word tokenizer: words seen fewer times map to <unk>
+  TokenizerConfig tokenizer;   // text
   template <class V> void visit(V& v) {
     v.one_of("task", task, {"oracle", "text", "pairs"});
     v("oracle", oracle);
@@ -31,6 +46,7 @@ struct DataConfig {
     v("train_file", train_file);
     v("test_file", test_file);
     v("min_count", min_count, Range{1, kUnbounded});
+    v("tokenizer", tokenizer);
   }
 };
 

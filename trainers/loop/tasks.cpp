@@ -10,6 +10,7 @@
 #include "engine/io.h"
 #include "engine/ops.h"
 #include "engine/utf8.h"
+#include "models/bpe.h"
 #include "trainers/eval/bleu.h"
 #include "trainers/eval/rouge.h"
 
@@ -147,29 +148,61 @@ std::string OracleTask::render(const std::vector<int32_t>& seq) const {
 TextTask::TextTask(const RunConfig& cfg) {
   if (cfg.data.train_file.empty() || cfg.data.test_file.empty())
     fail("data.task text needs data.train_file and data.test_file");
-  const int64_t max_words = cfg.model.max_len - 1;  // the start token takes one position
+  const int64_t max_tokens = cfg.model.max_len - 1;  // the start token takes one position
+  // The lines of a file that are UTF-8 and not blank (the others counted).
+  auto read_lines = [](const std::string& path, LineStats& stats) {
+    std::vector<std::string> out;
+    for_each_line(path, [&](std::string& line) {
+      stats.read++;
+      if (!valid_utf8(line)) stats.not_utf8++;
+      else if (split_whitespace(line).empty()) stats.empty++;
+      else out.push_back(std::move(line));
+    });
+    return out;
+  };
   LineStats tr, te;
-  const std::vector<Words> train_text = read_corpus(cfg.data.train_file, max_words, tr);
-  test_text = read_corpus(cfg.data.test_file, max_words, te);
-  std::fprintf(stderr, "%s\n%s\n", tr.summary(cfg.data.train_file, max_words).c_str(),
-               te.summary(cfg.data.test_file, max_words).c_str());
-  if (train_text.empty() || test_text.empty()) fail(cfg.data.train_file, ": no usable sentences");
-  words = adopt_vocabulary(*this, train_text, cfg);
-  auto encode_all = [&](const std::vector<Words>& text, Sequences& out) {
-    for (const Words& line : text) {
-      std::vector<int32_t> ids = words.encode(line);
+  std::vector<std::string> train_lines = read_lines(cfg.data.train_file, tr), test_lines = read_lines(cfg.data.test_file, te);
+  const TokenizerConfig& tk = cfg.data.tokenizer;
+  if (tk.kind == "gpt2_bpe") {
+    if (tk.vocab.empty() || tk.merges.empty()) fail("data.tokenizer gpt2_bpe needs data.tokenizer.vocab and data.tokenizer.merges");
+    codec = std::make_unique<Gpt2Bpe>(tk.vocab, tk.merges);
+  } else {  // the words of the training lines that fit, as before the codecs
+    std::vector<Words> words;
+    for (const std::string& line : train_lines)
+      if (Words w = split_whitespace(line); int64_t(w.size()) <= max_tokens) words.push_back(std::move(w));
+    Vocab built = Vocab::build(words, cfg.data.min_count);
+    std::filesystem::create_directories(cfg.run_dir);
+    built.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
+    codec = std::make_unique<WordCodec>(std::move(built));
+  }
+  vocab = codec->size();
+  start_token = codec->start(), eos = codec->end(), pad = codec->pad();
+  sample_length = max_tokens;
+  // Each line's ids and <end>; a line longer than the model's positions is counted and skipped.
+  auto encode_all = [&](const std::vector<std::string>& lines, LineStats& stats, Sequences& out, std::vector<Words>* text) {
+    for (const std::string& line : lines) {
+      std::vector<int32_t> ids = codec->encode(line);
+      if (int64_t(ids.size()) > max_tokens) {
+        stats.too_long++;
+        continue;
+      }
+      stats.kept++;
       ids.push_back(eos);
       out.push_back(std::move(ids));
+      if (text) text->push_back(split_whitespace(line));
     }
   };
-  encode_all(train_text, train);
-  encode_all(test_text, test);
+  encode_all(train_lines, tr, train, nullptr);
+  encode_all(test_lines, te, test, &test_text);
+  std::fprintf(stderr, "%s\n%s\n", tr.summary(cfg.data.train_file, max_tokens).c_str(),
+               te.summary(cfg.data.test_file, max_tokens).c_str());
+  if (train.empty() || test.empty()) fail(cfg.data.train_file, ": no usable sentences");
 }
 
 Metrics TextTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
   const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
   std::vector<Words> text;
-  for (const auto& q : s) text.push_back(words.decode(q));
+  for (const auto& q : s) text.push_back(split_whitespace(codec->decode(q)));
   const std::vector<double> b = mean_bleu(text, test_text), sb = self_bleu(text);
   Metrics m{{"nll_test", nll(g, test)}};
   for (int n = 2; n <= kMaxBleuOrder; ++n) m.emplace_back("bleu" + std::to_string(n), b[size_t(n - 1)]);
@@ -177,15 +210,7 @@ Metrics TextTask::evaluate(const Generator& g, const RunConfig& cfg, const Prefi
   return m;
 }
 
-std::string TextTask::render(const std::vector<int32_t>& seq) const {
-  std::string out;
-  for (const std::string& w : words.decode(seq)) {
-    if (!out.empty()) out += ' ';
-    out += w;
-  }
-  return out;
-}
-
+std::string TextTask::render(const std::vector<int32_t>& seq) const { return codec->decode(seq); }
 
 std::vector<std::pair<Words, Words>> read_pairs(const std::string& stem, int64_t max_tokens, LineStats& stats) {
   const std::string src_path = stem + ".src.txt", tgt_path = stem + ".tgt.txt";

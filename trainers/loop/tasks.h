@@ -79,8 +79,8 @@ class TextTask : public Task {
   explicit TextTask(const RunConfig& cfg);
   Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
-  Vocab words;
-  std::vector<Words> test_text;
+  std::unique_ptr<TextCodec> codec;  // data.tokenizer
+  std::vector<Words> test_text;      // the test lines' words: BLEU's references
 };
 
 // Conditional generation by prefix: each example is <bos> src <sep> tgt <eos>. Evaluated by NLL-test
