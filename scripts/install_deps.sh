@@ -2,7 +2,11 @@
 # Installs coopgen's build dependencies from Debian packages, only those that are missing.
 # The CUDA toolkit (nvcc, cuBLAS, cuRAND, NCCL) is not a Debian package here: where
 # /usr/local/cuda exists the CUDA backend is built too (COOPGEN_CUDA=AUTO).
+# --with-torch: also PyTorch (CPU build), transformers and tokenizers, the references of the GPT-2
+# and BPE interop tests and of the benchmarks' PyTorch peers (a few hundred MB; CI asks for it).
 set -euo pipefail
+with_torch=0
+[ "${1:-}" = "--with-torch" ] && with_torch=1
 packages=(cmake g++ make catch2 libyaml-cpp-dev libjsoncpp-dev libpcre2-dev libopenblas-dev libopenmpi-dev openmpi-bin
           clang libclang-rt-14-dev python3-matplotlib)
 missing=()
@@ -24,4 +28,12 @@ fi
 if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy, nltk, sacrebleu, rouge_score, matplotlib' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check safetensors numpy nltk sacrebleu rouge-score matplotlib 2>/dev/null ||
     echo "install_deps: safetensors/numpy/nltk/sacrebleu/rouge-score/matplotlib for python3 not installed; their comparison tests will be skipped"
+fi
+if [ "$with_torch" = 1 ] && command -v python3 >/dev/null && ! python3 -c 'import torch, transformers, tokenizers' 2>/dev/null; then
+  echo "install_deps: installing torch (CPU), transformers and tokenizers for python3"
+  python3 -m pip install --quiet --disable-pip-version-check torch --index-url https://download.pytorch.org/whl/cpu 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check torch 2>/dev/null ||
+    echo "install_deps: torch not installed"
+  python3 -m pip install --quiet --disable-pip-version-check transformers tokenizers 2>/dev/null ||
+    echo "install_deps: transformers/tokenizers not installed"
 fi

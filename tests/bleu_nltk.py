@@ -2,24 +2,25 @@
 hypotheses against references and leave-one-out Self-BLEU, on COCO sentences (60 hypotheses, 400
 references), on hypotheses with blank and whitespace-only lines (an empty decode scores 0, as in
 NLTK; tests/data/empty_outputs), and on a file of empty hypotheses only (all zeros, no error).
-Usage: bleu_nltk.py COOPGEN SHARED_DIR DATA_DIR. Exits 77 (CTest: Skipped) without nltk or the
+Usage: bleu_nltk.py COOPGEN SHARED_DIR DATA_DIR. Exits 77 (CTest: Skipped) without nltk (a failure under COOPGEN_REQUIRE_REFERENCES=1) or the
 shared data."""
 import os
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_tools import lines_of, skip  # noqa: E402
+
 try:
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 except ImportError:
-    print("SKIPPED: the python3 package nltk is not installed")
-    sys.exit(77)
+    skip("the python3 package nltk is not installed")
 
 coopgen, shared, data = sys.argv[1], sys.argv[2], sys.argv[3]
 train = os.path.join(shared, "data/coco/train.txt")
 if not os.path.exists(train):
-    print("SKIPPED: no COCO data at", train)
-    sys.exit(77)
+    skip(f"no COCO data at {train}", required=False)
 smooth = SmoothingFunction().method1
 
 
@@ -54,11 +55,6 @@ def compare(label, hyp_text, ref_text):
         assert abs(got[n][0] - bleu[n]) < 1e-4, (label, n, got[n][0], bleu[n])
         assert abs(got[n][1] - self_bleu[n]) < 1e-4, (label, n, got[n][1], self_bleu[n])
         print(f"{label}: BLEU-{n} {got[n][0]:.4f} (nltk {bleu[n]:.4f})  Self-BLEU-{n} {got[n][1]:.4f} (nltk {self_bleu[n]:.4f})")
-
-
-def lines_of(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read().splitlines()
 
 
 coco = [l for l in lines_of(train) if l.strip()]

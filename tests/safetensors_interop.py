@@ -1,16 +1,20 @@
 """The reference safetensors reader (the one PyTorch users call) loads a file coopgen wrote.
-Exits 77 (CTest: Skipped) when the safetensors and numpy packages are not installed."""
+Exits 77 (CTest: Skipped) when the safetensors and numpy packages are not installed (a failure
+under COOPGEN_REQUIRE_REFERENCES=1: tests/reference_tools.py)."""
+import os
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_tools import skip  # noqa: E402
 
 try:
     import numpy as np
     from safetensors import safe_open
     from safetensors.numpy import load_file
 except ImportError:
-    print("SKIPPED: python3 packages safetensors and numpy are not installed")
-    sys.exit(77)
+    skip("python3 packages safetensors and numpy are not installed")
 
 fixture = sys.argv[1]
 with tempfile.TemporaryDirectory() as d:

@@ -8,7 +8,8 @@ expected one; `coopgen inspect FILE` must agree: exit 0 when the library loads t
 1 with exactly one line that names the file (and the tensor, where one tensor is at fault), never a
 crash. Files of dtypes coopgen does not read (F16, I64, ...) are valid for the library and refused
 by coopgen with a line naming the tensor and its dtype.
-Usage: safetensors_verdicts.py COOPGEN DATA_DIR   (exit 77, Skipped, without safetensors/numpy)
+Usage: safetensors_verdicts.py COOPGEN DATA_DIR   (exit 77, Skipped, without safetensors/numpy;
+a failure under COOPGEN_REQUIRE_REFERENCES=1)
 """
 import json
 import os
@@ -17,12 +18,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_tools import skip  # noqa: E402
+
 try:
     import numpy  # noqa: F401  (safe_open's numpy framework needs it)
     from safetensors import safe_open
 except ImportError:
-    print("SKIPPED: python3 packages safetensors and numpy are not installed")
-    sys.exit(77)
+    skip("python3 packages safetensors and numpy are not installed")
 
 coopgen, data_dir = sys.argv[1], sys.argv[2]
 

@@ -5,20 +5,22 @@ words of the source as the hypothesis); on the field cases of tests/data (HTML e
 Unicode spaces, an empty hypothesis line); and line by line on a stress file of entities, Unicode
 spaces, punctuation of every ASCII class, numbers and non-ASCII text, where sacreBLEU's own 13a
 tokens of each line are its reference: coopgen must score every line 100 (its tokens equal).
-Usage: score_reference.py COOPGEN SHARED_DIR DATA_DIR. Exits 77 (CTest: Skipped) without
-sacrebleu / rouge-score or without the shared data."""
+Usage: score_reference.py COOPGEN SHARED_DIR DATA_DIR. Exits 77 (CTest: Skipped) without the
+shared data, or without sacrebleu / rouge-score (a failure under COOPGEN_REQUIRE_REFERENCES=1)."""
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_tools import lines_of, skip  # noqa: E402
+
 try:
     import sacrebleu
     from rouge_score import rouge_scorer
 except ImportError:
-    print("SKIPPED: the python3 packages sacrebleu and rouge-score are not installed")
-    sys.exit(77)
+    skip("the python3 packages sacrebleu and rouge-score are not installed")
 
 coopgen, shared, data_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = 0
@@ -48,16 +50,10 @@ def compare(label, hyp, ref, rouge=True):
         print(f"{label} {k}: coopgen {got[k]:.4f} reference {v:.4f} {'ok' if ok else 'DIFFERENT'}")
 
 
-def lines_of(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read().splitlines()
-
-
 for data, n, lead in (("qg_squad", 400, 10), ("summ_gigaword", 400, 8)):
     stem = os.path.join(shared, "data", data, "test")
     if not os.path.exists(stem + ".src.txt"):
-        print("SKIPPED: no data at", stem)
-        sys.exit(77)
+        skip(f"no data at {stem}", required=False)
     src = lines_of(stem + ".src.txt")[:n]
     compare(data, [" ".join(s.split()[:lead]) for s in src], lines_of(stem + ".tgt.txt")[:n])
 for case in ("entities", "unicode_space"):

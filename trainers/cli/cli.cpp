@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -18,6 +19,8 @@
 #include "engine/io.h"
 #include "engine/ops.h"
 #include "engine/utf8.h"
+#include "models/bpe.h"
+#include "models/gpt2.h"
 #include "trainers/decoding/decoders.h"
 #include "trainers/eval/bleu.h"
 #include "trainers/eval/rouge.h"
@@ -49,6 +52,11 @@ const char* kUsage =
     "  score --hyp FILE --ref FILE                corpus BLEU-4 (sacreBLEU) and ROUGE-1/2/L of aligned lines\n"
     "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
     "  inspect FILE.safetensors | CHECKPOINT_DIR   list the tensors of a file or checkpoint\n"
+    "  export --format hf_gpt2 CHECKPOINT OUT_DIR   a generator as a transformers GPT-2 folder\n"
+    "  logits --config FILE [--checkpoint DIR|hf_gpt2:DIR] --ids FILE --out FILE.safetensors\n"
+    "                                              the generator's logits of given token sequences\n"
+    "  tokenize --vocab vocab.json --merges merges.txt [--decode] FILE\n"
+    "                                              GPT-2 BPE ids of each line (or the text of id lines)\n"
     "  enumerate --out FILE.csv [--problems N] [--vocab V] [--length L] [--iterations T]\n"
     "                                              the method's updates on problems small enough to enumerate\n"
     "  devices                                     say which backends this build can run\n"
@@ -95,6 +103,9 @@ ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::stri
   }
   if (file.empty()) fail(cmd, ": --config FILE is required");
   out.cfg = load_config<RunConfig>(file, overrides);
+  // A GPT-2 checkpoint to start from sets the transformer's shape (models/gpt2.h).
+  out.cfg.model = with_gpt2_shape(out.cfg.model, out.cfg.model.init);
+  out.cfg.discriminator.model = with_gpt2_shape(out.cfg.discriminator.model, out.cfg.discriminator.init_checkpoint);
   return out;
 }
 
@@ -336,6 +347,117 @@ int cmd_inspect(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_export(const std::vector<std::string>& args) {
+  if (wants_help(args) || args.size() != 4 || args[0] != "--format") {
+    std::cout << "usage: coopgen export --format hf_gpt2 CHECKPOINT OUT_DIR\n"
+                 "Writes the generator of a checkpoint folder (a run's checkpoint/) as a Hugging Face\n"
+                 "transformers GPT-2 folder: config.json and model.safetensors, which\n"
+                 "GPT2LMHeadModel.from_pretrained(OUT_DIR) loads (models/gpt2.h has the mapping). The\n"
+                 "tokenizer files are not written: copy the run's vocab.json and merges.txt beside them.\n";
+    return wants_help(args) ? 0 : 1;
+  }
+  if (args[1] != "hf_gpt2") fail("export: --format ", args[1], ": the one format is hf_gpt2");
+  const std::string& dir = args[2];
+  TrainerState state;
+  const auto tensors = load_checkpoint(dir, &state);
+  NamedTensors generator;
+  for (const auto& [name, t] : tensors)
+    if (name.rfind("adamw.", 0) != 0 && name.rfind("disc.", 0) != 0) generator.emplace_back(name, t);
+  if (!state.numbers.count("model.d_model"))
+    fail(dir, "/trainer_state.json: model.d_model is missing (a checkpoint written before 2026-11-30: resume it for one step to re-save it)");
+  TransformerConfig model;
+  apply_stored_shape(model, state);
+  auto token = [&](const char* key) { return state.numbers.count(key) ? int64_t(state.numbers.at(key)) : int64_t(-1); };
+  auto wte = tensors.find("wte");
+  if (wte == tensors.end()) fail(dir, ": no generator in this checkpoint (tensor 'wte' is missing)");
+  export_gpt2(generator, model, wte->second.size(0), token("task.start_token"), token("task.end_token"), args[3]);
+  std::printf("wrote %s/config.json and %s/model.safetensors (GPT-2: %lld layers, d_model %lld, %lld heads, %lld positions, vocabulary %lld)\n",
+              args[3].c_str(), args[3].c_str(), (long long)model.layers, (long long)model.d_model, (long long)model.heads,
+              (long long)model.max_len, (long long)wte->second.size(0));
+  return 0;
+}
+
+// The token ids of one line of FILE: decimal integers separated by whitespace.
+std::vector<int32_t> parse_ids(const std::string& file, int64_t line_no, const std::string& line) {
+  std::vector<int32_t> ids;
+  for (const std::string& w : split_whitespace(line)) {
+    size_t used = 0;
+    long v = -1;
+    try {
+      v = std::stol(w, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != w.size() || v < 0 || v > INT32_MAX) fail(file, ":", line_no, ": '", w, "' is not a token id");
+    ids.push_back(int32_t(v));
+  }
+  return ids;
+}
+
+int cmd_logits(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << "usage: coopgen logits --config FILE [--checkpoint DIR|hf_gpt2:DIR] --ids FILE --out FILE.safetensors\n"
+                 "                      [--device cpu|cuda] [key.sub=value ...]\n"
+                 "The generator's next-token logits for each line of FILE (token ids separated by spaces, fed\n"
+                 "as they are: no start token added), written as tensors logits.0, logits.1, ... [T, V] (f32).\n"
+                 "DIR defaults to run_dir/checkpoint; hf_gpt2:DIR reads a transformers GPT-2 folder.\n";
+    return 0;
+  }
+  ConfigArgs a = parse_config_args("logits", args, {"--checkpoint", "--ids", "--out"}, false);
+  if (!a.extra.count("--ids") || !a.extra.count("--out")) fail("logits: --ids FILE and --out FILE are required");
+  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  const Generator g = load_generator(a.cfg, dir);
+  NamedTensors out;
+  int64_t line_no = 0;
+  for (const std::string& line : read_text_lines(a.extra["--ids"])) {
+    const std::vector<int32_t> ids = parse_ids(a.extra["--ids"], ++line_no, line);
+    if (ids.empty()) continue;
+    for (int32_t id : ids)
+      if (id >= g.vocab()) fail(a.extra["--ids"], ":", line_no, ": token id ", id, " is outside the vocabulary (", g.vocab(), ")");
+    if (int64_t(ids.size()) > g.config().max_len)
+      fail(a.extra["--ids"], ":", line_no, ": ", ids.size(), " tokens, more than the model's ", g.config().max_len, " positions");
+    NoGradGuard no_grad;
+    const Tensor logits = g.forward(Tensor::from(ids, {1, int64_t(ids.size())}, g.device())).to(DType::F32).to(Device::CPU);
+    out.emplace_back("logits." + std::to_string(out.size()), logits.reshape({int64_t(ids.size()), g.vocab()}));
+  }
+  save_safetensors(a.extra["--out"], out);
+  std::printf("wrote the logits of %zu sequences to %s\n", out.size(), a.extra["--out"].c_str());
+  return 0;
+}
+
+int cmd_tokenize(const std::vector<std::string>& args) {
+  if (wants_help(args) || args.empty()) {
+    std::cout << "usage: coopgen tokenize --vocab vocab.json --merges merges.txt [--decode] FILE\n"
+                 "GPT-2's byte-level BPE (models/bpe.h): prints the token ids of each line of FILE, separated\n"
+                 "by spaces; with --decode, FILE holds such id lines and the text of each is printed.\n";
+    return args.empty() ? 1 : 0;
+  }
+  std::map<std::string, std::string> opt;
+  bool decode = false;
+  std::string file;
+  for (size_t k = 0; k < args.size(); ++k) {
+    if (args[k] == "--decode") decode = true;
+    else if ((args[k] == "--vocab" || args[k] == "--merges") && k + 1 < args.size()) opt[args[k]] = args[k + 1], ++k;
+    else if (file.empty() && args[k][0] != '-') file = args[k];
+    else fail("tokenize: unexpected argument '", args[k], "' (see --help)");
+  }
+  if (!opt.count("--vocab") || !opt.count("--merges") || file.empty()) fail("tokenize: --vocab, --merges and FILE are required");
+  const Gpt2Bpe bpe(opt["--vocab"], opt["--merges"]);
+  int64_t line_no = 0;
+  for (const std::string& line : read_text_lines(file)) {
+    ++line_no;
+    if (decode) {
+      const std::string text = bpe.decode(parse_ids(file, line_no, line));
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fputc('\n', stdout);
+    } else {
+      const std::vector<int32_t> ids = bpe.encode(line);
+      for (size_t k = 0; k < ids.size(); ++k) std::printf("%s%d", k ? " " : "", ids[k]);
+      std::printf("\n");
+    }
+  }
+  return 0;
+}
+
 int cmd_enumerate(const std::vector<std::string>& args) {
   if (wants_help(args) || args.empty()) {
     std::cout << "usage: coopgen enumerate --out FILE.csv [--problems N (5)] [--vocab V (3)] [--length L (3)]\n"
@@ -395,6 +517,9 @@ int cli_main(int argc, char** argv) {
     if (cmd == "inspect") return cmd_inspect(args);
     if (cmd == "devices") return cmd_devices();
     if (cmd == "enumerate") return cmd_enumerate(args);
+    if (cmd == "export") return cmd_export(args);
+    if (cmd == "tokenize") return cmd_tokenize(args);
+    if (cmd == "logits") return cmd_logits(args);
     fail("unknown command '", cmd, "' (see coopgen --help)");
   } catch (const Error& e) {
     dist::abort_job(e.what());  // several ranks: ends them all, naming this one

@@ -85,6 +85,12 @@ void prepare_run_dir(const RunConfig& cfg) {
   atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
 }
 
+void apply_stored_shape(TransformerConfig& model, const TrainerState& st) {
+  for (auto [key, field] : {std::pair{"model.d_model", &model.d_model}, {"model.layers", &model.layers},
+                            {"model.heads", &model.heads}, {"model.max_len", &model.max_len}})
+    if (auto it = st.numbers.find(key); it != st.numbers.end()) *field = int64_t(it->second);
+}
+
 int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume) {
   // Every rank trains; rank 0 alone writes the run folder, logs, evaluates and checkpoints.
   const bool root = dist::is_root();
@@ -120,6 +126,11 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     for (size_t i = 0; i < trained.size(); ++i) st.numbers[optimizer_steps_key(i)] = double(trained[i].opt->steps_taken());
     st.strings["task"] = cfg.data.task;
     st.strings["method"] = cfg.method;
+    // The generator's shape and tokens, so a checkpoint can be exported without its config.
+    st.numbers["model.d_model"] = double(cfg.model.d_model), st.numbers["model.layers"] = double(cfg.model.layers);
+    st.numbers["model.heads"] = double(cfg.model.heads), st.numbers["model.max_len"] = double(cfg.model.max_len);
+    if (hooks.start_token >= 0) st.numbers["task.start_token"] = double(hooks.start_token);
+    if (hooks.end_token >= 0) st.numbers["task.end_token"] = double(hooks.end_token);
     save_checkpoint(ckpt.string(), all, st);
   };
   std::ofstream metrics_file;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/io.h"
 #include "engine/optim.h"
 #include "trainers/loop/run_config.h"
 #include "trainers/loop/tasks.h"
@@ -26,6 +27,7 @@ struct LoopHooks {
   // tokens_per_s; all others are logged as they are.
   std::function<Metrics(int64_t step)> step;
   std::function<Metrics()> evaluate;
+  int32_t start_token = -1, end_token = -1;  // the task's (−1: none), saved with each checkpoint
 };
 
 // Creates the run folder and writes the resolved config into it (rank 0): called first thing, so a
@@ -34,6 +36,11 @@ void prepare_run_dir(const RunConfig& cfg);
 
 // Runs steps up to cfg.train.steps (from <run_dir>/checkpoint with `resume`); returns the exit code.
 int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume);
+
+// Sets `model` to the generator shape a checkpoint's trainer_state.json records (model.d_model,
+// model.layers, model.heads, model.max_len: written since 2026-11-30, so `coopgen export` and
+// `coopgen logits` need no config); a key it lacks keeps `model`'s value.
+void apply_stored_shape(TransformerConfig& model, const TrainerState& st);
 
 // Copies each of `params` from `tensors` (a checkpoint's); errors name the folder and tensor.
 void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir);

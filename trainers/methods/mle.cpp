@@ -8,6 +8,7 @@
 #include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "models/gpt2.h"
 #include "trainers/loop/loop.h"
 
 namespace coopgen {
@@ -50,10 +51,18 @@ StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences&
 }
 
 Generator load_generator(const RunConfig& cfg, const std::string& dir) {
-  auto tensors = load_checkpoint(dir, nullptr);
+  if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) {
+    Generator g(with_gpt2_shape(cfg.model, dir), read_gpt2_config(hf).vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
+    load_gpt2_weights(g.params(), "", hf);
+    return g;
+  }
+  TrainerState st;
+  auto tensors = load_checkpoint(dir, &st);
   auto wte = tensors.find("wte");
   if (wte == tensors.end() || wte->second.dim() != 2) fail(dir, "/model.safetensors: tensor 'wte' is missing");
-  Generator g(cfg.model, wte->second.size(0), cfg.seed, cfg.backend(), cfg.precision_mode());
+  GeneratorConfig shape = cfg.model;
+  apply_stored_shape(shape, st);
+  Generator g(shape, wte->second.size(0), cfg.seed, cfg.backend(), cfg.precision_mode());
   load_params(g.params(), tensors, dir);
   return g;
 }
@@ -61,7 +70,8 @@ Generator load_generator(const RunConfig& cfg, const std::string& dir) {
 void init_generator(const RunConfig& cfg, Generator& g) {
   const std::string& dir = cfg.model.init;
   if (dir.empty()) return;
-  load_params(g.params(), load_checkpoint(dir, nullptr), dir);
+  if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) load_gpt2_weights(g.params(), "", hf);
+  else load_params(g.params(), load_checkpoint(dir, nullptr), dir);
   if (dist::is_root()) std::fprintf(stderr, "generator initialised from %s\n", dir.c_str());
 }
 
@@ -84,6 +94,7 @@ int train_mle(const RunConfig& cfg, bool resume) {
     return {{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens", r.tokens}};
   };
   hooks.evaluate = [&] { return task.evaluate(g, cfg, PrefixScorer{}); };
+  hooks.start_token = task.start_token, hooks.end_token = task.eos;
   const int code = run_training(cfg, {{&g.params(), &opt}}, hooks, resume);
   if (code == 0 && cfg.data.task == "oracle" && dist::is_root())
     std::printf("reference points: SeqGAN's MLE NLL-oracle 9.038, untrained about 10.3\n");

@@ -13,6 +13,7 @@
 #include "engine/logspace.h"
 #include "engine/ops.h"
 #include "engine/random.h"
+#include "models/gpt2.h"
 #include "trainers/loop/loop.h"
 #include "trainers/methods/mle.h"
 #include "trainers/methods/weights.h"
@@ -102,7 +103,8 @@ class DiscriminatorRun {
     }
     if (!cfg_.discriminator.init_checkpoint.empty()) {
       const std::string& dir = cfg_.discriminator.init_checkpoint;
-      load_params(d_.params(), load_checkpoint(dir, nullptr), dir);
+      if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) load_gpt2_weights(d_.params(), "disc.", hf);  // a fresh head
+      else load_params(d_.params(), load_checkpoint(dir, nullptr), dir);
       std::fprintf(stderr, "discriminator initialised from %s\n", dir.c_str());
     }
     for (int64_t j = 0; j < cfg_.discriminator.pretrain_steps; ++j) {
@@ -375,6 +377,7 @@ int train_with_discriminator(const RunConfig& cfg, bool resume) {
                  ", run folder " + cfg.run_dir;
   hooks.step = [&](int64_t step) { return run.step(step); };
   hooks.evaluate = [&] { return run.evaluate(); };
+  hooks.start_token = task->start_token, hooks.end_token = task->eos;
   return run_training(cfg, run.trained(), hooks, resume);
 }
 
