@@ -465,7 +465,7 @@ int cmd_enumerate(const std::vector<std::string>& args) {
                  "KL(p*‖p_t) over T iterations of the generator update with the optimal discriminator, on N\n"
                  "random problems of V^L sequences (one parameter per sequence): exact M-step, 1 or 5\n"
                  "gradient steps per iteration, M = 16 or 256 sampled sequences with self-normalised weights,\n"
-                 "and GAN's REINFORCE update (trainers/methods/enumerable.h). Plot: scripts/plot_enumerable.py.\n";
+                 "and GAN's REINFORCE update (trainers/methods/enumerable.h). Plot: python3 scripts/plot.py enumerable FILE.csv OUT.png.\n";
     return args.empty() ? 1 : 0;
   }
   std::map<std::string, std::string> opt{{"--out", ""}, {"--problems", "5"}, {"--vocab", "3"}, {"--length", "3"}, {"--iterations", "100"}};
