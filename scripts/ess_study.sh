@@ -3,8 +3,8 @@
 # the effective sample size (Σw)²/Σw² of the self-normalised weights w ∝ p·D*/q̂ at the early
 # (20 MLE steps) and full (3,500) MLE starts, for q̂ = p, the mixture (0.5·p + 0.5·nucleus 0.9)
 # and the D*-guided proposal, at M = 64, 256 and 1,024. The generator does not move (lr 0): each
-# of the STEPS steps is one independent draw of M samples. Needs the starts of
-# scripts/oracle_optimal_d.sh (runs/oracle_mle20, runs/oracle_mle). Prints one CSV line per cell:
+# of the STEPS steps is one independent draw of M samples. The starts are those of
+# scripts/oracle_optimal_d.sh (trained when missing). Prints one CSV line per cell:
 # start,proposal,M,draws,mean ESS,min,max,ESS/M; writes runs/ess_study/.
 #   scripts/ess_study.sh [SEEDS...]   (default 0 1; STEPS 5)
 set -euo pipefail
@@ -14,28 +14,23 @@ STEPS=${STEPS:-5}
 SEEDS=("${@:-0 1}")
 export OPENBLAS_NUM_THREADS=1
 OUT=runs/ess_study
+. scripts/oracle_common.sh
 mkdir -p "$OUT"
 echo "start,proposal,M,draws,mean_ess,min_ess,max_ess,ess_over_M"
 for start in early full; do
-  ckpt=runs/oracle_mle20/checkpoint
-  [ "$start" = full ] && ckpt=runs/oracle_mle/checkpoint
-  [ -d "$ckpt" ] || { echo "ess_study: $ckpt is missing (run scripts/oracle_optimal_d.sh first)" >&2; exit 1; }
-  for proposal in p mix guided; do
-    case $proposal in
-      p) extra="" ;;
-      mix) extra="adversarial.proposal.top_p=0.9 adversarial.proposal.mix=0.5" ;;
-      guided) extra="decoding.decoder=guided decoding.weights=importance" ;;
-    esac
+  ckpt=$(oracle_start "$start" "$BIN")
+  for proposal in p mix guided; do  # gcn_p, gcn_mix, gcn_guided of scripts/oracle_common.sh
     for m in 64 256 1024; do
       for seed in ${SEEDS[*]}; do
         run=$OUT/$start-$proposal-$m-$seed
         grep -qs '"ess"' "$run/metrics.jsonl" && continue
         rm -rf "$run"
         # shellcheck disable=SC2086
-        "$BIN" train --config configs/oracle_gcn.yaml run_dir="$run" seed="$seed" model.init="$ckpt" \
+        set -- $(oracle_method_args "gcn_$proposal")
+        "$BIN" train --config "$@" run_dir="$run" seed="$seed" model.init="$ckpt" \
           discriminator.kind=optimal discriminator.pretrain_steps=0 optim.lr=0 adversarial.samples="$m" \
           train.steps="$STEPS" optim.schedule.total_steps="$STEPS" train.log_every=1 train.eval_every=0 \
-          train.eval_samples=10 train.checkpoint_every=0 data.test_size=100 $extra > "$run.log" 2>&1 ||
+          train.eval_samples=10 train.checkpoint_every=0 data.test_size=100 > "$run.log" 2>&1 ||
           { echo "ess_study: $run failed:" >&2; tail -3 "$run.log" >&2; exit 1; }
       done
       python3 - "$start" "$proposal" "$m" "$OUT/$start-$proposal-$m-"*/metrics.jsonl <<'PY'

@@ -12,7 +12,8 @@
 # d_logit_mae, d_logit_sd_error). Runs are OUT/METHOD+VARIANT-SCHEDULE-SEED; finished ones are kept.
 #   scripts/oracle_learned_d.sh [SEEDS...]   (default 0 1; JOBS=2 at a time)
 # Variables: METHODS (d_base: gcn_p gcn_mix gcn_guided rml_gan gan; the other variants: gcn_p
-# gcn_guided), VARIANTS (all four), START, OUT (runs/oracle_learned), STEPS (1000), RUN_ARGS.
+# gcn_guided), VARIANTS (all four), START (early, full or a checkpoint folder; scripts/oracle_common.sh),
+# OUT (runs/oracle_learned), STEPS (1000), RUN_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build-rel/coopgen}
@@ -20,25 +21,14 @@ JOBS=${JOBS:-2}
 STEPS=${STEPS:-1000}
 SEEDS=("${@:-0 1}")
 export OPENBLAS_NUM_THREADS=1
-start=${START:-runs/oracle_mle20/checkpoint}
-[ -d "$start" ] || "$BIN" train --config configs/oracle_mle.yaml train.steps=20 optim.schedule.total_steps=20 \
-  optim.schedule.warmup_steps=5 train.checkpoint_every=0 run_dir=runs/oracle_mle20 > runs/oracle_mle20.log 2>&1
+. scripts/oracle_common.sh
+start=$(oracle_start "${START:-early}" "$BIN")
 OUT=${OUT:-runs/oracle_learned}
 mkdir -p "$OUT"
 common="model.init=$start train.steps=$STEPS optim.schedule.total_steps=$STEPS train.eval_every=100 train.log_every=10
         train.checkpoint_every=0 train.eval_samples=1000 optim.schedule.warmup_steps=0 discriminator.kind=learned
         discriminator.causal=true discriminator.init_from_generator=false discriminator.prefix_fraction=0.5
         discriminator.pretrain_steps=300 ${RUN_ARGS:-}"
-method_args() {
-  case "$1" in
-    gcn_p) echo "configs/oracle_gcn.yaml" ;;
-    gcn_mix) echo "configs/oracle_gcn.yaml adversarial.proposal.top_p=0.9 adversarial.proposal.mix=0.5" ;;
-    gcn_guided) echo "configs/oracle_gcn.yaml decoding.decoder=guided decoding.weights=importance" ;;
-    rml_gan) echo "configs/oracle_rml_gan.yaml" ;;
-    gan) echo "configs/oracle_gan.yaml adversarial.baseline=true" ;;
-    *) echo "oracle_learned_d: unknown method $1" >&2; exit 2 ;;
-  esac
-}
 variant_args() {
   case "$1" in
     d_base) echo "" ;;
@@ -55,7 +45,7 @@ for seed in ${SEEDS[*]}; do
       run="$OUT/$method+$variant-constant-$seed"
       grep -q "\"step\": $STEPS, \"nll_oracle\"" "$run/metrics.jsonl" 2>/dev/null && continue
       rm -rf "$run"
-      set -- $(method_args "$method")
+      set -- $(oracle_method_args "$method")
       config=$1; shift
       echo "$BIN train --config $config $* $(variant_args "$variant") run_dir=$run seed=$seed $(echo $common) > $run.log 2>&1"
     done

@@ -70,6 +70,16 @@ def save(fig, out):
     print(f"wrote {out}", file=sys.stderr)
 
 
+def label(ax, xlabel, ylabel, title, legend=True):
+    """Axis labels, title, a light grid (major and minor ticks) and the legend: every plot's finish."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    if legend:
+        ax.legend(fontsize=8)
+
+
 def cmd_run(a):
     evals, train = read_metrics(os.path.join(a.run_dir, "metrics.jsonl"))
     names = ["loss"] + sorted({k for e in evals.values() for k in e if k != "step"})
@@ -80,10 +90,7 @@ def cmd_run(a):
         src = train if name == "loss" else [evals[s] for s in sorted(evals)]
         pts = [(r["step"], r[name]) for r in src if name in r]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="." if len(pts) < 40 else None)
-        ax.set_xlabel("step")
-        ax.set_ylabel(LABELS.get(name, name))
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
+        label(ax, "step", LABELS.get(name, name), name, legend=False)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
     fig.suptitle(os.path.basename(os.path.normpath(a.run_dir)))
@@ -99,11 +106,7 @@ def cmd_compare(a):
             steps = [t for t in sorted(evals) if m in evals[t]]
             ax.plot(steps, [evals[t][m] for t in steps], marker=".", label=os.path.basename(os.path.normpath(run)))
     for ax, m in zip(axes[0], metrics):
-        ax.set_xlabel("step")
-        ax.set_ylabel(LABELS.get(m, m))
-        ax.set_title(m)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        label(ax, "step", LABELS.get(m, m), m)
     save(fig, a.out)
 
 
@@ -151,11 +154,7 @@ def cmd_curves(a):
                 line, = ax.plot(steps, mean, label=f"{method} ({len(runs)} seeds)")
                 ax.fill_between(steps, [x - y for x, y in zip(mean, sd)], [x + y for x, y in zip(mean, sd)],
                                 color=line.get_color(), alpha=0.2)
-            ax.set_xlabel("generator step")
-            ax.set_ylabel(LABELS.get(m, m))
-            ax.set_title(f"{m}, {sched} learning rate")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
+            label(ax, "generator step", LABELS.get(m, m), f"{m}, {sched} learning rate")
         save(fig, f"{a.out_prefix}-{sched}.png")
 
 
@@ -181,11 +180,8 @@ def cmd_sweep(a):
             header_done = True
         for r in rows:
             print(f"| {name} | " + " | ".join(f"{float(r[c]):.3f}" for c in cols) + " |")
-    ax.set_xlabel("LM score: NLL of the samples under an MLE model of the data (quality, lower is better)")
-    ax.set_ylabel("reverse LM score: NLL of test data (diversity, lower is better)")
-    ax.set_title("temperature sweep (Caccia et al. 2020)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    label(ax, "LM score: NLL of the samples under an MLE model of the data (quality, lower is better)",
+          "reverse LM score: NLL of test data (diversity, lower is better)", "temperature sweep (Caccia et al. 2020)")
     save(fig, a.out)
 
 
@@ -202,11 +198,8 @@ def cmd_enumerable(a):
         line, = ax.plot(ts, med, lw=1.5, label=f"{update} (median of {len(problems)})")
         ax.fill_between(ts, lo, hi, color=line.get_color(), alpha=0.12)
     ax.set_yscale("log")
-    ax.set_xlabel("iteration t (one generator update with the optimal discriminator each)")
-    ax.set_ylabel("KL(p*‖p_t) (nats)")
-    ax.set_title("the method on enumerable problems (band: min to max over problems)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    label(ax, "iteration t (one generator update with the optimal discriminator each)", "KL(p*‖p_t) (nats)",
+          "the method on enumerable problems (band: min to max over problems)")
     save(fig, a.out)
 
 
@@ -223,11 +216,8 @@ def cmd_noise(a):
             if p[3]:
                 ax.scatter([p[0]], [p[1]], marker="*", s=120, color=line.get_color())
                 ax.annotate(p[3], (p[0], p[1]), fontsize=7, xytext=(4, 4), textcoords="offset points")
-    ax.set_xlabel("σ of the discriminator's logit error (0: the optimal D*)")
-    ax.set_ylabel("final KL(p*‖p) (nats/token)")
-    ax.set_title("how good must D be (stars: the learned D at its measured error)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    label(ax, "σ of the discriminator's logit error (0: the optimal D*)", "final KL(p*‖p) (nats/token)",
+          "how good must D be (stars: the learned D at its measured error)")
     save(fig, a.out)
 
 

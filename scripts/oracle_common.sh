@@ -1,0 +1,34 @@
+# Sourced by the oracle experiment scripts (oracle_optimal_d.sh, oracle_learned_d.sh): the methods
+# they compare and the starts they share, defined once.
+
+# The config and overrides of a method by name: mle (continued maximum likelihood on the training
+# data: the control), gcn_p (q̂ = p), gcn_mix (q̂ = 0.5·p + 0.5·nucleus 0.9, per token), gcn_guided
+# (q̂ ∝ p·D on prefixes, token by token), rml_gan (256 candidates from p, 64 resampled ∝ D), gan
+# (REINFORCE, mean-reward baseline).
+oracle_method_args() {
+  case "$1" in
+    mle) echo "configs/oracle_gcn.yaml method=mle" ;;
+    gcn_p) echo "configs/oracle_gcn.yaml" ;;
+    gcn_mix) echo "configs/oracle_gcn.yaml adversarial.proposal.top_p=0.9 adversarial.proposal.mix=0.5" ;;
+    gcn_guided) echo "configs/oracle_gcn.yaml decoding.decoder=guided decoding.weights=importance" ;;
+    rml_gan) echo "configs/oracle_rml_gan.yaml" ;;
+    gan) echo "configs/oracle_gan.yaml adversarial.baseline=true" ;;
+    *) echo "unknown method $1" >&2; return 2 ;;
+  esac
+}
+
+# The checkpoint folder of a start by name, trained with BINARY when missing: early (20 MLE steps,
+# runs/oracle_mle20), full (configs/oracle_mle.yaml's 3,500 steps, runs/oracle_mle), or a folder.
+oracle_start() {  # NAME BINARY
+  case "$1" in
+    early)
+      [ -d runs/oracle_mle20/checkpoint ] || "$2" train --config configs/oracle_mle.yaml train.steps=20 \
+        optim.schedule.total_steps=20 optim.schedule.warmup_steps=5 train.checkpoint_every=0 run_dir=runs/oracle_mle20 \
+        > runs/oracle_mle20.log 2>&1
+      echo runs/oracle_mle20/checkpoint ;;
+    full)
+      [ -d runs/oracle_mle/checkpoint ] || "$2" train --config configs/oracle_mle.yaml > runs/oracle_mle.log 2>&1
+      echo runs/oracle_mle/checkpoint ;;
+    *) echo "$1" ;;
+  esac
+}
