@@ -3,14 +3,15 @@ GPT-2 written here from the paper's equations (independent of both).
 
 1. transformers builds a random GPT-2 (2 layers, d 64, 4 heads, vocabulary 1,000, 64 positions;
    weights drawn wider than GPT-2's init so that every term moves the logits) and saves it with
-   save_pretrained. coopgen reads it (`coopgen logits --checkpoint hf_gpt2:DIR`) on sequences of
-   odd lengths up to the 64 positions: its f32 logits must match the float64 reference within 2e-4
-   (transformers' own logits must too, which checks the reference). Negative control: the
-   reference with the query and key projections swapped must differ by far more than the tolerance.
+   save_pretrained. coopgen reads it (`coopgen logits --checkpoint hf_gpt2:DIR`) on 8 sequences of
+   lengths 1 to 64: its f32 logits must match the float64 reference to 1e-4 relative (max |Δ| over
+   max |logit|; transformers' own logits must too, which checks the reference). Negative control:
+   the same folder with the query and key projections of c_attn swapped must fail that comparison.
    With --cuda (COOPGEN has the CUDA backend: a GPU build, or the emulator's), the same on
-   --device cuda in f32 (2e-4) and with precision=bf16 (relative RMS error under 2⁻⁵), and no part 2.
+   --device cuda in f32 and with precision=bf16 (relative RMS error under 2⁻⁵), and no part 2.
 2. A BPE of 1,000 tokens trained with `tokenizers` on COCO (tests/reference_tools.py) and that
-   GPT-2: coopgen's NLL-test at step 0 of a GCN run started from hf_gpt2:DIR (generator and
+   GPT-2. A run of 0 steps from hf_gpt2:DIR, exported (`coopgen export --format hf_gpt2`), gives
+   back every tensor of the original bit for bit. coopgen's NLL-test at step 0 of a GCN run started from hf_gpt2:DIR (generator and
    discriminator body) on the BPE-encoded COCO test set must equal transformers' (float64) on
    the same lines encoded by `tokenizers`, with <|endoftext|> before and after each line. The
    run trains 30 GCN steps; `coopgen export --format hf_gpt2` of its checkpoint must load in
@@ -46,7 +47,7 @@ coco = os.path.join(shared, "data", "coco")
 if not os.path.exists(os.path.join(coco, "train.txt")):
     skip(f"no COCO data under {coco}", required=False)
 repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOL = 2e-4
+TOL = 1e-4  # relative: max |Δ| / max |reference logit|
 failures = []
 
 
@@ -104,8 +105,8 @@ def coopgen_logits(binary, checkpoint, seqs, tmp, *overrides):
     return [t[f"logits.{i}"].astype(np.float64) for i in range(len(seqs))]
 
 
-def max_error(got, want):
-    return max(float(np.abs(g - w).max()) for g, w in zip(got, want))
+def rel_error(got, want):
+    return max(float(np.abs(g - w).max()) for g, w in zip(got, want)) / max(float(np.abs(w).max()) for w in want)
 
 
 def torch_logits(model, seqs):
@@ -121,6 +122,16 @@ def check_training_and_export(tmp, hf):
     eot = tok.token_to_id("<|endoftext|>")
     test = [e.ids for e in tok.encode_batch([l for l in lines_of(os.path.join(coco, "test.txt")) if l.split()])]
     test = [s for s in test if len(s) <= 63]  # coopgen skips lines longer than its positions, less the start token
+    run_dir = os.path.join(tmp, "zero_steps")
+    run(coopgen, "train", "--config", os.path.join(repo, "configs/coco_mle.yaml"), f"run_dir={run_dir}",
+        f"model.init=hf_gpt2:{hf}", "data.tokenizer.kind=gpt2_bpe", f"data.tokenizer.vocab={bpe}/vocab.json",
+        f"data.tokenizer.merges={bpe}/merges.txt", f"data.train_file={coco}/train.txt", f"data.test_file={coco}/test.txt",
+        "train.steps=0", "train.eval_samples=10")
+    run(coopgen, "export", "--format", "hf_gpt2", os.path.join(run_dir, "checkpoint"), os.path.join(tmp, "round_trip"))
+    original, back = load_file(os.path.join(hf, "model.safetensors")), load_file(os.path.join(tmp, "round_trip", "model.safetensors"))
+    same = [k for k in original if k in back and np.array_equal(original[k], back[k])]
+    check(len(same) == len(original) == len(back),
+          f"hf_gpt2 → coopgen checkpoint → export: {len(same)} of {len(original)} tensors bit-identical ({len(back)} written)")
     model64 = model.double()
     nll, tokens = 0.0, 0
     with torch.no_grad():
@@ -156,7 +167,7 @@ def check_training_and_export(tmp, hf):
     seqs = [rng.integers(0, 1000, n).tolist() for n in (5, 40)]
     got = coopgen_logits(coopgen, os.path.join(run_dir, "checkpoint"), seqs, tmp)
     theirs = torch_logits(back.double().eval(), seqs)
-    check(max_error(got, theirs) < TOL, f"exported checkpoint in transformers vs coopgen: max |Δ| {max_error(got, theirs):.2e} (< {TOL})")
+    check(rel_error(got, theirs) < TOL, f"exported checkpoint in transformers vs coopgen: relative error {rel_error(got, theirs):.2e} (< {TOL})")
 
 
 torch.manual_seed(0)
@@ -174,26 +185,30 @@ with tempfile.TemporaryDirectory() as tmp:
     hf = os.path.join(tmp, "hf")
     model.save_pretrained(hf)
     sd = {k: v.numpy() for k, v in model.state_dict().items()}
-    seqs = [rng.integers(0, 1000, n).tolist() for n in (1, 7, 33, 64)]
+    seqs = [rng.integers(0, 1000, n).tolist() for n in (1, 2, 7, 16, 31, 33, 50, 64)]
     want = [reference_logits(sd, cfg, s) for s in seqs]
     scale = float(np.sqrt(np.mean(np.concatenate([x.ravel() for x in want]) ** 2)))
     print(f"random GPT-2, logits RMS {scale:.3f}; sequences of {[len(s) for s in seqs]} tokens")
-    check(max_error(torch_logits(model, seqs), want) < TOL,
-          f"transformers vs float64 reference: max |Δ| {max_error(torch_logits(model, seqs), want):.2e} (< {TOL})")
+    check(rel_error(torch_logits(model, seqs), want) < TOL,
+          f"transformers vs float64 reference: relative error {rel_error(torch_logits(model, seqs), want):.2e} (< {TOL})")
     got = coopgen_logits(coopgen, f"hf_gpt2:{hf}", seqs, tmp)
-    check(max_error(got, want) < TOL, f"coopgen CPU vs float64 reference: max |Δ| {max_error(got, want):.2e} (< {TOL})")
-    swapped = dict(sd)
-    for l in range(cfg["n_layer"]):
-        for part in ("weight", "bias"):
-            a = sd[f"transformer.h.{l}.attn.c_attn.{part}"].copy()
-            a[..., :64], a[..., 64:128] = sd[f"transformer.h.{l}.attn.c_attn.{part}"][..., 64:128], a[..., :64].copy()
-            swapped[f"transformer.h.{l}.attn.c_attn.{part}"] = a
-    wrong = [reference_logits(swapped, cfg, s) for s in seqs]
-    check(max_error(got, wrong) > 100 * TOL,
-          f"negative control (q and k swapped in the reference): max |Δ| {max_error(got, wrong):.2e} (> {100 * TOL})")
+    check(rel_error(got, want) < TOL, f"coopgen CPU vs float64 reference: relative error {rel_error(got, want):.2e} (< {TOL})")
+    with torch.no_grad():  # the negative control: q and k swapped in every c_attn, saved as a folder
+        swapped = transformers.GPT2LMHeadModel(config).eval()
+        swapped.load_state_dict(model.state_dict())
+        for block in swapped.transformer.h:
+            for p in (block.attn.c_attn.weight, block.attn.c_attn.bias):
+                q = p[..., :64].clone()
+                p[..., :64] = p[..., 64:128]
+                p[..., 64:128] = q
+    swapped.save_pretrained(os.path.join(tmp, "hf_swapped"))
+    bad = coopgen_logits(coopgen, f"hf_gpt2:{tmp}/hf_swapped", seqs, tmp)
+    check(rel_error(bad, want) > 100 * TOL,
+          f"negative control (q and k swapped in the folder) fails the comparison: relative error {rel_error(bad, want):.2e}")
     if cuda:
+        wrong = [reference_logits({k: v.numpy() for k, v in swapped.state_dict().items()}, cfg, s) for s in seqs]
         got = coopgen_logits(coopgen, f"hf_gpt2:{hf}", seqs, tmp, "--device", "cuda")
-        check(max_error(got, want) < TOL, f"coopgen CUDA f32 vs reference: max |Δ| {max_error(got, want):.2e} (< {TOL})")
+        check(rel_error(got, want) < TOL, f"coopgen CUDA f32 vs reference: relative error {rel_error(got, want):.2e} (< {TOL})")
         got = coopgen_logits(coopgen, f"hf_gpt2:{hf}", seqs, tmp, "--device", "cuda", "precision=bf16")
         rms = float(np.sqrt(np.mean(np.concatenate([(g - w).ravel() for g, w in zip(got, want)]) ** 2))) / scale
         rms_wrong = float(np.sqrt(np.mean(np.concatenate([(g - w).ravel() for g, w in zip(got, wrong)]) ** 2))) / scale
