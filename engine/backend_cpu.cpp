@@ -205,4 +205,6 @@ void cpu_run(const OpCall& c) {
   fail("cpu backend: no kernel for op ", op_name(c.op));
 }
 
+void set_cpu_threads(int threads) { cpu::set_blas_threads(threads); }
+
 }  // namespace coopgen

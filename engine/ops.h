@@ -50,6 +50,11 @@ Tensor softmax(const Tensor& x);
 // normalisation statistics, log-sum-exps and losses are f32. The CPU computes in f32 regardless.
 enum class Precision { F32, BF16 };
 
+// Threads of the CPU backend's matrix products (OpenBLAS's pool; process-wide, set once at start-up
+// from the config key `cpu_threads`). More threads change the order of floating-point sums, so
+// results can differ in the last bits between thread counts.
+void set_cpu_threads(int threads);
+
 // q [B,H,Tq,D], k, v [B,H,Tk,D], key_mask [B,Tk] (1 keep, 0 padded; may be undefined).
 // softmax(q kᵀ/√D + mask) v; causal aligns the last query with the last key (KV caches).
 // One op (kernels/cpu/attention.h): no Tq×Tk scores are kept; the backward pass recomputes them

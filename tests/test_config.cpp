@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 #include "trainers/loop/run_config.h"
@@ -67,4 +69,21 @@ TEST_CASE("a missing required key is named", "[config]") {
   REQUIRE_THROWS_WITH(load_config<Needs>(f), Catch::Contains("req.yaml:1: layers: missing required key"));
   f = yaml_file("req2.yaml", "layers: 4\n");
   REQUIRE(load_config<Needs>(f).layers == 4);
+}
+
+TEST_CASE("cpu_threads: the key, else OPENBLAS_NUM_THREADS, else one thread for small models", "[config]") {
+  const char* saved = std::getenv("OPENBLAS_NUM_THREADS");
+  const std::string restore = saved ? saved : "";
+  RunConfig cfg;
+  cfg.cpu_threads = 3;
+  setenv("OPENBLAS_NUM_THREADS", "2", 1);
+  REQUIRE(cfg.resolved_cpu_threads() == 3);
+  cfg.cpu_threads = 0;
+  REQUIRE(cfg.resolved_cpu_threads() == 2);
+  unsetenv("OPENBLAS_NUM_THREADS");
+  cfg.model.d_model = 128;
+  REQUIRE(cfg.resolved_cpu_threads() == 1);
+  cfg.model.d_model = 768;
+  REQUIRE(cfg.resolved_cpu_threads() == int(std::max(1u, std::thread::hardware_concurrency())));
+  if (saved) setenv("OPENBLAS_NUM_THREADS", restore.c_str(), 1);
 }

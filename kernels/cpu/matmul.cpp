@@ -15,6 +15,8 @@ static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, do
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, n);
 }
 
+void set_blas_threads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
+
 template <class T>
 void matmul(T* c, const T* a, const T* b, int64_t batch, int64_t m, int64_t n, int64_t k,
             bool trans_a, bool trans_b, double alpha, double beta) {

@@ -9,4 +9,7 @@ template <class T>
 void matmul(T* c, const T* a, const T* b, int64_t batch, int64_t m, int64_t n, int64_t k,
             bool trans_a, bool trans_b, double alpha, double beta);
 
+// The size of OpenBLAS's thread pool, for the whole process (≥ 1).
+void set_blas_threads(int threads);
+
 }  // namespace coopgen::cpu

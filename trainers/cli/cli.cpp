@@ -106,6 +106,7 @@ ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::stri
   // A GPT-2 checkpoint to start from sets the transformer's shape (models/gpt2.h).
   out.cfg.model = with_gpt2_shape(out.cfg.model, out.cfg.model.init);
   out.cfg.discriminator.model = with_gpt2_shape(out.cfg.discriminator.model, out.cfg.discriminator.init_checkpoint);
+  set_cpu_threads(out.cfg.resolved_cpu_threads());
   return out;
 }
 

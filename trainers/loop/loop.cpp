@@ -6,8 +6,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "engine/communicator.h"
 #include "engine/io.h"
@@ -83,6 +85,12 @@ void prepare_run_dir(const RunConfig& cfg) {
   if (ec || !fs::is_directory(cfg.run_dir))
     fail("run_dir ", cfg.run_dir, ": cannot create the run folder (", ec ? ec.message() : "not a directory", ")");
   atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
+}
+
+int RunConfig::resolved_cpu_threads() const {
+  if (cpu_threads > 0) return int(cpu_threads);
+  if (const char* env = std::getenv("OPENBLAS_NUM_THREADS"); env && std::atoi(env) > 0) return std::atoi(env);
+  return model.d_model < 512 ? 1 : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 void apply_stored_shape(TransformerConfig& model, const TrainerState& st) {

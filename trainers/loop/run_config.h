@@ -167,6 +167,13 @@ struct RunConfig {
   AdversarialConfig adversarial;           // gan | rml_gan | gcn
   DecodingConfig decoding;                 // coopgen sample; gcn's proposal when not `sample`
   DistributedConfig distributed;
+  // OpenBLAS threads on the CPU backend. 0: the OPENBLAS_NUM_THREADS environment variable when set,
+  // else one thread below model.d_model 512 — at coopgen's sizes a second thread gives no speed-up
+  // and costs system time (an oracle MLE run of 300 steps: 49.1 s with one, 49.4 s with two plus
+  // 38 s of system time), and two runs can then share two cores — else all cores.
+  int64_t cpu_threads = 0;
+  // The thread count `cpu_threads` resolves to on this machine.
+  int resolved_cpu_threads() const;
   Device backend() const { return device == "cuda" ? Device::CUDA : Device::CPU; }
   Precision precision_mode() const { return precision == "bf16" ? Precision::BF16 : Precision::F32; }
   template <class V> void visit(V& v) {
@@ -184,6 +191,7 @@ struct RunConfig {
     v("adversarial", adversarial);
     v("decoding", decoding);
     v("distributed", distributed);
+    v("cpu_threads", cpu_threads, Range{0, 1024});
   }
 };
 
