@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     // half the matrix), 2.5× that backward; the usual accounting of FlashAttention's papers.
     const double flop = 3.5 * 4.0 * double(batch * heads) * double(time) * double(time) * double(dim) / 2;
     auto measure_once = [&] {
-      bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}, {}, {}, {}};
+      bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}};
       const std::vector<bench::Timing> timings = bench::measure(dev, versions, reps);
       r.runs = {{"unfused", timings[0], flop}, {"op", timings[1], flop}};
       r.ceilings = bench::measure_ceilings(dev);

@@ -1,18 +1,19 @@
 // Decoding throughput of each decoder (trainers/decoding/decoding.h) on one backend: sequences per second
 // of ancestral sampling, MCTS over p·D at two simulation budgets, and discriminator-guided beam
-// search, each reported with its cost relative to sampling (the peer run side by side). Models
-// have fresh weights and sequences a fixed length (no <eos>), so every decoder does the same
-// number of steps. Targets are reported, never asserted.
-//   bench_decode [--device cpu|cuda] [--preset oracle|text] [--num N] [--json FILE]
-#include <chrono>
+// search, each reported with its cost relative to sampling (the peer run side by side; time on the
+// GPU, the process's CPU time on the CPU), and on CUDA what each asked of the GPU (core/counters.h)
+// per decoded token, per tree-search simulation and per beam step. Models have fresh weights and
+// sequences a fixed length (no <eos>), so every decoder does the same number of steps. Times are
+// reported, never asserted; `--check BASELINE.json` guards the baseline's counters (a count that
+// grows fails) and any ratios it lists.
+//   bench_decode [--device cpu|cuda] [--preset oracle|text|tiny] [--num N] [--reps R]
+//                [--decoders sample,mcts_10,mcts_50,das_4x8] [--json FILE] [--check BASELINE.json]
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "bench/harness.h"
-#include "models/discriminator.h"
 #include "models/discriminator.h"
 #include "trainers/decoding/decoders.h"
 
@@ -27,30 +28,28 @@ struct Preset {
   TransformerConfig d;
 };
 
-// oracle: configs/oracle_gcn.yaml's models; text: configs/emnlp_news_gcn.yaml's.
+// oracle: configs/oracle_gcn.yaml's models; text: configs/emnlp_news_gcn.yaml's; tiny: small enough
+// for the emulator, where CI guards the counters (bench/baselines/decode_counters.json).
 const Preset kPresets[] = {
+    {"tiny", 512, 4, {{32, 2, 2, 5, 0.02}}, {32, 2, 2, 5, 0.02}},
     {"oracle", 5000, 20, {{32, 2, 2, 21, 0.02}}, {32, 2, 2, 21, 0.02}},
     {"text", 5575, 50, {{128, 2, 4, 51, 0.02}}, {64, 2, 4, 51, 0.02}},
 };
 
-struct Row {
-  std::string decoder;
-  double seconds, per_s;
-};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   return bench::guarded_main("bench_decode", [&] {
-    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"preset", "oracle"}, {"num", "64"}});
+    const bench::Options opts(argc, argv, {{"device", "cpu"}, {"preset", "oracle"}, {"num", "64"}, {"reps", "1"}, {"decoders", "sample,mcts_10,mcts_50,das_4x8"}});
     const Device dev = opts.device();
-    const std::string device = opts.str("device"), preset_name = opts.str("preset"), json = opts.str("json");
+    const std::string device = opts.str("device"), preset_name = opts.str("preset");
     const int64_t n = opts.num("num");
-    if (!opts.str("check").empty()) fail("--check: bench_decode reports, it guards no ratio");
+    const int reps = int(opts.num("reps"));
     const Preset* p = nullptr;
     for (const Preset& q : kPresets)
       if (preset_name == q.name) p = &q;
-    if (!p) fail("--preset ", preset_name, ": expected oracle or text");
+    if (!p) fail("--preset ", preset_name, ": expected oracle, text or tiny");
 
     const Generator g(p->g, p->vocab, 1, dev);
     const Discriminator d(p->d, p->vocab, 2, dev, /*causal=*/true);
@@ -60,37 +59,52 @@ int main(int argc, char** argv) {
     mcts.visit_temperature = 1.0;
     DasConfig das;
     das.sample = true;
-    const std::vector<std::pair<std::string, std::function<SampledSet()>>> decoders{
-        {"sample", [&] { return sample_sequences(g, prompts, p->length, SamplingConfig{}, 3); }},
-        {"mcts_10", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, score, prompts, p->length, c, 3); }},
-        {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, prompts, p->length, c, 3); }},
-        {"das_4x8", [&] { return das_sequences(g, score, prompts, p->length, das, 3); }},
+    // Each decoder, and the units its counters are reported per: tokens, tree-search simulations
+    // (one per emitted token and simulation), beam steps.
+    struct Decoder {
+      std::string name;
+      std::function<SampledSet()> run;
+      std::string unit;
+      double units;
     };
-    std::vector<Row> rows;
-    std::printf("decoding %lld sequences of %lld tokens, preset %s (vocabulary %lld), device %s\n", (long long)n,
-                (long long)p->length, p->name, (long long)p->vocab, device.c_str());
-    std::printf("%-10s %10s %14s %12s\n", "decoder", "seconds", "sequences/s", "vs sample");
-    for (const auto& [name, run] : decoders) {
-      run();  // warm-up: allocator pools, cuBLAS handles
-      const auto t0 = std::chrono::steady_clock::now();
-      const SampledSet s = run();
-      if (dev == Device::CUDA) device::synchronize();
-      const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (int64_t(s.seqs.size()) != n) fail(name, ": ", s.seqs.size(), " sequences instead of ", n);
-      rows.push_back({name, sec, double(n) / sec});
-      std::printf("%-10s %10.3f %14.2f %11.1fx\n", name.c_str(), sec, rows.back().per_s, sec / rows.front().seconds);
-    }
-    if (!json.empty()) {
-      FILE* f = std::fopen(json.c_str(), "w");
-      if (!f) fail(json, ": cannot write");
-      std::fprintf(f, "{\"bench\": \"decode\", \"device\": \"%s\", \"preset\": \"%s\", \"sequences\": %lld, \"length\": %lld, \"results\": [",
-                   device.c_str(), p->name, (long long)n, (long long)p->length);
-      for (size_t i = 0; i < rows.size(); ++i)
-        std::fprintf(f, "%s{\"decoder\": \"%s\", \"seconds\": %.6f, \"sequences_per_s\": %.3f, \"cost_vs_sample\": %.3f}",
-                     i ? ", " : "", rows[i].decoder.c_str(), rows[i].seconds, rows[i].per_s, rows[i].seconds / rows[0].seconds);
-      std::fprintf(f, "]}\n");
-      std::fclose(f);
-    }
-    return 0;
+    const double len = double(p->length);
+    const std::vector<Decoder> all{
+        {"sample", [&] { return sample_sequences(g, prompts, p->length, SamplingConfig{}, 3); }, "per_token", len},
+        {"mcts_10", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, score, prompts, p->length, c, 3); },
+         "per_simulation", len * 10},
+        {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, prompts, p->length, c, 3); },
+         "per_simulation", len * 50},
+        {"das_4x8", [&] { return das_sequences(g, score, prompts, p->length, das, 3); }, "per_beam_step", len},
+    };
+    // --decoders: a comma-separated subset, sampling (the peer of every ratio) always first.
+    const std::string wanted = "," + opts.str("decoders") + ",";
+    if (wanted.find(",sample,") == std::string::npos) fail("--decoders ", opts.str("decoders"), ": must include sample");
+    std::vector<Decoder> decoders;
+    for (const Decoder& dec : all)
+      if (wanted.find("," + dec.name + ",") != std::string::npos) decoders.push_back(dec);
+    std::vector<bench::Version> versions;
+    for (const Decoder& dec : decoders)
+      versions.push_back({dec.name, [&dec, n] {
+                            const SampledSet s = dec.run();
+                            if (int64_t(s.seqs.size()) != n) fail(dec.name, ": ", s.seqs.size(), " sequences instead of ", n);
+                          }});
+    auto measure_once = [&] {
+      bench::Report r{"decode", device, {{"sequences", double(n)}, {"length", len}, {"vocab", double(p->vocab)}}};
+      const std::vector<bench::Timing> t = bench::measure(dev, versions, reps, 1);
+      std::printf("decoding %lld sequences of %lld tokens, preset %s (vocabulary %lld), device %s\n", (long long)n,
+                  (long long)p->length, p->name, (long long)p->vocab, device.c_str());
+      std::printf("%-10s %10s %14s %12s\n", "decoder", "median s", "sequences/s", "vs sample");
+      for (size_t k = 0; k < decoders.size(); ++k) {
+        r.runs.push_back({decoders[k].name, t[k]});
+        const double sec = t[k].median_ms / 1e3;
+        std::printf("%-10s %10.3f %14.2f %11.1fx\n", decoders[k].name.c_str(), sec, double(n) / sec, t[k].median_ms / t[0].median_ms);
+        if (k > 0) r.ratios["time_" + decoders[k].name + "_vs_sample"] = bench::time_ratio(t[k], t[0]);
+        if (dev == Device::CUDA)
+          r.counters[decoders[k].name + "." + decoders[k].unit] = bench::counter_row(t[k].counters, decoders[k].units);
+      }
+      r.print_counters();
+      return r;
+    };
+    return bench::finish("bench_decode", measure_once, opts);
   });
 }

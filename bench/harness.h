@@ -15,10 +15,12 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/counters.h"
 #include "engine/allocator.h"
 #include "engine/device.h"
 #include "core/error.h"
@@ -33,7 +35,15 @@ struct Timing {
   // machine's load (docs/perf.md, "Benchmark guards").
   double low_ms = 0;
   double peak_mb = 0;  // the allocator's peak during one repetition, above what was live before
+  DeviceCounters counters;  // what one timed call asked of the GPU (core/counters.h; zero on the CPU)
 };
+
+// Counters as a report row, each divided by `per` (per token, per simulation, ...).
+inline std::map<std::string, double> counter_row(const DeviceCounters& c, double per = 1) {
+  std::map<std::string, double> row;
+  c.each([&](const char* name, int64_t v) { row[name] = double(v) / per; });
+  return row;
+}
 
 // One version of the work a benchmark times.
 struct Version {
@@ -85,11 +95,16 @@ inline std::vector<Timing> measure(Device dev, const std::vector<Version>& versi
     for (size_t k = 0; k < versions.size(); ++k) {
       alloc.reset_peak();
       const size_t base = alloc.stats().current_bytes;
+      const std::function<void()> counted = [&] {
+        const PerfCounters c;
+        versions[k].call();
+        out[k].counters = c.read();
+      };
       if (dev == Device::CUDA) {
-        ms[k].push_back(device::stream_elapsed_ms(versions[k].call));
+        ms[k].push_back(device::stream_elapsed_ms(counted));
       } else {
         const double t0 = process_cpu_ms();
-        versions[k].call();
+        counted();
         if (slow[k] > 0)  // the planted regression: work worth `slow` of the call's own CPU time
           for (const double until = process_cpu_ms() + (process_cpu_ms() - t0) * slow[k]; process_cpu_ms() < until;) {
           }
@@ -116,6 +131,9 @@ struct Ceilings {
 };
 
 inline Ceilings measure_ceilings(Device dev, int reps = 10) {
+#ifdef COOPGEN_SIM
+  if (dev == Device::CUDA) return {};  // the emulator's speed says nothing of a GPU's; its counts do
+#endif
   const bool gpu = dev == Device::CUDA;
   const int64_t floats = gpu ? (int64_t(1) << 26) : (int64_t(1) << 23), n = gpu ? 8192 : 512;  // 256/32 MB; n³
   const Tensor src = Tensor::uniform({floats}, 91, 0, -1, 1, DType::F32, dev);
@@ -140,11 +158,17 @@ struct Run {
 
 // A benchmark's result: named runs, the ceilings, and the ratios that --check guards.
 struct Report {
+  Report(std::string bench_name, std::string device_name, std::map<std::string, double> sizes)
+      : bench(std::move(bench_name)), device(std::move(device_name)), shape(std::move(sizes)) {}
   std::string bench, device;
   std::map<std::string, double> shape;  // the problem's sizes
   std::vector<Run> runs;
   std::map<std::string, double> ratios;
   Ceilings ceilings;
+  // What the GPU was asked per call or per unit of work (counter_row), by run or part: "mle_fused",
+  // "gcn.sampling", "sample.per_token", ... Empty on the CPU. A baseline's counters are checked
+  // exactly: a count that grows is a regression.
+  std::map<std::string, std::map<std::string, double>> counters;
 
   // The table every benchmark prints: time, memory, rates and their fractions of the ceilings.
   void print(const std::string& title) const {
@@ -153,10 +177,18 @@ struct Report {
     std::printf("%-12s %11s %10s %9s %7s %9s %7s\n", "version", "median ms", "peak MB", "TFLOP/s", "%GEMM", "GB/s", "%copy");
     for (const Run& r : runs) {
       std::printf("%-12s %11.3f %10.1f", r.name.c_str(), r.t.median_ms, r.t.peak_mb);
-      if (r.flop > 0) std::printf(" %9.3f %6.1f%%", r.tflop_s(), 100 * r.tflop_s() / ceilings.gemm_tflop_s);
+      if (r.flop > 0 && ceilings.gemm_tflop_s > 0) std::printf(" %9.3f %6.1f%%", r.tflop_s(), 100 * r.tflop_s() / ceilings.gemm_tflop_s);
       else std::printf(" %9s %7s", "-", "-");
-      if (r.bytes > 0) std::printf(" %9.1f %6.1f%%\n", r.gb_s(), 100 * r.gb_s() / ceilings.copy_gb_s);
+      if (r.bytes > 0 && ceilings.copy_gb_s > 0) std::printf(" %9.1f %6.1f%%\n", r.gb_s(), 100 * r.gb_s() / ceilings.copy_gb_s);
       else std::printf(" %9s %7s\n", "-", "-");
+    }
+    print_counters();
+  }
+  void print_counters() const {
+    for (const auto& [name, row] : counters) {
+      std::printf("counters %-24s", name.c_str());
+      for (const auto& [k, v] : row) std::printf(" %s %g", k.c_str(), v);
+      std::printf("\n");
     }
   }
 
@@ -172,22 +204,32 @@ struct Report {
     for (const Run& r : runs) {
       std::fprintf(f, "%s{\"name\": \"%s\", \"median_ms\": %.4f, \"low_ms\": %.4f, \"peak_mb\": %.3f",
                    std::exchange(sep, ", "), r.name.c_str(), r.t.median_ms, r.t.low_ms, r.t.peak_mb);
-      if (r.flop > 0)
+      if (r.flop > 0 && ceilings.gemm_tflop_s > 0)
         std::fprintf(f, ", \"tflop_s\": %.4f, \"of_gemm\": %.4f", r.tflop_s(), r.tflop_s() / ceilings.gemm_tflop_s);
-      if (r.bytes > 0) std::fprintf(f, ", \"gb_s\": %.3f, \"of_copy\": %.4f", r.gb_s(), r.gb_s() / ceilings.copy_gb_s);
+      if (r.bytes > 0 && ceilings.copy_gb_s > 0)
+        std::fprintf(f, ", \"gb_s\": %.3f, \"of_copy\": %.4f", r.gb_s(), r.gb_s() / ceilings.copy_gb_s);
       std::fprintf(f, "}");
     }
     std::fprintf(f, "], \"ratios\": {");
     sep = "";
     for (const auto& [k, v] : ratios) std::fprintf(f, "%s\"%s\": %.4f", std::exchange(sep, ", "), k.c_str(), v);
+    std::fprintf(f, "}, \"counters\": {");
+    sep = "";
+    for (const auto& [name, row] : counters) {
+      std::fprintf(f, "%s\"%s\": {", std::exchange(sep, ", "), name.c_str());
+      const char* inner = "";
+      for (const auto& [k, v] : row) std::fprintf(f, "%s\"%s\": %.10g", std::exchange(inner, ", "), k.c_str(), v);
+      std::fprintf(f, "}");
+    }
     std::fprintf(f, "}}\n");
     if (std::fclose(f) != 0) fail(file, ": write failed");
   }
 
   // Every ratio of the baseline must be present and at most (1 + tolerance) times its baseline
   // value; a key's tolerance is the baseline's "tolerance" entry for it (chosen from the spread
-  // measured when it was recorded: scripts/bench_baseline.py), 0.15 where it has none. Returns the
-  // failures, one line each.
+  // measured when it was recorded: scripts/bench_baseline.py), 0.15 where it has none. Every
+  // counter of the baseline ("counters": {name: {field: value}}) must be present and not above its
+  // baseline value. Returns the failures, one line each.
   std::vector<std::string> check(const std::string& baseline_file) const {
     YAML::Node base;  // JSON is YAML
     try {
@@ -195,9 +237,27 @@ struct Report {
     } catch (const std::exception& e) {
       fail(baseline_file, ": cannot read the baseline (", e.what(), ")");
     }
-    if (!base["ratios"] || !base["ratios"].IsMap()) fail(baseline_file, ": no \"ratios\" object");
+    if (!(base["ratios"] && base["ratios"].IsMap()) && !(base["counters"] && base["counters"].IsMap()))
+      fail(baseline_file, ": no \"ratios\" or \"counters\" object");
     std::vector<std::string> bad;
-    for (const auto& kv : base["ratios"]) {
+    const YAML::Node none(YAML::NodeType::Map);
+    for (const auto& group : base["counters"] ? base["counters"] : none) {
+      const std::string name = group.first.as<std::string>();
+      for (const auto& kv : group.second) {
+        const std::string field = kv.first.as<std::string>();
+        const double was = kv.second.as<double>();
+        const auto row = counters.find(name);
+        if (row == counters.end() || !row->second.count(field)) {
+          bad.push_back("counters " + name + "." + field + ": in the baseline, not measured");
+        } else if (row->second.at(field) > was * (1 + 1e-9) + 1e-9) {
+          char line[256];
+          std::snprintf(line, sizeof line, "counters %s.%s: %g, baseline %g (a count grew)", name.c_str(), field.c_str(),
+                        row->second.at(field), was);
+          bad.emplace_back(line);
+        }
+      }
+    }
+    for (const auto& kv : base["ratios"] ? base["ratios"] : none) {
       const std::string key = kv.first.as<std::string>();
       const double was = kv.second.as<double>();
       const double tolerance = base["tolerance"] && base["tolerance"][key] ? base["tolerance"][key].as<double>() : 0.15;
@@ -274,8 +334,12 @@ class Options {
 inline int finish(const char* tool, const std::function<Report()>& measure_once, const Options& o, int attempts = 3) {
   Report r = measure_once();
   std::vector<std::string> bad = o.str("check").empty() ? std::vector<std::string>{} : r.check(o.str("check"));
-  for (int attempt = 2; attempt <= attempts && !bad.empty(); ++attempt) {
-    std::printf("%s: %zu ratio(s) over the baseline (%s); measuring again, attempt %d of %d\n", tool, bad.size(),
+  // Counts are exact: only a timed ratio over its tolerance is worth measuring again.
+  auto timed = [](const std::vector<std::string>& lines) {
+    return std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("counters ", 0) != 0; });
+  };
+  for (int attempt = 2; attempt <= attempts && timed(bad); ++attempt) {
+    std::printf("%s: %zu check(s) over the baseline (%s); measuring again, attempt %d of %d\n", tool, bad.size(),
                 bad.front().c_str(), attempt, attempts);
     const Report again = measure_once();
     for (auto& [key, value] : r.ratios)

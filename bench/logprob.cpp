@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     const double flop = 6.0 * double(rows) * double(vocab) * double(dim);
     auto measure_once = [&] {
       bench::Report r{"logprob", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"dim", double(dim)},
-                                          {"chunk", double(chunk)}}, {}, {}, {}};
+                                          {"chunk", double(chunk)}}};
       const std::vector<bench::Timing> timings = bench::measure(dev, {{"unfused", unfused}, {"fused", fused}}, reps);
       r.runs = {{"unfused", timings[0], flop}, {"fused", timings[1], flop}};
       r.ceilings = bench::measure_ceilings(dev);

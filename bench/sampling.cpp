@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
 
     auto measure_once = [&] {
       bench::Report r{"sampling", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"temperature", temperature},
-                                           {"top_k", double(top_k)}, {"top_p", top_p}}, {}, {}, {}};
+                                           {"top_k", double(top_k)}, {"top_p", top_p}}};
       const std::vector<bench::Timing> t = bench::measure(dev, versions, reps);
       const double logit_bytes = 4.0 * double(rows) * double(vocab);
       r.runs.push_back({"copy", t[0], 0, 2 * logit_bytes});

@@ -6,18 +6,21 @@
 //                and the weighted log-prob step of the generator (fused output layer).
 // Data are random tokens: the cost of a step does not depend on them. Reports median time, tokens
 // per second and peak memory of each, and the ratios fused/unfused MLE and GCN/MLE (lower is
-// better); `--check BASELINE.json` fails on a ratio more than 15% worse. Sizes: small (CPU, CI:
-// d 64, 2 layers, V 5000, 16 × 32 tokens, 16 samples of 24), gpt2 (GPT-2 small: d 768, 12 layers,
-// 12 heads, V 50257, 8 × 1024 tokens; 32 samples of 128 tokens).
-//   bench_train_step [--device cpu|cuda] [--size small|gpt2] [--reps R] [--json FILE] [--check BASELINE.json]
+// better); on CUDA also what each step, and each part of the GCN step (sampling, D step, scoring,
+// weighted step), asked of the GPU (core/counters.h). `--check BASELINE.json` fails on a ratio more
+// than its tolerance worse, or a counter above its baseline. Sizes: tiny (the emulator's counter
+// guard in CI: d 32, 2 layers, V 512, 4 × 16 tokens, 4 samples of 8), small (CPU, CI: d 64, 2
+// layers, V 5000, 16 × 32 tokens, 16 samples of 24), gpt2 (GPT-2 small: d 768, 12 layers, 12
+// heads, V 50257, 8 × 1024 tokens; 32 samples of 128 tokens).
+//   bench_train_step [--device cpu|cuda] [--size tiny|small|gpt2] [--reps R] [--json FILE] [--check BASELINE.json]
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <numeric>
 #include <string>
 
 #include "bench/harness.h"
 #include "engine/optim.h"
-#include "models/discriminator.h"
 #include "models/discriminator.h"
 #include "trainers/decoding/decoders.h"
 
@@ -53,9 +56,10 @@ int main(int argc, char** argv) {
     const std::string device = opts.str("device"), size_name = opts.str("size");
     const int reps = int(opts.num("reps"));
     Size z;
-    if (size_name == "small") z = {{{64, 2, 4, 33, 0.02}}, 5000, 16, 32, 16, 24};
+    if (size_name == "tiny") z = {{{32, 2, 2, 17, 0.02}}, 512, 4, 16, 4, 8};
+    else if (size_name == "small") z = {{{64, 2, 4, 33, 0.02}}, 5000, 16, 32, 16, 24};
     else if (size_name == "gpt2") z = {{{768, 12, 12, 1025, 0.02}}, 50257, 8, 1024, 32, 128};
-    else fail("--size ", size_name, ": expected small or gpt2");
+    else fail("--size ", size_name, ": expected tiny, small or gpt2");
 
     GeneratorConfig unfused_cfg = z.g, fused_cfg = z.g;
     fused_cfg.output_chunk = 4096;
@@ -79,9 +83,17 @@ int main(int argc, char** argv) {
     };
 
     uint64_t draw = 0;
+    std::map<std::string, DeviceCounters> gcn_parts;  // what each part of the last GCN step asked of the GPU
+    PerfCounters part;
+    auto end_part = [&](const char* name) {
+      gcn_parts[name] = part.read();
+      part = PerfCounters();
+    };
     auto gcn_step = [&] {
+      part = PerfCounters();
       const Prompts prompts = Prompts::unconditional(0, z.samples);
       SampledSet s = sample_sequences(fused, prompts, z.sample_len, SamplingConfig{}, 100 + draw++);
+      end_part("gcn.sampling");
       // D: the real batch's first sample_len tokens against the samples.
       Sequences both(data.begin(), data.begin() + std::min<int64_t>(z.batch, z.samples));
       for (auto& r : both) r.resize(size_t(z.sample_len));
@@ -95,8 +107,10 @@ int main(int argc, char** argv) {
       bce_with_logits(d.forward(d_seqs, d_mask), Tensor::from(labels, {int64_t(labels.size())}).to(dev)).backward();
       opt_d.step();
       opt_d.zero_grad();
+      end_part("gcn.d_step");
       // Weights wᵢ ∝ D(yᵢ) (q̂ = p), self-normalised, then the weighted log-prob step.
       const std::vector<double> x = discriminator_logits(d, s.seqs, 0, dev);
+      end_part("gcn.scoring");
       std::vector<float> w(x.size());
       double total = 0;
       for (size_t i = 0; i < x.size(); ++i) total += 1.0 / (1.0 + std::exp(-x[i]));
@@ -107,6 +121,7 @@ int main(int argc, char** argv) {
       fused.weighted_logprob(g_ids, g_targets, g_mask, Tensor::from(w, {z.samples}).to(dev)).backward();
       opt_fused.step();
       opt_fused.zero_grad();
+      end_part("gcn.weighted_step");
     };
 
     const double mle_tokens = double(z.batch * z.time), gcn_tokens = double(z.samples * z.sample_len);
@@ -114,12 +129,14 @@ int main(int argc, char** argv) {
       bench::Report r{"train_step", device,
                       {{"d_model", double(z.g.d_model)}, {"layers", double(z.g.layers)}, {"vocab", double(z.vocab)},
                        {"batch", double(z.batch)}, {"time", double(z.time)}, {"samples", double(z.samples)},
-                       {"sample_len", double(z.sample_len)}},
-                      {}, {}, {}};
+                       {"sample_len", double(z.sample_len)}}};
       const std::vector<bench::Timing> t = bench::measure(
           dev, {{"mle_unfused", [&] { mle_step(unfused, opt_unfused); }}, {"mle_fused", [&] { mle_step(fused, opt_fused); }}, {"gcn", gcn_step}},
           reps, 2);
       r.runs = {{"mle_unfused", t[0]}, {"mle_fused", t[1]}, {"gcn", t[2]}};
+      for (const bench::Run& run : r.runs) r.counters[run.name] = bench::counter_row(run.t.counters);
+      for (const auto& [name, c] : gcn_parts) r.counters[name] = bench::counter_row(c);
+      if (dev == Device::CPU) r.counters.clear();  // nothing to count without a GPU
       r.ceilings = bench::measure_ceilings(dev);
       r.ratios = {{"time_mle_fused_vs_unfused", bench::time_ratio(t[1], t[0])},
                   {"memory_mle_fused_vs_unfused", t[1].peak_mb / t[0].peak_mb},

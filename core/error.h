@@ -12,12 +12,18 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Builds a message from any streamable parts: fail("safetensors ", path, ": tensor '", n, "' ...").
+// A message from any streamable parts.
 template <class... Parts>
-[[noreturn]] void fail(const Parts&... parts) {
+std::string cat(const Parts&... parts) {
   std::ostringstream os;
   (os << ... << parts);
-  throw Error(os.str());
+  return os.str();
+}
+
+// Throws the message built from the parts: fail("safetensors ", path, ": tensor '", n, "' ...").
+template <class... Parts>
+[[noreturn]] void fail(const Parts&... parts) {
+  throw Error(cat(parts...));
 }
 
 }  // namespace coopgen

@@ -153,15 +153,17 @@ void cuda_run(const OpCall& c) {
     case Op::Embedding:  // f32 parameter tables or T activations (row gathers), rows gathered into T
       return with_storage(y, [&]<class T>(T) {
         const int32_t* pos = c.in.size() > 2 ? ids(c, 2) : nullptr;
+        const int64_t vocab = c.in[1].size(0), positions = c.in.size() > 3 ? c.in[3].size(0) : 0;
         if (std::is_same_v<T, float> || c.in[1].dtype() == DType::F32)
-          return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), pos, c.in.size() > 3 ? in(c, 3) : nullptr,
-                                         c.in[0].numel(), c.in[1].size(1), s);
-        return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in_t<T>(c, 1), pos, opt_in_t<T>(c, 3), c.in[0].numel(),
-                                       c.in[1].size(1), s);
+          return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), vocab, pos,
+                                         c.in.size() > 3 ? in(c, 3) : nullptr, positions, c.in[0].numel(),
+                                         c.in[1].size(1), s);
+        return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in_t<T>(c, 1), vocab, pos, opt_in_t<T>(c, 3),
+                                       positions, c.in[0].numel(), c.in[1].size(1), s);
       });
     case Op::EmbeddingBackward:  // T gradient rows into the f32 table gradient
       return with_storage(c.in[1], [&]<class T>(T) {
-        cuda::embedding_backward(out(c, 0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), y.size(1), s);
+        cuda::embedding_backward(out(c, 0), y.size(0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), y.size(1), s);
       });
     case Op::LayerNorm:
       return with_storage(y, [&]<class T>(T) {

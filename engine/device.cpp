@@ -1,7 +1,10 @@
 #include "engine/device.h"
 
 #include <cstring>
+#include <utility>
+#include <vector>
 
+#include "core/counters.h"
 #include "core/error.h"
 
 #ifdef COOPGEN_WITH_CUDA
@@ -38,14 +41,18 @@ void require_cuda() {
   if (!cuda_available()) fail("device cuda requested, but no CUDA GPU is visible to this process");
 }
 
+constexpr size_t kMaxDeferred = 64;
 struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
+  int32_t* verdicts = nullptr;  // pinned: the deferred counts land here without a wait of their own
+  std::vector<std::function<std::string(int64_t)>> deferred;  // messages of the counts copied in
   Context() {
     require_cuda();
     CG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) fail("cuBLAS: cublasCreate failed");
     cublasSetStream(cublas, stream);
+    CG_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&verdicts), kMaxDeferred * sizeof(int32_t)));
   }
 };
 static Context& context() {
@@ -53,9 +60,29 @@ static Context& context() {
   return ctx;
 }
 
+// Waits for the compute stream, then fails on the first deferred count that is not zero.
+static void wait_for_stream() {
+  Context& ctx = context();
+  ++device_counters().syncs;
+  CG_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
+  const auto deferred = std::exchange(ctx.deferred, {});
+  for (size_t k = 0; k < deferred.size(); ++k)
+    if (ctx.verdicts[k]) fail(deferred[k](ctx.verdicts[k]));
+}
+
+void defer_check(const int32_t* count, std::function<std::string(int64_t)> message) {
+  Context& ctx = context();
+  if (ctx.deferred.size() == kMaxDeferred) wait_for_stream();
+  CG_CUDA_CHECK(cudaMemcpyAsync(ctx.verdicts + ctx.deferred.size(), count, sizeof(int32_t), cudaMemcpyDeviceToHost,
+                                ctx.stream));
+  device_counters().d2h_bytes += int64_t(sizeof(int32_t));
+  ctx.deferred.push_back(std::move(message));
+}
+
 void* cuda_malloc(size_t bytes) {
   require_cuda();
   void* p = nullptr;
+  ++device_counters().driver_allocs;
   cudaError_t err = cudaMalloc(&p, bytes);
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();
@@ -77,7 +104,13 @@ void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
                         : dd == Device::CPU ? cudaMemcpyDeviceToHost
                                             : cudaMemcpyDeviceToDevice;
   CG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, context().stream));
-  if (dd == Device::CPU || sd == Device::CPU) CG_CUDA_CHECK(cudaStreamSynchronize(context().stream));
+  // An upload from pageable memory returns once the bytes are staged, so the host buffer may go and
+  // nothing waits for the device; a download must wait for the bytes to arrive.
+  if (sd == Device::CPU) device_counters().h2d_bytes += int64_t(bytes);
+  if (dd == Device::CPU) {
+    device_counters().d2h_bytes += int64_t(bytes);
+    wait_for_stream();
+  }
 }
 
 void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
@@ -85,7 +118,7 @@ void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
   else CG_CUDA_CHECK(cudaMemsetAsync(ptr, byte, bytes, context().stream));
 }
 
-void synchronize() { CG_CUDA_CHECK(cudaStreamSynchronize(context().stream)); }
+void synchronize() { wait_for_stream(); }
 void select_gpu(int index) {
   int n = 0;
   CG_CUDA_CHECK(cudaGetDeviceCount(&n));
@@ -99,6 +132,7 @@ double stream_elapsed_ms(const std::function<void()>& body) {
   CG_CUDA_CHECK(cudaEventRecord(start, context().stream));
   body();
   CG_CUDA_CHECK(cudaEventRecord(end, context().stream));
+  ++device_counters().syncs;
   CG_CUDA_CHECK(cudaEventSynchronize(end));
   float ms = 0;
   CG_CUDA_CHECK(cudaEventElapsedTime(&ms, start, end));
@@ -132,6 +166,7 @@ void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
   std::memset(ptr, byte, bytes);
 }
 void synchronize() {}
+void defer_check(const int32_t*, std::function<std::string(int64_t)>) { not_built(); }
 void select_gpu(int) {}
 void* stream() { not_built(); }
 double stream_elapsed_ms(const std::function<void()>&) { not_built(); }

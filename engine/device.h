@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <functional>
+#include <string>
 
 #include "core/dtype.h"
 
@@ -24,6 +25,12 @@ void* cublas_handle();  // bound to stream()
 // Milliseconds the compute stream spends from before `body`'s work to after it (CUDA events
 // around it; waits for the end): what the benchmarks time on the GPU.
 double stream_elapsed_ms(const std::function<void()>& body);
+// A check whose verdict is a count in device memory (one int32 at `count`, which must stay allocated
+// until read: `message` keeps its tensor alive): it is read at the next host synchronisation
+// (a device-to-host copy, synchronize()), which waits anyway, so the check costs no round trip
+// of its own; a non-zero count fails there with message(count). Up to 64 wait at once; one more
+// reads them first.
+void defer_check(const int32_t* count, std::function<std::string(int64_t)> message);
 // Named check after each CUDA op: a failure names the op and the CUDA error string.
 void check_last_error(const char* what);
 

@@ -1,3 +1,4 @@
+#include "core/counters.h"
 #include "engine/device.h"
 #include "engine/op.h"
 
@@ -41,6 +42,7 @@ void dispatch(const OpCall& call) {
     return;
   }
 #ifdef COOPGEN_WITH_CUDA
+  ++device_counters().ops;
   cuda_run(call);
   device::check_last_error(op_name(call.op).data());
 #endif

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/device.h"
 #include "engine/op.h"
 
 namespace coopgen {
@@ -44,8 +45,13 @@ void check_tokens(const char* op, const Tensor& ids, int64_t vocab) {
   CG_CHECK(ids.dtype() == DType::I32, op, ": token ids must be i32, got ", describe(ids));
   Tensor bad = Tensor::empty({1}, DType::I32, ids.device());
   run<Op::TokenRangeCheck>({ids}, {bad}, {vocab});
-  int64_t count = int64_t(bad.item());
-  if (count) fail(op, ": ", count, " token id(s) outside the vocabulary [0, ", vocab, ")");
+  auto message = [op = std::string(op), vocab, bad](int64_t count) {
+    return cat(op, ": ", count, " token id(s) outside the vocabulary [0, ", vocab, ")");
+  };
+  // On the GPU the count is read at the next host synchronisation (the kernels skip such ids
+  // meanwhile), so a training step's token checks cost no wait of their own.
+  if (ids.device() == Device::CUDA) return device::defer_check(bad.data<int32_t>(), message);
+  if (const int64_t count = int64_t(bad.item())) fail(message(count));
 }
 
 }  // namespace

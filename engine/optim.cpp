@@ -33,22 +33,30 @@ AdamW::AdamW(NamedTensors params, OptimConfig cfg, std::unique_ptr<dist::Gradien
     m_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
     v_.push_back(Tensor::zeros(p.shape(), p.dtype(), p.device()));
   }
+  zero_grads_.resize(params_.size());
 }
 
 double AdamW::step() {
   NoGradGuard no_grad;
   if (reducer_) reducer_->finish();  // data parallelism: each rank's gradient is of its share of the global loss
-  double sq = 0;
-  for (auto& [name, p] : params_)
-    if (p.grad().defined()) sq += sum_squares(p.grad()).item();
-  const double norm = std::sqrt(sq);
+  // Σ‖g‖² summed on the device and read once: the step's one host synchronisation (a NaN or an
+  // infinity anywhere makes it non-finite, so this one read is also the finiteness check).
+  Tensor sq;
+  for (auto& [name, p] : params_) {
+    if (!p.grad().defined()) continue;
+    if (sq.defined()) add_(sq, sum_squares(p.grad()));
+    else sq = sum_squares(p.grad());
+  }
+  const double norm = std::sqrt(sq.defined() ? sq.item() : 0.0);
   if (!std::isfinite(norm))
     fail("AdamW step ", step_ + 1, ": gradient norm is ", norm, " (NaN or infinite loss?); parameters not updated");
   const double gscale = (cfg_.grad_clip > 0 && norm > cfg_.grad_clip) ? cfg_.grad_clip / norm : 1.0;
   const double lr = cfg_.schedule.lr_at(++step_, cfg_.lr);
   for (size_t k = 0; k < params_.size(); ++k) {
     Tensor& p = params_[k].second;
-    Tensor g = p.grad().defined() ? p.grad() : Tensor::zeros(p.shape(), p.dtype(), p.device());
+    if (!p.grad().defined() && !zero_grads_[k].defined())  // kept: no allocation per step
+      zero_grads_[k] = Tensor::zeros(p.shape(), p.dtype(), p.device());
+    const Tensor& g = p.grad().defined() ? p.grad() : zero_grads_[k];
     const double wd = p.dim() >= 2 ? cfg_.weight_decay : 0.0;
     dispatch(op_call<Op::AdamW>({g.contiguous()}, {p, m_[k], v_[k]}, {lr, cfg_.beta1, cfg_.beta2, cfg_.eps, wd, gscale, step_}));
   }

@@ -75,6 +75,7 @@ class AdamW {
   NamedTensors params_;
   std::unique_ptr<dist::GradientReducer> reducer_;  // data parallelism; none alone
   std::vector<Tensor> m_, v_;
+  std::vector<Tensor> zero_grads_;  // the gradient of a parameter that has none, made once when first needed
   OptimConfig cfg_;
   int64_t step_ = 0;
 };

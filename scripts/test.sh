@@ -55,7 +55,7 @@ if [ "$sim" = ON ]; then
   cmake -S . -B build-race -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
   cmake --build build-race -j"$jobs" || exit 1
   echo "== racecheck tests =="
-  run_ctest build-race -L sim -LE experiment
+  run_ctest build-race -L sim -LE "experiment|bench"
 
   echo "== plain emulator build (no sanitizer) =="
   cmake -S . -B build-simrel -DCOOPGEN_SIM=ON -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1

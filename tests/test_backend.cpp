@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/counters.h"
 #include "engine/allocator.h"
 #include "engine/device.h"
 #include "engine/optim.h"
@@ -277,6 +278,49 @@ TEST_CASE("AdamW on CUDA matches the CPU step", "[gpu]") {
     REQUIRE(oc.step() == Approx(og.step()).epsilon(1e-5));
   }
   require_close(pc, pg, "adamw parameters");
+}
+
+TEST_CASE("AdamW on CUDA waits for the device once per step", "[gpu]") {
+  // Σ‖g‖² of all parameters stays on the device; the step reads it once (core/counters.h).
+  std::vector<Tensor> ps;
+  NamedTensors named;
+  for (int k = 0; k < 5; ++k) {
+    ps.push_back(Tensor::uniform({7, 3}, 1, uint64_t(k), -1, 1, DType::F32, Device::CUDA).requires_grad_());
+    named.push_back({"p" + std::to_string(k), ps.back()});
+  }
+  AdamW opt(named, OptimConfig{});
+  for (size_t k = 0; k + 1 < ps.size(); ++k) ps[k].set_grad(Tensor::uniform({7, 3}, 2, k, -1, 1, DType::F32, Device::CUDA));
+  double expected = 0;  // the norm computed on the CPU, without the gradient-less last parameter
+  for (size_t k = 0; k + 1 < ps.size(); ++k)
+    for (float g : ps[k].grad().to_vector<float>()) expected += double(g) * g;
+  for (int warm = 0; warm < 2; ++warm) REQUIRE(opt.step() == Approx(std::sqrt(expected)).epsilon(1e-5));
+  const PerfCounters counted;  // in steady state: the caching allocator holds all the step needs
+  const double norm = opt.step();
+  const DeviceCounters c = counted.read();
+  REQUIRE(norm == Approx(std::sqrt(expected)).epsilon(1e-5));
+  REQUIRE(c.syncs == 1);
+  REQUIRE(c.d2h_bytes == 4);
+  REQUIRE(c.driver_allocs == 0);
+}
+
+TEST_CASE("token ids outside the vocabulary on CUDA fail at the next host synchronisation", "[gpu]") {
+  // The range check's count stays on the device (no wait of its own); the gather reads zeros for
+  // the bad id meanwhile, and the next read from the device fails naming the op and the count.
+  allocator(Device::CUDA).set_poison(true);
+  const Tensor w = Tensor::uniform({3, 2}, 1, 0, -1, 1, DType::F32, Device::CUDA);
+  const PerfCounters counted;
+  const Tensor y = embedding(Tensor::from(std::vector<int32_t>{1, 3, -1}, {3}, Device::CUDA), w);
+  REQUIRE(counted.read().syncs == 0);
+  REQUIRE_THROWS_WITH(y.to(Device::CPU), Catch::Contains("embedding: 2 token id(s) outside the vocabulary [0, 3)"));
+  // The failed check is gone: in-range ids go through, and the bad rows were zeros.
+  const std::vector<float> ok = embedding(Tensor::from(std::vector<int32_t>{1, 0}, {2}, Device::CUDA), w).to_vector<float>();
+  const std::vector<float> rows = w.to_vector<float>();
+  REQUIRE(ok == std::vector<float>{rows[2], rows[3], rows[0], rows[1]});
+  REQUIRE(y.to_vector<float>() == std::vector<float>{rows[2], rows[3], 0, 0, 0, 0});
+  const Tensor logits = Tensor::uniform({2, 4}, 3, 0, -1, 1, DType::F32, Device::CUDA);
+  const Tensor ones = Tensor::full({2}, 1.0, DType::F32, Device::CUDA);
+  const Tensor lp = weighted_logprob(logits, Tensor::from(std::vector<int32_t>{0, 4}, {2}, Device::CUDA), ones, ones);
+  REQUIRE_THROWS_WITH(lp.item(), Catch::Contains("weighted_logprob: 1 token id(s) outside the vocabulary [0, 4)"));
 }
 
 TEST_CASE("casts and strided copies on CUDA match the CPU", "[gpu]") {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "core/counters.h"
 #include "core/error.h"
 
 // Dynamic shared memory is declared through this macro: the emulator binds it at run time.
@@ -28,6 +29,7 @@ inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8)
 template <class... Params, class... Args>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
             cudaStream_t stream, Args... args) {
+  ++device_counters().launches;
 #ifdef COOPGEN_SIM
   (void)stream;
   sim::launch(name, grid, block, smem, [&] { kernel(static_cast<Params>(args)...); });

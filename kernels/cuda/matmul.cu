@@ -20,6 +20,7 @@ void matmul(cublasHandle_t handle, C* c, const T* a, const T* b, int64_t batch, 
   // bf16 operands, f32 accumulation, a bf16 or f32 result.
   const cudaDataType type = stored_bf16 ? CUDA_R_16BF : CUDA_R_32F;
   const cudaDataType c_type = std::is_same_v<C, float> ? CUDA_R_32F : CUDA_R_16BF;
+  ++device_counters().blas_calls;
   const cublasStatus_t st =
       stored_bf16 || bf16
           ? cublasGemmStridedBatchedEx(handle, op_b, op_a, int(n), int(m), int(k), &al, b, type, ldb > 0 ? ldb : 1,

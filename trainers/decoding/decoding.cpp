@@ -87,22 +87,44 @@ SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t 
     Generator::Cache cache = g.new_cache(b);
     Tensor logits = prefill(g, group, prompts.start_token, cache);
     std::vector<bool> open(static_cast<size_t>(b), true);
+    std::vector<std::vector<bool>> kept;  // kept[t][r]: row r was open when it drew its step-t token
     int64_t n_open = b;
-    for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
-      const Samples s = sample_logits(logits, cfg, seed, group.offset(t));
-      const std::vector<int32_t> tok = s.tokens.to_vector<int32_t>();
-      for (size_t r = 0; r < size_t(b); ++r)  // the sampler marks a row without a distribution −1
-        if (open[r] && tok[r] < 0) fail_undefined_logits("sample", group.rows[r], t);
-      const std::vector<float> p = s.logp.to_vector<float>(), q = s.logq.to_vector<float>();
+    auto take = [&](int64_t t, const auto& tok) {  // step t's tokens into the open rows
+      kept.push_back(open);
       for (size_t r = 0; r < size_t(b); ++r) {
         if (!open[r]) continue;
-        const size_t row = group.rows[r];
-        out.seqs[row].push_back(tok[r]);
-        out.logp[row] += double(p[r]), out.logq[row] += double(q[r]);
-        if (tok[r] == eos) open[r] = false, --n_open;
+        const int32_t y = int32_t(tok[r]);
+        if (y < 0) fail_undefined_logits("sample", group.rows[r], t);  // the sampler's mark: no distribution
+        out.seqs[group.rows[r]].push_back(y);
+        if (y == eos) open[r] = false, --n_open;
       }
-      if (t + 1 < group.length && n_open > 0) logits = g.step(s.tokens, cache);
+    };
+    // Per step, log p, log q̂ and the token (as f32: exact below 2^24) stay on the device until the
+    // group ends. A step waits for the device only to read the tokens that decide which rows go
+    // on, and the last step not even for that: at most one wait per token step.
+    Tensor record = Tensor::empty({group.length, 3, b}, DType::F32, g.device());
+    int64_t steps = 0;
+    bool last_read = true;
+    for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
+      const Samples s = sample_logits(logits, cfg, seed, group.offset(t));
+      for (auto [k, x] : {std::pair{0, s.logp}, {1, s.logq}, {2, s.tokens.to(DType::F32)}}) {
+        Tensor row = record.slice(0, t, t + 1).slice(1, k, k + 1).reshape({b});
+        copy_(row, x);
+      }
+      ++steps;
+      if (t + 1 == group.length) {
+        last_read = false;
+        break;
+      }
+      take(t, s.tokens.to_vector<int32_t>());
+      if (n_open > 0) logits = g.step(s.tokens, cache);
     }
+    const std::vector<float> rec = record.slice(0, 0, steps).to_vector<float>();
+    auto at = [&](int64_t t, int k) { return rec.data() + (size_t(t) * 3 + size_t(k)) * size_t(b); };
+    if (!last_read) take(steps - 1, std::vector<float>(at(steps - 1, 2), at(steps - 1, 2) + b));
+    for (int64_t t = 0; t < steps; ++t)
+      for (size_t r = 0; r < size_t(b); ++r)
+        if (kept[size_t(t)][r]) out.logp[group.rows[r]] += double(at(t, 0)[r]), out.logq[group.rows[r]] += double(at(t, 1)[r]);
   }
   return out;
 }

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -62,6 +64,9 @@ double metric(const Metrics& m, const std::string& name) {
   for (auto& [k, v] : m)
     if (k == name) return v;
   return 0;
+}
+bool has_metric(const Metrics& m, const std::string& name) {
+  return std::any_of(m.begin(), m.end(), [&](const auto& kv) { return kv.first == name; });
 }
 
 }  // namespace
@@ -161,21 +166,22 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   if (step == 0 && cfg.train.eval_every > 0) evaluate(0);  // where the curves start
   const int64_t first_step = step;
   const auto t0 = std::chrono::steady_clock::now();
-  double tokens = 0;
+  double tokens = 0, last_loss = std::nan("");
   int exit_code = 0;
   for (; step < cfg.train.steps; ++step) {
-    const Metrics m = hooks.step(step);
-    tokens += metric(m, "tokens");
     const int64_t done = step + 1;
-    const double rate = tokens / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const bool log_now = cfg.train.log_every > 0 && (done % cfg.train.log_every == 0 || done == cfg.train.steps);
+    const Metrics m = hooks.step(step, log_now);
+    tokens += metric(m, "tokens");
+    if (has_metric(m, "loss")) last_loss = metric(m, "loss");
+    const double rate = tokens / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (log_now && root) {
       std::string json = "{\"step\": " + std::to_string(done);
       for (auto& [name, value] : m)
         if (name != "tokens") json += ", \"" + name + "\": " + fmt("%.6g", value);
       metrics_file << json << ", \"tokens_per_s\": " << fmt("%.1f", rate) << "}" << std::endl;
     }
-    if (root) progress.update(done, metric(m, "loss"), rate, first_step, log_now);
+    if (root) progress.update(done, last_loss, rate, first_step, log_now);
     if (cfg.train.eval_every > 0 && done % cfg.train.eval_every == 0 && done != cfg.train.steps) evaluate(done);
     if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0) save(done);
     // mpirun passes a signal to every rank, but not at the same step: the ranks stop together.

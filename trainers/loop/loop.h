@@ -24,8 +24,9 @@ struct Trained {
 struct LoopHooks {
   std::string banner;  // the first line printed
   // Step `step` (0-based) → its metrics: "loss" is shown in the progress line, "tokens" becomes
-  // tokens_per_s; all others are logged as they are.
-  std::function<Metrics(int64_t step)> step;
+  // tokens_per_s; all others are logged as they are. `log`: this step's metrics are written
+  // (train.log_every); values that cost a host synchronisation (the loss) are read only then.
+  std::function<Metrics(int64_t step, bool log)> step;
   std::function<Metrics()> evaluate;
   int32_t start_token = -1, end_token = -1;  // the task's (−1: none), saved with each checkpoint
 };

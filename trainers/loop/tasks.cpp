@@ -35,13 +35,14 @@ std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
   return std::make_unique<OracleTask>(cfg);
 }
 
-void Task::make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
-                      Tensor& targets, Tensor& mask) const {
+double Task::make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
+                        Tensor& targets, Tensor& mask) const {
   const int64_t B = int64_t(rows.size());
   int64_t T = 1;
   for (size_t r : rows) T = std::max<int64_t>(T, int64_t(seqs[r].size()));
   std::vector<int32_t> in(static_cast<size_t>(B * T), pad), out(static_cast<size_t>(B * T), pad);
   std::vector<float> m(static_cast<size_t>(B * T), 0.0f);
+  double tokens = 0;
   for (int64_t b = 0; b < B; ++b) {
     const auto& s = seqs[rows[size_t(b)]];
     const auto sep_at = sep >= 0 ? std::find(s.begin(), s.end(), sep) : s.end();
@@ -51,10 +52,12 @@ void Task::make_batch(const Sequences& seqs, const std::vector<size_t>& rows, De
       out[size_t(b * T + t)] = s[size_t(t)];
       m[size_t(b * T + t)] = t >= first_scored ? 1.0f : 0.0f;
     }
+    tokens += double(std::max<int64_t>(0, int64_t(s.size()) - first_scored));
   }
   ids = Tensor::from(in, {B, T}, device);
   targets = Tensor::from(out, {B * T}, device);
   mask = Tensor::from(m, {B * T}, device);
+  return tokens;
 }
 
 double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const {
@@ -64,9 +67,8 @@ double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const
     std::vector<size_t> rows(static_cast<size_t>(std::min<int64_t>(batch, int64_t(seqs.size()) - first)));
     std::iota(rows.begin(), rows.end(), size_t(first));
     Tensor ids, targets, mask;
-    make_batch(seqs, rows, g.device(), ids, targets, mask);
+    tokens += make_batch(seqs, rows, g.device(), ids, targets, mask);
     total += g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0, mask.dtype(), g.device())).item();
-    tokens += sum(mask).item();
   }
   return total / tokens;
 }

@@ -31,8 +31,9 @@ class Task {
   Sequences train, test;    // target sequences (text: ending in <eos>)
 
   // Teacher forcing: inputs [B, T] = start + seq[:-1], targets [B·T] = seq, mask [B·T] (0 on
-  // padding and, with a <sep>, on the source part: the loss is on the target only).
-  void make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
+  // padding and, with a <sep>, on the source part: the loss is on the target only). Returns the
+  // number of target tokens (the mask's sum, counted on the host: no read-back).
+  double make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
                   Tensor& targets, Tensor& mask) const;
   // Mean per-token NLL of `seqs` under the generator (NLL-test on `test`).
   double nll(const Generator& g, const Sequences& seqs, int64_t batch = 256) const;

@@ -32,18 +32,19 @@ std::vector<size_t> BatchOrder::rows(int64_t step) {
 Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
                       double& tokens) {
   Tensor ids, targets, mask;
-  task.make_batch(data, dist::shard(rows, "train.batch_size"), g.device(), ids, targets, mask);
-  tokens = dist::all_reduce_sum(sum(mask).item());
+  tokens = dist::all_reduce_sum(task.make_batch(data, dist::shard(rows, "train.batch_size"), g.device(), ids, targets, mask));
   CG_CHECK(tokens > 0, "an MLE batch has no target tokens");
   return g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0 / tokens, mask.dtype(), g.device()));
 }
 
-StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows) {
+StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
+                    bool read_loss) {
   // The gradients summed over ranks (AdamW::step) are those of the whole batch.
   double tokens = 0;
   Tensor loss = mle_loss_share(g, task, data, rows, tokens);
-  StepResult r{dist::all_reduce_sum(loss.item()), 0, opt.lr(), tokens};
-  if (!std::isfinite(r.loss)) fail("train step ", opt.steps_taken() + 1, ": loss is ", r.loss, "; stopping (last checkpoint kept)");
+  // Reading the loss waits for the device: only when it is logged. A non-finite loss makes a
+  // non-finite gradient norm, which AdamW::step refuses every step.
+  StepResult r{read_loss ? dist::all_reduce_sum(loss.item()) : std::nan(""), 0, opt.lr(), tokens};
   loss.backward();
   r.grad_norm = opt.step();
   opt.zero_grad();
@@ -89,9 +90,11 @@ int train_mle(const RunConfig& cfg, bool resume) {
   hooks.banner = "coopgen train: mle on the " + cfg.data.task + " task, " + std::to_string(task.train.size()) +
                  " training sequences, vocabulary " + std::to_string(task.vocab) + ", device " + cfg.device +
                  ", run folder " + cfg.run_dir;
-  hooks.step = [&](int64_t step) -> Metrics {
-    const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step));
-    return {{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens", r.tokens}};
+  hooks.step = [&](int64_t step, bool log) -> Metrics {
+    const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step), log);
+    Metrics m{{"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens", r.tokens}};
+    if (log) m.insert(m.begin(), {"loss", r.loss});
+    return m;
   };
   hooks.evaluate = [&] { return task.evaluate(g, cfg, PrefixScorer{}); };
   hooks.start_token = task.start_token, hooks.end_token = task.eos;

@@ -31,7 +31,8 @@ Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& dat
 
 // One MLE step on `rows` of `data`: loss (before the update), backward, AdamW. A non-finite loss
 // is an error naming the step.
-StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows);
+StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
+                    bool read_loss = true);
 
 // Trains (or resumes from <run_dir>/checkpoint) and returns the process exit code.
 int train_mle(const RunConfig& cfg, bool resume);

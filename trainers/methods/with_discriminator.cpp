@@ -117,7 +117,7 @@ class DiscriminatorRun {
     warm_up_d();
   }
 
-  Metrics step(int64_t step) {
+  Metrics step(int64_t step, bool log) {
     Metrics d_stats{{"d_loss", 0}, {"d_acc", 0}};
     const int64_t k = critic_.optimal() ? 0 : cfg_.discriminator.steps;
     if (k == 0) d_stats.clear();
@@ -141,8 +141,9 @@ class DiscriminatorRun {
 
     const double lr = opt_g_.lr();
     const GeneratorStep r = weighted_generator_step(g_, opt_g_, task_, ws, cfg_.adversarial.mle_weight,
-                                                    real_for_mle_.rows(step));
-    Metrics m{{"loss", r.loss}, {"lr", lr}, {"grad_norm", r.grad_norm}, {"mean_d", mean_d}};
+                                                    real_for_mle_.rows(step), log);
+    Metrics m{{"lr", lr}, {"grad_norm", r.grad_norm}, {"mean_d", mean_d}};
+    if (log) m.insert(m.begin(), {"loss", r.loss});
     m.insert(m.end(), d_stats.begin(), d_stats.end());
     m.insert(m.end(), ws.stats.begin(), ws.stats.end());
     m.emplace_back("tokens", r.tokens);
@@ -328,16 +329,16 @@ PrefixScorer RunDiscriminator::scorer() const {
 }
 
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
-                                      double mle_weight, const std::vector<size_t>& real_rows) {
+                                      double mle_weight, const std::vector<size_t>& real_rows, bool read_loss) {
   // Data parallelism: every rank holds all the weighted samples and steps on its share; the
   // gradients summed over ranks (AdamW::step) are those of the whole sum.
   std::vector<size_t> all(ws.seqs.size());
   std::iota(all.begin(), all.end(), size_t(0));
   const std::vector<size_t> rows = dist::shard(all, "the samples of a generator step");
   Tensor ids, targets, mask;
-  task.make_batch(ws.seqs, rows, g.device(), ids, targets, mask);
+  const double tokens = dist::all_reduce_sum(task.make_batch(ws.seqs, rows, g.device(), ids, targets, mask));
+  const double mean_len = std::max(1.0, tokens / double(all.size()));
   const int64_t B = ids.size(0);
-  const double tokens = dist::all_reduce_sum(sum(mask).item()), mean_len = std::max(1.0, tokens / double(all.size()));
   std::vector<float> w(rows.size());
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[rows[i]] / mean_len);
   Tensor loss = g.weighted_logprob(ids, targets, mask, Tensor::from(w, {B}, g.device()));
@@ -345,9 +346,8 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
     double real_tokens = 0;
     loss = add(loss, scale(mle_loss_share(g, task, task.train, real_rows, real_tokens), mle_weight));
   }
-  GeneratorStep r{dist::all_reduce_sum(loss.item()), 0, tokens};
-  if (!std::isfinite(r.loss))
-    fail("train step ", opt.steps_taken() + 1, ": generator loss is ", r.loss, "; stopping (last checkpoint kept)");
+  // A non-finite loss makes a non-finite gradient norm, which AdamW::step refuses.
+  GeneratorStep r{read_loss ? dist::all_reduce_sum(loss.item()) : std::nan(""), 0, tokens};
   loss.backward();
   r.grad_norm = opt.step();
   opt.zero_grad();
@@ -375,7 +375,7 @@ int train_with_discriminator(const RunConfig& cfg, bool resume) {
                  std::to_string(cfg.adversarial.samples) + " samples per step, " +
                  std::to_string(cfg.discriminator.steps) + " discriminator steps per step, device " + cfg.device +
                  ", run folder " + cfg.run_dir;
-  hooks.step = [&](int64_t step) { return run.step(step); };
+  hooks.step = [&](int64_t step, bool log) { return run.step(step, log); };
   hooks.evaluate = [&] { return run.evaluate(); };
   hooks.start_token = task->start_token, hooks.end_token = task->eos;
   return run_training(cfg, run.trained(), hooks, resume);

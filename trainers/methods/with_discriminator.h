@@ -22,12 +22,13 @@ namespace coopgen {
 int train_with_discriminator(const RunConfig& cfg, bool resume);
 
 // One generator step on weighted samples: loss = −Σ wᵢ log p(yᵢ) / L̄, plus λ · cross-entropy on
-// `real_rows` of the task's training data when λ = mle_weight > 0; backward; AdamW.
+// `real_rows` of the task's training data when λ = mle_weight > 0; backward; AdamW. The loss is
+// read back (a host synchronisation) only with `read_loss` (NaN otherwise).
 struct GeneratorStep {
   double loss, grad_norm, tokens;
 };
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
-                                      double mle_weight, const std::vector<size_t>& real_rows);
+                                      double mle_weight, const std::vector<size_t>& real_rows, bool read_loss = true);
 
 // The discriminator of an adversarial run's checkpoint folder, built as cfg.discriminator says; a
 // checkpoint without one (an MLE run's) is an error naming the folder and `why` it was wanted.
