@@ -108,8 +108,8 @@ SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t 
     for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
       const Samples s = sample_logits(logits, cfg, seed, group.offset(t));
       for (auto [k, x] : {std::pair{0, s.logp}, {1, s.logq}, {2, s.tokens.to(DType::F32)}}) {
-        Tensor row = record.slice(0, t, t + 1).slice(1, k, k + 1).reshape({b});
-        copy_(row, x);
+        Tensor row = record.slice(0, t, t + 1).slice(1, k, k + 1);  // a view: reshape it and the copy lands elsewhere
+        copy_(row, x.reshape({1, 1, b}));
       }
       ++steps;
       if (t + 1 == group.length) {
