@@ -15,11 +15,13 @@ namespace coopgen::cuda::attention_family {
 
 namespace {
 
-constexpr int kDecodeThreads = 128, kDecodeMaxKeys = 4096, kDecodeBlocksWanted = 264;  // ~2 blocks per SM
+constexpr int kDecodeThreads = 128, kDecodeMaxKeys = 4096, kDecodeBlocksPerSm = 2;
 
-// Keys per split for a decode call: enough splits to fill the GPU, each at most kDecodeMaxKeys.
+// Keys per split for a decode call: enough splits to fill the GPU (about two blocks per
+// multiprocessor), each at most kDecodeMaxKeys.
 int64_t decode_split_keys(const AttentionParams& s) {
-  const int64_t heads = s.batch * s.heads, by_fill = (kDecodeBlocksWanted + heads - 1) / heads;
+  const int64_t wanted = int64_t(kDecodeBlocksPerSm) * sm_count();
+  const int64_t heads = s.batch * s.heads, by_fill = (wanted + heads - 1) / heads;
   int64_t splits = by_fill < (s.tk + 63) / 64 ? by_fill : (s.tk + 63) / 64;
   splits = splits < (s.tk + kDecodeMaxKeys - 1) / kDecodeMaxKeys ? (s.tk + kDecodeMaxKeys - 1) / kDecodeMaxKeys : splits;
   splits = splits < 1 ? 1 : splits;
@@ -34,7 +36,7 @@ __global__ void attention_decode_kernel(E* o, float* lse, float* part, const E* 
   __shared__ float scratch[32];
   const int dim = int(s.dim), tid = int(threadIdx.x);
   float *qs = decode_smem, *p = qs + dim, *partial = p + split_keys;  // partial: kDecodeThreads floats
-  const int64_t bh = blockIdx.y, splits = gridDim.x, j0 = int64_t(blockIdx.x) * split_keys;
+  const int64_t bh = head_row(), splits = gridDim.x, j0 = int64_t(blockIdx.x) * split_keys;
   const int64_t j1 = j0 + split_keys < s.tk ? j0 + split_keys : s.tk;
   const E *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
@@ -116,7 +118,7 @@ void forward_decode(E* o, float* lse, float* workspace, const E* q, const E* k, 
   const int64_t split_keys = decode_split_keys(s), splits = (s.tk + split_keys - 1) / split_keys;
   const size_t smem = size_t(s.dim + split_keys + kDecodeThreads) * sizeof(float);
   const float scale = float(1.0 / std::sqrt(double(s.dim)));
-  launch("attention_decode", attention_decode_kernel<E>, dim3(unsigned(splits), unsigned(s.batch * s.heads)),
+  launch("attention_decode", attention_decode_kernel<E>, head_grid(splits, s),
          dim3(kDecodeThreads), smem, st, o, lse, workspace, q, k, v, keymask, s, scale, split_keys);
   if (splits > 1)
     launch("attention_decode_merge", attention_decode_merge_kernel<E>, dim3(unsigned(s.batch * s.heads)),

@@ -17,6 +17,14 @@ __device__ __forceinline__ bool visible(const float* keymask, int64_t j, int64_t
   return j < s.tk && (!keymask || keymask[j] != 0.0f) && !(s.causal && j > i + s.tk - s.tq);
 }
 
+// The grid of a per-(batch, head) kernel, as FlashAttention-2 lays it out: `tiles` along x (the
+// tiles of one head run side by side and share its K and V in L2), batch along y, heads along z,
+// so B·H may pass the 65,535 a single y dimension allows. head_row() is the (b, h) row of a block.
+inline dim3 head_grid(int64_t tiles, const AttentionParams& s) {
+  return dim3(unsigned(tiles), unsigned(s.batch), unsigned(s.heads));
+}
+__device__ __forceinline__ int64_t head_row() { return int64_t(blockIdx.y) * gridDim.z + blockIdx.z; }
+
 // How many keys the queries q0 … q0 + rows − 1 can see: all, or up to the causal horizon of the last.
 __device__ __forceinline__ int64_t keys_seen(int64_t q0, int64_t rows, const AttentionParams& s) {
   const int64_t last = (q0 + rows < s.tq ? q0 + rows : s.tq) - 1, horizon = last + s.tk - s.tq + 1;

@@ -44,7 +44,7 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bf16);  // (one name per element type: nvcc's extern arrays alias)
   uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
-  const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * QT;
+  const int64_t bh = head_row(), q0 = int64_t(blockIdx.x) * QT;
   const E *qb = q + bh * s.tq * D, *kb = k + bh * s.kv_rows * D, *vb = v + bh * s.kv_rows * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = int(threadIdx.x); x < QT * D; x += int(blockDim.x)) {
@@ -129,7 +129,7 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
 template <int D, int KT, class E>
 void launch_forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask,
                         const AttentionParams& s, cudaStream_t st) {
-  const dim3 grid(unsigned((s.tq + 63) / 64), unsigned(s.batch * s.heads));
+  const dim3 grid = head_grid((s.tq + 63) / 64, s);
   const size_t smem = size_t(64 * (D + 8) + KT * (D + 8) + D * (KT + 8)) * sizeof(uint16_t);
   launch("attention_forward_mma", attention_forward_mma_kernel<E, D, KT>, grid, dim3(128), smem, st, o, lse, q, k, v,
          keymask, s, float(1.0 / std::sqrt(double(D))));
@@ -151,7 +151,7 @@ __global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* 
            *dot = dos + T * RS;  // Kᵀ, Q, Qᵀ, dS [query][key], dO, dOᵀ
   float* stats = reinterpret_cast<float*>(dot + D * CS);  // lse [T], D [T] of the query tile
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
-  const int64_t bh = blockIdx.y, k0 = int64_t(blockIdx.x) * T;
+  const int64_t bh = head_row(), k0 = int64_t(blockIdx.x) * T;
   const E *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   // This warp's 16 keys as A fragments (rows g, g + 8), read once from global memory.
@@ -261,7 +261,7 @@ void launch_backward_mma(float* dq, E* dk, E* dv, const float* delta, const E* q
                          const float* lse, const E* dout, const float* keymask, const AttentionParams& s,
                          cudaStream_t st) {
   constexpr int T = 64;
-  const dim3 grid(unsigned((s.tk + T - 1) / T), unsigned(s.batch * s.heads));
+  const dim3 grid = head_grid((s.tk + T - 1) / T, s);
   const size_t smem = size_t(3 * D * (T + 8) + 2 * T * (D + 8) + T * (T + 8)) * sizeof(uint16_t) + 2 * T * sizeof(float);
   launch("attention_backward_mma", attention_backward_mma_kernel<E, D>, grid, dim3(128), smem, st, dq, dk, dv, q, k, v,
          dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(D))));

@@ -28,7 +28,7 @@ __global__ void attention_forward_kernel(E* o, float* lse, const E* q, const E* 
   COOPGEN_DYNAMIC_SHARED(float, smem);
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
   float *ks = smem, *vs = ks + kKeys * stride, *qs = vs + kKeys * stride;  // qs: kQueries × dim
-  const int64_t bh = blockIdx.y, q0 = int64_t(blockIdx.x) * kQueries;
+  const int64_t bh = head_row(), q0 = int64_t(blockIdx.x) * kQueries;
   const E *qb = q + bh * s.tq * dim, *kb = k + bh * s.kv_rows * dim, *vb = v + bh * s.kv_rows * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = int(threadIdx.x); x < kQueries * dim; x += int(blockDim.x)) {
@@ -90,7 +90,7 @@ __global__ void attention_backward_kernel(float* dq, E* dk, E* dv, const E* q, c
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x);
   float *ks = smem, *vs = ks + keys * stride, *dks = vs + keys * stride, *dvs = dks + keys * stride;
   float *qi = dvs + keys * stride, *doi = qi + dim;
-  const int64_t bh = blockIdx.y, k0 = int64_t(blockIdx.x) * keys;
+  const int64_t bh = head_row(), k0 = int64_t(blockIdx.x) * keys;
   const E *kb = k + bh * s.tk * dim, *vb = v + bh * s.tk * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = lane; x < keys * dim; x += 32) {
@@ -144,7 +144,7 @@ __global__ void attention_backward_kernel(float* dq, E* dk, E* dv, const E* q, c
 template <class E>
 void forward_simt(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask, const AttentionParams& s,
                   cudaStream_t st) {
-  const dim3 grid(unsigned((s.tq + kQueries - 1) / kQueries), unsigned(s.batch * s.heads));
+  const dim3 grid = head_grid((s.tq + kQueries - 1) / kQueries, s);
   const size_t smem = size_t(2 * kKeys * (s.dim + 1) + kQueries * s.dim) * sizeof(float);
   launch("attention_forward", attention_forward_kernel<E>, grid, dim3(32 * kQueries / kRowsPerWarp), smem, st, o, lse,
          q, k, v, keymask, s, float(1.0 / std::sqrt(double(s.dim))));
@@ -154,7 +154,7 @@ template <class E>
 void backward_simt(float* dq, E* dk, E* dv, const float* delta, const E* q, const E* k, const E* v, const E* dout,
                    const float* lse, const float* keymask, const AttentionParams& s, cudaStream_t st) {
   const int keys = s.dim > 64 ? kKeys / 2 : kKeys;
-  const dim3 grid(unsigned((s.tk + keys - 1) / keys), unsigned(s.batch * s.heads));
+  const dim3 grid = head_grid((s.tk + keys - 1) / keys, s);
   const size_t smem = size_t(4 * keys * (s.dim + 1) + 2 * s.dim) * sizeof(float);
   launch("attention_backward", attention_backward_kernel<E>, grid, dim3(32), smem, st, dq, dk, dv, q, k, v, dout, lse,
          delta, keymask, s, float(1.0 / std::sqrt(double(s.dim))), keys);

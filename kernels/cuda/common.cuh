@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <unordered_map>
 
 #include "core/counters.h"
 #include "core/error.h"
@@ -24,19 +25,40 @@ inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8)
   return unsigned(g < 1 ? 1 : (g > cap ? cap : g));
 }
 
+// The GPU's streaming multiprocessors, queried once (one GPU per process, chosen before first use).
+inline int sm_count() {
+  static const int n = [] {
+    int device = 0, count = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1)
+      fail("CUDA: cannot query the number of multiprocessors");
+    return count;
+  }();
+  return n;
+}
+
 // Launches `kernel` and checks the launch; the error names the kernel. In the sim build
 // (kernels/sim/sim.h) the emulator runs it on the CPU instead, synchronously.
 template <class... Params, class... Args>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem,
             cudaStream_t stream, Args... args) {
   ++device_counters().launches;
+  // The hardware's grid limits, refused on every build with the kernel's name (the emulator would
+  // otherwise run what a GPU refuses).
+  if (grid.x > 0x7fffffffu || grid.y > 65535u || grid.z > 65535u)
+    fail("CUDA kernel ", name, ": grid (", grid.x, ", ", grid.y, ", ", grid.z,
+         ") exceeds the device limits (x below 2^31, y and z at most 65535)");
 #ifdef COOPGEN_SIM
   (void)stream;
   sim::launch(name, grid, block, smem, [&] { kernel(static_cast<Params>(args)...); });
 #else
-  if (smem > 48 * 1024) {  // beyond the default limit a kernel must opt in (Hopper allows 227 kB)
+  // Beyond 48 kB a kernel must opt in (Hopper allows 227 kB): once per kernel and size, not per launch.
+  static std::unordered_map<const void*, size_t> opted_in;
+  size_t& opted = opted_in[reinterpret_cast<const void*>(kernel)];
+  if (smem > 48 * 1024 && smem > opted) {
     const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
     if (err != cudaSuccess) fail("CUDA kernel ", name, ": ", smem, " bytes of shared memory: ", cudaGetErrorString(err));
+    opted = smem;
   }
   kernel<<<grid, block, smem, stream>>>(static_cast<Params>(args)...);
   cudaError_t err = cudaGetLastError();

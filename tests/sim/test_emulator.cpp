@@ -160,4 +160,8 @@ TEST_CASE("barrier divergence and bad warp masks are reported, not hung", "[sim]
 
 TEST_CASE("launch configurations the hardware refuses are refused", "[sim]") {
   REQUIRE_THROWS_WITH(barrier_rounds(2048, 1), Catch::Contains("2048 threads per block exceed 1024"));
+  // Grid y and z stop at 65,535 (checked before anything runs, so no output is needed).
+  REQUIRE_THROWS_WITH(write_indices(nullptr, 1, 65536, 1, 1, 1, 1),
+                      Catch::Contains("CUDA kernel write_indices: grid (1, 65536, 1) exceeds the device limits"));
+  REQUIRE_THROWS_WITH(write_indices(nullptr, 1, 1, 70000, 1, 1, 1), Catch::Contains("grid (1, 1, 70000) exceeds"));
 }
