@@ -209,8 +209,12 @@ void cuda_run(const OpCall& c) {
       return cuda::masked_pool_backward(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2],
                                         params<Op::MaskedPoolBackward>(c).mean, s);
     }
-    case Op::SumAll: return cuda::sum_all(out(c, 0), in(c, 0), c.in[0].numel(), s);
-    case Op::SumSquares: return cuda::sum_squares(out(c, 0), in(c, 0), c.in[0].numel(), s);
+    case Op::SumAll: case Op::SumSquares: {
+      const int64_t count = c.in[0].numel(), parts = cuda::sum_partials(count);
+      float* partials = parts ? scratch(parts) : nullptr;
+      return c.op == Op::SumAll ? cuda::sum_all(out(c, 0), partials, in(c, 0), count, s)
+                                : cuda::sum_squares(out(c, 0), partials, in(c, 0), count, s);
+    }
     case Op::LogsumexpChunk:  // T logits chunk into the f32 running state
       return with_storage(c.in[0], [&]<class T>(T) {
         cuda::logsumexp_chunk(out(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), ids(c, 1), c.in[0].size(0), c.in[0].size(1),

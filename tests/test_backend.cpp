@@ -303,6 +303,23 @@ TEST_CASE("AdamW on CUDA waits for the device once per step", "[gpu]") {
   REQUIRE(c.driver_allocs == 0);
 }
 
+TEST_CASE("whole-tensor sums on CUDA run grid-wide, match a float64 sum and repeat bit for bit", "[gpu]") {
+  // 100,003 values: seven first-pass blocks and a second pass (kernels/cuda/reduce.cu); 5,001: one block.
+  allocator(Device::CUDA).set_poison(true);
+  for (int64_t n : {int64_t(5001), int64_t(100003)}) {
+    INFO("n " << n);
+    const Tensor x = Tensor::uniform({n}, 41, uint64_t(n), -1, 1);
+    double s = 0, s2 = 0;
+    for (float v : x.to_vector<float>()) s += v, s2 += double(v) * v;
+    const Tensor g = x.to(Device::CUDA);
+    const float a = sum(g).to_vector<float>()[0], b = sum_squares(g).to_vector<float>()[0];
+    REQUIRE(std::fabs(a - s) <= 1e-6 * double(n));
+    REQUIRE(b == Approx(s2).epsilon(1e-6));
+    REQUIRE(sum(g).to_vector<float>()[0] == a);  // a fixed order: the same bits again
+    REQUIRE(sum_squares(g).to_vector<float>()[0] == b);
+  }
+}
+
 TEST_CASE("token ids outside the vocabulary on CUDA fail at the next host synchronisation", "[gpu]") {
   // The range check's count stays on the device (no wait of its own); the gather reads zeros for
   // the bad id meanwhile, and the next read from the device fails naming the op and the count.

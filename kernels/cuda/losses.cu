@@ -78,7 +78,7 @@ template void logsumexp_chunk<bf16_t>(float*, float*, float*, const bf16_t*, con
 void weighted_logprob(float* loss, float* lse, float* row_loss, const float* mx, const float* s, const float* zy,
                       const float* m, const float* w, int64_t rows, int64_t time, cudaStream_t st) {
   if (rows) launch("weighted_logprob_rows", logprob_rows_kernel, grid_for(rows), kBlock, 0, st, row_loss, lse, mx, s, zy, m, w, rows, time);
-  sum_all(loss, row_loss, rows, st);
+  sum_all(loss, nullptr, row_loss, rows, st);  // rows: one block
 }
 
 template <class T>
@@ -97,7 +97,7 @@ template void weighted_logprob_backward<bf16_t>(bf16_t*, const bf16_t*, const fl
 
 void bce_with_logits_forward(float* loss, float* scratch, const float* x, const float* t, int64_t n, cudaStream_t s) {
   if (n) launch("bce_terms", bce_terms_kernel, grid_for(n), kBlock, 0, s, scratch, x, t, n);
-  sum_all(loss, scratch, n, s);
+  sum_all(loss, nullptr, scratch, n, s);
 }
 
 void bce_with_logits_backward(float* dx, const float* x, const float* t, const float* dloss, int64_t n, cudaStream_t s) {

@@ -1,8 +1,12 @@
-// Masked pooling over time: one thread per (b, c) walks t (coalesced over c). Whole-tensor sums:
-// one block of 1024 threads, a strided pass and a block reduction — a fixed summation order, so
-// the same input gives the same bits run after run (gradient norms, losses).
+// Masked pooling over time and its gradient: one thread per (b, c) walks t (coalesced over c), so
+// each is linear in B·T·C. Whole-tensor sums: grid-wide in two passes — up to kSumBlocks blocks of
+// 1024 threads each reduce a fixed strided share into one partial, then one block sums the
+// partials — a summation order fixed by n alone, so the same input gives the same bits run after
+// run (gradient norms, losses); small inputs (or no workspace) take the second pass alone.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/reduce.cuh"
+
+#include <algorithm>
 
 namespace coopgen::cuda {
 
@@ -27,21 +31,39 @@ __global__ void masked_pool_kernel(float* out, const float* x, const float* m, i
 
 __global__ void masked_pool_backward_kernel(float* dx, const float* dout, const float* m, int64_t batch,
                                             int64_t time, int64_t cols, bool mean) {
-  for (int64_t k = global_index(); k < batch * time * cols; k += grid_stride()) {
-    const int64_t c = k % cols, bt = k / cols, b = bt / time;
-    dx[k] = pool_scale(m, b, time, mean) * m[bt] * dout[b * cols + c];
+  for (int64_t k = global_index(); k < batch * cols; k += grid_stride()) {
+    const int64_t b = k / cols, c = k % cols;
+    const float g = pool_scale(m, b, time, mean) * dout[k];
+    for (int64_t t = 0; t < time; ++t) dx[(b * time + t) * cols + c] = m[b * time + t] * g;
   }
 }
 
+constexpr int kSumThreads = 1024, kSumBlocks = 1024;  // partials fit one block of the second pass
+constexpr int64_t kSumPerBlock = int64_t(kSumThreads) * 16;  // elements a first-pass block takes at least
+
+// Block blockIdx.x of gridDim.x sums (the squares of) x[k] for k ≡ its threads' offsets modulo the grid's size.
 template <bool kSquare> __global__ void sum_kernel(float* out, const float* x, int64_t n) {
   __shared__ float scratch[32];
   float acc = 0;
-  for (int64_t k = threadIdx.x; k < n; k += blockDim.x) acc += kSquare ? x[k] * x[k] : x[k];
+  for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x)
+    acc += kSquare ? x[k] * x[k] : x[k];
   acc = block_sum(acc, scratch);
-  if (threadIdx.x == 0) out[0] = acc;
+  if (threadIdx.x == 0) out[blockIdx.x] = acc;
+}
+
+template <bool kSquare> void sum(const char* name, float* out, float* partials, const float* x, int64_t n, cudaStream_t s) {
+  const int64_t blocks = partials ? sum_partials(n) : 0;
+  if (blocks < 2) return launch(name, sum_kernel<kSquare>, 1, kSumThreads, 0, s, out, x, n);
+  launch(name, sum_kernel<kSquare>, unsigned(blocks), kSumThreads, 0, s, partials, x, n);
+  launch("sum_partials", sum_kernel<false>, 1, kSumThreads, 0, s, out, (const float*)partials, blocks);
 }
 
 }  // namespace
+
+int64_t sum_partials(int64_t n) {
+  const int64_t blocks = std::min<int64_t>((n + kSumPerBlock - 1) / kSumPerBlock, kSumBlocks);
+  return blocks < 2 ? 0 : blocks;
+}
 
 void masked_pool(float* out, const float* x, const float* m, int64_t batch, int64_t time, int64_t cols,
                  bool mean, cudaStream_t s) {
@@ -49,14 +71,15 @@ void masked_pool(float* out, const float* x, const float* m, int64_t batch, int6
 }
 void masked_pool_backward(float* dx, const float* dout, const float* m, int64_t batch, int64_t time,
                           int64_t cols, bool mean, cudaStream_t s) {
-  const int64_t n = batch * time * cols;
-  if (n) launch("masked_pool_backward", masked_pool_backward_kernel, grid_for(n), kBlock, 0, s, dx, dout, m, batch, time, cols, mean);
+  if (batch > 0 && cols > 0)
+    launch("masked_pool_backward", masked_pool_backward_kernel, grid_for(batch * cols), kBlock, 0, s, dx, dout, m, batch,
+           time, cols, mean);
 }
-void sum_all(float* out, const float* x, int64_t n, cudaStream_t s) {
-  launch("sum_all", sum_kernel<false>, 1, 1024, 0, s, out, x, n);
+void sum_all(float* out, float* partials, const float* x, int64_t n, cudaStream_t s) {
+  sum<false>("sum_all", out, partials, x, n, s);
 }
-void sum_squares(float* out, const float* x, int64_t n, cudaStream_t s) {
-  launch("sum_squares", sum_kernel<true>, 1, 1024, 0, s, out, x, n);
+void sum_squares(float* out, float* partials, const float* x, int64_t n, cudaStream_t s) {
+  sum<true>("sum_squares", out, partials, x, n, s);
 }
 
 }  // namespace coopgen::cuda
