@@ -67,6 +67,17 @@ else
   echo "== no CUDA headers: the emulator builds are skipped =="
 fi
 
+if [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
+  echo "== static resources of the hot kernels for sm_90 (ptxas: no new stack frame or spill; docs/perf.md) =="
+  if python3 scripts/ptxas_report.py --nvcc "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" --jobs "$jobs" \
+       --files attention.cu,attention_decode.cu,attention_mma.cu,attention_simt.cu,sampling.cu,losses.cu,layernorm.cu,adamw.cu \
+       --check bench/baselines/ptxas_sm90.json > build/ptxas_report.md; then
+    summary_passed=$((summary_passed + 1))
+  else
+    summary_failed=$((summary_failed + 1))
+  fi
+fi
+
 echo "== fuzzers (clang, ASan + UBSan: regression inputs, then ${FUZZ_SECONDS:-15} s each; tests/fuzz/README.md) =="
 if bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"; then
   summary_passed=$((summary_passed + 1))
