@@ -23,8 +23,9 @@ namespace {
 constexpr int kQueries = 16, kRowsPerWarp = 4, kKeys = 32, kDimSlots = kMaxDim / 32;
 
 template <class E>
-__global__ void attention_forward_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
-                                         const float* keymask, AttentionParams s, float scale) {
+__global__ void __launch_bounds__(32 * kQueries / kRowsPerWarp)
+    attention_forward_kernel(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask,
+                             AttentionParams s, float scale) {
   COOPGEN_DYNAMIC_SHARED(float, smem);
   const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
   float *ks = smem, *vs = ks + kKeys * stride, *qs = vs + kKeys * stride;  // qs: kQueries × dim
@@ -36,6 +37,7 @@ __global__ void attention_forward_kernel(E* o, float* lse, const E* q, const E* 
     qs[x] = i < s.tq ? to_f32(qb[i * dim + x % dim]) : 0.0f;
   }
   float m[kRowsPerWarp], l[kRowsPerWarp], acc[kRowsPerWarp][kDimSlots];
+  COOPGEN_UNROLL
   for (int r = 0; r < kRowsPerWarp; ++r) {
     m[r] = -INFINITY, l[r] = 0.0f;
     for (int c = 0; c < kDimSlots; ++c) acc[r][c] = 0.0f;
@@ -50,6 +52,7 @@ __global__ void attention_forward_kernel(E* o, float* lse, const E* q, const E* 
       vs[r * stride + c] = j < s.tk ? to_f32(vb[j * dim + c]) : 0.0f;
     }
     __syncthreads();
+    COOPGEN_UNROLL  // m, l and acc stay in registers
     for (int r = 0; r < kRowsPerWarp; ++r) {
       const int64_t i = q0 + warp * kRowsPerWarp + r;
       const float* qi = qs + (warp * kRowsPerWarp + r) * dim;
@@ -72,6 +75,7 @@ __global__ void attention_forward_kernel(E* o, float* lse, const E* q, const E* 
       m[r] = m_new;
     }
   }
+  COOPGEN_UNROLL
   for (int r = 0; r < kRowsPerWarp; ++r) {
     const int64_t i = q0 + warp * kRowsPerWarp + r;
     if (i >= s.tq) continue;

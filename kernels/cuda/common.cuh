@@ -18,6 +18,15 @@
 
 namespace coopgen::cuda {
 
+// Full unrolling, where an index into a per-thread array must be known at compile time for the
+// array to stay in registers (ptxas otherwise puts it in local memory: a stack frame); GCC's
+// spelling in the sim build.
+#ifdef COOPGEN_SIM
+#define COOPGEN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define COOPGEN_UNROLL _Pragma("unroll")
+#endif
+
 constexpr int kBlock = 256;  // threads per block for the simple kernels
 
 inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8) {
