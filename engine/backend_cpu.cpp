@@ -13,6 +13,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/sampling.h"
+#include "kernels/cpu/top_k.h"
 #include "kernels/cpu/softmax.h"
 
 namespace coopgen {
@@ -189,6 +190,10 @@ void cpu_run(const OpCall& c) {
     case Op::AdamW:
       return floating(t, [&]<class T>(T) {
         cpu::adamw(out<T>(c, 0), in<T>(c, 0), out<T>(c, 1), out<T>(c, 2), n, params<Op::AdamW>(c));
+      });
+    case Op::TopKLogits:
+      return floating(t, [&]<class T>(T) {
+        cpu::top_k_logits(out<T>(c, 0), in<T>(c, 0), c.in[0].size(0), c.in[0].size(1), params<Op::TopKLogits>(c));
       });
     case Op::SampleLogits:
       return floating(t, [&]<class T>(T) {

@@ -18,6 +18,7 @@
 #include "kernels/cuda/matmul.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/sampling.cuh"
+#include "kernels/cuda/top_k.cuh"
 #include "kernels/cuda/softmax.cuh"
 
 namespace coopgen {
@@ -35,7 +36,7 @@ static bool bf16_storage(Op op) {
       return true;
     case Op::Fill: case Op::Copy: case Op::Softmax: case Op::SoftmaxBackward: case Op::MaskedPool:
     case Op::MaskedPoolBackward: case Op::SumAll: case Op::SumSquares: case Op::WeightedLogprob: case Op::BceWithLogits:
-    case Op::BceWithLogitsBackward: case Op::AdamW: case Op::SampleLogits: case Op::PhiloxUniform:
+    case Op::BceWithLogitsBackward: case Op::AdamW: case Op::SampleLogits: case Op::TopKLogits: case Op::PhiloxUniform:
     case Op::TokenRangeCheck: case Op::Count:
       return false;
   }
@@ -239,6 +240,8 @@ void cuda_run(const OpCall& c) {
     case Op::SampleLogits:
       return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), in(c, 0), c.in[0].size(0),
                                  c.in[0].size(1), params<Op::SampleLogits>(c), s);
+    case Op::TopKLogits:
+      return cuda::top_k_logits(out(c, 0), in(c, 0), c.in[0].size(0), c.in[0].size(1), params<Op::TopKLogits>(c), s);
     case Op::PhiloxUniform: {
       const PhiloxParams& p = params<Op::PhiloxUniform>(c);
       return cuda::philox_uniform(out(c, 0), n, p.seed, p.offset, p.lo, p.hi, s);

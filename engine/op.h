@@ -41,7 +41,7 @@ inline std::string_view op_name(Op op) {
 
 // Every parameter struct an op may carry.
 using OpParams = std::variant<NoParams, FillParams, AddParams, ScaleParams, MatmulParams, LayerNormParams,
-                              AttentionParams, PoolParams, ChunkParams, AdamWParams, SampleParams, PhiloxParams,
+                              AttentionParams, PoolParams, ChunkParams, AdamWParams, SampleParams, TopKParams, PhiloxParams,
                               TokenRangeParams>;
 
 // Op → its parameter struct, from the third column of ops.def.

@@ -3,6 +3,7 @@
 // attention, cross_entropy) need no rule of their own.
 #include "engine/ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -353,6 +354,18 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
   run<Op::SampleLogits>({logits.detach().contiguous()}, {s.logp, s.logq, s.tokens},
                         {cfg.temperature, cfg.top_k, cfg.top_p, cfg.mix, seed, offset});
   return s;
+}
+
+Tensor top_k_logits(const Tensor& logits, int64_t k, double temperature) {
+  CG_CHECK(logits.dim() == 2 && logits.size(1) > 0 && k >= 1 && temperature > 0,
+           "top_k_logits: logits [N, V], k ≥ 1 and temperature > 0, got ", describe(logits), ", k ", k, ", temperature ",
+           temperature);
+  CG_CHECK(logits.size(1) <= (int64_t(1) << 24), "top_k_logits: ", logits.size(1), " tokens (ids travel as f32)");
+  const int64_t kk = std::min(k, logits.size(1));
+  Tensor z = logits.detach().to(DType::F32).contiguous();
+  Tensor out = Tensor::empty({z.size(0), 2 * kk + 2}, DType::F32, z.device());
+  run<Op::TopKLogits>({z}, {out}, {kk, temperature});
+  return out;
 }
 
 namespace {

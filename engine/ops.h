@@ -96,6 +96,12 @@ struct Samples {
 };
 Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset);
 
+// The tree search's prior filter (kernels/cpu/top_k.h): logits [N,V] -> f32 [N, 2k'+2], k' = min(k, V)
+// (k ≥ 1): per row the k' largest logits (decreasing; ties: lower id first), their token ids (as
+// f32), log Σ e^z and log Σ e^(z/temperature) (temperature > 0); the last two NaN for a row with
+// no distribution. No gradient. One copy of N·(2k'+2) floats replaces the N·V logits on the host.
+Tensor top_k_logits(const Tensor& logits, int64_t k, double temperature);
+
 // Losses, each -> [1].
 // loss = −Σ_b w_b Σ_t m_bt log softmax(logits_bt)[y_bt]. logits [B,T,V] or [B·T,V], y i32 [B,T],
 // m [B,T], w [B]. w and m are constants (no gradient flows to them).

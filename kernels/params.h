@@ -72,6 +72,12 @@ struct SampleParams {
   uint64_t seed = 0, offset = 0;
 };
 
+// The k largest logits of each row and the row's two normalisers (kernels/cpu/top_k.h).
+struct TopKParams {
+  int64_t k = 1;
+  double temperature = 1;
+};
+
 // Uniform numbers lo + (hi − lo)·u from Philox4x32-10 at (seed, offset).
 struct PhiloxParams {
   uint64_t seed = 0, offset = 0;

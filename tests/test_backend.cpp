@@ -320,6 +320,39 @@ TEST_CASE("whole-tensor sums on CUDA run grid-wide, match a float64 sum and repe
   }
 }
 
+TEST_CASE("the prior filter on CUDA picks the CPU's tokens and normalisers", "[gpu]") {
+  // Fresh random rows (ties planted, −∞ tokens, rows without a distribution), odd sizes, k from
+  // 1 to past V, output poisoned: the picks equal exactly, the normalisers to f32 rounding.
+  allocator(Device::CUDA).set_poison(true);
+  struct Case {
+    int64_t rows, vocab, k;
+    double temperature;
+  };
+  uint64_t seed = 900;
+  for (const Case& c : {Case{3, 1, 1, 1.0}, Case{5, 7, 3, 0.7}, Case{4, 301, 50, 1.0}, Case{2, 5003, 17, 1.3},
+                        Case{3, 40, 64, 1.0}}) {
+    INFO("rows " << c.rows << " V " << c.vocab << " k " << c.k << " tau " << c.temperature);
+    std::vector<float> z = Tensor::uniform({c.rows, c.vocab}, seed++, 0, -4, 4).to_vector<float>();
+    for (size_t v = 0; v < z.size(); v += 3) z[v] = std::round(z[v]);  // ties
+    if (c.rows > 2) {
+      z[size_t(c.vocab) - 1] = -std::numeric_limits<float>::infinity();
+      z[size_t(c.vocab)] = std::numeric_limits<float>::quiet_NaN();  // row 1: no distribution
+    }
+    const Tensor x = Tensor::from(z, {c.rows, c.vocab});
+    const std::vector<float> ref = top_k_logits(x, c.k, c.temperature).to_vector<float>(),
+                             got = top_k_logits(x.to(Device::CUDA), c.k, c.temperature).to_vector<float>();
+    REQUIRE(ref.size() == got.size());
+    const int64_t k = std::min(c.k, c.vocab), w = 2 * k + 2;
+    for (int64_t r = 0; r < c.rows; ++r) {
+      const bool defined = !std::isnan(ref[size_t(r * w + 2 * k)]);
+      REQUIRE(defined == !std::isnan(got[size_t(r * w + 2 * k)]));
+      if (!defined) continue;
+      for (int64_t j = 0; j < 2 * k; ++j) REQUIRE(got[size_t(r * w + j)] == ref[size_t(r * w + j)]);
+      for (int64_t j = 2 * k; j < w; ++j) REQUIRE(got[size_t(r * w + j)] == Approx(ref[size_t(r * w + j)]).epsilon(1e-5));
+    }
+  }
+}
+
 TEST_CASE("token ids outside the vocabulary on CUDA fail at the next host synchronisation", "[gpu]") {
   // The range check's count stays on the device (no wait of its own); the gather reads zeros for
   // the bad id meanwhile, and the next read from the device fails naming the op and the count.

@@ -2,6 +2,7 @@
 // log q̂ equal the values computed here from the definition of each truncation.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -139,4 +140,42 @@ TEST_CASE("sequences end at their first <eos>, and their log p is the teacher-fo
   }
   REQUIRE(ended > 5);
   REQUIRE(ended < 40);
+}
+
+TEST_CASE("the tree search's prior filter: the k largest logits, their ids and both normalisers", "[sampling]") {
+  // Against a full sort of (logit, id) pairs and log-sum-exps in long double, on rows with ties,
+  // impossible (−∞) tokens, fewer finite tokens than k, and rows without a distribution.
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const int64_t V = 7;
+  const std::vector<float> z = {0.5f, 2.0f, -1.0f, 2.0f, 0.5f, -3.0f, 1.0f,   // ties at 2 and 0.5
+                                -inf, 1.0f, -inf, -inf, 0.0f, -inf, -inf,     // two finite tokens
+                                0.1f, nan, 0.3f, 0.0f, 0.0f, 0.0f, 0.0f,      // NaN: no distribution
+                                -inf, -inf, -inf, -inf, -inf, -inf, -inf};    // nothing possible
+  for (int64_t k : {1, 3, 7, 9}) {
+    const double tau = 0.7;
+    const std::vector<float> out = top_k_logits(Tensor::from(z, {4, V}), k, tau).to_vector<float>();
+    const int64_t kk = std::min(k, V), w = 2 * kk + 2;
+    REQUIRE(int64_t(out.size()) == 4 * w);
+    for (int64_t r = 0; r < 2; ++r) {
+      std::vector<std::pair<float, int>> pairs;
+      long double s = 0, s_t = 0;
+      for (int v = 0; v < V; ++v) {
+        const float x = z[size_t(r * V + v)];
+        pairs.push_back({-x, v});
+        s += std::exp((long double)x), s_t += std::exp((long double)x / tau);
+      }
+      std::sort(pairs.begin(), pairs.end());
+      INFO("row " << r << ", k " << k);
+      for (int64_t j = 0; j < kk; ++j) {
+        REQUIRE(out[size_t(r * w + j)] == -pairs[size_t(j)].first);
+        REQUIRE(out[size_t(r * w + kk + j)] == float(pairs[size_t(j)].second));
+      }
+      REQUIRE(out[size_t(r * w + 2 * kk)] == Approx(double(std::log(s))).epsilon(1e-6));
+      REQUIRE(out[size_t(r * w + 2 * kk + 1)] == Approx(double(std::log(s_t))).epsilon(1e-6));
+    }
+    for (int64_t r = 2; r < 4; ++r) {
+      REQUIRE(std::isnan(out[size_t(r * w + 2 * kk)]));
+      REQUIRE(std::isnan(out[size_t(r * w + 2 * kk + 1)]));
+    }
+  }
 }

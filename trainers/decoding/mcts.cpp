@@ -63,29 +63,37 @@ int32_t select_child(const Tree& tree, int32_t i, const MctsConfig& cfg) {
   return best;
 }
 
-// Children of node i from the generator's logits there: π = softmax(logits/τ) cut to top_k, then
-// to the top_p nucleus, renormalised.
-void expand(Tree& tree, int32_t i, const float* logits, int64_t V, const MctsConfig& cfg, int32_t eos) {
-  // τ > 0 keeps the order of the logits, so the top tokens of π are those of the logits, and
-  // only the two normalisers touch the whole vocabulary.
-  const double inv_t = 1.0 / cfg.temperature, lz = log_sum_exp(logits, V, 1.0),
-               lz_t = cfg.temperature == 1.0 ? lz : log_sum_exp(logits, V, inv_t);
-  std::vector<int32_t> kept = top_tokens(logits, V, cfg.top_k);
+// The prior filter's rows of `logits` [rows, V] on the host, 2k + 2 floats each (engine
+// top_k_logits: the k largest logits, their ids, log Σ e^z, log Σ e^(z/τ)), k = top_k or V: one
+// copy of rows·(2k + 2) floats instead of rows·V. A row without a distribution fails, named with the step.
+std::vector<float> prior_rows(const Tensor& logits, const MctsConfig& cfg, int64_t step) {
+  const int64_t V = logits.size(-1), k = cfg.top_k > 0 ? std::min(cfg.top_k, V) : V;
+  std::vector<float> rows = top_k_logits(logits.reshape({-1, V}), k, cfg.temperature).to_vector<float>();
+  for (size_t r = 0; r < rows.size() / size_t(2 * k + 2); ++r)
+    if (std::isnan(rows[r * size_t(2 * k + 2) + size_t(2 * k)])) fail_undefined_logits("mcts", r, step);
+  return rows;
+}
+
+// Children of node i from its prior row (prior_rows): π = softmax(logits/τ) cut to the top_k,
+// then to the top_p nucleus, renormalised. τ > 0 keeps the order of the logits, so the top
+// tokens of π are those of the logits, and only the two normalisers span the vocabulary.
+void expand(Tree& tree, int32_t i, const float* row, int64_t k, const MctsConfig& cfg, int32_t eos) {
+  const float *z = row, *ids = row + k;
+  const double inv_t = 1.0 / cfg.temperature, lz = double(row[2 * k]), lz_t = double(row[2 * k + 1]);
   double mass = 0;
-  size_t n = 0;
-  while (n < kept.size() && (n == 0 || mass < cfg.top_p)) mass += std::exp(inv_t * double(logits[kept[n++]]) - lz_t);
-  kept.resize(n);
+  int64_t n = 0;
+  while (n < k && (n == 0 || mass < cfg.top_p)) mass += std::exp(inv_t * double(z[n++]) - lz_t);
   const int32_t first = int32_t(tree.nodes.size()), len = tree.nodes[size_t(i)].length + 1;
-  for (int32_t tok : kept) {
+  for (int64_t j = 0; j < n; ++j) {
     TreeNode c;
-    c.token = tok, c.parent = i, c.length = len;
-    c.terminal = tok == eos || len >= tree.limit;
-    c.prior = float(std::exp(inv_t * double(logits[tok]) - lz_t) / mass);
-    c.logp = float(double(logits[tok]) - lz);
+    c.token = int32_t(ids[j]), c.parent = i, c.length = len;
+    c.terminal = c.token == eos || len >= tree.limit;
+    c.prior = float(std::exp(inv_t * double(z[j]) - lz_t) / mass);
+    c.logp = float(double(z[j]) - lz);
     tree.nodes.push_back(c);
   }
   tree.nodes[size_t(i)].first_child = first;
-  tree.nodes[size_t(i)].children = int32_t(kept.size());
+  tree.nodes[size_t(i)].children = int32_t(n);
 }
 
 // The tokens from the root's children down to node i.
@@ -132,7 +140,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
            "decoding.mcts: temperature and top_p must be > 0, c_puct and visit_temperature ≥ 0");
   CG_CHECK(cfg.prior_mix >= 0 && cfg.prior_mix <= 1, "decoding.mcts.prior_mix (", cfg.prior_mix, ") must be in [0, 1]");
   NoGradGuard no_grad;
-  const int64_t V = g.vocab();
+  const int64_t width = cfg.top_k > 0 ? std::min(cfg.top_k, g.vocab()) : g.vocab();  // prior_rows' k
   const size_t n = size_t(prompts.rows());
   SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
   for (const RowGroup& group : group_rows(prompts, length, g.config().max_len, batch)) {
@@ -142,14 +150,13 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
     std::vector<double> lp(static_cast<size_t>(b), 0.0), lq(static_cast<size_t>(b), 0.0);
     Generator::Cache cache = g.new_cache(b);
     {
-      const std::vector<float> logits = prefill(g, group, prompts.start_token, cache).to_vector<float>();
-      check_logits(logits, V, "mcts", 0);
+      const std::vector<float> prior = prior_rows(prefill(g, group, prompts.start_token, cache), cfg, 0);
       for (int64_t r = 0; r < b; ++r) {
         Tree& tree = trees[size_t(r)];
         tree.committed = *group.contexts[size_t(r)];
         tree.limit = group.length;
         tree.nodes.emplace_back();
-        expand(tree, 0, logits.data() + r * V, V, cfg, eos);
+        expand(tree, 0, prior.data() + r * (2 * width + 2), width, cfg, eos);
       }
     }
     for (int64_t t = 0; t < group.length; ++t) {
@@ -182,10 +189,8 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
             std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * size_t(depth)));
             last[r] = int32_t(paths[r].size()) - 1;
           }
-          const std::vector<float> logits =
-              g.lookahead(Tensor::from(ids, {b, depth}, g.device()), last, cache).to_vector<float>();
-          check_logits(logits, V, "mcts", t);
-          for (size_t r : expanded) expand(trees[r], leaf[r], logits.data() + int64_t(r) * V, V, cfg, eos);
+          const std::vector<float> prior = prior_rows(g.lookahead(Tensor::from(ids, {b, depth}, g.device()), last, cache), cfg, t);
+          for (size_t r : expanded) expand(trees[r], leaf[r], prior.data() + int64_t(r) * (2 * width + 2), width, cfg, eos);
         }
         // Evaluation by D (no rollout) and backup.
         const std::vector<double> x = prefixes.empty() ? std::vector<double>{} : d(prefixes);
@@ -234,12 +239,12 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
       // The emitted tokens join the cached prefix. A root the search never reached (drawn from the
       // prior's share of q̂) is expanded from this step's logits.
       const Tensor logits = g.step(Tensor::from(emitted, {b}, g.device()), cache);
-      std::vector<float> host;
+      std::vector<float> prior;
       for (size_t r = 0; r < size_t(b); ++r) {
         Tree& tree = trees[r];
         if (tree.done || tree.nodes[size_t(tree.root)].children > 0) continue;
-        if (host.empty()) host = logits.to_vector<float>(), check_logits(host, V, "mcts", t + 1);
-        expand(tree, tree.root, host.data() + int64_t(r) * V, V, cfg, eos);
+        if (prior.empty()) prior = prior_rows(logits, cfg, t + 1);
+        expand(tree, tree.root, prior.data() + int64_t(r) * (2 * width + 2), width, cfg, eos);
       }
     }
     for (size_t r = 0; r < size_t(b); ++r) {

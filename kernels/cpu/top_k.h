@@ -1,0 +1,18 @@
+// CPU reference of the tree search's prior filter: per row of logits z [N,V], the k largest
+// logits in decreasing order (ties: the lower token id first) with their ids, and the two
+// normalisers the prior needs, lse = log Σ_v e^(z_v) and lse_τ = log Σ_v e^(z_v/τ) (τ > 0; the
+// order of z/τ is that of z). So the search copies N·(2k+2) floats to the host instead of N·V.
+//   out[n] = (z of the top k, their ids as floats (exact below 2^24), lse, lse_τ)
+// A row with a NaN or +∞ logit, or with no finite one, has no distribution: lse and lse_τ are NaN
+// (the decoders report it); its top-k entries are then unspecified.
+#pragma once
+#include <cstdint>
+
+#include "kernels/params.h"
+
+namespace coopgen::cpu {
+
+template <class T>
+void top_k_logits(T* out, const T* logits, int64_t rows, int64_t vocab, const TopKParams& p);
+
+}  // namespace coopgen::cpu
