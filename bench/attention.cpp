@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
                     (long long)batch, (long long)heads, (long long)time, (long long)dim);
       r.print(title);
       std::printf("op / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_op_vs_unfused"], r.ratios["memory_op_vs_unfused"]);
+      r.count_runs();
       return r;
     };
     return bench::finish("bench_attention", measure_once, opts);

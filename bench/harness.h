@@ -170,6 +170,12 @@ struct Report {
   // exactly: a count that grows is a regression.
   std::map<std::string, std::map<std::string, double>> counters;
 
+  // On CUDA, what each run's timed call asked of the GPU, under the run's name (core/counters.h).
+  void count_runs() {
+    if (device != "cuda") return;
+    for (const Run& r : runs) counters[r.name] = counter_row(r.t.counters);
+  }
+
   // The table every benchmark prints: time, memory, rates and their fractions of the ceilings.
   void print(const std::string& title) const {
     std::printf("%s\nceilings on %s: copy %.1f GB/s, GEMM %.2f TFLOP/s\n", title.c_str(), device.c_str(),

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
       r.print(title);
       std::printf("fused / unfused: time %.3f, peak memory %.3f\n", r.ratios["time_fused_vs_unfused"],
                   r.ratios["memory_fused_vs_unfused"]);
+      r.count_runs();
       return r;
     };
     return bench::finish("bench_logprob", measure_once, opts);

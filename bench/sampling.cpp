@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
                     (long long)rows, (long long)vocab, temperature, (long long)top_k, top_p);
       r.print(title);
       for (const auto& [name, ratio] : r.ratios) std::printf("%s: %.3f\n", name.c_str(), ratio);
+      r.count_runs();
       return r;
     };
     const int code = bench::finish("bench_sampling", measure_once, opts);

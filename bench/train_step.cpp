@@ -134,9 +134,9 @@ int main(int argc, char** argv) {
           dev, {{"mle_unfused", [&] { mle_step(unfused, opt_unfused); }}, {"mle_fused", [&] { mle_step(fused, opt_fused); }}, {"gcn", gcn_step}},
           reps, 2);
       r.runs = {{"mle_unfused", t[0]}, {"mle_fused", t[1]}, {"gcn", t[2]}};
-      for (const bench::Run& run : r.runs) r.counters[run.name] = bench::counter_row(run.t.counters);
-      for (const auto& [name, c] : gcn_parts) r.counters[name] = bench::counter_row(c);
-      if (dev == Device::CPU) r.counters.clear();  // nothing to count without a GPU
+      r.count_runs();
+      if (dev == Device::CUDA)
+        for (const auto& [name, c] : gcn_parts) r.counters[name] = bench::counter_row(c);
       r.ceilings = bench::measure_ceilings(dev);
       r.ratios = {{"time_mle_fused_vs_unfused", bench::time_ratio(t[1], t[0])},
                   {"memory_mle_fused_vs_unfused", t[1].peak_mb / t[0].peak_mb},

@@ -60,14 +60,18 @@ static Context& context() {
   return ctx;
 }
 
-// Waits for the compute stream, then fails on the first deferred count that is not zero.
-static void wait_for_stream() {
+// After a wait for the stream: fails on the first deferred count that is not zero.
+static void read_verdicts() {
   Context& ctx = context();
-  ++device_counters().syncs;
-  CG_CUDA_CHECK(cudaStreamSynchronize(ctx.stream));
   const auto deferred = std::exchange(ctx.deferred, {});
   for (size_t k = 0; k < deferred.size(); ++k)
     if (ctx.verdicts[k]) fail(deferred[k](ctx.verdicts[k]));
+}
+
+static void wait_for_stream() {
+  ++device_counters().syncs;
+  CG_CUDA_CHECK(cudaStreamSynchronize(context().stream));
+  read_verdicts();
 }
 
 void defer_check(const int32_t* count, std::function<std::string(int64_t)> message) {
@@ -138,6 +142,7 @@ double stream_elapsed_ms(const std::function<void()>& body) {
   CG_CUDA_CHECK(cudaEventElapsedTime(&ms, start, end));
   CG_CUDA_CHECK(cudaEventDestroy(start));
   CG_CUDA_CHECK(cudaEventDestroy(end));
+  read_verdicts();  // the counts deferred before `end` have landed: a wait reads them
   return double(ms);
 }
 void* cublas_handle() { return context().cublas; }

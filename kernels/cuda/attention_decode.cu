@@ -1,8 +1,9 @@
 // Attention for one query per head (the sampling step over a KV cache, read in place), split-K as
 // in Flash-Decoding (math in kernels/cpu/attention.h; the family's place: attention_family.cuh).
 // The Tk keys of each (b, h) are cut into splits so that the grid fills the GPU even for one
-// sequence; a block of 128 threads takes a split: thread t scores keys t, t+128, … (their rows
-// from global memory, q from shared memory), the block reduces the split's max m and sum l, then
+// sequence; a block of 128 threads takes a split: warp w scores keys w, w+4, …, its lanes across
+// the head dimension (each key's row one coalesced read; q from shared memory; a warp sum per
+// key), the block reduces the split's max m and sum l, then
 // threads (c, g) accumulate output dim c over key group g (coalesced rows of V) and the groups are
 // summed in shared memory. With one split it writes o and lse; else each split writes
 // (o·l unnormalised, m, l) and a second kernel merges them: M = max m_s, L = Σ l_s e^(m_s − M),
@@ -42,18 +43,21 @@ __global__ void attention_decode_kernel(E* o, float* lse, float* part, const E* 
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int c = tid; c < dim; c += kDecodeThreads) qs[c] = to_f32(q[bh * dim + c]);
   __syncthreads();
+  // Scores: a warp per key, its lanes across the head dimension, so a key's row is one coalesced
+  // read. One query sees every key (the causal horizon is the last key); masked keys are skipped.
+  const int lane = tid % 32, warp = tid / 32;
   float mx = -INFINITY;
-  for (int64_t j = j0 + tid; j < j1; j += kDecodeThreads) {
+  for (int64_t j = j0 + warp; j < j1; j += kDecodeThreads / 32) {
     float sc = -INFINITY;
-    if (!mb || mb[j] != 0.0f) {  // one query sees every key (the causal horizon is the last key)
+    if (!mb || mb[j] != 0.0f) {  // warp-uniform
       float dot = 0.0f;
-      for (int c = 0; c < dim; ++c) dot += qs[c] * to_f32(kb[j * dim + c]);
-      sc = dot * scale;
+      for (int c = lane; c < dim; c += 32) dot += qs[c] * to_f32(kb[j * dim + c]);
+      sc = warp_sum(dot) * scale;
     }
-    p[j - j0] = sc;
+    if (lane == 0) p[j - j0] = sc;
     mx = fmaxf(mx, sc);
   }
-  const float m = block_max(mx, scratch);
+  const float m = block_max(mx, scratch);  // its barriers also publish p
   float sum = 0.0f;
   for (int64_t j = j0 + tid; j < j1; j += kDecodeThreads) {
     const float e = m == -INFINITY || p[j - j0] == -INFINITY ? 0.0f : expf(p[j - j0] - m);

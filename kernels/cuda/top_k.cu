@@ -3,8 +3,8 @@
 // flag); pass 2: Σ e^(z−max) and Σ e^((z−max)/τ) (block sums). Then k rounds of a block argmax
 // over the logits that come after the previous pick in the order (z descending, id ascending), so
 // the picks are the CPU's partial sort, ties included. Traffic: (k + 2)·4V bytes read per row
-// (L2-resident after the first pass), 4(2k + 2) written: for the k of a tree search (tens) and one
-// row per open search this is far below the V floats per row it replaces on the PCIe link.
+// (from L2 after the first pass while the rows in flight fit it), 4(2k + 2) written. Meant for
+// the small k of a tree search (tens; callers filter a host copy when k is a large part of V).
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/top_k.cuh"
 

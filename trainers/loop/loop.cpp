@@ -29,18 +29,24 @@ extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
 class Progress {  // a bar on a TTY, plain lines otherwise
  public:
   explicit Progress(int64_t total) : total_(total), tty_(isatty(STDERR_FILENO)), start_(clock::now()) {}
+  // The last loss read (logging steps only; NaN before the first): "-" until there is one.
+  static std::string loss_text(double loss) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4f", loss);
+    return std::isnan(loss) ? "-" : buf;
+  }
   void update(int64_t step, double loss, double tokens_per_s, int64_t first_step, bool force_line) {
     const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
     const double eta = step > first_step ? elapsed / double(step - first_step) * double(total_ - step) : 0;
     if (tty_) {
       const int width = 30, filled = int(width * step / std::max<int64_t>(total_, 1));
-      std::fprintf(stderr, "\r[%.*s%*s] step %lld/%lld loss %.4f %.0f tok/s ETA %.0fs ", filled,
-                   "##############################", width - filled, "", (long long)step, (long long)total_, loss,
-                   tokens_per_s, eta);
+      std::fprintf(stderr, "\r[%.*s%*s] step %lld/%lld loss %s %.0f tok/s ETA %.0fs ", filled,
+                   "##############################", width - filled, "", (long long)step, (long long)total_,
+                   loss_text(loss).c_str(), tokens_per_s, eta);
       if (step == total_) std::fprintf(stderr, "\n");
     } else if (force_line) {
-      std::fprintf(stderr, "step %lld/%lld loss %.4f tokens/s %.0f eta %.0fs\n", (long long)step, (long long)total_,
-                   loss, tokens_per_s, eta);
+      std::fprintf(stderr, "step %lld/%lld loss %s tokens/s %.0f eta %.0fs\n", (long long)step, (long long)total_,
+                   loss_text(loss).c_str(), tokens_per_s, eta);
     }
   }
   void line(const std::string& text) const { std::fprintf(stderr, "%s%s\n", tty_ ? "\r" : "", text.c_str()); }

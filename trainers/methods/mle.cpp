@@ -37,14 +37,18 @@ Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& dat
   return g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0 / tokens, mask.dtype(), g.device()));
 }
 
+double logged_loss(const Tensor& loss, const AdamW& opt) {
+  const double value = dist::all_reduce_sum(loss.item());
+  if (!std::isfinite(value)) fail("training step ", opt.steps_taken() + 1, ": the loss is ", value, " (NaN or infinite)");
+  return value;
+}
+
 StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
                     bool read_loss) {
   // The gradients summed over ranks (AdamW::step) are those of the whole batch.
   double tokens = 0;
   Tensor loss = mle_loss_share(g, task, data, rows, tokens);
-  // Reading the loss waits for the device: only when it is logged. A non-finite loss makes a
-  // non-finite gradient norm, which AdamW::step refuses every step.
-  StepResult r{read_loss ? dist::all_reduce_sum(loss.item()) : std::nan(""), 0, opt.lr(), tokens};
+  StepResult r{read_loss ? logged_loss(loss, opt) : std::nan(""), 0, opt.lr(), tokens};
   loss.backward();
   r.grad_norm = opt.step();
   opt.zero_grad();

@@ -29,8 +29,12 @@ struct StepResult {
 Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
                       double& tokens);
 
-// One MLE step on `rows` of `data`: loss (before the update), backward, AdamW. A non-finite loss
-// is an error naming the step.
+// The step's loss summed over ranks, read from the device (a wait for it: so only at logging
+// steps); a NaN or infinite loss is an error naming the optimiser step it came before.
+double logged_loss(const Tensor& loss, const AdamW& opt);
+
+// One MLE step on `rows` of `data`: loss (before the update; NaN unless read_loss, which
+// logged_loss checks), backward, AdamW (which refuses a non-finite gradient norm every step).
 StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
                     bool read_loss = true);
 

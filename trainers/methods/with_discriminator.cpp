@@ -346,8 +346,7 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
     double real_tokens = 0;
     loss = add(loss, scale(mle_loss_share(g, task, task.train, real_rows, real_tokens), mle_weight));
   }
-  // A non-finite loss makes a non-finite gradient norm, which AdamW::step refuses.
-  GeneratorStep r{read_loss ? dist::all_reduce_sum(loss.item()) : std::nan(""), 0, tokens};
+  GeneratorStep r{read_loss ? logged_loss(loss, opt) : std::nan(""), 0, tokens};
   loss.backward();
   r.grad_norm = opt.step();
   opt.zero_grad();
