@@ -32,3 +32,11 @@ oracle_start() {  # NAME BINARY
     *) echo "$1" ;;
   esac
 }
+
+# Runs the command lines read from standard input, JOBS at a time; with PRINT=1 prints them
+# instead (with the BLAS thread count the scripts set), so several experiment scripts feed one queue:
+#   { PRINT=1 START=full scripts/oracle_optimal_d.sh 1; PRINT=1 scripts/oracle_learned_d.sh 0; } | xargs -P 2 -I{} sh -c '{}'
+run_jobs() {
+  if [ "${PRINT:-0}" = 1 ]; then sed "s/^/OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS /"
+  else xargs -P "${JOBS:-2}" -I{} sh -c '{}'; fi
+}

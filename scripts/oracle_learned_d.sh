@@ -50,5 +50,5 @@ for seed in ${SEEDS[*]}; do
       echo "$BIN train --config $config $* $(variant_args "$variant") run_dir=$run seed=$seed $(echo $common) > $run.log 2>&1"
     done
   done
-done | xargs -P "$JOBS" -I{} sh -c '{}'
-echo "done: python3 scripts/plot.py curves $OUT docs/img/$(basename "$OUT") --metrics kl_test,nll_oracle,d_logit_sd_error"
+done | run_jobs
+echo >&2 "done: python3 scripts/plot.py curves $OUT docs/img/$(basename "$OUT") --metrics kl_test,nll_oracle,d_logit_sd_error"

@@ -38,5 +38,5 @@ for seed in ${SEEDS[*]}; do
            "optim.schedule.warmup_steps=0 $(echo $common) > $run.log 2>&1"
     done
   done
-done | xargs -P "$JOBS" -I{} sh -c '{}'
-echo "done: python3 scripts/plot.py curves $OUT docs/img/$(basename "$OUT") --metrics kl_test,nll_oracle"
+done | run_jobs
+echo >&2 "done: python3 scripts/plot.py curves $OUT docs/img/$(basename "$OUT") --metrics kl_test,nll_oracle"
