@@ -41,7 +41,8 @@ COOPGEN_HD uint32_t word(uint64_t seed, uint64_t offset, uint64_t k) {
   uint64_t c = offset + k / 4;
   U4 out = philox4x32_10(U4{{uint32_t(c), uint32_t(c >> 32), 0u, 0u}}, uint32_t(seed),
                          uint32_t(seed >> 32));
-  return out.v[k % 4];
+  const uint64_t w = k % 4;  // selected, not indexed: a run-time index would put `out` in local memory on the GPU
+  return w == 0 ? out.v[0] : w == 1 ? out.v[1] : w == 2 ? out.v[2] : out.v[3];
 }
 
 // Uniform in [0, 1) with 24 random bits: exact in float, identical on every backend.

@@ -81,11 +81,13 @@ static AttentionInputs attention_inputs(const AttentionCase& c, uint64_t& seed, 
 }
 
 TEST_CASE("attention on CUDA matches the CPU at the head sizes models use", "[gpu]") {
-  // Head dims 64 and 128 (the kernel's lane slots and its smaller key tile for d > 64), lengths
-  // that are not multiples of the 16-query or 32-key tiles, causal and padded, full and cached.
+  // Head dims 64 and 128 (the kernels' lane slots) and an odd 20 (the oracle's heads are 16
+  // wide), lengths that are not multiples of the 16-query or 32-key tiles, causal and padded,
+  // full and cached.
   allocator(Device::CUDA).set_poison(true);
   const AttentionCase cases[] = {{2, 3, 45, 45, 64, true, false}, {1, 2, 33, 33, 128, false, true},
-                                 {2, 2, 7, 70, 128, true, true}, {1, 1, 1, 50, 64, true, false}};
+                                 {2, 2, 7, 70, 128, true, true},  {1, 1, 1, 50, 64, true, false},
+                                 {1, 2, 37, 37, 20, true, true}};
   uint64_t seed = 900;
   for (const AttentionCase& c : cases) {
     INFO("B " << c.b << " H " << c.h << " Tq " << c.tq << " Tk " << c.tk << " d " << c.d);

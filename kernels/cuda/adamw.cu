@@ -8,8 +8,9 @@
 namespace coopgen::cuda {
 
 namespace {
-__global__ void adamw_kernel(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2,
-                             float eps, float wd, float gscale, float c1, float c2) {
+__global__ void __launch_bounds__(kBlock)
+    adamw_kernel(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2,
+                 float eps, float wd, float gscale, float c1, float c2) {
   for (int64_t k = global_index(); k < n; k += grid_stride()) {
     const float gk = gscale * g[k];
     const float mk = b1 * m[k] + (1 - b1) * gk;

@@ -16,13 +16,14 @@ using namespace attention_family;
 
 namespace {
 
-template <class E> __global__ void store_kernel(E* out, const float* x, int64_t n) {
+template <class E> __global__ void __launch_bounds__(kBlock) store_kernel(E* out, const float* x, int64_t n) {
   for (int64_t k = global_index(); k < n; k += grid_stride()) out[k] = from_f32<E>(x[k]);
 }
 
 // D_i = Σ_c dO_ic·O_ic, a warp per row.
 template <class E>
-__global__ void attention_delta_kernel(float* delta, const E* o, const E* dout, int64_t rows, int dim) {
+__global__ void __launch_bounds__(kBlock)
+    attention_delta_kernel(float* delta, const E* o, const E* dout, int64_t rows, int dim) {
   const int64_t row = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (row >= rows) return;  // the whole warp leaves together
   float acc = 0.0f;

@@ -30,9 +30,10 @@ int64_t decode_split_keys(const AttentionParams& s) {
 }
 
 template <class E>
-__global__ void attention_decode_kernel(E* o, float* lse, float* part, const E* q, const E* k, const E* v,
-                                        const float* keymask, AttentionParams s, float scale,
-                                        int64_t split_keys) {
+__global__ void __launch_bounds__(kDecodeThreads)
+    attention_decode_kernel(E* o, float* lse, float* part, const E* q, const E* k, const E* v,
+                            const float* keymask, AttentionParams s, float scale,
+                            int64_t split_keys) {
   COOPGEN_DYNAMIC_SHARED(float, decode_smem);
   __shared__ float scratch[32];
   const int dim = int(s.dim), tid = int(threadIdx.x);
@@ -88,7 +89,8 @@ __global__ void attention_decode_kernel(E* o, float* lse, float* part, const E* 
 
 // Merges the splits of one (b, h) (a block of ≥ dim threads).
 template <class E>
-__global__ void attention_decode_merge_kernel(E* o, float* lse, const float* part, int64_t splits, int dim) {
+__global__ void __launch_bounds__(kDecodeThreads)
+    attention_decode_merge_kernel(E* o, float* lse, const float* part, int64_t splits, int dim) {
   const int64_t bh = blockIdx.x;
   const float* ps = part + bh * splits * (dim + 2);
   float big = -INFINITY;

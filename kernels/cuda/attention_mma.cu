@@ -38,13 +38,15 @@ __device__ __forceinline__ void fragment_b(uint32_t (&b)[2], const uint16_t* til
 }
 
 template <class E, int D, int KT>
-__global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
-                                             const float* keymask, AttentionParams s, float scale) {
+__global__ void __launch_bounds__(128)
+    attention_forward_mma_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
+                                 const float* keymask, AttentionParams s, float scale) {
   constexpr int QT = 64, QS = D + 8, KS = D + 8, VS = KT + 8;  // tile rows; row strides in bf16 elements
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bf16);  // (one name per element type: nvcc's extern arrays alias)
   uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
   const int64_t bh = head_row(), q0 = int64_t(blockIdx.x) * QT;
+  const float scale_log2 = scale * kLog2e;
   const E *qb = q + bh * s.tq * D, *kb = k + bh * s.kv_rows * D, *vb = v + bh * s.kv_rows * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
   for (int x = int(threadIdx.x); x < QT * D; x += int(blockDim.x)) {
@@ -76,12 +78,13 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
         mma_m16n8k16_bf16(sc[nt], qa[kk], b, sc[nt]);
       }
     }
-    // Mask and scale; element e of n-tile nt is row rows[e / 2], key k0 + 8·nt + 2t + e % 2.
+    // Mask and scale (into log2 units: the exponentials are exp2f); element e of n-tile nt is row
+    // rows[e / 2], key k0 + 8·nt + 2t + e % 2.
     float tile_max[2] = {-INFINITY, -INFINITY};
     for (int nt = 0; nt < KT / 8; ++nt)
       for (int e = 0; e < 4; ++e) {
         const int64_t i = rows[e / 2], j = k0 + 8 * nt + 2 * t + e % 2;
-        sc[nt][e] = i < s.tq && visible(mb, j, i, s) ? sc[nt][e] * scale : -INFINITY;
+        sc[nt][e] = i < s.tq && visible(mb, j, i, s) ? sc[nt][e] * scale_log2 : -INFINITY;
         tile_max[e / 2] = fmaxf(tile_max[e / 2], sc[nt][e]);
       }
     float corr[2];
@@ -89,13 +92,13 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
       tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
       tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
       const float m_new = fmaxf(m[h], tile_max[h]);
-      corr[h] = m[h] == -INFINITY ? 0.0f : expf(m[h] - m_new);
+      corr[h] = m[h] == -INFINITY ? 0.0f : exp2f(m[h] - m_new);
       m[h] = m_new;
     }
     float row_sum[2] = {0.0f, 0.0f};
     for (int nt = 0; nt < KT / 8; ++nt)
       for (int e = 0; e < 4; ++e) {
-        sc[nt][e] = sc[nt][e] == -INFINITY ? 0.0f : expf(sc[nt][e] - m[e / 2]);
+        sc[nt][e] = sc[nt][e] == -INFINITY ? 0.0f : exp2f(sc[nt][e] - m[e / 2]);
         row_sum[e / 2] += sc[nt][e];
       }
     for (int h = 0; h < 2; ++h) {
@@ -122,7 +125,7 @@ __global__ void attention_forward_mma_kernel(E* o, float* lse, const E* q, const
     for (int nd = 0; nd < D / 8; ++nd)
       for (int e = 0; e < 2; ++e)
         o[row * D + 8 * nd + 2 * t + e] = from_f32<E>(l[h] > 0.0f ? acc[nd][2 * h + e] / l[h] : 0.0f);
-    if (t == 0) lse[row] = l[h] > 0.0f ? m[h] + logf(l[h]) : -INFINITY;
+    if (t == 0) lse[row] = l[h] > 0.0f ? m[h] / kLog2e + logf(l[h]) : -INFINITY;  // m is in log2 units
   }
 }
 
@@ -138,39 +141,35 @@ void launch_forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, co
 // Backward, bf16 tensor cores: a block of 4 warps owns 64 keys (a warp 16), its K and V rows as
 // A fragments in registers and Kᵀ in shared memory; it walks the 64-query tiles that can see its
 // keys. Per tile, with Q, dO and their transposes staged as bf16: Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ
-// (mma), Pᵀ = e^(scale·Sᵀ − lse), dSᵀ = Pᵀ∘(dPᵀ − D); then dV += Pᵀ·dO and dK += dSᵀ·Q with the
+// (mma), Pᵀ = 2^(log2(e)·(scale·Sᵀ − lse)), dSᵀ = Pᵀ∘(dPᵀ − D); then dV += Pᵀ·dO and dK += dSᵀ·Q with the
 // probabilities straight from the accumulators, and dS goes through shared memory for
 // dQ += dS·K, added to global memory with one atomic per element and key block.
 template <class E, int D>
-__global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v,
-                                              const E* dout, const float* lse, const float* delta,
-                                              const float* keymask, AttentionParams s, float scale) {
+__global__ void __launch_bounds__(128)
+    attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v,
+                                  const E* dout, const float* lse, const float* delta,
+                                  const float* keymask, AttentionParams s, float scale) {
   constexpr int T = 64, RS = D + 8, CS = T + 8;  // tile (keys, queries); strides of [T][D] and [D][T] arrays
+  constexpr int QH = D > 64 ? 32 : 64;            // queries per sub-tile (registers: see below)
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bwd);
   uint16_t *kt = smem_bwd, *qs = kt + D * CS, *qt = qs + T * RS, *ds_ = qt + D * CS, *dos = ds_ + T * CS,
-           *dot = dos + T * RS;  // Kᵀ, Q, Qᵀ, dS [query][key], dO, dOᵀ
-  float* stats = reinterpret_cast<float*>(dot + D * CS);  // lse [T], D [T] of the query tile
+           *dot = dos + T * RS, *ks = dot + D * CS, *vs = ks + T * RS;  // Kᵀ, Q, Qᵀ, dS [query][key], dO, dOᵀ, K, V
+  float* stats = reinterpret_cast<float*>(vs + T * RS);  // lse [T], D [T] of the query tile
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
   const int64_t bh = head_row(), k0 = int64_t(blockIdx.x) * T;
+  const float scale_log2 = scale * kLog2e;
   const E *kb = k + bh * s.tk * D, *vb = v + bh * s.tk * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
-  // This warp's 16 keys as A fragments (rows g, g + 8), read once from global memory.
-  uint32_t ka[D / 16][4], va[D / 16][4];
+  // This block's keys as bf16, row-major (A fragments of K and V: rows = keys) and Kᵀ (B fragments for dQ);
+  // fragments are read from shared memory where they are used, so that at d = 128 the f32
+  // accumulators of dK and dV (128 registers) fit without spilling.
   const int64_t key[2] = {k0 + warp * 16 + g, k0 + warp * 16 + g + 8};
-  auto row_pair = [&](const E* base, int64_t j, int c) {
-    return j < s.tk ? pack_bf16(to_f32(base[j * D + c]), to_f32(base[j * D + c + 1])) : 0u;
-  };
-  for (int kk = 0; kk < D / 16; ++kk)
-    for (int r = 0; r < 4; ++r) {
-      const int64_t j = key[r % 2];
-      const int c = 16 * kk + 8 * (r / 2) + 2 * t;
-      ka[kk][r] = row_pair(kb, j, c);
-      va[kk][r] = row_pair(vb, j, c);
-    }
   for (int x = int(threadIdx.x); x < T * D; x += int(blockDim.x)) {
     const int r = x / D, c = x % D;
     const int64_t j = k0 + r;
-    kt[c * CS + r] = uint16_t(bf16_bits(j < s.tk ? to_f32(kb[j * D + c]) : 0.0f));
+    const uint16_t kv = uint16_t(bf16_bits(j < s.tk ? to_f32(kb[j * D + c]) : 0.0f));
+    kt[c * CS + r] = kv, ks[r * RS + c] = kv;
+    vs[r * RS + c] = uint16_t(bf16_bits(j < s.tk ? to_f32(vb[j * D + c]) : 0.0f));
   }
   float dk_acc[D / 8][4] = {}, dv_acc[D / 8][4] = {};
   const int64_t first = s.causal && k0 - (s.tk - s.tq) > 0 ? k0 - (s.tk - s.tq) : 0;
@@ -186,69 +185,86 @@ __global__ void attention_backward_mma_kernel(float* dq, E* dk, E* dv, const E* 
     }
     for (int r = int(threadIdx.x); r < T; r += int(blockDim.x)) {
       const bool in = q0 + r < s.tq;
-      stats[r] = in ? lse[bh * s.tq + q0 + r] : -INFINITY;
+      stats[r] = in ? lse[bh * s.tq + q0 + r] * kLog2e : -INFINITY;
       stats[T + r] = in ? delta[bh * s.tq + q0 + r] : 0.0f;
     }
     __syncthreads();
-    // Sᵀ and dPᵀ: 16 keys × 64 queries per warp; element e of n-tile nt: key key[e / 2], query 8nt + 2t + e % 2.
-    float st[T / 8][4], dpt[T / 8][4];
-    for (int nt = 0; nt < T / 8; ++nt) {
-      for (int e = 0; e < 4; ++e) st[nt][e] = 0.0f, dpt[nt][e] = 0.0f;
-      for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t bq[2], bd[2];
-        fragment_b(bq, qs, RS, 8 * nt + g, 16 * kk, t);
-        fragment_b(bd, dos, RS, 8 * nt + g, 16 * kk, t);
-        mma_m16n8k16_bf16(st[nt], ka[kk], bq, st[nt]);
-        mma_m16n8k16_bf16(dpt[nt], va[kk], bd, dpt[nt]);
+    // Per sub-tile of QH queries (64 at d = 64; 32 at d = 128, where the dK and dV accumulators
+    // leave no room for 64): Sᵀ and dPᵀ, 16 keys × QH queries per warp, element e of n-tile nt at
+    // key key[e / 2], query sub + 8nt + 2t + e % 2; then dV += Pᵀ·dO and dK += dSᵀ·Q over those
+    // queries, with Pᵀ and dSᵀ straight from the accumulators; dS [query][key] to shared memory.
+    COOPGEN_NO_UNROLL
+    for (int sub = 0; sub < T; sub += QH) {
+      float st[QH / 8][4], dpt[QH / 8][4];
+      COOPGEN_UNROLL
+      for (int nt = 0; nt < QH / 8; ++nt) {
+        COOPGEN_UNROLL
+        for (int e = 0; e < 4; ++e) st[nt][e] = 0.0f, dpt[nt][e] = 0.0f;
+        COOPGEN_UNROLL
+        for (int kk = 0; kk < D / 16; ++kk) {
+          uint32_t ka[4], va[4], bq[2], bd[2];
+          fragment_a(ka, ks, RS, warp * 16 + g, 16 * kk, t);
+          fragment_a(va, vs, RS, warp * 16 + g, 16 * kk, t);
+          fragment_b(bq, qs, RS, sub + 8 * nt + g, 16 * kk, t);
+          fragment_b(bd, dos, RS, sub + 8 * nt + g, 16 * kk, t);
+          mma_m16n8k16_bf16(st[nt], ka, bq, st[nt]);
+          mma_m16n8k16_bf16(dpt[nt], va, bd, dpt[nt]);
+        }
+        COOPGEN_UNROLL
+        for (int e = 0; e < 4; ++e) {
+          const int qi = sub + 8 * nt + 2 * t + e % 2;
+          const int64_t i = q0 + qi, j = key[e / 2];
+          const float l = stats[qi];  // lse in log2 units
+          const float p = l != -INFINITY && i < s.tq && visible(mb, j, i, s) ? exp2f(st[nt][e] * scale_log2 - l) : 0.0f;
+          st[nt][e] = p;                                  // Pᵀ
+          dpt[nt][e] = p * (dpt[nt][e] - stats[T + qi]);  // dSᵀ (scale applied at the end / in dQ)
+          ds_[qi * CS + warp * 16 + g + 8 * (e / 2)] = uint16_t(bf16_bits(dpt[nt][e]));
+        }
       }
-      for (int e = 0; e < 4; ++e) {
-        const int qi = 8 * nt + 2 * t + e % 2;
-        const int64_t i = q0 + qi, j = key[e / 2];
-        const float l = stats[qi];
-        const float p = l != -INFINITY && i < s.tq && visible(mb, j, i, s) ? expf(st[nt][e] * scale - l) : 0.0f;
-        st[nt][e] = p;                                    // Pᵀ
-        dpt[nt][e] = p * (dpt[nt][e] - stats[T + qi]);    // dSᵀ (scale applied at the end / in dQ)
+      COOPGEN_UNROLL
+      for (int kk = 0; kk < QH / 16; ++kk) {
+        const uint32_t pa[4] = {pack_bf16(st[2 * kk][0], st[2 * kk][1]), pack_bf16(st[2 * kk][2], st[2 * kk][3]),
+                                pack_bf16(st[2 * kk + 1][0], st[2 * kk + 1][1]), pack_bf16(st[2 * kk + 1][2], st[2 * kk + 1][3])};
+        const uint32_t sa[4] = {pack_bf16(dpt[2 * kk][0], dpt[2 * kk][1]), pack_bf16(dpt[2 * kk][2], dpt[2 * kk][3]),
+                                pack_bf16(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]), pack_bf16(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
+        COOPGEN_UNROLL
+        for (int nd = 0; nd < D / 8; ++nd) {
+          uint32_t bd[2], bq[2];
+          fragment_b(bd, dot, CS, 8 * nd + g, sub + 16 * kk, t);
+          fragment_b(bq, qt, CS, 8 * nd + g, sub + 16 * kk, t);
+          mma_m16n8k16_bf16(dv_acc[nd], pa, bd, dv_acc[nd]);
+          mma_m16n8k16_bf16(dk_acc[nd], sa, bq, dk_acc[nd]);
+        }
       }
     }
-    // dV += Pᵀ·dO, dK += dSᵀ·Q: k-steps over the 64 queries.
-    for (int kk = 0; kk < T / 16; ++kk) {
-      const uint32_t pa[4] = {pack_bf16(st[2 * kk][0], st[2 * kk][1]), pack_bf16(st[2 * kk][2], st[2 * kk][3]),
-                              pack_bf16(st[2 * kk + 1][0], st[2 * kk + 1][1]), pack_bf16(st[2 * kk + 1][2], st[2 * kk + 1][3])};
-      const uint32_t sa[4] = {pack_bf16(dpt[2 * kk][0], dpt[2 * kk][1]), pack_bf16(dpt[2 * kk][2], dpt[2 * kk][3]),
-                              pack_bf16(dpt[2 * kk + 1][0], dpt[2 * kk + 1][1]), pack_bf16(dpt[2 * kk + 1][2], dpt[2 * kk + 1][3])};
-      for (int nd = 0; nd < D / 8; ++nd) {
-        uint32_t bd[2], bq[2];
-        fragment_b(bd, dot, CS, 8 * nd + g, 16 * kk, t);
-        fragment_b(bq, qt, CS, 8 * nd + g, 16 * kk, t);
-        mma_m16n8k16_bf16(dv_acc[nd], pa, bd, dv_acc[nd]);
-        mma_m16n8k16_bf16(dk_acc[nd], sa, bq, dk_acc[nd]);
-      }
-    }
-    // dS [query][key] into shared memory, then dQ (16 queries per warp) = dS·K through Kᵀ.
-    for (int nt = 0; nt < T / 8; ++nt)
-      for (int e = 0; e < 4; ++e)
-        ds_[(8 * nt + 2 * t + e % 2) * CS + warp * 16 + g + 8 * (e / 2)] = uint16_t(bf16_bits(dpt[nt][e]));
     __syncthreads();
     const int qr = warp * 16 + g;  // this thread's query rows qr, qr + 8 of the tile
     uint32_t da[T / 16][4];
+    COOPGEN_UNROLL
     for (int kk = 0; kk < T / 16; ++kk) fragment_a(da[kk], ds_, CS, qr, 16 * kk, t);
+    COOPGEN_UNROLL
     for (int nd = 0; nd < D / 8; ++nd) {
       float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      COOPGEN_UNROLL
       for (int kk = 0; kk < T / 16; ++kk) {
         uint32_t bk[2];
         fragment_b(bk, kt, CS, 8 * nd + g, 16 * kk, t);
         mma_m16n8k16_bf16(acc, da[kk], bk, acc);
       }
+      COOPGEN_UNROLL
       for (int e = 0; e < 4; ++e) {
         const int64_t i = q0 + qr + 8 * (e / 2);
         if (i < s.tq) atomicAdd(&dq[(bh * s.tq + i) * D + 8 * nd + 2 * t + e % 2], acc[e] * scale);
       }
     }
   }
+  COOPGEN_UNROLL
   for (int h = 0; h < 2; ++h) {
     const int64_t j = key[h];
     if (j >= s.tk) continue;
+    COOPGEN_UNROLL
     for (int nd = 0; nd < D / 8; ++nd)
+      COOPGEN_UNROLL
       for (int e = 0; e < 2; ++e) {
         dk[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dk_acc[nd][2 * h + e] * scale);
         dv[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dv_acc[nd][2 * h + e]);
@@ -262,7 +278,7 @@ void launch_backward_mma(float* dq, E* dk, E* dv, const float* delta, const E* q
                          cudaStream_t st) {
   constexpr int T = 64;
   const dim3 grid = head_grid((s.tk + T - 1) / T, s);
-  const size_t smem = size_t(3 * D * (T + 8) + 2 * T * (D + 8) + T * (T + 8)) * sizeof(uint16_t) + 2 * T * sizeof(float);
+  const size_t smem = size_t(3 * D * (T + 8) + 4 * T * (D + 8) + T * (T + 8)) * sizeof(uint16_t) + 2 * T * sizeof(float);
   launch("attention_backward_mma", attention_backward_mma_kernel<E, D>, grid, dim3(128), smem, st, dq, dk, dv, q, k, v,
          dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(D))));
 }

@@ -7,11 +7,11 @@
 // and lane c accumulates output dims c, c+32, c+64, c+96. Keys past the causal horizon of the
 // block's last query are not loaded. Traffic: Q, O once; K, V once per 16 queries; FLOPs
 // 4·Tq·Tk·d per (b, h), halved by the causal horizon.
-// Backward (after D_i = dO_i·O_i, attention.cu): one warp per tile of 32 keys (16 when d > 64, to
-// fit 48 kB of shared memory) walks every query that can see the tile: lane j recomputes
-// p_ij = e^(s_ij − lse_i) from the saved log-sum-exp, accumulates dV_j and dK_j in shared memory
-// (its own row), and the warp adds its share of dQ_i with one atomic per dim. Traffic: K, V, dK,
-// dV once; Q, dO once per key tile.
+// Backward (after D_i = dO_i·O_i, attention.cu), FlashAttention-2's order: a block of 4 warps owns
+// 32 keys, their dK and dV in registers, and walks the tiles of 16 queries that can see them,
+// recomputing p_ij = e^(s_ij − lse_i) from the saved log-sum-exp (comment at the kernel). Traffic:
+// K, V, dK, dV once; Q, dO once per key tile; dQ one atomic per query, dim and key tile. Shared
+// memory 54 kB at d = 128 (opted in beyond 48 kB), 29 kB at d = 64.
 #include <cmath>
 
 #include "kernels/cuda/attention_family.cuh"
@@ -21,6 +21,7 @@ namespace coopgen::cuda::attention_family {
 namespace {
 
 constexpr int kQueries = 16, kRowsPerWarp = 4, kKeys = 32, kDimSlots = kMaxDim / 32;
+constexpr int kBwdQueries = 16, kBwdThreads = 128;  // backward: queries per tile, threads per block
 
 template <class E>
 __global__ void __launch_bounds__(32 * kQueries / kRowsPerWarp)
@@ -86,60 +87,87 @@ __global__ void __launch_bounds__(32 * kQueries / kRowsPerWarp)
   }
 }
 
+// Backward in FlashAttention-2's order: a block owns kKeys keys (their dK, dV in registers, K and V
+// in shared memory) and walks the tiles of kBwdQueries queries that can see them. Per tile, with Q
+// and dO staged: (1) lane j of warp w scores key j against queries w, w + 4, …: p_ij from the saved
+// log-sum-exp, dS_ij = p_ij·(dP_ij − D_i)·scale, both to shared memory; (2) the thread of key j and
+// warp w adds Σ_i p_ij·dO_i and Σ_i dS_ij·Q_i to dims w, w + 4, … of dV_j and dK_j; (3) dQ_i gets
+// Σ_j dS_ij·K_j, one atomic per query and dim per block (the blocks of other keys add theirs).
 template <class E>
-__global__ void attention_backward_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v, const E* dout,
-                                          const float* lse, const float* delta,
-                                          const float* keymask, AttentionParams s, float scale, int keys) {
+__global__ void __launch_bounds__(kBwdThreads)
+    attention_backward_kernel(float* dq, E* dk, E* dv, const E* q, const E* k, const E* v, const E* dout,
+                              const float* lse, const float* delta, const float* keymask, AttentionParams s,
+                              float scale) {
+  constexpr int kWarps = kBwdThreads / 32, kSlots = kMaxDim / kWarps, PS = kKeys + 1;
   COOPGEN_DYNAMIC_SHARED(float, smem);
-  const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x);
-  float *ks = smem, *vs = ks + keys * stride, *dks = vs + keys * stride, *dvs = dks + keys * stride;
-  float *qi = dvs + keys * stride, *doi = qi + dim;
-  const int64_t bh = head_row(), k0 = int64_t(blockIdx.x) * keys;
+  const int dim = int(s.dim), stride = dim + 1, lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
+  float *ks = smem, *vs = ks + kKeys * stride, *qs = vs + kKeys * stride, *dos = qs + kBwdQueries * stride;
+  float *ps = dos + kBwdQueries * stride, *dss = ps + kBwdQueries * PS, *stats = dss + kBwdQueries * PS;
+  const int64_t bh = head_row(), k0 = int64_t(blockIdx.x) * kKeys;
   const E *kb = k + bh * s.tk * dim, *vb = v + bh * s.tk * dim;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
-  for (int x = lane; x < keys * dim; x += 32) {
+  for (int x = int(threadIdx.x); x < kKeys * dim; x += kBwdThreads) {
     const int r = x / dim, c = x % dim;
     const int64_t j = k0 + r;
     ks[r * stride + c] = j < s.tk ? to_f32(kb[j * dim + c]) : 0.0f;
     vs[r * stride + c] = j < s.tk ? to_f32(vb[j * dim + c]) : 0.0f;
-    dks[r * stride + c] = 0.0f;
-    dvs[r * stride + c] = 0.0f;
   }
-  // Queries that can see a key of this tile: causal ones from i = k0 − (tk − tq) on.
+  float dk_acc[kSlots], dv_acc[kSlots];  // dims warp + kWarps·m of key k0 + lane
+  COOPGEN_UNROLL
+  for (int m = 0; m < kSlots; ++m) dk_acc[m] = 0.0f, dv_acc[m] = 0.0f;
+  // Queries that can see a key of this block: causal ones from i = k0 − (tk − tq) on.
   const int64_t first = s.causal && k0 - (s.tk - s.tq) > 0 ? k0 - (s.tk - s.tq) : 0;
-  for (int64_t i = first; i < s.tq; ++i) {
-    const int64_t row = bh * s.tq + i;
-    const float lse_i = lse[row];
-    if (lse_i == -INFINITY) continue;  // every key masked: no gradient (warp-uniform)
-    __syncwarp();
-    for (int c = lane; c < dim; c += 32) qi[c] = to_f32(q[row * dim + c]), doi[c] = to_f32(dout[row * dim + c]);
-    __syncwarp();
+  for (int64_t q0 = first; q0 < s.tq; q0 += kBwdQueries) {
+    __syncthreads();  // the previous tile is no longer read
+    for (int x = int(threadIdx.x); x < kBwdQueries * dim; x += kBwdThreads) {
+      const int r = x / dim, c = x % dim;
+      const int64_t row = bh * s.tq + q0 + r;
+      const bool in = q0 + r < s.tq;
+      qs[r * stride + c] = in ? to_f32(q[row * dim + c]) : 0.0f;
+      dos[r * stride + c] = in ? to_f32(dout[row * dim + c]) : 0.0f;
+    }
+    for (int r = int(threadIdx.x); r < kBwdQueries; r += kBwdThreads) {
+      const bool in = q0 + r < s.tq;
+      stats[r] = in ? lse[bh * s.tq + q0 + r] : -INFINITY;
+      stats[kBwdQueries + r] = in ? delta[bh * s.tq + q0 + r] : 0.0f;
+    }
+    __syncthreads();
     const int64_t j = k0 + lane;
-    float p = 0.0f, ds = 0.0f;
-    if (lane < keys && visible(mb, j, i, s)) {
-      float dot = 0.0f, dp = 0.0f;
-      for (int c = 0; c < dim; ++c) dot += qi[c] * ks[lane * stride + c], dp += doi[c] * vs[lane * stride + c];
-      p = expf(dot * scale - lse_i);
-      ds = p * (dp - delta[row]) * scale;
-      for (int c = 0; c < dim; ++c) dvs[lane * stride + c] += p * doi[c], dks[lane * stride + c] += ds * qi[c];
-    }
-    if (!__any_sync(0xffffffffu, ds != 0.0f)) continue;
-    for (int c0 = 0; c0 < dim; c0 += 32) {  // every lane shuffles; lane c0 + lane < dim adds its dim
-      const int c = c0 + lane;
-      float acc = 0.0f;
-      for (int jj = 0; jj < keys; ++jj) {
-        const float dsj = __shfl_sync(0xffffffffu, ds, jj);
-        if (c < dim) acc += dsj * ks[jj * stride + c];
+    for (int r = warp; r < kBwdQueries; r += kWarps) {  // (1)
+      const int64_t i = q0 + r;
+      float p = 0.0f, ds = 0.0f;
+      if (stats[r] != -INFINITY && i < s.tq && visible(mb, j, i, s)) {
+        float dot = 0.0f, dp = 0.0f;
+        for (int c = 0; c < dim; ++c) dot += qs[r * stride + c] * ks[lane * stride + c], dp += dos[r * stride + c] * vs[lane * stride + c];
+        p = expf(dot * scale - stats[r]);
+        ds = p * (dp - stats[kBwdQueries + r]) * scale;
       }
-      if (c < dim) atomicAdd(&dq[row * dim + c], acc);
+      ps[r * PS + lane] = p, dss[r * PS + lane] = ds;
     }
+    __syncthreads();
+    for (int r = 0; r < kBwdQueries; ++r) {  // (2)
+      const float p = ps[r * PS + lane], ds = dss[r * PS + lane];
+      COOPGEN_UNROLL
+      for (int m = 0; m < kSlots; ++m) {
+        const int c = warp + kWarps * m;
+        if (c < dim) dv_acc[m] += p * dos[r * stride + c], dk_acc[m] += ds * qs[r * stride + c];
+      }
+    }
+    for (int r = warp; r < kBwdQueries && q0 + r < s.tq; r += kWarps)  // (3)
+      for (int c = lane; c < dim; c += 32) {
+        float acc = 0.0f;
+        for (int jj = 0; jj < kKeys; ++jj) acc += dss[r * PS + jj] * ks[jj * stride + c];
+        atomicAdd(&dq[(bh * s.tq + q0 + r) * dim + c], acc);
+      }
   }
-  __syncwarp();
-  for (int x = lane; x < keys * dim; x += 32) {
-    const int r = x / dim, c = x % dim;
-    const int64_t j = k0 + r;
-    if (j < s.tk)
-      dk[(bh * s.tk + j) * dim + c] = from_f32<E>(dks[r * stride + c]), dv[(bh * s.tk + j) * dim + c] = from_f32<E>(dvs[r * stride + c]);
+  const int64_t j = k0 + lane;
+  if (j < s.tk) {
+    COOPGEN_UNROLL
+    for (int m = 0; m < kSlots; ++m) {
+      const int c = warp + kWarps * m;
+      if (c < dim)
+        dk[(bh * s.tk + j) * dim + c] = from_f32<E>(dk_acc[m]), dv[(bh * s.tk + j) * dim + c] = from_f32<E>(dv_acc[m]);
+    }
   }
 }
 
@@ -157,11 +185,11 @@ void forward_simt(E* o, float* lse, const E* q, const E* k, const E* v, const fl
 template <class E>
 void backward_simt(float* dq, E* dk, E* dv, const float* delta, const E* q, const E* k, const E* v, const E* dout,
                    const float* lse, const float* keymask, const AttentionParams& s, cudaStream_t st) {
-  const int keys = s.dim > 64 ? kKeys / 2 : kKeys;
-  const dim3 grid = head_grid((s.tk + keys - 1) / keys, s);
-  const size_t smem = size_t(4 * keys * (s.dim + 1) + 2 * s.dim) * sizeof(float);
-  launch("attention_backward", attention_backward_kernel<E>, grid, dim3(32), smem, st, dq, dk, dv, q, k, v, dout, lse,
-         delta, keymask, s, float(1.0 / std::sqrt(double(s.dim))), keys);
+  const dim3 grid = head_grid((s.tk + kKeys - 1) / kKeys, s);
+  const size_t smem =
+      size_t((kKeys + kBwdQueries) * 2 * (s.dim + 1) + kBwdQueries * 2 * (kKeys + 1) + 2 * kBwdQueries) * sizeof(float);
+  launch("attention_backward", attention_backward_kernel<E>, grid, dim3(kBwdThreads), smem, st, dq, dk, dv, q, k, v,
+         dout, lse, delta, keymask, s, float(1.0 / std::sqrt(double(s.dim))));
 }
 
 template void forward_simt<float>(float*, float*, const float*, const float*, const float*, const float*, const AttentionParams&,

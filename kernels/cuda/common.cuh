@@ -21,13 +21,17 @@ namespace coopgen::cuda {
 // Full unrolling, where an index into a per-thread array must be known at compile time for the
 // array to stay in registers (ptxas otherwise puts it in local memory: a stack frame); GCC's
 // spelling in the sim build.
+// COOPGEN_NO_UNROLL keeps a loop rolled where unrolling would only lengthen live ranges.
 #ifdef COOPGEN_SIM
 #define COOPGEN_UNROLL _Pragma("GCC unroll 16")
+#define COOPGEN_NO_UNROLL _Pragma("GCC unroll 1")
 #else
 #define COOPGEN_UNROLL _Pragma("unroll")
+#define COOPGEN_NO_UNROLL _Pragma("unroll 1")
 #endif
 
 constexpr int kBlock = 256;  // threads per block for the simple kernels
+constexpr float kLog2e = 1.4426950408889634f;  // e^x = 2^(x·log2 e): exp2f is one SFU instruction
 
 inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8) {
   int64_t g = (n + block - 1) / block;

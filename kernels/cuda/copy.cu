@@ -11,7 +11,7 @@ namespace coopgen::cuda {
 namespace {
 
 
-template <class T> __global__ void fill_kernel(T* out, int64_t n, T v) {
+template <class T> __global__ void __launch_bounds__(kBlock) fill_kernel(T* out, int64_t n, T v) {
   for (int64_t k = global_index(); k < n; k += grid_stride()) out[k] = v;
 }
 
@@ -22,7 +22,7 @@ template <class Tin, class Tout> __device__ __forceinline__ Tout convert(Tin v) 
 }
 
 template <class Tin, class Tout>
-__global__ void strided_copy_kernel(Tout* out, const Tin* in, StridedLayout l, int64_t n) {
+__global__ void __launch_bounds__(kBlock) strided_copy_kernel(Tout* out, const Tin* in, StridedLayout l, int64_t n) {
   for (int64_t k = global_index(); k < n; k += grid_stride()) {
     int64_t rest = k, io = 0, oo = 0;
     for (int d = l.ndim - 1; d >= 0; --d) {
@@ -35,12 +35,14 @@ __global__ void strided_copy_kernel(Tout* out, const Tin* in, StridedLayout l, i
   }
 }
 
-__global__ void philox_uniform_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
+__global__ void __launch_bounds__(kBlock)
+    philox_uniform_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
   for (int64_t k = global_index(); k < n; k += grid_stride())
     out[k] = float(lo + (hi - lo) * double(philox::uniform(seed, offset, uint64_t(k))));
 }
 
-__global__ void token_range_check_kernel(int32_t* bad, const int32_t* ids, int64_t n, int64_t vocab) {
+__global__ void __launch_bounds__(kBlock)
+    token_range_check_kernel(int32_t* bad, const int32_t* ids, int64_t n, int64_t vocab) {
   int32_t count = 0;
   for (int64_t k = global_index(); k < n; k += grid_stride()) count += (ids[k] < 0 || ids[k] >= vocab);
   if (count) atomicAdd(bad, count);

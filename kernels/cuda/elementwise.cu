@@ -9,7 +9,7 @@ namespace coopgen::cuda {
 namespace {
 
 // One kernel body for every elementwise op: out[k] = f(k), rounded to the storage type.
-template <class T, class F> __global__ void map_kernel(T* out, int64_t n, F f) {
+template <class T, class F> __global__ void __launch_bounds__(kBlock) map_kernel(T* out, int64_t n, F f) {
   for (int64_t k = global_index(); k < n; k += grid_stride()) out[k] = from_f32<T>(f(k));
 }
 template <class T, class F> void map(const char* name, T* out, int64_t n, cudaStream_t s, F f) {
@@ -23,7 +23,8 @@ __device__ __forceinline__ float gelu_grad(float v) {
   return 0.5f * (1 + t) + 0.5f * v * (1 - t * t) * kGeluS * (1 + 3 * 0.044715f * v * v);
 }
 
-template <class T> __global__ void sum_rows_kernel(T* out, const T* x, int64_t rows, int64_t cols) {
+template <class T> __global__ void __launch_bounds__(kBlock)
+    sum_rows_kernel(T* out, const T* x, int64_t rows, int64_t cols) {
   for (int64_t c = global_index(); c < cols; c += grid_stride()) {
     float acc = 0;
     for (int64_t r = 0; r < rows; ++r) acc += to_f32(x[r * cols + c]);

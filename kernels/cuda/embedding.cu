@@ -14,15 +14,17 @@ __device__ float row_value(const W* table, int64_t rows, int32_t id, int64_t dim
   return id >= 0 && id < rows ? to_f32(table[int64_t(id) * dim + col]) : 0.0f;
 }
 template <class T, class W>
-__global__ void embedding_forward_kernel(T* out, const int32_t* ids, const W* w, int64_t vocab, const int32_t* pos,
-                                         const W* p, int64_t positions, int64_t n, int64_t dim) {
+__global__ void __launch_bounds__(kBlock)
+    embedding_forward_kernel(T* out, const int32_t* ids, const W* w, int64_t vocab, const int32_t* pos,
+                             const W* p, int64_t positions, int64_t n, int64_t dim) {
   for (int64_t k = global_index(); k < n * dim; k += grid_stride())
     out[k] = from_f32<T>(row_value(w, vocab, ids[k / dim], dim, k % dim) +
                          (pos ? row_value(p, positions, pos[k / dim], dim, k % dim) : 0.0f));
 }
 template <class T>
-__global__ void embedding_backward_kernel(float* dw, int64_t vocab, const int32_t* ids, const T* dout, int64_t n,
-                                          int64_t dim) {
+__global__ void __launch_bounds__(kBlock)
+    embedding_backward_kernel(float* dw, int64_t vocab, const int32_t* ids, const T* dout, int64_t n,
+                              int64_t dim) {
   for (int64_t k = global_index(); k < n * dim; k += grid_stride())
     if (ids[k / dim] >= 0 && ids[k / dim] < vocab) atomicAdd(&dw[int64_t(ids[k / dim]) * dim + k % dim], to_f32(dout[k]));
 }

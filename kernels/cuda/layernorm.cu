@@ -10,8 +10,9 @@ namespace coopgen::cuda {
 namespace {
 
 template <class T>
-__global__ void layernorm_forward_kernel(T* y, float* mean, float* rstd, const T* x, const T* g, const T* b,
-                                         int64_t cols, float eps) {
+__global__ void __launch_bounds__(kBlock)
+    layernorm_forward_kernel(T* y, float* mean, float* rstd, const T* x, const T* g, const T* b,
+                             int64_t cols, float eps) {
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
   const T* xr = x + row * cols;
@@ -30,8 +31,9 @@ __global__ void layernorm_forward_kernel(T* y, float* mean, float* rstd, const T
 }
 
 template <class T>
-__global__ void layernorm_backward_dx_kernel(T* dx, const T* dy, const T* x, const T* g, const float* mean,
-                                             const float* rstd, int64_t cols) {
+__global__ void __launch_bounds__(kBlock)
+    layernorm_backward_dx_kernel(T* dx, const T* dy, const T* x, const T* g, const float* mean,
+                                 const float* rstd, int64_t cols) {
   __shared__ float scratch[32];
   const int64_t row = blockIdx.x;
   const float m = mean[row], r = rstd[row];
@@ -51,8 +53,9 @@ __global__ void layernorm_backward_dx_kernel(T* dx, const T* dy, const T* x, con
 }
 
 template <class T>
-__global__ void layernorm_backward_params_kernel(T* dg, T* db, const T* dy, const T* x, const float* mean,
-                                                 const float* rstd, int64_t rows, int64_t cols) {
+__global__ void __launch_bounds__(kBlock)
+    layernorm_backward_params_kernel(T* dg, T* db, const T* dy, const T* x, const float* mean,
+                                     const float* rstd, int64_t rows, int64_t cols) {
   for (int64_t c = global_index(); c < cols; c += grid_stride()) {
     float sg = 0, sb = 0;
     for (int64_t r = 0; r < rows; ++r) {

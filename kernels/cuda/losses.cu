@@ -14,8 +14,9 @@ namespace coopgen::cuda {
 namespace {
 
 template <class T>
-__global__ void logsumexp_chunk_kernel(float* mx, float* s, float* zy, const T* z, const int32_t* y, int64_t cols,
-                                       int64_t v0) {
+__global__ void __launch_bounds__(kBlock)
+    logsumexp_chunk_kernel(float* mx, float* s, float* zy, const T* z, const int32_t* y, int64_t cols,
+                           int64_t v0) {
   __shared__ float scratch[32];
   const int64_t n = blockIdx.x;
   const T* zr = z + n * cols;
@@ -32,8 +33,9 @@ __global__ void logsumexp_chunk_kernel(float* mx, float* s, float* zy, const T* 
   }
 }
 
-__global__ void logprob_rows_kernel(float* row_loss, float* lse, const float* mx, const float* s, const float* zy,
-                                    const float* m, const float* w, int64_t rows, int64_t time) {
+__global__ void __launch_bounds__(kBlock)
+    logprob_rows_kernel(float* row_loss, float* lse, const float* mx, const float* s, const float* zy,
+                        const float* m, const float* w, int64_t rows, int64_t time) {
   for (int64_t n = global_index(); n < rows; n += grid_stride()) {
     const float l = mx[n] + logf(s[n]), c = w[n / time] * m[n];
     lse[n] = l;
@@ -42,8 +44,9 @@ __global__ void logprob_rows_kernel(float* row_loss, float* lse, const float* mx
 }
 
 template <class T>
-__global__ void logprob_backward_kernel(T* dz, const T* z, const float* lse, const int32_t* y, const float* m,
-                                        const float* w, const float* dloss, int64_t cols, int64_t time, int64_t v0) {
+__global__ void __launch_bounds__(kBlock)
+    logprob_backward_kernel(T* dz, const T* z, const float* lse, const int32_t* y, const float* m,
+                            const float* w, const float* dloss, int64_t cols, int64_t time, int64_t v0) {
   const int64_t n = blockIdx.x;
   const float c = dloss[0] * w[n / time] * m[n], l = lse[n];
   const int64_t target = y[n] - v0;
@@ -51,14 +54,15 @@ __global__ void logprob_backward_kernel(T* dz, const T* z, const float* lse, con
     dz[n * cols + j] = from_f32<T>(c * (expf(to_f32(z[n * cols + j]) - l) - (j == target ? 1.0f : 0.0f)));
 }
 
-__global__ void bce_terms_kernel(float* terms, const float* x, const float* t, int64_t n) {
+__global__ void __launch_bounds__(kBlock) bce_terms_kernel(float* terms, const float* x, const float* t, int64_t n) {
   for (int64_t k = global_index(); k < n; k += grid_stride()) {
     const float v = x[k];
     terms[k] = (fmaxf(v, 0.0f) - v * t[k] + log1pf(expf(-fabsf(v)))) / float(n);
   }
 }
 
-__global__ void bce_backward_kernel(float* dx, const float* x, const float* t, const float* dloss, int64_t n) {
+__global__ void __launch_bounds__(kBlock)
+    bce_backward_kernel(float* dx, const float* x, const float* t, const float* dloss, int64_t n) {
   for (int64_t k = global_index(); k < n; k += grid_stride())
     dx[k] = dloss[0] * (1.0f / (1.0f + expf(-x[k])) - t[k]) / float(n);
 }

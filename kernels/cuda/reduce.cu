@@ -19,8 +19,9 @@ __device__ float pool_scale(const float* m, int64_t b, int64_t time, bool mean) 
   return count > 0 ? 1.0f / count : 0.0f;
 }
 
-__global__ void masked_pool_kernel(float* out, const float* x, const float* m, int64_t batch, int64_t time,
-                                   int64_t cols, bool mean) {
+__global__ void __launch_bounds__(kBlock)
+    masked_pool_kernel(float* out, const float* x, const float* m, int64_t batch, int64_t time,
+                       int64_t cols, bool mean) {
   for (int64_t k = global_index(); k < batch * cols; k += grid_stride()) {
     const int64_t b = k / cols, c = k % cols;
     float acc = 0;
@@ -29,8 +30,9 @@ __global__ void masked_pool_kernel(float* out, const float* x, const float* m, i
   }
 }
 
-__global__ void masked_pool_backward_kernel(float* dx, const float* dout, const float* m, int64_t batch,
-                                            int64_t time, int64_t cols, bool mean) {
+__global__ void __launch_bounds__(kBlock)
+    masked_pool_backward_kernel(float* dx, const float* dout, const float* m, int64_t batch,
+                                int64_t time, int64_t cols, bool mean) {
   for (int64_t k = global_index(); k < batch * cols; k += grid_stride()) {
     const int64_t b = k / cols, c = k % cols;
     const float g = pool_scale(m, b, time, mean) * dout[k];
@@ -42,7 +44,8 @@ constexpr int kSumThreads = 1024, kSumBlocks = 1024;  // partials fit one block 
 constexpr int64_t kSumPerBlock = int64_t(kSumThreads) * 16;  // elements a first-pass block takes at least
 
 // Block blockIdx.x of gridDim.x sums (the squares of) x[k] for k ≡ its threads' offsets modulo the grid's size.
-template <bool kSquare> __global__ void sum_kernel(float* out, const float* x, int64_t n) {
+template <bool kSquare> __global__ void __launch_bounds__(kSumThreads)
+    sum_kernel(float* out, const float* x, int64_t n) {
   __shared__ float scratch[32];
   float acc = 0;
   for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x)

@@ -32,7 +32,6 @@ namespace {
 
 constexpr int kMaxWarps = 32;
 constexpr int kBins = 256, kReplicas = 8;
-constexpr float kLog2e = 1.4426950408889634f;
 
 // Monotone map of a float onto uint32: a < b ⇔ key(a) < key(b) (−0 just below +0).
 __device__ __forceinline__ unsigned order_key(float z) {
@@ -45,6 +44,7 @@ struct SampleShared {
   float bins[kBins];
   float seg_max[kMaxWarps], seg_tempered[kMaxWarps], seg_plain[kMaxWarps], seg_start[kMaxWarps];
   float seg_all[kMaxWarps];  // each segment's untruncated tempered mass (the mixture's p_τ part)
+  int32_t seg_first[kMaxWarps];  // the first index of each segment's maximum (greedy decoding)
   float scratch[32];
   unsigned digit;
   float above;
@@ -64,7 +64,7 @@ struct RowView {
 // The largest key t with Σ weight over {key ≥ t, key ≥ floor} reaching `need` (kMass: need is
 // top_p times the total mass of {key ≥ floor}, found from the first level's histogram).
 template <bool kMass>
-__device__ unsigned radix_select(const RowView& r, unsigned floor, float need, SampleShared& sh) {
+__device__ __forceinline__ unsigned radix_select(const RowView& r, unsigned floor, float need, SampleShared& sh) {
   const unsigned lane = threadIdx.x % 32, replica = lane % kReplicas;
   unsigned prefix = 0, mask = 0;
   float above = 0;  // weight of the elements above the current prefix range
@@ -121,8 +121,9 @@ __device__ unsigned radix_select(const RowView& r, unsigned floor, float need, S
   return prefix;
 }
 
-__global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t vocab,
-                              SampleParams a, bool staged) {
+__global__ void __launch_bounds__(kMaxWarps * 32)
+    sample_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t vocab,
+                  SampleParams a, bool staged) {
   __shared__ SampleShared sh;
   float* row_stage = nullptr;
   if (staged) {
@@ -164,9 +165,13 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
   const float to_w = m > -INFINITY ? 1.0f : 0.0f;
   float wt = warp_sum(to_w * s_t * exp2f((m - wmax) * scale));
   float w1 = warp_sum(to_w * s_1 * exp2f((m - wmax) * kLog2e));
-  float wfirst = float(m == wmax ? first : vocab);
-  wfirst = -warp_max(-wfirst);
-  if (lane == 0) sh.seg_max[warp] = wmax, sh.seg_tempered[warp] = wt, sh.seg_plain[warp] = w1;
+  int64_t wfirst = m == wmax ? first : vocab;  // an index, reduced as an integer
+  for (int o = 16; o > 0; o >>= 1) {
+    const int64_t other = __shfl_xor_sync(0xffffffffu, wfirst, o);
+    wfirst = other < wfirst ? other : wfirst;
+  }
+  if (lane == 0)
+    sh.seg_max[warp] = wmax, sh.seg_tempered[warp] = wt, sh.seg_plain[warp] = w1, sh.seg_first[warp] = int32_t(wfirst);
   const float zmax = block_max(wmax, sh.scratch);
   if (block_max(bad, sh.scratch) > 0.0f || zmax == -INFINITY) {  // no distribution: the caller names the row
     if (threadIdx.x == 0) tokens[n] = -1, logp[n] = logq[n] = NAN;
@@ -179,11 +184,13 @@ __global__ void sample_kernel(int32_t* tokens, float* logp, float* logq, const f
   }
   const float lse = zmax + logf(block_sum(plain, sh.scratch));
 
-  if (greedy) {  // the first index holding the maximum
-    const float tok = -block_max(wmax == zmax ? -wfirst : -float(vocab), sh.scratch);
+  if (greedy) {  // the first index holding the maximum (the block reductions above synchronised seg_*)
     if (threadIdx.x == 0) {
-      tokens[n] = int32_t(tok);
-      logp[n] = z[int64_t(tok)] - lse;
+      int32_t tok = int32_t(vocab);
+      for (unsigned w = 0; w < warps; ++w)
+        if (sh.seg_max[w] == zmax && sh.seg_first[w] < tok) tok = sh.seg_first[w];
+      tokens[n] = tok;
+      logp[n] = z[tok] - lse;
       logq[n] = 0.0f;
     }
     return;

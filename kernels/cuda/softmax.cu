@@ -7,7 +7,7 @@ namespace coopgen::cuda {
 
 namespace {
 
-__global__ void softmax_forward_kernel(float* y, const float* x, int64_t cols) {
+__global__ void __launch_bounds__(kBlock) softmax_forward_kernel(float* y, const float* x, int64_t cols) {
   __shared__ float scratch[32];
   const float* xr = x + int64_t(blockIdx.x) * cols;
   float* yr = y + int64_t(blockIdx.x) * cols;
@@ -24,7 +24,8 @@ __global__ void softmax_forward_kernel(float* y, const float* x, int64_t cols) {
   for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = expf(xr[c] - mx) * inv;
 }
 
-__global__ void softmax_backward_kernel(float* dx, const float* y, const float* dy, int64_t cols) {
+__global__ void __launch_bounds__(kBlock)
+    softmax_backward_kernel(float* dx, const float* y, const float* dy, int64_t cols) {
   __shared__ float scratch[32];
   const int64_t base = int64_t(blockIdx.x) * cols;
   float dot = 0;
