@@ -10,9 +10,11 @@
 // weighted step), asked of the GPU (core/counters.h). `--check BASELINE.json` fails on a ratio more
 // than its tolerance worse, or a counter above its baseline. Sizes: tiny (the emulator's counter
 // guard in CI: d 32, 2 layers, V 512, 4 × 16 tokens, 4 samples of 8), small (CPU, CI: d 64, 2
-// layers, V 5000, 16 × 32 tokens, 16 samples of 24), gpt2 (GPT-2 small: d 768, 12 layers, 12
-// heads, V 50257, 8 × 1024 tokens; 32 samples of 128 tokens).
-//   bench_train_step [--device cpu|cuda] [--size tiny|small|gpt2] [--reps R] [--json FILE] [--check BASELINE.json]
+// layers, V 5000, 16 × 32 tokens, 16 samples of 24), oracle (configs/oracle_*.yaml's shape: d 32,
+// 2 layers, 2 heads, V 5000, 64 × 20 tokens, 64 samples of 20; the CPU ratio against the PyTorch
+// peer at one thread), gpt2 (GPT-2 small: d 768, 12 layers, 12 heads, V 50257, 8 × 1024 tokens;
+// 32 samples of 128 tokens).
+//   bench_train_step [--device cpu|cuda] [--size tiny|small|oracle|gpt2] [--reps R] [--json FILE] [--check BASELINE.json]
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -58,8 +60,9 @@ int main(int argc, char** argv) {
     Size z;
     if (size_name == "tiny") z = {{{32, 2, 2, 17, 0.02}}, 512, 4, 16, 4, 8};
     else if (size_name == "small") z = {{{64, 2, 4, 33, 0.02}}, 5000, 16, 32, 16, 24};
+    else if (size_name == "oracle") z = {{{32, 2, 2, 21, 0.02}}, 5000, 64, 20, 64, 20};
     else if (size_name == "gpt2") z = {{{768, 12, 12, 1025, 0.02}}, 50257, 8, 1024, 32, 128};
-    else fail("--size ", size_name, ": expected tiny, small or gpt2");
+    else fail("--size ", size_name, ": expected tiny, small, oracle or gpt2");
 
     GeneratorConfig unfused_cfg = z.g, fused_cfg = z.g;
     fused_cfg.output_chunk = 4096;

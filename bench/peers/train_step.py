@@ -1,8 +1,10 @@
-"""PyTorch peer of bench/train_step.cpp at --size gpt2: an eager fp32 MLE step and GCN step (q̂ = p)
-on a GPT-2-small-shaped model from Hugging Face transformers (random weights): MLE on 8 × 1024
+"""PyTorch peer of bench/train_step.cpp at --size gpt2 or oracle: an eager fp32 MLE step and GCN step
+(q̂ = p) on a GPT-2-shaped model from Hugging Face transformers (random weights): MLE on 8 × 1024
 tokens; GCN: one discriminator step (BCE, real against samples), 32 samples of 128 tokens drawn with
-the KV cache (generate), scored by D, weights ∝ D normalised, the weighted log-prob step.
-  python3 bench/peers/train_step.py [--size gpt2|tiny] [--device cpu] --json FILE"""
+the KV cache (generate), scored by D, weights ∝ D normalised, the weighted log-prob step. oracle:
+the oracle task's shape (d 32, 2 layers, 2 heads, V 5000, 64 × 20 tokens, 64 samples of 20), for
+the CPU ratio at one thread (OMP_NUM_THREADS=1 here, OPENBLAS_NUM_THREADS=1 for coopgen).
+  python3 bench/peers/train_step.py [--size gpt2|oracle|tiny] [--device cpu] --json FILE"""
 import torch
 import torch.nn.functional as F
 from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
@@ -10,11 +12,13 @@ from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadMo
 from common import arguments, measure, write
 
 p = arguments(__doc__, reps=10)
-p.add_argument("--size", default="gpt2", choices=["gpt2", "tiny"])  # tiny: a smoke test of the script
+p.add_argument("--size", default="gpt2", choices=["gpt2", "oracle", "tiny"])  # tiny: a smoke test of the script
 a = p.parse_args()
 
 if a.size == "gpt2":
     batch, time, samples, sample_len, vocab, width, layers, heads = 8, 1024, 32, 128, 50257, 768, 12, 12
+elif a.size == "oracle":
+    batch, time, samples, sample_len, vocab, width, layers, heads = 64, 20, 64, 20, 5000, 32, 2, 2
 else:
     batch, time, samples, sample_len, vocab, width, layers, heads = 2, 32, 4, 8, 101, 32, 2, 2
 dev = a.device
