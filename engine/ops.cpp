@@ -356,16 +356,28 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
   return s;
 }
 
-Tensor top_k_logits(const Tensor& logits, int64_t k, double temperature) {
-  CG_CHECK(logits.dim() == 2 && logits.size(1) > 0 && k >= 1 && temperature > 0,
-           "top_k_logits: logits [N, V], k ≥ 1 and temperature > 0, got ", describe(logits), ", k ", k, ", temperature ",
-           temperature);
-  CG_CHECK(logits.size(1) <= (int64_t(1) << 24), "top_k_logits: ", logits.size(1), " tokens (ids travel as f32)");
-  const int64_t kk = std::min(k, logits.size(1));
+namespace {
+
+Tensor top_k_filter(const char* name, const Tensor& logits, TopKParams p) {
+  CG_CHECK(logits.dim() == 2 && logits.size(1) > 0 && p.k >= 1 && p.temperature > 0, name,
+           ": logits [N, V], k ≥ 1 and temperature > 0, got ", describe(logits), ", k ", p.k, ", temperature ",
+           p.temperature);
+  CG_CHECK(logits.size(1) <= (int64_t(1) << 24), name, ": ", logits.size(1), " tokens (ids travel as f32)");
+  p.k = std::min(p.k, logits.size(1));
   Tensor z = logits.detach().to(DType::F32).contiguous();
-  Tensor out = Tensor::empty({z.size(0), 2 * kk + 2}, DType::F32, z.device());
-  run<Op::TopKLogits>({z}, {out}, {kk, temperature});
+  Tensor out = Tensor::empty({z.size(0), 2 * p.k + 2}, DType::F32, z.device());
+  run<Op::TopKLogits>({z}, {out}, p);
   return out;
+}
+
+}  // namespace
+
+Tensor top_k_logits(const Tensor& logits, int64_t k, double temperature) {
+  return top_k_filter("top_k_logits", logits, {k, temperature});
+}
+
+Tensor gumbel_top_k(const Tensor& logits, int64_t k, uint64_t seed, uint64_t offset) {
+  return top_k_filter("gumbel_top_k", logits, {k, 1.0, true, seed, offset});
 }
 
 namespace {

@@ -101,6 +101,12 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
 // f32), log Σ e^z and log Σ e^(z/temperature) (temperature > 0); the last two NaN for a row with
 // no distribution. No gradient. One copy of N·(2k'+2) floats replaces the N·V logits on the host.
 Tensor top_k_logits(const Tensor& logits, int64_t k, double temperature);
+// Gumbel-top-k: k tokens per row of logits [N,V] drawn from softmax(z) without replacement — the
+// k largest z_v + G_v, G standard Gumbel noise from Philox (seed, offset) at element n·V + v
+// (philox::gumbel, f32) — in the layout of top_k_logits (temperature 1): the picks' logits z in
+// the order drawn, their ids, log Σ e^z twice. Kool et al. (2019), "Stochastic beams and where
+// to find them". No gradient.
+Tensor gumbel_top_k(const Tensor& logits, int64_t k, uint64_t seed, uint64_t offset);
 
 // Losses, each -> [1].
 // loss = −Σ_b w_b Σ_t m_bt log softmax(logits_bt)[y_bt]. logits [B,T,V] or [B·T,V], y i32 [B,T],

@@ -72,10 +72,14 @@ struct SampleParams {
   uint64_t seed = 0, offset = 0;
 };
 
-// The k largest logits of each row and the row's two normalisers (kernels/cpu/top_k.h).
+// The k largest logits of each row and the row's two normalisers (kernels/cpu/top_k.h); with
+// `gumbel`, the k largest of z + G instead (Gumbel-top-k: k draws without replacement from
+// softmax(z)), G at Philox (seed, offset), element n·V + v.
 struct TopKParams {
   int64_t k = 1;
   double temperature = 1;
+  bool gumbel = false;
+  uint64_t seed = 0, offset = 0;
 };
 
 // Uniform numbers lo + (hi − lo)·u from Philox4x32-10 at (seed, offset).

@@ -3,6 +3,7 @@
 // is word k%4 of philox(counter = offset + k/4, key = seed), so a CPU loop and a CUDA grid that
 // evaluate the same k get the same number, whatever the launch shape. Shared by both backends.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #if defined(__CUDACC__)
@@ -48,6 +49,12 @@ COOPGEN_HD uint32_t word(uint64_t seed, uint64_t offset, uint64_t k) {
 // Uniform in [0, 1) with 24 random bits: exact in float, identical on every backend.
 COOPGEN_HD float uniform(uint64_t seed, uint64_t offset, uint64_t k) {
   return float(word(seed, offset, k) >> 8) * (1.0f / 16777216.0f);
+}
+
+// Standard Gumbel noise G = −log(−log(u)) from uniform k, in f32 (u shifted by 2^−25 off 0 so G stays
+// finite: G ∈ [−2.85, 17.3]). argmax_v z_v + G_v is a draw from softmax(z) (Gumbel-max).
+COOPGEN_HD float gumbel(uint64_t seed, uint64_t offset, uint64_t k) {
+  return -logf(-logf(uniform(seed, offset, k) + 0x1.0p-25f));
 }
 
 }  // namespace coopgen::philox

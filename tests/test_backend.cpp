@@ -324,7 +324,7 @@ TEST_CASE("whole-tensor sums on CUDA run grid-wide, match a float64 sum and repe
   }
 }
 
-TEST_CASE("the prior filter on CUDA picks the CPU's tokens and normalisers", "[gpu]") {
+TEST_CASE("the prior filter on CUDA picks the CPU's tokens and normalisers, and its Gumbel-top-k draws", "[gpu]") {
   // Fresh random rows (ties planted, −∞ tokens, rows without a distribution), odd sizes, k from
   // 1 to past V, output poisoned: the picks equal exactly, the normalisers to f32 rounding.
   allocator(Device::CUDA).set_poison(true);
@@ -343,16 +343,21 @@ TEST_CASE("the prior filter on CUDA picks the CPU's tokens and normalisers", "[g
       z[size_t(c.vocab)] = std::numeric_limits<float>::quiet_NaN();  // row 1: no distribution
     }
     const Tensor x = Tensor::from(z, {c.rows, c.vocab});
-    const std::vector<float> ref = top_k_logits(x, c.k, c.temperature).to_vector<float>(),
-                             got = top_k_logits(x.to(Device::CUDA), c.k, c.temperature).to_vector<float>();
-    REQUIRE(ref.size() == got.size());
-    const int64_t k = std::min(c.k, c.vocab), w = 2 * k + 2;
-    for (int64_t r = 0; r < c.rows; ++r) {
-      const bool defined = !std::isnan(ref[size_t(r * w + 2 * k)]);
-      REQUIRE(defined == !std::isnan(got[size_t(r * w + 2 * k)]));
-      if (!defined) continue;
-      for (int64_t j = 0; j < 2 * k; ++j) REQUIRE(got[size_t(r * w + j)] == ref[size_t(r * w + j)]);
-      for (int64_t j = 2 * k; j < w; ++j) REQUIRE(got[size_t(r * w + j)] == Approx(ref[size_t(r * w + j)]).epsilon(1e-5));
+    for (bool gumbel : {false, true}) {  // the k largest logits; k tokens drawn by Gumbel-top-k
+      INFO("gumbel " << gumbel);
+      const std::vector<float> ref = (gumbel ? gumbel_top_k(x, c.k, 5, 91) : top_k_logits(x, c.k, c.temperature)).to_vector<float>();
+      allocator(Device::CUDA).set_poison(true);
+      const Tensor xg = x.to(Device::CUDA);
+      const std::vector<float> got = (gumbel ? gumbel_top_k(xg, c.k, 5, 91) : top_k_logits(xg, c.k, c.temperature)).to_vector<float>();
+      REQUIRE(ref.size() == got.size());
+      const int64_t k = std::min(c.k, c.vocab), w = 2 * k + 2;
+      for (int64_t r = 0; r < c.rows; ++r) {
+        const bool defined = !std::isnan(ref[size_t(r * w + 2 * k)]);
+        REQUIRE(defined == !std::isnan(got[size_t(r * w + 2 * k)]));
+        if (!defined) continue;
+        for (int64_t j = 0; j < 2 * k; ++j) REQUIRE(got[size_t(r * w + j)] == ref[size_t(r * w + j)]);
+        for (int64_t j = 2 * k; j < w; ++j) REQUIRE(got[size_t(r * w + j)] == Approx(ref[size_t(r * w + j)]).epsilon(1e-5));
+      }
     }
   }
 }

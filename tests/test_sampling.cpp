@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
@@ -176,6 +177,53 @@ TEST_CASE("the tree search's prior filter: the k largest logits, their ids and b
     for (int64_t r = 2; r < 4; ++r) {
       REQUIRE(std::isnan(out[size_t(r * w + 2 * kk)]));
       REQUIRE(std::isnan(out[size_t(r * w + 2 * kk + 1)]));
+    }
+  }
+}
+
+TEST_CASE("Gumbel-top-k draws k tokens without replacement with the Plackett-Luce probabilities", "[sampling]") {
+  // (1) The picks are the k largest of z + G with G = −log(−log(u + 2^−25)) of the Philox
+  // uniforms, recomputed here in double; the values written are the picks' logits. (2) Over many
+  // draws, the first pick follows softmax(z) and the ordered pair (first, second) follows
+  // p(a)·p(b)/(1 − p(a)): sampling without replacement, in closed form.
+  const int64_t V = 5, k = 3, rows = 4000;
+  const std::vector<double> logit = {0.3, -1.0, 1.2, 0.0, -0.4};
+  std::vector<float> z;
+  for (int64_t r = 0; r < rows; ++r) z.insert(z.end(), logit.begin(), logit.end());
+  const uint64_t seed = 77, offset = 123;
+  const std::vector<float> out = gumbel_top_k(Tensor::from(z, {rows, V}), k, seed, offset).to_vector<float>();
+  const int64_t w = 2 * k + 2;
+  double lz = 0;
+  for (double x : logit) lz += std::exp(x);
+  lz = std::log(lz);
+  std::vector<double> first(size_t(V), 0), pair(size_t(V * V), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<std::pair<double, int>> keys;
+    for (int v = 0; v < V; ++v) {
+      const double u = double(random::philox_uniform(seed, offset, uint64_t(r * V + v)));
+      keys.push_back({-(logit[size_t(v)] - std::log(-std::log(u + 0x1.0p-25))), v});
+    }
+    std::sort(keys.begin(), keys.end());
+    for (int64_t j = 0; j < k; ++j) {
+      const int id = int(out[size_t(r * w + k + j)]);
+      if (r < 50) REQUIRE(id == keys[size_t(j)].second);  // near-ties of f32 against double: none in 50 rows
+      REQUIRE(out[size_t(r * w + j)] == float(logit[size_t(id)]));
+    }
+    REQUIRE(out[size_t(r * w + 2 * k)] == Approx(lz).epsilon(1e-6));
+    first[size_t(out[size_t(r * w + k)])] += 1.0 / rows;
+    pair[size_t(out[size_t(r * w + k)] * V + out[size_t(r * w + k + 1)])] += 1.0 / rows;
+  }
+  for (int64_t a = 0; a < V; ++a) {
+    const double pa = std::exp(logit[size_t(a)] - lz);
+    INFO("token " << a);
+    REQUIRE(std::fabs(first[size_t(a)] - pa) < 4 * std::sqrt(pa * (1 - pa) / rows));
+    for (int64_t b = 0; b < V; ++b) {
+      if (b == a) {
+        REQUIRE(pair[size_t(a * V + b)] == 0);  // without replacement
+        continue;
+      }
+      const double pab = pa * std::exp(logit[size_t(b)] - lz) / (1 - pa);
+      REQUIRE(std::fabs(pair[size_t(a * V + b)] - pab) < 4 * std::sqrt(pab * (1 - pab) / rows) + 1e-3);
     }
   }
 }

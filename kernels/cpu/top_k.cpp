@@ -1,5 +1,7 @@
 #include "kernels/cpu/top_k.h"
 
+#include "kernels/philox.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -12,8 +14,15 @@ template <class T>
 void top_k_logits(T* out, const T* logits, int64_t rows, int64_t vocab, const TopKParams& p) {
   const int64_t k = p.k;
   std::vector<int32_t> ids(static_cast<size_t>(vocab));
+  std::vector<T> keys(static_cast<size_t>(vocab));
   for (int64_t n = 0; n < rows; ++n) {
     const T* z = logits + n * vocab;
+    const T* key = z;
+    if (p.gumbel) {
+      for (int64_t v = 0; v < vocab; ++v)
+        keys[size_t(v)] = T(float(z[v]) + philox::gumbel(p.seed, p.offset, uint64_t(n * vocab + v)));
+      key = keys.data();
+    }
     T* o = out + n * (2 * k + 2);
     double top = -std::numeric_limits<double>::infinity();
     bool defined = true;
@@ -32,7 +41,7 @@ void top_k_logits(T* out, const T* logits, int64_t rows, int64_t vocab, const To
       s += std::exp(double(z[v]) - top), s_t += std::exp((double(z[v]) - top) / p.temperature);
     std::iota(ids.begin(), ids.end(), 0);
     std::partial_sort(ids.begin(), ids.begin() + k, ids.end(),
-                      [&](int32_t a, int32_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
+                      [&](int32_t a, int32_t b) { return key[a] > key[b] || (key[a] == key[b] && a < b); });
     for (int64_t j = 0; j < k; ++j) o[j] = z[ids[size_t(j)]], o[k + j] = T(ids[size_t(j)]);
     o[2 * k] = T(top + std::log(s));
     o[2 * k + 1] = T(top / p.temperature + std::log(s_t));

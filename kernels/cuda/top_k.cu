@@ -5,8 +5,11 @@
 // the picks are the CPU's partial sort, ties included. Traffic: (k + 2)·4V bytes read per row
 // (from L2 after the first pass while the rows in flight fit it), 4(2k + 2) written. Meant for
 // the small k of a tree search (tens; callers filter a host copy when k is a large part of V).
+// Gumbel-top-k (DAS's candidates): the rounds order by z + G, G recomputed from Philox in each
+// round rather than stored (k is a handful there), and write the picks' logits.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/top_k.cuh"
+#include "kernels/philox.h"
 
 namespace coopgen::cuda {
 
@@ -14,16 +17,19 @@ namespace {
 
 constexpr int kTopKThreads = 256;
 
-// (z, id) precedes (z', id') in the search's order: larger logit first, then the lower id.
+// (key, id) precedes (key', id') in the search's order: larger key (logit, or logit + Gumbel noise)
+// first, then the lower id.
 __device__ __forceinline__ bool before(float z, int id, float z2, int id2) { return z > z2 || (z == z2 && id < id2); }
 
 __global__ void __launch_bounds__(kTopKThreads)
-    top_k_logits_kernel(float* out, const float* logits, int64_t vocab, int64_t k, float inv_t) {
-  __shared__ float scratch[32], pick_z[32];
+    top_k_logits_kernel(float* out, const float* logits, int64_t vocab, TopKParams p, float inv_t) {
+  __shared__ float scratch[32], pick_key[32];
   __shared__ int pick_id[32];
-  const float* z = logits + int64_t(blockIdx.x) * vocab;
+  const int64_t k = p.k, first = int64_t(blockIdx.x) * vocab;  // first: the row's first (Philox) element
+  const float* z = logits + first;
   float* o = out + int64_t(blockIdx.x) * (2 * k + 2);
   const int tid = int(threadIdx.x), lane = tid % 32, warp = tid / 32;
+  auto key = [&](int64_t v) { return p.gumbel ? z[v] + philox::gumbel(p.seed, p.offset, uint64_t(first + v)) : z[v]; };
   float mx = -INFINITY, bad = 0.0f;
   for (int64_t v = tid; v < vocab; v += blockDim.x) {
     const float x = z[v];
@@ -41,29 +47,29 @@ __global__ void __launch_bounds__(kTopKThreads)
   s = block_sum(s, scratch);
   s_t = block_sum(s_t, scratch);
   if (tid == 0) o[2 * k] = mx + logf(s), o[2 * k + 1] = mx * inv_t + logf(s_t);
-  float last_z = INFINITY;
+  float last_key = INFINITY;
   int last_id = -1;
   for (int64_t j = 0; j < k; ++j) {
-    float bz = -INFINITY;
+    float bkey = -INFINITY;
     int bid = 0x7fffffff;
     for (int64_t v = tid; v < vocab; v += blockDim.x) {
-      const float x = z[v];
-      if (before(last_z, last_id, x, int(v)) && before(x, int(v), bz, bid)) bz = x, bid = int(v);
+      const float x = key(v);
+      if (before(last_key, last_id, x, int(v)) && before(x, int(v), bkey, bid)) bkey = x, bid = int(v);
     }
     for (int off = 16; off > 0; off >>= 1) {
-      const float oz = __shfl_xor_sync(0xffffffffu, bz, off);
+      const float okey = __shfl_xor_sync(0xffffffffu, bkey, off);
       const int oid = __shfl_xor_sync(0xffffffffu, bid, off);
-      if (before(oz, oid, bz, bid)) bz = oz, bid = oid;
+      if (before(okey, oid, bkey, bid)) bkey = okey, bid = oid;
     }
-    if (lane == 0) pick_z[warp] = bz, pick_id[warp] = bid;
+    if (lane == 0) pick_key[warp] = bkey, pick_id[warp] = bid;
     __syncthreads();
     if (tid == 0) {
       for (int w = 1; w < int(blockDim.x) / 32; ++w)
-        if (before(pick_z[w], pick_id[w], pick_z[0], pick_id[0])) pick_z[0] = pick_z[w], pick_id[0] = pick_id[w];
-      o[j] = pick_z[0], o[k + j] = float(pick_id[0]);
+        if (before(pick_key[w], pick_id[w], pick_key[0], pick_id[0])) pick_key[0] = pick_key[w], pick_id[0] = pick_id[w];
+      o[j] = z[pick_id[0]], o[k + j] = float(pick_id[0]);
     }
     __syncthreads();
-    last_z = pick_z[0], last_id = pick_id[0];
+    last_key = pick_key[0], last_id = pick_id[0];
     __syncthreads();  // everyone has the pick before the next round overwrites it
   }
 }
@@ -72,7 +78,7 @@ __global__ void __launch_bounds__(kTopKThreads)
 
 void top_k_logits(float* out, const float* logits, int64_t rows, int64_t vocab, const TopKParams& p, cudaStream_t s) {
   if (rows > 0 && vocab > 0)
-    launch("top_k_logits", top_k_logits_kernel, unsigned(rows), kTopKThreads, 0, s, out, logits, vocab, p.k,
+    launch("top_k_logits", top_k_logits_kernel, unsigned(rows), kTopKThreads, 0, s, out, logits, vocab, p,
            float(1.0 / p.temperature));
 }
 

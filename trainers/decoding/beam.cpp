@@ -8,7 +8,6 @@
 
 #include "core/error.h"
 #include "engine/logspace.h"
-#include "engine/random.h"
 
 namespace coopgen {
 
@@ -46,11 +45,16 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompt
     RowGroup cache_rows{std::vector<size_t>(size_t(R)), {}, group.length};  // row r's context K times: one cache row per beam
     for (const auto* c : group.contexts) cache_rows.contexts.insert(cache_rows.contexts.end(), size_t(K), c);
     Generator::Cache cache = g.new_cache(R);
-    std::vector<float> logits = prefill(g, cache_rows, prompts.start_token, cache).to_vector<float>();
+    Tensor logits = prefill(g, cache_rows, prompts.start_token, cache);
     std::vector<int32_t> prev(static_cast<size_t>(R), prompts.start_token);
+    const int64_t C = std::min(cfg.candidates, V), width = 2 * C + 2;
     for (int64_t t = 0; t < group.length; ++t) {
-      if (t > 0) logits = g.step(Tensor::from(prev, {R}, g.device()), cache).to_vector<float>();
-      check_logits(logits, V, "das", t);
+      if (t > 0) logits = g.step(Tensor::from(prev, {R}, g.device()), cache);
+      // Each beam's candidates where the logits are: the C largest, or C drawn without replacement
+      // (Gumbel-top-k; beam row n's noise at element n·V + v of the step's Philox offset), with
+      // their logits and log Σ exp(logits): log p(v) = logit(v) − log Σ exp, so only C per beam cross.
+      const GumbelDraw draw{seed, group.offset(t) * uint64_t(K * V)};
+      const std::vector<float> picks = filter_rows(logits, C, 1.0, "das", t, cfg.sample ? &draw : nullptr);
       std::vector<std::vector<Candidate>> cands(static_cast<size_t>(b));
       Sequences prefixes;
       std::vector<std::pair<size_t, size_t>> scored;  // (row, candidate) of each prefix
@@ -62,23 +66,10 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompt
             cands[r].push_back({k, -1, beam.logp, beam.score});
             continue;
           }
-          // log p(v) = logit(v) − log Σ exp(logits): the candidates' order is the logits' (plus Gumbel
-          // noise for a draw without replacement, Gumbel-top-k), so only the normaliser spans V.
-          const float* row = logits.data() + (int64_t(r) * K + k) * V;
-          const double lz = log_sum_exp(row, V, 1.0);
-          std::vector<int32_t> picked;
-          if (cfg.sample) {
-            std::vector<double> key(static_cast<size_t>(V));
-            for (int64_t v = 0; v < V; ++v) {
-              const double u = double(random::philox_uniform(seed, group.offset(t) * uint64_t(K * V), (r * uint64_t(K) + uint64_t(k)) * uint64_t(V) + uint64_t(v)));
-              key[size_t(v)] = double(row[v]) - std::log(-std::log(u + 0x1.0p-25));
-            }
-            picked = top_tokens(key.data(), V, cfg.candidates);
-          } else {
-            picked = top_tokens(row, V, cfg.candidates);
-          }
-          for (int32_t tok : picked) {
-            const double cum = beam.logp + (double(row[tok]) - lz);
+          const float* row = picks.data() + (int64_t(r) * K + k) * width;  // logits, ids, log Σ exp
+          for (int64_t j = 0; j < C; ++j) {
+            const int32_t tok = int32_t(row[C + j]);
+            const double cum = beam.logp + (double(row[j]) - double(row[2 * C]));
             cands[r].push_back({k, tok, cum, cum});
             if (cfg.lambda != 0) {
               std::vector<int32_t> prefix = *group.contexts[r];

@@ -19,6 +19,17 @@ template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, in
 template std::vector<int32_t> top_tokens<float>(const float*, int64_t, int64_t);
 template std::vector<int32_t> top_tokens<double>(const double*, int64_t, int64_t);
 
+std::vector<float> filter_rows(const Tensor& logits, int64_t k, double temperature, const char* decoder, int64_t step,
+                               const GumbelDraw* gumbel) {
+  const int64_t V = logits.size(-1), kk = std::min(k, V), width = 2 * kk + 2;
+  const Tensor z = logits.reshape({-1, V}), where = 8 * kk <= V ? z : z.to(Device::CPU);
+  const std::vector<float> rows = gumbel ? gumbel_top_k(where, kk, gumbel->seed, gumbel->offset).to_vector<float>()
+                                         : top_k_logits(where, kk, temperature).to_vector<float>();
+  for (size_t r = 0; r < rows.size() / size_t(width); ++r)
+    if (std::isnan(rows[r * size_t(width) + size_t(2 * kk)])) fail_undefined_logits(decoder, r, step);
+  return rows;
+}
+
 void fail_undefined_logits(const char* decoder, size_t row, int64_t step) {
   fail("decoding (", decoder, "): the generator's logits of row ", row, " at token step ", step + 1,
        " are not finite (NaN or +inf, or every token impossible): its weights or activations have overflowed");

@@ -90,6 +90,19 @@ struct PrefixScorer {
 // The same check on host logits [rows × V] (the searches and the guided proposal read them).
 void check_logits(const std::vector<float>& logits, int64_t V, const char* decoder, int64_t step);
 
+// The k best tokens of each row of logits [..., V], on the host: 2k' + 2 floats a row, k' = min(k, V)
+// (engine top_k_logits: the k' largest logits, their ids, log Σ e^z, log Σ e^(z/τ)); with `gumbel`,
+// k' tokens drawn without replacement instead (engine gumbel_top_k at Philox (seed, offset), row
+// n's noise at element n·V + v; τ unused). The filter runs where the logits are, so rows·(2k' + 2)
+// floats cross instead of rows·V, unless k' rounds over a row (the CUDA kernel's cost) would
+// exceed copying it (8k' > V): then it runs on a host copy, with the same result. A row without
+// a distribution fails (fail_undefined_logits, naming the decoder and step).
+struct GumbelDraw {
+  uint64_t seed = 0, offset = 0;
+};
+std::vector<float> filter_rows(const Tensor& logits, int64_t k, double temperature, const char* decoder, int64_t step,
+                               const GumbelDraw* gumbel = nullptr);
+
 // Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
 template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k);
 

@@ -63,18 +63,10 @@ int32_t select_child(const Tree& tree, int32_t i, const MctsConfig& cfg) {
   return best;
 }
 
-// The prior filter's rows of `logits` [rows, V] on the host, 2k + 2 floats each (engine
-// top_k_logits: the k largest logits, their ids, log Σ e^z, log Σ e^(z/τ)), k = top_k or V: for a
-// small k the filter runs where the logits are and rows·(2k + 2) floats cross instead of rows·V;
-// a wide k (k rounds over the row on the device) filters a host copy of the logits instead. A
-// row without a distribution fails, named with the step.
+// The prior filter's rows of `logits` [rows, V] on the host (filter_rows), k = top_k or V.
 std::vector<float> prior_rows(const Tensor& logits, const MctsConfig& cfg, int64_t step) {
-  const int64_t V = logits.size(-1), k = cfg.top_k > 0 ? std::min(cfg.top_k, V) : V;
-  const Tensor z = logits.reshape({-1, V});
-  std::vector<float> rows = top_k_logits(8 * k <= V ? z : z.to(Device::CPU), k, cfg.temperature).to_vector<float>();
-  for (size_t r = 0; r < rows.size() / size_t(2 * k + 2); ++r)
-    if (std::isnan(rows[r * size_t(2 * k + 2) + size_t(2 * k)])) fail_undefined_logits("mcts", r, step);
-  return rows;
+  const int64_t V = logits.size(-1);
+  return filter_rows(logits, cfg.top_k > 0 ? std::min(cfg.top_k, V) : V, cfg.temperature, "mcts", step);
 }
 
 // Children of node i from its prior row (prior_rows): π = softmax(logits/τ) cut to the top_k,
