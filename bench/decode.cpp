@@ -1,13 +1,13 @@
 // Decoding throughput of each decoder (trainers/decoding/decoding.h) on one backend: sequences per second
-// of ancestral sampling, MCTS over p·D at two simulation budgets, and discriminator-guided beam
-// search, each reported with its cost relative to sampling (the peer run side by side; time on the
+// of ancestral sampling, MCTS over p·D at two simulation budgets (and, as mcts_10_whole, at 10
+// without the causal D's prefix cache), and discriminator-guided beam search, each reported with its cost relative to sampling (the peer run side by side; time on the
 // GPU, the process's CPU time on the CPU), and on CUDA what each asked of the GPU (core/counters.h)
 // per decoded token, per tree-search simulation and per beam step. Models have fresh weights and
 // sequences a fixed length (no <eos>), so every decoder does the same number of steps. Times are
 // reported, never asserted; `--check BASELINE.json` guards the baseline's counters (a count that
 // grows fails) and any ratios it lists.
 //   bench_decode [--device cpu|cuda] [--preset oracle|text|tiny] [--num N] [--reps R]
-//                [--decoders sample,mcts_10,mcts_50,das_4x8] [--json FILE] [--check BASELINE.json]
+//                [--decoders sample,mcts_10,mcts_50,mcts_10_whole,das_4x8] [--json FILE] [--check BASELINE.json]
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
 
     const Generator g(p->g, p->vocab, 1, dev);
     const Discriminator d(p->d, p->vocab, 2, dev, /*causal=*/true);
-    const PrefixScorer score = [&](const Sequences& s) { return discriminator_logits(d, s, 0, dev); };
+    const PrefixScorer score = learned_scorer(d, 0, dev);
     const Prompts prompts = Prompts::unconditional(0, n);
     MctsConfig mcts;
     mcts.visit_temperature = 1.0;
@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
          "per_simulation", len * 10},
         {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, prompts, p->length, c, 3); },
          "per_simulation", len * 50},
+        // mcts_10 with D scoring every leaf's whole prefix (no prefix cache): the peer of mcts_10's D cache.
+        {"mcts_10_whole", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, PrefixScorer(score.logits), prompts, p->length, c, 3); },
+         "per_simulation", len * 10},
         {"das_4x8", [&] { return das_sequences(g, score, prompts, p->length, das, 3); }, "per_beam_step", len},
     };
     // --decoders: a comma-separated subset, sampling (the peer of every ratio) always first.
@@ -93,11 +96,11 @@ int main(int argc, char** argv) {
       const std::vector<bench::Timing> t = bench::measure(dev, versions, reps, 1);
       std::printf("decoding %lld sequences of %lld tokens, preset %s (vocabulary %lld), device %s\n", (long long)n,
                   (long long)p->length, p->name, (long long)p->vocab, device.c_str());
-      std::printf("%-10s %10s %14s %12s\n", "decoder", "median s", "sequences/s", "vs sample");
+      std::printf("%-14s %10s %14s %12s\n", "decoder", "median s", "sequences/s", "vs sample");
       for (size_t k = 0; k < decoders.size(); ++k) {
         r.runs.push_back({decoders[k].name, t[k]});
         const double sec = t[k].median_ms / 1e3;
-        std::printf("%-10s %10.3f %14.2f %11.1fx\n", decoders[k].name.c_str(), sec, double(n) / sec, t[k].median_ms / t[0].median_ms);
+        std::printf("%-14s %10.3f %14.2f %11.1fx\n", decoders[k].name.c_str(), sec, double(n) / sec, t[k].median_ms / t[0].median_ms);
         if (k > 0) r.ratios["time_" + decoders[k].name + "_vs_sample"] = bench::time_ratio(t[k], t[0]);
         if (dev == Device::CUDA)
           r.counters[decoders[k].name + "." + decoders[k].unit] = bench::counter_row(t[k].counters, decoders[k].units);

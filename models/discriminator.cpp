@@ -24,6 +24,49 @@ Tensor Discriminator::forward(const Tensor& ids, const Tensor& mask) const {
   return linear(masked_mean(h, mask), head_w_, head_b_).reshape({ids.size(0)});
 }
 
+DiscriminatorPrefixCache::DiscriminatorPrefixCache(const Discriminator& d, int64_t rows)
+    : d_(d), cache_(d.net_.new_cache(rows)), committed_(size_t(rows), 0.0) {
+  CG_CHECK(d.causal_, "discriminator prefix cache: D is bidirectional (discriminator.causal: false), so a committed "
+                      "prefix's hidden states change with every token appended; only a causal D can be cached");
+  NoGradGuard no_grad;
+  bias_ = double(d.head_b_.to_vector<float>()[0]);
+}
+
+std::vector<double> DiscriminatorPrefixCache::head_sums(const Tensor& h, const std::vector<int32_t>& last) const {
+  const int64_t B = h.size(0), T = h.size(1);
+  std::vector<float> m(static_cast<size_t>(B * T), 0.0f);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t <= last[size_t(b)]; ++t) m[size_t(b * T + t)] = 1.0f;
+  const Tensor s = masked_sum(h, Tensor::from(m, {B, T}, h.device()));     // [B, C]
+  const std::vector<float> x = matmul(s, d_.head_w_, false, true).to_vector<float>();  // [B, 1]
+  return {x.begin(), x.end()};
+}
+
+void DiscriminatorPrefixCache::commit(const Tensor& ids) {
+  NoGradGuard no_grad;
+  CG_CHECK(ids.dim() == 2 && ids.size(0) == int64_t(committed_.size()) && ids.size(1) >= 1,
+           "discriminator prefix cache: commit ids ", describe(ids), " for ", committed_.size(), " rows");
+  const Tensor h = d_.net_.encode(ids, true, Tensor(), &cache_).to(d_.head_w_.dtype());
+  const std::vector<double> s = head_sums(h, std::vector<int32_t>(committed_.size(), int32_t(ids.size(1) - 1)));
+  for (size_t r = 0; r < committed_.size(); ++r) committed_[r] += s[r];
+}
+
+std::vector<double> DiscriminatorPrefixCache::score(const Tensor& ids, const std::vector<int32_t>& last) {
+  NoGradGuard no_grad;
+  const int64_t T = ids.dim() == 2 ? ids.size(1) : 0;
+  CG_CHECK(ids.dim() == 2 && ids.size(0) == int64_t(committed_.size()) && T >= 1 && last.size() == committed_.size(),
+           "discriminator prefix cache: score ids ", describe(ids), ", ", last.size(), " ends, for ", committed_.size(),
+           " rows");
+  for (int32_t l : last) CG_CHECK(l >= 0 && l < T, "discriminator prefix cache: end ", l, " of ", T, " positions");
+  const Tensor h = d_.net_.encode(ids, true, Tensor(), &cache_).to(d_.head_w_.dtype());
+  cache_.len -= T;  // scored, not committed: the next call writes over these positions
+  const std::vector<double> s = head_sums(h, last);
+  std::vector<double> out(committed_.size());
+  for (size_t r = 0; r < out.size(); ++r)
+    out[r] = (committed_[r] + s[r]) / double(cache_.len + last[r] + 1) + bias_;
+  return out;
+}
+
 void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,
                     Tensor& mask) {
   const int64_t B = int64_t(seqs.size());

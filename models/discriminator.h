@@ -36,12 +36,39 @@ class Discriminator {
   // logits [B]; D = sigmoid(logit), trained with bce_with_logits.
   Tensor forward(const Tensor& ids, const Tensor& mask) const;
   NamedTensors& params() { return params_; }
+  bool causal() const { return causal_; }
 
  private:
+  friend class DiscriminatorPrefixCache;
   Transformer net_;
   bool causal_;
   Tensor head_w_, head_b_;  // [1, C], [1]
   NamedTensors params_;
+};
+
+// A causal D along prefixes that grow one committed token at a time (the tree search): the
+// committed prefix's keys and values stay in a KV cache and the head's projection of its hidden
+// states in a running sum, so scoring a continuation runs the transformer over the continuation
+// only. Exact, because D pools by the mean and its head is linear, logit(y) = w·(Σ_t h_t)/|y| + b,
+// and a causal encoder's h_t does not depend on the tokens after t. Rows [rows], capacity max_len.
+class DiscriminatorPrefixCache {
+ public:
+  // Fails unless D is causal (a bidirectional D's h_t changes with every appended token).
+  DiscriminatorPrefixCache(const Discriminator& d, int64_t rows);
+  // Appends ids i32 [rows, T] (T ≥ 1) to every row's committed prefix.
+  void commit(const Tensor& ids);
+  // D's logits on each row's committed prefix followed by ids[r, 0..last[r]] (ids i32 [rows, T];
+  // positions after last[r] are read but ignored), leaving the committed prefix as it was. One
+  // transformer pass over T positions; rows.size() floats read back.
+  std::vector<double> score(const Tensor& ids, const std::vector<int32_t>& last);
+
+ private:
+  // w · Σ_{t ≤ last[r]} h[r, t] for each row of h [rows, T, C].
+  std::vector<double> head_sums(const Tensor& h, const std::vector<int32_t>& last) const;
+  const Discriminator& d_;
+  Transformer::Cache cache_;
+  std::vector<double> committed_;  // w · Σ_t h_t over each row's committed prefix
+  double bias_;                    // b
 };
 
 // D's input from sequences: ids i32 [B, T] (padded with `pad`) and mask [B, T] (1 on tokens).

@@ -436,6 +436,20 @@ TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gath
   gc.gather_cache_rows(cc, {2, 0, 0});
   gg.gather_cache_rows(cg, {2, 0, 0});
   for (size_t l = 0; l < cc.k.size(); ++l) require_close(cc.k[l], cg.k[l], "gathered keys");
+  {  // A causal D's prefix cache (the tree search's): committed contexts and a token, paths scored.
+    DiscriminatorConfig dc;
+    dc.d_model = 16, dc.layers = 2, dc.heads = 2, dc.max_len = 10, dc.init_std = 0.5;
+    const Discriminator dcpu(dc, 13, 6, Device::CPU, true), dgpu(dc, 13, 6, Device::CUDA, true);
+    const std::vector<std::vector<int32_t>> contexts{{1, 4}, {2, 9}, {3, 5}};
+    const std::vector<const std::vector<int32_t>*> ctx{&contexts[0], &contexts[1], &contexts[2]};
+    const std::unique_ptr<PrefixCache> pc = learned_scorer(dcpu, 0, Device::CPU).cached(ctx),
+                                       pg = learned_scorer(dgpu, 0, Device::CUDA).cached(ctx);
+    pc->commit({7, 0, 5});
+    pg->commit({7, 0, 5});
+    const std::vector<std::vector<int32_t>> dpaths{{6, 2, 8}, {1}, {10, 3}};
+    const std::vector<double> xc = pc->score(dpaths, {0, 1, 2}), xg = pg->score(dpaths, {0, 1, 2});
+    for (size_t r = 0; r < 3; ++r) REQUIRE(xg[r] == Approx(xc[r]).margin(1e-4));
+  }
   // Decoders on both backends with a D that rewards token 3: the same searches, so the same tokens
   // unless a PUCT or beam tie is split differently by float rounding.
   const PrefixScorer d = [](const Sequences& seqs) {

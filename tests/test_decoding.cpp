@@ -67,6 +67,54 @@ TEST_CASE("lookahead and cache row gathers give the logits of full recomputation
   }
 }
 
+TEST_CASE("a causal D's prefix cache gives the logits of scoring whole prefixes", "[decoding]") {
+  // DiscriminatorPrefixCache against Discriminator::forward on the full sequences (mean pooling
+  // of the whole prefix, recomputed from scratch): contexts of 2 tokens, one committed step, then
+  // paths of 1–3 tokens in one call, twice (scoring commits nothing); through the PrefixCache the
+  // search uses, only the rows asked for.
+  NoGradGuard no_grad;
+  DiscriminatorConfig cfg;
+  cfg.d_model = 16, cfg.layers = 2, cfg.heads = 2, cfg.max_len = 12, cfg.init_std = 0.5;  // logits of order 1
+  const Discriminator d(cfg, 11, 5, Device::CPU, /*causal=*/true);
+  const std::vector<std::vector<int32_t>> contexts{{1, 4}, {2, 9}, {3, 5}};
+  const std::vector<const std::vector<int32_t>*> ctx{&contexts[0], &contexts[1], &contexts[2]};
+  const PrefixScorer scorer = learned_scorer(d, 0, Device::CPU);
+  REQUIRE(scorer.cached);
+  const std::unique_ptr<PrefixCache> cache = scorer.cached(ctx);
+  cache->commit({7, 0, 5});
+  const std::vector<std::vector<int32_t>> paths{{6, 2, 8}, {1}, {10, 3}};
+  const Sequences full{{1, 4, 7, 6, 2, 8}, {2, 9, 0, 1}, {3, 5, 5, 10, 3}};
+  const std::vector<double> want = discriminator_logits(d, full, 0, Device::CPU);
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::vector<double> got = cache->score(paths, {0, 1, 2});
+    for (size_t r = 0; r < 3; ++r) REQUIRE(got[r] == Approx(want[r]).margin(1e-5));
+  }
+  const std::vector<double> some = cache->score(paths, {2, 0});
+  REQUIRE(some.size() == 2);
+  REQUIRE(some[0] == Approx(want[2]).margin(1e-5));
+  REQUIRE(some[1] == Approx(want[0]).margin(1e-5));
+  // A bidirectional D has no cache: its h_t change with every token appended.
+  const Discriminator bi(cfg, 11, 5, Device::CPU, /*causal=*/false);
+  REQUIRE_FALSE(learned_scorer(bi, 0, Device::CPU).cached);
+  REQUIRE_THROWS_WITH(DiscriminatorPrefixCache(bi, 3), Catch::Contains("bidirectional"));
+}
+
+TEST_CASE("MCTS with a causal D decodes the same with and without its prefix cache", "[decoding]") {
+  NoGradGuard no_grad;
+  const Generator g = tiny_generator(11, 9, 3);
+  DiscriminatorConfig cfg;
+  cfg.d_model = 16, cfg.layers = 1, cfg.heads = 2, cfg.max_len = 12, cfg.init_std = 0.5;
+  const Discriminator d(cfg, 11, 8, Device::CPU, /*causal=*/true);
+  const PrefixScorer cached = learned_scorer(d, 0, Device::CPU);
+  const PrefixScorer whole = cached.logits;  // the same logits, no cache: every leaf's whole prefix
+  MctsConfig mcts;
+  mcts.simulations = 12, mcts.visit_temperature = 1.0;
+  const Prompts prompts = Prompts::unconditional(0, 6);
+  const SampledSet a = mcts_sequences(g, cached, prompts, 5, mcts, 3), b = mcts_sequences(g, whole, prompts, 5, mcts, 3);
+  REQUIRE(a.seqs == b.seqs);
+  for (size_t r = 0; r < a.seqs.size(); ++r) REQUIRE(a.logq[r] == Approx(b.logq[r]).margin(1e-9));
+}
+
 // π(· | start) in probabilities, and MCTS over every token that emits by sampling the visits.
 std::vector<double> first_token_prior(const Generator& g) {
   std::vector<double> prior = next_logp(g, 0, {});

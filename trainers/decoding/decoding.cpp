@@ -30,6 +30,57 @@ std::vector<float> filter_rows(const Tensor& logits, int64_t k, double temperatu
   return rows;
 }
 
+namespace {
+
+class LearnedPrefixCache : public PrefixCache {
+ public:
+  LearnedPrefixCache(const Discriminator& d, const std::vector<const std::vector<int32_t>*>& contexts, int32_t pad,
+                     Device device)
+      : cache_(d, int64_t(contexts.size())), rows_(contexts.size()), pad_(pad), device_(device) {
+    const size_t len = contexts.empty() ? 0 : contexts[0]->size();
+    if (len == 0) return;
+    std::vector<int32_t> ids;
+    for (const auto* c : contexts) {
+      CG_CHECK(c->size() == len, "prefix cache: contexts of ", len, " and ", c->size(), " tokens in one group");
+      ids.insert(ids.end(), c->begin(), c->end());
+    }
+    cache_.commit(Tensor::from(ids, {int64_t(rows_), int64_t(len)}, device_));
+  }
+  std::vector<double> score(const std::vector<std::vector<int32_t>>& paths, const std::vector<size_t>& rows) override {
+    size_t depth = 1;
+    for (size_t r : rows) depth = std::max(depth, paths[r].size());
+    std::vector<int32_t> ids(rows_ * depth, pad_), last(rows_, 0);
+    for (size_t r : rows) {
+      std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * depth));
+      last[r] = int32_t(paths[r].size()) - 1;
+    }
+    const std::vector<double> all = cache_.score(Tensor::from(ids, {int64_t(rows_), int64_t(depth)}, device_), last);
+    std::vector<double> out;
+    for (size_t r : rows) out.push_back(all[r]);
+    return out;
+  }
+  void commit(const std::vector<int32_t>& tokens) override {
+    cache_.commit(Tensor::from(tokens, {int64_t(rows_), 1}, device_));
+  }
+
+ private:
+  DiscriminatorPrefixCache cache_;
+  size_t rows_;
+  int32_t pad_;
+  Device device_;
+};
+
+}  // namespace
+
+PrefixScorer learned_scorer(const Discriminator& d, int32_t pad, Device device) {
+  PrefixScorer s = [&d, pad, device](const Sequences& seqs) { return discriminator_logits(d, seqs, pad, device); };
+  if (d.causal())
+    s.cached = [&d, pad, device](const std::vector<const std::vector<int32_t>*>& contexts) {
+      return std::make_unique<LearnedPrefixCache>(d, contexts, pad, device);
+    };
+  return s;
+}
+
 void fail_undefined_logits(const char* decoder, size_t row, int64_t step) {
   fail("decoding (", decoder, "): the generator's logits of row ", row, " at token step ", step + 1,
        " are not finite (NaN or +inf, or every token impossible): its weights or activations have overflowed");

@@ -65,16 +65,32 @@ Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, G
 SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
                             uint64_t seed, int32_t eos = -1, int64_t batch = 256);
 
+// D along each row's growing prefix, for a search that commits one token per row at a time and
+// scores continuations in between (MCTS): what was committed is not read again.
+class PrefixCache {
+ public:
+  virtual ~PrefixCache() = default;
+  // D's logits on the committed prefix of row rows[k] followed by paths[rows[k]] (non-empty), for
+  // each k, nothing committed.
+  virtual std::vector<double> score(const std::vector<std::vector<int32_t>>& paths, const std::vector<size_t>& rows) = 0;
+  // Appends tokens[r] to row r's committed prefix, for every row.
+  virtual void commit(const std::vector<int32_t>& tokens) = 0;
+};
+
 // The discriminator as the decoders use it: its logits x (D = σ(x)) on a batch of sequences or
 // unfinished prefixes and, where it has one, its own guide for the guided decoder (the oracle's
-// exact D*: every token scored at once). Without a guide the guided decoder scores candidates
-// through `logits`.
+// exact D*: every token scored at once) and a prefix cache (a causal learned D). Without a guide
+// the guided decoder scores candidates through `logits`; without a cache the search scores whole
+// prefixes.
 struct PrefixScorer {
   using Logits = std::function<std::vector<double>(const Sequences&)>;
   // A guide for one decode of rows continuing these contexts.
   using Guide = std::function<std::unique_ptr<PrefixGuide>(const std::vector<const std::vector<int32_t>*>& contexts)>;
+  // A prefix cache for rows whose committed prefixes start as these contexts (equal lengths).
+  using Cached = std::function<std::unique_ptr<PrefixCache>(const std::vector<const std::vector<int32_t>*>& contexts)>;
   Logits logits;
   Guide guide;
+  Cached cached;
   PrefixScorer() = default;
   template <class F>
     requires std::is_invocable_r_v<std::vector<double>, F, const Sequences&>
@@ -82,6 +98,10 @@ struct PrefixScorer {
   std::vector<double> operator()(const Sequences& seqs) const { return logits(seqs); }
   explicit operator bool() const { return bool(logits); }
 };
+
+// A learned D as a PrefixScorer: its logits on padded batches (discriminator_logits, `pad` the
+// padding id) and, when D is causal, a prefix cache (DiscriminatorPrefixCache).
+PrefixScorer learned_scorer(const Discriminator& d, int32_t pad, Device device);
 
 // A decoding step whose logits define no distribution — a NaN or +∞ logit, or no finite one: the
 // model's weights or activations have overflowed — ends the decode (and a training run) with an

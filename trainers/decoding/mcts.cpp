@@ -144,6 +144,9 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
     std::vector<Tree> trees(static_cast<size_t>(b));
     std::vector<double> lp(static_cast<size_t>(b), 0.0), lq(static_cast<size_t>(b), 0.0);
     Generator::Cache cache = g.new_cache(b);
+    // D along the committed prefixes when it can be cached (a causal learned D): each simulation
+    // then runs D over the leaf's path below the root only, not the whole prefix.
+    const std::unique_ptr<PrefixCache> d_cache = d.cached ? d.cached(group.contexts) : nullptr;
     {
       const std::vector<float> prior = prior_rows(prefill(g, group, prompts.start_token, cache), cfg, 0);
       for (int64_t r = 0; r < b; ++r) {
@@ -159,7 +162,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
         // Selection: each open row descends to an unevaluated node or a terminal one.
         std::vector<int32_t> leaf(static_cast<size_t>(b), -1);
         std::vector<std::vector<int32_t>> paths(static_cast<size_t>(b));
-        Sequences prefixes;
+        Sequences prefixes;  // the leaves' whole prefixes, for a D without a prefix cache
         std::vector<size_t> scored_rows, expanded;  // rows whose leaf D scores; of them, those G expands
         int64_t depth = 1;
         for (size_t r = 0; r < size_t(b); ++r) {
@@ -171,9 +174,11 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
           const TreeNode& node = tree.nodes[size_t(i)];
           if (node.visits > 0) continue;  // a terminal node already scored: its value is known
           paths[r] = path_from_root(tree, i);
-          std::vector<int32_t> prefix = tree.committed;
-          prefix.insert(prefix.end(), paths[r].begin(), paths[r].end());
-          prefixes.push_back(std::move(prefix));
+          if (!d_cache) {
+            std::vector<int32_t> prefix = tree.committed;
+            prefix.insert(prefix.end(), paths[r].begin(), paths[r].end());
+            prefixes.push_back(std::move(prefix));
+          }
           scored_rows.push_back(r);
           if (!node.terminal) expanded.push_back(r), depth = std::max<int64_t>(depth, int64_t(paths[r].size()));
         }
@@ -188,7 +193,9 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
           for (size_t r : expanded) expand(trees[r], leaf[r], prior.data() + int64_t(r) * (2 * width + 2), width, cfg, eos);
         }
         // Evaluation by D (no rollout) and backup.
-        const std::vector<double> x = prefixes.empty() ? std::vector<double>{} : d(prefixes);
+        const std::vector<double> x = scored_rows.empty() ? std::vector<double>{}
+                                      : d_cache             ? d_cache->score(paths, scored_rows)
+                                                            : d(prefixes);
         for (size_t k = 0; k < scored_rows.size(); ++k) trees[scored_rows[k]].nodes[size_t(leaf[scored_rows[k]])].d_value = float(1.0 / (1.0 + std::exp(-x[k])));
         for (size_t r = 0; r < size_t(b); ++r)
           if (leaf[r] >= 0) backup(trees[r], leaf[r], trees[r].nodes[size_t(leaf[r])].d_value);
@@ -234,6 +241,7 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
       // The emitted tokens join the cached prefix. A root the search never reached (drawn from the
       // prior's share of q̂) is expanded from this step's logits.
       const Tensor logits = g.step(Tensor::from(emitted, {b}, g.device()), cache);
+      if (d_cache) d_cache->commit(emitted);
       std::vector<float> prior;
       for (size_t r = 0; r < size_t(b); ++r) {
         Tree& tree = trees[r];

@@ -322,9 +322,9 @@ std::vector<double> RunDiscriminator::logits(const Sequences& seqs) const {
 }
 
 PrefixScorer RunDiscriminator::scorer() const {
+  if (!optimal_) return learned_scorer(*learned_, pad_, device_);
   PrefixScorer s = [this](const Sequences& seqs) { return logits(seqs); };
-  if (optimal_)
-    s.guide = [this](const std::vector<const std::vector<int32_t>*>& contexts) { return optimal_->guide(int64_t(contexts.size())); };
+  s.guide = [this](const std::vector<const std::vector<int32_t>*>& contexts) { return optimal_->guide(int64_t(contexts.size())); };
   return s;
 }
 
