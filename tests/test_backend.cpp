@@ -147,7 +147,8 @@ TEST_CASE("attention on bf16 tensor cores stays within bf16 error of the f32 CPU
                                  {1, 1, 5, 40, 64, true, true}, {1, 1, 130, 130, 128, true, false}};
   uint64_t seed = 950;
   auto worst_relative = [](const Tensor& want, const Tensor& got) {
-    const std::vector<float> a = want.to(Device::CPU).to_vector<float>(), b = got.to(Device::CPU).to_vector<float>();
+    const std::vector<float> a = want.to(Device::CPU).to_vector<float>(),
+                             b = got.to(Device::CPU).to(DType::F32).to_vector<float>();
     double worst = 0, scale = 0;
     for (size_t n = 0; n < a.size(); ++n) {
       if (!std::isfinite(b[n])) return std::numeric_limits<double>::infinity();  // an unwritten (poisoned) element
@@ -155,16 +156,21 @@ TEST_CASE("attention on bf16 tensor cores stays within bf16 error of the f32 CPU
     }
     return worst / std::max(scale, 1e-3);
   };
-  for (const AttentionCase& c : cases) {
-    INFO("B " << c.b << " H " << c.h << " Tq " << c.tq << " Tk " << c.tk << " d " << c.d);
-    const auto [q, k, v, mask] = attention_inputs(c, seed, 9);
+  for (const AttentionCase& c : cases)
+  for (DType storage : {DType::F32, DType::BF16}) {  // bf16 storage: the cp.async staging; f32: rounded as staged
+    INFO("B " << c.b << " H " << c.h << " Tq " << c.tq << " Tk " << c.tk << " d " << c.d << " bf16 storage "
+              << (storage == DType::BF16));
+    auto [q, k, v, mask] = attention_inputs(c, seed, 9);
+    if (storage == DType::BF16)  // the CPU reference on the values bf16 storage holds
+      for (Tensor* x : {&q, &k, &v}) *x = x->to(DType::BF16).to(DType::F32);
     std::vector<Tensor> xc{q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_()};
-    std::vector<Tensor> xg{q.to(Device::CUDA).requires_grad_(), k.to(Device::CUDA).requires_grad_(), v.to(Device::CUDA).requires_grad_()};
+    std::vector<Tensor> xg{q.to(storage).to(Device::CUDA).requires_grad_(), k.to(storage).to(Device::CUDA).requires_grad_(),
+                           v.to(storage).to(Device::CUDA).requires_grad_()};
     const Tensor yc = attention(xc[0], xc[1], xc[2], mask, c.causal);
     const Tensor yg = attention(xg[0], xg[1], xg[2], mask.defined() ? mask.to(Device::CUDA) : Tensor(), c.causal,
                                 /*tensor_cores=*/true);
-    const Tensor r = Tensor::uniform(yc.shape(), seed++, 0, -1, 1);
-    yg.backward(r.to(Device::CUDA));
+    const Tensor r = Tensor::uniform(yc.shape(), seed++, 0, -1, 1).to(DType::BF16).to(DType::F32);
+    yg.backward(r.to(storage).to(Device::CUDA));
     yc.backward(r);
     const double out = worst_relative(yc, yg);
     INFO("output: largest difference " << out << " of the largest value");

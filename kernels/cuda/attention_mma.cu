@@ -1,12 +1,13 @@
 // Attention on the bf16 tensor cores (mma.sync m16n8k16, f32 accumulators), head dimensions 64
 // and 128 (math in kernels/cpu/attention.h; the family's place: attention_family.cuh). E is the
 // storage type (f32 storage is rounded to bf16 as it is staged).
-// Forward: a block of 4 warps takes 64 queries, a warp 16; Q, K and Vᵀ are staged in shared memory
-// as bf16 (rows padded by 8 so the fragment loads spread over the banks), S = Q·Kᵀ and O += P·V
-// are mma.sync with f32 accumulators, and P goes from S's accumulator registers straight into the
-// A fragments of P·V (the layouts line up; FlashAttention-2's trick). Key tiles of 64 (32 at
-// d=128, to stay under 48 kB). FLOPs 4·Tq·Tk·d per (b, h), halved by the causal horizon; traffic
-// Q, O once, K and V once per 64 queries.
+// Forward: a block of 4 warps takes 64 queries, a warp 16; Q, K and V are staged in shared memory
+// as bf16 (16-byte cp.async copies for bf16 storage, double-buffered so the next key tile loads
+// while this one is computed), fragments are read with ldmatrix (.trans for V), S = Q·Kᵀ and
+// O += P·V are mma.sync with f32 accumulators, and P goes from S's accumulator registers straight
+// into the A fragments of P·V (the layouts line up; FlashAttention-2's trick). Key tiles of 64 (32
+// at d=128: 51 kB of shared memory, opted in). FLOPs 4·Tq·Tk·d per (b, h), halved by the causal
+// horizon; traffic Q, O once, K and V once per 64 queries.
 // Backward: FlashAttention-2's order (comment at the kernel below); traffic K, V, dK, dV once, Q
 // and dO once per 64 keys, dQ by atomics.
 #include <cmath>
@@ -37,57 +38,97 @@ __device__ __forceinline__ void fragment_b(uint32_t (&b)[2], const uint16_t* til
   b[0] = load_pair(p), b[1] = load_pair(p + 8);
 }
 
+// Rows row0 … row0 + rows − 1 of a [limit][D] head (`src`) into a bf16 tile with rows RS apart,
+// zeros past `limit`. bf16 storage: 16-byte cp.async copies that complete at cp_async_wait_all()
+// (the caller waits), so the next tile's loads overlap this tile's math; f32 storage: loaded,
+// rounded and stored at once.
+template <int D, int RS, class E>
+__device__ __forceinline__ void stage_rows(uint16_t* dst, const E* src, int64_t row0, int rows, int64_t limit) {
+  if constexpr (sizeof(E) == 2) {
+    constexpr int kChunks = D / 8;  // 16-byte chunks per row
+    for (int x = int(threadIdx.x); x < rows * kChunks; x += int(blockDim.x)) {
+      const int r = x / kChunks, c = (x % kChunks) * 8;
+      if (row0 + r < limit) cp_async_16(dst + r * RS + c, src + (row0 + r) * D + c);
+      else *reinterpret_cast<uint4*>(dst + r * RS + c) = make_uint4(0, 0, 0, 0);
+    }
+  } else {
+    for (int x = int(threadIdx.x); x < rows * D; x += int(blockDim.x)) {
+      const int r = x / D, c = x % D;
+      dst[r * RS + c] = uint16_t(bf16_bits(row0 + r < limit ? to_f32(src[(row0 + r) * D + c]) : 0.0f));
+    }
+  }
+}
+
+// The forward pass. Shared memory: Q [64][D] and two stages of K [KT][D] and V [KT][D], all
+// row-major bf16 with rows padded by 8 (16-byte aligned rows for ldmatrix, spread over the banks);
+// the next key tile is loaded while this one is computed. Fragments come from ldmatrix: Q's and
+// K's as stored, V's with .trans (P·V needs V's columns), so nothing is transposed by hand.
 template <class E, int D, int KT>
 __global__ void __launch_bounds__(128)
     attention_forward_mma_kernel(E* o, float* lse, const E* q, const E* k, const E* v,
                                  const float* keymask, AttentionParams s, float scale) {
-  constexpr int QT = 64, QS = D + 8, KS = D + 8, VS = KT + 8;  // tile rows; row strides in bf16 elements
+  constexpr int QT = 64, RS = D + 8;  // query tile rows; row stride in bf16 elements
   COOPGEN_DYNAMIC_SHARED(uint16_t, smem_bf16);  // (one name per element type: nvcc's extern arrays alias)
-  uint16_t *qs = smem_bf16, *ks = qs + QT * QS, *vt = ks + KT * KS;  // Q [QT][D], K [KT][D], Vᵀ [D][KT]
+  uint16_t *qs = smem_bf16, *stages = qs + QT * RS;  // Q; stage i: K at stages + 2i·KT·RS, V after it
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32), g = lane / 4, t = lane % 4;
+  const int mat = lane / 8, mrow = lane % 8;  // the ldmatrix matrix and row this lane addresses
   const int64_t bh = head_row(), q0 = int64_t(blockIdx.x) * QT;
   const float scale_log2 = scale * kLog2e;
   const E *qb = q + bh * s.tq * D, *kb = k + bh * s.kv_rows * D, *vb = v + bh * s.kv_rows * D;
   const float* mb = keymask ? keymask + (bh / s.heads) * s.tk : nullptr;
-  for (int x = int(threadIdx.x); x < QT * D; x += int(blockDim.x)) {
-    const int64_t i = q0 + x / D;
-    qs[(x / D) * QS + x % D] = uint16_t(bf16_bits(i < s.tq ? to_f32(qb[i * D + x % D]) : 0.0f));
+  const int64_t key_end = keys_seen(q0, QT, s), tiles = (key_end + KT - 1) / KT;
+  stage_rows<D, RS>(qs, qb, q0, QT, s.tq);
+  if (tiles > 0) {
+    stage_rows<D, RS>(stages, kb, 0, KT, s.tk);
+    stage_rows<D, RS>(stages + KT * RS, vb, 0, KT, s.tk);
   }
+  cp_async_wait_all();
   __syncthreads();
-  const int r0 = warp * 16 + g;  // this thread's rows of the tile: r0 and r0 + 8
+  // Q's A fragments: matrix m of x4 is rows 8(m % 2) …, columns 8(m / 2) … of the warp's 16×16 block.
   uint32_t qa[D / 16][4];
-  for (int kk = 0; kk < D / 16; ++kk) fragment_a(qa[kk], qs, QS, r0, 16 * kk, t);
+  COOPGEN_UNROLL
+  for (int kk = 0; kk < D / 16; ++kk) ldmatrix_x4(qa[kk], qs + (warp * 16 + 8 * (mat % 2) + mrow) * RS + 16 * kk + 8 * (mat / 2));
+  const int r0 = warp * 16 + g;  // this thread's rows of the tile: r0 and r0 + 8
   const int64_t rows[2] = {q0 + r0, q0 + r0 + 8};
   float acc[D / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
-  const int64_t key_end = keys_seen(q0, QT, s);
-  for (int64_t k0 = 0; k0 < key_end; k0 += KT) {
-    __syncthreads();  // everyone is done with the previous tile
-    for (int x = int(threadIdx.x); x < KT * D; x += int(blockDim.x)) {
-      const int r = x / D, c = x % D;
-      const int64_t j = k0 + r;
-      ks[r * KS + c] = uint16_t(bf16_bits(j < s.tk ? to_f32(kb[j * D + c]) : 0.0f));
-      vt[c * VS + r] = uint16_t(bf16_bits(j < s.tk ? to_f32(vb[j * D + c]) : 0.0f));
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    const int64_t k0 = tile * KT;
+    if (tile > 0) {
+      cp_async_wait_all();  // this tile has landed
+      __syncthreads();      // … for every thread, and everyone is done with the previous tile's stage
     }
-    __syncthreads();
-    float sc[KT / 8][4];
-    for (int nt = 0; nt < KT / 8; ++nt) {
-      for (int e = 0; e < 4; ++e) sc[nt][e] = 0.0f;
+    const uint16_t *ks = stages + (tile % 2) * 2 * KT * RS, *vs = ks + KT * RS;
+    if (tile + 1 < tiles) {  // the next tile into the other stage, while this one is computed
+      uint16_t* next = stages + ((tile + 1) % 2) * 2 * KT * RS;
+      stage_rows<D, RS>(next, kb, k0 + KT, KT, s.tk);
+      stage_rows<D, RS>(next + KT * RS, vb, k0 + KT, KT, s.tk);
+    }
+    // S = Q·Kᵀ, two n-tiles (16 keys) per ldmatrix: matrix m is keys 8(nt + m / 2) …, dims 16kk + 8(m % 2) ….
+    float sc[KT / 8][4] = {};
+    COOPGEN_UNROLL
+    for (int nt = 0; nt < KT / 8; nt += 2) {
+      COOPGEN_UNROLL
       for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t b[2];
-        fragment_b(b, ks, KS, 8 * nt + g, 16 * kk, t);
-        mma_m16n8k16_bf16(sc[nt], qa[kk], b, sc[nt]);
+        uint32_t b4[4];
+        ldmatrix_x4(b4, ks + (8 * (nt + mat / 2) + mrow) * RS + 16 * kk + 8 * (mat % 2));
+        const uint32_t b0[2] = {b4[0], b4[1]}, b1[2] = {b4[2], b4[3]};
+        mma_m16n8k16_bf16(sc[nt], qa[kk], b0, sc[nt]);
+        mma_m16n8k16_bf16(sc[nt + 1], qa[kk], b1, sc[nt + 1]);
       }
     }
     // Mask and scale (into log2 units: the exponentials are exp2f); element e of n-tile nt is row
     // rows[e / 2], key k0 + 8·nt + 2t + e % 2.
     float tile_max[2] = {-INFINITY, -INFINITY};
+    COOPGEN_UNROLL
     for (int nt = 0; nt < KT / 8; ++nt)
+      COOPGEN_UNROLL
       for (int e = 0; e < 4; ++e) {
         const int64_t i = rows[e / 2], j = k0 + 8 * nt + 2 * t + e % 2;
         sc[nt][e] = i < s.tq && visible(mb, j, i, s) ? sc[nt][e] * scale_log2 : -INFINITY;
         tile_max[e / 2] = fmaxf(tile_max[e / 2], sc[nt][e]);
       }
     float corr[2];
+    COOPGEN_UNROLL
     for (int h = 0; h < 2; ++h) {  // the quad (lanes 4g … 4g+3) holds a row: reduce over it
       tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 1));
       tile_max[h] = fmaxf(tile_max[h], __shfl_xor_sync(0xffffffffu, tile_max[h], 2));
@@ -96,33 +137,47 @@ __global__ void __launch_bounds__(128)
       m[h] = m_new;
     }
     float row_sum[2] = {0.0f, 0.0f};
+    COOPGEN_UNROLL
     for (int nt = 0; nt < KT / 8; ++nt)
+      COOPGEN_UNROLL
       for (int e = 0; e < 4; ++e) {
         sc[nt][e] = sc[nt][e] == -INFINITY ? 0.0f : exp2f(sc[nt][e] - m[e / 2]);
         row_sum[e / 2] += sc[nt][e];
       }
+    COOPGEN_UNROLL
     for (int h = 0; h < 2; ++h) {
       row_sum[h] += __shfl_xor_sync(0xffffffffu, row_sum[h], 1);
       row_sum[h] += __shfl_xor_sync(0xffffffffu, row_sum[h], 2);
       l[h] = l[h] * corr[h] + row_sum[h];
     }
+    COOPGEN_UNROLL
     for (int nd = 0; nd < D / 8; ++nd)
+      COOPGEN_UNROLL
       for (int e = 0; e < 4; ++e) acc[nd][e] *= corr[e / 2];
+    // O += P·V: P from the accumulators; V's B fragments by ldmatrix .trans, two n-tiles (16 dims)
+    // per instruction: matrix m is keys 16kk + 8(m % 2) …, dims 8(nd + m / 2) ….
+    COOPGEN_UNROLL
     for (int kk = 0; kk < KT / 16; ++kk) {
       const uint32_t pa[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]), pack_bf16(sc[2 * kk][2], sc[2 * kk][3]),
                               pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]), pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
-      for (int nd = 0; nd < D / 8; ++nd) {
-        uint32_t b[2];
-        fragment_b(b, vt, VS, 8 * nd + g, 16 * kk, t);
-        mma_m16n8k16_bf16(acc[nd], pa, b, acc[nd]);
+      COOPGEN_UNROLL
+      for (int nd = 0; nd < D / 8; nd += 2) {
+        uint32_t b4[4];
+        ldmatrix_x4_trans(b4, vs + (16 * kk + 8 * (mat % 2) + mrow) * RS + 8 * (nd + mat / 2));
+        const uint32_t b0[2] = {b4[0], b4[1]}, b1[2] = {b4[2], b4[3]};
+        mma_m16n8k16_bf16(acc[nd], pa, b0, acc[nd]);
+        mma_m16n8k16_bf16(acc[nd + 1], pa, b1, acc[nd + 1]);
       }
     }
   }
+  COOPGEN_UNROLL
   for (int h = 0; h < 2; ++h) {
     const int64_t i = rows[h];
     if (i >= s.tq) continue;
     const int64_t row = bh * s.tq + i;
+    COOPGEN_UNROLL
     for (int nd = 0; nd < D / 8; ++nd)
+      COOPGEN_UNROLL
       for (int e = 0; e < 2; ++e)
         o[row * D + 8 * nd + 2 * t + e] = from_f32<E>(l[h] > 0.0f ? acc[nd][2 * h + e] / l[h] : 0.0f);
     if (t == 0) lse[row] = l[h] > 0.0f ? m[h] / kLog2e + logf(l[h]) : -INFINITY;  // m is in log2 units
@@ -133,7 +188,7 @@ template <int D, int KT, class E>
 void launch_forward_mma(E* o, float* lse, const E* q, const E* k, const E* v, const float* keymask,
                         const AttentionParams& s, cudaStream_t st) {
   const dim3 grid = head_grid((s.tq + 63) / 64, s);
-  const size_t smem = size_t(64 * (D + 8) + KT * (D + 8) + D * (KT + 8)) * sizeof(uint16_t);
+  const size_t smem = size_t((64 + 4 * KT) * (D + 8)) * sizeof(uint16_t);  // Q, two stages of K and V
   launch("attention_forward_mma", attention_forward_mma_kernel<E, D, KT>, grid, dim3(128), smem, st, o, lse, q, k, v,
          keymask, s, float(1.0 / std::sqrt(double(D))));
 }

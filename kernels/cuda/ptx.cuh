@@ -27,6 +27,32 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t 
 #endif
 }
 
+// ldmatrix x4: four 8×8 b16 matrices from shared memory into the mma fragment layout, one
+// instruction for what would be four 32-bit loads per lane. Lane l passes the address of row
+// l % 8 of matrix l / 8 (16-byte aligned); r[m] gets elements (g, 2t), (g, 2t + 1) of matrix m,
+// g = lane / 4, t = lane % 4 — with `.trans` elements (2t, g), (2t + 1, g): a B operand read from
+// a row-major tile of its transpose (V for P·V) without a transposed copy.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row) {
+#ifdef COOPGEN_SIM
+  sim::ldmatrix_x4(r, row, false, std::source_location::current());
+#else
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+#endif
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
+#ifdef COOPGEN_SIM
+  sim::ldmatrix_x4(r, row, true, std::source_location::current());
+#else
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+#endif
+}
+
 // cp.async: a 16-byte global → shared copy that completes at cp_async_wait_all(). The emulator
 // copies at once (a legal schedule of the asynchronous copy).
 __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {

@@ -500,4 +500,22 @@ void mma_m16n8k16_bf16(float* d, const uint32_t* a, const uint32_t* b, const flo
   }
 }
 
+void ldmatrix_x4(uint32_t* r, const void* row, bool trans, const Loc& loc) {
+  const void* all[32];
+  const char* what = trans ? "ldmatrix.x4.trans" : "ldmatrix.x4";
+  const unsigned lane = warp_collective(0xffffffffu, what, &row, sizeof row, all, loc);
+  for (unsigned l = 0; l < 32; ++l)
+    if (reinterpret_cast<uintptr_t>(all[l]) % 16 != 0) device_error("ldmatrix: a row address that is not 16-byte aligned", loc);
+  // Matrix m's row i is the 8 b16 values at all[8m + i]; lane (g, t) = (lane / 4, lane % 4) gets
+  // elements (g, 2t) and (g, 2t + 1) of each matrix, or with .trans (2t, g) and (2t + 1, g).
+  const unsigned g = lane / 4, t = lane % 4;
+  auto elem = [&](unsigned m, unsigned i, unsigned j) {
+    uint16_t v;
+    std::memcpy(&v, static_cast<const char*>(all[8 * m + i]) + 2 * j, 2);
+    return uint32_t(v);
+  };
+  for (unsigned m = 0; m < 4; ++m)
+    r[m] = trans ? elem(m, 2 * t, g) | elem(m, 2 * t + 1, g) << 16 : elem(m, g, 2 * t) | elem(m, g, 2 * t + 1) << 16;
+}
+
 }  // namespace coopgen::sim

@@ -11,7 +11,8 @@
 //     report masks that name missing or exited lanes;
 //   - atomics are real atomic instructions, so ThreadSanitizer (the racecheck build) sees them as
 //     synchronised while it reports plain conflicting accesses between barriers as races;
-//   - mma.sync m16n8k16 is computed from the 32 lanes' fragments laid out as in the PTX ISA.
+//   - mma.sync m16n8k16 is computed from the 32 lanes' fragments laid out as in the PTX ISA, and
+//     ldmatrix x4 (.trans) distributes the rows the lanes name as the PTX ISA lays them out.
 // The CUDA headers' host-side types (dim3, uint3, __nv_bfloat16, half, float4, ...) are used
 // as they are. Device code the emulator cannot reach (wgmma, TMA, inline PTX) must sit behind
 // `#ifndef COOPGEN_SIM` with a portable fallback; see docs/architecture.md.
@@ -52,6 +53,8 @@ unsigned warp_collective(unsigned mask, const char* what, const void* mine, size
 void* dynamic_shared();
 [[noreturn]] void device_error(const char* what, const Loc& loc);
 void mma_m16n8k16_bf16(float* d, const uint32_t* a, const uint32_t* b, const float* c, const Loc& loc);
+// ldmatrix.sync.aligned.m8n8.x4(.trans).shared.b16: lane l names row l % 8 of matrix l / 8.
+void ldmatrix_x4(uint32_t* r, const void* row, bool trans, const Loc& loc);
 
 template <class T> T shuffle(unsigned mask, T v, const char* what, int mode, int arg, int width, const Loc& loc) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 16, "shuffle of an unsupported type");
