@@ -237,9 +237,13 @@ void cuda_run(const OpCall& c) {
       return cuda::bce_with_logits_forward(out(c, 0), scratch(c.in[0].numel()), in(c, 0), in(c, 1), c.in[0].numel(), s);
     case Op::BceWithLogitsBackward: return cuda::bce_with_logits_backward(out(c, 0), in(c, 0), in(c, 1), in(c, 2), n, s);
     case Op::AdamW: return cuda::adamw(out(c, 0), in(c, 0), out(c, 1), out(c, 2), n, params<Op::AdamW>(c), s);
-    case Op::SampleLogits:
-      return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), in(c, 0), c.in[0].size(0),
-                                 c.in[0].size(1), params<Op::SampleLogits>(c), s);
+    case Op::SampleLogits: {
+      const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
+      const SampleParams& p = params<Op::SampleLogits>(c);
+      const int64_t work = cuda::sample_workspace(rows, vocab, p);
+      return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), work ? scratch(work) : nullptr,
+                                 in(c, 0), rows, vocab, p, s);
+    }
     case Op::TopKLogits:
       return cuda::top_k_logits(out(c, 0), in(c, 0), c.in[0].size(0), c.in[0].size(1), params<Op::TopKLogits>(c), s);
     case Op::PhiloxUniform: {

@@ -1,5 +1,6 @@
 // Fused softmax-sampling (math in kernels/cpu/sampling.h): one block per row of logits, one read
-// of the row from global memory.
+// of the row from global memory; a few long rows without truncation are split over several
+// blocks per row (sample_chunk_kernel and sample_merge_kernel, below).
 //
 // Pass 1 (global memory, coalesced): warp w owns the contiguous segment w of the row; each lane
 //   keeps an online (max, Σ exp((z−max)/τ), Σ exp(z−max)) over its elements, so the row's max,
@@ -22,6 +23,8 @@
 //   ~9 further passes over shared memory (or L2).
 // A row with a NaN or +∞ logit, or none finite, gets token −1 and NaN log-probabilities (the CPU
 // twin's rule; the decoders report it).
+#include <algorithm>
+
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/sampling.cuh"
 #include "kernels/philox.h"
@@ -121,6 +124,73 @@ __device__ __forceinline__ unsigned radix_select(const RowView& r, unsigned floo
   return prefix;
 }
 
+// The statistics of the warp's segment [begin, end) of a row (lanes strided for coalescing; each
+// lane keeps an online max and rescales its sums when it grows), combined over the warp.
+struct SegmentStats {
+  float max, tempered, plain;  // max z; Σ 2^((z − max)·scale); Σ e^(z − max)
+  float bad;                   // 1 if a NaN or +∞ was seen
+  int64_t first;               // the first index holding the max (`none` when the segment is empty)
+};
+__device__ __forceinline__ SegmentStats segment_stats(const float* z, int64_t begin, int64_t end, float scale,
+                                                      bool tempered, float* stage, int64_t none) {
+  const unsigned lane = threadIdx.x % 32;
+  float m = -INFINITY, s_t = 0, s_1 = 0, bad = 0.0f;
+  int64_t first = none;  // first index of this lane's maximum
+  for (int64_t v = begin + lane; v < end; v += 32) {
+    const float zv = z[v];
+    if (zv != zv || zv == INFINITY) bad = 1.0f;  // NaN is the one value unequal to itself
+    if (stage) stage[v] = zv;
+    if (zv > m) {  // a new maximum: rescale both sums (rare after the first elements)
+      s_t = s_t * exp2f((m - zv) * scale) + 1.0f;
+      s_1 = s_1 * exp2f((m - zv) * kLog2e) + 1.0f;
+      m = zv;
+      first = v;
+    } else if (zv > -INFINITY) {
+      s_t += exp2f((zv - m) * scale);
+      if (tempered) s_1 += exp2f((zv - m) * kLog2e);
+    }
+  }
+  if (!tempered) s_1 = s_t;
+  SegmentStats w;
+  w.max = warp_max(m);
+  const float to_w = m > -INFINITY ? 1.0f : 0.0f;
+  w.tempered = warp_sum(to_w * s_t * exp2f((m - w.max) * scale));
+  w.plain = warp_sum(to_w * s_1 * exp2f((m - w.max) * kLog2e));
+  w.bad = warp_max(bad);
+  w.first = m == w.max ? first : none;  // an index, reduced as an integer
+  for (int o = 16; o > 0; o >>= 1) {
+    const int64_t other = __shfl_xor_sync(0xffffffffu, w.first, o);
+    w.first = other < w.first ? other : w.first;
+  }
+  return w;
+}
+
+// The inverse-CDF walk of one warp over [begin, end), 32 tokens at a time (inclusive warp scan of
+// the masses x_v = e(z_v), 0 for a key below `floor`): the first v with x_v > 0 at which
+// acc + Σ_{begin ≤ u ≤ v} x_u exceeds `target`, or the last v with x_v > 0 when rounding runs past
+// the end. Every lane returns it.
+__device__ __forceinline__ int64_t walk(const RowView& r, int64_t begin, int64_t end, unsigned floor, float acc,
+                                        float target) {
+  const unsigned lane = threadIdx.x % 32;
+  int64_t token = -1, last_kept = -1;
+  for (int64_t base = begin; base < end && token < 0; base += 32) {
+    const int64_t v = base + lane;
+    const float zv = v < end ? r.z[v] : -INFINITY;
+    const float x = v < end && order_key(zv) >= floor ? r.e(zv) : 0.0f;
+    float incl = x;
+    for (int o = 1; o < 32; o <<= 1) {
+      const float up = __shfl_up_sync(0xffffffffu, incl, o);
+      if (lane >= unsigned(o)) incl += up;
+    }
+    const unsigned hit = __ballot_sync(0xffffffffu, x > 0 && acc + incl > target);
+    const unsigned kept = __ballot_sync(0xffffffffu, x > 0);
+    if (hit) token = base + __ffs(int(hit)) - 1;
+    if (kept) last_kept = base + 31 - __clz(int(kept));
+    acc += __shfl_sync(0xffffffffu, incl, 31);
+  }
+  return token >= 0 ? token : last_kept;
+}
+
 __global__ void __launch_bounds__(kMaxWarps * 32)
     sample_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t vocab,
                   SampleParams a, bool staged) {
@@ -136,44 +206,18 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   const bool greedy = a.temperature <= 0;
   const float inv_t = greedy ? 1.0f : float(1.0 / a.temperature);
   const float scale = kLog2e * inv_t;
-  const bool tempered = inv_t != 1.0f;
 
-  // Pass 1: the segment [begin, end) of this warp, lanes strided for coalescing.
+  // Pass 1: the segment [begin, end) of this warp, then the warps combined.
   const int64_t seg = (vocab + warps - 1) / warps;
   const int64_t begin = int64_t(warp) * seg < vocab ? int64_t(warp) * seg : vocab;
   const int64_t end = begin + seg < vocab ? begin + seg : vocab;
-  float m = -INFINITY, s_t = 0, s_1 = 0;
-  int64_t first = vocab;  // first index of this lane's maximum
-  float bad = 0.0f;       // 1 once a NaN or +∞ logit is seen
-  for (int64_t v = begin + lane; v < end; v += 32) {
-    const float zv = z[v];
-    if (zv != zv || zv == INFINITY) bad = 1.0f;  // NaN is the one value unequal to itself
-    if (staged) row_stage[v] = zv;
-    if (zv > m) {  // a new maximum: rescale both sums (rare after the first elements)
-      s_t = s_t * exp2f((m - zv) * scale) + 1.0f;
-      s_1 = s_1 * exp2f((m - zv) * kLog2e) + 1.0f;
-      m = zv;
-      first = v;
-    } else if (zv > -INFINITY) {
-      s_t += exp2f((zv - m) * scale);
-      if (tempered) s_1 += exp2f((zv - m) * kLog2e);
-    }
-  }
-  if (!tempered) s_1 = s_t;
-  // Combine the lanes, then the warps.
-  const float wmax = warp_max(m);
-  const float to_w = m > -INFINITY ? 1.0f : 0.0f;
-  float wt = warp_sum(to_w * s_t * exp2f((m - wmax) * scale));
-  float w1 = warp_sum(to_w * s_1 * exp2f((m - wmax) * kLog2e));
-  int64_t wfirst = m == wmax ? first : vocab;  // an index, reduced as an integer
-  for (int o = 16; o > 0; o >>= 1) {
-    const int64_t other = __shfl_xor_sync(0xffffffffu, wfirst, o);
-    wfirst = other < wfirst ? other : wfirst;
-  }
+  const SegmentStats mine = segment_stats(z, begin, end, scale, inv_t != 1.0f, staged ? row_stage : nullptr, vocab);
+  const float wmax = mine.max;
   if (lane == 0)
-    sh.seg_max[warp] = wmax, sh.seg_tempered[warp] = wt, sh.seg_plain[warp] = w1, sh.seg_first[warp] = int32_t(wfirst);
+    sh.seg_max[warp] = wmax, sh.seg_tempered[warp] = mine.tempered, sh.seg_plain[warp] = mine.plain,
+    sh.seg_first[warp] = int32_t(mine.first);
   const float zmax = block_max(wmax, sh.scratch);
-  if (block_max(bad, sh.scratch) > 0.0f || zmax == -INFINITY) {  // no distribution: the caller names the row
+  if (block_max(mine.bad, sh.scratch) > 0.0f || zmax == -INFINITY) {  // no distribution: the caller names the row
     if (threadIdx.x == 0) tokens[n] = -1, logp[n] = logq[n] = NAN;
     return;
   }
@@ -203,17 +247,17 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   if (top_p) threshold = radix_select<true>(r, threshold, float(a.top_p), sh);
 
   // Each segment's kept mass: from pass 1 without truncation, else one more pass.
-  const float all = wmax > -INFINITY ? wt * exp2f((wmax - zmax) * scale) : 0.0f;
-  float mine = all;
+  const float all = wmax > -INFINITY ? mine.tempered * exp2f((wmax - zmax) * scale) : 0.0f;
+  float kept_here = all;  // this warp's segment's mass in the truncated component
   if (top_k || top_p) {
-    mine = 0;
+    kept_here = 0;
     for (int64_t v = begin + lane; v < end; v += 32) {
       const float zv = r.z[v];
-      if (order_key(zv) >= threshold) mine += r.e(zv);
+      if (order_key(zv) >= threshold) kept_here += r.e(zv);
     }
-    mine = warp_sum(mine);
+    kept_here = warp_sum(kept_here);
   }
-  if (lane == 0) sh.seg_tempered[warp] = mine, sh.seg_all[warp] = all;
+  if (lane == 0) sh.seg_tempered[warp] = kept_here, sh.seg_all[warp] = all;
   __syncthreads();
   if (threadIdx.x == 0) {
     // The mixture's component, chosen by u itself (u < ε: p_τ), and u rescaled within it.
@@ -241,26 +285,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   __syncthreads();
   const unsigned floor = sh.from_all ? 0u : threshold;
   if (int(warp) == sh.chosen_warp) {
-    // Walk 32 tokens at a time: inclusive warp scan of the component's masses, first lane past u·M.
-    float acc = sh.seg_start[warp];
-    int64_t token = -1, last_kept = -1;
-    for (int64_t base = begin; base < end && token < 0; base += 32) {
-      const int64_t v = base + lane;
-      const float zv = v < end ? r.z[v] : -INFINITY;
-      const float x = v < end && order_key(zv) >= floor ? r.e(zv) : 0.0f;
-      float incl = x;
-      for (int o = 1; o < 32; o <<= 1) {
-        const float up = __shfl_up_sync(0xffffffffu, incl, o);
-        if (lane >= unsigned(o)) incl += up;
-      }
-      const unsigned hit = __ballot_sync(0xffffffffu, x > 0 && acc + incl > sh.target);
-      const unsigned kept = __ballot_sync(0xffffffffu, x > 0);
-      if (hit) token = base + __ffs(int(hit)) - 1;
-      if (kept) last_kept = base + 31 - __clz(int(kept));
-      acc += __shfl_sync(0xffffffffu, incl, 31);
-    }
+    const int64_t t = walk(r, begin, end, floor, sh.seg_start[warp], sh.target);
     if (lane == 0) {
-      const int64_t t = token >= 0 ? token : last_kept;  // rounding past the segment's end
       tokens[n] = int32_t(t);
       logp[n] = z[t] - lse;
       if (a.mix > 0) {  // q̂(t) = ε·e/Σe + (1 − ε)·[t kept]·e/Σ_kept e
@@ -273,14 +299,153 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   }
 }
 
+// Split rows (untruncated tempered sampling of a few long rows, where one block per row would leave
+// most SMs idle): pass 1 as `chunks` blocks per row, each writing its chunk's max, tempered and
+// plain sums and NaN/+∞ flag to part [rows, chunks, 4]; then one block per row merges them, draws
+// u, picks the chunk whose mass holds u·M, its warps split that chunk into segments, and the
+// segment's warp walks it — the same draw in vocabulary order as the one-block kernel.
+constexpr int kChunkThreads = 256, kMergeThreads = 256, kMaxChunks = 64;
+constexpr int64_t kChunkMin = 4096;  // logits a chunk block takes at least
+
+__global__ void __launch_bounds__(kChunkThreads)
+    sample_chunk_kernel(float* part, const float* logits, int64_t vocab, int64_t chunk, float scale, bool tempered) {
+  __shared__ float scratch[32], seg_max[kChunkThreads / 32], seg_t[kChunkThreads / 32], seg_1[kChunkThreads / 32];
+  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  const int64_t n = blockIdx.y, c0 = int64_t(blockIdx.x) * chunk, c1 = c0 + chunk < vocab ? c0 + chunk : vocab;
+  const int64_t seg = (c1 - c0 + warps - 1) / warps;
+  const int64_t begin = c0 + int64_t(warp) * seg < c1 ? c0 + int64_t(warp) * seg : c1, end = begin + seg < c1 ? begin + seg : c1;
+  const SegmentStats w = segment_stats(logits + n * vocab, begin, end, scale, tempered, nullptr, vocab);
+  if (lane == 0) seg_max[warp] = w.max, seg_t[warp] = w.tempered, seg_1[warp] = w.plain;
+  const float cmax = block_max(w.max, scratch), bad = block_max(w.bad, scratch);
+  float t = 0, p = 0;
+  if (threadIdx.x < warps && seg_max[threadIdx.x] > -INFINITY) {
+    t = seg_t[threadIdx.x] * exp2f((seg_max[threadIdx.x] - cmax) * scale);
+    p = seg_1[threadIdx.x] * exp2f((seg_max[threadIdx.x] - cmax) * kLog2e);
+  }
+  t = block_sum(t, scratch);
+  p = block_sum(p, scratch);
+  if (threadIdx.x == 0) {
+    float* o = part + (n * gridDim.x + blockIdx.x) * 4;
+    o[0] = cmax, o[1] = t, o[2] = p, o[3] = bad;
+  }
+}
+
+__global__ void __launch_bounds__(kMergeThreads)
+    sample_merge_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, const float* part, int64_t vocab,
+                        int64_t chunk, int chunks, SampleParams a) {
+  __shared__ float seg[kMergeThreads / 32];
+  __shared__ float zmax, lse, kept, target, start, seg_start;
+  __shared__ int chosen, seg_pick;
+  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  const int64_t n = blockIdx.x;
+  const float* z = logits + n * vocab;
+  const float* pn = part + n * chunks * 4;
+  const float inv_t = float(1.0 / a.temperature), scale = kLog2e * inv_t;
+  if (threadIdx.x == 0) {  // merge the chunks, draw u, pick the chunk holding u·M
+    float m = -INFINITY, bad = 0;
+    for (int c = 0; c < chunks; ++c) m = fmaxf(m, pn[4 * c]), bad = fmaxf(bad, pn[4 * c + 3]);
+    chosen = -1;
+    if (bad == 0 && m > -INFINITY) {
+      float t = 0, p = 0;
+      for (int c = 0; c < chunks; ++c)
+        if (pn[4 * c] > -INFINITY)
+          t += pn[4 * c + 1] * exp2f((pn[4 * c] - m) * scale), p += pn[4 * c + 2] * exp2f((pn[4 * c] - m) * kLog2e);
+      zmax = m, kept = t, lse = m + logf(p);
+      // u as the one-block kernel uses it: with a mixture (here both components are p_τ) u picks
+      // the component and is rescaled within it, so both kernels draw the CPU's token.
+      float u = philox::uniform(a.seed, a.offset, uint64_t(n));
+      const float mix = float(a.mix);
+      if (mix > 0) u = u < mix ? u / mix : (u - mix) / (1 - mix);
+      target = u * t;
+      float acc = 0, last_start = 0;
+      int last = 0;
+      for (int c = 0; c < chunks; ++c) {
+        const float mass = pn[4 * c] > -INFINITY ? pn[4 * c + 1] * exp2f((pn[4 * c] - m) * scale) : 0.0f;
+        if (mass > 0) {
+          last = c, last_start = acc;
+          if (target < acc + mass) {
+            chosen = c, start = acc;
+            break;
+          }
+        }
+        acc += mass;
+      }
+      if (chosen < 0) chosen = last, start = last_start;  // rounding past the total: the last chunk with mass
+    } else {
+      tokens[n] = -1, logp[n] = logq[n] = NAN;  // no distribution: the caller names the row
+      chosen = -1;
+    }
+  }
+  __syncthreads();
+  if (chosen < 0) return;
+  // The chosen chunk, split into a segment per warp; the segment holding the target is walked.
+  const RowView r{z, vocab, zmax, scale};
+  const int64_t c0 = int64_t(chosen) * chunk, c1 = c0 + chunk < vocab ? c0 + chunk : vocab;
+  const int64_t len = (c1 - c0 + warps - 1) / warps;
+  const int64_t begin = c0 + int64_t(warp) * len < c1 ? c0 + int64_t(warp) * len : c1, end = begin + len < c1 ? begin + len : c1;
+  float mine = 0;
+  for (int64_t v = begin + lane; v < end; v += 32) mine += r.e(z[v]);
+  mine = warp_sum(mine);
+  if (lane == 0) seg[warp] = mine;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float acc = start, last_acc = start;
+    int last = 0;
+    seg_pick = -1;
+    for (unsigned w = 0; w < warps; ++w) {
+      if (seg[w] > 0) {
+        last = int(w), last_acc = acc;
+        if (target < acc + seg[w]) {
+          seg_pick = int(w), seg_start = acc;
+          break;
+        }
+      }
+      acc += seg[w];
+    }
+    if (seg_pick < 0) seg_pick = last, seg_start = last_acc;
+  }
+  __syncthreads();
+  if (int(warp) == seg_pick) {
+    const int64_t t = walk(r, begin, end, 0u, seg_start, target);
+    if (lane == 0) {
+      tokens[n] = int32_t(t);
+      logp[n] = z[t] - lse;
+      logq[n] = (z[t] - zmax) * inv_t - logf(kept);
+    }
+  }
+}
+
 // Threads per row: enough warps to keep the loads in flight on a long row, few on a short one.
 int sample_block(int64_t vocab) { return vocab >= 16384 ? 1024 : vocab >= 4096 ? 512 : 256; }
 
 }  // namespace
 
-void sample_logits(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t rows, int64_t vocab,
-                   const SampleParams& args, cudaStream_t s) {
+int sample_chunks(int64_t rows, int64_t vocab, const SampleParams& args) {
+  const bool truncated = (args.top_k > 0 && args.top_k < vocab) || args.top_p < 1.0;
+  if (args.temperature <= 0 || truncated || rows <= 0 || vocab < 4 * kChunkMin) return 1;
+  const int64_t fill = (2 * int64_t(sm_count()) + rows - 1) / rows;  // blocks per row to give every SM two
+  const int64_t most = std::min<int64_t>(vocab / kChunkMin, kMaxChunks);
+  return int(std::max<int64_t>(1, std::min(fill, most)));
+}
+
+int64_t sample_workspace(int64_t rows, int64_t vocab, const SampleParams& args) {
+  const int chunks = sample_chunks(rows, vocab, args);
+  return chunks > 1 ? rows * chunks * 4 : 0;
+}
+
+void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, const float* logits, int64_t rows,
+                   int64_t vocab, const SampleParams& args, cudaStream_t s) {
   if (!rows) return;
+  if (const int chunks = sample_chunks(rows, vocab, args); chunks > 1) {
+    CG_CHECK(workspace, "CUDA kernel sample_logits: no workspace for ", chunks, " chunks per row");
+    const int64_t chunk = (vocab + chunks - 1) / chunks;
+    const float inv_t = float(1.0 / args.temperature);
+    launch("sample_logits_chunks", sample_chunk_kernel, dim3(unsigned(chunks), unsigned(rows)), kChunkThreads, 0, s,
+           workspace, logits, vocab, chunk, kLog2e * inv_t, inv_t != 1.0f);
+    launch("sample_logits_merge", sample_merge_kernel, unsigned(rows), kMergeThreads, 0, s, tokens, logp, logq, logits,
+           (const float*)workspace, vocab, chunk, chunks, args);
+    return;
+  }
   static const size_t stage_limit = [] {
     int device = 0, optin = 0;
     if (cudaGetDevice(&device) != cudaSuccess ||

@@ -6,7 +6,10 @@
 
 namespace coopgen::cuda {
 
-void sample_logits(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t rows, int64_t vocab,
-                   const SampleParams& args, cudaStream_t s);
+// Floats of workspace sample_logits needs (0: none): rows·chunks·4 when it splits rows over
+// several blocks (untruncated tempered sampling of a few rows of at least 16,384 logits).
+int64_t sample_workspace(int64_t rows, int64_t vocab, const SampleParams& args);
+void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, const float* logits, int64_t rows,
+                   int64_t vocab, const SampleParams& args, cudaStream_t s);
 
 }  // namespace coopgen::cuda
