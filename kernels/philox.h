@@ -51,10 +51,12 @@ COOPGEN_HD float uniform(uint64_t seed, uint64_t offset, uint64_t k) {
   return float(word(seed, offset, k) >> 8) * (1.0f / 16777216.0f);
 }
 
-// Standard Gumbel noise G = −log(−log(u)) from uniform k, in f32 (u shifted by 2^−25 off 0 so G stays
-// finite: G ∈ [−2.85, 17.3]). argmax_v z_v + G_v is a draw from softmax(z) (Gumbel-max).
-COOPGEN_HD float gumbel(uint64_t seed, uint64_t offset, uint64_t k) {
-  return -logf(-logf(uniform(seed, offset, k) + 0x1.0p-25f));
-}
+// Standard Gumbel noise G = −log(−log(u + 2^−25)) of a uniform u ∈ [0, 1 − 2^−24], computed in
+// double (in f32, u + 2^−25 rounds to 1 at the top uniform and G would be +∞) and rounded to f32:
+// G ∈ [−2.85, 16.6], and the CPU and the GPU agree. argmax_v z_v + G_v is a draw from softmax(z)
+// (Gumbel-max).
+COOPGEN_HD float gumbel_of(float u) { return float(-log(-log(double(u) + 0x1.0p-25))); }
+// The Gumbel noise of uniform k of stream (seed, offset).
+COOPGEN_HD float gumbel(uint64_t seed, uint64_t offset, uint64_t k) { return gumbel_of(uniform(seed, offset, k)); }
 
 }  // namespace coopgen::philox

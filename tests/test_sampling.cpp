@@ -186,6 +186,10 @@ TEST_CASE("Gumbel-top-k draws k tokens without replacement with the Plackett-Luc
   // uniforms, recomputed here in double; the values written are the picks' logits. (2) Over many
   // draws, the first pick follows softmax(z) and the ordered pair (first, second) follows
   // p(a)·p(b)/(1 − p(a)): sampling without replacement, in closed form.
+  // The noise stays finite at both ends of the uniforms (at the top one, u + 2^−25 in f32 is 1).
+  REQUIRE(std::isfinite(philox::gumbel_of(1.0f - 0x1.0p-24f)));
+  REQUIRE(philox::gumbel_of(1.0f - 0x1.0p-24f) == Approx(-std::log(-std::log1p(-0x1.0p-25))).epsilon(1e-6));
+  REQUIRE(philox::gumbel_of(0.0f) == Approx(-std::log(25 * std::log(2.0))).epsilon(1e-6));
   const int64_t V = 5, k = 3, rows = 4000;
   const std::vector<double> logit = {0.3, -1.0, 1.2, 0.0, -0.4};
   std::vector<float> z;

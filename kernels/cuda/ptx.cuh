@@ -57,6 +57,8 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 // copies at once (a legal schedule of the asynchronous copy).
 __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
 #ifdef COOPGEN_SIM
+  if (reinterpret_cast<uintptr_t>(shared_dst) % 16 || reinterpret_cast<uintptr_t>(global_src) % 16)
+    sim::device_error("cp.async: an address that is not 16-byte aligned", std::source_location::current());
   std::memcpy(shared_dst, global_src, 16);
 #else
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));

@@ -66,7 +66,8 @@ __global__ void __launch_bounds__(kTopKThreads)
     if (tid == 0) {
       for (int w = 1; w < int(blockDim.x) / 32; ++w)
         if (before(pick_key[w], pick_id[w], pick_key[0], pick_id[0])) pick_key[0] = pick_key[w], pick_id[0] = pick_id[w];
-      o[j] = z[pick_id[0]], o[k + j] = float(pick_id[0]);
+      // No id qualifies only if a key is NaN (a NaN logit, which the row check above excludes).
+      o[j] = pick_id[0] < vocab ? z[pick_id[0]] : -INFINITY, o[k + j] = float(pick_id[0]);
     }
     __syncthreads();
     last_key = pick_key[0], last_id = pick_id[0];
