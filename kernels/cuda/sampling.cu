@@ -45,13 +45,14 @@ __device__ __forceinline__ unsigned order_key(float z) {
 struct SampleShared {
   float hist[kBins * kReplicas];  // bin b, replica r at b·kReplicas + r
   float bins[kBins];
-  float seg_max[kMaxWarps], seg_tempered[kMaxWarps], seg_plain[kMaxWarps], seg_start[kMaxWarps];
+  float seg_max[kMaxWarps], seg_tempered[kMaxWarps], seg_plain[kMaxWarps];
   float seg_all[kMaxWarps];  // each segment's untruncated tempered mass (the mixture's p_τ part)
   int32_t seg_first[kMaxWarps];  // the first index of each segment's maximum (greedy decoding)
   float scratch[32];
   unsigned digit;
   float above;
   int chosen_warp;
+  float chosen_start;  // the chosen segment's start on the component's cumulative mass
   float target;
   float kept_mass, all_mass;
   int from_all;  // the draw comes from the mixture's untruncated component
@@ -191,6 +192,33 @@ __device__ __forceinline__ int64_t walk(const RowView& r, int64_t begin, int64_t
   return token >= 0 ? token : last_kept;
 }
 
+// u ∈ [0, 1) as the CPU twin uses it: with a mixture (ε = mix > 0), u < ε picks the untruncated
+// p_τ (*from_all) and is rescaled to u/ε, else (u − ε)/(1 − ε) draws from the truncated part.
+__device__ __forceinline__ float mixture_uniform(float u, float mix, bool* from_all) {
+  *from_all = mix > 0 && u < mix;
+  return *from_all ? u / mix : mix > 0 ? (u - mix) / (1 - mix) : u;
+}
+
+// The bin of mass[0 … count) that holds `target` on a line starting at acc: the first bin with mass
+// whose range [acc + Σ_{j<i} mass_j, … + mass_i) contains it, or, when rounding leaves target past
+// the total, the last bin with mass. *start gets the chosen bin's range start. One thread.
+__device__ __forceinline__ int pick_bin(const float* mass, int count, float acc, float target, float* start) {
+  int last = 0;
+  float last_start = acc;
+  for (int i = 0; i < count; ++i) {
+    if (mass[i] > 0) {
+      last = i, last_start = acc;
+      if (target < acc + mass[i]) {
+        *start = acc;
+        return i;
+      }
+    }
+    acc += mass[i];
+  }
+  *start = last_start;
+  return last;
+}
+
 __global__ void __launch_bounds__(kMaxWarps * 32)
     sample_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t vocab,
                   SampleParams a, bool staged) {
@@ -263,29 +291,20 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
     // The mixture's component, chosen by u itself (u < ε: p_τ), and u rescaled within it.
     float kept = 0, total = 0;
     for (unsigned w = 0; w < warps; ++w) kept += sh.seg_tempered[w], total += sh.seg_all[w];
-    float u = philox::uniform(a.seed, a.offset, uint64_t(n));
-    const float mix = float(a.mix);
-    const bool from_all = mix > 0 && u < mix;
-    u = from_all ? u / mix : mix > 0 ? (u - mix) / (1 - mix) : u;
+    bool from_all;
+    const float u = mixture_uniform(philox::uniform(a.seed, a.offset, uint64_t(n)), float(a.mix), &from_all);
     const float* mass = from_all ? sh.seg_all : sh.seg_tempered;
     float acc = 0;
-    int chosen = -1, last = 0;
-    for (unsigned w = 0; w < warps; ++w) {
-      sh.seg_start[w] = acc;
-      acc += mass[w];
-      if (mass[w] > 0) last = int(w);
-    }
+    for (unsigned w = 0; w < warps; ++w) acc += mass[w];
     const float target = u * acc;
-    for (unsigned w = 0; w < warps && chosen < 0; ++w)
-      if (mass[w] > 0 && target < sh.seg_start[w] + mass[w]) chosen = int(w);
-    sh.chosen_warp = chosen < 0 ? last : chosen;  // rounding past the total: the last segment with mass
+    sh.chosen_warp = pick_bin(mass, int(warps), 0.0f, target, &sh.chosen_start);
     sh.target = target;
     sh.kept_mass = kept, sh.all_mass = total, sh.from_all = from_all;
   }
   __syncthreads();
   const unsigned floor = sh.from_all ? 0u : threshold;
   if (int(warp) == sh.chosen_warp) {
-    const int64_t t = walk(r, begin, end, floor, sh.seg_start[warp], sh.target);
+    const int64_t t = walk(r, begin, end, floor, sh.chosen_start, sh.target);
     if (lane == 0) {
       tokens[n] = int32_t(t);
       logp[n] = z[t] - lse;
@@ -333,7 +352,7 @@ __global__ void __launch_bounds__(kChunkThreads)
 __global__ void __launch_bounds__(kMergeThreads)
     sample_merge_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, const float* part, int64_t vocab,
                         int64_t chunk, int chunks, SampleParams a) {
-  __shared__ float seg[kMergeThreads / 32];
+  __shared__ float seg[kMergeThreads / 32], chunk_mass[kMaxChunks];
   __shared__ float zmax, lse, kept, target, start, seg_start;
   __shared__ int chosen, seg_pick;
   const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
@@ -347,33 +366,20 @@ __global__ void __launch_bounds__(kMergeThreads)
     chosen = -1;
     if (bad == 0 && m > -INFINITY) {
       float t = 0, p = 0;
-      for (int c = 0; c < chunks; ++c)
-        if (pn[4 * c] > -INFINITY)
-          t += pn[4 * c + 1] * exp2f((pn[4 * c] - m) * scale), p += pn[4 * c + 2] * exp2f((pn[4 * c] - m) * kLog2e);
-      zmax = m, kept = t, lse = m + logf(p);
-      // u as the one-block kernel uses it: with a mixture (here both components are p_τ) u picks
-      // the component and is rescaled within it, so both kernels draw the CPU's token.
-      float u = philox::uniform(a.seed, a.offset, uint64_t(n));
-      const float mix = float(a.mix);
-      if (mix > 0) u = u < mix ? u / mix : (u - mix) / (1 - mix);
-      target = u * t;
-      float acc = 0, last_start = 0;
-      int last = 0;
       for (int c = 0; c < chunks; ++c) {
-        const float mass = pn[4 * c] > -INFINITY ? pn[4 * c + 1] * exp2f((pn[4 * c] - m) * scale) : 0.0f;
-        if (mass > 0) {
-          last = c, last_start = acc;
-          if (target < acc + mass) {
-            chosen = c, start = acc;
-            break;
-          }
-        }
-        acc += mass;
+        const bool any = pn[4 * c] > -INFINITY;
+        chunk_mass[c] = any ? pn[4 * c + 1] * exp2f((pn[4 * c] - m) * scale) : 0.0f;
+        t += chunk_mass[c];
+        if (any) p += pn[4 * c + 2] * exp2f((pn[4 * c] - m) * kLog2e);
       }
-      if (chosen < 0) chosen = last, start = last_start;  // rounding past the total: the last chunk with mass
+      zmax = m, kept = t, lse = m + logf(p);
+      // u as the one-block kernel uses it (here both mixture components are p_τ), so both kernels
+      // draw the CPU's token.
+      bool from_all;
+      target = mixture_uniform(philox::uniform(a.seed, a.offset, uint64_t(n)), float(a.mix), &from_all) * t;
+      chosen = pick_bin(chunk_mass, chunks, 0.0f, target, &start);
     } else {
       tokens[n] = -1, logp[n] = logq[n] = NAN;  // no distribution: the caller names the row
-      chosen = -1;
     }
   }
   __syncthreads();
@@ -388,22 +394,7 @@ __global__ void __launch_bounds__(kMergeThreads)
   mine = warp_sum(mine);
   if (lane == 0) seg[warp] = mine;
   __syncthreads();
-  if (threadIdx.x == 0) {
-    float acc = start, last_acc = start;
-    int last = 0;
-    seg_pick = -1;
-    for (unsigned w = 0; w < warps; ++w) {
-      if (seg[w] > 0) {
-        last = int(w), last_acc = acc;
-        if (target < acc + seg[w]) {
-          seg_pick = int(w), seg_start = acc;
-          break;
-        }
-      }
-      acc += seg[w];
-    }
-    if (seg_pick < 0) seg_pick = last, seg_start = last_acc;
-  }
+  if (threadIdx.x == 0) seg_pick = pick_bin(seg, int(warps), start, target, &seg_start);
   __syncthreads();
   if (int(warp) == seg_pick) {
     const int64_t t = walk(r, begin, end, 0u, seg_start, target);
