@@ -30,6 +30,18 @@ std::vector<float> filter_rows(const Tensor& logits, int64_t k, double temperatu
   return rows;
 }
 
+PathBatch batch_paths(const std::vector<std::vector<int32_t>>& paths, const std::vector<size_t>& rows, int32_t pad,
+                      Device device) {
+  size_t depth = 1;
+  for (size_t r : rows) depth = std::max(depth, paths[r].size());
+  std::vector<int32_t> ids(paths.size() * depth, pad), last(paths.size(), 0);
+  for (size_t r : rows) {
+    std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * depth));
+    last[r] = int32_t(paths[r].size()) - 1;
+  }
+  return {Tensor::from(ids, {int64_t(paths.size()), int64_t(depth)}, device), std::move(last)};
+}
+
 namespace {
 
 class LearnedPrefixCache : public PrefixCache {
@@ -47,14 +59,8 @@ class LearnedPrefixCache : public PrefixCache {
     cache_.commit(Tensor::from(ids, {int64_t(rows_), int64_t(len)}, device_));
   }
   std::vector<double> score(const std::vector<std::vector<int32_t>>& paths, const std::vector<size_t>& rows) override {
-    size_t depth = 1;
-    for (size_t r : rows) depth = std::max(depth, paths[r].size());
-    std::vector<int32_t> ids(rows_ * depth, pad_), last(rows_, 0);
-    for (size_t r : rows) {
-      std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * depth));
-      last[r] = int32_t(paths[r].size()) - 1;
-    }
-    const std::vector<double> all = cache_.score(Tensor::from(ids, {int64_t(rows_), int64_t(depth)}, device_), last);
+    const PathBatch batch = batch_paths(paths, rows, pad_, device_);
+    const std::vector<double> all = cache_.score(batch.ids, batch.last);
     std::vector<double> out;
     for (size_t r : rows) out.push_back(all[r]);
     return out;

@@ -99,6 +99,17 @@ struct PrefixScorer {
   explicit operator bool() const { return bool(logits); }
 };
 
+// Paths of different lengths below each row's cached prefix as one padded batch (for
+// Generator::lookahead and a PrefixCache): ids i32 [paths.size(), depth] on `device`, row r holding
+// paths[r] for r in `rows` (the others only `pad`), depth the longest listed path (at least 1);
+// last[r] the position of row r's last path token (0 for rows not listed).
+struct PathBatch {
+  Tensor ids;
+  std::vector<int32_t> last;
+};
+PathBatch batch_paths(const std::vector<std::vector<int32_t>>& paths, const std::vector<size_t>& rows, int32_t pad,
+                      Device device);
+
 // A learned D as a PrefixScorer: its logits on padded batches (discriminator_logits, `pad` the
 // padding id) and, when D is causal, a prefix cache (DiscriminatorPrefixCache).
 PrefixScorer learned_scorer(const Discriminator& d, int32_t pad, Device device);

@@ -164,7 +164,6 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
         std::vector<std::vector<int32_t>> paths(static_cast<size_t>(b));
         Sequences prefixes;  // the leaves' whole prefixes, for a D without a prefix cache
         std::vector<size_t> scored_rows, expanded;  // rows whose leaf D scores; of them, those G expands
-        int64_t depth = 1;
         for (size_t r = 0; r < size_t(b); ++r) {
           Tree& tree = trees[r];
           if (tree.done) continue;
@@ -180,16 +179,12 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
             prefixes.push_back(std::move(prefix));
           }
           scored_rows.push_back(r);
-          if (!node.terminal) expanded.push_back(r), depth = std::max<int64_t>(depth, int64_t(paths[r].size()));
+          if (!node.terminal) expanded.push_back(r);
         }
         // Expansion: the generator over every row's path below its cached prefix, in one call.
         if (!expanded.empty()) {
-          std::vector<int32_t> ids(static_cast<size_t>(b * depth), prompts.start_token), last(static_cast<size_t>(b), 0);
-          for (size_t r : expanded) {
-            std::copy(paths[r].begin(), paths[r].end(), ids.begin() + long(r * size_t(depth)));
-            last[r] = int32_t(paths[r].size()) - 1;
-          }
-          const std::vector<float> prior = prior_rows(g.lookahead(Tensor::from(ids, {b, depth}, g.device()), last, cache), cfg, t);
+          const PathBatch below = batch_paths(paths, expanded, prompts.start_token, g.device());
+          const std::vector<float> prior = prior_rows(g.lookahead(below.ids, below.last, cache), cfg, t);
           for (size_t r : expanded) expand(trees[r], leaf[r], prior.data() + int64_t(r) * (2 * width + 2), width, cfg, eos);
         }
         // Evaluation by D (no rollout) and backup.
