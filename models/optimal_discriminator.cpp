@@ -6,8 +6,10 @@
 namespace coopgen {
 
 OptimalDiscriminator::OptimalDiscriminator(const OracleLSTM& oracle, const Generator& g, int32_t start_token,
-                                           double logit_noise, uint64_t seed)
-    : oracle_(oracle), g_(g), start_(start_token), sigma_(logit_noise), seed_(random::mix(seed ^ 0x0d15c0f7a1ull)) {
+                                           double logit_scale, double logit_noise, uint64_t seed)
+    : oracle_(oracle), g_(g), start_(start_token), beta_(logit_scale), sigma_(logit_noise),
+      seed_(random::mix(seed ^ 0x0d15c0f7a1ull)) {
+  CG_CHECK(logit_scale > 0, "discriminator.logit_scale (", logit_scale, ") must be > 0");
   CG_CHECK(logit_noise >= 0, "discriminator.logit_noise (", logit_noise, ") must be ≥ 0");
   CG_CHECK(oracle.vocab() == g.vocab(), "optimal discriminator: the oracle's vocabulary (", oracle.vocab(),
            ") differs from the generator's (", g.vocab(), ")");
@@ -20,7 +22,7 @@ double OptimalDiscriminator::noise(uint64_t h) const { return sigma_ > 0 ? sigma
 std::vector<double> OptimalDiscriminator::logits(const Sequences& seqs) const {
   std::vector<double> x = oracle_.log_probs(seqs);
   const std::vector<double> lp = g_.sequence_logprobs(seqs, start_);
-  for (size_t i = 0; i < x.size(); ++i) x[i] += noise(hash(seqs[i])) - lp[i];
+  for (size_t i = 0; i < x.size(); ++i) x[i] = beta_ * (x[i] - lp[i]) + noise(hash(seqs[i]));
   return x;
 }
 
@@ -28,7 +30,7 @@ namespace {
 
 // Keeps, per row, the oracle's LSTM state and the running log p*(y_<t), log p(y_<t) and sequence
 // hash, so each step costs one oracle step for the whole batch:
-//   x(y_<t v) = log p*(y_<t) + log p*(v | y_<t) − log p(y_<t) − log p(v | y_<t) + σ·ε(y_<t v).
+//   x(y_<t v) = β·(log p*(y_<t) + log p*(v | y_<t) − log p(y_<t) − log p(v | y_<t)) + σ·ε(y_<t v).
 class OracleGuide : public PrefixGuide {
  public:
   OracleGuide(const OptimalDiscriminator& d, const OracleLSTM& oracle, int64_t rows, uint64_t empty_hash)
@@ -45,7 +47,7 @@ class OracleGuide : public PrefixGuide {
     std::vector<double> x(rows * V);
     for (size_t r = 0; r < rows; ++r)
       for (size_t v = 0; v < V; ++v)
-        x[r * V + v] = star_[r] + star_step_[r * V + v] - gen_[r] - logp[r * V + v] +
+        x[r * V + v] = d_.scale() * (star_[r] + star_step_[r * V + v] - gen_[r] - logp[r * V + v]) +
                        d_.noise(random::extend(hash_[r], int32_t(v)));
     return x;
   }

@@ -8,6 +8,10 @@
 // With logit noise σ > 0 the logit is x*(y) + σ·ε(y), ε(y) ~ N(0, 1) a fixed function of the run
 // seed and the token sequence: the same sequence always gets the same error, as a trained D's
 // errors persist, and σ dials D's quality from perfect (0) to useless (σ ≫ the spread of x*).
+// A logit scale β ≠ 1 tempers D*: the logit is β·x*(y) (+ σ·ε(y)). Where p*/p ≪ 1, as for
+// every sequence of a trained generator, σ(β·x*) ≈ (p*/p)^β, so GCN's target p·D becomes the
+// geometric bridge p^(1−β)·p*^β: a target between p (β = 0) and p* (β = 1) whose importance
+// weights spread less.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -21,12 +25,13 @@ namespace coopgen {
 class OptimalDiscriminator {
  public:
   // Refers to both models (they must outlive it); `start_token` is the generator's first input.
-  OptimalDiscriminator(const OracleLSTM& oracle, const Generator& g, int32_t start_token, double logit_noise,
-                       uint64_t seed);
+  OptimalDiscriminator(const OracleLSTM& oracle, const Generator& g, int32_t start_token, double logit_scale,
+                       double logit_noise, uint64_t seed);
   // x(y) of each sequence or prefix (1 … 20 tokens).
   std::vector<double> logits(const Sequences& seqs) const;
   // The exact guide (candidates() = 0): one oracle step scores all V next tokens of every row.
   std::unique_ptr<PrefixGuide> guide(int64_t rows) const;
+  double scale() const { return beta_; }
   // The noise term σ·ε(y) of the sequence whose hash (engine/random.h) is h.
   double noise(uint64_t h) const;
   uint64_t hash(const std::vector<int32_t>& seq) const;
@@ -35,7 +40,7 @@ class OptimalDiscriminator {
   const OracleLSTM& oracle_;
   const Generator& g_;
   int32_t start_;
-  double sigma_;
+  double beta_, sigma_;
   uint64_t seed_;
 };
 

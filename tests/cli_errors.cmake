@@ -83,6 +83,8 @@ expect_error(optimal_off_oracle "discriminator.kind optimal: D* = p*/(p* + p) ne
              train --config ${SRC}/configs/coco_gcn.yaml discriminator.kind=optimal)
 expect_error(noise_on_learned "discriminator.logit_noise (0.5) applies to discriminator.kind optimal only"
              train --config ${SRC}/configs/oracle_gcn.yaml discriminator.logit_noise=0.5)
+expect_error(scale_on_learned "discriminator.logit_scale (0.5) applies to discriminator.kind optimal only"
+             train --config ${SRC}/configs/oracle_gcn.yaml discriminator.logit_scale=0.5)
 
 # Numeric keys outside their range are refused when the config is read, naming key and range.
 expect_error(mix_range "adversarial.proposal.mix: 1.5 is outside the allowed range [0, 1]"

@@ -149,7 +149,7 @@ TEST_CASE("every decoder stops, naming row and step, when the generator's logits
   REQUIRE_THROWS_WITH(rerank_sequences(g, d, prompts, 4, {}, RerankConfig{}, 1), Catch::Contains("decoding (sample)"));
 }
 
-TEST_CASE("the optimal discriminator's logit is log p* − log p, its guide agrees, its noise is fixed", "[models][decoding]") {
+TEST_CASE("the optimal discriminator's logit is β·(log p* − log p), its guide agrees, its noise is fixed", "[models][decoding]") {
   if (!std::filesystem::exists(oracle_path())) {
     WARN("skipped: " << oracle_path() << " not found");
     return;
@@ -158,11 +158,12 @@ TEST_CASE("the optimal discriminator's logit is log p* − log p, its guide agre
   GeneratorConfig cfg;
   cfg.d_model = 16, cfg.layers = 1, cfg.heads = 2, cfg.max_len = 21;
   const Generator g(cfg, oracle.vocab(), 3, Device::CPU);
-  const OptimalDiscriminator d(oracle, g, 0, 0.0, 7), noisy(oracle, g, 0, 1.5, 7);
+  const OptimalDiscriminator d(oracle, g, 0, 1.0, 0.0, 7), noisy(oracle, g, 0, 1.0, 1.5, 7),
+      tempered(oracle, g, 0, 0.25, 0.0, 7);
   Sequences seqs = oracle.generate(6, 5);
   seqs.push_back({seqs[0].begin(), seqs[0].begin() + 3});  // unfinished prefixes of other lengths
   seqs.push_back({seqs[1].begin(), seqs[1].begin() + 11});
-  const std::vector<double> x = d.logits(seqs), xn = noisy.logits(seqs);
+  const std::vector<double> x = d.logits(seqs), xn = noisy.logits(seqs), xt = tempered.logits(seqs);
   for (size_t i = 0; i < seqs.size(); ++i) {
     // log p*(y) token by token from the oracle's incremental steps, log p(y) by full forwards.
     OracleLSTM::State st = oracle.start(1);
@@ -174,6 +175,7 @@ TEST_CASE("the optimal discriminator's logit is log p* − log p, its guide agre
       prev = seqs[i][t];
     }
     REQUIRE(x[i] == Approx(star - gen).margin(1e-4));
+    REQUIRE(xt[i] == Approx(0.25 * (star - gen)).margin(1e-4));
   }
   REQUIRE(noisy.logits(seqs) == xn);  // the same sequence always gets the same error
   // The noise over many sequences: mean 0, standard deviation σ.
@@ -186,7 +188,7 @@ TEST_CASE("the optimal discriminator's logit is log p* − log p, its guide agre
   REQUIRE(std::fabs(m) < 0.1);
   REQUIRE(std::sqrt(sq - m * m) == Approx(1.5).epsilon(0.05));
   // The guide scores every next token of a batch at once: equal to logits() of the extended prefixes.
-  for (const OptimalDiscriminator* dd : {&d, &noisy}) {
+  for (const OptimalDiscriminator* dd : {&d, &noisy, &tempered}) {
     auto guide = dd->guide(2);
     std::vector<std::vector<int32_t>> prefix(2);
     for (int t = 0; t < 4; ++t) {

@@ -74,6 +74,7 @@ struct DiscriminatorTrainConfig {
   // D* = p*/(p* + p) of the current generator (models/optimal_discriminator.h), never trained.
   std::string kind = "learned";
   double logit_noise = 0.0;  // optimal: σ of the fixed N(0, σ²) error added to D*'s logit per sequence
+  double logit_scale = 1.0;  // optimal: β, D's logit β·log(p*/p): a tempered D* (models/optimal_discriminator.h)
   TransformerConfig model{32, 2, 2, 21, 0.02};
   OptimConfig optim;
   int64_t batch_size = 64;   // real and fake sequences per step (each)
@@ -101,6 +102,7 @@ struct DiscriminatorTrainConfig {
   template <class V> void visit(V& v) {
     v.one_of("kind", kind, {"learned", "optimal"});
     v("logit_noise", logit_noise, Range{0, kUnbounded});
+    v("logit_scale", logit_scale, Range{0, kUnbounded, true});
     v("model", model);
     v("optim", optim);
     v("batch_size", batch_size, Range{1, kUnbounded});

@@ -68,6 +68,8 @@ Strategy strategy_for(const RunConfig& cfg) {
          "(data.task is ", cfg.data.task, ")");
   if (cfg.discriminator.logit_noise > 0 && cfg.discriminator.kind != "optimal")
     fail("discriminator.logit_noise (", cfg.discriminator.logit_noise, ") applies to discriminator.kind optimal only");
+  if (cfg.discriminator.logit_scale != 1.0 && cfg.discriminator.kind != "optimal")
+    fail("discriminator.logit_scale (", cfg.discriminator.logit_scale, ") applies to discriminator.kind optimal only");
   const DecodingConfig& dec = cfg.decoding;
   if (dec.decoder != "sample" && cfg.method != "gcn")
     fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", cfg.method,

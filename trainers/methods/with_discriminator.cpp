@@ -88,8 +88,8 @@ class DiscriminatorRun {
 
   void start(bool resume) {
     if (critic_.optimal())
-      std::fprintf(stderr, "discriminator: the optimal D* = p*/(p* + p) of the oracle, logit noise %g (not trained)\n",
-                   cfg_.discriminator.logit_noise);
+      std::fprintf(stderr, "discriminator: the optimal D* = p*/(p* + p) of the oracle, logit scale %g, noise %g (not trained)\n",
+                   cfg_.discriminator.logit_scale, cfg_.discriminator.logit_noise);
     if (resume) return;  // the checkpoint holds both models
     init_generator(cfg_, g_);
     if (critic_.optimal()) return;
@@ -313,8 +313,8 @@ RunDiscriminator::RunDiscriminator(const RunConfig& cfg, const Task& task, const
   if (cfg.discriminator.kind != "optimal") return;
   const auto* oracle_task = dynamic_cast<const OracleTask*>(&task);
   if (!oracle_task) fail("discriminator.kind optimal needs the oracle task (data.task is ", cfg.data.task, ")");
-  optimal_ = std::make_unique<OptimalDiscriminator>(oracle_task->oracle, g, task.start_token, cfg.discriminator.logit_noise,
-                                                    random::stream(cfg.seed, 0, 9));
+  optimal_ = std::make_unique<OptimalDiscriminator>(oracle_task->oracle, g, task.start_token, cfg.discriminator.logit_scale,
+                                                    cfg.discriminator.logit_noise, random::stream(cfg.seed, 0, 9));
 }
 
 std::vector<double> RunDiscriminator::logits(const Sequences& seqs) const {
