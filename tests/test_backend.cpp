@@ -455,6 +455,14 @@ TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gath
     const std::vector<std::vector<int32_t>> dpaths{{6, 2, 8}, {1}, {10, 3}};
     const std::vector<double> xc = pc->score(dpaths, {0, 1, 2}), xg = pg->score(dpaths, {0, 1, 2});
     for (size_t r = 0; r < 3; ++r) REQUIRE(xg[r] == Approx(xc[r]).margin(1e-4));
+    // The guided proposal through that cache, drawn on each backend.
+    GuidedConfig guided;
+    guided.candidates = 4;
+    const Prompts prompts{0, {{1, 4}, {2}}, 3};
+    const SampledSet sc = guided_sequences(gc, learned_scorer(dcpu, 0, Device::CPU), prompts, 5, guided, 4),
+                     sg = guided_sequences(gg, learned_scorer(dgpu, 0, Device::CUDA), prompts, 5, guided, 4);
+    REQUIRE(sg.seqs == sc.seqs);
+    for (size_t r = 0; r < sc.seqs.size(); ++r) REQUIRE(sg.logq[r] == Approx(sc.logq[r]).margin(1e-4));
   }
   // Decoders on both backends with a D that rewards token 3: the same searches, so the same tokens
   // unless a PUCT or beam tie is split differently by float rounding.

@@ -1,6 +1,6 @@
 // The guided proposal (trainers/decoding/decoding.h, GuidedConfig): per step, the generator's logits of
 // every row, D's logits on the rows' prefixes extended by their candidates (the discriminator's
-// own guide, or ScorerGuide below), the proposal's log q̂ over the vocabulary in double, and one
+// own guide, a causal D's prefix cache, or whole prefixes: make_guide below), the proposal's log q̂ over the vocabulary in double, and one
 // draw from it by the engine's sampler on the generator's device.
 #include <cmath>
 
@@ -40,6 +40,43 @@ class ScorerGuide : public PrefixGuide {
   Sequences prefixes_;
 };
 
+// A guide from a causal D's prefix cache: the rows' j-th candidates are scored as one-token
+// continuations of their cached prefixes (one call per candidate rank, over the rows that have
+// one), and the drawn tokens are committed, so no prefix is read twice: O(k) token positions per
+// row and step instead of ScorerGuide's O(k·t).
+class CachedGuide : public PrefixGuide {
+ public:
+  CachedGuide(std::unique_ptr<PrefixCache> cache, int64_t k) : cache_(std::move(cache)), k_(k) {}
+  int64_t candidates() const override { return k_; }
+  std::vector<double> score(const std::vector<double>&, const std::vector<std::vector<int32_t>>& cand) override {
+    std::vector<size_t> at(cand.size() + 1, 0);  // where row r's candidates start in the result
+    for (size_t r = 0; r < cand.size(); ++r) at[r + 1] = at[r] + cand[r].size();
+    std::vector<double> x(at.back());
+    std::vector<std::vector<int32_t>> paths(cand.size());
+    for (size_t j = 0;; ++j) {
+      std::vector<size_t> rows;
+      for (size_t r = 0; r < cand.size(); ++r)
+        if (j < cand[r].size()) paths[r] = {cand[r][j]}, rows.push_back(r);
+      if (rows.empty()) return x;
+      const std::vector<double> s = cache_->score(paths, rows);
+      for (size_t i = 0; i < rows.size(); ++i) x[at[rows[i]] + j] = s[i];
+    }
+  }
+  void advance(const std::vector<int32_t>& tokens) override { cache_->commit(tokens); }
+
+ private:
+  std::unique_ptr<PrefixCache> cache_;
+  int64_t k_;
+};
+
+// The discriminator's own guide if it has one (D*), else its prefix cache, else whole prefixes.
+std::unique_ptr<PrefixGuide> make_guide(const PrefixScorer& d, int64_t k,
+                                        const std::vector<const std::vector<int32_t>*>& contexts) {
+  if (d.guide) return d.guide(contexts);
+  if (d.cached) return std::make_unique<CachedGuide>(d.cached(contexts), k);
+  return std::make_unique<ScorerGuide>(d.logits, k, contexts);
+}
+
 }  // namespace
 
 SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
@@ -54,8 +91,7 @@ SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Pro
     const size_t b = group.rows.size();
     Generator::Cache cache = g.new_cache(int64_t(b));
     Tensor logits = prefill(g, group, prompts.start_token, cache);
-    const std::unique_ptr<PrefixGuide> guide =
-        d.guide ? d.guide(group.contexts) : std::make_unique<ScorerGuide>(d.logits, cfg.candidates, group.contexts);
+    const std::unique_ptr<PrefixGuide> guide = make_guide(d, cfg.candidates, group.contexts);
     const int64_t K = guide->candidates();
     std::vector<bool> open(b, true);
     size_t n_open = b;
