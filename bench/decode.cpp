@@ -1,13 +1,15 @@
 // Decoding throughput of each decoder (trainers/decoding/decoding.h) on one backend: sequences per second
 // of ancestral sampling, MCTS over p·D at two simulation budgets (and, as mcts_10_whole, at 10
-// without the causal D's prefix cache), and discriminator-guided beam search, each reported with its cost relative to sampling (the peer run side by side; time on the
+// without the causal D's prefix cache), discriminator-guided beam search, and the guided proposal
+// on 16 candidates (guided_16_whole: without the prefix cache), each reported with its cost relative to sampling (the peer run side by side; time on the
 // GPU, the process's CPU time on the CPU), and on CUDA what each asked of the GPU (core/counters.h)
 // per decoded token, per tree-search simulation and per beam step. Models have fresh weights and
 // sequences a fixed length (no <eos>), so every decoder does the same number of steps. Times are
 // reported, never asserted; `--check BASELINE.json` guards the baseline's counters (a count that
 // grows fails) and any ratios it lists.
 //   bench_decode [--device cpu|cuda] [--preset oracle|text|tiny] [--num N] [--reps R]
-//                [--decoders sample,mcts_10,mcts_50,mcts_10_whole,das_4x8] [--json FILE] [--check BASELINE.json]
+//                [--decoders sample,mcts_10,mcts_50,mcts_10_whole,das_4x8,guided_16,guided_16_whole]
+//                [--json FILE] [--check BASELINE.json]
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -59,6 +61,8 @@ int main(int argc, char** argv) {
     mcts.visit_temperature = 1.0;
     DasConfig das;
     das.sample = true;
+    GuidedConfig guided;
+    guided.candidates = 16;
     // Each decoder, and the units its counters are reported per: tokens, tree-search simulations
     // (one per emitted token and simulation), beam steps.
     struct Decoder {
@@ -78,6 +82,10 @@ int main(int argc, char** argv) {
         {"mcts_10_whole", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, PrefixScorer(score.logits), prompts, p->length, c, 3); },
          "per_simulation", len * 10},
         {"das_4x8", [&] { return das_sequences(g, score, prompts, p->length, das, 3); }, "per_beam_step", len},
+        {"guided_16", [&] { return guided_sequences(g, score, prompts, p->length, guided, 3); }, "per_token", len},
+        // guided_16 with every candidate's whole prefix scored: the peer of its D cache.
+        {"guided_16_whole", [&] { return guided_sequences(g, PrefixScorer(score.logits), prompts, p->length, guided, 3); },
+         "per_token", len},
     };
     // --decoders: a comma-separated subset, sampling (the peer of every ratio) always first.
     const std::string wanted = "," + opts.str("decoders") + ",";

@@ -67,6 +67,22 @@ std::vector<double> DiscriminatorPrefixCache::score(const Tensor& ids, const std
   return out;
 }
 
+std::vector<double> DiscriminatorPrefixCache::score_next(const Tensor& cand) {
+  NoGradGuard no_grad;
+  const int64_t R = int64_t(committed_.size()), K = cand.dim() == 2 ? cand.size(1) : 0;
+  CG_CHECK(cand.dim() == 2 && cand.size(0) == R && K >= 1, "discriminator prefix cache: candidates ", describe(cand),
+           " for ", R, " rows");
+  std::vector<int32_t> owner(static_cast<size_t>(R * K));
+  for (size_t i = 0; i < owner.size(); ++i) owner[i] = int32_t(i / size_t(K));
+  Transformer::Cache wide = cache_;  // the handles; the gather below makes new tensors
+  d_.net_.gather_cache_rows(wide, owner);
+  const Tensor h = d_.net_.encode(cand.reshape({R * K, 1}), true, Tensor(), &wide).to(d_.head_w_.dtype());
+  const std::vector<double> s = head_sums(h, std::vector<int32_t>(owner.size(), 0));
+  std::vector<double> out(owner.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = (committed_[size_t(owner[i])] + s[i]) / double(cache_.len + 1) + bias_;
+  return out;
+}
+
 void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_t pad, Device device, Tensor& ids,
                     Tensor& mask) {
   const int64_t B = int64_t(seqs.size());

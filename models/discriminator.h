@@ -61,6 +61,11 @@ class DiscriminatorPrefixCache {
   // positions after last[r] are read but ignored), leaving the committed prefix as it was. One
   // transformer pass over T positions; rows.size() floats read back.
   std::vector<double> score(const Tensor& ids, const std::vector<int32_t>& last);
+  // D's logits on each row's committed prefix followed by one candidate token, K alternatives per
+  // row (cand i32 [rows, K]) → [rows·K], row-major; the committed prefix stays as it was. One
+  // transformer pass over rows·K one-token continuations, each attending to its row's cached keys
+  // and values (gathered K times: rows·K·max_len·C per layer copied); rows·K floats read back.
+  std::vector<double> score_next(const Tensor& cand);
 
  private:
   // w · Σ_{t ≤ last[r]} h[r, t] for each row of h [rows, T, C].

@@ -71,7 +71,7 @@ TEST_CASE("a causal D's prefix cache gives the logits of scoring whole prefixes"
   // DiscriminatorPrefixCache against Discriminator::forward on the full sequences (mean pooling
   // of the whole prefix, recomputed from scratch): contexts of 2 tokens, one committed step, then
   // paths of 1–3 tokens in one call, twice (scoring commits nothing); through the PrefixCache the
-  // search uses, only the rows asked for.
+  // search uses, only the rows asked for; and one-token continuations, several per row (score_next).
   NoGradGuard no_grad;
   DiscriminatorConfig cfg;
   cfg.d_model = 16, cfg.layers = 2, cfg.heads = 2, cfg.max_len = 12, cfg.init_std = 0.5;  // logits of order 1
@@ -93,6 +93,13 @@ TEST_CASE("a causal D's prefix cache gives the logits of scoring whole prefixes"
   REQUIRE(some.size() == 2);
   REQUIRE(some[0] == Approx(want[2]).margin(1e-5));
   REQUIRE(some[1] == Approx(want[0]).margin(1e-5));
+  // One-token continuations, several per row (row 1 none, row 2 more than row 0).
+  const std::vector<std::vector<int32_t>> cand{{6, 3}, {}, {10, 0, 7}};
+  const Sequences next{{1, 4, 7, 6}, {1, 4, 7, 3}, {3, 5, 5, 10}, {3, 5, 5, 0}, {3, 5, 5, 7}};
+  const std::vector<double> want_next = discriminator_logits(d, next, 0, Device::CPU), got_next = cache->score_next(cand);
+  REQUIRE(got_next.size() == 5);
+  for (size_t i = 0; i < 5; ++i) REQUIRE(got_next[i] == Approx(want_next[i]).margin(1e-5));
+  REQUIRE(cache->score(paths, {0, 1, 2})[1] == Approx(want[1]).margin(1e-5));  // nothing committed
   // A bidirectional D has no cache: its h_t change with every token appended.
   const Discriminator bi(cfg, 11, 5, Device::CPU, /*causal=*/false);
   REQUIRE_FALSE(learned_scorer(bi, 0, Device::CPU).cached);

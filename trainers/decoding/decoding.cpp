@@ -65,6 +65,17 @@ class LearnedPrefixCache : public PrefixCache {
     for (size_t r : rows) out.push_back(all[r]);
     return out;
   }
+  std::vector<double> score_next(const std::vector<std::vector<int32_t>>& cand) override {
+    size_t K = 0;
+    for (const auto& c : cand) K = std::max(K, c.size());
+    std::vector<double> out;
+    if (K == 0) return out;
+    std::vector<int32_t> ids(rows_ * K, pad_);  // rows with fewer candidates padded, their scores dropped
+    for (size_t r = 0; r < cand.size(); ++r) std::copy(cand[r].begin(), cand[r].end(), ids.begin() + long(r * K));
+    const std::vector<double> all = cache_.score_next(Tensor::from(ids, {int64_t(rows_), int64_t(K)}, device_));
+    for (size_t r = 0; r < cand.size(); ++r) out.insert(out.end(), all.begin() + long(r * K), all.begin() + long(r * K + cand[r].size()));
+    return out;
+  }
   void commit(const std::vector<int32_t>& tokens) override {
     cache_.commit(Tensor::from(tokens, {int64_t(rows_), 1}, device_));
   }

@@ -73,6 +73,9 @@ class PrefixCache {
   // D's logits on the committed prefix of row rows[k] followed by paths[rows[k]] (non-empty), for
   // each k, nothing committed.
   virtual std::vector<double> score(const std::vector<std::vector<int32_t>>& paths, const std::vector<size_t>& rows) = 0;
+  // D's logits on the committed prefix of each row r followed by one token, each of cand[r] in
+  // turn (any number per row, none for a row not asked): the rows' results one after another.
+  virtual std::vector<double> score_next(const std::vector<std::vector<int32_t>>& cand) = 0;
   // Appends tokens[r] to row r's committed prefix, for every row.
   virtual void commit(const std::vector<int32_t>& tokens) = 0;
 };

@@ -40,27 +40,15 @@ class ScorerGuide : public PrefixGuide {
   Sequences prefixes_;
 };
 
-// A guide from a causal D's prefix cache: the rows' j-th candidates are scored as one-token
-// continuations of their cached prefixes (one call per candidate rank, over the rows that have
-// one), and the drawn tokens are committed, so no prefix is read twice: O(k) token positions per
-// row and step instead of ScorerGuide's O(k·t).
+// A guide from a causal D's prefix cache: every row's candidates scored as one-token
+// continuations of its cached prefix in one pass, the drawn tokens committed, so no prefix is read
+// twice: k token positions per row and step instead of ScorerGuide's k·t.
 class CachedGuide : public PrefixGuide {
  public:
   CachedGuide(std::unique_ptr<PrefixCache> cache, int64_t k) : cache_(std::move(cache)), k_(k) {}
   int64_t candidates() const override { return k_; }
   std::vector<double> score(const std::vector<double>&, const std::vector<std::vector<int32_t>>& cand) override {
-    std::vector<size_t> at(cand.size() + 1, 0);  // where row r's candidates start in the result
-    for (size_t r = 0; r < cand.size(); ++r) at[r + 1] = at[r] + cand[r].size();
-    std::vector<double> x(at.back());
-    std::vector<std::vector<int32_t>> paths(cand.size());
-    for (size_t j = 0;; ++j) {
-      std::vector<size_t> rows;
-      for (size_t r = 0; r < cand.size(); ++r)
-        if (j < cand[r].size()) paths[r] = {cand[r][j]}, rows.push_back(r);
-      if (rows.empty()) return x;
-      const std::vector<double> s = cache_->score(paths, rows);
-      for (size_t i = 0; i < rows.size(); ++i) x[at[rows[i]] + j] = s[i];
-    }
+    return cache_->score_next(cand);
   }
   void advance(const std::vector<int32_t>& tokens) override { cache_->commit(tokens); }
 
