@@ -1,5 +1,6 @@
-# Sourced by the oracle experiment scripts (oracle_optimal_d.sh, oracle_learned_d.sh): the methods
-# they compare and the starts they share, defined once.
+# Sourced by the oracle experiment scripts (oracle_optimal_d.sh, oracle_learned_d.sh) and by
+# text_experiments.sh: the methods they compare, the learned-D settings and the starts they share,
+# defined once.
 
 # The config and overrides of a method by name: mle (continued maximum likelihood on the training
 # data: the control), gcn_p (q̂ = p), gcn_mix (q̂ = 0.5·p + 0.5·nucleus 0.9, per token), gcn_guided
@@ -14,6 +15,21 @@ oracle_method_args() {
     rml_gan) echo "configs/oracle_rml_gan.yaml" ;;
     gan) echo "configs/oracle_gan.yaml adversarial.baseline=true" ;;
     *) echo "unknown method $1" >&2; return 2 ;;
+  esac
+}
+
+# The overrides of a learned-D setting by name (E3, docs/results.md), on top of a causal D that
+# also learns prefixes (so the guided proposal can use it): d_base (k = 1 step per generator step on
+# fakes of p), d_proposal (fakes from the proposal), d_k5 (k = 5), d_gate (pre-training continued
+# until D's accuracy over 20 batches reaches 0.8, at most 2,000 steps).
+learned_d_args() {
+  local base="discriminator.kind=learned discriminator.causal=true discriminator.prefix_fraction=0.5"
+  case "$1" in
+    d_base) echo "$base" ;;
+    d_proposal) echo "$base discriminator.fakes=proposal" ;;
+    d_k5) echo "$base discriminator.steps=5" ;;
+    d_gate) echo "$base discriminator.warmup_until_accuracy=0.8 discriminator.warmup_max_steps=2000" ;;
+    *) echo "unknown learned-D variant $1" >&2; return 2 ;;
   esac
 }
 

@@ -26,18 +26,8 @@ start=$(oracle_start "${START:-early}" "$BIN")
 OUT=${OUT:-runs/oracle_learned}
 mkdir -p "$OUT"
 common="model.init=$start train.steps=$STEPS optim.schedule.total_steps=$STEPS train.eval_every=100 train.log_every=10
-        train.checkpoint_every=0 train.eval_samples=1000 optim.schedule.warmup_steps=0 discriminator.kind=learned
-        discriminator.causal=true discriminator.init_from_generator=false discriminator.prefix_fraction=0.5
-        discriminator.pretrain_steps=300 ${RUN_ARGS:-}"
-variant_args() {
-  case "$1" in
-    d_base) echo "" ;;
-    d_proposal) echo "discriminator.fakes=proposal" ;;
-    d_k5) echo "discriminator.steps=5" ;;
-    d_gate) echo "discriminator.warmup_until_accuracy=0.8 discriminator.warmup_max_steps=2000" ;;
-    *) echo "oracle_learned_d: unknown variant $1" >&2; exit 2 ;;
-  esac
-}
+        train.checkpoint_every=0 train.eval_samples=1000 optim.schedule.warmup_steps=0
+        discriminator.init_from_generator=false discriminator.pretrain_steps=300 ${RUN_ARGS:-}"
 for seed in ${SEEDS[*]}; do
   for variant in ${VARIANTS:-d_base d_proposal d_k5 d_gate}; do
     methods=${METHODS:-$([ "$variant" = d_base ] && echo "gcn_p gcn_mix gcn_guided rml_gan gan" || echo "gcn_p gcn_guided")}
@@ -47,7 +37,7 @@ for seed in ${SEEDS[*]}; do
       rm -rf "$run"
       set -- $(oracle_method_args "$method")
       config=$1; shift
-      echo "$BIN train --config $config $* $(variant_args "$variant") run_dir=$run seed=$seed $(echo $common) > $run.log 2>&1"
+      echo "$BIN train --config $config $* $(learned_d_args "$variant") run_dir=$run seed=$seed $(echo $common) > $run.log 2>&1"
     done
   done
 done | run_jobs
