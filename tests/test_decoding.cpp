@@ -106,37 +106,29 @@ TEST_CASE("a causal D's prefix cache gives the logits of scoring whole prefixes"
   REQUIRE_THROWS_WITH(DiscriminatorPrefixCache(bi, 3), Catch::Contains("bidirectional"));
 }
 
-TEST_CASE("MCTS with a causal D decodes the same with and without its prefix cache", "[decoding]") {
+TEST_CASE("MCTS and the guided proposal with a causal D decode the same with and without its prefix cache", "[decoding]") {
   NoGradGuard no_grad;
   const Generator g = tiny_generator(11, 9, 3);
   DiscriminatorConfig cfg;
   cfg.d_model = 16, cfg.layers = 1, cfg.heads = 2, cfg.max_len = 12, cfg.init_std = 0.5;
   const Discriminator d(cfg, 11, 8, Device::CPU, /*causal=*/true);
   const PrefixScorer cached = learned_scorer(d, 0, Device::CPU);
-  const PrefixScorer whole = cached.logits;  // the same logits, no cache: every leaf's whole prefix
+  const PrefixScorer whole = cached.logits;  // the same logits, no cache: every prefix scored afresh
   MctsConfig mcts;
   mcts.simulations = 12, mcts.visit_temperature = 1.0;
-  const Prompts prompts = Prompts::unconditional(0, 6);
-  const SampledSet a = mcts_sequences(g, cached, prompts, 5, mcts, 3), b = mcts_sequences(g, whole, prompts, 5, mcts, 3);
-  REQUIRE(a.seqs == b.seqs);
-  for (size_t r = 0; r < a.seqs.size(); ++r) REQUIRE(a.logq[r] == Approx(b.logq[r]).margin(1e-9));
-}
-
-TEST_CASE("the guided proposal with a causal D draws the same with and without its prefix cache", "[decoding]") {
-  NoGradGuard no_grad;
-  const Generator g = tiny_generator(11, 9, 3);
-  DiscriminatorConfig cfg;
-  cfg.d_model = 16, cfg.layers = 1, cfg.heads = 2, cfg.max_len = 12, cfg.init_std = 0.5;
-  const Discriminator d(cfg, 11, 8, Device::CPU, /*causal=*/true);
-  const PrefixScorer cached = learned_scorer(d, 0, Device::CPU);
-  const PrefixScorer whole = cached.logits;  // every candidate's whole prefix scored afresh
   GuidedConfig guided;
   guided.candidates = 4;
   const Prompts prompts{0, {{}, {2, 5}, {7, 1}}, 3};  // contexts committed to the cache first
-  const SampledSet a = guided_sequences(g, cached, prompts, 6, guided, 3, /*eos=*/4),
-                   b = guided_sequences(g, whole, prompts, 6, guided, 3, /*eos=*/4);
-  REQUIRE(a.seqs == b.seqs);
-  for (size_t r = 0; r < a.seqs.size(); ++r) REQUIRE(a.logq[r] == Approx(b.logq[r]).margin(1e-9));
+  for (int decoder = 0; decoder < 2; ++decoder) {
+    auto run = [&](const PrefixScorer& scorer) {
+      return decoder == 0 ? mcts_sequences(g, scorer, prompts, 5, mcts, 3)
+                          : guided_sequences(g, scorer, prompts, 6, guided, 3, /*eos=*/4);
+    };
+    const SampledSet a = run(cached), b = run(whole);
+    INFO((decoder == 0 ? "mcts" : "guided"));
+    REQUIRE(a.seqs == b.seqs);
+    for (size_t r = 0; r < a.seqs.size(); ++r) REQUIRE(a.logq[r] == Approx(b.logq[r]).margin(1e-9));
+  }
 }
 
 // π(· | start) in probabilities, and MCTS over every token that emits by sampling the visits.
