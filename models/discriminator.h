@@ -64,7 +64,8 @@ class DiscriminatorPrefixCache {
   // D's logits on each row's committed prefix followed by one candidate token, K alternatives per
   // row (cand i32 [rows, K]) → [rows·K], row-major; the committed prefix stays as it was. One
   // transformer pass over rows·K one-token continuations, each attending to its row's cached keys
-  // and values (gathered K times: rows·K·max_len·C per layer copied); rows·K floats read back.
+  // and values (gathered K times: 2·rows·K·max_len·C values per layer, the whole capacity, copied);
+  // rows·K floats read back.
   std::vector<double> score_next(const Tensor& cand);
 
  private:

@@ -9,9 +9,10 @@
 // seed and the token sequence: the same sequence always gets the same error, as a trained D's
 // errors persist, and σ dials D's quality from perfect (0) to useless (σ ≫ the spread of x*).
 // A logit scale β ≠ 1 tempers D*: the logit is β·x*(y) (+ σ·ε(y)). Where p*/p ≪ 1, as for
-// every sequence of a trained generator, σ(β·x*) ≈ (p*/p)^β, so GCN's target p·D becomes the
-// geometric bridge p^(1−β)·p*^β: a target between p (β = 0) and p* (β = 1) whose importance
-// weights spread less.
+// most samples of a trained generator (log p*/p ≈ −48 ± 11 nats on the oracle's MLE start),
+// σ(β·x*) ≈ (p*/p)^β, so GCN's target p·D there is the geometric bridge p^(1−β)·p*^β between p
+// (β = 0) and p* (β = 1), whose importance weights spread β times less in log; where p*/p ≳ 1
+// D saturates and p·D ≈ p, as without tempering.
 #pragma once
 #include <cstdint>
 #include <memory>

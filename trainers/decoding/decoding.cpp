@@ -66,6 +66,7 @@ class LearnedPrefixCache : public PrefixCache {
     return out;
   }
   std::vector<double> score_next(const std::vector<std::vector<int32_t>>& cand) override {
+    CG_CHECK(cand.size() == rows_, "prefix cache: candidates for ", cand.size(), " rows, ", rows_, " cached");
     size_t K = 0;
     for (const auto& c : cand) K = std::max(K, c.size());
     std::vector<double> out;

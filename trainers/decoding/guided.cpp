@@ -123,8 +123,10 @@ SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Pro
         out.logp[row] += logp[r * size_t(V) + size_t(tok[r])], out.logq[row] += double(q[r]);
         if (tok[r] == eos) open[r] = false, --n_open;
       }
-      guide->advance(tok);
-      if (t + 1 < group.length && n_open > 0) logits = g.step(s.tokens, cache);
+      if (t + 1 < group.length && n_open > 0) {  // nothing is drawn after the last step: no commit either
+        guide->advance(tok);
+        logits = g.step(s.tokens, cache);
+      }
     }
   }
   return out;

@@ -166,7 +166,8 @@ class DiscriminatorRun {
     // On the oracle the optimal D's logit is known: r = log p*(y) − log p(y). How well D's logits
     // x follow it: their correlation (1: D ranks samples as D* does), the mean |x − r|, and the
     // standard deviation of x − r (what is left once an offset is removed; comparable with the σ
-    // of discriminator.logit_noise, which is exactly that for D* with noise).
+    // of discriminator.logit_noise, which is exactly that for D* with noise and logit_scale 1; with
+    // a scale β it also holds (β − 1)·r).
     if (auto* oracle_task = dynamic_cast<const OracleTask*>(&task_)) {
       std::vector<double> r = oracle_task->oracle.log_probs(fake.seqs);
       for (size_t i = 0; i < r.size(); ++i) r[i] -= fake.logp[i];
