@@ -202,6 +202,14 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& r
 
 Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b) { return bias_gelu(matmul(x, w, false, true), b); }
 
+void index_add_(Tensor& table, const Tensor& ids, const Tensor& src) {
+  CG_CHECK(table.dim() == 2 && table.dtype() == DType::F32 && table.is_contiguous() && ids.dim() == 1 &&
+               src.dim() == 2 && src.size(0) == ids.size(0) && src.size(1) == table.size(1),
+           "index_add_: table ", describe(table), ", ids ", describe(ids), ", rows ", describe(src));
+  check_tokens("index_add_", ids, table.size(0));
+  run<Op::EmbeddingBackward>({ids.contiguous(), src.contiguous()}, {table});
+}
+
 static Tensor embedding_gradient(const Tensor& ids, const Tensor& w, const Tensor& g) {
   Tensor dw = Tensor::zeros(w.shape(), w.dtype(), g.device());
   run<Op::EmbeddingBackward>({ids, g.contiguous()}, {dw});

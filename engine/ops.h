@@ -38,6 +38,11 @@ Tensor embedding(const Tensor& ids, const Tensor& w);
 // W[ids] + P[pos] in one pass (token plus position embeddings); pos i32 of ids' shape. The rows
 // may be stored as bf16 from f32 tables (out_dtype; the table gradients stay f32).
 Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p, DType out_dtype);
+// table[ids[n], :] += src[n, :], in place, no history (PyTorch's index_add_ along dim 0; the
+// embedding's gradient op): table f32 [R, C] contiguous, ids i32 [N] in [0, R) (else an error
+// naming the op, on CUDA at the next synchronisation), src [N, C] f32 or bf16. Repeated ids add
+// up (atomically on CUDA, so their order of summation is not fixed).
+void index_add_(Tensor& table, const Tensor& ids, const Tensor& src);
 // Over the last dim; g, b [C].
 Tensor layernorm(const Tensor& x, const Tensor& g, const Tensor& b, double eps = 1e-5);
 // Over the last dim.

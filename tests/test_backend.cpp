@@ -59,6 +59,26 @@ TEST_CASE("every op on CUDA matches the CPU reference, forward and backward", "[
   }
 }
 
+TEST_CASE("index_add_ on CUDA matches the CPU, repeated ids included", "[gpu]") {
+  allocator(Device::CUDA).set_poison(true);
+  allocator(Device::CPU).set_poison(true);
+  const int64_t R = 37, C = 3, N = 101;  // N > R: ids repeat
+  Tensor tc = Tensor::uniform({R, C}, 71, 0, -1, 1), src = Tensor::uniform({N, C}, 72, 0, -1, 1);
+  std::vector<int32_t> ids(static_cast<size_t>(N));
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 13 + 5) % size_t(R));
+  Tensor tg = tc.to(Device::CUDA);
+  // The reference in double, from the inputs: table + Σ of the rows sent to each id.
+  const std::vector<float> t0 = tc.to_vector<float>(), s = src.to_vector<float>();
+  std::vector<double> want(t0.begin(), t0.end());
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (size_t c = 0; c < size_t(C); ++c) want[size_t(ids[i]) * size_t(C) + c] += double(s[i * size_t(C) + c]);
+  index_add_(tc, Tensor::from(ids, {N}), src);
+  index_add_(tg, Tensor::from(ids, {N}, Device::CUDA), src.to(Device::CUDA));
+  require_close(tc, tg, "index_add_");
+  const std::vector<float> got = tc.to_vector<float>();
+  for (size_t k = 0; k < want.size(); ++k) REQUIRE(double(got[k]) == Approx(want[k]).margin(1e-5));
+}
+
 // Attention shapes for the CUDA checks: q, k, v uniform in [−1, 1) and, when padded, the first
 // sequence's last `padding` keys masked.
 struct AttentionCase {

@@ -112,6 +112,13 @@ TEST_CASE("op values match closed forms", "[ops]") {
     REQUIRE_THROWS_WITH(embedding(Tensor::from(std::vector<int32_t>{1, 3}, {2}), w),
                         Catch::Contains("outside the vocabulary [0, 3)"));
   }
+  SECTION("index_add_ adds rows at their ids, repeats summed; ids outside the table are refused") {
+    Tensor t = Tensor::from(std::vector<float>{0, 1, 10, 11, 20, 21}, {3, 2});
+    index_add_(t, Tensor::from(std::vector<int32_t>{2, 0, 2}, {3}), Tensor::from(std::vector<float>{1, 2, 3, 4, 5, 6}, {3, 2}));
+    REQUIRE(t.to_vector<float>() == std::vector<float>{3, 5, 10, 11, 26, 29});
+    REQUIRE_THROWS_WITH(index_add_(t, Tensor::from(std::vector<int32_t>{3}, {1}), Tensor::from(std::vector<float>{1, 1}, {1, 2})),
+                        Catch::Contains("index_add_: 1 token id(s) outside the vocabulary [0, 3)"));
+  }
 }
 
 TEST_CASE("the chunked output layer equals the product then weighted_logprob, in value and gradients", "[ops]") {

@@ -65,6 +65,79 @@ std::unique_ptr<PrefixGuide> make_guide(const PrefixScorer& d, int64_t k,
   return std::make_unique<ScorerGuide>(d.logits, k, contexts);
 }
 
+// One step of the proposal: lq [b, V] on the generator's device, q̂'s logits (log q̂ up to a
+// per-row constant), and what turns log q̂ of the token drawn back into its log p.
+struct GuidedStep {
+  Tensor lq;
+  std::vector<double> logp;               // whole-vocabulary guide: log p of every token, [b × V]
+  std::vector<std::vector<int32_t>> cand;  // candidates' guide: each row's candidates…
+  std::vector<std::vector<double>> shift;  // …and what was added to their logits
+  double logp_of(size_t r, int32_t tok, double logq, int64_t V) const {
+    if (!logp.empty()) return logp[r * size_t(V) + size_t(tok)];
+    for (size_t j = 0; j < cand[r].size(); ++j)
+      if (cand[r][j] == tok) return logq - shift[r][j];
+    return logq;  // outside the candidates q̂ = p
+  }
+};
+
+// A guide that scores every token (D*, whose guide takes log p of the whole vocabulary): the
+// logits cross to the host and log q̂ = log p + log D − log Σ_v p·D is formed there in double.
+GuidedStep whole_vocabulary_step(const Tensor& logits, PrefixGuide& guide, int64_t t) {
+  const int64_t V = logits.size(-1);
+  const std::vector<float> z = logits.to_vector<float>();
+  check_logits(z, V, "guided", t);
+  GuidedStep step;
+  step.logp.resize(z.size());
+  for (size_t r = 0; r < z.size() / size_t(V); ++r) {
+    const double lz = log_sum_exp(z.data() + r * size_t(V), V);
+    for (size_t v = 0; v < size_t(V); ++v) step.logp[r * size_t(V) + v] = double(z[r * size_t(V) + v]) - lz;
+  }
+  const std::vector<double> x = guide.score(step.logp, {});
+  std::vector<float> lq(z.size());
+  for (size_t i = 0; i < z.size(); ++i) lq[i] = float(step.logp[i] + log_sigmoid(x[i]));
+  step.lq = Tensor::from(lq, logits.shape(), logits.device());
+  return step;
+}
+
+// A guide that scores k candidates per row: only their logits, ids and the rows' log Σ e^z cross
+// to the host (filter_rows), and each candidate's logit is raised on the device (index_add_) by
+//   log D(y_<t v) + log m_K − log Σ_{u∈K} p(u)·D(y_<t u),
+// which gives q̂(v) = m_K · p(v)D(v) / Σ_K p·D on the candidates and leaves p elsewhere (the row's
+// normaliser unchanged). Ended rows keep p.
+GuidedStep candidates_step(const Tensor& logits, PrefixGuide& guide, int64_t k, const std::vector<bool>& open,
+                           int64_t t) {
+  const int64_t V = logits.size(-1), b = logits.size(0), kk = std::min(k, V), width = 2 * kk + 2;
+  const std::vector<float> rows = filter_rows(logits, kk, 1.0, "guided", t);
+  GuidedStep step;
+  step.cand.resize(size_t(b)), step.shift.resize(size_t(b));
+  for (size_t r = 0; r < size_t(b); ++r)
+    if (open[r])
+      for (int64_t j = 0; j < kk; ++j) step.cand[r].push_back(int32_t(rows[r * size_t(width) + size_t(kk + j)]));
+  const std::vector<double> x = guide.score({}, step.cand);
+  std::vector<int32_t> at;
+  std::vector<float> add;
+  size_t i = 0;
+  for (size_t r = 0; r < size_t(b); ++r) {
+    if (step.cand[r].empty()) continue;
+    std::vector<double> z(step.cand[r].size()), w(z.size());
+    for (size_t j = 0; j < z.size(); ++j) z[j] = rows[r * size_t(width) + j], w[j] = z[j] + log_sigmoid(x[i + j]);
+    const double log_ratio = log_sum_exp(z) - log_sum_exp(w);  // log m_K − log Σ_K p·D (log Σ_V e^z cancels)
+    for (size_t j = 0; j < z.size(); ++j) {
+      step.shift[r].push_back(w[j] - z[j] + log_ratio);
+      at.push_back(int32_t(int64_t(r) * V + step.cand[r][j]));
+      add.push_back(float(step.shift[r].back()));
+    }
+    i += z.size();
+  }
+  step.lq = logits.to(DType::F32).contiguous().clone();
+  if (!at.empty()) {
+    Tensor flat = step.lq.reshape({b * V, 1});
+    index_add_(flat, Tensor::from(at, {int64_t(at.size())}, logits.device()),
+               Tensor::from(add, {int64_t(add.size()), 1}, logits.device()));
+  }
+  return step;
+}
+
 }  // namespace
 
 SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Prompts& prompts, int64_t length,
@@ -84,43 +157,15 @@ SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Pro
     std::vector<bool> open(b, true);
     size_t n_open = b;
     for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
-      const std::vector<float> z = logits.to_vector<float>();
-      check_logits(z, V, "guided", t);
-      std::vector<double> logp(z.size());
-      for (size_t r = 0; r < b; ++r) {
-        const double lz = log_sum_exp(z.data() + r * size_t(V), V);
-        for (int64_t v = 0; v < V; ++v) logp[r * size_t(V) + size_t(v)] = double(z[r * size_t(V) + size_t(v)]) - lz;
-      }
-      std::vector<std::vector<int32_t>> cand(K > 0 ? b : 0);
-      for (size_t r = 0; r < cand.size(); ++r)
-        if (open[r]) cand[r] = top_tokens(z.data() + r * size_t(V), V, K);
-      const std::vector<double> x = guide->score(logp, cand);
-      // log q̂ over the vocabulary; an ended row keeps p (never drawn from again).
-      std::vector<float> lq(logp.begin(), logp.end());
-      size_t at = 0;
-      for (size_t r = 0; r < b; ++r) {
-        double* lp = logp.data() + r * size_t(V);
-        float* row = lq.data() + r * size_t(V);
-        if (K == 0) {
-          std::vector<double> w(static_cast<size_t>(V));
-          for (int64_t v = 0; v < V; ++v) w[size_t(v)] = lp[v] + log_sigmoid(x[r * size_t(V) + size_t(v)]);
-          const double lz = log_sum_exp(w);
-          for (int64_t v = 0; v < V; ++v) row[v] = float(w[size_t(v)] - lz);
-        } else if (!cand[r].empty()) {
-          std::vector<double> w, p_k;
-          for (int32_t v : cand[r]) w.push_back(lp[v] + log_sigmoid(x[at++])), p_k.push_back(lp[v]);
-          const double shift = log_sum_exp(p_k) - log_sum_exp(w);  // log m_K − log Σ_K p·D
-          for (size_t j = 0; j < w.size(); ++j) row[cand[r][j]] = float(w[j] + shift);
-        }
-      }
-      const Samples s = sample_logits(Tensor::from(lq, {int64_t(b), V}, g.device()), SamplingConfig{}, seed, group.offset(t));
+      const GuidedStep step = K == 0 ? whole_vocabulary_step(logits, *guide, t) : candidates_step(logits, *guide, K, open, t);
+      const Samples s = sample_logits(step.lq, SamplingConfig{}, seed, group.offset(t));
       const std::vector<int32_t> tok = s.tokens.to_vector<int32_t>();
       const std::vector<float> q = s.logq.to_vector<float>();
       for (size_t r = 0; r < b; ++r) {
         if (!open[r]) continue;
         const size_t row = group.rows[r];
         out.seqs[row].push_back(tok[r]);
-        out.logp[row] += logp[r * size_t(V) + size_t(tok[r])], out.logq[row] += double(q[r]);
+        out.logp[row] += step.logp_of(r, tok[r], double(q[r]), V), out.logq[row] += double(q[r]);
         if (tok[r] == eos) open[r] = false, --n_open;
       }
       if (t + 1 < group.length && n_open > 0) {  // nothing is drawn after the last step: no commit either
