@@ -54,6 +54,29 @@ std::vector<double> guided_q(const Generator& g, const std::vector<int32_t>& pre
   return q;
 }
 
+// A guide that scores every token of the vocabulary (candidates() = 0, as D*'s does) with
+// hashed_logits of each row's prefix extended by it.
+class HashedGuide : public PrefixGuide {
+ public:
+  explicit HashedGuide(const std::vector<const std::vector<int32_t>*>& contexts) {
+    for (const auto* c : contexts) prefixes_.push_back(*c);
+  }
+  int64_t candidates() const override { return 0; }
+  std::vector<double> score(const std::vector<double>& logp, const std::vector<std::vector<int32_t>>&) override {
+    const size_t V = logp.size() / prefixes_.size();
+    Sequences ext;
+    for (const auto& p : prefixes_)
+      for (size_t v = 0; v < V; ++v) ext.push_back(p), ext.back().push_back(int32_t(v));
+    return hashed_logits(ext);
+  }
+  void advance(const std::vector<int32_t>& tokens) override {
+    for (size_t r = 0; r < tokens.size(); ++r) prefixes_[r].push_back(tokens[r]);
+  }
+
+ private:
+  Sequences prefixes_;
+};
+
 std::string oracle_path() {
   const char* shared = std::getenv("COOPGEN_SHARED");
   return (std::filesystem::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
@@ -63,13 +86,16 @@ std::string oracle_path() {
 
 TEST_CASE("guided decoder: one step draws q̂ ∝ p·D on the top-K candidates, p elsewhere", "[decoding]") {
   const Generator g = tiny_generator(9, 6, 4);
-  for (int64_t K : {3, 9}) {
+  PrefixScorer whole(hashed_logits);  // a guide over the whole vocabulary (K = 0 below), formed on the host
+  whole.guide = [](const std::vector<const std::vector<int32_t>*>& contexts) { return std::make_unique<HashedGuide>(contexts); };
+  for (int64_t K : {3, 9, 0}) {
     INFO("K " << K);
-    const std::vector<double> q = guided_q(g, {}, K), lp = next_logp(g, 0, {});
+    const std::vector<double> q = guided_q(g, {}, K == 0 ? g.vocab() : K), lp = next_logp(g, 0, {});
     const int64_t n = 30000;
     GuidedConfig cfg;
-    cfg.candidates = K;
-    const SampledSet s = guided_sequences(g, PrefixScorer(hashed_logits), Prompts::unconditional(0, n), 1, cfg, 5);
+    cfg.candidates = std::max<int64_t>(K, 1);
+    const SampledSet s =
+        guided_sequences(g, K == 0 ? whole : PrefixScorer(hashed_logits), Prompts::unconditional(0, n), 1, cfg, 5);
     std::vector<double> freq(q.size(), 0.0);
     for (int64_t r = 0; r < n; ++r) {
       const size_t v = size_t(s.seqs[size_t(r)][0]);
