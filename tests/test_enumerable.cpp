@@ -1,7 +1,7 @@
 // The convergence claim of GCN (Lamprier et al. 2022) as a test, on problems small enough to
 // enumerate (trainers/methods/enumerable.h): with the optimal discriminator D* = p*/(p* + p) and the
 // M-step solved exactly, iterating p_{t+1} ∝ p_t·D*_t never increases KL(p*‖p_t) and drives it to
-// zero, while the target p·D*/(1 − D*) is p* after one iteration. The numbers the test compares
+// zero (so does a tempered D*, more slowly), while the target p·D*/(1 − D*) is p* after one iteration. The numbers the test compares
 // with are closed forms (p* itself) and the KL computed from the definition.
 #include <catch2/catch.hpp>
 
@@ -16,20 +16,27 @@
 using namespace coopgen;
 using namespace coopgen::enumerable;
 
-TEST_CASE("exact GCN iterations with D* never increase KL(p*||p) and converge", "[enumerable]") {
-  for (const auto& [vocab, length] : {std::pair<int64_t, int64_t>{3, 3}, {4, 3}, {2, 5}})
-    for (uint64_t seed = 1; seed <= 5; ++seed) {
-      const Problem pr = random_problem(vocab, length, seed);
-      const std::vector<double> c = kl_curve(pr, {"exact", "p_d"}, 200);
-      INFO("V " << vocab << ", length " << length << ", problem " << seed << ": KL " << c.front() << " → " << c.back());
-      REQUIRE(c.front() > 0.05);  // a real distance to cover
-      // KL summed in double over ≤ 64 terms is exact to about 1e-15 (it can even come out −1e-16).
-      for (size_t t = 1; t < c.size(); ++t) REQUIRE(c[t] <= c[t - 1] + 1e-14);
-      size_t first_below = 0;
-      while (first_below < c.size() && c[first_below] >= 1e-3) ++first_below;
-      REQUIRE(first_below < 60);
-      REQUIRE(std::fabs(c.back()) < 1e-12);
-    }
+TEST_CASE("exact GCN iterations with D*, tempered or not, never increase KL(p*||p) and converge", "[enumerable]") {
+  // β < 1 (D = σ(β·log p*/p), discriminator.logit_scale) keeps p* the only fixed point and slows
+  // the contraction: where p*/p ≪ 1 the iteration is p ← p^(1−β)·p*^β.
+  for (const double beta : {1.0, 0.5, 0.25}) {
+    for (const auto& [vocab, length] : {std::pair<int64_t, int64_t>{3, 3}, {4, 3}, {2, 5}})
+      for (uint64_t seed = 1; seed <= 5; ++seed) {
+        const Problem pr = random_problem(vocab, length, seed);
+        Update exact{"exact", "p_d"};
+        exact.beta = beta;
+        const std::vector<double> c = kl_curve(pr, exact, 200);
+        INFO("β " << beta << ", V " << vocab << ", length " << length << ", problem " << seed << ": KL " << c.front() << " → "
+                  << c.back());
+        REQUIRE(c.front() > 0.05);  // a real distance to cover
+        // KL summed in double over ≤ 64 terms is exact to about 1e-15 (it can even come out −1e-16).
+        for (size_t t = 1; t < c.size(); ++t) REQUIRE(c[t] <= c[t - 1] + 1e-14);
+        size_t first_below = 0;
+        while (first_below < c.size() && c[first_below] >= 1e-3) ++first_below;
+        REQUIRE(first_below < 60);
+        REQUIRE(std::fabs(c.back()) < 1e-12);
+      }
+  }
 }
 
 TEST_CASE("the target p·D*/(1−D*) is p* after one exact iteration", "[enumerable]") {
@@ -41,13 +48,18 @@ TEST_CASE("the target p·D*/(1−D*) is p* after one exact iteration", "[enumera
   }
 }
 
-TEST_CASE("the p·D* target is p·p*/(p + p*) normalised, with normaliser at most 1/2", "[enumerable]") {
+TEST_CASE("the p·D* target is p·p*/(p + p*) normalised, with normaliser at most 1/2; tempered, p/(1 + √(p/p*))", "[enumerable]") {
   const Problem pr = random_problem(3, 3, 7);
   const std::vector<double> p = softmax(pr.theta), q = target(p, pr.p_star, "p_d");
   double z = 0;
   for (size_t i = 0; i < p.size(); ++i) z += p[i] * pr.p_star[i] / (p[i] + pr.p_star[i]);
   REQUIRE(z <= 0.5);
   for (size_t i = 0; i < p.size(); ++i) REQUIRE(q[i] == Approx(p[i] * pr.p_star[i] / (p[i] + pr.p_star[i]) / z).epsilon(1e-12));
+  // Tempered by β = 0.5: D = σ(½ log p*/p) = 1/(1 + √(p/p*)).
+  const std::vector<double> qt = target(p, pr.p_star, "p_d", 0.5);
+  double zt = 0;
+  for (size_t i = 0; i < p.size(); ++i) zt += p[i] / (1 + std::sqrt(p[i] / pr.p_star[i]));
+  for (size_t i = 0; i < p.size(); ++i) REQUIRE(qt[i] == Approx(p[i] / (1 + std::sqrt(p[i] / pr.p_star[i])) / zt).epsilon(1e-12));
 }
 
 // Reranking with resampling (sampling-importance-resampling) from q̂ = p with the weights D*: its

@@ -66,10 +66,11 @@ double kl(const std::vector<double>& a, const std::vector<double>& b) {
   return d;
 }
 
-std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, const std::string& kind) {
-  // log D*/(1−D*) = log p* − log p; log D* = log_sigmoid of it. In log space, as the trainer does.
+std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, const std::string& kind,
+                           double beta) {
+  // log D*/(1−D*) = log p* − log p (times β); log D* = log_sigmoid of it. In log space, as the trainer does.
   std::vector<double> logp(p.size()), logq(p.size()), x(p.size());
-  for (size_t i = 0; i < p.size(); ++i) logp[i] = logq[i] = std::log(p[i]), x[i] = std::log(p_star[i]) - logp[i];
+  for (size_t i = 0; i < p.size(); ++i) logp[i] = logq[i] = std::log(p[i]), x[i] = beta * (std::log(p_star[i]) - logp[i]);
   std::vector<double> lw = log_importance_weights(logp, logq, x, kind);  // log D* (or log odds), q̂ = p
   for (size_t i = 0; i < p.size(); ++i) lw[i] += logp[i];
   return self_normalise(lw);
@@ -82,10 +83,10 @@ std::vector<double> kl_curve(const Problem& pr, const Update& u, int64_t iterati
   for (int64_t t = 0; t < iterations; ++t) {
     const std::vector<double> p = softmax(theta);
     if (u.kind == "exact") {
-      const std::vector<double> q = target(p, pr.p_star, u.target);
+      const std::vector<double> q = target(p, pr.p_star, u.target, u.beta);
       for (size_t i = 0; i < q.size(); ++i) theta[i] = std::log(q[i]);
     } else if (u.kind == "gradient") {
-      descend(theta, target(p, pr.p_star, u.target), u.steps, u.lr);
+      descend(theta, target(p, pr.p_star, u.target, u.beta), u.steps, u.lr);
     } else {
       // M draws from q̂ = p_t, with their log p, log q̂ and D*'s logits.
       std::vector<size_t> ys;
@@ -93,7 +94,7 @@ std::vector<double> kl_curve(const Problem& pr, const Update& u, int64_t iterati
       for (int64_t m = 0; m < u.samples; ++m) {
         ys.push_back(draw(p, random::uniform(random::stream(u.seed, t * u.samples + m, 3))));
         logp.push_back(std::log(p[ys.back()]));
-        x.push_back(std::log(pr.p_star[ys.back()]) - logp.back());
+        x.push_back(u.beta * (std::log(pr.p_star[ys.back()]) - logp.back()));
         d.push_back(std::exp(log_sigmoid(x.back())));
       }
       const std::vector<double> w = u.kind == "sampled" ? self_normalise(log_importance_weights(logp, logp, x, u.target))
@@ -123,6 +124,8 @@ void write_report(const std::string& csv_path, int64_t problems, int64_t vocab, 
       {"reinforce_m16_lr1", {"reinforce", "p_d", 1, 1.0, 16, 11}},
       {"reinforce_m256_lr1", {"reinforce", "p_d", 1, 1.0, 256, 11}},
       {"reinforce_m256_lr10", {"reinforce", "p_d", 1, 10.0, 256, 11}},
+      {"exact_beta0.25", {"exact", "p_d", 0, 0, 0, 0, 0.25}},
+      {"sampled_m16_5steps_beta0.25", {"sampled", "p_d", 5, 1.0, 16, 11, 0.25}},
   };
   const std::filesystem::path path(csv_path), tmp = path.string() + ".tmp";
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());

@@ -25,8 +25,10 @@ std::vector<double> softmax(const std::vector<double>& theta);
 // KL(a‖b) = Σ a log(a/b), nats (terms with a = 0 are 0).
 double kl(const std::vector<double>& a, const std::vector<double>& b);
 // The method's target from p and the optimal D*: q ∝ p·D* ("p_d": GCN, RML-GAN) or q ∝ p·D*/(1−D*)
-// ("p_d_odds", which is p* itself).
-std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, const std::string& kind);
+// ("p_d_odds", which is p* itself). With β ≠ 1 the tempered D* = σ(β·log p*/p) of
+// discriminator.logit_scale (models/optimal_discriminator.h) stands for D*.
+std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, const std::string& kind,
+                           double beta = 1.0);
 
 // One way of taking the generator update, iterated:
 //   exact      p_{t+1} = q_t (the M-step solved exactly: p_θ represents any distribution);
@@ -42,6 +44,7 @@ struct Update {
   double lr = 1.0;
   int64_t samples = 64;
   uint64_t seed = 0;
+  double beta = 1.0;  // D's logit β·log p*/p: a tempered D* (1: D* itself)
 };
 
 // KL(p*‖p_t) for t = 0 … iterations.
@@ -49,7 +52,8 @@ std::vector<double> kl_curve(const Problem& problem, const Update& update, int64
 
 // Writes one CSV row per (problem, update, iteration) for `problems` random problems of the given
 // size: columns problem, update, iteration, kl. The updates: exact, gradient with 1 and 5 steps,
-// sampled with M = 16 and 256 (5 steps), reinforce; `coopgen enumerate` (docs/results.md).
+// sampled with M = 16 and 256 (5 steps), reinforce, and exact and sampled (M = 16) with D*
+// tempered by β = 0.25; `coopgen enumerate` (docs/results.md).
 void write_report(const std::string& csv_path, int64_t problems, int64_t vocab, int64_t length, int64_t iterations);
 
 }  // namespace coopgen::enumerable
