@@ -40,7 +40,7 @@ Tensor embedding(const Tensor& ids, const Tensor& w);
 Tensor embedding(const Tensor& ids, const Tensor& w, const Tensor& pos, const Tensor& p, DType out_dtype);
 // table[ids[n], :] += src[n, :], in place, no history (PyTorch's index_add_ along dim 0; the
 // embedding's gradient op): table f32 [R, C] contiguous, ids i32 [N] in [0, R) (else an error
-// naming the op, on CUDA at the next synchronisation), src [N, C] f32 or bf16. Repeated ids add
+// naming the op, on CUDA at the next synchronisation), src [N, C] f32 (or bf16 on CUDA). Repeated ids add
 // up (atomically on CUDA, so their order of summation is not fixed).
 void index_add_(Tensor& table, const Tensor& ids, const Tensor& src);
 // Over the last dim; g, b [C].

@@ -18,8 +18,8 @@ class PrefixGuide {
   // Candidates scored per row: 0 means the whole vocabulary (exact), k > 0 the k tokens the
   // decoder names (the rest of the mass stays with p).
   virtual int64_t candidates() const = 0;
-  // Step t: `logp` [rows × V] the generator's log p(v | y_<t) (double); `cand` the candidate ids
-  // per row when candidates() > 0 (empty for a row that has ended). Returns D's logits on y_<t·v:
+  // Step t: `logp` [rows × V] the generator's log p(v | y_<t) (double) when candidates() = 0, empty
+  // otherwise; `cand` the candidate ids per row when candidates() > 0 (empty for a row that has ended). Returns D's logits on y_<t·v:
   // [rows × V], or the rows' candidates one after another in the order given.
   virtual std::vector<double> score(const std::vector<double>& logp, const std::vector<std::vector<int32_t>>& cand) = 0;
   // The token each row took at step t (ended rows: anything; they are never asked again).

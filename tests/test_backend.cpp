@@ -475,19 +475,23 @@ TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gath
     const std::vector<std::vector<int32_t>> dpaths{{6, 2, 8}, {1}, {10, 3}};
     const std::vector<double> xc = pc->score(dpaths, {0, 1, 2}), xg = pg->score(dpaths, {0, 1, 2});
     for (size_t r = 0; r < 3; ++r) REQUIRE(xg[r] == Approx(xc[r]).margin(1e-4));
-    // The guided proposal through that cache, drawn on each backend.
-    GuidedConfig guided;
-    guided.candidates = 4;
-    const Prompts prompts{0, {{1, 4}, {2}}, 3};
-    const SampledSet sc = guided_sequences(gc, learned_scorer(dcpu, 0, Device::CPU), prompts, 5, guided, 4),
-                     sg = guided_sequences(gg, learned_scorer(dgpu, 0, Device::CUDA), prompts, 5, guided, 4);
-    int same = 0;  // a draw at a CDF boundary may split on float rounding, as the sampler's test allows
-    for (size_t r = 0; r < sc.seqs.size(); ++r) {
-      if (sg.seqs[r] != sc.seqs[r]) continue;
-      ++same;
-      REQUIRE(sg.logq[r] == Approx(sc.logq[r]).margin(1e-4));
+    // The guided proposal through that cache, drawn on each backend; with one candidate the top-k
+    // runs on the device (8k ≤ V), with four on the host.
+    for (int64_t k : {1, 4}) {
+      GuidedConfig guided;
+      guided.candidates = k;
+      const Prompts prompts{0, {{1, 4}, {2}}, 3};
+      const SampledSet sc = guided_sequences(gc, learned_scorer(dcpu, 0, Device::CPU), prompts, 5, guided, 4),
+                       sg = guided_sequences(gg, learned_scorer(dgpu, 0, Device::CUDA), prompts, 5, guided, 4);
+      int same = 0;  // a draw at a CDF boundary may split on float rounding, as the sampler's test allows
+      for (size_t r = 0; r < sc.seqs.size(); ++r) {
+        if (sg.seqs[r] != sc.seqs[r]) continue;
+        ++same;
+        REQUIRE(sg.logq[r] == Approx(sc.logq[r]).margin(1e-4));
+        REQUIRE(sg.logp[r] == Approx(sc.logp[r]).margin(1e-4));
+      }
+      REQUIRE(same >= 5);
     }
-    REQUIRE(same >= 5);
   }
   // Decoders on both backends with a D that rewards token 3: the same searches, so the same tokens
   // unless a PUCT or beam tie is split differently by float rounding.

@@ -1,8 +1,11 @@
 // The guided proposal (trainers/decoding/decoding.h, GuidedConfig): per step, the generator's logits of
 // every row, D's logits on the rows' prefixes extended by their candidates (the discriminator's
-// own guide, a causal D's prefix cache, or whole prefixes: make_guide below), the proposal's log q̂ over the vocabulary in double, and one
-// draw from it by the engine's sampler on the generator's device.
+// own guide, a causal D's prefix cache, or whole prefixes: make_guide below), the proposal's
+// logits (on the host in double for a whole-vocabulary guide; for candidates, their shifts formed
+// in double from k values and added on the device), and one draw from it by the engine's sampler on
+// the generator's device.
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "engine/logspace.h"
@@ -93,6 +96,7 @@ GuidedStep whole_vocabulary_step(const Tensor& logits, PrefixGuide& guide, int64
     for (size_t v = 0; v < size_t(V); ++v) step.logp[r * size_t(V) + v] = double(z[r * size_t(V) + v]) - lz;
   }
   const std::vector<double> x = guide.score(step.logp, {});
+  CG_CHECK(x.size() == z.size(), "guided: the guide scored ", x.size(), " tokens of ", z.size());
   std::vector<float> lq(z.size());
   for (size_t i = 0; i < z.size(); ++i) lq[i] = float(step.logp[i] + log_sigmoid(x[i]));
   step.lq = Tensor::from(lq, logits.shape(), logits.device());
@@ -107,6 +111,7 @@ GuidedStep whole_vocabulary_step(const Tensor& logits, PrefixGuide& guide, int64
 GuidedStep candidates_step(const Tensor& logits, PrefixGuide& guide, int64_t k, const std::vector<bool>& open,
                            int64_t t) {
   const int64_t V = logits.size(-1), b = logits.size(0), kk = std::min(k, V), width = 2 * kk + 2;
+  CG_CHECK(b * V <= std::numeric_limits<int32_t>::max(), "guided: ", b, " rows × ", V, " tokens exceed i32 positions");
   const std::vector<float> rows = filter_rows(logits, kk, 1.0, "guided", t);
   GuidedStep step;
   step.cand.resize(size_t(b)), step.shift.resize(size_t(b));
@@ -114,6 +119,9 @@ GuidedStep candidates_step(const Tensor& logits, PrefixGuide& guide, int64_t k, 
     if (open[r])
       for (int64_t j = 0; j < kk; ++j) step.cand[r].push_back(int32_t(rows[r * size_t(width) + size_t(kk + j)]));
   const std::vector<double> x = guide.score({}, step.cand);
+  size_t asked = 0;
+  for (const auto& c : step.cand) asked += c.size();
+  CG_CHECK(x.size() == asked, "guided: the guide scored ", x.size(), " candidates of ", asked);
   std::vector<int32_t> at;
   std::vector<float> add;
   size_t i = 0;
@@ -123,7 +131,7 @@ GuidedStep candidates_step(const Tensor& logits, PrefixGuide& guide, int64_t k, 
     for (size_t j = 0; j < z.size(); ++j) z[j] = rows[r * size_t(width) + j], w[j] = z[j] + log_sigmoid(x[i + j]);
     const double log_ratio = log_sum_exp(z) - log_sum_exp(w);  // log m_K − log Σ_K p·D (log Σ_V e^z cancels)
     for (size_t j = 0; j < z.size(); ++j) {
-      step.shift[r].push_back(w[j] - z[j] + log_ratio);
+      step.shift[r].push_back(log_sigmoid(x[i + j]) + log_ratio);
       at.push_back(int32_t(int64_t(r) * V + step.cand[r][j]));
       add.push_back(float(step.shift[r].back()));
     }
@@ -164,6 +172,7 @@ SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Pro
       for (size_t r = 0; r < b; ++r) {
         if (!open[r]) continue;
         const size_t row = group.rows[r];
+        if (tok[r] < 0) fail_undefined_logits("guided", row, t);  // the sampler's mark: no distribution
         out.seqs[row].push_back(tok[r]);
         out.logp[row] += step.logp_of(r, tok[r], double(q[r]), V), out.logq[row] += double(q[r]);
         if (tok[r] == eos) open[r] = false, --n_open;

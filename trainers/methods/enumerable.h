@@ -26,7 +26,8 @@ std::vector<double> softmax(const std::vector<double>& theta);
 double kl(const std::vector<double>& a, const std::vector<double>& b);
 // The method's target from p and the optimal D*: q ∝ p·D* ("p_d": GCN, RML-GAN) or q ∝ p·D*/(1−D*)
 // ("p_d_odds", which is p* itself). With β ≠ 1 the tempered D* = σ(β·log p*/p) of
-// discriminator.logit_scale (models/optimal_discriminator.h) stands for D*.
+// discriminator.logit_scale (models/optimal_discriminator.h) stands for D* (and p_d_odds becomes
+// p^(1−β)·p*^β).
 std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, const std::string& kind,
                            double beta = 1.0);
 
