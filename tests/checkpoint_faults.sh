@@ -40,7 +40,13 @@ for k in $(seq 1 12); do
   "$coopgen" train "${args[@]}" run_dir="$work/kill" train.steps=100000 train.checkpoint_every=1 --resume \
     > "$work/kill$k.log" 2>&1 &
   pid=$!
-  sleep "$(( RANDOM % 2 )).$(( 5 + RANDOM % 5 ))$(( RANDOM % 10 ))"
+  # A random moment within the first second of the loop: wait for its first step line, since a fixed
+  # delay from the start lands before the loop on a loaded machine (an ASan build beside experiments).
+  for _ in $(seq 1 1200); do
+    if grep -q '^step ' "$work/kill$k.log" 2>/dev/null || ! kill -0 $pid 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  sleep "0.$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
   kill -KILL $pid
   wait $pid 2>/dev/null
   "$coopgen" inspect "$work/kill/checkpoint" > "$work/inspect$k.log" 2>&1 ||
