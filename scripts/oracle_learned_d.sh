@@ -28,9 +28,10 @@ mkdir -p "$OUT"
 common="model.init=$start train.steps=$STEPS optim.schedule.total_steps=$STEPS train.eval_every=100 train.log_every=10
         train.checkpoint_every=0 train.eval_samples=1000 optim.schedule.warmup_steps=0
         discriminator.init_from_generator=false discriminator.pretrain_steps=300 ${RUN_ARGS:-}"
-for variant in ${VARIANTS:-d_base d_proposal d_k5 d_gate}; do learned_d_args "$variant" > /dev/null; done  # checked first
+variants=${VARIANTS:-d_base d_proposal d_k5 d_gate}
+for variant in $variants; do learned_d_args "$variant" > /dev/null; done  # checked first
 for seed in ${SEEDS[*]}; do
-  for variant in ${VARIANTS:-d_base d_proposal d_k5 d_gate}; do
+  for variant in $variants; do
     methods=${METHODS:-$([ "$variant" = d_base ] && echo "gcn_p gcn_mix gcn_guided rml_gan gan" || echo "gcn_p gcn_guided")}
     for method in $methods; do
       run="$OUT/$method+$variant-constant-$seed"

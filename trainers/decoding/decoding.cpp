@@ -3,21 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numeric>
 
 namespace coopgen {
-
-template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k) {
-  const size_t n = k > 0 ? std::min(size_t(k), size_t(V)) : size_t(V);
-  std::vector<int32_t> ids(static_cast<size_t>(V));
-  std::iota(ids.begin(), ids.end(), 0);
-  std::partial_sort(ids.begin(), ids.begin() + long(n), ids.end(),
-                    [&](int32_t a, int32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
-  ids.resize(n);
-  return ids;
-}
-template std::vector<int32_t> top_tokens<float>(const float*, int64_t, int64_t);
-template std::vector<int32_t> top_tokens<double>(const double*, int64_t, int64_t);
 
 std::vector<float> filter_rows(const Tensor& logits, int64_t k, double temperature, const char* decoder, int64_t step,
                                const GumbelDraw* gumbel) {
@@ -67,14 +54,16 @@ class LearnedPrefixCache : public PrefixCache {
   }
   std::vector<double> score_next(const std::vector<std::vector<int32_t>>& cand) override {
     CG_CHECK(cand.size() == rows_, "prefix cache: candidates for ", cand.size(), " rows, ", rows_, " cached");
-    size_t K = 0;
-    for (const auto& c : cand) K = std::max(K, c.size());
+    std::vector<size_t> asked;
+    for (size_t r = 0; r < cand.size(); ++r)
+      if (!cand[r].empty()) asked.push_back(r);
     std::vector<double> out;
-    if (K == 0) return out;
-    std::vector<int32_t> ids(rows_ * K, pad_);  // rows with fewer candidates padded, their scores dropped
-    for (size_t r = 0; r < cand.size(); ++r) std::copy(cand[r].begin(), cand[r].end(), ids.begin() + long(r * K));
-    const std::vector<double> all = cache_.score_next(Tensor::from(ids, {int64_t(rows_), int64_t(K)}, device_));
-    for (size_t r = 0; r < cand.size(); ++r) out.insert(out.end(), all.begin() + long(r * K), all.begin() + long(r * K + cand[r].size()));
+    if (asked.empty()) return out;
+    // [rows, K]: rows with fewer candidates padded, their scores dropped.
+    const Tensor ids = batch_paths(cand, asked, pad_, device_).ids;
+    const size_t K = size_t(ids.size(1));
+    const std::vector<double> all = cache_.score_next(ids);
+    for (size_t r : asked) out.insert(out.end(), all.begin() + long(r * K), all.begin() + long(r * K + cand[r].size()));
     return out;
   }
   void commit(const std::vector<int32_t>& tokens) override {

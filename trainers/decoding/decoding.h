@@ -137,7 +137,4 @@ struct GumbelDraw {
 std::vector<float> filter_rows(const Tensor& logits, int64_t k, double temperature, const char* decoder, int64_t step,
                                const GumbelDraw* gumbel = nullptr);
 
-// Token ids in decreasing order of score[0..V), the first k (k ≤ 0: all); ties by id.
-template <class T> std::vector<int32_t> top_tokens(const T* score, int64_t V, int64_t k);
-
 }  // namespace coopgen

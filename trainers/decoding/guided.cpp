@@ -107,9 +107,9 @@ GuidedStep whole_vocabulary_step(const Tensor& logits, PrefixGuide& guide, int64
 // to the host (filter_rows), and each candidate's logit is raised on the device (index_add_) by
 //   log D(y_<t v) + log m_K − log Σ_{u∈K} p(u)·D(y_<t u),
 // which gives q̂(v) = m_K · p(v)D(v) / Σ_K p·D on the candidates and leaves p elsewhere (the row's
-// normaliser unchanged). Ended rows keep p.
-GuidedStep candidates_step(const Tensor& logits, PrefixGuide& guide, int64_t k, const std::vector<bool>& open,
-                           int64_t t) {
+// normaliser unchanged). Ended rows keep p. The generator's logits become q̂'s in place: the
+// caller draws from them and discards them, so no b × V copy is made per token.
+GuidedStep candidates_step(Tensor& logits, PrefixGuide& guide, int64_t k, const std::vector<bool>& open, int64_t t) {
   const int64_t V = logits.size(-1), b = logits.size(0), kk = std::min(k, V), width = 2 * kk + 2;
   CG_CHECK(b * V <= std::numeric_limits<int32_t>::max(), "guided: ", b, " rows × ", V, " tokens exceed i32 positions");
   const std::vector<float> rows = filter_rows(logits, kk, 1.0, "guided", t);
@@ -127,17 +127,19 @@ GuidedStep candidates_step(const Tensor& logits, PrefixGuide& guide, int64_t k, 
   size_t i = 0;
   for (size_t r = 0; r < size_t(b); ++r) {
     if (step.cand[r].empty()) continue;
-    std::vector<double> z(step.cand[r].size()), w(z.size());
-    for (size_t j = 0; j < z.size(); ++j) z[j] = rows[r * size_t(width) + j], w[j] = z[j] + log_sigmoid(x[i + j]);
+    std::vector<double> z(step.cand[r].size()), log_d(z.size()), w(z.size());
+    for (size_t j = 0; j < z.size(); ++j)
+      z[j] = rows[r * size_t(width) + j], log_d[j] = log_sigmoid(x[i + j]), w[j] = z[j] + log_d[j];
     const double log_ratio = log_sum_exp(z) - log_sum_exp(w);  // log m_K − log Σ_K p·D (log Σ_V e^z cancels)
     for (size_t j = 0; j < z.size(); ++j) {
-      step.shift[r].push_back(log_sigmoid(x[i + j]) + log_ratio);
+      step.shift[r].push_back(log_d[j] + log_ratio);
       at.push_back(int32_t(int64_t(r) * V + step.cand[r][j]));
       add.push_back(float(step.shift[r].back()));
     }
     i += z.size();
   }
-  step.lq = logits.to(DType::F32).contiguous().clone();
+  logits = logits.to(DType::F32).contiguous();  // itself: the generator's logits are f32 rows
+  step.lq = logits;
   if (!at.empty()) {
     Tensor flat = step.lq.reshape({b * V, 1});
     index_add_(flat, Tensor::from(at, {int64_t(at.size())}, logits.device()),
