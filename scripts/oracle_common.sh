@@ -21,14 +21,17 @@ oracle_method_args() {
 # The overrides of a learned-D setting by name (E3, docs/results.md), on top of a causal D that
 # also learns prefixes (so the guided proposal can use it): d_base (k = 1 step per generator step on
 # fakes of p), d_proposal (fakes from the proposal), d_k5 (k = 5), d_gate (pre-training continued
-# until D's accuracy over 20 batches reaches 0.8, at most 2,000 steps).
+# until D's accuracy over 20 batches reaches 0.8, at most 2,000 steps), d_all (all three remedies).
 learned_d_args() {
   local base="discriminator.kind=learned discriminator.causal=true discriminator.prefix_fraction=0.5"
+  local proposal="discriminator.fakes=proposal" k5="discriminator.steps=5"
+  local gate="discriminator.warmup_until_accuracy=0.8 discriminator.warmup_max_steps=2000"
   case "$1" in
     d_base) echo "$base" ;;
-    d_proposal) echo "$base discriminator.fakes=proposal" ;;
-    d_k5) echo "$base discriminator.steps=5" ;;
-    d_gate) echo "$base discriminator.warmup_until_accuracy=0.8 discriminator.warmup_max_steps=2000" ;;
+    d_proposal) echo "$base $proposal" ;;
+    d_k5) echo "$base $k5" ;;
+    d_gate) echo "$base $gate" ;;
+    d_all) echo "$base $proposal $k5 $gate" ;;
     *) echo "unknown learned-D variant $1" >&2; return 2 ;;
   esac
 }
@@ -53,6 +56,6 @@ oracle_start() {  # NAME BINARY
 # instead (with the BLAS thread count the scripts set), so several experiment scripts feed one queue:
 #   { PRINT=1 START=full scripts/oracle_optimal_d.sh 1; PRINT=1 scripts/oracle_learned_d.sh 0; } | xargs -P 2 -I{} sh -c '{}'
 run_jobs() {
-  if [ "${PRINT:-0}" = 1 ]; then sed "s/^/OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS /"
+  if [ "${PRINT:-0}" = 1 ]; then sed "s/^/export OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS; /"
   else xargs -P "${JOBS:-2}" -I{} sh -c '{}'; fi
 }

@@ -7,12 +7,13 @@
 #   d_proposal  as d_base, its fakes drawn from the proposal GCN samples;
 #   d_k5        as d_base with k = 5;
 #   d_gate      as d_base, pre-training continued until D's accuracy over 20 batches reaches 0.8
-#               (discriminator.warmup_until_accuracy; at most 2,000 steps).
+#               (discriminator.warmup_until_accuracy; at most 2,000 steps);
+#   d_all       the three remedies together: fakes from the proposal, k = 5, the gate.
 # Every run logs D's calibration against the exact D* at each evaluation (d_corr_log_ratio,
 # d_logit_mae, d_logit_sd_error). Runs are OUT/METHOD+VARIANT-SCHEDULE-SEED; finished ones are kept.
 #   scripts/oracle_learned_d.sh [SEEDS...]   (default 0 1; JOBS=2 at a time)
 # Variables: METHODS (d_base: gcn_p gcn_mix gcn_guided rml_gan gan; the other variants: gcn_p
-# gcn_guided), VARIANTS (all four), START (early, full or a checkpoint folder; scripts/oracle_common.sh),
+# gcn_guided), VARIANTS (the first four), START (early, full or a checkpoint folder; scripts/oracle_common.sh),
 # OUT (runs/oracle_learned), STEPS (1000), RUN_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
