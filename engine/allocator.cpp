@@ -68,8 +68,12 @@ void* CachingAllocator::allocate(size_t bytes) {
   const size_t size = round_size(bytes);
   std::lock_guard<std::mutex> lock(mu_);
   void* ptr = nullptr;
+  auto pooled = open_pool_ ? pool_free_[open_pool_].find(size) : cached_.end();
   auto it = cached_.find(size);
-  if (it != cached_.end()) {
+  if (open_pool_ && pooled != pool_free_[open_pool_].end()) {
+    ptr = pooled->second;
+    pool_free_[open_pool_].erase(pooled);
+  } else if (it != cached_.end()) {
     ptr = it->second;
     cached_.erase(it);
   } else {
@@ -84,9 +88,11 @@ void* CachingAllocator::allocate(size_t bytes) {
     stats_.raw_allocs++;
     stats_.reserved_bytes += size;
   }
+  if (open_pool_) pool_of_[ptr] = open_pool_;
   unpoison_block(device_, ptr, size);
   if (poison_) device::fill_bytes(ptr, device_, 0xFF, size);
-  poison_slack(device_, ptr, bytes, size);
+  // A pool's blocks stay addressable whole: the graph's replays use them after their tensors are gone.
+  if (!pool_of_.count(ptr)) poison_slack(device_, ptr, bytes, size);
   live_[ptr] = size;
   stats_.current_bytes += size;
   if (stats_.current_bytes > stats_.peak_bytes) stats_.peak_bytes = stats_.current_bytes;
@@ -99,9 +105,36 @@ void CachingAllocator::release(void* ptr) {
   auto it = live_.find(ptr);
   CG_CHECK(it != live_.end(), device_name(device_), " allocator: release of an unknown pointer");
   stats_.current_bytes -= it->second;
-  poison_block(device_, ptr, it->second);
-  cached_.emplace(it->second, ptr);
+  if (open_pool_ && !pool_of_.count(ptr)) pool_of_[ptr] = open_pool_;
+  if (auto pool = pool_of_.find(ptr); pool != pool_of_.end()) {
+    unpoison_block(device_, ptr, it->second);
+    pool_free_[pool->second].emplace(it->second, ptr);
+  } else {
+    poison_block(device_, ptr, it->second);
+    cached_.emplace(it->second, ptr);
+  }
   live_.erase(it);
+}
+
+int64_t CachingAllocator::begin_pool() {
+  std::lock_guard<std::mutex> lock(mu_);
+  CG_CHECK(!open_pool_, device_name(device_), " allocator: a graph pool is already open");
+  return open_pool_ = ++pools_;
+}
+
+void CachingAllocator::end_pool() {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_pool_ = 0;
+}
+
+void CachingAllocator::drop_pool(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [size, ptr] : pool_free_[id]) {
+    poison_block(device_, ptr, size);
+    cached_.emplace(size, ptr);
+  }
+  pool_free_.erase(id);
+  std::erase_if(pool_of_, [id](const auto& entry) { return entry.second == id; });
 }
 
 void CachingAllocator::free_cached_locked() {

@@ -35,6 +35,15 @@ class CachingAllocator {
   AllocatorStats stats() const;
   void reset_peak();
 
+  // Private pools for CUDA graphs (device::Graph): between begin_pool() and end_pool(), blocks
+  // handed out belong to a new pool, and so do blocks released meanwhile (the capture may have
+  // recorded work that reads them). A pool's block, released, returns to its pool, never to the
+  // shared cache, since each replay of the graph writes to it; drop_pool(id) gives the pool's free
+  // blocks back to the cache, and its live ones return there when released.
+  int64_t begin_pool();
+  void end_pool();
+  void drop_pool(int64_t id);
+
   // Tests: fill every block handed out with 0xFF bytes (NaN for floats, −1 for ints), so a
   // kernel that leaves part of its output unwritten is caught.
   void set_poison(bool on) { poison_ = on; }
@@ -49,6 +58,9 @@ class CachingAllocator {
   mutable std::mutex mu_;
   std::multimap<size_t, void*> cached_;       // size -> free block
   std::unordered_map<void*, size_t> live_;    // block -> size
+  int64_t open_pool_ = 0, pools_ = 0;          // the pool being filled (0: none), pools made
+  std::unordered_map<void*, int64_t> pool_of_;                 // block -> its graph pool
+  std::unordered_map<int64_t, std::multimap<size_t, void*>> pool_free_;  // pool -> free blocks
   AllocatorStats stats_;
   bool poison_ = false;
 };

@@ -6,6 +6,7 @@
 
 #include "core/counters.h"
 #include "core/error.h"
+#include "engine/allocator.h"
 
 #ifdef COOPGEN_WITH_CUDA
 #include <cublas_v2.h>
@@ -41,12 +42,32 @@ void require_cuda() {
   if (!cuda_available()) fail("device cuda requested, but no CUDA GPU is visible to this process");
 }
 
+// A deferred check: the pinned word its count lands in, and its message.
+struct Deferred {
+  const int32_t* verdict;
+  std::function<std::string(int64_t)> message;
+};
+
+// What a capture collects: its deferred checks, whose counts land in pinned words of its own
+// (chunks of kSlots), and the bytes its copies move per replay.
+struct Graph::Capture {
+  static constexpr size_t kSlots = 256;
+  std::vector<int32_t*> chunks;
+  std::vector<Deferred> checks;
+  int64_t h2d_bytes = 0, d2h_bytes = 0;
+  ~Capture() {
+    for (int32_t* c : chunks) cudaFreeHost(c);
+  }
+};
+
 constexpr size_t kMaxDeferred = 64;
 struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   int32_t* verdicts = nullptr;  // pinned: the deferred counts land here without a wait of their own
-  std::vector<std::function<std::string(int64_t)>> deferred;  // messages of the counts copied in
+  size_t eager = 0;             // verdict words in use
+  std::vector<Deferred> deferred;  // counts copied in, waiting for a wait
+  Graph::Capture* capture = nullptr;  // the open capture, if any
   Context() {
     require_cuda();
     CG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -64,8 +85,9 @@ static Context& context() {
 static void read_verdicts() {
   Context& ctx = context();
   const auto deferred = std::exchange(ctx.deferred, {});
-  for (size_t k = 0; k < deferred.size(); ++k)
-    if (ctx.verdicts[k]) fail(deferred[k](ctx.verdicts[k]));
+  ctx.eager = 0;
+  for (const Deferred& d : deferred)
+    if (*d.verdict) fail(d.message(*d.verdict));
 }
 
 static void wait_for_stream() {
@@ -76,11 +98,74 @@ static void wait_for_stream() {
 
 void defer_check(const int32_t* count, std::function<std::string(int64_t)> message) {
   Context& ctx = context();
-  if (ctx.deferred.size() == kMaxDeferred) wait_for_stream();
-  CG_CUDA_CHECK(cudaMemcpyAsync(ctx.verdicts + ctx.deferred.size(), count, sizeof(int32_t), cudaMemcpyDeviceToHost,
-                                ctx.stream));
+  int32_t* verdict;
+  if (Graph::Capture* c = ctx.capture) {  // a word of the graph's own, re-armed at each replay
+    const size_t k = c->checks.size();
+    if (k % Graph::Capture::kSlots == 0) {
+      c->chunks.push_back(nullptr);
+      CG_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&c->chunks.back()), Graph::Capture::kSlots * sizeof(int32_t)));
+    }
+    verdict = c->chunks[k / Graph::Capture::kSlots] + k % Graph::Capture::kSlots;
+    c->checks.push_back({verdict, std::move(message)});
+  } else {
+    if (ctx.eager == kMaxDeferred) wait_for_stream();
+    verdict = ctx.verdicts + ctx.eager++;
+    ctx.deferred.push_back({verdict, std::move(message)});
+  }
+  CG_CUDA_CHECK(cudaMemcpyAsync(verdict, count, sizeof(int32_t), cudaMemcpyDeviceToHost, ctx.stream));
   device_counters().d2h_bytes += int64_t(sizeof(int32_t));
-  ctx.deferred.push_back(std::move(message));
+}
+
+Graph::Graph(const std::function<void()>& body) : captured_(std::make_unique<Capture>()) {
+  Context& ctx = context();
+  CG_CHECK(!ctx.capture, "CUDA graph: a capture inside another");
+  wait_for_stream();  // checks deferred before the capture are read now, not mixed with its own
+  const DeviceCounters before = device_counters();
+  pool_ = allocator(Device::CUDA).begin_pool();
+  ctx.capture = captured_.get();
+  // Relaxed: the allocator may reach cudaMalloc (a new block for the pool) during the capture.
+  cudaError_t err = cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeRelaxed);
+  cudaGraph_t graph = nullptr;
+  try {
+    if (err != cudaSuccess) fail("CUDA graph: cudaStreamBeginCapture: ", cudaGetErrorString(err));
+    body();
+  } catch (...) {
+    cudaStreamEndCapture(ctx.stream, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    ctx.capture = nullptr;
+    allocator(Device::CUDA).end_pool();
+    throw;
+  }
+  err = cudaStreamEndCapture(ctx.stream, &graph);
+  ctx.capture = nullptr;
+  allocator(Device::CUDA).end_pool();
+  if (err != cudaSuccess) fail("CUDA graph: the capture failed: ", cudaGetErrorString(err));
+  err = cudaGraphInstantiate(reinterpret_cast<cudaGraphExec_t*>(&exec_), graph, 0);
+  cudaGraphDestroy(graph);
+  if (err != cudaSuccess) fail("CUDA graph: cudaGraphInstantiate: ", cudaGetErrorString(err));
+  // The capture ran nothing: its counts are what each replay moves, and the driver allocations.
+  const DeviceCounters during = device_counters() - before;
+  captured_->h2d_bytes = during.h2d_bytes;
+  captured_->d2h_bytes = during.d2h_bytes;
+  DeviceCounters& now = device_counters();
+  now = before;
+  now.driver_allocs += during.driver_allocs;
+}
+
+Graph::~Graph() {
+  if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+  allocator(Device::CUDA).drop_pool(pool_);
+}
+
+void Graph::launch() {
+  Context& ctx = context();
+  CG_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), ctx.stream));
+  DeviceCounters& now = device_counters();
+  ++now.launches;
+  now.h2d_bytes += captured_->h2d_bytes;
+  now.d2h_bytes += captured_->d2h_bytes;
+  ctx.deferred.insert(ctx.deferred.end(), captured_->checks.begin(), captured_->checks.end());
 }
 
 void* cuda_malloc(size_t bytes) {
@@ -172,6 +257,10 @@ void fill_bytes(void* ptr, Device d, int byte, size_t bytes) {
 }
 void synchronize() {}
 void defer_check(const int32_t*, std::function<std::string(int64_t)>) { not_built(); }
+struct Graph::Capture {};
+Graph::Graph(const std::function<void()>&) { not_built(); }
+Graph::~Graph() = default;
+void Graph::launch() { not_built(); }
 void select_gpu(int) {}
 void* stream() { not_built(); }
 double stream_elapsed_ms(const std::function<void()>&) { not_built(); }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/dtype.h"
@@ -31,6 +32,29 @@ double stream_elapsed_ms(const std::function<void()>& body);
 // of its own; a non-zero count fails there with message(count). Up to 64 wait at once; one more
 // reads them first.
 void defer_check(const int32_t* count, std::function<std::string(int64_t)> message);
+// A CUDA graph (CUDA Graphs) of the compute stream's work: `body` runs once under stream capture,
+// which records the kernels, copies and cuBLAS calls it asks for instead of running them, and
+// launch() replays them all with one launch. Tensors the body allocates come from a private pool
+// of the caching allocator that lives as long as the graph (each replay writes to the same
+// addresses); tensors it reads from outside must outlive the graph too. The body must not wait for
+// the device nor copy from or to pageable host memory (the capture fails naming the call). Checks
+// it defers (defer_check) are re-armed by each replay and read at the next wait. Counters: a replay
+// is one launch plus the bytes its copies move; the capture itself counts no launches.
+class Graph {
+ public:
+  explicit Graph(const std::function<void()>& body);
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  void launch();
+  struct Capture;  // what a capture collects (engine/device.cpp)
+
+ private:
+  void* exec_ = nullptr;
+  int64_t pool_ = 0;
+  std::unique_ptr<Capture> captured_;
+};
+
 // Named check after each CUDA op: a failure names the op and the CUDA error string.
 void check_last_error(const char* what);
 

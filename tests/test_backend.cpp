@@ -408,6 +408,56 @@ TEST_CASE("token ids outside the vocabulary on CUDA fail at the next host synchr
   REQUIRE_THROWS_WITH(lp.item(), Catch::Contains("weighted_logprob: 1 token id(s) outside the vocabulary [0, 4)"));
 }
 
+TEST_CASE("a CUDA graph replays its capture on new inputs with one launch and re-arms its deferred checks", "[gpu]") {
+  allocator(Device::CUDA).set_poison(true);
+  // Inputs live outside the graph; each replay reads what they hold then.
+  Tensor ids = Tensor::from(std::vector<int32_t>{0, 0, 0, 0, 0}, {5}, Device::CUDA);
+  Tensor table = Tensor::zeros({7, 3}, DType::F32, Device::CUDA), w = Tensor::zeros({4, 3}, DType::F32, Device::CUDA);
+  Tensor b = Tensor::zeros({4}, DType::F32, Device::CUDA);
+  Tensor y, ss;
+  NoGradGuard no_grad;
+  // An embedding (a deferred range check), a cuBLAS product and a grid-wide reduction.
+  const PerfCounters capturing;
+  device::Graph graph([&] {
+    y = linear(embedding(ids, table), w, b);
+    ss = sum_squares(y);
+  });
+  REQUIRE(capturing.read().launches == 0);  // recorded, not run
+  for (uint64_t seed : {1, 2}) {
+    const Tensor tc = Tensor::uniform({7, 3}, seed, 0, -1, 1, DType::F32, Device::CPU);
+    const Tensor wc = Tensor::uniform({4, 3}, seed, 9, -1, 1, DType::F32, Device::CPU);
+    const Tensor bc = Tensor::uniform({4}, seed, 17, -1, 1, DType::F32, Device::CPU);
+    const std::vector<int32_t> idv{int32_t(seed), 6, 0, 3, int32_t(seed + 2)};
+    for (auto [dst, src] : {std::pair{&table, tc}, {&w, wc}, {&b, bc}}) copy_(*dst, src.to(Device::CUDA));
+    copy_(ids, Tensor::from(idv, {5}, Device::CUDA));
+    const PerfCounters replay;
+    graph.launch();
+    REQUIRE(replay.read().launches == 1);
+    REQUIRE(replay.read().ops == 0);
+    REQUIRE(replay.read().syncs == 0);
+    const Tensor yc = linear(embedding(Tensor::from(idv, {5}, Device::CPU), tc), wc, bc);
+    require_close(yc, y, "graph replay, seed " + std::to_string(seed));
+    REQUIRE(ss.item() == Approx(sum_squares(yc).item()).epsilon(1e-5));
+  }
+  // A bad id fails at the wait after the replay, with the embedding's message, each replay.
+  copy_(ids, Tensor::from(std::vector<int32_t>{0, 7, 0, 0, 0}, {5}, Device::CUDA));
+  for (int k = 0; k < 2; ++k) {
+    graph.launch();
+    REQUIRE_THROWS_WITH(y.to(Device::CPU), Catch::Contains("embedding: 1 token id(s) outside the vocabulary [0, 7)"));
+  }
+  copy_(ids, Tensor::from(std::vector<int32_t>{0, 1, 2, 3, 4}, {5}, Device::CUDA));
+  graph.launch();
+  REQUIRE(y.to(Device::CPU).numel() == 20);
+}
+
+TEST_CASE("a CUDA graph capture refuses waits and copies of pageable host memory, and leaves the stream usable", "[gpu]") {
+  const Tensor x = Tensor::uniform({9}, 4, 0, -1, 1, DType::F32, Device::CUDA);
+  REQUIRE_THROWS_WITH(device::Graph([&] { (void)Tensor::from(std::vector<float>{1, 2}, {2}, Device::CUDA); }),
+                      Catch::Contains("capturing"));
+  REQUIRE_THROWS_WITH(device::Graph([&] { (void)sum_squares(x).item(); }), Catch::Contains("capturing"));
+  REQUIRE(sum_squares(x).item() == Approx(sum_squares(x.to(Device::CPU)).item()).epsilon(1e-6));
+}
+
 TEST_CASE("casts and strided copies on CUDA match the CPU", "[gpu]") {
   Tensor x = Tensor::uniform({3, 4, 5}, 3, 0, -100, 100);
   Tensor v = x.permute({2, 0, 1}).slice(1, 1, 3);

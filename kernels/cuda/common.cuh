@@ -63,7 +63,7 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
          ") exceeds the device limits (x below 2^31, y and z at most 65535)");
 #ifdef COOPGEN_SIM
   (void)stream;
-  sim::launch(name, grid, block, smem, [&] { kernel(static_cast<Params>(args)...); });
+  sim::launch(name, grid, block, smem, [kernel, args...] { kernel(static_cast<Params>(args)...); });
 #else
   // Beyond 48 kB a kernel must opt in (Hopper allows 227 kB): once per kernel and size, not per launch.
   static std::unordered_map<const void*, size_t> opted_in;

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/sim/capture.h"
 #include "kernels/sim/sim.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -344,9 +345,7 @@ void run_block(Launch& L, const uint3& block_idx) {
   }
 }
 
-}  // namespace
-
-void launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body) {
+void run_launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body) {
   const unsigned nthreads = block.x * block.y * block.z;
   if (nthreads == 0 || grid.x == 0 || grid.y == 0 || grid.z == 0)
     fail("sim: kernel ", kernel, ": empty launch (grid ", coord(grid), ", block ", coord(block), ")");
@@ -386,6 +385,12 @@ void launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_byt
   }
   g_launch = previous;
   if (!L.error.empty()) fail("sim: ", L.error, " (COOPGEN_SIM_SEED=", seed, ")");
+}
+
+}  // namespace
+
+void launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body) {
+  stream_work([=] { run_launch(kernel, grid, block, dynamic_shared_bytes, body); });
 }
 
 void syncthreads(const Loc& loc) {

@@ -42,7 +42,9 @@ struct ThreadState {
 extern thread_local ThreadState* current;
 
 // Runs `body` once per CUDA thread of every block (blocks in a seeded random order); throws
-// coopgen::Error naming the kernel, block, thread and source line on a detected fault.
+// coopgen::Error naming the kernel, block, thread and source line on a detected fault. While a
+// stream capture is open (kernels/sim/capture.h) the launch is recorded instead: `body` must hold
+// the kernel's arguments by value.
 void launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body);
 
 void syncthreads(const Loc& loc);
