@@ -197,8 +197,13 @@ void cpu_run(const OpCall& c) {
       });
     case Op::SampleLogits:
       return floating(t, [&]<class T>(T) {
+        SampleParams p = params<Op::SampleLogits>(c);
+        if (c.in.size() > 1) {  // the seed from memory: i32 [2], low and high word
+          const int32_t* w = c.in[1].data<int32_t>();
+          p.seed = uint64_t(uint32_t(w[0])) | uint64_t(uint32_t(w[1])) << 32;
+        }
         cpu::sample_logits(c.out[2].data<int32_t>(), out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), c.in[0].size(0),
-                           c.in[0].size(1), params<Op::SampleLogits>(c));
+                           c.in[0].size(1), p);
       });
     case Op::PhiloxUniform:
       return floating(t, [&]<class T>(T) {

@@ -242,7 +242,7 @@ void cuda_run(const OpCall& c) {
       const SampleParams& p = params<Op::SampleLogits>(c);
       const int64_t work = cuda::sample_workspace(rows, vocab, p);
       return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), work ? scratch(work) : nullptr,
-                                 in(c, 0), rows, vocab, p, s);
+                                 in(c, 0), rows, vocab, p, c.in.size() > 1 ? c.in[1].data<int32_t>() : nullptr, s);
     }
     case Op::TopKLogits:
       return cuda::top_k_logits(out(c, 0), in(c, 0), c.in[0].size(0), c.in[0].size(1), params<Op::TopKLogits>(c), s);

@@ -44,18 +44,23 @@ void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
 
 void check_tokens(const char* op, const Tensor& ids, int64_t vocab) {
   CG_CHECK(ids.dtype() == DType::I32, op, ": token ids must be i32, got ", describe(ids));
-  Tensor bad = Tensor::empty({1}, DType::I32, ids.device());
-  run<Op::TokenRangeCheck>({ids}, {bad}, {vocab});
-  auto message = [op = std::string(op), vocab, bad](int64_t count) {
+  check_token_range(ids, vocab, [op = std::string(op), vocab](int64_t count) {
     return cat(op, ": ", count, " token id(s) outside the vocabulary [0, ", vocab, ")");
-  };
-  // On the GPU the count is read at the next host synchronisation (the kernels skip such ids
-  // meanwhile), so a training step's token checks cost no wait of their own.
-  if (ids.device() == Device::CUDA) return device::defer_check(bad.data<int32_t>(), message);
-  if (const int64_t count = int64_t(bad.item())) fail(message(count));
+  });
 }
 
 }  // namespace
+
+void check_token_range(const Tensor& ids, int64_t vocab, std::function<std::string(int64_t)> message) {
+  CG_CHECK(ids.dtype() == DType::I32, "token ids must be i32, got ", describe(ids));
+  Tensor bad = Tensor::empty({1}, DType::I32, ids.device());
+  run<Op::TokenRangeCheck>({ids.contiguous()}, {bad}, {vocab});
+  // On the GPU the count is read at the next host synchronisation (the kernels skip such ids
+  // meanwhile), so a training step's token checks cost no wait of their own.
+  if (ids.device() == Device::CUDA)
+    return device::defer_check(bad.data<int32_t>(), [bad, message = std::move(message)](int64_t count) { return message(count); });
+  if (const int64_t count = int64_t(bad.item())) fail(message(count));
+}
 
 Tensor add(const Tensor& a, const Tensor& b) {
   check_same_shape("add", a, b);
@@ -351,7 +356,8 @@ Tensor sum_squares(const Tensor& x) {
   return out;
 }
 
-Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset) {
+static Samples draw(const Tensor& logits, const SamplingConfig& cfg, const Tensor& seed_words, uint64_t seed,
+                    uint64_t offset) {
   CG_CHECK(logits.dim() == 2 && logits.size(1) > 0, "sample_logits: logits must be [N, V], got ", describe(logits));
   CG_CHECK(cfg.top_k >= 0 && cfg.top_p > 0 && cfg.top_p <= 1 && cfg.mix >= 0 && cfg.mix <= 1,
            "sample_logits: top_k must be ≥ 0, top_p in (0, 1] and mix in [0, 1] (got ", cfg.top_k, ", ", cfg.top_p,
@@ -359,9 +365,20 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
   const int64_t n = logits.size(0);
   Samples s{Tensor::empty({n}, DType::I32, logits.device()), Tensor::empty({n}, logits.dtype(), logits.device()),
             Tensor::empty({n}, logits.dtype(), logits.device())};
-  run<Op::SampleLogits>({logits.detach().contiguous()}, {s.logp, s.logq, s.tokens},
-                        {cfg.temperature, cfg.top_k, cfg.top_p, cfg.mix, seed, offset});
+  std::vector<Tensor> in{logits.detach().contiguous()};
+  if (seed_words.defined()) in.push_back(seed_words);
+  run<Op::SampleLogits>(in, {s.logp, s.logq, s.tokens}, {cfg.temperature, cfg.top_k, cfg.top_p, cfg.mix, seed, offset});
   return s;
+}
+
+Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset) {
+  return draw(logits, cfg, Tensor(), seed, offset);
+}
+
+Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, const Tensor& seed, uint64_t offset) {
+  CG_CHECK(seed.defined() && seed.dtype() == DType::I32 && seed.numel() == 2 && seed.is_contiguous(),
+           "sample_logits: the seed in memory must be i32 [2] (low, high word), got ", describe(seed));
+  return draw(logits, cfg, seed, 0, offset);
 }
 
 namespace {

@@ -2,6 +2,9 @@
 // (engine/ops.def) and records its backward rule beside its forward (engine/ops.cpp).
 // Shapes: N rows, C features, B batch, T time, H heads, D head dim, V vocabulary.
 #pragma once
+#include <functional>
+#include <string>
+
 #include "engine/autograd.h"
 #include "engine/config.h"
 #include "engine/tensor.h"
@@ -33,6 +36,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& r
 // gelu(x · Wᵀ + b): the bias and the activation in one pass after the product (and one before
 // the backward products).
 Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& b);
+// Counts the ids of i32 `ids` outside [0, vocab) and, when there are any, fails with message(count):
+// at once on the CPU; on CUDA at the next host synchronisation (device::defer_check), so the
+// check costs no wait of its own. The ops that take token ids check them this way.
+void check_token_range(const Tensor& ids, int64_t vocab, std::function<std::string(int64_t)> message);
 // ids i32 [...], W [V, C] -> [..., C]. Ids outside [0, V) are an error naming the op.
 Tensor embedding(const Tensor& ids, const Tensor& w);
 // W[ids] + P[pos] in one pass (token plus position embeddings); pos i32 of ids' shape. The rows
@@ -100,6 +107,10 @@ struct Samples {
   Tensor logq;    // log q̂(token) under the sampling distribution
 };
 Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset);
+// The same with the seed read from memory when the draw runs: seed i32 [2] (its low and high
+// 32-bit words) on logits' device, so a CUDA graph that captured the call draws a new stream at
+// each replay once those two words are rewritten.
+Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, const Tensor& seed, uint64_t offset);
 
 // The tree search's prior filter (kernels/cpu/top_k.h): logits [N,V] -> f32 [N, 2k'+2], k' = min(k, V)
 // (k ≥ 1): per row the k' largest logits (decreasing; ties: lower id first), their token ids (as

@@ -2,6 +2,7 @@
 // tied token embedding. Incremental decoding keeps a KV cache, so sampling costs one position per
 // step instead of re-running the prefix.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "engine/config.h"
@@ -17,10 +18,15 @@ struct GeneratorConfig : TransformerConfig {
   // Where the weights start: empty, fresh (init_std); a folder, the generator of that checkpoint
   // (an MLE or adversarial run's checkpoint/: every method can continue from any of them).
   std::string init{};
+  // On CUDA, ancestral sampling (sample_sequences) replays each decode's token steps as one CUDA
+  // graph, captured at the first decode of its shape; false: every step launched one kernel at a
+  // time (the same tokens either way).
+  bool decode_graphs = true;
   template <class V> void visit(V& v) {
     TransformerConfig::visit(v);
     v("output_chunk", output_chunk, Range{0, kUnbounded});
     v("init", init);
+    v("decode_graphs", decode_graphs);
   }
 };
 
@@ -49,6 +55,11 @@ class Generator {
   Tensor lookahead(const Tensor& ids, const std::vector<int32_t>& last, Cache& cache) const;
   void gather_cache_rows(Cache& cache, const std::vector<int32_t>& rows) const { net_.gather_cache_rows(cache, rows); }
 
+  // sample_sequences' CUDA graphs (trainers/decoding/decoding.cpp), kept with the generator whose
+  // weights they read in place; made there on first use.
+  struct DecodeGraphs;
+  std::shared_ptr<DecodeGraphs>& decode_graphs() const { return decode_graphs_; }
+
   NamedTensors& params() { return net_.params(); }
   const NamedTensors& params() const { return net_.params(); }
   int64_t vocab() const { return net_.vocab(); }
@@ -60,6 +71,7 @@ class Generator {
 
   Transformer net_;
   GeneratorConfig cfg_;
+  mutable std::shared_ptr<DecodeGraphs> decode_graphs_;
 };
 
 }  // namespace coopgen

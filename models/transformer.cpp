@@ -74,15 +74,22 @@ void Transformer::gather_cache_rows(Cache& cache, const std::vector<int32_t>& ro
     }
 }
 
+// Positions start … start + T − 1 of each of B rows, i32 [B, T]. A decoding step's (T = 1) are one
+// value, filled on the device: no upload, nor a pageable copy that a CUDA graph capture refuses.
+static Tensor positions(int64_t B, int64_t T, int64_t start, Device device) {
+  if (T == 1) return Tensor::full({B, 1}, double(start), DType::I32, device);
+  std::vector<int32_t> pos(static_cast<size_t>(B * T));
+  for (size_t k = 0; k < pos.size(); ++k) pos[k] = int32_t(start + int64_t(k) % T);
+  return Tensor::from(pos, {B, T}, device);
+}
+
 Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const {
   const int64_t start = cache ? cache->len : 0;
   CG_CHECK(ids.dim() == 2 && start + ids.size(1) <= cfg_.max_len, "transformer: ids ", describe(ids), " from position ",
            start, " exceed model.max_len = ", cfg_.max_len);
   CG_CHECK(!(cache && key_mask.defined()), "transformer: a KV cache with a key mask is not supported");
   const int64_t B = ids.size(0), T = ids.size(1), C = cfg_.d_model, H = cfg_.heads, D = C / H;
-  std::vector<int32_t> pos(static_cast<size_t>(B * T));
-  for (size_t k = 0; k < pos.size(); ++k) pos[k] = int32_t(start + int64_t(k) % T);
-  Tensor x = embedding(ids, param("wte"), Tensor::from(pos, {B, T}, device_), param("wpe"), activation_dtype());
+  Tensor x = embedding(ids, param("wte"), positions(B, T, start, device_), param("wpe"), activation_dtype());
   auto heads = [&](const Tensor& qkv, int64_t part) {  // [B,T,3C] → part's [B,H,T,D]
     return qkv.slice(2, part * C, (part + 1) * C).reshape({B, T, H, D}).permute({0, 2, 1, 3});
   };

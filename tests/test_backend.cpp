@@ -275,6 +275,26 @@ TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
   REQUIRE(same >= draws - draws / 50);
 }
 
+TEST_CASE("the sampler reads its seed from memory as it takes it from the call, on CPU and CUDA", "[gpu]") {
+  const uint64_t seed = 0x9234567890abcdefULL;  // both words matter, the low one with its top bit set
+  const Tensor words = Tensor::from(std::vector<int32_t>{int32_t(uint32_t(seed)), int32_t(uint32_t(seed >> 32))}, {2});
+  // One row per block, and (untruncated, a long row) the split over several blocks with a merge.
+  for (const auto& [rows, vocab, cfg] : {std::tuple{7, int64_t(301), SamplingConfig{1.0, 0, 0.9}},
+                                         {2, int64_t(60001), SamplingConfig{}}}) {
+    const Tensor logits = Tensor::uniform({rows, vocab}, 21, 0, -6, 6);
+    for (Device d : {Device::CPU, Device::CUDA}) {
+      INFO(rows << "x" << vocab << " on " << device_name(d));
+      const Tensor z = logits.to(d);
+      const Samples from_call = sample_logits(z, cfg, seed, 13), from_memory = sample_logits(z, cfg, words.to(d), 13);
+      REQUIRE(from_memory.tokens.to_vector<int32_t>() == from_call.tokens.to_vector<int32_t>());
+      REQUIRE(from_memory.logq.to_vector<float>() == from_call.logq.to_vector<float>());
+      REQUIRE(sample_logits(z, cfg, seed + 1, 13).tokens.to_vector<int32_t>() != from_call.tokens.to_vector<int32_t>());
+    }
+  }
+  REQUIRE_THROWS_WITH(sample_logits(Tensor::zeros({1, 3}), {}, Tensor::zeros({3}, DType::I32), 0),
+                      Catch::Contains("the seed in memory must be i32 [2]"));
+}
+
 TEST_CASE("the sampler on CUDA marks rows without a distribution as the CPU does", "[gpu]") {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   for (const int64_t vocab : {301, 5003}) {
@@ -498,6 +518,49 @@ TEST_CASE("a generator training step and a sampling call through the CUDA path m
   int same = 0;
   for (size_t r = 0; r < sc.seqs.size(); ++r) same += sc.seqs[r] == sg.seqs[r];
   REQUIRE(same >= 4);  // a draw at a CDF boundary may differ, and then so does the rest of its row
+}
+
+TEST_CASE("sampling through a CUDA graph draws what the eager CUDA path draws, replay after replay", "[gpu]") {
+  GeneratorConfig eager_cfg = small_generator(0.3), graph_cfg = eager_cfg;
+  eager_cfg.decode_graphs = false;
+  // Two generators with the same weights: one decodes eagerly, the other through graphs.
+  Generator eager(eager_cfg, 23, 5, Device::CUDA), graphed(graph_cfg, 23, 5, Device::CUDA);
+  allocator(Device::CUDA).set_poison(true);
+  // Contexts of two lengths (two groups, one of them split by the batch of 4), an eos, a nucleus.
+  const Sequences contexts{{3, 4}, {5}, {6, 7}, {8}, {9, 10}};
+  const Prompts prompts{0, contexts, 2};
+  const SamplingConfig nucleus{0.9, 0, 0.8};
+  auto same = [](const SampledSet& a, const SampledSet& b) {
+    REQUIRE(a.seqs == b.seqs);
+    REQUIRE(a.logp == b.logp);
+    REQUIRE(a.logq == b.logq);
+  };
+  for (uint64_t seed : {7, 8, 7}) {  // captured at the first call, replayed at the others
+    INFO("seed " << seed);
+    same(sample_sequences(eager, prompts, 6, nucleus, seed, 2, 4), sample_sequences(graphed, prompts, 6, nucleus, seed, 2, 4));
+    same(sample_sequences(eager, Prompts::unconditional(0, 5), 8, {}, seed),
+         sample_sequences(graphed, Prompts::unconditional(0, 5), 8, {}, seed));
+  }
+  REQUIRE(graphed.decode_graphs()->entries.size() == 4);  // three groups of the prompts, one unconditional
+  // Weights updated in place (as the optimizer does): the replay reads the new ones.
+  for (auto* g : {&eager, &graphed}) {
+    Tensor w = g->params()[0].second;
+    copy_(w, Tensor::uniform(w.shape(), 99, 0, -1, 1, DType::F32, Device::CUDA));
+  }
+  same(sample_sequences(eager, Prompts::unconditional(0, 5), 8, {}, 3),
+       sample_sequences(graphed, Prompts::unconditional(0, 5), 8, {}, 3));
+  REQUIRE(graphed.decode_graphs()->entries.size() == 4);
+  // A replay costs one launch and one wait beyond the prefill's.
+  const PerfCounters graph_counts;
+  sample_sequences(graphed, Prompts::unconditional(0, 5), 8, {}, 4);
+  const DeviceCounters gc = graph_counts.read();
+  const PerfCounters eager_counts;
+  sample_sequences(eager, Prompts::unconditional(0, 5), 8, {}, 4);
+  const DeviceCounters ec = eager_counts.read();
+  INFO("graph: " << gc.launches << " launches, " << gc.syncs << " waits; eager: " << ec.launches << ", " << ec.syncs);
+  REQUIRE(gc.syncs == 1);
+  REQUIRE(ec.syncs == 8);
+  REQUIRE(gc.launches * 4 < ec.launches);
 }
 
 TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gathers, MCTS, DAS, guided and rerank match the CPU", "[gpu]") {

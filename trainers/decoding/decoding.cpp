@@ -1,8 +1,10 @@
 #include "trainers/decoding/decoding.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <map>
+
 
 namespace coopgen {
 
@@ -88,9 +90,13 @@ PrefixScorer learned_scorer(const Discriminator& d, int32_t pad, Device device) 
   return s;
 }
 
+std::string undefined_logits_message(const char* decoder, const std::string& rows, int64_t step) {
+  return cat("decoding (", decoder, "): the generator's logits of ", rows, " at token step ", step + 1,
+             " are not finite (NaN or +inf, or every token impossible): its weights or activations have overflowed");
+}
+
 void fail_undefined_logits(const char* decoder, size_t row, int64_t step) {
-  fail("decoding (", decoder, "): the generator's logits of row ", row, " at token step ", step + 1,
-       " are not finite (NaN or +inf, or every token impossible): its weights or activations have overflowed");
+  fail(undefined_logits_message(decoder, cat("row ", row), step));
 }
 
 void check_logits(const std::vector<float>& logits, int64_t V, const char* decoder, int64_t step) {
@@ -146,54 +152,119 @@ Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, G
   return logits;
 }
 
+namespace {
+
+// Log p, log q̂ and the token (as f32: exact below 2^24) of step t's draw into record[t] [3, b].
+void record_step(Tensor& record, int64_t t, const Samples& s) {
+  const int64_t b = s.tokens.size(0);
+  for (auto [k, x] : {std::pair{0, s.logp}, {1, s.logq}, {2, s.tokens.to(DType::F32)}}) {
+    Tensor row = record.slice(0, t, t + 1).slice(1, k, k + 1);  // a view: reshape it and the copy lands elsewhere
+    copy_(row, x.reshape({1, 1, b}));
+  }
+}
+
+// Everything a decode graph bakes in: the group's shape and Philox addressing, the sampler's
+// settings, and where the generator's weights live.
+std::vector<int64_t> graph_key(const Generator& g, const RowGroup& group, const SamplingConfig& cfg) {
+  auto bits = [](double x) { return std::bit_cast<int64_t>(x); };
+  std::vector<int64_t> key{int64_t(group.rows.size()), int64_t(group.contexts[0]->size()), group.length,
+                           int64_t(group.stream_row), int64_t(group.stream_stride), bits(cfg.temperature),
+                           cfg.top_k, bits(cfg.top_p), bits(cfg.mix)};
+  for (const auto& [name, p] : g.params()) key.push_back(std::bit_cast<int64_t>(p.raw_data()));
+  return key;
+}
+
+// One group's decode on CUDA through a CUDA graph: the prefill runs as usual into the graph's
+// KV cache, then one replay draws every token step — the draw, the check that it is a token, the
+// record, the generator's step — and the record comes back in one copy. The graph runs all
+// `length` steps (rows past their eos draw tokens the caller drops); a row without a distribution
+// fails at that copy, naming the step (the draws of the other rows cannot be read then).
+std::vector<float> graph_decode(const Generator& g, const RowGroup& group, int32_t start_token, const SamplingConfig& cfg,
+                                uint64_t seed) {
+  auto& graphs = g.decode_graphs();
+  if (!graphs) graphs = std::make_shared<Generator::DecodeGraphs>();
+  const std::vector<int64_t> key = graph_key(g, group, cfg);
+  auto it = std::find_if(graphs->entries.begin(), graphs->entries.end(), [&](const auto& e) { return e.key == key; });
+  if (it == graphs->entries.end()) {
+    if (graphs->entries.size() == Generator::DecodeGraphs::kMax) graphs->entries.pop_front();
+    const int64_t b = int64_t(group.rows.size()), V = g.vocab();
+    Generator::DecodeGraphs::Entry e{key, g.new_cache(b), Tensor::empty({b, V}, DType::F32, g.device()),
+                                     Tensor::empty({2}, DType::I32, g.device()),
+                                     Tensor::empty({group.length, 3, b}, DType::F32, g.device()), nullptr};
+    e.cache.len = 1 + int64_t(group.contexts[0]->size());  // where the prefill leaves it
+    e.graph = std::make_unique<device::Graph>([&] {
+      Tensor logits = e.logits;
+      for (int64_t t = 0; t < group.length; ++t) {
+        const Samples s = sample_logits(logits, cfg, e.seed, group.offset(t));
+        check_token_range(s.tokens, V, [t](int64_t rows) {
+          return undefined_logits_message("sample", cat(rows, " row(s)"), t);
+        });
+        record_step(e.record, t, s);
+        if (t + 1 < group.length) logits = g.step(s.tokens, e.cache);
+      }
+    });
+    graphs->entries.push_back(std::move(e));
+    it = graphs->entries.end() - 1;
+  }
+  it->cache.len = 0;
+  copy_(it->logits, prefill(g, group, start_token, it->cache));
+  copy_(it->seed, Tensor::from(std::vector<int32_t>{int32_t(uint32_t(seed)), int32_t(uint32_t(seed >> 32))}, {2},
+                               g.device()));
+  it->graph->launch();
+  return it->record.to_vector<float>();
+}
+
+}  // namespace
+
 SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
                             uint64_t seed, int32_t eos, int64_t batch) {
   NoGradGuard no_grad;
   const size_t n = size_t(prompts.rows());
   SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
+  const bool graphs = g.device() == Device::CUDA && g.config().decode_graphs;
   for (const RowGroup& group : group_rows(prompts, length, g.config().max_len, batch)) {
-    const int64_t b = int64_t(group.rows.size());
-    Generator::Cache cache = g.new_cache(b);
-    Tensor logits = prefill(g, group, prompts.start_token, cache);
-    std::vector<bool> open(static_cast<size_t>(b), true);
-    std::vector<std::vector<bool>> kept;  // kept[t][r]: row r was open when it drew its step-t token
-    int64_t n_open = b;
-    auto take = [&](int64_t t, const auto& tok) {  // step t's tokens into the open rows
-      kept.push_back(open);
-      for (size_t r = 0; r < size_t(b); ++r) {
-        if (!open[r]) continue;
-        const int32_t y = int32_t(tok[r]);
-        if (y < 0) fail_undefined_logits("sample", group.rows[r], t);  // the sampler's mark: no distribution
-        out.seqs[group.rows[r]].push_back(y);
-        if (y == eos) open[r] = false, --n_open;
+    const size_t b = group.rows.size();
+    // Per step, log p, log q̂ and the token stay on the device until the group ends: a step waits
+    // for the device only to read the tokens that decide which rows go on (eager), and the
+    // last step not even for that; a graph's replay waits once for all of them.
+    std::vector<float> rec;
+    int64_t steps = group.length;
+    if (graphs) {
+      rec = graph_decode(g, group, prompts.start_token, cfg, seed);
+    } else {
+      Generator::Cache cache = g.new_cache(int64_t(b));
+      Tensor logits = prefill(g, group, prompts.start_token, cache);
+      Tensor record = Tensor::empty({group.length, 3, int64_t(b)}, DType::F32, g.device());
+      std::vector<bool> open(b, true);
+      for (int64_t t = 0; t < group.length; ++t) {
+        const Samples s = sample_logits(logits, cfg, seed, group.offset(t));
+        record_step(record, t, s);
+        if (t + 1 == group.length) break;
+        const std::vector<int32_t> tok = s.tokens.to_vector<int32_t>();
+        for (size_t r = 0; r < b; ++r) {
+          if (open[r] && tok[r] < 0) fail_undefined_logits("sample", group.rows[r], t);  // the sampler's mark
+          if (tok[r] == eos) open[r] = false;
+        }
+        if (std::find(open.begin(), open.end(), true) == open.end()) {
+          steps = t + 1;
+          break;
+        }
+        logits = g.step(s.tokens, cache);
       }
-    };
-    // Per step, log p, log q̂ and the token (as f32: exact below 2^24) stay on the device until the
-    // group ends. A step waits for the device only to read the tokens that decide which rows go
-    // on, and the last step not even for that: at most one wait per token step.
-    Tensor record = Tensor::empty({group.length, 3, b}, DType::F32, g.device());
-    int64_t steps = 0;
-    bool last_read = true;
-    for (int64_t t = 0; t < group.length && n_open > 0; ++t) {
-      const Samples s = sample_logits(logits, cfg, seed, group.offset(t));
-      for (auto [k, x] : {std::pair{0, s.logp}, {1, s.logq}, {2, s.tokens.to(DType::F32)}}) {
-        Tensor row = record.slice(0, t, t + 1).slice(1, k, k + 1);  // a view: reshape it and the copy lands elsewhere
-        copy_(row, x.reshape({1, 1, b}));
-      }
-      ++steps;
-      if (t + 1 == group.length) {
-        last_read = false;
-        break;
-      }
-      take(t, s.tokens.to_vector<int32_t>());
-      if (n_open > 0) logits = g.step(s.tokens, cache);
+      rec = record.slice(0, 0, steps).to_vector<float>();
     }
-    const std::vector<float> rec = record.slice(0, 0, steps).to_vector<float>();
-    auto at = [&](int64_t t, int k) { return rec.data() + (size_t(t) * 3 + size_t(k)) * size_t(b); };
-    if (!last_read) take(steps - 1, std::vector<float>(at(steps - 1, 2), at(steps - 1, 2) + b));
-    for (int64_t t = 0; t < steps; ++t)
-      for (size_t r = 0; r < size_t(b); ++r)
-        if (kept[size_t(t)][r]) out.logp[group.rows[r]] += double(at(t, 0)[r]), out.logq[group.rows[r]] += double(at(t, 1)[r]);
+    // Each row's tokens up to and including its first eos, and their log p and log q̂.
+    for (size_t r = 0; r < b; ++r) {
+      const size_t row = group.rows[r];
+      for (int64_t t = 0; t < steps; ++t) {
+        const float* at = rec.data() + size_t(t) * 3 * b;
+        const int32_t y = int32_t(at[2 * b + r]);
+        if (y < 0) fail_undefined_logits("sample", row, t);
+        out.seqs[row].push_back(y);
+        out.logp[row] += double(at[r]), out.logq[row] += double(at[b + r]);
+        if (y == eos) break;
+      }
+    }
   }
   return out;
 }

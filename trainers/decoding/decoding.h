@@ -7,12 +7,14 @@
 // one from the config. Each decodes a batch with one generator forward and one discriminator call
 // per search step for the whole batch.
 #pragma once
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "engine/device.h"
 #include "engine/ops.h"
 #include "models/discriminator.h"
 #include "models/generator.h"
@@ -61,9 +63,25 @@ Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, G
 
 // Up to `length` tokens after each prompt, drawn from q̂ (cfg) with Philox `seed`. A sequence ends
 // with its first `eos` (kept; −1: fixed length), and its log p and log q̂ sum over the tokens up to
-// and including it.
+// and including it. On CUDA (with model.decode_graphs) each group's token steps replay as one CUDA
+// graph: one launch and one wait per group instead of a few dozen launches and one wait per token.
 SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
                             uint64_t seed, int32_t eos = -1, int64_t batch = 256);
+
+// sample_sequences' CUDA graphs, kept with the generator: per decode shape (the key: rows, context
+// length, steps, Philox addressing, the sampler's settings, the weights' addresses) the KV cache,
+// the prefill's logits and the seed the graph reads, the record it writes, and the graph. At most
+// kMax shapes; the oldest goes first.
+struct Generator::DecodeGraphs {
+  static constexpr size_t kMax = 8;
+  struct Entry {
+    std::vector<int64_t> key;
+    Generator::Cache cache;
+    Tensor logits, seed, record;  // [b, V] and i32 [2] in; [steps, 3, b] out (log p, log q̂, token)
+    std::unique_ptr<device::Graph> graph;
+  };
+  std::deque<Entry> entries;
+};
 
 // D along each row's growing prefix, for a search that commits one token per row at a time and
 // scores continuations in between (MCTS): what was committed is not read again.
@@ -121,6 +139,8 @@ PrefixScorer learned_scorer(const Discriminator& d, int32_t pad, Device device);
 // model's weights or activations have overflowed — ends the decode (and a training run) with an
 // error naming the decoder, the row of the batch and the token step, rather than emitting tokens.
 [[noreturn]] void fail_undefined_logits(const char* decoder, size_t row, int64_t step);
+// Its message, for `rows` ("row 3", "2 row(s)") at token step step + 1.
+std::string undefined_logits_message(const char* decoder, const std::string& rows, int64_t step);
 // The same check on host logits [rows × V] (the searches and the guided proposal read them).
 void check_logits(const std::vector<float>& logits, int64_t V, const char* decoder, int64_t step);
 
