@@ -198,9 +198,11 @@ void cpu_run(const OpCall& c) {
     case Op::SampleLogits:
       return floating(t, [&]<class T>(T) {
         SampleParams p = params<Op::SampleLogits>(c);
-        if (c.in.size() > 1) {  // the seed from memory: i32 [2], low and high word
+        if (c.in.size() > 1) {  // the stream from memory: i32 [4], seed and offset, low and high words
           const int32_t* w = c.in[1].data<int32_t>();
-          p.seed = uint64_t(uint32_t(w[0])) | uint64_t(uint32_t(w[1])) << 32;
+          const auto word = [w](int k) { return uint64_t(uint32_t(w[k])) | uint64_t(uint32_t(w[k + 1])) << 32; };
+          p.seed = word(0);
+          p.offset += word(2);
         }
         cpu::sample_logits(c.out[2].data<int32_t>(), out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), c.in[0].size(0),
                            c.in[0].size(1), p);

@@ -356,7 +356,7 @@ Tensor sum_squares(const Tensor& x) {
   return out;
 }
 
-static Samples draw(const Tensor& logits, const SamplingConfig& cfg, const Tensor& seed_words, uint64_t seed,
+static Samples draw(const Tensor& logits, const SamplingConfig& cfg, const Tensor& stream, uint64_t seed,
                     uint64_t offset) {
   CG_CHECK(logits.dim() == 2 && logits.size(1) > 0, "sample_logits: logits must be [N, V], got ", describe(logits));
   CG_CHECK(cfg.top_k >= 0 && cfg.top_p > 0 && cfg.top_p <= 1 && cfg.mix >= 0 && cfg.mix <= 1,
@@ -366,7 +366,7 @@ static Samples draw(const Tensor& logits, const SamplingConfig& cfg, const Tenso
   Samples s{Tensor::empty({n}, DType::I32, logits.device()), Tensor::empty({n}, logits.dtype(), logits.device()),
             Tensor::empty({n}, logits.dtype(), logits.device())};
   std::vector<Tensor> in{logits.detach().contiguous()};
-  if (seed_words.defined()) in.push_back(seed_words);
+  if (stream.defined()) in.push_back(stream);
   run<Op::SampleLogits>(in, {s.logp, s.logq, s.tokens}, {cfg.temperature, cfg.top_k, cfg.top_p, cfg.mix, seed, offset});
   return s;
 }
@@ -375,10 +375,16 @@ Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t 
   return draw(logits, cfg, Tensor(), seed, offset);
 }
 
-Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, const Tensor& seed, uint64_t offset) {
-  CG_CHECK(seed.defined() && seed.dtype() == DType::I32 && seed.numel() == 2 && seed.is_contiguous(),
-           "sample_logits: the seed in memory must be i32 [2] (low, high word), got ", describe(seed));
-  return draw(logits, cfg, seed, 0, offset);
+Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, const Tensor& stream, uint64_t offset) {
+  CG_CHECK(stream.defined() && stream.dtype() == DType::I32 && stream.numel() == 4 && stream.is_contiguous(),
+           "sample_logits: the Philox stream in memory must be i32 [4] (seed, offset; low and high words), got ",
+           describe(stream));
+  return draw(logits, cfg, stream, 0, offset);
+}
+
+std::vector<int32_t> philox_words(uint64_t seed, uint64_t offset) {
+  const auto low = [](uint64_t x) { return int32_t(uint32_t(x)); };
+  return {low(seed), low(seed >> 32), low(offset), low(offset >> 32)};
 }
 
 namespace {

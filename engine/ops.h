@@ -107,10 +107,12 @@ struct Samples {
   Tensor logq;    // log q̂(token) under the sampling distribution
 };
 Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset);
-// The same with the seed read from memory when the draw runs: seed i32 [2] (its low and high
-// 32-bit words) on logits' device, so a CUDA graph that captured the call draws a new stream at
-// each replay once those two words are rewritten.
-Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, const Tensor& seed, uint64_t offset);
+// The same with the Philox stream read from memory when the draw runs: `stream` i32 [4] on logits'
+// device, philox_words(seed, base): the draws use (seed, base + offset). A CUDA graph that captured
+// the call draws another stream at each replay once those four words are rewritten.
+Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, const Tensor& stream, uint64_t offset);
+// (seed, offset) as the low and high 32-bit words of each.
+std::vector<int32_t> philox_words(uint64_t seed, uint64_t offset);
 
 // The tree search's prior filter (kernels/cpu/top_k.h): logits [N,V] -> f32 [N, 2k'+2], k' = min(k, V)
 // (k ≥ 1): per row the k' largest logits (decreasing; ties: lower id first), their token ids (as

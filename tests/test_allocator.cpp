@@ -61,3 +61,27 @@ TEST_CASE("under ASan the slack after a tensor's end is poisoned", "[allocator]"
   REQUIRE(__asan_address_is_poisoned(p + 1023));
 }
 #endif
+
+TEST_CASE("a graph pool keeps its blocks from everyone else until it is dropped", "[allocator]") {
+  // A private allocator, so other tests' cached blocks do not enter the count.
+  CachingAllocator a(Device::CPU, [](size_t n) { return std::aligned_alloc(64, n); }, [](void* p) { std::free(p); });
+  void* before = a.allocate(1000);  // allocated outside the pool, released inside it: adopted
+  const int64_t pool = a.begin_pool();
+  void* inside = a.allocate(1000);
+  a.release(before);
+  a.release(inside);
+  void* reused = a.allocate(1000);  // within the capture, the pool's own blocks are reused
+  REQUIRE((reused == inside || reused == before));
+  a.release(reused);
+  a.end_pool();
+  void* outside = a.allocate(1000);  // not one of the pool's two blocks
+  REQUIRE(outside != before);
+  REQUIRE(outside != inside);
+  REQUIRE_THROWS_WITH((a.begin_pool(), a.begin_pool()), Catch::Contains("already open"));
+  a.end_pool();
+  a.drop_pool(pool);
+  a.release(outside);
+  void* x = a.allocate(1000), *y = a.allocate(1000), *z = a.allocate(1000);  // all three cached blocks again
+  REQUIRE(a.stats().raw_allocs == 3);
+  for (void* p : {x, y, z}) a.release(p);
+}

@@ -275,9 +275,9 @@ TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
   REQUIRE(same >= draws - draws / 50);
 }
 
-TEST_CASE("the sampler reads its seed from memory as it takes it from the call, on CPU and CUDA", "[gpu]") {
-  const uint64_t seed = 0x9234567890abcdefULL;  // both words matter, the low one with its top bit set
-  const Tensor words = Tensor::from(std::vector<int32_t>{int32_t(uint32_t(seed)), int32_t(uint32_t(seed >> 32))}, {2});
+TEST_CASE("the sampler reads its Philox stream from memory as it takes it from the call, on CPU and CUDA", "[gpu]") {
+  const uint64_t seed = 0x9234567890abcdefULL, base = 0x100000007ULL;  // every word matters; top bits set
+  const Tensor words = Tensor::from(philox_words(seed, base), {4});
   // One row per block, and (untruncated, a long row) the split over several blocks with a merge.
   for (const auto& [rows, vocab, cfg] : {std::tuple{7, int64_t(301), SamplingConfig{1.0, 0, 0.9}},
                                          {2, int64_t(60001), SamplingConfig{}}}) {
@@ -285,14 +285,15 @@ TEST_CASE("the sampler reads its seed from memory as it takes it from the call, 
     for (Device d : {Device::CPU, Device::CUDA}) {
       INFO(rows << "x" << vocab << " on " << device_name(d));
       const Tensor z = logits.to(d);
-      const Samples from_call = sample_logits(z, cfg, seed, 13), from_memory = sample_logits(z, cfg, words.to(d), 13);
+      const Samples from_call = sample_logits(z, cfg, seed, base + 13), from_memory = sample_logits(z, cfg, words.to(d), 13);
       REQUIRE(from_memory.tokens.to_vector<int32_t>() == from_call.tokens.to_vector<int32_t>());
       REQUIRE(from_memory.logq.to_vector<float>() == from_call.logq.to_vector<float>());
-      REQUIRE(sample_logits(z, cfg, seed + 1, 13).tokens.to_vector<int32_t>() != from_call.tokens.to_vector<int32_t>());
+      for (auto [s, o] : {std::pair{seed + 1, base + 13}, {seed, base + 14}})
+        REQUIRE(sample_logits(z, cfg, s, o).tokens.to_vector<int32_t>() != from_call.tokens.to_vector<int32_t>());
     }
   }
-  REQUIRE_THROWS_WITH(sample_logits(Tensor::zeros({1, 3}), {}, Tensor::zeros({3}, DType::I32), 0),
-                      Catch::Contains("the seed in memory must be i32 [2]"));
+  REQUIRE_THROWS_WITH(sample_logits(Tensor::zeros({1, 3}), {}, Tensor::zeros({2}, DType::I32), 0),
+                      Catch::Contains("the Philox stream in memory must be i32 [4]"));
 }
 
 TEST_CASE("the sampler on CUDA marks rows without a distribution as the CPU does", "[gpu]") {
@@ -542,6 +543,10 @@ TEST_CASE("sampling through a CUDA graph draws what the eager CUDA path draws, r
          sample_sequences(graphed, Prompts::unconditional(0, 5), 8, {}, seed));
   }
   REQUIRE(graphed.decode_graphs()->entries.size() == 4);  // three groups of the prompts, one unconditional
+  // Two groups of one shape, at different Philox rows, share a graph (the row offset is read from memory).
+  same(sample_sequences(eager, Prompts::unconditional(0, 8), 8, {}, 5, -1, 4),
+       sample_sequences(graphed, Prompts::unconditional(0, 8), 8, {}, 5, -1, 4));
+  REQUIRE(graphed.decode_graphs()->entries.size() == 5);
   // Weights updated in place (as the optimizer does): the replay reads the new ones.
   for (auto* g : {&eager, &graphed}) {
     Tensor w = g->params()[0].second;
@@ -549,7 +554,7 @@ TEST_CASE("sampling through a CUDA graph draws what the eager CUDA path draws, r
   }
   same(sample_sequences(eager, Prompts::unconditional(0, 5), 8, {}, 3),
        sample_sequences(graphed, Prompts::unconditional(0, 5), 8, {}, 3));
-  REQUIRE(graphed.decode_graphs()->entries.size() == 4);
+  REQUIRE(graphed.decode_graphs()->entries.size() == 5);
   // A replay costs one launch and one wait beyond the prefill's.
   const PerfCounters graph_counts;
   sample_sequences(graphed, Prompts::unconditional(0, 5), 8, {}, 4);

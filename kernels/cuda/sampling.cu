@@ -219,15 +219,18 @@ __device__ __forceinline__ int pick_bin(const float* mass, int count, float acc,
   return last;
 }
 
-// The Philox seed of a draw: the launch's, or two words in device memory (low, high) when given,
-// which a CUDA graph's replays rewrite.
-__device__ __forceinline__ uint64_t draw_seed(const SampleParams& a, const int32_t* seed_words) {
-  return seed_words ? uint64_t(uint32_t(seed_words[0])) | uint64_t(uint32_t(seed_words[1])) << 32 : a.seed;
+// Row n's uniform at the launch's Philox (seed, offset), or, given `stream` (i32 [4] in device
+// memory: the seed, then an offset added to the launch's, each as low and high word), at the
+// seed and offset read there, which a CUDA graph's replays rewrite.
+__device__ __forceinline__ float draw_uniform(const SampleParams& a, const int32_t* stream, int64_t n) {
+  if (!stream) return philox::uniform(a.seed, a.offset, uint64_t(n));
+  const auto word = [stream](int k) { return uint64_t(uint32_t(stream[k])) | uint64_t(uint32_t(stream[k + 1])) << 32; };
+  return philox::uniform(word(0), a.offset + word(2), uint64_t(n));
 }
 
 __global__ void __launch_bounds__(kMaxWarps * 32)
     sample_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, int64_t vocab,
-                  SampleParams a, const int32_t* seed_words, bool staged) {
+                  SampleParams a, const int32_t* stream, bool staged) {
   __shared__ SampleShared sh;
   float* row_stage = nullptr;
   if (staged) {
@@ -299,7 +302,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
     for (unsigned w = 0; w < warps; ++w) kept += sh.seg_tempered[w], total += sh.seg_all[w];
     bool from_all;
     const float u =
-        mixture_uniform(philox::uniform(draw_seed(a, seed_words), a.offset, uint64_t(n)), float(a.mix), &from_all);
+        mixture_uniform(draw_uniform(a, stream, n), float(a.mix), &from_all);
     const float* mass = from_all ? sh.seg_all : sh.seg_tempered;
     float acc = 0;
     for (unsigned w = 0; w < warps; ++w) acc += mass[w];
@@ -358,7 +361,7 @@ __global__ void __launch_bounds__(kChunkThreads)
 
 __global__ void __launch_bounds__(kMergeThreads)
     sample_merge_kernel(int32_t* tokens, float* logp, float* logq, const float* logits, const float* part, int64_t vocab,
-                        int64_t chunk, int chunks, SampleParams a, const int32_t* seed_words) {
+                        int64_t chunk, int chunks, SampleParams a, const int32_t* stream) {
   __shared__ float seg[kMergeThreads / 32], chunk_mass[kMaxChunks];
   __shared__ float zmax, lse, kept, target, start, seg_start;
   __shared__ int chosen, seg_pick;
@@ -383,7 +386,7 @@ __global__ void __launch_bounds__(kMergeThreads)
       // u as the one-block kernel uses it (here both mixture components are p_τ), so both kernels
       // draw the CPU's token.
       bool from_all;
-      target = mixture_uniform(philox::uniform(draw_seed(a, seed_words), a.offset, uint64_t(n)), float(a.mix), &from_all) * t;
+      target = mixture_uniform(draw_uniform(a, stream, n), float(a.mix), &from_all) * t;
       chosen = pick_bin(chunk_mass, chunks, 0.0f, target, &start);
     } else {
       tokens[n] = -1, logp[n] = logq[n] = NAN;  // no distribution: the caller names the row
@@ -432,7 +435,7 @@ int64_t sample_workspace(int64_t rows, int64_t vocab, const SampleParams& args) 
 }
 
 void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, const float* logits, int64_t rows,
-                   int64_t vocab, const SampleParams& args, const int32_t* seed_words, cudaStream_t s) {
+                   int64_t vocab, const SampleParams& args, const int32_t* stream, cudaStream_t s) {
   if (!rows) return;
   if (const int chunks = sample_chunks(rows, vocab, args); chunks > 1) {
     CG_CHECK(workspace, "CUDA kernel sample_logits: no workspace for ", chunks, " chunks per row");
@@ -441,7 +444,7 @@ void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, 
     launch("sample_logits_chunks", sample_chunk_kernel, dim3(unsigned(chunks), unsigned(rows)), kChunkThreads, 0, s,
            workspace, logits, vocab, chunk, kLog2e * inv_t, inv_t != 1.0f);
     launch("sample_logits_merge", sample_merge_kernel, unsigned(rows), kMergeThreads, 0, s, tokens, logp, logq, logits,
-           (const float*)workspace, vocab, chunk, chunks, args, seed_words);
+           (const float*)workspace, vocab, chunk, chunks, args, stream);
     return;
   }
   static const size_t stage_limit = [] {
@@ -455,7 +458,7 @@ void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, 
   const size_t bytes = size_t(vocab) * sizeof(float);
   const bool staged = truncated && bytes <= stage_limit;
   launch("sample_logits", sample_kernel, unsigned(rows), sample_block(vocab), staged ? bytes : 0, s, tokens, logp,
-         logq, logits, vocab, args, seed_words, staged);
+         logq, logits, vocab, args, stream, staged);
 }
 
 }  // namespace coopgen::cuda

@@ -163,13 +163,12 @@ void record_step(Tensor& record, int64_t t, const Samples& s) {
   }
 }
 
-// Everything a decode graph bakes in: the group's shape and Philox addressing, the sampler's
-// settings, and where the generator's weights live.
+// Everything a decode graph bakes in: the group's shape and Philox stride, the sampler's settings,
+// and where the generator's weights live.
 std::vector<int64_t> graph_key(const Generator& g, const RowGroup& group, const SamplingConfig& cfg) {
   auto bits = [](double x) { return std::bit_cast<int64_t>(x); };
   std::vector<int64_t> key{int64_t(group.rows.size()), int64_t(group.contexts[0]->size()), group.length,
-                           int64_t(group.stream_row), int64_t(group.stream_stride), bits(cfg.temperature),
-                           cfg.top_k, bits(cfg.top_p), bits(cfg.mix)};
+                           int64_t(group.stream_stride), bits(cfg.temperature), cfg.top_k, bits(cfg.top_p), bits(cfg.mix)};
   for (const auto& [name, p] : g.params()) key.push_back(std::bit_cast<int64_t>(p.raw_data()));
   return key;
 }
@@ -183,33 +182,33 @@ std::vector<float> graph_decode(const Generator& g, const RowGroup& group, int32
                                 uint64_t seed) {
   auto& graphs = g.decode_graphs();
   if (!graphs) graphs = std::make_shared<Generator::DecodeGraphs>();
+  const int64_t b = int64_t(group.rows.size()), V = g.vocab();
+  auto [in, fresh] = graphs->inputs.try_emplace(b);
+  Generator::DecodeGraphs::Inputs& x = in->second;
+  if (fresh) x = {g.new_cache(b), Tensor::empty({b, V}, DType::F32, g.device()), Tensor::empty({4}, DType::I32, g.device())};
   const std::vector<int64_t> key = graph_key(g, group, cfg);
   auto it = std::find_if(graphs->entries.begin(), graphs->entries.end(), [&](const auto& e) { return e.key == key; });
   if (it == graphs->entries.end()) {
     if (graphs->entries.size() == Generator::DecodeGraphs::kMax) graphs->entries.pop_front();
-    const int64_t b = int64_t(group.rows.size()), V = g.vocab();
-    Generator::DecodeGraphs::Entry e{key, g.new_cache(b), Tensor::empty({b, V}, DType::F32, g.device()),
-                                     Tensor::empty({2}, DType::I32, g.device()),
-                                     Tensor::empty({group.length, 3, b}, DType::F32, g.device()), nullptr};
-    e.cache.len = 1 + int64_t(group.contexts[0]->size());  // where the prefill leaves it
+    Generator::DecodeGraphs::Entry e{key, Tensor::empty({group.length, 3, b}, DType::F32, g.device()), nullptr};
+    x.cache.len = 1 + int64_t(group.contexts[0]->size());  // where the prefill leaves it
     e.graph = std::make_unique<device::Graph>([&] {
-      Tensor logits = e.logits;
+      Tensor logits = x.logits;
       for (int64_t t = 0; t < group.length; ++t) {
-        const Samples s = sample_logits(logits, cfg, e.seed, group.offset(t));
+        const Samples s = sample_logits(logits, cfg, x.stream, uint64_t(t) * group.stream_stride);
         check_token_range(s.tokens, V, [t](int64_t rows) {
           return undefined_logits_message("sample", cat(rows, " row(s)"), t);
         });
         record_step(e.record, t, s);
-        if (t + 1 < group.length) logits = g.step(s.tokens, e.cache);
+        if (t + 1 < group.length) logits = g.step(s.tokens, x.cache);
       }
     });
     graphs->entries.push_back(std::move(e));
     it = graphs->entries.end() - 1;
   }
-  it->cache.len = 0;
-  copy_(it->logits, prefill(g, group, start_token, it->cache));
-  copy_(it->seed, Tensor::from(std::vector<int32_t>{int32_t(uint32_t(seed)), int32_t(uint32_t(seed >> 32))}, {2},
-                               g.device()));
+  x.cache.len = 0;
+  copy_(x.logits, prefill(g, group, start_token, x.cache));
+  copy_(x.stream, Tensor::from(philox_words(seed, group.offset(0)), {4}, g.device()));
   it->graph->launch();
   return it->record.to_vector<float>();
 }

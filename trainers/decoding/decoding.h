@@ -9,6 +9,7 @@
 #pragma once
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -68,18 +69,23 @@ Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, G
 SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
                             uint64_t seed, int32_t eos = -1, int64_t batch = 256);
 
-// sample_sequences' CUDA graphs, kept with the generator: per decode shape (the key: rows, context
-// length, steps, Philox addressing, the sampler's settings, the weights' addresses) the KV cache,
-// the prefill's logits and the seed the graph reads, the record it writes, and the graph. At most
-// kMax shapes; the oldest goes first.
+// sample_sequences' CUDA graphs, kept with the generator. Per decode shape (the key: rows, context
+// length, steps, Philox stride, the sampler's settings, the weights' addresses) a graph and the
+// record it writes; per row count, what the graphs of that many rows read: the KV cache, the
+// prefill's logits and the Philox stream (seed and row offset: philox_words). At most kMax shapes;
+// the oldest goes first.
 struct Generator::DecodeGraphs {
   static constexpr size_t kMax = 8;
+  struct Inputs {
+    Generator::Cache cache;
+    Tensor logits, stream;  // [b, V]; i32 [4]
+  };
   struct Entry {
     std::vector<int64_t> key;
-    Generator::Cache cache;
-    Tensor logits, seed, record;  // [b, V] and i32 [2] in; [steps, 3, b] out (log p, log q̂, token)
+    Tensor record;  // [steps, 3, b]: log p, log q̂, token
     std::unique_ptr<device::Graph> graph;
   };
+  std::map<int64_t, Inputs> inputs;
   std::deque<Entry> entries;
 };
 
