@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
     if (!p) fail("--preset ", preset_name, ": expected oracle, text or tiny");
 
     const Generator g(p->g, p->vocab, 1, dev);
+    GeneratorConfig eager_cfg = p->g;
+    eager_cfg.decode_graphs = false;
+    const Generator eager(eager_cfg, p->vocab, 1, dev);  // g's weights, its steps launched one by one on CUDA
     const Discriminator d(p->d, p->vocab, 2, dev, /*causal=*/true);
     const PrefixScorer score = learned_scorer(d, 0, dev);
     const Prompts prompts = Prompts::unconditional(0, n);
@@ -74,6 +77,8 @@ int main(int argc, char** argv) {
     const double len = double(p->length);
     const std::vector<Decoder> all{
         {"sample", [&] { return sample_sequences(g, prompts, p->length, SamplingConfig{}, 3); }, "per_token", len},
+        // sample without CUDA graphs: the peer of the graph's replay (the same on the CPU).
+        {"sample_eager", [&] { return sample_sequences(eager, prompts, p->length, SamplingConfig{}, 3); }, "per_token", len},
         {"mcts_10", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, score, prompts, p->length, c, 3); },
          "per_simulation", len * 10},
         {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, prompts, p->length, c, 3); },

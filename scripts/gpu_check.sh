@@ -67,10 +67,11 @@ oracle=.deps/oracle/seqgan_oracle_lstm.safetensors
 if want bench; then
   for preset in oracle text; do
     for dev in cuda cpu; do
-      # On the GPU also the prefix caches against whole prefixes (a pass per step over k·t tokens
-      # against gathers and launches: which wins there is not known from the CPU).
+      # On the GPU also sampling's CUDA graph against its eager steps, and the prefix caches against
+      # whole prefixes (a pass per step over k·t tokens against gathers and launches): which wins
+      # there is not known from the CPU.
       decoders=sample,mcts_10,mcts_50,das_4x8
-      [ "$dev" = cuda ] && decoders=$decoders,mcts_10_whole,guided_16,guided_16_whole
+      [ "$dev" = cuda ] && decoders=$decoders,sample_eager,mcts_10_whole,guided_16,guided_16_whole
       timeout "$(cap 90)" build-gpu/bench/bench_decode --device "$dev" --preset "$preset" --decoders "$decoders" \
         --json "/tmp/decode_${preset}_$dev.json" >>"$OUT/bench.log" 2>&1 ||
         echo "bench_decode $preset $dev: rc $?" >>"$OUT/bench.log"
