@@ -78,13 +78,16 @@ void* CachingAllocator::allocate(size_t bytes) {
     cached_.erase(it);
   } else {
     ptr = raw_alloc_(size);
-    if (!ptr) {  // out of memory: give the cache back and try once more
+    // Out of memory: give the cache back and try once more; not during a graph capture, where
+    // freeing device memory would wait for the device.
+    if (!ptr && !open_pool_) {
       free_cached_locked();
       ptr = raw_alloc_(size);
     }
     if (!ptr)
       fail(device_name(device_), " allocator: out of memory allocating ", size, " bytes (",
-           stats_.current_bytes, " bytes live, ", stats_.reserved_bytes, " reserved)");
+           stats_.current_bytes, " bytes live, ", stats_.reserved_bytes, " reserved",
+           open_pool_ ? "; during a CUDA graph capture, which cannot give the cache back" : "", ")");
     stats_.raw_allocs++;
     stats_.reserved_bytes += size;
   }
@@ -124,11 +127,14 @@ int64_t CachingAllocator::begin_pool() {
 
 void CachingAllocator::end_pool() {
   std::lock_guard<std::mutex> lock(mu_);
+  CG_CHECK(open_pool_, device_name(device_), " allocator: no graph pool is open");
   open_pool_ = 0;
 }
 
 void CachingAllocator::drop_pool(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
+  CG_CHECK(id > 0 && id <= pools_ && id != open_pool_, device_name(device_), " allocator: graph pool ", id,
+           " is not a closed pool");
   for (auto& [size, ptr] : pool_free_[id]) {
     poison_block(device_, ptr, size);
     cached_.emplace(size, ptr);

@@ -1,6 +1,8 @@
 #include "engine/device.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -42,9 +44,10 @@ void require_cuda() {
   if (!cuda_available()) fail("device cuda requested, but no CUDA GPU is visible to this process");
 }
 
-// A deferred check: the pinned word its count lands in, and its message.
+// A deferred check: the pinned word its count lands in (owning it when it is a graph's, so a graph
+// destroyed before the wait leaves the word readable), and its message.
 struct Deferred {
-  const int32_t* verdict;
+  std::shared_ptr<const int32_t> verdict;
   std::function<std::string(int64_t)> message;
 };
 
@@ -52,12 +55,9 @@ struct Deferred {
 // (chunks of kSlots), and the bytes its copies move per replay.
 struct Graph::Capture {
   static constexpr size_t kSlots = 256;
-  std::vector<int32_t*> chunks;
+  std::vector<std::shared_ptr<int32_t>> chunks;
   std::vector<Deferred> checks;
   int64_t h2d_bytes = 0, d2h_bytes = 0;
-  ~Capture() {
-    for (int32_t* c : chunks) cudaFreeHost(c);
-  }
 };
 
 constexpr size_t kMaxDeferred = 64;
@@ -102,15 +102,17 @@ void defer_check(const int32_t* count, std::function<std::string(int64_t)> messa
   if (Graph::Capture* c = ctx.capture) {  // a word of the graph's own, re-armed at each replay
     const size_t k = c->checks.size();
     if (k % Graph::Capture::kSlots == 0) {
-      c->chunks.push_back(nullptr);
-      CG_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&c->chunks.back()), Graph::Capture::kSlots * sizeof(int32_t)));
+      int32_t* chunk = nullptr;
+      CG_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&chunk), Graph::Capture::kSlots * sizeof(int32_t)));
+      c->chunks.emplace_back(chunk, [](int32_t* p) { cudaFreeHost(p); });
     }
-    verdict = c->chunks[k / Graph::Capture::kSlots] + k % Graph::Capture::kSlots;
-    c->checks.push_back({verdict, std::move(message)});
+    const std::shared_ptr<int32_t>& chunk = c->chunks[k / Graph::Capture::kSlots];
+    verdict = chunk.get() + k % Graph::Capture::kSlots;
+    c->checks.push_back({std::shared_ptr<const int32_t>(chunk, verdict), std::move(message)});
   } else {
     if (ctx.eager == kMaxDeferred) wait_for_stream();
     verdict = ctx.verdicts + ctx.eager++;
-    ctx.deferred.push_back({verdict, std::move(message)});
+    ctx.deferred.push_back({std::shared_ptr<const int32_t>(std::shared_ptr<void>(), verdict), std::move(message)});
   }
   CG_CUDA_CHECK(cudaMemcpyAsync(verdict, count, sizeof(int32_t), cudaMemcpyDeviceToHost, ctx.stream));
   device_counters().d2h_bytes += int64_t(sizeof(int32_t));
@@ -121,36 +123,49 @@ Graph::Graph(const std::function<void()>& body) : captured_(std::make_unique<Cap
   CG_CHECK(!ctx.capture, "CUDA graph: a capture inside another");
   wait_for_stream();  // checks deferred before the capture are read now, not mixed with its own
   const DeviceCounters before = device_counters();
-  pool_ = allocator(Device::CUDA).begin_pool();
+  CachingAllocator& pool = allocator(Device::CUDA);
+  pool_ = pool.begin_pool();
   ctx.capture = captured_.get();
-  // Relaxed: the allocator may reach cudaMalloc (a new block for the pool) during the capture.
-  cudaError_t err = cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeRelaxed);
   cudaGraph_t graph = nullptr;
-  try {
-    if (err != cudaSuccess) fail("CUDA graph: cudaStreamBeginCapture: ", cudaGetErrorString(err));
-    body();
-  } catch (...) {
-    cudaStreamEndCapture(ctx.stream, &graph);
-    if (graph) cudaGraphDestroy(graph);
-    cudaGetLastError();
+  // Whatever fails, the capture is closed and the pool given back before the error goes on.
+  auto close = [&] {
     ctx.capture = nullptr;
-    allocator(Device::CUDA).end_pool();
+    pool.end_pool();
+  };
+  // The capture ran nothing: its counts are what each replay moves, and the driver allocations.
+  auto restore_counters = [&] {
+    const DeviceCounters during = device_counters() - before;
+    captured_->h2d_bytes = during.h2d_bytes;
+    captured_->d2h_bytes = during.d2h_bytes;
+    device_counters() = before;
+    device_counters().driver_allocs += during.driver_allocs;
+  };
+  try {
+    // Relaxed: the allocator may reach cudaMalloc (a new block for the pool) during the capture.
+    CG_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeRelaxed));
+    try {
+      body();
+    } catch (...) {
+      cudaStreamEndCapture(ctx.stream, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      cudaGetLastError();
+      throw;
+    }
+    const cudaError_t err = cudaStreamEndCapture(ctx.stream, &graph);
+    if (err != cudaSuccess) fail("CUDA graph: the capture failed: ", cudaGetErrorString(err));
+    close();
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    if (made != cudaSuccess) fail("CUDA graph: cudaGraphInstantiate: ", cudaGetErrorString(made));
+    exec_ = exec;
+  } catch (...) {
+    if (ctx.capture) close();
+    pool.drop_pool(pool_);
+    restore_counters();
     throw;
   }
-  err = cudaStreamEndCapture(ctx.stream, &graph);
-  ctx.capture = nullptr;
-  allocator(Device::CUDA).end_pool();
-  if (err != cudaSuccess) fail("CUDA graph: the capture failed: ", cudaGetErrorString(err));
-  err = cudaGraphInstantiate(reinterpret_cast<cudaGraphExec_t*>(&exec_), graph, 0);
-  cudaGraphDestroy(graph);
-  if (err != cudaSuccess) fail("CUDA graph: cudaGraphInstantiate: ", cudaGetErrorString(err));
-  // The capture ran nothing: its counts are what each replay moves, and the driver allocations.
-  const DeviceCounters during = device_counters() - before;
-  captured_->h2d_bytes = during.h2d_bytes;
-  captured_->d2h_bytes = during.d2h_bytes;
-  DeviceCounters& now = device_counters();
-  now = before;
-  now.driver_allocs += during.driver_allocs;
+  restore_counters();
 }
 
 Graph::~Graph() {
@@ -160,6 +175,12 @@ Graph::~Graph() {
 
 void Graph::launch() {
   Context& ctx = context();
+  CG_CHECK(!ctx.capture, "CUDA graph: a replay inside a capture");
+  // The last replay's checks not read yet: read them first, or this replay would overwrite them.
+  if (!captured_->checks.empty() &&
+      std::any_of(ctx.deferred.begin(), ctx.deferred.end(),
+                  [&](const Deferred& d) { return d.verdict == captured_->checks.front().verdict; }))
+    wait_for_stream();
   CG_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), ctx.stream));
   DeviceCounters& now = device_counters();
   ++now.launches;

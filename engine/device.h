@@ -47,9 +47,11 @@ class Graph {
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
   void launch();
-  struct Capture;  // what a capture collects (engine/device.cpp)
 
  private:
+  struct Capture;  // what a capture collects (engine/device.cpp)
+  friend struct Context;
+  friend void defer_check(const int32_t* count, std::function<std::string(int64_t)> message);
   void* exec_ = nullptr;
   int64_t pool_ = 0;
   std::unique_ptr<Capture> captured_;

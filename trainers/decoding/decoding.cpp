@@ -5,7 +5,6 @@
 #include <cmath>
 #include <map>
 
-
 namespace coopgen {
 
 std::vector<float> filter_rows(const Tensor& logits, int64_t k, double temperature, const char* decoder, int64_t step,
@@ -163,8 +162,10 @@ void record_step(Tensor& record, int64_t t, const Samples& s) {
   }
 }
 
-// Everything a decode graph bakes in: the group's shape and Philox stride, the sampler's settings,
-// and where the generator's weights live.
+// What a decode graph bakes in as kernel arguments and addresses, and so what tells its graphs
+// apart: the rows, the context length (the positions and cache lengths of every step), the steps,
+// the Philox stride between steps, the sampler's settings, and the weights' addresses. The seed
+// and the group's Philox row are read from memory at each replay.
 std::vector<int64_t> graph_key(const Generator& g, const RowGroup& group, const SamplingConfig& cfg) {
   auto bits = [](double x) { return std::bit_cast<int64_t>(x); };
   std::vector<int64_t> key{int64_t(group.rows.size()), int64_t(group.contexts[0]->size()), group.length,
@@ -173,42 +174,52 @@ std::vector<int64_t> graph_key(const Generator& g, const RowGroup& group, const 
   return key;
 }
 
-// One group's decode on CUDA through a CUDA graph: the prefill runs as usual into the graph's
-// KV cache, then one replay draws every token step — the draw, the check that it is a token, the
+// One group's decode on CUDA through a CUDA graph: the prefill runs as usual into the graphs' KV
+// cache, then one replay draws every token step — the draw, the check that it is a token, the
 // record, the generator's step — and the record comes back in one copy. The graph runs all
 // `length` steps (rows past their eos draw tokens the caller drops); a row without a distribution
-// fails at that copy, naming the step (the draws of the other rows cannot be read then).
+// fails at that copy, naming the step, even past its eos (the eager loop would fail there too,
+// at its next step's embedding, unless every row had ended).
 std::vector<float> graph_decode(const Generator& g, const RowGroup& group, int32_t start_token, const SamplingConfig& cfg,
                                 uint64_t seed) {
+  using Graphs = Generator::DecodeGraphs;
   auto& graphs = g.decode_graphs();
-  if (!graphs) graphs = std::make_shared<Generator::DecodeGraphs>();
+  if (!graphs) graphs = std::make_shared<Graphs>();
   const int64_t b = int64_t(group.rows.size()), V = g.vocab();
-  auto [in, fresh] = graphs->inputs.try_emplace(b);
-  Generator::DecodeGraphs::Inputs& x = in->second;
-  if (fresh) x = {g.new_cache(b), Tensor::empty({b, V}, DType::F32, g.device()), Tensor::empty({4}, DType::I32, g.device())};
+  if (!graphs->inputs || graphs->inputs->rows < b) {  // larger inputs: the graphs on the old ones go first
+    graphs->entries.clear();
+    graphs->inputs.reset();
+    graphs->inputs = std::make_shared<Graphs::Inputs>(Graphs::Inputs{
+        b, g.new_cache(b), Tensor::empty({b, V}, DType::F32, g.device()), Tensor::empty({4}, DType::I32, g.device())});
+  }
+  const std::shared_ptr<Graphs::Inputs> in = graphs->inputs;
+  Generator::Cache cache;  // the first b rows of the shared cache
+  for (size_t l = 0; l < in->cache.k.size(); ++l)
+    cache.k.push_back(in->cache.k[l].slice(0, 0, b)), cache.v.push_back(in->cache.v[l].slice(0, 0, b));
+  Tensor logits = in->logits.slice(0, 0, b);
   const std::vector<int64_t> key = graph_key(g, group, cfg);
   auto it = std::find_if(graphs->entries.begin(), graphs->entries.end(), [&](const auto& e) { return e.key == key; });
   if (it == graphs->entries.end()) {
-    if (graphs->entries.size() == Generator::DecodeGraphs::kMax) graphs->entries.pop_front();
-    Generator::DecodeGraphs::Entry e{key, Tensor::empty({group.length, 3, b}, DType::F32, g.device()), nullptr};
-    x.cache.len = 1 + int64_t(group.contexts[0]->size());  // where the prefill leaves it
+    Graphs::Entry e{key, in, Tensor::empty({group.length, 3, b}, DType::F32, g.device()), nullptr};
+    cache.len = 1 + int64_t(group.contexts[0]->size());  // where the prefill leaves it
     e.graph = std::make_unique<device::Graph>([&] {
-      Tensor logits = x.logits;
+      Tensor z = logits;
       for (int64_t t = 0; t < group.length; ++t) {
-        const Samples s = sample_logits(logits, cfg, x.stream, uint64_t(t) * group.stream_stride);
+        const Samples s = sample_logits(z, cfg, in->stream, uint64_t(t) * group.stream_stride);
         check_token_range(s.tokens, V, [t](int64_t rows) {
           return undefined_logits_message("sample", cat(rows, " row(s)"), t);
         });
         record_step(e.record, t, s);
-        if (t + 1 < group.length) logits = g.step(s.tokens, x.cache);
+        if (t + 1 < group.length) z = g.step(s.tokens, cache);
       }
     });
+    if (graphs->entries.size() == Graphs::kMax) graphs->entries.pop_front();
     graphs->entries.push_back(std::move(e));
     it = graphs->entries.end() - 1;
   }
-  x.cache.len = 0;
-  copy_(x.logits, prefill(g, group, start_token, x.cache));
-  copy_(x.stream, Tensor::from(philox_words(seed, group.offset(0)), {4}, g.device()));
+  cache.len = 0;
+  copy_(logits, prefill(g, group, start_token, cache));
+  copy_(in->stream, Tensor::from(philox_words(seed, group.offset(0)), {4}, g.device()));
   it->graph->launch();
   return it->record.to_vector<float>();
 }

@@ -9,7 +9,6 @@
 #pragma once
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -69,23 +68,26 @@ Tensor prefill(const Generator& g, const RowGroup& group, int32_t start_token, G
 SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t length, const SamplingConfig& cfg,
                             uint64_t seed, int32_t eos = -1, int64_t batch = 256);
 
-// sample_sequences' CUDA graphs, kept with the generator. Per decode shape (the key: rows, context
-// length, steps, Philox stride, the sampler's settings, the weights' addresses) a graph and the
-// record it writes; per row count, what the graphs of that many rows read: the KV cache, the
-// prefill's logits and the Philox stream (seed and row offset: philox_words). At most kMax shapes;
-// the oldest goes first.
+// sample_sequences' CUDA graphs, kept with the generator: per decode shape (graph_key in
+// decoding.cpp: rows, context length, steps, Philox stride, the sampler's settings, the weights'
+// addresses) a graph and the record it writes, at most kMax shapes, the oldest dropped first; and
+// what the graphs read, sized for the most rows decoded so far (one KV cache, as the eager path's
+// largest group needs; a larger group replaces it and the graphs captured on it): the cache, the
+// prefill's logits and the Philox stream (philox_words: seed, the group's row offset).
 struct Generator::DecodeGraphs {
   static constexpr size_t kMax = 8;
   struct Inputs {
+    int64_t rows;
     Generator::Cache cache;
-    Tensor logits, stream;  // [b, V]; i32 [4]
+    Tensor logits, stream;  // [rows, V]; i32 [4]
   };
   struct Entry {
     std::vector<int64_t> key;
-    Tensor record;  // [steps, 3, b]: log p, log q̂, token
+    std::shared_ptr<Inputs> inputs;  // the buffers its graph reads
+    Tensor record;                   // [steps, 3, b]: log p, log q̂, token
     std::unique_ptr<device::Graph> graph;
   };
-  std::map<int64_t, Inputs> inputs;
+  std::shared_ptr<Inputs> inputs;
   std::deque<Entry> entries;
 };
 
