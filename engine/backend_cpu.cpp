@@ -14,6 +14,7 @@
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/sampling.h"
 #include "kernels/cpu/top_k.h"
+#include "kernels/philox.h"
 #include "kernels/cpu/softmax.h"
 
 namespace coopgen {
@@ -200,9 +201,8 @@ void cpu_run(const OpCall& c) {
         SampleParams p = params<Op::SampleLogits>(c);
         if (c.in.size() > 1) {  // the stream from memory: i32 [4], seed and offset, low and high words
           const int32_t* w = c.in[1].data<int32_t>();
-          const auto word = [w](int k) { return uint64_t(uint32_t(w[k])) | uint64_t(uint32_t(w[k + 1])) << 32; };
-          p.seed = word(0);
-          p.offset += word(2);
+          p.seed = philox::memory_word(w, 0);
+          p.offset += philox::memory_word(w, 2);
         }
         cpu::sample_logits(c.out[2].data<int32_t>(), out<T>(c, 0), out<T>(c, 1), in<T>(c, 0), c.in[0].size(0),
                            c.in[0].size(1), p);

@@ -46,6 +46,12 @@ COOPGEN_HD uint32_t word(uint64_t seed, uint64_t offset, uint64_t k) {
   return w == 0 ? out.v[0] : w == 1 ? out.v[1] : w == 2 ? out.v[2] : out.v[3];
 }
 
+// A 64-bit value of a stream held in memory as 32-bit words (engine philox_words: seed, offset):
+// word k is its low half, word k + 1 its high half.
+COOPGEN_HD uint64_t memory_word(const int32_t* words, int k) {
+  return uint64_t(uint32_t(words[k])) | uint64_t(uint32_t(words[k + 1])) << 32;
+}
+
 // Uniform in [0, 1) with 24 random bits: exact in float, identical on every backend.
 COOPGEN_HD float uniform(uint64_t seed, uint64_t offset, uint64_t k) {
   return float(word(seed, offset, k) >> 8) * (1.0f / 16777216.0f);

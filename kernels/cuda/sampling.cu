@@ -224,8 +224,7 @@ __device__ __forceinline__ int pick_bin(const float* mass, int count, float acc,
 // seed and offset read there, which a CUDA graph's replays rewrite.
 __device__ __forceinline__ float draw_uniform(const SampleParams& a, const int32_t* stream, int64_t n) {
   if (!stream) return philox::uniform(a.seed, a.offset, uint64_t(n));
-  const auto word = [stream](int k) { return uint64_t(uint32_t(stream[k])) | uint64_t(uint32_t(stream[k + 1])) << 32; };
-  return philox::uniform(word(0), a.offset + word(2), uint64_t(n));
+  return philox::uniform(philox::memory_word(stream, 0), a.offset + philox::memory_word(stream, 2), uint64_t(n));
 }
 
 __global__ void __launch_bounds__(kMaxWarps * 32)
