@@ -64,19 +64,22 @@ size_t CachingAllocator::round_size(size_t bytes) {
   return r;
 }
 
+// A free block of exactly `size` bytes taken out of `free`, or nullptr.
+static void* take_block(std::multimap<size_t, void*>& free, size_t size) {
+  auto it = free.find(size);
+  if (it == free.end()) return nullptr;
+  void* ptr = it->second;
+  free.erase(it);
+  return ptr;
+}
+
 void* CachingAllocator::allocate(size_t bytes) {
   const size_t size = round_size(bytes);
   std::lock_guard<std::mutex> lock(mu_);
-  void* ptr = nullptr;
-  auto pooled = open_pool_ ? pool_free_[open_pool_].find(size) : cached_.end();
-  auto it = cached_.find(size);
-  if (open_pool_ && pooled != pool_free_[open_pool_].end()) {
-    ptr = pooled->second;
-    pool_free_[open_pool_].erase(pooled);
-  } else if (it != cached_.end()) {
-    ptr = it->second;
-    cached_.erase(it);
-  } else {
+  // The open graph pool's own free blocks first, then the shared cache, then new memory.
+  void* ptr = open_pool_ ? take_block(pool_free_[open_pool_], size) : nullptr;
+  if (!ptr) ptr = take_block(cached_, size);
+  if (!ptr) {
     ptr = raw_alloc_(size);
     // Out of memory: give the cache back and try once more; not during a graph capture, where
     // freeing device memory would wait for the device.
