@@ -169,7 +169,8 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   g_stop_signal = 0;
   auto old_int = std::signal(SIGINT, on_stop_signal);
   auto old_term = std::signal(SIGTERM, on_stop_signal);
-  if (step == 0 && cfg.train.eval_every > 0) evaluate(0);  // where the curves start
+  // Where the curves start (with no steps to take, the final evaluation below is that point).
+  if (step == 0 && cfg.train.eval_every > 0 && cfg.train.steps > 0) evaluate(0);
   const int64_t first_step = step;
   const auto t0 = std::chrono::steady_clock::now();
   double tokens = 0, last_loss = std::nan("");

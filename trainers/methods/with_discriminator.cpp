@@ -203,6 +203,9 @@ class DiscriminatorRun {
       mean = 0;
       for (double a : recent) mean += a / double(recent.size());
       if (recent.size() == 20 && mean >= want) break;
+      if ((j + 1) % 100 == 0 && j + 1 < cfg_.discriminator.warmup_max_steps)  // the gate can run for thousands of steps: show it moving
+        std::fprintf(stderr, "discriminator warm-up %lld/%lld: accuracy %.3f over the last %zu batches (until %.3f)\n",
+                     (long long)(j + 1), (long long)cfg_.discriminator.warmup_max_steps, mean, recent.size(), want);
     }
     std::fprintf(stderr, "discriminator warm-up: accuracy %.3f over the last %zu batches after %lld steps (%s %.3f)\n",
                  mean, recent.size(), (long long)std::min(j + 1, cfg_.discriminator.warmup_max_steps),
