@@ -212,10 +212,10 @@ def cmd_noise(a):
         line, = ax.plot([p[0] for p in pts if not p[3]], [p[1] for p in pts if not p[3]], marker="o", label=method)
         ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], fmt="none",
                     ecolor=line.get_color(), alpha=0.5)
-        for p in pts:
-            if p[3]:
-                ax.scatter([p[0]], [p[1]], marker="*", s=120, color=line.get_color())
-                ax.annotate(p[3], (p[0], p[1]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        # The learned D's points (a note in the table) are stars; they sit close together, so their
+        # notes stay in the table, not on the plot.
+        stars = [p for p in pts if p[3]]
+        ax.scatter([p[0] for p in stars], [p[1] for p in stars], marker="*", s=120, color=line.get_color())
     label(ax, "σ of the discriminator's logit error (0: the optimal D*)", "final KL(p*‖p) (nats/token)",
           "how good must D be (stars: the learned D at its measured error)")
     save(fig, a.out)
