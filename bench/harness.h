@@ -8,6 +8,7 @@
 // machine much less.
 #pragma once
 #include <algorithm>
+#include <climits>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/counters.h"
+#include "core/parse.h"
 #include "engine/allocator.h"
 #include "engine/device.h"
 #include "core/error.h"
@@ -301,20 +303,8 @@ class Options {
     }
   }
   const std::string& str(const std::string& name) const { return values_.at(name); }
-  int64_t num(const std::string& name) const {
-    try {
-      return std::stoll(values_.at(name));
-    } catch (const std::exception&) {
-      fail("--", name, " ", values_.at(name), ": expected a whole number");
-    }
-  }
-  double real(const std::string& name) const {
-    try {
-      return std::stod(values_.at(name));
-    } catch (const std::exception&) {
-      fail("--", name, " ", values_.at(name), ": expected a number");
-    }
-  }
+  int64_t num(const std::string& name) const { return whole_flag("--" + name, values_.at(name), 0, INT64_MAX); }
+  double real(const std::string& name) const { return number_flag("--" + name, values_.at(name), -1e300, 1e300); }
   // --precision fp32|bf16 (engine/ops.h Precision), where the bench takes it.
   Precision precision() const {
     const std::string& p = str("precision");

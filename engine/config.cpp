@@ -1,16 +1,21 @@
 #include "engine/config.h"
 
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "engine/io.h"
 #include "engine/utf8.h"
 
 namespace coopgen {
 
 // yaml-cpp keeps both entries of a key written twice in one mapping (a lookup sees the first):
-// refused here, naming the second occurrence's line and the key's dotted path.
-static void check_unique_keys(const YAML::Node& node, const std::string& file, const std::string& path) {
+// refused here, naming the second occurrence's line and the key's dotted path. `budget` counts the
+// nodes walked: an alias is walked again wherever it is used, so ten nested aliases of ten items
+// each would be 10^10 visits; past kMaxConfigNodes the config is refused instead.
+static void check_unique_keys(const YAML::Node& node, const std::string& file, const std::string& path, int64_t& budget) {
+  if (--budget < 0)
+    fail(file, ":", node.Mark().line + 1, ": ", path.empty() ? "the config" : path, ": the config expands to more than ",
+         kMaxConfigNodes, " values (YAML aliases nested in aliases?)");
   if (node.IsMap()) {
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -19,20 +24,16 @@ static void check_unique_keys(const YAML::Node& node, const std::string& file, c
       const std::string key = it->first.Scalar(), child = path.empty() ? key : path + "." + key;
       if (!seen.insert(key).second)
         fail(file, ":", it->first.Mark().line + 1, ": ", child, ": the key appears twice in one mapping");
-      check_unique_keys(it->second, file, child);
+      check_unique_keys(it->second, file, child, budget);
     }
   } else if (node.IsSequence()) {
-    for (size_t k = 0; k < node.size(); ++k) check_unique_keys(node[k], file, path + "[" + std::to_string(k) + "]");
+    for (size_t k = 0; k < node.size(); ++k) check_unique_keys(node[k], file, path + "[" + std::to_string(k) + "]", budget);
   }
 }
 
 YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
                      ConfigSource& src) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail(file, ": cannot open config file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_yaml(text.str(), file, overrides, src);
+  return parse_yaml(read_file(file), file, overrides, src);
 }
 
 YAML::Node parse_yaml(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
@@ -47,20 +48,25 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file, const st
   }
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) fail(file, ": the config must be a mapping of keys");
-  check_unique_keys(root, file, "");
+  int64_t budget = kMaxConfigNodes;
+  check_unique_keys(root, file, "", budget);
 
   for (const std::string& ov : overrides) {
     const size_t eq = ov.find('=');
     if (eq == std::string::npos || eq == 0)
       fail("command-line override '", ov, "': expected key.sub=value");
     const std::string path = ov.substr(0, eq);
-    YAML::Node value;
-    try {
-      value = YAML::Load(ov.substr(eq + 1));
-    } catch (const YAML::ParserException& e) {
-      fail("command-line override '", ov, "': cannot parse the value: ", e.msg);
+    const std::string text = ov.substr(eq + 1);
+    YAML::Node value(text);
+    if (!text.empty() && (text[0] == '[' || text[0] == '{')) {
+      try {
+        value = YAML::Load(text);
+      } catch (const YAML::ParserException& e) {
+        fail("command-line override '", ov, "': cannot parse the value: ", e.msg);
+      }
     }
-    check_unique_keys(value, "command-line override '" + ov + "'", ov.substr(0, eq));
+    int64_t override_budget = kMaxConfigNodes;
+    check_unique_keys(value, "command-line override '" + ov + "'", ov.substr(0, eq), override_budget);
     // Walk/create the maps along the dotted path. Node::reset rebinds (operator= would assign).
     YAML::Node cur;
     cur.reset(root);

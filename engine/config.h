@@ -10,6 +10,7 @@
 // wrong type, a value outside its choices, or a missing required key. `key.sub=value` overrides
 // from the command line are applied to the YAML tree first and named as such in errors.
 #pragma once
+#include <cmath>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -87,6 +88,12 @@ class ConfigReader {
     error(lookup(key), child_path(key), "'" + field + "' is not one of: " + list);
   }
 
+  // A condition between keys (e.g. model.heads divides model.d_model), checked once `key` is read:
+  // false is an error at that key's line saying `what`.
+  void require(const char* key, bool ok, const std::string& what) const {
+    if (!ok) error(lookup(key), child_path(key), what);
+  }
+
   // Unknown keys: call after every key was visited.
   void finish() const {
     if (!node_ || !node_.IsMap()) return;
@@ -129,8 +136,8 @@ class ConfigReader {
       T parsed{};
       if (!YAML::convert<T>::decode(value, parsed))
         error(value, path, std::string("expected ") + type_name<T>() + ", got '" + value.Scalar() + "'");
-      if constexpr (std::is_floating_point_v<T>)
-        if (parsed != parsed) error(value, path, "NaN is not a valid value");
+      if constexpr (std::is_floating_point_v<T>)  // .inf and .nan pass every range check: refused here
+        if (!std::isfinite(parsed)) error(value, path, "'" + value.Scalar() + "' is not a finite number");
       field = parsed;
     }
   }
@@ -172,6 +179,7 @@ class ConfigWriter {
               Need need = Need::Optional) {
     (*this)(key, field, need);
   }
+  void require(const char*, bool, const std::string&) const {}
 
  private:
   template <class T> void write(const T& field) {
@@ -190,8 +198,13 @@ class ConfigWriter {
   YAML::Emitter& out_;
 };
 
-// Parses `file` (missing or malformed: one-line error naming it), applies `key.sub=value`
-// overrides, and returns the YAML tree with a record of what came from the command line.
+// Parses `file` (missing, not a regular file, or malformed: one-line error naming it), applies
+// `key.sub=value` overrides, and returns the YAML tree with a record of what came from the command
+// line. An override's value is the text after '=' as it stands ("run_dir=runs/exp #3" is that
+// folder; no YAML comment, quote or tag is interpreted), or a YAML flow list or map when it starts
+// with '[' or '{'. A tree that expands to more than kMaxConfigNodes nodes (YAML aliases nested in
+// aliases) is refused.
+inline constexpr int64_t kMaxConfigNodes = 100000;
 YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
                      ConfigSource& src);
 // The same from a config's text; `name` (its file) starts every error message.

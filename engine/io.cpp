@@ -49,9 +49,19 @@ void atomic_write(const std::string& path, const std::string& bytes) {
   }
 }
 
-std::string read_file(const std::string& path) {
+std::ifstream open_input(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) fail(path, ": no such file");
+  if (st.type() == fs::file_type::directory) fail(path, ": is a folder, not a file");
+  if (!ec && st.type() != fs::file_type::regular) fail(path, ": not a regular file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
+  if (ec || !in) fail(path, ": cannot open: ", std::strerror(errno));
+  return in;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in = open_input(path);
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
@@ -68,6 +78,38 @@ std::string json_quote(const std::string& s) {
     } else out += char(c);
   }
   return out + "\"";
+}
+
+JsonWriter& JsonWriter::number(const std::string& key, double value, int digits) {
+  char buf[40] = "null";
+  if (std::isfinite(value)) std::snprintf(buf, sizeof buf, "%.*g", digits, value);
+  items_.emplace_back(json_quote(key), buf);
+  return *this;
+}
+JsonWriter& JsonWriter::string(const std::string& key, const std::string& value) {
+  items_.emplace_back(json_quote(key), json_quote(value));
+  return *this;
+}
+JsonWriter& JsonWriter::json(const std::string& key, const std::string& text) {
+  items_.emplace_back(json_quote(key), text);
+  return *this;
+}
+std::string JsonWriter::line() const {
+  std::string out = "{";
+  for (size_t k = 0; k < items_.size(); ++k) out += (k ? ", " : "") + items_[k].first + ": " + items_[k].second;
+  return out + "}";
+}
+std::string JsonWriter::lines() const {
+  std::string out = "{\n";
+  for (size_t k = 0; k < items_.size(); ++k) out += "  " + items_[k].first + ": " + items_[k].second + (k + 1 < items_.size() ? ",\n" : "\n");
+  return out + "}\n";
+}
+
+std::string json_text(const Json::Value& value) {
+  Json::StreamWriterBuilder builder;
+  builder["indentation"] = "";
+  builder["emitUTF8"] = true;
+  return Json::writeString(builder, value);
 }
 
 static const char* st_dtype(DType t) {
@@ -271,20 +313,12 @@ static const char* kModelFile = "model.safetensors";
 static const char* kStateFile = "trainer_state.json";
 
 void save_checkpoint(const std::string& dir, const NamedTensors& tensors, const TrainerState& state) {
-  std::string json = "{\n";
-  bool first = true;
+  JsonWriter json;
   for (auto& [k, v] : state.numbers) {
     if (!std::isfinite(v)) fail("checkpoint ", dir, ": trainer state '", k, "' is ", v, " (not finite)");
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    json += std::string(first ? "" : ",\n") + "  " + json_quote(k) + ": " + buf;
-    first = false;
+    json.number(k, v);
   }
-  for (auto& [k, v] : state.strings) {
-    json += std::string(first ? "" : ",\n") + "  " + json_quote(k) + ": " + json_quote(v);
-    first = false;
-  }
-  json += "\n}\n";
+  for (auto& [k, v] : state.strings) json.string(k, v);
 
   // Built whole in a sibling folder, then swapped in with one atomic rename (RENAME_EXCHANGE): at
   // every instant `dir` holds a complete checkpoint, the old or the new one, so a process killed
@@ -295,7 +329,7 @@ void save_checkpoint(const std::string& dir, const NamedTensors& tensors, const 
   fs::remove_all(tmp, ec);
   if (!fs::create_directories(tmp, ec) && ec) fail("checkpoint ", dir, ": cannot create ", tmp.string(), ": ", ec.message());
   save_safetensors((tmp / kModelFile).string(), tensors);
-  atomic_write((tmp / kStateFile).string(), json);
+  atomic_write((tmp / kStateFile).string(), json.lines());
   if (fs::exists(target)) {
     if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0)
       fail("checkpoint ", dir, ": cannot swap in the new checkpoint: ", std::strerror(errno));
@@ -314,6 +348,15 @@ std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerSta
     *state = parse_trainer_state(read_file(path), path);
   }
   return tensors;
+}
+
+int64_t TrainerState::count(const std::string& key, int64_t lo, int64_t hi, const std::string& file) const {
+  const auto it = numbers.find(key);
+  if (it == numbers.end()) fail(file, ": '", key, "' is missing");
+  const double v = it->second;
+  if (!(v >= double(lo) && v <= double(hi)) || v != std::floor(v))
+    fail(file, ": '", key, "' is ", v, ", expected a whole number from ", lo, " to ", hi);
+  return int64_t(v);
 }
 
 TrainerState parse_trainer_state(const std::string& text, const std::string& name) {

@@ -23,6 +23,8 @@ struct ScheduleConfig {
     v.one_of("kind", kind, {"constant", "warmup_linear", "cosine"});
     v("warmup_steps", warmup_steps, Range{0, kUnbounded});
     v("total_steps", total_steps, Range{0, kUnbounded});
+    v.require("total_steps", kind == "constant" || total_steps > warmup_steps,
+              std::to_string(total_steps) + " must exceed warmup_steps (" + std::to_string(warmup_steps) + ") for schedule " + kind);
     v("min_lr_ratio", min_lr_ratio, Range{0, 1});
   }
   // The learning rate at 1-based `step`. Fails when the config is inconsistent.

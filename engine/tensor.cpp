@@ -22,7 +22,8 @@ std::string shape_str(const Shape& shape) {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape)  // a product past int64 would wrap to a small size and a short buffer
+    if (__builtin_mul_overflow(n, s, &n)) fail("the shape ", shape_str(shape), " holds more than 2^63 elements");
   return n;
 }
 
@@ -63,7 +64,10 @@ static Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape) CG_CHECK(s >= 0, "negative dimension in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(size_t(shape_numel(shape)) * dtype_size(dtype), device);
+  size_t bytes = 0;
+  if (__builtin_mul_overflow(size_t(shape_numel(shape)), dtype_size(dtype), &bytes))
+    fail("the shape ", shape_str(shape), " of ", dtype_name(dtype), " holds more than 2^64 bytes");
+  impl->storage = std::make_shared<Storage>(bytes, device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -90,6 +90,12 @@ Gpt2Bpe::Gpt2Bpe(const std::string& vocab_json, const std::string& merges_txt) :
   CG_CHECK(pattern_->code, "GPT-2 pre-tokeniser: the pattern does not compile (PCRE2 error ", error, ")");
 }
 
+std::string Gpt2Bpe::vocab_text() const {
+  std::string text;
+  for (const std::string& t : tokens_) text += t + "\n";
+  return text;
+}
+
 Gpt2Bpe::~Gpt2Bpe() = default;
 
 std::vector<std::string> Gpt2Bpe::pretokenize(std::string_view text) const {

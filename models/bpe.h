@@ -38,6 +38,7 @@ class Gpt2Bpe : public TextCodec {
   int32_t start() const override { return eot_; }
   int32_t end() const override { return eot_; }
   int32_t pad() const override { return eot_; }
+  std::string vocab_text() const override;
   // The ids of a UTF-8 text (an error names the byte where it is not UTF-8).
   std::vector<int32_t> encode(std::string_view text) const override;
   // The bytes the ids stand for, up to the first <|endoftext|> (not included).

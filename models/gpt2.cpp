@@ -55,17 +55,19 @@ Tensor transposed(const Tensor& t) { return t.transpose(0, 1).contiguous(); }
 Gpt2Shape read_gpt2_config(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
   const Json::Value c = parse_json(read_file(path), path);
-  auto count = [&](std::initializer_list<const char*> keys) -> int64_t {
+  // A size under any of its spellings, bounded as a config's (models/transformer.h).
+  auto count = [&](std::initializer_list<const char*> keys, int64_t most) -> int64_t {
     for (const char* k : keys)
       if (c.isMember(k)) {
-        if (!c[k].isUInt64() || c[k].asUInt64() == 0) fail(path, ": ", k, " must be a positive integer");
+        if (!c[k].isUInt64() || c[k].asUInt64() == 0 || c[k].asUInt64() > uint64_t(most))
+          fail(path, ": ", k, " = ", json_text(c[k]).substr(0, 40), ": expected a whole number from 1 to ", most);
         return int64_t(c[k].asUInt64());
       }
     fail(path, ": ", *keys.begin(), " is missing");
   };
   // Fields whose other values coopgen's block does not compute: each must be absent or this.
   auto must = [&](const char* key, const Json::Value& want, const char* why) {
-    if (c.isMember(key) && !(c[key] == want)) fail(path, ": ", key, " = ", c[key].toStyledString().substr(0, 40), " (", why, ")");
+    if (c.isMember(key) && !(c[key] == want)) fail(path, ": ", key, " = ", json_text(c[key]).substr(0, 40), " (", why, ")");
   };
   if (c.isMember("model_type") && c["model_type"] != "gpt2") fail(path, ": model_type ", c["model_type"].asString(), " is not gpt2");
   must("activation_function", "gelu_new", "coopgen's MLP has GPT-2's tanh GELU, gelu_new");
@@ -77,11 +79,11 @@ Gpt2Shape read_gpt2_config(const std::string& dir) {
   if (c.isMember("layer_norm_epsilon") && !(c["layer_norm_epsilon"].isNumeric() && std::fabs(c["layer_norm_epsilon"].asDouble() - 1e-5) < 1e-12))
     fail(path, ": layer_norm_epsilon must be 1e-05 (coopgen's LayerNorm)");
   Gpt2Shape s;
-  s.model.d_model = count({"n_embd", "hidden_size"});
-  s.model.layers = count({"n_layer", "num_hidden_layers"});
-  s.model.heads = count({"n_head", "num_attention_heads"});
-  s.model.max_len = count({"n_positions", "max_position_embeddings", "n_ctx"});
-  s.vocab = count({"vocab_size"});
+  s.model.d_model = count({"n_embd", "hidden_size"}, kMaxDModel);
+  s.model.layers = count({"n_layer", "num_hidden_layers"}, kMaxLayers);
+  s.model.heads = count({"n_head", "num_attention_heads"}, kMaxHeads);
+  s.model.max_len = count({"n_positions", "max_position_embeddings", "n_ctx"}, kMaxPositions);
+  s.vocab = count({"vocab_size"}, kMaxVocab);
   if (c.isMember("n_inner") && !c["n_inner"].isNull() && !(c["n_inner"].isUInt64() && int64_t(c["n_inner"].asUInt64()) == 4 * s.model.d_model))
     fail(path, ": n_inner must be null or 4·n_embd (coopgen's MLP)");
   if (s.model.d_model % s.model.heads != 0) fail(path, ": n_embd (", s.model.d_model, ") is not a multiple of n_head (", s.model.heads, ")");
@@ -91,8 +93,13 @@ Gpt2Shape read_gpt2_config(const std::string& dir) {
 void load_gpt2_weights(NamedTensors& params, const std::string& prefix, const std::string& dir) {
   const std::string file = (fs::path(dir) / "model.safetensors").string();
   std::map<std::string, Tensor> theirs;
-  for (auto& [name, t] : load_safetensors(file))  // "transformer." is optional (GPT2Model files)
-    theirs[name.rfind("transformer.", 0) == 0 ? name.substr(12) : name] = t;
+  std::map<std::string, std::string> spelled;  // key → the file's name for it
+  for (auto& [name, t] : load_safetensors(file)) {  // "transformer." is optional (GPT2Model files)
+    const std::string key = name.rfind("transformer.", 0) == 0 ? name.substr(12) : name;
+    if (auto [at, fresh] = spelled.emplace(key, name); !fresh)
+      fail(file, ": tensors '", at->second, "' and '", name, "' are two spellings of one weight (which is meant?)");
+    theirs[key] = t;
+  }
   std::set<std::string> used;
   for (auto& [name, p] : params) {
     if (name.rfind(prefix, 0) != 0 || name.rfind(prefix + "head.", 0) == 0) continue;  // a discriminator's head stays fresh
@@ -109,16 +116,15 @@ void load_gpt2_weights(NamedTensors& params, const std::string& prefix, const st
     copy_(p, t.to(p.dtype()).to(p.device()));
     used.insert(key);
   }
-  if (prefix.empty()) {
-    if (auto head = theirs.find("lm_head.weight"); head != theirs.end()) {
-      const std::vector<float> a = head->second.to(DType::F32).to_vector<float>(), b = theirs.at("wte.weight").to(DType::F32).to_vector<float>();
-      if (a != b) fail(file, ": lm_head.weight differs from wte.weight (an untied head, which coopgen cannot represent)");
-      used.insert("lm_head.weight");
-    }
-    for (const auto& [name, t] : theirs) {
-      const bool buffer = name.size() > 5 && (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias"));
-      if (!used.count(name) && !buffer) fail(file, ": tensor '", name, "' is not part of a GPT-2 coopgen can represent");
-    }
+  // The same checks for the generator and for a discriminator's body: the folder is one GPT-2.
+  if (auto head = theirs.find("lm_head.weight"); head != theirs.end()) {
+    const std::vector<float> a = head->second.to(DType::F32).to_vector<float>(), b = theirs.at("wte.weight").to(DType::F32).to_vector<float>();
+    if (a != b) fail(file, ": lm_head.weight differs from wte.weight (an untied head, which coopgen cannot represent)");
+    used.insert("lm_head.weight");
+  }
+  for (const auto& [name, t] : theirs) {
+    const bool buffer = name.size() > 5 && (name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias"));
+    if (!used.count(name) && !buffer) fail(file, ": tensor '", spelled.at(name), "' is not part of a GPT-2 coopgen can represent");
   }
 }
 
@@ -136,28 +142,14 @@ void export_gpt2(const NamedTensors& params, const TransformerConfig& model, int
   save_safetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
   auto token = [](int64_t id) { return id < 0 ? std::string("null") : std::to_string(id); };
   // Dropout 0: the model was trained without it (coopgen has none).
-  const std::string config = "{\n"
-      "  \"architectures\": [\"GPT2LMHeadModel\"],\n"
-      "  \"model_type\": \"gpt2\",\n"
-      "  \"activation_function\": \"gelu_new\",\n"
-      "  \"n_embd\": " + std::to_string(model.d_model) + ",\n"
-      "  \"n_layer\": " + std::to_string(model.layers) + ",\n"
-      "  \"n_head\": " + std::to_string(model.heads) + ",\n"
-      "  \"n_positions\": " + std::to_string(model.max_len) + ",\n"
-      "  \"n_ctx\": " + std::to_string(model.max_len) + ",\n"
-      "  \"n_inner\": null,\n"
-      "  \"vocab_size\": " + std::to_string(vocab) + ",\n"
-      "  \"bos_token_id\": " + token(bos) + ",\n"
-      "  \"eos_token_id\": " + token(eos) + ",\n"
-      "  \"layer_norm_epsilon\": 1e-05,\n"
-      "  \"scale_attn_weights\": true,\n"
-      "  \"tie_word_embeddings\": true,\n"
-      "  \"resid_pdrop\": 0.0,\n"
-      "  \"embd_pdrop\": 0.0,\n"
-      "  \"attn_pdrop\": 0.0,\n"
-      "  \"use_cache\": true\n"
-      "}\n";
-  atomic_write((fs::path(dir) / "config.json").string(), config);
+  JsonWriter config;
+  config.json("architectures", "[\"GPT2LMHeadModel\"]").string("model_type", "gpt2").string("activation_function", "gelu_new");
+  config.number("n_embd", double(model.d_model)).number("n_layer", double(model.layers)).number("n_head", double(model.heads));
+  config.number("n_positions", double(model.max_len)).number("n_ctx", double(model.max_len)).json("n_inner", "null");
+  config.number("vocab_size", double(vocab)).json("bos_token_id", token(bos)).json("eos_token_id", token(eos));
+  config.json("layer_norm_epsilon", "1e-05").json("scale_attn_weights", "true").json("tie_word_embeddings", "true");
+  config.json("resid_pdrop", "0.0").json("embd_pdrop", "0.0").json("attn_pdrop", "0.0").json("use_cache", "true");
+  atomic_write((fs::path(dir) / "config.json").string(), config.lines());
 }
 
 }  // namespace coopgen

@@ -46,11 +46,13 @@ Vocab Vocab::load(const std::string& path) {
   return v;
 }
 
-void Vocab::save(const std::string& path) const {
+std::string Vocab::text() const {
   std::string text;
   for (const std::string& w : words_) text += w + "\n";
-  atomic_write(path, text);
+  return text;
 }
+
+void Vocab::save(const std::string& path) const { atomic_write(path, text()); }
 
 int32_t Vocab::id(const std::string& word) const {
   auto it = index_.find(word);
@@ -100,8 +102,7 @@ std::string LineStats::summary(const std::string& path, int64_t max_tokens) cons
 }
 
 void for_each_line(const std::string& path, const std::function<void(std::string& line)>& each) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
+  std::ifstream in = open_input(path);
   std::string line;
   for (bool first = true; std::getline(in, line); first = false) {
     if (first && strip_bom(line).size() != line.size()) line.erase(0, 3);

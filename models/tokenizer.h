@@ -22,6 +22,7 @@ class Vocab {
   static Vocab build(const std::vector<Words>& corpus, int64_t min_count);
   static Vocab load(const std::string& path);  // one word per line, as save() writes
   void save(const std::string& path) const;     // atomic
+  std::string text() const;                     // what save() writes: the words in id order, one per line
 
   int64_t size() const { return int64_t(words_.size()); }
   // kUnk for unknown words and for the spellings of the control tokens (<pad>, <bos>, <eos>,
@@ -52,6 +53,8 @@ class TextCodec {
   virtual int32_t start() const = 0;
   virtual int32_t end() const = 0;
   virtual int32_t pad() const = 0;
+  // The tokens in id order, one per line: what identifies the vocabulary.
+  virtual std::string vocab_text() const = 0;
 };
 
 // Words separated by whitespace, each its own token (the benchmarks' pre-tokenised text).
@@ -64,6 +67,7 @@ class WordCodec : public TextCodec {
   int32_t start() const override { return Vocab::kBos; }
   int32_t end() const override { return Vocab::kEos; }
   int32_t pad() const override { return Vocab::kPad; }
+  std::string vocab_text() const override { return vocab_.text(); }
   const Vocab& vocab() const { return vocab_; }
 
  private:

@@ -1,5 +1,7 @@
 #include "models/transformer.h"
 
+#include <unistd.h>
+
 #include <cmath>
 
 #include "engine/ops.h"
@@ -10,9 +12,19 @@ Transformer::Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t s
                          const std::string& prefix, Precision precision)
     : cfg_(cfg), vocab_(vocab), device_(device), prefix_(prefix), precision_(precision) {
   const int64_t C = cfg.d_model;
-  CG_CHECK(C > 0 && cfg.heads > 0 && C % cfg.heads == 0, "model.d_model (", C,
-           ") must be a positive multiple of model.heads (", cfg.heads, ")");
-  CG_CHECK(cfg.layers > 0 && cfg.max_len > 1 && vocab > 0, "model: layers, max_len and the vocabulary must be positive");
+  // The config reader refuses these with the file and line; a model built in code gets them here.
+  const std::string key = prefix.empty() ? "model" : "discriminator.model";
+  if (C < 1 || C > kMaxDModel || cfg.heads < 1 || cfg.heads > kMaxHeads || C % cfg.heads != 0 || cfg.layers < 1 ||
+      cfg.layers > kMaxLayers || cfg.max_len < 2 || cfg.max_len > kMaxPositions || vocab < 1 || vocab > kMaxVocab)
+    fail(key, ": d_model ", C, ", heads ", cfg.heads, ", layers ", cfg.layers, ", max_len ", cfg.max_len, " and vocabulary ",
+         vocab, " are not a model coopgen can build (heads must divide d_model; limits in models/transformer.h)");
+  // Weights, gradients and two AdamW moments of 4 bytes each: a model whose training state cannot
+  // fit in this machine's memory is refused at once, naming its sizes, not after gigabytes of allocation.
+  const double bytes = 16 * cfg.parameters(vocab), memory = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGE_SIZE));
+  if (memory > 0 && bytes > memory)
+    fail(key, ": d_model ", C, ", layers ", cfg.layers, ", max_len ", cfg.max_len, " and vocabulary ", vocab, " make ",
+         cfg.parameters(vocab), " parameters, whose training state (", bytes / 1e9, " GB) exceeds this machine's memory (",
+         memory / 1e9, " GB)");
   uint64_t offset = 0;
   auto add_param = [&](const std::string& name, const Shape& shape, double std) {
     Tensor t;
@@ -47,6 +59,11 @@ Transformer::Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t s
   }
   add_param("lnf.g", {C}, -1);
   add_param("lnf.b", {C}, 0);
+}
+
+double TransformerConfig::parameters(int64_t vocab) const {
+  const double C = double(d_model);
+  return double(vocab + max_len) * C + double(layers) * (12 * C * C + 13 * C) + 2 * C;
 }
 
 DType Transformer::activation_dtype() const {

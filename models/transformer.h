@@ -14,6 +14,12 @@
 
 namespace coopgen {
 
+// The largest sizes a model may have: far above GPT-2 XL's (48 layers, width 1600, 1024 positions,
+// 50,257 tokens), and small enough that no product of sizes overflows. A larger value is a typo,
+// refused where it is read (a config key, a GPT-2 config.json) before anything is allocated.
+inline constexpr int64_t kMaxDModel = 1 << 16, kMaxLayers = 1024, kMaxHeads = 1024, kMaxPositions = 1 << 20,
+                         kMaxVocab = 1 << 24;
+
 struct TransformerConfig {
   int64_t d_model = 64;
   int64_t layers = 2;
@@ -21,12 +27,15 @@ struct TransformerConfig {
   int64_t max_len = 32;  // positions (for the generator: including the start token)
   double init_std = 0.02;
   template <class V> void visit(V& v) {
-    v("d_model", d_model, Range{1, kUnbounded});
-    v("layers", layers, Range{1, kUnbounded});
-    v("heads", heads, Range{1, kUnbounded});
-    v("max_len", max_len, Range{2, kUnbounded});
+    v("d_model", d_model, Range{1, double(kMaxDModel)});
+    v("layers", layers, Range{1, double(kMaxLayers)});
+    v("heads", heads, Range{1, double(kMaxHeads)});
+    v.require("heads", d_model % heads == 0, std::to_string(heads) + " does not divide d_model (" + std::to_string(d_model) + ")");
+    v("max_len", max_len, Range{2, double(kMaxPositions)});
     v("init_std", init_std, Range{0, kUnbounded});
   }
+  // Parameters of the transformer over `vocab` tokens (embeddings, blocks, final LayerNorm).
+  double parameters(int64_t vocab) const;
 };
 
 class Transformer {

@@ -32,17 +32,17 @@ static std::string oracle_file() {
 
 // Trains `cfg` 6 steps straight, and 3 steps then 3 more with --resume: the checkpoints (every
 // parameter and optimiser moment) and the logged metrics must be identical.
-static void check_resume(RunConfig cfg, int (*train)(const RunConfig&, bool)) {
+static void check_resume(RunConfig cfg, int (*train)(const RunConfig&, RunStart)) {
   const fs::path root = fs::temp_directory_path() / ("coopgen_test_resume_" + cfg.method + std::to_string(::getpid()));
   fs::remove_all(root);
   cfg.run_dir = (root / "straight").string();
-  REQUIRE(train(cfg, false) == 0);
+  REQUIRE(train(cfg, RunStart::Fresh) == 0);
   RunConfig half = cfg;
   half.run_dir = (root / "resumed").string();
   half.train.steps = 3;
-  REQUIRE(train(half, false) == 0);
+  REQUIRE(train(half, RunStart::Fresh) == 0);
   half.train.steps = 6;
-  REQUIRE(train(half, true) == 0);
+  REQUIRE(train(half, RunStart::Resume) == 0);
 
   auto a = load_checkpoint((root / "straight/checkpoint").string(), nullptr);
   auto b = load_checkpoint((root / "resumed/checkpoint").string(), nullptr);
@@ -227,9 +227,9 @@ TEST_CASE("a conditional model that overfits 20 pairs reproduces them under gree
   RunConfig cfg = pairs_run(dir);
   cfg.train = {300, 20, 100, 0, 0, 2};
   cfg.optim.lr = 3e-3;
-  REQUIRE(train_mle(cfg, false) == 0);
-  const Generator g = load_generator(cfg, cfg.run_dir + "/checkpoint");
+  REQUIRE(train_mle(cfg, RunStart::Fresh) == 0);
   PairTask task(cfg);
+  const Generator g = load_generator(cfg, cfg.run_dir + "/checkpoint", &task);
   std::vector<size_t> rows(task.train.size());
   std::iota(rows.begin(), rows.end(), size_t(0));
   SamplingConfig greedy;

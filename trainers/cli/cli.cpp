@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <filesystem>
+#include <optional>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parse.h"
 #include "engine/allocator.h"
 #include "engine/communicator.h"
 #include "engine/device.h"
@@ -65,6 +68,9 @@ const char* kUsage =
 
 int print_bleu(const std::string& hyp_path, const std::string& ref_path, int64_t max_hyp);
 
+// The most a count flag (--num, --max, --reverse-steps) may ask for.
+constexpr int64_t kMaxFlagCount = 1'000'000'000;
+
 // Draws a picture with scripts/plot.py (matplotlib; $COOPGEN_PLOT names another copy of it) and
 // says where it is, or, without python3 and matplotlib, how to draw it later. args[1] is the file.
 void draw(const std::vector<std::string>& args) {
@@ -80,11 +86,11 @@ void draw(const std::vector<std::string>& args) {
 struct ConfigArgs {
   RunConfig cfg;
   std::map<std::string, std::string> extra;
-  bool resume = false;
+  RunStart start = RunStart::Fresh;  // train: --resume, --overwrite
 };
 
 ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::string>& args,
-                             const std::vector<std::string>& flags_with_value, bool allow_resume) {
+                             const std::vector<std::string>& flags_with_value, bool allow_run_start) {
   ConfigArgs out;
   std::string file;
   std::vector<std::string> overrides;
@@ -96,7 +102,10 @@ ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::stri
     };
     if (a == "--config") file = value();
     else if (a == "--device") overrides.push_back("device=" + value());
-    else if (a == "--resume" && allow_resume) out.resume = true;
+    else if ((a == "--resume" || a == "--overwrite") && allow_run_start) {
+      if (out.start != RunStart::Fresh) fail(cmd, ": --resume and --overwrite exclude each other");
+      out.start = a == "--resume" ? RunStart::Resume : RunStart::Overwrite;
+    }
     else if (std::find(flags_with_value.begin(), flags_with_value.end(), a) != flags_with_value.end()) out.extra[a] = value();
     else if (a.find('=') != std::string::npos && a[0] != '-') overrides.push_back(a);
     else fail(cmd, ": unexpected argument '", a, "' (see coopgen ", cmd, " --help)");
@@ -116,18 +125,20 @@ bool wants_help(const std::vector<std::string>& args) {
 
 int cmd_train(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << "usage: coopgen train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
+    std::cout << "usage: coopgen train --config FILE [--resume | --overwrite] [--device cpu|cuda] [key.sub=value ...]\n"
                  "Trains the generator with the config's method: mle (maximum likelihood on the task's data),\n"
                  "gan, rml_gan or gcn (with a discriminator, from model.init; docs/method.md),\n"
                  "evaluating the task's metrics every train.eval_every steps. Writes run_dir/config.yaml,\n"
                  "metrics.jsonl and\n"
                  "checkpoint/ (every train.checkpoint_every steps, at the end, and on Ctrl-C).\n"
-                 "--resume continues from run_dir/checkpoint (bit-identical on CPU).\n";
+                 "--resume continues from run_dir/checkpoint (bit-identical on CPU). A run_dir that holds a run\n"
+                 "(checkpoint/ or metrics.jsonl) is refused without --resume, or --overwrite, which deletes that\n"
+                 "run's files first.\n";
     return 0;
   }
   ConfigArgs a = parse_config_args("train", args, {}, true);
   dist::init(a.cfg.distributed.timeout_s);  // under mpirun: one rank of a data-parallel job
-  return a.cfg.method == "mle" ? train_mle(a.cfg, a.resume) : train_with_discriminator(a.cfg, a.resume);
+  return a.cfg.method == "mle" ? train_mle(a.cfg, a.start) : train_with_discriminator(a.cfg, a.start);
 }
 
 // --decoder (default decoding.decoder) into the config, checked before any file is read.
@@ -169,9 +180,9 @@ int cmd_sample(const std::vector<std::string>& args) {
   ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num", "--decoder"}, false);
   apply_decoder_flag(a);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
-  const int64_t n = a.extra.count("--num") ? std::stoll(a.extra["--num"]) : 10;
-  const Generator g = load_generator(a.cfg, dir);
+  const int64_t n = a.extra.count("--num") ? whole_flag("--num", a.extra["--num"], 1, kMaxFlagCount) : 10;
   const std::unique_ptr<Task> task = Task::create(a.cfg);
+  const Generator g = load_generator(a.cfg, dir, task.get());
   const DecoderSetup decoder(a.cfg, dir, g, *task);
   const auto t0 = std::chrono::steady_clock::now();
   // Conditional tasks: the first N test sources.
@@ -207,8 +218,8 @@ int cmd_eval(const std::vector<std::string>& args) {
   if (a.extra.count("--hyp"))  // a text file of samples (or real sentences), scored like a checkpoint's samples
     return print_bleu(a.extra["--hyp"], a.extra.count("--ref") ? a.extra["--ref"] : a.cfg.data.test_file, 0);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
-  const Generator g = load_generator(a.cfg, dir);
   const std::unique_ptr<Task> task = Task::create(a.cfg);
+  const Generator g = load_generator(a.cfg, dir, task.get());
   const DecoderSetup decoder(a.cfg, dir, g, *task);
   for (auto& [name, value] : task->evaluate(g, a.cfg, decoder.score)) std::printf("%s %.4f\n", name.c_str(), value);
   return 0;
@@ -229,15 +240,12 @@ int cmd_sweep(const std::vector<std::string>& args) {
   ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps"}, false);
   if (!a.extra.count("--lm-checkpoint")) fail("sweep: --lm-checkpoint DIR (the evaluator LM) is required");
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
-  std::vector<double> alphas{0.9, 1.0, 1.5, 2.0, 3.0, 4.0};
-  if (a.extra.count("--alphas")) {
-    alphas.clear();
-    std::stringstream in(a.extra["--alphas"]);
-    for (std::string item; std::getline(in, item, ',');) alphas.push_back(std::stod(item));
-  }
-  const int64_t reverse_steps = a.extra.count("--reverse-steps") ? std::stoll(a.extra["--reverse-steps"]) : 500;
+  const std::vector<double> alphas = a.extra.count("--alphas") ? number_list_flag("--alphas", a.extra["--alphas"], 1e-3, 1e3)
+                                                                : std::vector<double>{0.9, 1.0, 1.5, 2.0, 3.0, 4.0};
+  const int64_t reverse_steps =
+      a.extra.count("--reverse-steps") ? whole_flag("--reverse-steps", a.extra["--reverse-steps"], 1, kMaxFlagCount) : 500;
   std::unique_ptr<Task> task = Task::create(a.cfg);
-  const Generator g = load_generator(a.cfg, dir), evaluator = load_generator(a.cfg, a.extra["--lm-checkpoint"]);
+  const Generator g = load_generator(a.cfg, dir, task.get()), evaluator = load_generator(a.cfg, a.extra["--lm-checkpoint"], task.get());
   const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps);
   write_sweep(a.cfg.run_dir + "/sweep", points);
   const std::string png = a.cfg.run_dir + "/sweep/sweep.png";
@@ -295,7 +303,7 @@ int cmd_bleu(const std::vector<std::string>& args) {
     return 0;
   }
   std::map<std::string, std::string> opt = hyp_ref_flags("bleu", args, {"--max"});
-  return print_bleu(opt["--hyp"], opt["--ref"], opt.count("--max") ? std::stoll(opt["--max"]) : 0);
+  return print_bleu(opt["--hyp"], opt["--ref"], opt.count("--max") ? whole_flag("--max", opt["--max"], 1, kMaxFlagCount) : 0);
 }
 
 int cmd_score(const std::vector<std::string>& args) {
@@ -349,32 +357,40 @@ int cmd_inspect(const std::vector<std::string>& args) {
 }
 
 int cmd_export(const std::vector<std::string>& args) {
-  if (wants_help(args) || args.size() != 4 || args[0] != "--format") {
-    std::cout << "usage: coopgen export --format hf_gpt2 CHECKPOINT OUT_DIR\n"
+  std::vector<std::string> rest;
+  bool overwrite = false;
+  for (const std::string& a : args) a == "--overwrite" ? void(overwrite = true) : rest.push_back(a);
+  if (wants_help(args) || rest.size() != 4 || rest[0] != "--format") {
+    std::cout << "usage: coopgen export --format hf_gpt2 [--overwrite] CHECKPOINT OUT_DIR\n"
                  "Writes the generator of a checkpoint folder (a run's checkpoint/) as a Hugging Face\n"
                  "transformers GPT-2 folder: config.json and model.safetensors, which\n"
                  "GPT2LMHeadModel.from_pretrained(OUT_DIR) loads (models/gpt2.h has the mapping). The\n"
-                 "tokenizer files are not written: copy the run's vocab.json and merges.txt beside them.\n";
+                 "tokenizer files are not written: copy the run's vocab.json and merges.txt beside them.\n"
+                 "An OUT_DIR that holds config.json or model.safetensors is refused unless --overwrite;\n"
+                 "the checkpoint's own folder always is.\n";
     return wants_help(args) ? 0 : 1;
   }
-  if (args[1] != "hf_gpt2") fail("export: --format ", args[1], ": the one format is hf_gpt2");
-  const std::string& dir = args[2];
+  if (rest[1] != "hf_gpt2") fail("export: --format ", rest[1], ": the one format is hf_gpt2");
+  const std::string &dir = rest[2], &out = rest[3];
+  std::error_code ec;
+  if (std::filesystem::equivalent(dir, out, ec))
+    fail("export: ", out, " is the checkpoint folder being read (exporting into it would replace its model.safetensors)");
+  for (const char* f : {"config.json", "model.safetensors"})
+    if (std::filesystem::exists(std::filesystem::path(out) / f) && !overwrite)
+      fail("export: ", out, "/", f, " exists (replace it with --overwrite, or choose another OUT_DIR)");
   TrainerState state;
-  const auto tensors = load_checkpoint(dir, &state);
-  NamedTensors generator;
-  for (const auto& [name, t] : tensors)
-    if (name.rfind("adamw.", 0) != 0 && name.rfind("disc.", 0) != 0) generator.emplace_back(name, t);
+  load_checkpoint(dir, &state);
   if (!state.numbers.count("model.d_model"))
     fail(dir, "/trainer_state.json: model.d_model is missing (a checkpoint written before 2026-11-30: resume it for one step to re-save it)");
-  TransformerConfig model;
-  apply_stored_shape(model, state);
-  auto token = [&](const char* key) { return state.numbers.count(key) ? int64_t(state.numbers.at(key)) : int64_t(-1); };
-  auto wte = tensors.find("wte");
-  if (wte == tensors.end()) fail(dir, ": no generator in this checkpoint (tensor 'wte' is missing)");
-  export_gpt2(generator, model, wte->second.size(0), token("task.start_token"), token("task.end_token"), args[3]);
+  // Loaded as `sample` loads it: the stored shape, validated, every generator tensor used.
+  RunConfig cpu;
+  const Generator g = load_generator(cpu, dir, nullptr);
+  auto token = [&](const char* key) { return state.numbers.count(key) ? state.count(key, 0, g.vocab() - 1, dir + "/trainer_state.json") : -1; };
+  const TransformerConfig& model = g.config();
+  export_gpt2(g.params(), model, g.vocab(), token("task.start_token"), token("task.end_token"), out);
   std::printf("wrote %s/config.json and %s/model.safetensors (GPT-2: %lld layers, d_model %lld, %lld heads, %lld positions, vocabulary %lld)\n",
-              args[3].c_str(), args[3].c_str(), (long long)model.layers, (long long)model.d_model, (long long)model.heads,
-              (long long)model.max_len, (long long)wte->second.size(0));
+              out.c_str(), out.c_str(), (long long)model.layers, (long long)model.d_model, (long long)model.heads,
+              (long long)model.max_len, (long long)g.vocab());
   return 0;
 }
 
@@ -382,14 +398,9 @@ int cmd_export(const std::vector<std::string>& args) {
 std::vector<int32_t> parse_ids(const std::string& file, int64_t line_no, const std::string& line) {
   std::vector<int32_t> ids;
   for (const std::string& w : split_whitespace(line)) {
-    size_t used = 0;
-    long v = -1;
-    try {
-      v = std::stol(w, &used);
-    } catch (const std::exception&) {
-    }
-    if (used != w.size() || v < 0 || v > INT32_MAX) fail(file, ":", line_no, ": '", w, "' is not a token id");
-    ids.push_back(int32_t(v));
+    const std::optional<int64_t> v = parse_whole(w);
+    if (!v || *v < 0 || *v > INT32_MAX) fail(file, ":", line_no, ": '", w, "' is not a token id");
+    ids.push_back(int32_t(*v));
   }
   return ids;
 }
@@ -406,7 +417,7 @@ int cmd_logits(const std::vector<std::string>& args) {
   ConfigArgs a = parse_config_args("logits", args, {"--checkpoint", "--ids", "--out"}, false);
   if (!a.extra.count("--ids") || !a.extra.count("--out")) fail("logits: --ids FILE and --out FILE are required");
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
-  const Generator g = load_generator(a.cfg, dir);
+  const Generator g = load_generator(a.cfg, dir, nullptr);  // ids, not text: no vocabulary to match
   NamedTensors out;
   int64_t line_no = 0;
   for (const std::string& line : read_text_lines(a.extra["--ids"])) {
@@ -475,14 +486,9 @@ int cmd_enumerate(const std::vector<std::string>& args) {
     opt[args[k]] = args[k + 1], ++k;
   }
   if (opt["--out"].empty()) fail("enumerate: --out FILE.csv is required");
-  auto whole = [&](const char* flag) {
-    try {
-      return std::stoll(opt[flag]);
-    } catch (const std::exception&) {
-      fail("enumerate: ", flag, " ", opt[flag], ": expected a whole number");
-    }
-  };
-  enumerable::write_report(opt["--out"], whole("--problems"), whole("--vocab"), whole("--length"), whole("--iterations"));
+  enumerable::write_report(opt["--out"], whole_flag("--problems", opt["--problems"], 1, 10000),
+                           whole_flag("--vocab", opt["--vocab"], 2, 4096), whole_flag("--length", opt["--length"], 1, 12),
+                           whole_flag("--iterations", opt["--iterations"], 1, 1000000));
   std::printf("wrote %s\n", opt["--out"].c_str());
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -77,7 +78,8 @@ bool has_metric(const Metrics& m, const std::string& name) {
 
 }  // namespace
 
-void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
+void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir,
+                 std::set<std::string>* used) {
   for (auto& [name, p] : params) {
     auto it = tensors.find(name);
     if (it == tensors.end()) fail(dir, "/model.safetensors: tensor '", name, "' is missing");
@@ -86,16 +88,40 @@ void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tens
            shape_str(p.shape()));
     Tensor src = it->second.to(p.device());
     copy_(p, src);
+    if (used) used->insert(name);
   }
 }
 
-void prepare_run_dir(const RunConfig& cfg) {
+void refuse_unused(const std::map<std::string, Tensor>& tensors, const std::set<std::string>& used,
+                   const std::string& dir, std::initializer_list<std::string_view> others) {
+  for (const auto& [name, t] : tensors) {
+    const bool elsewhere = std::any_of(others.begin(), others.end(), [&](std::string_view o) { return name.starts_with(o); });
+    if (!used.count(name) && !elsewhere)
+      fail(dir, "/model.safetensors: tensor '", name, "' ", describe(t),
+           " is not part of the model the config describes (a checkpoint of another shape?)");
+  }
+}
+
+namespace {
+// What a training run writes into its folder: all that --overwrite deletes.
+constexpr const char* kRunFiles[] = {"checkpoint", "checkpoint.tmp", "metrics.jsonl", "config.yaml", "vocab.txt"};
+}  // namespace
+
+void prepare_run_dir(const RunConfig& cfg, RunStart start) {
   if (!dist::is_root()) return;
+  const fs::path dir(cfg.run_dir);
   std::error_code ec;
-  fs::create_directories(cfg.run_dir, ec);
-  if (ec || !fs::is_directory(cfg.run_dir))
+  const bool holds_run = fs::exists(dir / "checkpoint") || fs::exists(dir / "metrics.jsonl");
+  if (holds_run && start == RunStart::Fresh)
+    fail("run_dir ", cfg.run_dir, ": holds a run already (checkpoint/ or metrics.jsonl): continue it with --resume, ",
+         "replace it with --overwrite, or choose another run_dir");
+  if (start == RunStart::Overwrite)
+    for (const char* f : kRunFiles)
+      if (fs::remove_all(dir / f, ec); ec) fail("run_dir ", cfg.run_dir, ": cannot delete ", f, " (", ec.message(), ")");
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir))
     fail("run_dir ", cfg.run_dir, ": cannot create the run folder (", ec ? ec.message() : "not a directory", ")");
-  atomic_write((fs::path(cfg.run_dir) / "config.yaml").string(), dump_config(cfg));
+  atomic_write((dir / "config.yaml").string(), dump_config(cfg));
 }
 
 int RunConfig::resolved_cpu_threads() const {
@@ -104,13 +130,38 @@ int RunConfig::resolved_cpu_threads() const {
   return model.d_model < 512 ? 1 : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-void apply_stored_shape(TransformerConfig& model, const TrainerState& st) {
-  for (auto [key, field] : {std::pair{"model.d_model", &model.d_model}, {"model.layers", &model.layers},
-                            {"model.heads", &model.heads}, {"model.max_len", &model.max_len}})
-    if (auto it = st.numbers.find(key); it != st.numbers.end()) *field = int64_t(it->second);
+namespace {
+// The generator sizes a checkpoint records, with their limits (models/transformer.h).
+struct StoredSize {
+  const char* key;
+  int64_t TransformerConfig::*field;
+  int64_t most;
+};
+constexpr StoredSize kStoredSizes[] = {{"model.d_model", &TransformerConfig::d_model, kMaxDModel},
+                                       {"model.layers", &TransformerConfig::layers, kMaxLayers},
+                                       {"model.heads", &TransformerConfig::heads, kMaxHeads},
+                                       {"model.max_len", &TransformerConfig::max_len, kMaxPositions}};
+std::string state_file(const std::string& dir) { return dir + "/trainer_state.json"; }
+}  // namespace
+
+void apply_stored_shape(TransformerConfig& model, const TrainerState& st, const std::string& dir) {
+  for (const StoredSize& s : kStoredSizes)
+    if (st.numbers.count(s.key)) model.*s.field = st.count(s.key, 1, s.most, state_file(dir));
 }
 
-int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, bool resume) {
+void check_checkpoint_fits(const TrainerState& st, const TransformerConfig& model, const Task* task, const std::string& dir) {
+  for (const StoredSize& s : kStoredSizes)
+    if (st.numbers.count(s.key))
+      if (const int64_t stored = st.count(s.key, 1, s.most, state_file(dir)); stored != model.*s.field)
+        fail(state_file(dir), ": ", s.key, " is ", stored, ", the config's is ", model.*s.field,
+             " (a checkpoint loads only into the model it was saved from)");
+  const auto vocab = st.strings.find("task.vocabulary");
+  if (task && vocab != st.strings.end() && vocab->second != task->vocabulary())
+    fail(state_file(dir), ": task.vocabulary is ", vocab->second, ", this config's data give ", task->vocabulary(),
+         " (data.train_file, data.min_count or data.tokenizer differ from the run's)");
+}
+
+int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, const LoopHooks& hooks, RunStart start) {
   // Every rank trains; rank 0 alone writes the run folder, logs, evaluates and checkpoints.
   const bool root = dist::is_root();
   const fs::path ckpt = fs::path(cfg.run_dir) / "checkpoint";
@@ -118,19 +169,23 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   if (root) progress.line(hooks.banner + (dist::collectives_on() ? ", " + std::to_string(dist::size()) + (dist::size() == 1 ? " rank" : " ranks") : ""));
 
   int64_t step = 0;
-  if (resume) {
+  if (start == RunStart::Resume) {
     if (!fs::exists(ckpt)) fail("--resume: no checkpoint at ", ckpt.string());
     TrainerState st;
     auto tensors = load_checkpoint(ckpt.string(), &st);
-    if (!st.numbers.count("step")) fail(ckpt.string(), "/trainer_state.json: 'step' is missing");
     if (auto m = st.strings.find("method"); m != st.strings.end() && m->second != cfg.method)
       fail(ckpt.string(), ": written by method '", m->second, "', the config's method is '", cfg.method, "'");
-    step = int64_t(st.numbers.at("step"));
+    check_checkpoint_fits(st, cfg.model, hooks.task, ckpt.string());
+    constexpr int64_t kMostSteps = int64_t(1) << 53;  // a double holds every step count up to this
+    step = st.count("step", 0, kMostSteps, state_file(ckpt.string()));
+    std::set<std::string> used;
     for (size_t i = 0; i < trained.size(); ++i) {
-      load_params(*trained[i].params, tensors, ckpt.string());
-      auto taken = st.numbers.find(optimizer_steps_key(i));  // a discriminator takes k per step
-      trained[i].opt->load_state(tensors, taken == st.numbers.end() ? step : int64_t(taken->second));
+      load_params(*trained[i].params, tensors, ckpt.string(), &used);
+      const std::string taken = optimizer_steps_key(i);  // a discriminator takes k per step
+      trained[i].opt->load_state(tensors, st.numbers.count(taken) ? st.count(taken, 0, kMostSteps, state_file(ckpt.string())) : step);
+      for (const auto& [name, t] : trained[i].opt->state()) used.insert(name);
     }
+    refuse_unused(tensors, used, ckpt.string());
     if (root) progress.line("resumed from " + ckpt.string() + " at step " + std::to_string(step));
   }
   auto save = [&](int64_t at) {
@@ -145,23 +200,36 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     for (size_t i = 0; i < trained.size(); ++i) st.numbers[optimizer_steps_key(i)] = double(trained[i].opt->steps_taken());
     st.strings["task"] = cfg.data.task;
     st.strings["method"] = cfg.method;
+    if (hooks.task) st.strings["task.vocabulary"] = hooks.task->vocabulary();
     // The generator's shape and tokens, so a checkpoint can be exported without its config.
     st.numbers["model.d_model"] = double(cfg.model.d_model), st.numbers["model.layers"] = double(cfg.model.layers);
     st.numbers["model.heads"] = double(cfg.model.heads), st.numbers["model.max_len"] = double(cfg.model.max_len);
-    if (hooks.start_token >= 0) st.numbers["task.start_token"] = double(hooks.start_token);
-    if (hooks.end_token >= 0) st.numbers["task.end_token"] = double(hooks.end_token);
+    if (hooks.task && hooks.task->start_token >= 0) st.numbers["task.start_token"] = double(hooks.task->start_token);
+    if (hooks.task && hooks.task->eos >= 0) st.numbers["task.end_token"] = double(hooks.task->eos);
     save_checkpoint(ckpt.string(), all, st);
   };
+  const std::string metrics_path = (fs::path(cfg.run_dir) / "metrics.jsonl").string();
   std::ofstream metrics_file;
-  if (root) metrics_file.open(fs::path(cfg.run_dir) / "metrics.jsonl", std::ios::app);
+  if (root) {
+    if (hooks.task && hooks.task->writes_vocab)  // for the reader of samples; checkpoints carry the hash
+      atomic_write((fs::path(cfg.run_dir) / "vocab.txt").string(), hooks.task->vocab_text);
+    metrics_file.open(metrics_path, std::ios::app);
+    if (!metrics_file) fail(metrics_path, ": cannot open for writing (", std::strerror(errno), ")");
+  }
+  auto log_metrics = [&](const JsonWriter& row) {
+    metrics_file << row.line() << std::endl;  // flushed: a run stopped at any point keeps its rows
+    if (!metrics_file) fail(metrics_path, ": cannot write (", std::strerror(errno), ")");
+  };
   auto evaluate = [&](int64_t at) -> std::string {
     if (!root) return "";
-    std::string json = "{\"step\": " + std::to_string(at), text = "eval step " + std::to_string(at) + ":";
+    JsonWriter json;
+    json.number("step", double(at));
+    std::string text = "eval step " + std::to_string(at) + ":";
     for (auto& [name, value] : hooks.evaluate()) {
-      json += ", \"" + name + "\": " + fmt("%.6f", value);
+      json.number(name, value, 7);
       text += " " + name + " " + fmt("%.4f", value);
     }
-    metrics_file << json << "}" << std::endl;
+    log_metrics(json);
     progress.line(text);
     return text;
   };
@@ -183,10 +251,11 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     if (has_metric(m, "loss")) last_loss = metric(m, "loss");
     const double rate = tokens / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (log_now && root) {
-      std::string json = "{\"step\": " + std::to_string(done);
+      JsonWriter json;
+      json.number("step", double(done));
       for (auto& [name, value] : m)
-        if (name != "tokens") json += ", \"" + name + "\": " + fmt("%.6g", value);
-      metrics_file << json << ", \"tokens_per_s\": " << fmt("%.1f", rate) << "}" << std::endl;
+        if (name != "tokens") json.number(name, value, 6);
+      log_metrics(json.number("tokens_per_s", rate, 6));
     }
     if (root) progress.update(done, last_loss, rate, first_step, log_now);
     if (cfg.train.eval_every > 0 && done % cfg.train.eval_every == 0 && done != cfg.train.steps) evaluate(done);

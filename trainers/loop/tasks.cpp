@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -16,17 +15,25 @@
 
 namespace coopgen {
 
-// Word-level tasks: the vocabulary of `corpus`, saved in the run folder, and its special tokens.
+// Word-level tasks: the vocabulary of `corpus` and its special tokens.
 static Vocab adopt_vocabulary(Task& task, const std::vector<Words>& corpus, const RunConfig& cfg) {
   Vocab words = Vocab::build(corpus, cfg.data.min_count);
-  std::filesystem::create_directories(cfg.run_dir);
-  words.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
+  task.vocab_text = words.text();
+  task.writes_vocab = true;
   task.vocab = words.size();
   task.start_token = Vocab::kBos;
   task.eos = Vocab::kEos;
   task.pad = Vocab::kPad;
   task.sample_length = cfg.model.max_len - 1;
   return words;
+}
+
+std::string Task::vocabulary() const {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, 64 bits
+  for (unsigned char c : vocab_text) h = (h ^ c) * 0x100000001b3ull;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%lld tokens, fnv1a64 %016llx", (long long)vocab, (unsigned long long)h);
+  return buf;
 }
 
 std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
@@ -172,12 +179,11 @@ TextTask::TextTask(const RunConfig& cfg) {
     std::vector<Words> words;
     for (const std::string& line : train_lines)
       if (Words w = split_whitespace(line); int64_t(w.size()) <= max_tokens) words.push_back(std::move(w));
-    Vocab built = Vocab::build(words, cfg.data.min_count);
-    std::filesystem::create_directories(cfg.run_dir);
-    built.save((std::filesystem::path(cfg.run_dir) / "vocab.txt").string());
-    codec = std::make_unique<WordCodec>(std::move(built));
+    codec = std::make_unique<WordCodec>(Vocab::build(words, cfg.data.min_count));
+    writes_vocab = true;
   }
   vocab = codec->size();
+  vocab_text = codec->vocab_text();
   start_token = codec->start(), eos = codec->end(), pad = codec->pad();
   sample_length = max_tokens;
   // Each line's ids and <end>; a line longer than the model's positions is counted and skipped.

@@ -29,6 +29,14 @@ class Task {
   int32_t sep = -1;         // conditional tasks: targets up to and including <sep> are context, not loss
   int64_t sample_length = 0;
   Sequences train, test;    // target sequences (text: ending in <eos>)
+  // The tokens in id order, one per line (empty for the oracle, whose ids name no words); a word
+  // task's training run writes it as run_dir/vocab.txt.
+  std::string vocab_text;
+  bool writes_vocab = false;
+
+  // "N tokens, fnv1a64 H" of vocab_text: saved with each checkpoint (task.vocabulary) and compared
+  // when one is loaded, so a checkpoint never decodes with another vocabulary.
+  std::string vocabulary() const;
 
   // Teacher forcing: inputs [B, T] = start + seq[:-1], targets [B·T] = seq, mask [B·T] (0 on
   // padding and, with a <sep>, on the source part: the loss is on the target only). Returns the

@@ -1,5 +1,6 @@
 #include "trainers/methods/enumerable.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,10 +15,12 @@ namespace coopgen::enumerable {
 
 namespace {
 
-// Sequence index → its tokens are the base-vocab digits; only the count matters here.
+// Sequence index → its tokens are the base-vocab digits; only the count matters here (INT64_MAX
+// when it overflows).
 int64_t sequences(int64_t vocab, int64_t length) {
   int64_t n = 1;
-  for (int64_t t = 0; t < length; ++t) n *= vocab;
+  for (int64_t t = 0; t < length; ++t)
+    if (__builtin_mul_overflow(n, vocab, &n)) return INT64_MAX;
   return n;
 }
 
@@ -115,6 +118,8 @@ std::vector<double> kl_curve(const Problem& pr, const Update& u, int64_t iterati
 }
 
 void write_report(const std::string& csv_path, int64_t problems, int64_t vocab, int64_t length, int64_t iterations) {
+  if (vocab < 2 || length < 1 || sequences(vocab, length) > 4096)
+    fail("enumerate: --vocab ", vocab, " and --length ", length, ": at most 4096 sequences (vocab^length) can be enumerated");
   const std::vector<std::pair<std::string, Update>> updates = {
       {"exact", {"exact", "p_d", 0, 0, 0, 0}},
       {"gradient_1step_lr1", {"gradient", "p_d", 1, 1.0, 0, 0}},

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "engine/communicator.h"
 #include "engine/io.h"
@@ -14,7 +15,7 @@
 namespace coopgen {
 
 BatchOrder::BatchOrder(int64_t size, int64_t batch, uint64_t seed) : size_(size), batch_(batch), seed_(seed) {
-  CG_CHECK(batch > 0 && batch <= size, "train.batch_size (", batch, ") must be between 1 and the data size (", size, ")");
+  if (batch < 1 || batch > size) fail("train.batch_size (", batch, ") must be between 1 and the data size (", size, ")");
 }
 
 std::vector<size_t> BatchOrder::rows(int64_t step) {
@@ -55,7 +56,15 @@ StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences&
   return r;
 }
 
-Generator load_generator(const RunConfig& cfg, const std::string& dir) {
+// The generator's tensors of a checkpoint into `g`: every one of them is used (the optimiser's and
+// a discriminator's tensors belong to others).
+static void load_generator_params(Generator& g, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
+  std::set<std::string> used;
+  load_params(g.params(), tensors, dir, &used);
+  refuse_unused(tensors, used, dir, {"adamw.", "disc."});
+}
+
+Generator load_generator(const RunConfig& cfg, const std::string& dir, const Task* task) {
   if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) {
     Generator g(with_gpt2_shape(cfg.model, dir), read_gpt2_config(hf).vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
     load_gpt2_weights(g.params(), "", hf);
@@ -66,28 +75,37 @@ Generator load_generator(const RunConfig& cfg, const std::string& dir) {
   auto wte = tensors.find("wte");
   if (wte == tensors.end() || wte->second.dim() != 2) fail(dir, "/model.safetensors: tensor 'wte' is missing");
   GeneratorConfig shape = cfg.model;
-  apply_stored_shape(shape, st);
+  apply_stored_shape(shape, st, dir);
+  check_checkpoint_fits(st, shape, task, dir);
+  if (task && wte->second.size(0) != task->vocab)
+    fail(dir, "/model.safetensors: tensor 'wte' has ", wte->second.size(0), " tokens, this config's data give ", task->vocab);
   Generator g(shape, wte->second.size(0), cfg.seed, cfg.backend(), cfg.precision_mode());
-  load_params(g.params(), tensors, dir);
+  load_generator_params(g, tensors, dir);
   return g;
 }
 
-void init_generator(const RunConfig& cfg, Generator& g) {
+void init_generator(const RunConfig& cfg, Generator& g, const Task& task) {
   const std::string& dir = cfg.model.init;
   if (dir.empty()) return;
-  if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) load_gpt2_weights(g.params(), "", hf);
-  else load_params(g.params(), load_checkpoint(dir, nullptr), dir);
+  if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) {
+    load_gpt2_weights(g.params(), "", hf);
+  } else {
+    TrainerState st;
+    const auto tensors = load_checkpoint(dir, &st);
+    check_checkpoint_fits(st, cfg.model, &task, dir);
+    load_generator_params(g, tensors, dir);
+  }
   if (dist::is_root()) std::fprintf(stderr, "generator initialised from %s\n", dir.c_str());
 }
 
-int train_mle(const RunConfig& cfg, bool resume) {
+int train_mle(const RunConfig& cfg, RunStart start) {
   if (cfg.train.batch_size % dist::size() != 0)
     fail("train.batch_size (", cfg.train.batch_size, ") must be a multiple of the number of ranks (", dist::size(), ")");
-  prepare_run_dir(cfg);
+  prepare_run_dir(cfg, start);
   std::unique_ptr<Task> task_ptr = Task::create(cfg);
   const Task& task = *task_ptr;
   Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
-  if (!resume) init_generator(cfg, g);
+  if (start != RunStart::Resume) init_generator(cfg, g, task);
   AdamW opt(g.params(), cfg.optim, dist::reducer_for(tensors_of(g.params()), cfg.distributed.bucket_mb));
   BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed);
   LoopHooks hooks;
@@ -101,8 +119,8 @@ int train_mle(const RunConfig& cfg, bool resume) {
     return m;
   };
   hooks.evaluate = [&] { return task.evaluate(g, cfg, PrefixScorer{}); };
-  hooks.start_token = task.start_token, hooks.end_token = task.eos;
-  const int code = run_training(cfg, {{&g.params(), &opt}}, hooks, resume);
+  hooks.task = &task;
+  const int code = run_training(cfg, {{&g.params(), &opt}}, hooks, start);
   if (code == 0 && cfg.data.task == "oracle" && dist::is_root())
     std::printf("reference points: SeqGAN's MLE NLL-oracle 9.038, untrained about 10.3\n");
   return code;

@@ -2,6 +2,7 @@
 // (trainers/loop/loop.h: evaluation, checkpoints, resume, progress, metrics.jsonl).
 #pragma once
 #include "models/generator.h"
+#include "trainers/loop/loop.h"
 #include "trainers/loop/run_config.h"
 #include "trainers/loop/tasks.h"
 
@@ -39,13 +40,15 @@ StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences&
                     bool read_loss = true);
 
 // Trains (or resumes from <run_dir>/checkpoint) and returns the process exit code.
-int train_mle(const RunConfig& cfg, bool resume);
+int train_mle(const RunConfig& cfg, RunStart start);
 
-// The generator from a checkpoint folder (errors name the file and tensor).
-Generator load_generator(const RunConfig& cfg, const std::string& checkpoint_dir);
+// The generator from a checkpoint folder, or hf_gpt2:DIR, in the shape the checkpoint records
+// (errors name the file and tensor). With a task, the checkpoint's vocabulary must be the task's;
+// a tensor of the generator that its shape does not use is an error.
+Generator load_generator(const RunConfig& cfg, const std::string& checkpoint_dir, const Task* task);
 
 // A fresh run's start: the weights of model.init, when set (not on --resume: the run's own
-// checkpoint holds them).
-void init_generator(const RunConfig& cfg, Generator& g);
+// checkpoint holds them). A checkpoint must fit cfg.model and the task's vocabulary exactly.
+void init_generator(const RunConfig& cfg, Generator& g, const Task& task);
 
 }  // namespace coopgen

@@ -22,6 +22,17 @@ namespace coopgen {
 
 namespace {
 
+// A discriminator's tensors of a checkpoint ("disc.*") into `params`, every one of them used (a D
+// of fewer layers than the checkpoint's must not drop the rest silently).
+void load_discriminator_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
+  std::set<std::string> used;
+  load_params(params, tensors, dir, &used);
+  std::map<std::string, Tensor> mine;
+  for (const auto& [name, t] : tensors)
+    if (name.starts_with("disc.")) mine.emplace(name, t);
+  refuse_unused(mine, used, dir);
+}
+
 // Independent random streams per (run seed, step, purpose), so a resumed run draws what the
 // uninterrupted one would have.
 using random::stream;
@@ -86,12 +97,12 @@ class DiscriminatorRun {
     check_rank_split(cfg, task.sep >= 0, strategy_.draws, dist::size());
   }
 
-  void start(bool resume) {
+  void start(RunStart run_start) {
     if (critic_.optimal())
       std::fprintf(stderr, "discriminator: the optimal D* = p*/(p* + p) of the oracle, logit scale %g, noise %g (not trained)\n",
                    cfg_.discriminator.logit_scale, cfg_.discriminator.logit_noise);
-    if (resume) return;  // the checkpoint holds both models
-    init_generator(cfg_, g_);
+    if (run_start == RunStart::Resume) return;  // the checkpoint holds both models
+    init_generator(cfg_, g_, task_);
     if (critic_.optimal()) return;
     if (cfg_.discriminator.init_from_generator) {  // "disc.<name>" ← "<name>"; the head stays fresh
       std::map<std::string, Tensor> from_g;
@@ -104,7 +115,7 @@ class DiscriminatorRun {
     if (!cfg_.discriminator.init_checkpoint.empty()) {
       const std::string& dir = cfg_.discriminator.init_checkpoint;
       if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) load_gpt2_weights(d_.params(), "disc.", hf);  // a fresh head
-      else load_params(d_.params(), load_checkpoint(dir, nullptr), dir);
+      else load_discriminator_params(d_.params(), load_checkpoint(dir, nullptr), dir);
       std::fprintf(stderr, "discriminator initialised from %s\n", dir.c_str());
     }
     for (int64_t j = 0; j < cfg_.discriminator.pretrain_steps; ++j) {
@@ -363,16 +374,16 @@ std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const st
   if (!tensors.count("disc.wte")) fail(dir, ": no discriminator in this checkpoint (", why, " needs one: an adversarial run's)");
   auto d = std::make_unique<Discriminator>(cfg.discriminator.model, vocab, cfg.seed, cfg.backend(), cfg.discriminator.causal,
                                            cfg.precision_mode());
-  load_params(d->params(), tensors, dir);
+  load_discriminator_params(d->params(), tensors, dir);
   return d;
 }
 
-int train_with_discriminator(const RunConfig& cfg, bool resume) {
+int train_with_discriminator(const RunConfig& cfg, RunStart start) {
   strategy_for(cfg);  // a config the method cannot honour fails before the data is read
-  prepare_run_dir(cfg);
+  prepare_run_dir(cfg, start);
   std::unique_ptr<Task> task = Task::create(cfg);
   DiscriminatorRun run(cfg, *task);
-  run.start(resume);
+  run.start(start);
   LoopHooks hooks;
   hooks.banner = "coopgen train: " + cfg.method + " on the " + cfg.data.task + " task, " +
                  std::to_string(cfg.adversarial.samples) + " samples per step, " +
@@ -380,8 +391,8 @@ int train_with_discriminator(const RunConfig& cfg, bool resume) {
                  ", run folder " + cfg.run_dir;
   hooks.step = [&](int64_t step, bool log) { return run.step(step, log); };
   hooks.evaluate = [&] { return run.evaluate(); };
-  hooks.start_token = task->start_token, hooks.end_token = task->eos;
-  return run_training(cfg, run.trained(), hooks, resume);
+  hooks.task = task.get();
+  return run_training(cfg, run.trained(), hooks, start);
 }
 
 }  // namespace coopgen

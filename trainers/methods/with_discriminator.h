@@ -11,6 +11,7 @@
 #include "engine/optim.h"
 #include "models/discriminator.h"
 #include "models/optimal_discriminator.h"
+#include "trainers/loop/loop.h"
 #include "trainers/loop/run_config.h"
 #include "trainers/loop/tasks.h"
 #include "trainers/methods/strategies.h"
@@ -19,7 +20,7 @@ namespace coopgen {
 
 // Trains cfg.method (gan | rml_gan | gcn) from model.init, or resumes from
 // <run_dir>/checkpoint; returns the exit code.
-int train_with_discriminator(const RunConfig& cfg, bool resume);
+int train_with_discriminator(const RunConfig& cfg, RunStart start);
 
 // One generator step on weighted samples: loss = −Σ wᵢ log p(yᵢ) / L̄, plus λ · cross-entropy on
 // `real_rows` of the task's training data when λ = mle_weight > 0; backward; AdamW. The loss is
