@@ -58,7 +58,8 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file, const st
     const std::string path = ov.substr(0, eq);
     const std::string text = ov.substr(eq + 1);
     YAML::Node value(text);
-    if (!text.empty() && (text[0] == '[' || text[0] == '{')) {
+    const bool quoted = text.size() >= 2 && (text[0] == '"' || text[0] == '\'') && text.back() == text[0];
+    if (quoted || (!text.empty() && (text[0] == '[' || text[0] == '{'))) {
       try {
         value = YAML::Load(text);
       } catch (const YAML::ParserException& e) {

@@ -201,8 +201,8 @@ class ConfigWriter {
 // Parses `file` (missing, not a regular file, or malformed: one-line error naming it), applies
 // `key.sub=value` overrides, and returns the YAML tree with a record of what came from the command
 // line. An override's value is the text after '=' as it stands ("run_dir=runs/exp #3" is that
-// folder; no YAML comment, quote or tag is interpreted), or a YAML flow list or map when it starts
-// with '[' or '{'. A tree that expands to more than kMaxConfigNodes nodes (YAML aliases nested in
+// folder; no YAML comment or tag is interpreted); a value wholly in quotes is that YAML quoted
+// string (key="" is empty), and one starting with '[' or '{' a YAML flow list or map. A tree that expands to more than kMaxConfigNodes nodes (YAML aliases nested in
 // aliases) is refused.
 inline constexpr int64_t kMaxConfigNodes = 100000;
 YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,

@@ -54,7 +54,11 @@ Tensor transposed(const Tensor& t) { return t.transpose(0, 1).contiguous(); }
 
 Gpt2Shape read_gpt2_config(const std::string& dir) {
   const std::string path = (fs::path(dir) / "config.json").string();
-  const Json::Value c = parse_json(read_file(path), path);
+  return parse_gpt2_config(read_file(path), path);
+}
+
+Gpt2Shape parse_gpt2_config(const std::string& json, const std::string& path) {
+  const Json::Value c = parse_json(json, path);
   // A size under any of its spellings, bounded as a config's (models/transformer.h).
   auto count = [&](std::initializer_list<const char*> keys, int64_t most) -> int64_t {
     for (const char* k : keys)

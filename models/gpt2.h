@@ -32,6 +32,8 @@ struct Gpt2Shape {
   int64_t vocab = 0;
 };
 Gpt2Shape read_gpt2_config(const std::string& dir);
+// The same from config.json's text; `path` starts every error message.
+Gpt2Shape parse_gpt2_config(const std::string& json, const std::string& path);
 
 // `cfg` with its transformer's shape taken from DIR when cfg.init is hf_gpt2:DIR (other keys kept).
 template <class Cfg> Cfg with_gpt2_shape(Cfg cfg, const std::string& init) {

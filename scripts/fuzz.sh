@@ -3,14 +3,14 @@
 # and runs each: first its regression inputs (tests/fuzz/regressions/TARGET: every crash a fuzzer
 # ever found, kept once fixed), then SECONDS of fuzzing from its seed corpus (tests/fuzz/corpus/
 # TARGET, copied to build-fuzz/corpus/TARGET, where new inputs accumulate between runs).
-#   bash scripts/fuzz.sh [SECONDS (600)] [TARGETS (all: safetensors config trainer_state text scores)]
+#   bash scripts/fuzz.sh [SECONDS (600)] [TARGETS (all: safetensors config trainer_state gpt2_config text scores)]
 # Exit 1 on a finding: the input is left in build-fuzz/findings/TARGET/; fix it and add the input to
 # tests/fuzz/regressions/TARGET/. CI runs it with a few seconds per target (scripts/test.sh).
 set -uo pipefail
 shopt -s nullglob
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
-targets=${2:-"safetensors config trainer_state text scores"}
+targets=${2:-"safetensors config trainer_state gpt2_config text scores"}
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (Debian: clang, libclang-rt-14-dev)"; exit 1; }
 cmake -S . -B build-fuzz -DCOOPGEN_FUZZ=ON -DCOOPGEN_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_CXX_COMPILER=clang++ >/dev/null || exit 1

@@ -43,7 +43,7 @@ for method in $methods; do
   run=runs/${data}_$method
   [ -f "$run/sweep/sweep.csv" ] && continue
   args="$(text_method_args "$method") run_dir=$run"
-  echo "{ $BIN train --config $args ${RUN_ARGS:-} > $run.log 2>&1 &&" \
+  echo "{ $BIN train --config $args --overwrite ${RUN_ARGS:-} > $run.log 2>&1 &&" \
        "$BIN sweep --config $args --lm-checkpoint $lm/checkpoint --alphas $alphas" \
        "--reverse-steps $reverse_steps > $run.sweep.log 2>&1; }"
 done | run_jobs

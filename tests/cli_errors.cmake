@@ -39,7 +39,7 @@ expect_error(duplicate_flow_key "dup_flow.yaml:2: train.steps: the key appears t
 file(WRITE ${WORK}/type.yaml "optim:\n  grad_clip: yes please\n")
 expect_error(wrong_type "type.yaml:2: optim.grad_clip: expected a number" config --config ${WORK}/type.yaml)
 expect_error(bad_override "command-line override 'seed=-1'" config --config ${WORK}/typo.yaml seed=-1)
-expect_error(missing_file "nope.yaml: cannot open config file" config --config ${WORK}/nope.yaml)
+expect_error(missing_file "nope.yaml: no such file" config --config ${WORK}/nope.yaml)
 expect_error(unknown_command "unknown command 'trian'" trian)
 
 # A checkpoint whose model file is cut short.

@@ -50,11 +50,36 @@ TEST_CASE("config errors name file:line and the key path", "[config]") {
   REQUIRE_THAT(err("device: tpu\n"), Contains("bad.yaml:1: device: 'tpu' is not one of: cpu, cuda"));
   REQUIRE_THAT(err("optim: 3\n"), Contains("bad.yaml:1: optim: expected a mapping"));
   REQUIRE_THAT(err("optim:\n  lr: [1, 2\n"), Contains("bad.yaml:") && Contains("YAML syntax error"));
-  REQUIRE_THAT(err("optim:\n  lr: .nan\n"), Contains("optim.lr: NaN"));
+  REQUIRE_THAT(err("optim:\n  lr: .nan\n"), Contains("bad.yaml:2: optim.lr: '.nan' is not a finite number"));
+  // .inf passed every range check (issue 31, c03): non-finite numbers are refused at parse time.
+  REQUIRE_THAT(err("optim:\n  lr: .inf\n"), Contains("bad.yaml:2: optim.lr: '.inf' is not a finite number"));
+  REQUIRE_THAT(err("seed: 1\n", {"adversarial.entropy_bonus=-.inf"}), Contains("'-.inf' is not a finite number"));
+  // Conditions between keys are checked at parse time, at the key (c24 ended in assertion text).
+  REQUIRE_THAT(err("model:\n  d_model: 16\n  heads: 3\n"), Contains("bad.yaml:3: model.heads: 3 does not divide d_model (16)"));
+  REQUIRE_THAT(err("model: {layers: 100000}\n"), Contains("model.layers: 100000 is outside the allowed range [1, 1024]"));
+  // Aliases nested in aliases (c14 never finished): refused once the tree passes kMaxConfigNodes.
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char p = 'a'; p < 'g'; ++p)
+    bomb += std::string(1, char(p + 1)) + ": &" + char(p + 1) + " [*" + p + ", *" + p + ", *" + p + ", *" + p + ", *" + p +
+            ", *" + p + ", *" + p + ", *" + p + ", *" + p + ", *" + p + "]\n";
+  REQUIRE_THAT(err(bomb), Contains("the config expands to more than 100000 values"));
   REQUIRE_THAT(err("seed: 1\n", {"optim.lr=abc"}), Contains("command-line override 'optim.lr=abc': optim.lr: expected a number"));
   REQUIRE_THAT(err("seed: 1\n", {"optim.bogus=1"}), Contains("command-line override 'optim.bogus=1'") && Contains("unknown key"));
   REQUIRE_THAT(err("seed: 1\n", {"novalue"}), Contains("expected key.sub=value"));
-  REQUIRE_THROWS_WITH(load_config<RunConfig>("/nonexistent/x.yaml"), Contains("/nonexistent/x.yaml: cannot open"));
+  REQUIRE_THROWS_WITH(load_config<RunConfig>("/nonexistent/x.yaml"), Contains("/nonexistent/x.yaml: no such file"));
+  REQUIRE_THROWS_WITH(load_config<RunConfig>(fs::temp_directory_path().string()), Contains(": is a folder, not a file"));
+}
+
+TEST_CASE("an override's value is the text after '='", "[config]") {
+  // c30: "run_dir=runs/exp #3" lost " #3" to a YAML comment.
+  const std::string f = yaml_file("ov.yaml", "seed: 1\n");
+  REQUIRE(load_config<RunConfig>(f, {"run_dir=runs/exp #3"}).run_dir == "runs/exp #3");
+  REQUIRE(load_config<RunConfig>(f, {"run_dir=a: b"}).run_dir == "a: b");
+  REQUIRE(load_config<RunConfig>(f, {"run_dir='x #1'"}).run_dir == "x #1");
+  REQUIRE(load_config<RunConfig>(f, {"model.init=\"\""}).model.init.empty());
+  REQUIRE(load_config<RunConfig>(f, {"run_dir='x"}).run_dir == "'x");
+  REQUIRE(load_config<RunConfig>(f, {"optim.lr=2e-3"}).optim.lr == 2e-3);
+  REQUIRE(load_config<RunConfig>(f, {"discriminator.causal=true"}).discriminator.causal);
 }
 
 namespace {

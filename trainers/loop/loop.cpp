@@ -166,7 +166,6 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   const bool root = dist::is_root();
   const fs::path ckpt = fs::path(cfg.run_dir) / "checkpoint";
   Progress progress(cfg.train.steps);
-  if (root) progress.line(hooks.banner + (dist::collectives_on() ? ", " + std::to_string(dist::size()) + (dist::size() == 1 ? " rank" : " ranks") : ""));
 
   int64_t step = 0;
   if (start == RunStart::Resume) {
@@ -186,8 +185,10 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
       for (const auto& [name, t] : trained[i].opt->state()) used.insert(name);
     }
     refuse_unused(tensors, used, ckpt.string());
-    if (root) progress.line("resumed from " + ckpt.string() + " at step " + std::to_string(step));
   }
+  // After the checkpoint is found to fit: a refusal is then the only line.
+  if (root) progress.line(hooks.banner + (dist::collectives_on() ? ", " + std::to_string(dist::size()) + (dist::size() == 1 ? " rank" : " ranks") : ""));
+  if (root && start == RunStart::Resume) progress.line("resumed from " + ckpt.string() + " at step " + std::to_string(step));
   auto save = [&](int64_t at) {
     if (!root) return;
     NamedTensors all;
