@@ -25,6 +25,7 @@
 #include "core/parse.h"
 #include "engine/allocator.h"
 #include "engine/device.h"
+#include "engine/io.h"
 #include "core/error.h"
 #include "engine/ops.h"
 
@@ -200,37 +201,30 @@ struct Report {
     }
   }
 
+  // The results as one JSON object (engine/io.h's writer: a non-finite number is null), written
+  // atomically.
   void write_json(const std::string& file) const {
-    FILE* f = std::fopen(file.c_str(), "w");
-    if (!f) fail(file, ": cannot write");
-    std::fprintf(f, "{\"bench\": \"%s\", \"device\": \"%s\", \"shape\": {", bench.c_str(), device.c_str());
-    const char* sep = "";
-    for (const auto& [k, v] : shape) std::fprintf(f, "%s\"%s\": %g", std::exchange(sep, ", "), k.c_str(), v);
-    std::fprintf(f, "}, \"ceilings\": {\"copy_gb_s\": %.2f, \"gemm_tflop_s\": %.3f}, \"runs\": [", ceilings.copy_gb_s,
-                 ceilings.gemm_tflop_s);
-    sep = "";
+    auto object = [](const auto& map, int digits) {
+      JsonWriter o;
+      for (const auto& [k, v] : map) o.number(k, v, digits);
+      return o.line();
+    };
+    std::string runs_json = "[";
     for (const Run& r : runs) {
-      std::fprintf(f, "%s{\"name\": \"%s\", \"median_ms\": %.4f, \"low_ms\": %.4f, \"peak_mb\": %.3f",
-                   std::exchange(sep, ", "), r.name.c_str(), r.t.median_ms, r.t.low_ms, r.t.peak_mb);
+      JsonWriter o;
+      o.string("name", r.name).number("median_ms", r.t.median_ms, 6).number("low_ms", r.t.low_ms, 6).number("peak_mb", r.t.peak_mb, 6);
       if (r.flop > 0 && ceilings.gemm_tflop_s > 0)
-        std::fprintf(f, ", \"tflop_s\": %.4f, \"of_gemm\": %.4f", r.tflop_s(), r.tflop_s() / ceilings.gemm_tflop_s);
-      if (r.bytes > 0 && ceilings.copy_gb_s > 0)
-        std::fprintf(f, ", \"gb_s\": %.3f, \"of_copy\": %.4f", r.gb_s(), r.gb_s() / ceilings.copy_gb_s);
-      std::fprintf(f, "}");
+        o.number("tflop_s", r.tflop_s(), 6).number("of_gemm", r.tflop_s() / ceilings.gemm_tflop_s, 4);
+      if (r.bytes > 0 && ceilings.copy_gb_s > 0) o.number("gb_s", r.gb_s(), 6).number("of_copy", r.gb_s() / ceilings.copy_gb_s, 4);
+      runs_json += (runs_json.size() > 1 ? ", " : "") + o.line();
     }
-    std::fprintf(f, "], \"ratios\": {");
-    sep = "";
-    for (const auto& [k, v] : ratios) std::fprintf(f, "%s\"%s\": %.4f", std::exchange(sep, ", "), k.c_str(), v);
-    std::fprintf(f, "}, \"counters\": {");
-    sep = "";
-    for (const auto& [name, row] : counters) {
-      std::fprintf(f, "%s\"%s\": {", std::exchange(sep, ", "), name.c_str());
-      const char* inner = "";
-      for (const auto& [k, v] : row) std::fprintf(f, "%s\"%s\": %.10g", std::exchange(inner, ", "), k.c_str(), v);
-      std::fprintf(f, "}");
-    }
-    std::fprintf(f, "}}\n");
-    if (std::fclose(f) != 0) fail(file, ": write failed");
+    JsonWriter counters_json;
+    for (const auto& [name, row] : counters) counters_json.json(name, object(row, 10));
+    JsonWriter out;
+    out.string("bench", bench).string("device", device).json("shape", object(shape, 6));
+    out.json("ceilings", JsonWriter().number("copy_gb_s", ceilings.copy_gb_s, 6).number("gemm_tflop_s", ceilings.gemm_tflop_s, 6).line());
+    out.json("runs", runs_json + "]").json("ratios", object(ratios, 5)).json("counters", counters_json.line());
+    atomic_write(file, out.line() + "\n");
   }
 
   // Every ratio of the baseline must be present and at most (1 + tolerance) times its baseline

@@ -56,12 +56,12 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file, const st
     if (eq == std::string::npos || eq == 0)
       fail("command-line override '", ov, "': expected key.sub=value");
     const std::string path = ov.substr(0, eq);
-    const std::string text = ov.substr(eq + 1);
-    YAML::Node value(text);
-    const bool quoted = text.size() >= 2 && (text[0] == '"' || text[0] == '\'') && text.back() == text[0];
-    if (quoted || (!text.empty() && (text[0] == '[' || text[0] == '{'))) {
+    const std::string value_text = ov.substr(eq + 1);
+    YAML::Node value(value_text);
+    const bool quoted = value_text.size() >= 2 && (value_text[0] == '"' || value_text[0] == '\'') && value_text.back() == value_text[0];
+    if (quoted || (!value_text.empty() && (value_text[0] == '[' || value_text[0] == '{'))) {
       try {
-        value = YAML::Load(text);
+        value = YAML::Load(value_text);
       } catch (const YAML::ParserException& e) {
         fail("command-line override '", ov, "': cannot parse the value: ", e.msg);
       }

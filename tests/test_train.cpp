@@ -151,7 +151,12 @@ TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with mas
   TextTask task(cfg);
   REQUIRE(task.train.size() == 2);  // the empty and the long line are counted and skipped
   REQUIRE(task.vocab == 5 + 3);
-  REQUIRE(fs::exists(dir / "run/vocab.txt"));
+  // Building a task writes nothing (a read-only command must not touch a run folder); its
+  // vocabulary text is what a training run saves as vocab.txt, and it reads back.
+  REQUIRE(!fs::exists(dir / "run"));
+  REQUIRE(task.writes_vocab);
+  std::ofstream(dir / "vocab.txt") << task.vocab_text;
+  REQUIRE(Vocab::load((dir / "vocab.txt").string()).size() == task.vocab);
   const Vocab& words = dynamic_cast<const WordCodec&>(*task.codec).vocab();
   const int32_t a = words.id("a"), b = words.id("b"), c = words.id("c");
   REQUIRE(task.train[1] == std::vector<int32_t>{b, c, Vocab::kEos});
