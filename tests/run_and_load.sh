@@ -46,18 +46,9 @@ model: {d_model: 32, layers: 2, heads: 2, max_len: 24}
 data: {task: text, train_file: $data/tr.txt, test_file: $data/te.txt}
 train: {steps: 2, batch_size: 8, log_every: 1, eval_every: 0, checkpoint_every: 0, eval_samples: 8}
 EOF
-cat > gpt2.yaml <<EOF
-device: cpu
-seed: 0
-run_dir: gpt2run
-model: {d_model: 32, layers: 2, heads: 2, max_len: 24}
-data:
-  task: text
-  train_file: $data/tr.txt
-  test_file: $data/te.txt
-  tokenizer: {kind: gpt2_bpe, vocab: $data/vocab.json, merges: $data/merges.txt}
-train: {steps: 2, batch_size: 8, log_every: 1, eval_every: 0, checkpoint_every: 0, eval_samples: 8}
-EOF
+# The word task with the GPT-2 folders' tokenizer.
+gpt2=(--config word.yaml run_dir=gpt2run data.tokenizer.kind=gpt2_bpe data.tokenizer.vocab="$data/vocab.json"
+      data.tokenizer.merges="$data/merges.txt")
 cg train --config oracle.yaml > base.log 2>&1 || { cat base.log; echo "FAILED: the base run"; exit 1; }
 cp -r run/checkpoint base_checkpoint; cp run/metrics.jsonl base_metrics.jsonl
 
@@ -95,9 +86,9 @@ refuse r01_unused_tensor "tensor 'h.1." --only-line sample --config oracle.yaml 
 
 # 4. A GPT-2 folder is checked wherever it is read (g16: two spellings of wte, one used silently).
 mkdir -p g16; cp "$data/gpt2/config.json" g16/; cp "$data/gpt2_two_wte.safetensors" g16/model.safetensors
-refuse g16_two_spellings "tensors 'transformer.wte.weight' and 'wte.weight' are two spellings" train --config gpt2.yaml model.init=hf_gpt2:g16
-refuse g16_as_discriminator "two spellings" train --config gpt2.yaml run_dir=g16d method=gcn discriminator.init_checkpoint=hf_gpt2:g16
-refuse g16_logits "two spellings" logits --config gpt2.yaml --checkpoint hf_gpt2:g16 --ids "$data/te.txt" --out x.safetensors
+refuse g16_two_spellings "tensors 'transformer.wte.weight' and 'wte.weight' are two spellings" train "${gpt2[@]}" model.init=hf_gpt2:g16
+refuse g16_as_discriminator "two spellings" train "${gpt2[@]}" run_dir=g16d method=gcn discriminator.init_checkpoint=hf_gpt2:g16
+refuse g16_logits "two spellings" logits "${gpt2[@]}" --checkpoint hf_gpt2:g16 --ids "$data/te.txt" --out x.safetensors
 
 # 5. A read-only command writes nothing into a run folder; a checkpoint's vocabulary must be the
 #    one it is used with (d15 decoded with the wrong one and rewrote vocab.txt).
@@ -156,14 +147,14 @@ refuse h09_enumerate "--vocab 9 and --length 9: at most 4096 sequences" --only-l
 mkdir -p g06 g18; cp "$data"/gpt2/* g06/; cp "$data"/gpt2/* g18/
 sed -i 's/"n_layer": 2/"n_layer": 1000000000/' g06/config.json
 sed -i 's/"gelu_new"/"gelu"/' g18/config.json
-refuse g06_huge_n_layer "g06/config.json: n_layer = 1000000000: expected a whole number from 1 to 1024" train --config gpt2.yaml model.init=hf_gpt2:g06
+refuse g06_huge_n_layer "g06/config.json: n_layer = 1000000000: expected a whole number from 1 to 1024" train "${gpt2[@]}" model.init=hf_gpt2:g06
 refuse g06_yaml_layers "model.layers: 1000000000 is outside the allowed range" --only-line config --config oracle.yaml model.layers=1000000000
 refuse g06_memory "exceeds this machine's memory" train --config oracle.yaml run_dir=g06m model.d_model=65536 model.layers=1024 model.heads=1
 refuse c24_heads "model.heads: 3 does not divide d_model (16)" --only-line train --config oracle.yaml run_dir=c24 model.heads=3
 refuse c24_schedule "optim.schedule.total_steps: 10 must exceed warmup_steps (20)" --only-line config --config oracle.yaml \
   optim.schedule.kind=cosine optim.schedule.warmup_steps=20 optim.schedule.total_steps=10
 refuse c24_batch "train.batch_size (100) must be between 1 and the data size (64)" train --config oracle.yaml run_dir=c24b train.batch_size=100
-refuse g18_gelu "g18/config.json: activation_function = \"gelu\" (coopgen's MLP" train --config gpt2.yaml model.init=hf_gpt2:g18
+refuse g18_gelu "g18/config.json: activation_function = \"gelu\" (coopgen's MLP" train "${gpt2[@]}" model.init=hf_gpt2:g18
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]
