@@ -95,7 +95,7 @@ void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tens
 void refuse_unused(const std::map<std::string, Tensor>& tensors, const std::set<std::string>& used,
                    const std::string& dir, std::initializer_list<std::string_view> others) {
   for (const auto& [name, t] : tensors) {
-    const bool elsewhere = std::any_of(others.begin(), others.end(), [&](std::string_view o) { return name.starts_with(o); });
+    const bool elsewhere = std::any_of(others.begin(), others.end(), [&n = name](std::string_view o) { return n.starts_with(o); });
     if (!used.count(name) && !elsewhere)
       fail(dir, "/model.safetensors: tensor '", name, "' ", describe(t),
            " is not part of the model the config describes (a checkpoint of another shape?)");
