@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include "engine/communicator.h"
@@ -104,7 +105,8 @@ void refuse_unused(const std::map<std::string, Tensor>& tensors, const std::set<
 
 namespace {
 // What a training run writes into its folder: all that --overwrite deletes.
-constexpr const char* kRunFiles[] = {"checkpoint", "checkpoint.tmp", "metrics.jsonl", "config.yaml", "vocab.txt"};
+constexpr const char* kRunFiles[] = {"checkpoint",  "checkpoint.tmp", "checkpoint_best", "checkpoint_best.tmp",
+                                     "metrics.jsonl", "config.yaml",    "vocab.txt"};
 }  // namespace
 
 void prepare_run_dir(const RunConfig& cfg, RunStart start) {
@@ -168,6 +170,11 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   Progress progress(cfg.train.steps);
 
   int64_t step = 0;
+  // The lowest nll_valid so far, its step and the evaluations since (train.keep_best, patience);
+  // carried across --resume in the trainer state.
+  double best_valid = std::numeric_limits<double>::infinity();
+  int64_t best_step = -1, evals_since_best = 0;
+  constexpr int64_t kMostSteps = int64_t(1) << 53;  // a double holds every step count up to this
   if (start == RunStart::Resume) {
     if (!fs::exists(ckpt)) fail("--resume: no checkpoint at ", ckpt.string());
     TrainerState st;
@@ -175,8 +182,12 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     if (auto m = st.strings.find("method"); m != st.strings.end() && m->second != cfg.method)
       fail(ckpt.string(), ": written by method '", m->second, "', the config's method is '", cfg.method, "'");
     check_checkpoint_fits(st, cfg.model, hooks.task, ckpt.string());
-    constexpr int64_t kMostSteps = int64_t(1) << 53;  // a double holds every step count up to this
     step = st.count("step", 0, kMostSteps, state_file(ckpt.string()));
+    if (st.numbers.count("best.step")) {
+      best_step = st.count("best.step", 0, step, state_file(ckpt.string()));
+      evals_since_best = st.count("best.evals_since", 0, kMostSteps, state_file(ckpt.string()));
+      best_valid = st.numbers.count("best.nll_valid") ? st.numbers.at("best.nll_valid") : best_valid;
+    }
     std::set<std::string> used;
     for (size_t i = 0; i < trained.size(); ++i) {
       load_params(*trained[i].params, tensors, ckpt.string(), &used);
@@ -189,7 +200,8 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   // After the checkpoint is found to fit: a refusal is then the only line.
   if (root) progress.line(hooks.banner + (dist::collectives_on() ? ", " + std::to_string(dist::size()) + (dist::size() == 1 ? " rank" : " ranks") : ""));
   if (root && start == RunStart::Resume) progress.line("resumed from " + ckpt.string() + " at step " + std::to_string(step));
-  auto save = [&](int64_t at) {
+  const fs::path best_ckpt = fs::path(cfg.run_dir) / "checkpoint_best";
+  auto save = [&](int64_t at, const fs::path& dir) {
     if (!root) return;
     NamedTensors all;
     for (const Trained& t : trained) {
@@ -207,7 +219,11 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     st.numbers["model.heads"] = double(cfg.model.heads), st.numbers["model.max_len"] = double(cfg.model.max_len);
     if (hooks.task && hooks.task->start_token >= 0) st.numbers["task.start_token"] = double(hooks.task->start_token);
     if (hooks.task && hooks.task->eos >= 0) st.numbers["task.end_token"] = double(hooks.task->eos);
-    save_checkpoint(ckpt.string(), all, st);
+    if (best_step >= 0) {
+      st.numbers["best.step"] = double(best_step), st.numbers["best.nll_valid"] = best_valid;
+      st.numbers["best.evals_since"] = double(evals_since_best);
+    }
+    save_checkpoint(dir.string(), all, st);
   };
   const std::string metrics_path = (fs::path(cfg.run_dir) / "metrics.jsonl").string();
   std::ofstream metrics_file;
@@ -226,13 +242,27 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     JsonWriter json;
     json.number("step", double(at));
     std::string text = "eval step " + std::to_string(at) + ":";
-    for (auto& [name, value] : hooks.evaluate()) {
+    const Metrics m = hooks.evaluate();
+    for (auto& [name, value] : m) {
       json.number(name, value, 7);
       text += " " + name + " " + fmt("%.4f", value);
     }
     log_metrics(json);
     progress.line(text);
+    if (has_metric(m, "nll_valid")) {
+      if (metric(m, "nll_valid") < best_valid) {
+        best_valid = metric(m, "nll_valid"), best_step = at, evals_since_best = 0;
+        if (cfg.train.keep_best) save(at, best_ckpt);
+      } else {
+        ++evals_since_best;
+      }
+    }
     return text;
+  };
+  // Early stopping: rank 0 evaluates, every rank stops at the same step.
+  auto patience_spent = [&] {
+    const bool spent = root && cfg.train.patience > 0 && evals_since_best >= cfg.train.patience;
+    return dist::size() > 1 ? dist::all_reduce_sum(double(spent)) > 0 : spent;
   };
 
   g_stop_signal = 0;
@@ -244,6 +274,7 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   const auto t0 = std::chrono::steady_clock::now();
   double tokens = 0, last_loss = std::nan("");
   int exit_code = 0;
+  std::string stopped_early;  // the last evaluation, when patience ended the run
   for (; step < cfg.train.steps; ++step) {
     const int64_t done = step + 1;
     const bool log_now = cfg.train.log_every > 0 && (done % cfg.train.log_every == 0 || done == cfg.train.steps);
@@ -259,13 +290,22 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
       log_metrics(json.number("tokens_per_s", rate, 6));
     }
     if (root) progress.update(done, last_loss, rate, first_step, log_now);
-    if (cfg.train.eval_every > 0 && done % cfg.train.eval_every == 0 && done != cfg.train.steps) evaluate(done);
-    if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0) save(done);
+    if (cfg.train.eval_every > 0 && done % cfg.train.eval_every == 0 && done != cfg.train.steps) {
+      const std::string text = evaluate(done);
+      if (patience_spent()) {
+        if (root) progress.line("early stop after step " + std::to_string(done) + ": nll_valid " + fmt("%.4f", best_valid) +
+                                " at step " + std::to_string(best_step) + " not improved in " + std::to_string(evals_since_best) +
+                                " evaluations (" + best_ckpt.string() + ")");
+        stopped_early = text, step = done;
+        break;
+      }
+    }
+    if (cfg.train.checkpoint_every > 0 && done % cfg.train.checkpoint_every == 0) save(done, ckpt);
     // mpirun passes a signal to every rank, but not at the same step: the ranks stop together.
     const int stop = dist::size() > 1 ? int(dist::all_reduce_sum(double(g_stop_signal.load()))) : g_stop_signal.load();
     if (stop) {
       g_stop_signal = g_stop_signal ? g_stop_signal.load() : SIGTERM;
-      save(done);
+      save(done, ckpt);
       if (root) progress.line("stopped by signal " + std::to_string(int(g_stop_signal)) + " after step " + std::to_string(done) +
                     "; checkpoint written to " + ckpt.string() + " (continue with --resume)");
       exit_code = 128 + g_stop_signal;
@@ -275,8 +315,11 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
   if (exit_code) return exit_code;
-  save(step);
-  if (root) std::printf("final %s\n", evaluate(step).c_str());
+  save(step, ckpt);
+  if (root) std::printf("final %s\n", stopped_early.empty() ? evaluate(step).c_str() : stopped_early.c_str());
+  if (root && best_step >= 0)
+    std::printf("best nll_valid %.4f at step %lld%s\n", best_valid, (long long)best_step,
+                cfg.train.keep_best ? (" (" + best_ckpt.string() + ")").c_str() : "");
   return 0;
 }
 

@@ -32,6 +32,13 @@ struct DataConfig {
   std::string oracle = "../shared/data/oracle/seqgan_oracle_lstm.safetensors";
   int64_t train_size = 10000;  // oracle samples to train on (SeqGAN: 10,000)
   int64_t test_size = 10000;   // held-out oracle samples for NLL-test
+  // The validation split that chooses checkpoints and stops training (nll_valid; never the test
+  // set): oracle, valid_size fresh oracle samples of their own seed; text and pairs, valid_file
+  // when set, else the last valid_fraction of the training file's usable lines, held out before
+  // the vocabulary is built (0: no validation split).
+  int64_t valid_size = 2000;
+  std::string valid_file;
+  double valid_fraction = 0.05;
   uint64_t seed = 1;           // the data sets' own seed: the same for every method and run seed
   std::string train_file;      // text: whitespace-tokenised training sentences (pairs: the files' stem)
   std::string test_file;       // text: held-out sentences (NLL-test, BLEU references) (pairs: stem)
@@ -42,6 +49,9 @@ struct DataConfig {
     v("oracle", oracle);
     v("train_size", train_size, Range{1, kUnbounded});
     v("test_size", test_size, Range{1, kUnbounded});
+    v("valid_size", valid_size, Range{0, kUnbounded});
+    v("valid_file", valid_file);
+    v("valid_fraction", valid_fraction, Range{0, 0.5});
     v("seed", seed);
     v("train_file", train_file);
     v("test_file", test_file);
@@ -57,6 +67,12 @@ struct TrainConfig {
   int64_t eval_every = 250;        // 0: only at the end
   int64_t checkpoint_every = 500;  // 0: only at the end
   int64_t eval_samples = 1000;     // generator samples scored at each evaluation
+  // With a validation split: each evaluation whose nll_valid is the lowest so far saves the run as
+  // run_dir/checkpoint_best (a model.init like any checkpoint: the early-stopped model).
+  bool keep_best = true;
+  // Early stopping: training ends after this many evaluations in a row without a lower nll_valid
+  // (0: never); the best checkpoint is the result.
+  int64_t patience = 0;
   template <class V> void visit(V& v) {
     v("steps", steps, Range{0, kUnbounded});
     v("batch_size", batch_size, Range{1, kUnbounded});
@@ -64,6 +80,8 @@ struct TrainConfig {
     v("eval_every", eval_every, Range{0, kUnbounded});
     v("checkpoint_every", checkpoint_every, Range{0, kUnbounded});
     v("eval_samples", eval_samples, Range{1, kUnbounded});
+    v("keep_best", keep_best);
+    v("patience", patience, Range{0, kUnbounded});
   }
 };
 

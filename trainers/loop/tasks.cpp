@@ -36,6 +36,14 @@ std::string Task::vocabulary() const {
   return buf;
 }
 
+// Where a text or pairs task's validation split came from (its lines are not in the training count).
+static std::string validation_summary(const RunConfig& cfg, size_t n) {
+  return "validation split: " + std::to_string(n) + " sequences (" +
+         (cfg.data.valid_file.empty() ? "the last " + std::to_string(int(cfg.data.valid_fraction * 100 + 0.5)) +
+                                            "% of the usable training lines, held out"
+                                      : cfg.data.valid_file) + ")";
+}
+
 std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
   if (cfg.data.task == "text") return std::make_unique<TextTask>(cfg);
   if (cfg.data.task == "pairs") return std::make_unique<PairTask>(cfg);
@@ -78,6 +86,12 @@ double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const
     total += g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0, mask.dtype(), g.device())).item();
   }
   return total / tokens;
+}
+
+Metrics Task::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const {
+  Metrics m = task_metrics(g, cfg, d);
+  if (!valid.empty()) m.insert(m.begin(), {"nll_valid", nll(g, valid)});
+  return m;
 }
 
 void Task::cut_at_eos(std::vector<int32_t>& seq) const {
@@ -136,10 +150,11 @@ OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.backe
   sample_length = OracleLSTM::kLength;
   train = oracle.generate(cfg.data.train_size, cfg.data.seed);
   test = oracle.generate(cfg.data.test_size, cfg.data.seed + 0x9e3779b97f4a7c15ull);
+  valid = oracle.generate(cfg.data.valid_size, cfg.data.seed + 0x7f4a7c159e3779b9ull);
   test_nll_oracle = oracle.nll(test);
 }
 
-Metrics OracleTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
+Metrics OracleTask::task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
   const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
   const double nll_test = nll(g, test);
   return {{"nll_oracle", oracle.nll(s)}, {"nll_test", nll_test}, {"kl_test", nll_test - test_nll_oracle}};
@@ -169,8 +184,10 @@ TextTask::TextTask(const RunConfig& cfg) {
     });
     return out;
   };
-  LineStats tr, te;
+  LineStats tr, te, va;
   std::vector<std::string> train_lines = read_lines(cfg.data.train_file, tr), test_lines = read_lines(cfg.data.test_file, te);
+  std::vector<std::string> valid_lines = cfg.data.valid_file.empty() ? hold_out(train_lines, cfg.data.valid_fraction)
+                                                                     : read_lines(cfg.data.valid_file, va);
   const TokenizerConfig& tk = cfg.data.tokenizer;
   if (tk.kind == "gpt2_bpe") {
     if (tk.vocab.empty() || tk.merges.empty()) fail("data.tokenizer gpt2_bpe needs data.tokenizer.vocab and data.tokenizer.merges");
@@ -201,13 +218,14 @@ TextTask::TextTask(const RunConfig& cfg) {
     }
   };
   encode_all(train_lines, tr, train, nullptr);
+  encode_all(valid_lines, va, valid, nullptr);
   encode_all(test_lines, te, test, &test_text);
-  std::fprintf(stderr, "%s\n%s\n", tr.summary(cfg.data.train_file, max_tokens).c_str(),
-               te.summary(cfg.data.test_file, max_tokens).c_str());
+  std::fprintf(stderr, "%s\n%s\n%s\n", tr.summary(cfg.data.train_file, max_tokens).c_str(),
+               te.summary(cfg.data.test_file, max_tokens).c_str(), validation_summary(cfg, valid.size()).c_str());
   if (train.empty() || test.empty()) fail(cfg.data.train_file, ": no usable sentences");
 }
 
-Metrics TextTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
+Metrics TextTask::task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
   const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
   std::vector<Words> text;
   for (const auto& q : s) text.push_back(split_whitespace(codec->decode(q)));
@@ -254,10 +272,14 @@ PairTask::PairTask(const RunConfig& cfg) {
     fail("data.task pairs needs data.train_file and data.test_file (the stems of <stem>.src.txt / <stem>.tgt.txt)");
   const int64_t max_words = cfg.model.max_len - 3;  // <bos>, <sep> and <eos> take three positions
   LineStats tr, te;
-  const auto train_pairs = read_pairs(cfg.data.train_file, max_words, tr);
+  auto train_pairs = read_pairs(cfg.data.train_file, max_words, tr);
   const auto test_pairs = read_pairs(cfg.data.test_file, max_words, te);
-  std::fprintf(stderr, "%s\n%s\n", tr.summary(cfg.data.train_file + ".{src,tgt}.txt", max_words).c_str(),
-               te.summary(cfg.data.test_file + ".{src,tgt}.txt", max_words).c_str());
+  LineStats va;
+  const auto valid_pairs = cfg.data.valid_file.empty() ? hold_out(train_pairs, cfg.data.valid_fraction)
+                                                       : read_pairs(cfg.data.valid_file, max_words, va);
+  std::fprintf(stderr, "%s\n%s\n%s\n", tr.summary(cfg.data.train_file + ".{src,tgt}.txt", max_words).c_str(),
+               te.summary(cfg.data.test_file + ".{src,tgt}.txt", max_words).c_str(),
+               validation_summary(cfg, valid_pairs.size()).c_str());
   if (train_pairs.empty() || test_pairs.empty()) fail(cfg.data.train_file, ": no usable pairs");
   std::vector<Words> corpus;
   for (auto& [s, t] : train_pairs) corpus.push_back(s), corpus.push_back(t);
@@ -273,11 +295,12 @@ PairTask::PairTask(const RunConfig& cfg) {
     }
   };
   encode_all(train_pairs, train);
+  encode_all(valid_pairs, valid);
   encode_all(test_pairs, test);
   for (auto& pair : test_pairs) test_targets.push_back(pair.second);
 }
 
-Metrics PairTask::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const {
+Metrics PairTask::task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const {
   const int64_t n = std::min<int64_t>(cfg.train.eval_samples, int64_t(test.size()));
   DecodingConfig dec = cfg.decoding;
   if (!d) dec.decoder = "sample";  // no discriminator here: the sampler

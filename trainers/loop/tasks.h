@@ -28,7 +28,7 @@ class Task {
   int32_t pad = 0;          // input id at padded positions (masked out of the loss)
   int32_t sep = -1;         // conditional tasks: targets up to and including <sep> are context, not loss
   int64_t sample_length = 0;
-  Sequences train, test;    // target sequences (text: ending in <eos>)
+  Sequences train, valid, test;  // target sequences (text: ending in <eos>); valid may be empty
   // The tokens in id order, one per line (empty for the oracle, whose ids name no words); a word
   // task's training run writes it as run_dir/vocab.txt.
   std::string vocab_text;
@@ -65,11 +65,25 @@ class Task {
   SampledSet draw(const Generator& g, const Prompts& prompts, const SamplingConfig& s, uint64_t seed) const;
   // `n` unconditional samples cut at <eos>, for scoring and printing.
   Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
-  // The task's metrics of the generator. `d` (D's logits; may be empty) lets conditional tasks decode
-  // with cfg.decoding's MCTS or DAS.
-  virtual Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const = 0;
+  // The task's metrics of the generator, led by nll_valid (the per-token NLL of the validation
+  // split, which chooses checkpoints; absent without one). `d` (D's logits; may be empty) lets
+  // conditional tasks decode with cfg.decoding's MCTS or DAS.
+  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const;
   virtual std::string render(const std::vector<int32_t>& seq) const = 0;
+
+ protected:
+  // The metrics of each task (evaluate adds nll_valid).
+  virtual Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const = 0;
 };
+
+// The last ⌊fraction·n⌋ items of `train`, moved out as the validation split (text and pairs
+// without data.valid_file): a held-out slice of the training file.
+template <class Item> std::vector<Item> hold_out(std::vector<Item>& train, double fraction) {
+  const auto n = static_cast<std::ptrdiff_t>(fraction * double(train.size()));
+  std::vector<Item> held(std::make_move_iterator(train.end() - n), std::make_move_iterator(train.end()));
+  train.erase(train.end() - n, train.end());
+  return held;
+}
 
 // The synthetic oracle: NLL-oracle (samples of p scored by p*), NLL-test (the held-out oracle
 // samples scored by p) and kl_test = NLL-test − the oracle's own NLL of those samples, the Monte
@@ -77,19 +91,23 @@ class Task {
 class OracleTask : public Task {
  public:
   explicit OracleTask(const RunConfig& cfg);
-  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
   OracleLSTM oracle;
-  double test_nll_oracle = 0;  // −(1/20)·mean log p*(y) over the test set
+  double test_nll_oracle = 0;
+
+ protected:
+  Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;  // −(1/20)·mean log p*(y) over the test set
 };
 
 class TextTask : public Task {
  public:
   explicit TextTask(const RunConfig& cfg);
-  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
   std::unique_ptr<TextCodec> codec;  // data.tokenizer
   std::vector<Words> test_text;      // the test lines' words: BLEU's references
+
+ protected:
+  Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
 };
 
 // Conditional generation by prefix: each example is <bos> src <sep> tgt <eos>. Evaluated by NLL-test
@@ -99,10 +117,12 @@ class TextTask : public Task {
 class PairTask : public Task {
  public:
   explicit PairTask(const RunConfig& cfg);
-  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
   std::string render(const std::vector<int32_t>& seq) const override;
   Vocab words;
   std::vector<Words> test_targets;  // the references, as read
+
+ protected:
+  Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
 };
 
 // Reads <stem>.src.txt and <stem>.tgt.txt line by line in step: a pair with an empty side, a side
