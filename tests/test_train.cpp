@@ -285,3 +285,43 @@ TEST_CASE("the reverse LM score is trained by one recipe, whatever the run's own
   REQUIRE(std::abs(sa - reverse_lm_score(task, samples, a, 0)) > 0.1);
   fs::remove_all(a.run_dir);
 }
+
+TEST_CASE("keep_best keeps the lowest nll_valid; patience stops after that many evaluations without one", "[train]") {
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped: " << oracle_file() << " not found");
+    return;
+  }
+  const fs::path root = fs::temp_directory_path() / ("coopgen_test_best_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  RunConfig cfg = tiny_oracle_run();
+  cfg.run_dir = (root / "run").string();
+  cfg.data.valid_size = 32;
+  cfg.train = {60, 16, 0, 5, 0, 8};
+  cfg.train.patience = 2;
+  cfg.optim.lr = 0.03;  // fast enough to overfit 96 sequences and turn nll_valid up within 60 steps
+  cfg.optim.schedule = {};
+  REQUIRE(train_mle(cfg, RunStart::Fresh) == 0);
+  // The evaluations as logged, and the best among them found here.
+  std::vector<std::pair<int64_t, double>> evals;
+  std::ifstream in(root / "run/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const Json::Value row = parse_json(line, "metrics.jsonl");
+    if (row.isMember("nll_valid")) evals.emplace_back(row["step"].asInt64(), row["nll_valid"].asDouble());
+  }
+  REQUIRE(evals.size() >= 3);
+  auto best = evals.front();
+  for (const auto& e : evals)
+    if (e.second < best.second) best = e;
+  // The run stopped `patience` evaluations after its best (or at the end), no later.
+  const int64_t last = evals.back().first;
+  REQUIRE((last == best.first + 2 * 5 || last == 60));
+  REQUIRE(last < 60);  // with this rate nll_valid turns up: patience ended the run
+  // checkpoint_best holds that step's model: its nll_valid, recomputed here, is the logged one.
+  TrainerState st;
+  load_checkpoint((root / "run/checkpoint_best").string(), &st);
+  REQUIRE(st.numbers.at("step") == double(best.first));
+  OracleTask task(cfg);
+  const Generator g = load_generator(cfg, (root / "run/checkpoint_best").string(), &task);
+  REQUIRE(task.nll(g, task.valid) == Approx(best.second).epsilon(1e-6));
+  fs::remove_all(root);
+}
