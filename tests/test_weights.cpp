@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <random>
+#include <string>
 
 #include "trainers/methods/with_discriminator.h"
 #include "trainers/methods/weights.h"
@@ -116,4 +118,33 @@ TEST_CASE("conditional generation: GCN weights are normalised per source", "[wei
   // One group is the strategy itself: normalised over all six.
   const WeightedSamples one = weigh_per_context(gcn, drawn, x, 6, cfg.adversarial, 1);
   REQUIRE(one.w[3] == Approx(0.9 / (z1 + z2)));
+}
+
+TEST_CASE("the target's shift from samples matches KL(p*‖q) − KL(p*‖p) computed exactly", "[weights]") {
+  // Five outcomes of one token each: p*, p, and D* = p*/(p* + p) (tempered by β to make D inexact).
+  const std::vector<double> ps{0.4, 0.3, 0.15, 0.1, 0.05}, p{0.1, 0.2, 0.2, 0.2, 0.3};
+  for (const char* target : {"p_d", "p_d_odds"}) {
+    for (double beta : {1.0, 0.5}) {
+      INFO(target << " β " << beta);
+      std::vector<double> x(5), w(5);
+      for (size_t k = 0; k < 5; ++k) {
+        x[k] = beta * std::log(ps[k] / p[k]);  // D's logit
+        w[k] = std::string(target) == "p_d" ? 1 / (1 + std::exp(-x[k])) : std::exp(x[k]);
+      }
+      // Exactly: q ∝ p·w, KL(p*‖q) − KL(p*‖p) = −E_p*[log w] + log E_p[w].
+      double e_star = 0, z = 0;
+      for (size_t k = 0; k < 5; ++k) e_star += ps[k] * std::log(w[k]), z += p[k] * w[k];
+      const double exact = -e_star + std::log(z);
+      // From samples: held-out draws of p*, the normaliser from draws of p.
+      std::mt19937_64 rng(7);
+      std::discrete_distribution<int> draw_star(ps.begin(), ps.end()), draw_p(p.begin(), p.end());
+      std::vector<double> held, fresh;
+      for (int i = 0; i < 200000; ++i) held.push_back(x[size_t(draw_star(rng))]), fresh.push_back(x[size_t(draw_p(rng))]);
+      const TargetShift t = target_shift(held, double(held.size()), fresh, target);
+      REQUIRE(t.shift == Approx(exact).margin(0.01));
+      REQUIRE(t.se > 0);
+      REQUIRE(t.se < 0.01);
+    }
+  }
+  REQUIRE(-target_shift({0.0}, 1, {0.0}, "p_d").shift == Approx(0).margin(1e-12));  // D = ½ everywhere: q = p
 }

@@ -70,4 +70,21 @@ std::vector<size_t> resample(const std::vector<double>& w, int64_t m, uint64_t s
   return out;
 }
 
+
+TargetShift target_shift(const std::vector<double>& heldout_logits, double heldout_tokens,
+                         const std::vector<double>& sample_logits, const std::string& target) {
+  CG_CHECK(!heldout_logits.empty() && !sample_logits.empty() && heldout_tokens > 0, "target_shift: no sequences");
+  auto log_w = [&](double x) { return target == "p_d_odds" ? x : log_sigmoid(x); };
+  double heldout = 0;
+  for (double x : heldout_logits) heldout += log_w(x);
+  std::vector<double> lw;
+  for (double x : sample_logits) lw.push_back(log_w(x));
+  const double m = double(lw.size()), log_mean = log_sum_exp(lw) - std::log(m);
+  // sd(w)/mean(w) from w/mean(w), which stays finite whatever the scale of w.
+  double sq = 0;
+  for (double v : lw) sq += (std::exp(v - log_mean) - 1) * (std::exp(v - log_mean) - 1);
+  const double n = double(heldout_logits.size()), rel_sd = std::sqrt(sq / std::max(1.0, m - 1));
+  return {(-heldout + n * log_mean) / heldout_tokens, n / heldout_tokens * rel_sd / std::sqrt(m)};
+}
+
 }  // namespace coopgen

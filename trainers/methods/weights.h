@@ -26,6 +26,19 @@ double effective_sample_size(const std::vector<double>& w);
 std::vector<double> reinforce_weights(const std::vector<double>& d, const std::vector<double>& logp, bool baseline,
                                       double entropy_bonus);
 
+// How far one exact iteration moves p with this D: the target q ∝ p·w(D) (w = D for "p_d",
+// D/(1−D) for "p_d_odds") against p, measured on held-out data y ~ p* (docs/method.md, "The
+// target, measured"). Per token, with T the held-out tokens and N held-out sequences,
+//   NLL_q − NLL_p = −(1/T) Σᵢ log w(yᵢ) + (N/T) log E_{y~p}[w(y)],
+// the expectation from the logits of M fresh samples of p. On the oracle the same shift moves
+// KL(p*‖·) = NLL − H(p*): KL(p*‖q) = KL(p*‖p) + shift, so −shift is the most one exact iteration
+// with this D can gain (positive for D*). se: the normaliser's standard error, (N/T)·sd(w)/(√M·mean w).
+struct TargetShift {
+  double shift = 0, se = 0;
+};
+TargetShift target_shift(const std::vector<double>& heldout_logits, double heldout_tokens,
+                         const std::vector<double>& sample_logits, const std::string& target);
+
 // Sampling-importance-resampling: m indices drawn with replacement with probability wᵢ (Σ w = 1),
 // from a stream that is a function of `seed` alone. All-zero weights fall back to uniform.
 std::vector<size_t> resample(const std::vector<double>& w, int64_t m, uint64_t seed);

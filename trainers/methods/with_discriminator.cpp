@@ -174,6 +174,15 @@ class DiscriminatorRun {
     for (double v : x) acc_fake += (v < 0) / double(n);
     m.emplace_back("d_acc_real", acc_real);
     m.emplace_back("d_acc_fake", acc_fake);
+    // The target q ∝ p·D of one exact iteration against p on the whole test set (weights.h):
+    // target_gain > 0 when this D can move p toward the data at all.
+    if (task_.sep < 0) {
+      double tokens = 0;
+      for (const auto& s : task_.test) tokens += double(s.size());
+      const TargetShift t = target_shift(d_logits(task_.test), tokens, x, cfg_.adversarial.target);
+      m.emplace_back("target_gain", -t.shift);
+      m.emplace_back("target_gain_se", t.se);
+    }
     // On the oracle the optimal D's logit is known: r = log p*(y) − log p(y). How well D's logits
     // x follow it: their correlation (1: D ranks samples as D* does), the mean |x − r|, and the
     // standard deviation of x − r (what is left once an offset is removed; comparable with the σ
