@@ -3,6 +3,7 @@
 
 usage: grid.py run GRID.yaml [--jobs N] [--bin PATH] [--print]
        grid.py table GRID.yaml [--metrics M1,M2,...]
+       grid.py finished RUN_DIR     (exit 0 when the run finished, by its own files)
 
 A grid file (YAML) names a config, an output folder, seeds, overrides common to every run and
 axes, each a mapping from a value's label to its overrides:
@@ -75,13 +76,15 @@ def best(run_dir):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["run", "table"])
-    ap.add_argument("grid")
+    ap.add_argument("what", choices=["run", "table", "finished"])
+    ap.add_argument("grid", help="the grid file (finished: a run folder)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--bin", default="build-rel/coopgen")
     ap.add_argument("--print", action="store_true")
     ap.add_argument("--metrics", default="nll_valid,nll_test,kl_test,nll_oracle")
     a = ap.parse_args()
+    if a.what == "finished":
+        return 0 if finished(a.grid) else 1
     with open(a.grid) as f:
         grid = yaml.safe_load(f)
     runs = list(runs_of(grid))

@@ -25,9 +25,9 @@ fi
 # The reference implementations the cross-check tests compare with (the safetensors reader, NLTK's
 # BLEU, sacreBLEU, rouge-score), and matplotlib for the pictures, for the python3 on PATH (which
 # need not be Debian's, whose python3-matplotlib is installed above).
-if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy, nltk, sacrebleu, rouge_score, matplotlib' 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check safetensors numpy nltk sacrebleu rouge-score matplotlib 2>/dev/null ||
-    echo "install_deps: safetensors/numpy/nltk/sacrebleu/rouge-score/matplotlib for python3 not installed; their comparison tests will be skipped"
+if command -v python3 >/dev/null && ! python3 -c 'import safetensors, numpy, nltk, sacrebleu, rouge_score, matplotlib, yaml' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check safetensors numpy nltk sacrebleu rouge-score matplotlib pyyaml 2>/dev/null ||
+    echo "install_deps: safetensors/numpy/nltk/sacrebleu/rouge-score/matplotlib/pyyaml for python3 not installed; their comparison tests will be skipped"
 fi
 if [ "$with_torch" = 1 ] && command -v python3 >/dev/null && ! python3 -c 'import torch, transformers, tokenizers' 2>/dev/null; then
   echo "install_deps: installing torch (CPU), transformers and tokenizers for python3"

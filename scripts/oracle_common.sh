@@ -37,7 +37,8 @@ learned_d_args() {
 }
 
 # The checkpoint folder of a start by name, trained with BINARY when missing: early (20 MLE steps,
-# runs/oracle_mle20), full (configs/oracle_mle.yaml's 3,500 steps, runs/oracle_mle), or a folder.
+# runs/oracle_mle20), full (MLE*: configs/oracle_mle.yaml's best-validation checkpoint,
+# runs/oracle_mle/checkpoint_best), or a folder.
 oracle_start() {  # NAME BINARY
   case "$1" in
     early)
@@ -46,8 +47,9 @@ oracle_start() {  # NAME BINARY
         > runs/oracle_mle20.log 2>&1
       echo runs/oracle_mle20/checkpoint ;;
     full)
-      [ -d runs/oracle_mle/checkpoint ] || "$2" train --config configs/oracle_mle.yaml > runs/oracle_mle.log 2>&1
-      echo runs/oracle_mle/checkpoint ;;
+      python3 scripts/grid.py finished runs/oracle_mle ||
+        "$2" train --config configs/oracle_mle.yaml --overwrite > runs/oracle_mle.log 2>&1
+      echo runs/oracle_mle/checkpoint_best ;;
     *) echo "$1" ;;
   esac
 }

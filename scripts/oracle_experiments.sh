@@ -6,7 +6,7 @@
 # each seed. Runs already finished are kept, so the script can be stopped and started again.
 #   scripts/oracle_experiments.sh [SEEDS...]   (default: 0 1 2; JOBS=2 runs at a time)
 # Then: python3 scripts/plot.py curves runs/oracle_exp docs/img/oracle
-# Variables: START (the generator checkpoint; default runs/oracle_mle/checkpoint, trained here
+# Variables: START (the generator checkpoint; default MLE*, runs/oracle_mle/checkpoint_best, trained here
 # when missing), OUT (runs/oracle_exp), CONFIGS ("gan rml_gan gcn gcn_top_p": configs/oracle_*.yaml),
 # SCHEDULES ("constant cosine"), D_ARGS and RUN_ARGS (extra overrides for the discriminator
 # pre-training and for every run). The cooperative-decoding runs of docs/results.md:
@@ -20,8 +20,8 @@ JOBS=${JOBS:-2}
 SEEDS=("${@:-0 1 2}")
 export OPENBLAS_NUM_THREADS=1  # one core per run; JOBS runs side by side
 mkdir -p "$OUT"
-START=${START:-runs/oracle_mle/checkpoint}
-[ -d "$START" ] || "$BIN" train --config configs/oracle_mle.yaml run_dir="${START%/checkpoint}" > "$OUT/mle.log" 2>&1
+START=${START:-runs/oracle_mle/checkpoint_best}
+[ -d "$START" ] || "$BIN" train --config configs/oracle_mle.yaml run_dir="${START%/checkpoint*}" --overwrite > "$OUT/mle.log" 2>&1
 [ -d "$OUT/d_pretrain/checkpoint" ] ||
   "$BIN" train --config configs/oracle_gcn.yaml run_dir="$OUT/d_pretrain" train.steps=0 train.eval_every=0 \
     model.init="$START" ${D_ARGS:-} > "$OUT/d_pretrain.log" 2>&1
