@@ -210,7 +210,7 @@ void cpu_run(const OpCall& c) {
     case Op::PhiloxUniform:
       return floating(t, [&]<class T>(T) {
         const PhiloxParams& p = params<Op::PhiloxUniform>(c);
-        cpu::philox_uniform(out<T>(c, 0), n, p.seed, p.offset, p.lo, p.hi);
+        cpu::philox_uniform(out<T>(c, 0), n, p);
       });
     case Op::Count: break;
   }

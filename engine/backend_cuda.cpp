@@ -248,7 +248,7 @@ void cuda_run(const OpCall& c) {
       return cuda::top_k_logits(out(c, 0), in(c, 0), c.in[0].size(0), c.in[0].size(1), params<Op::TopKLogits>(c), s);
     case Op::PhiloxUniform: {
       const PhiloxParams& p = params<Op::PhiloxUniform>(c);
-      return cuda::philox_uniform(out(c, 0), n, p.seed, p.offset, p.lo, p.hi, s);
+      return cuda::philox_uniform(out(c, 0), n, p, s);
     }
     case Op::Count: break;
   }

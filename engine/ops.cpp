@@ -92,6 +92,15 @@ Tensor scale(const Tensor& a, double s) {
   return record(out, "scale", {a}, [s](const Tensor& g) -> std::vector<Tensor> { return {scale(g, s)}; });
 }
 
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset) {
+  if (p <= 0) return x;
+  CG_CHECK(p < 1, "dropout: rate ", p, " is not in [0, 1)");
+  // The Philox op writes f32 (f64 on the CPU); a bf16 x takes the f32 mask rounded.
+  Tensor mask = Tensor::empty(x.shape(), x.dtype() == DType::F64 ? DType::F64 : DType::F32, x.device());
+  run<Op::PhiloxUniform>({}, {mask}, {seed, offset, 0, 1, p});
+  return mul(x, mask.to(x.dtype()));
+}
+
 void add_(Tensor& a, const Tensor& b, double alpha) {
   check_same_shape("add_", a, b);
   CG_CHECK(a.is_contiguous(), "add_: destination must be contiguous, got ", describe(a));

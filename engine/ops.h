@@ -16,6 +16,10 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor scale(const Tensor& a, double s);
+// Inverted dropout: x ⊙ mask, the mask 0 with probability p, else 1/(1 − p), element k from the
+// Philox stream (seed, offset) at counter k (the same mask on every backend). A composite, a Mul by
+// a constant mask, so its gradient is dy ⊙ mask; p = 0 returns x. p ∈ [0, 1).
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset);
 void add_(Tensor& a, const Tensor& b, double alpha = 1.0);  // a += alpha·b, in place, no history
 void fill_(Tensor& a, double value);                         // in place, no history
 void copy_(Tensor& dst, const Tensor& src);                  // dst (any view) = src, no history

@@ -86,6 +86,7 @@ struct TopKParams {
 struct PhiloxParams {
   uint64_t seed = 0, offset = 0;
   double lo = 0, hi = 1;
+  double dropout = 0;  // > 0: a dropout mask instead, 0 with this probability, else 1/(1 − dropout)
 };
 
 // Counts token ids outside [0, vocab).

@@ -57,6 +57,13 @@ COOPGEN_HD float uniform(uint64_t seed, uint64_t offset, uint64_t k) {
   return float(word(seed, offset, k) >> 8) * (1.0f / 16777216.0f);
 }
 
+// Element k of the PhiloxUniform op: lo + (hi − lo)·u, or, with dropout ∈ (0, 1), a dropout mask
+// entry: 0 when u < dropout, else 1/(1 − dropout) (inverted dropout: E[mask] = 1).
+COOPGEN_HD double philox_value(uint64_t seed, uint64_t offset, uint64_t k, double lo, double hi, double dropout) {
+  const double u = double(uniform(seed, offset, k));
+  return dropout > 0 ? (u < dropout ? 0.0 : 1.0 / (1.0 - dropout)) : lo + (hi - lo) * u;
+}
+
 // Standard Gumbel noise G = −log(−log(u + 2^−25)) of a uniform u ∈ [0, 1 − 2^−24], computed in
 // double (in f32, u + 2^−25 rounds to 1 at the top uniform and G would be +∞) and rounded to f32:
 // G ∈ [−2.85, 16.6], and the CPU and the GPU agree. argmax_v z_v + G_v is a draw from softmax(z)

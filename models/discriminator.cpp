@@ -18,9 +18,9 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint
   params_.emplace_back("disc.head.b", head_b_);
 }
 
-Tensor Discriminator::forward(const Tensor& ids, const Tensor& mask) const {
+Tensor Discriminator::forward(const Tensor& ids, const Tensor& mask, std::optional<uint64_t> dropout_seed) const {
   CG_CHECK(mask.shape() == ids.shape(), "discriminator: mask ", describe(mask), " for ids ", describe(ids));
-  const Tensor h = net_.encode(ids, causal_, mask, nullptr).to(head_w_.dtype());  // [B, T, C], f32 for the head
+  const Tensor h = net_.encode(ids, causal_, mask, nullptr, dropout_seed).to(head_w_.dtype());  // [B, T, C], f32 for the head
   return linear(masked_mean(h, mask), head_w_, head_b_).reshape({ids.size(0)});
 }
 

@@ -33,8 +33,9 @@ class Discriminator {
   Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal = false,
                 Precision precision = Precision::F32);
   // ids i32 [B, T], mask [B, T] (1 token, 0 padding; every row with at least one token) →
-  // logits [B]; D = sigmoid(logit), trained with bce_with_logits.
-  Tensor forward(const Tensor& ids, const Tensor& mask) const;
+  // logits [B]; D = sigmoid(logit), trained with bce_with_logits. dropout_seed: a training pass
+  // (Transformer::encode).
+  Tensor forward(const Tensor& ids, const Tensor& mask, std::optional<uint64_t> dropout_seed = std::nullopt) const;
   NamedTensors& params() { return params_; }
   bool causal() const { return causal_; }
 

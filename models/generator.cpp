@@ -16,10 +16,11 @@ Tensor Generator::logits(const Tensor& h) const {
 
 Tensor Generator::forward(const Tensor& ids) const { return logits(net_.encode(ids, true, Tensor(), nullptr)); }
 
-Tensor Generator::weighted_logprob(const Tensor& ids, const Tensor& y, const Tensor& m, const Tensor& w) const {
+Tensor Generator::weighted_logprob(const Tensor& ids, const Tensor& y, const Tensor& m, const Tensor& w,
+                                   std::optional<uint64_t> dropout_seed) const {
   const int64_t B = ids.size(0), T = ids.size(1);
   const Tensor yb = y.reshape({B, T}), mb = m.reshape({B, T});
-  const Tensor h = net_.encode(ids, true, Tensor(), nullptr);
+  const Tensor h = net_.encode(ids, true, Tensor(), nullptr, dropout_seed);
   if (cfg_.output_chunk > 0) return weighted_logprob_linear(h, net_.weight("wte"), yb, mb, w, cfg_.output_chunk);
   return coopgen::weighted_logprob(matmul(h, net_.weight("wte"), false, true), yb, mb, w);
 }

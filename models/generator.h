@@ -40,8 +40,9 @@ class Generator {
   Tensor forward(const Tensor& ids) const;
   // −Σ_b w_b Σ_t m_bt log p(y_bt | ids_b,≤t) for ids, y, m [B, T] (or [B·T]) and w [B]: the loss of
   // MLE (w = 1/tokens), GAN, RML-GAN and GCN (w = the samples' weights), through the route
-  // config().output_chunk chooses.
-  Tensor weighted_logprob(const Tensor& ids, const Tensor& y, const Tensor& m, const Tensor& w) const;
+  // config().output_chunk chooses. dropout_seed: a training pass (Transformer::encode).
+  Tensor weighted_logprob(const Tensor& ids, const Tensor& y, const Tensor& m, const Tensor& w,
+                          std::optional<uint64_t> dropout_seed = std::nullopt) const;
   // log p(y) = Σ_t log p(y_t | start, y_<t) of each sequence or unfinished prefix (ids in [0, V),
   // at most max_len − 1 tokens), from one forward pass per batch of rows; double sums, no history.
   std::vector<double> sequence_logprobs(const std::vector<std::vector<int32_t>>& seqs, int32_t start_token,

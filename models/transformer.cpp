@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/ops.h"
+#include "engine/random.h"
 
 namespace coopgen {
 
@@ -100,13 +101,23 @@ static Tensor positions(int64_t B, int64_t T, int64_t start, Device device) {
   return Tensor::from(pos, {B, T}, device);
 }
 
-Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const {
+Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache,
+                           std::optional<uint64_t> dropout_seed) const {
   const int64_t start = cache ? cache->len : 0;
   CG_CHECK(ids.dim() == 2 && start + ids.size(1) <= cfg_.max_len, "transformer: ids ", describe(ids), " from position ",
            start, " exceed model.max_len = ", cfg_.max_len);
   CG_CHECK(!(cache && key_mask.defined()), "transformer: a KV cache with a key mask is not supported");
   const int64_t B = ids.size(0), T = ids.size(1), C = cfg_.d_model, H = cfg_.heads, D = C / H;
+  const bool drop = dropout_seed && cfg_.dropout > 0;
+  // Site s (0: the embeddings, 2l + 1 and 2l + 2: layer l's branches) draws its own mask stream.
+  auto dropped = [&](const Tensor& t, int64_t site) { return dropout(t, cfg_.dropout, random::stream(*dropout_seed, site, 13), 0); };
+  // x + the branch's output: with nothing to drop, the residual is added in the linear's epilogue.
+  auto residual = [&](const Tensor& in, const std::string& w, const Tensor& into, int64_t site) {
+    if (!drop) return linear(in, weight(w + ".w"), weight(w + ".b"), into);
+    return add(into, dropped(linear(in, weight(w + ".w"), weight(w + ".b")), site));
+  };
   Tensor x = embedding(ids, param("wte"), positions(B, T, start, device_), param("wpe"), activation_dtype());
+  if (drop) x = dropped(x, 0);
   auto heads = [&](const Tensor& qkv, int64_t part) {  // [B,T,3C] → part's [B,H,T,D]
     return qkv.slice(2, part * C, (part + 1) * C).reshape({B, T, H, D}).permute({0, 2, 1, 3});
   };
@@ -122,9 +133,9 @@ Tensor Transformer::encode(const Tensor& ids, bool causal, const Tensor& key_mas
       v = cache->v[size_t(l)].slice(2, 0, start + T);
     }
     const Tensor a = attention(q, k, v, key_mask, causal).permute({0, 2, 1, 3}).reshape({B, T, C});
-    x = linear(a, weight(h + "proj.w"), weight(h + "proj.b"), x);  // the residual added with the bias
+    x = residual(a, h + "proj", x, 2 * l + 1);
     const Tensor m = linear_gelu(layernorm(x, weight(h + "ln2.g"), weight(h + "ln2.b")), weight(h + "fc.w"), weight(h + "fc.b"));
-    x = linear(m, weight(h + "out.w"), weight(h + "out.b"), x);
+    x = residual(m, h + "out", x, 2 * l + 2);
   }
   if (cache) cache->len += T;
   return layernorm(x, weight("lnf.g"), weight("lnf.b"));

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct TransformerConfig {
   int64_t heads = 4;
   int64_t max_len = 32;  // positions (for the generator: including the start token)
   double init_std = 0.02;
+  // In training passes: inverted dropout at this rate on the embeddings and on each block's two
+  // residual branches (GPT-2's embd_pdrop and resid_pdrop; attention probabilities are not dropped:
+  // the fused attention never forms them). Evaluation, sampling and scoring drop nothing.
+  double dropout = 0;
   template <class V> void visit(V& v) {
     v("d_model", d_model, Range{1, double(kMaxDModel)});
     v("layers", layers, Range{1, double(kMaxLayers)});
@@ -33,6 +38,7 @@ struct TransformerConfig {
     v.require("heads", d_model % heads == 0, std::to_string(heads) + " does not divide d_model (" + std::to_string(d_model) + ")");
     v("max_len", max_len, Range{2, double(kMaxPositions)});
     v("init_std", init_std, Range{0, kUnbounded});
+    v("dropout", dropout, Range{0, 0.9});
   }
   // Parameters of the transformer over `vocab` tokens (embeddings, blocks, final LayerNorm).
   double parameters(int64_t vocab) const;
@@ -55,7 +61,10 @@ class Transformer {
   // activation_dtype().
   // causal: position t attends to ≤ t; key_mask [B, T] (1 keep, 0 padding) may be undefined;
   // with a cache, keys/values are appended at cache->len and attention covers the cached prefix.
-  Tensor encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache) const;
+  // dropout_seed: a training pass, with config().dropout's masks from this Philox seed (each site
+  // its own stream); without it nothing is dropped.
+  Tensor encode(const Tensor& ids, bool causal, const Tensor& key_mask, Cache* cache,
+                std::optional<uint64_t> dropout_seed = std::nullopt) const;
   Cache new_cache(int64_t batch) const;
   // Row r of the cache becomes old row rows[r] (beam search keeps the caches of the surviving
   // beams): one row gather per layer, through the embedding op (a row lookup on any backend).

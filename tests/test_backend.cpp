@@ -230,6 +230,16 @@ TEST_CASE("the Philox stream is identical on CPU and CUDA, bit for bit", "[gpu]"
   }
 }
 
+TEST_CASE("dropout masks are identical on CPU and CUDA, bit for bit", "[gpu]") {
+  for (int64_t n : {1, 1023, 100003}) {
+    const Tensor x = Tensor::uniform({n}, 5, 0, -1, 1);
+    const std::vector<float> cpu = dropout(x, 0.3, 77, 9).to_vector<float>();
+    Tensor poisoned = Tensor::full({n}, std::nan(""), DType::F32, Device::CUDA);
+    poisoned = dropout(x.to(Device::CUDA), 0.3, 77, 9);
+    REQUIRE(cpu == poisoned.to(Device::CPU).to_vector<float>());
+  }
+}
+
 // Row lengths that take each path of the fused sampler: a short row (256 threads), rows staged in
 // shared memory (512 and 1024 threads, GPT-2's 50,257), and a row too long to stage (60,001
 // floats: top-k/top-p passes re-read global memory). The tied logits (multiples of 1/4) check

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/ops.h"
 #include "engine/tensor.h"
 #include "kernels/philox.h"
 
@@ -49,4 +50,24 @@ TEST_CASE("uniform stream: offsets address the same numbers, moments are right",
   int same = 0;
   for (size_t k = 0; k < other.size(); ++k) same += other[k] == all[k];
   REQUIRE(same < 5);
+}
+
+TEST_CASE("dropout: each element kept with probability 1 − p, scaled by 1/(1 − p); its gradient is the mask", "[rng]") {
+  const int64_t n = 200000;
+  const double p = 0.3;
+  Tensor x = Tensor::uniform({n}, 3, 0, 0.5, 1.5, DType::F64).requires_grad_();
+  const Tensor y = dropout(x, p, 11, 4);
+  const std::vector<double> xs = x.to_vector<double>(), ys = y.to_vector<double>();
+  int64_t kept = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    // The mask of element k, from the Philox uniform directly: dropped where u < p.
+    const bool keep = double(philox::uniform(11, 4, uint64_t(k))) >= p;
+    kept += keep;
+    REQUIRE(ys[size_t(k)] == (keep ? Approx(xs[size_t(k)] / (1 - p)).epsilon(1e-15) : Approx(0.0)));
+  }
+  REQUIRE(double(kept) / double(n) == Approx(1 - p).margin(4 * std::sqrt(p * (1 - p) / double(n))));
+  sum(y).backward();
+  const std::vector<double> g = x.grad().to_vector<double>();
+  for (int64_t k = 0; k < n; k += 997) REQUIRE(g[size_t(k)] == Approx(ys[size_t(k)] != 0 ? 1 / (1 - p) : 0.0).epsilon(1e-15));
+  REQUIRE(dropout(x, 0, 11, 4).to_vector<double>() == xs);  // rate 0: x itself
 }

@@ -75,6 +75,32 @@ TEST_CASE("resume continues bit-identically: same parameters, same loss curve", 
   check_resume(tiny_oracle_run(), train_mle);
 }
 
+TEST_CASE("dropout: masks from the step, so a resumed run continues bit-identically; evaluation drops nothing", "[train]") {
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped: " << oracle_file() << " not found");
+    return;
+  }
+  RunConfig cfg = tiny_oracle_run();
+  cfg.model.dropout = 0.2;
+  check_resume(cfg, train_mle);
+  // A training pass drops (its loss differs from the evaluation's and depends on the seed); a pass
+  // without a seed is the model without dropout.
+  OracleTask task(cfg);
+  GeneratorConfig no_dropout = cfg.model;
+  no_dropout.dropout = 0;
+  const Generator g(cfg.model, task.vocab, 1, Device::CPU), plain(no_dropout, task.vocab, 1, Device::CPU);
+  Tensor ids, targets, mask;
+  task.make_batch(task.train, {0, 1, 2, 3}, Device::CPU, ids, targets, mask);
+  const Tensor w = Tensor::full({4}, 1.0, DType::F32, Device::CPU);
+  NoGradGuard no_grad;
+  const double eval = g.weighted_logprob(ids, targets, mask, w).item();
+  const double a = g.weighted_logprob(ids, targets, mask, w, 7).item(), b = g.weighted_logprob(ids, targets, mask, w, 8).item();
+  REQUIRE(a != eval);
+  REQUIRE(a != b);
+  REQUIRE(g.weighted_logprob(ids, targets, mask, w, 7).item() == a);
+  REQUIRE(task.nll(g, task.test) == task.nll(plain, task.test));
+}
+
 TEST_CASE("adversarial methods resume bit-identically: both models, both optimisers, every stream", "[train]") {
   if (!fs::exists(oracle_file())) {
     WARN("skipped: " << oracle_file() << " not found");

@@ -72,12 +72,11 @@ void strided_copy(void* out, DType out_t, const int64_t* out_strides, const void
 }
 
 template <class T>
-void philox_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
-  for (int64_t k = 0; k < n; ++k)
-    out[k] = T(lo + (hi - lo) * double(philox::uniform(seed, offset, uint64_t(k))));
+void philox_uniform(T* out, int64_t n, const PhiloxParams& p) {
+  for (int64_t k = 0; k < n; ++k) out[k] = T(philox::philox_value(p.seed, p.offset, uint64_t(k), p.lo, p.hi, p.dropout));
 }
-template void philox_uniform<float>(float*, int64_t, uint64_t, uint64_t, double, double);
-template void philox_uniform<double>(double*, int64_t, uint64_t, uint64_t, double, double);
+template void philox_uniform<float>(float*, int64_t, const PhiloxParams&);
+template void philox_uniform<double>(double*, int64_t, const PhiloxParams&);
 
 int32_t token_range_check(const int32_t* ids, int64_t n, int64_t vocab) {
   int32_t bad = 0;

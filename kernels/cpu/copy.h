@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/params.h"
 
 namespace coopgen::cpu {
 
@@ -14,7 +15,7 @@ void strided_copy(void* out, DType out_t, const int64_t* out_strides, const void
                   const int64_t* in_strides, const int64_t* shape, int ndim);
 
 template <class T>
-void philox_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi);
+void philox_uniform(T* out, int64_t n, const PhiloxParams& p);
 
 int32_t token_range_check(const int32_t* ids, int64_t n, int64_t vocab);
 

@@ -36,9 +36,9 @@ __global__ void __launch_bounds__(kBlock) strided_copy_kernel(Tout* out, const T
 }
 
 __global__ void __launch_bounds__(kBlock)
-    philox_uniform_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
+    philox_uniform_kernel(float* out, int64_t n, PhiloxParams p) {
   for (int64_t k = global_index(); k < n; k += grid_stride())
-    out[k] = float(lo + (hi - lo) * double(philox::uniform(seed, offset, uint64_t(k))));
+    out[k] = float(philox::philox_value(p.seed, p.offset, uint64_t(k), p.lo, p.hi, p.dropout));
 }
 
 __global__ void __launch_bounds__(kBlock)
@@ -87,8 +87,8 @@ void strided_copy(void* out, DType out_t, const void* in, DType in_t, const Stri
   fail("cuda strided_copy: f64 is not supported on cuda");
 }
 
-void philox_uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi, cudaStream_t s) {
-  if (n) launch("philox_uniform", philox_uniform_kernel, grid_for(n), kBlock, 0, s, out, n, seed, offset, lo, hi);
+void philox_uniform(float* out, int64_t n, const PhiloxParams& p, cudaStream_t s) {
+  if (n) launch("philox_uniform", philox_uniform_kernel, grid_for(n), kBlock, 0, s, out, n, p);
 }
 
 void token_range_check(int32_t* bad, const int32_t* ids, int64_t n, int64_t vocab, cudaStream_t s) {

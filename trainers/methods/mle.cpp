@@ -9,6 +9,7 @@
 #include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "models/gpt2.h"
 #include "trainers/loop/loop.h"
 
@@ -30,12 +31,17 @@ std::vector<size_t> BatchOrder::rows(int64_t step) {
   return std::vector<size_t>(order_.begin() + k * batch_, order_.begin() + (k + 1) * batch_);
 }
 
+uint64_t dropout_seed(uint64_t seed, int64_t step, uint64_t use) {
+  return random::stream(random::stream(seed, step, 20 + use), dist::rank(), 21);
+}
+
 Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
-                      double& tokens) {
+                      double& tokens, std::optional<uint64_t> dropout_seed) {
   Tensor ids, targets, mask;
   tokens = dist::all_reduce_sum(task.make_batch(data, dist::shard(rows, "train.batch_size"), g.device(), ids, targets, mask));
   CG_CHECK(tokens > 0, "an MLE batch has no target tokens");
-  return g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0 / tokens, mask.dtype(), g.device()));
+  return g.weighted_logprob(ids, targets, mask, Tensor::full({ids.size(0)}, 1.0 / tokens, mask.dtype(), g.device()),
+                            dropout_seed);
 }
 
 double logged_loss(const Tensor& loss, const AdamW& opt) {
@@ -45,10 +51,10 @@ double logged_loss(const Tensor& loss, const AdamW& opt) {
 }
 
 StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
-                    bool read_loss) {
+                    bool read_loss, std::optional<uint64_t> dropout_seed) {
   // The gradients summed over ranks (AdamW::step) are those of the whole batch.
   double tokens = 0;
-  Tensor loss = mle_loss_share(g, task, data, rows, tokens);
+  Tensor loss = mle_loss_share(g, task, data, rows, tokens, dropout_seed);
   StepResult r{read_loss ? logged_loss(loss, opt) : std::nan(""), 0, opt.lr(), tokens};
   loss.backward();
   r.grad_norm = opt.step();
@@ -113,7 +119,7 @@ int train_mle(const RunConfig& cfg, RunStart start) {
                  " training sequences, vocabulary " + std::to_string(task.vocab) + ", device " + cfg.device +
                  ", run folder " + cfg.run_dir;
   hooks.step = [&](int64_t step, bool log) -> Metrics {
-    const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step), log);
+    const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step), log, dropout_seed(cfg.seed, step, 0));
     Metrics m{{"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens", r.tokens}};
     if (log) m.insert(m.begin(), {"loss", r.loss});
     return m;

@@ -27,8 +27,13 @@ struct StepResult {
 // This rank's share of the token-mean cross-entropy of `rows` of `data` (a global batch, sharded
 // over the ranks of a data-parallel job: the shares sum to the whole batch's mean, so do their
 // gradients); `tokens` gets the batch's token count over all ranks.
+// dropout_seed: the training pass's masks (dropout_seed() below); none: nothing dropped.
 Tensor mle_loss_share(const Generator& g, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
-                      double& tokens);
+                      double& tokens, std::optional<uint64_t> dropout_seed = std::nullopt);
+
+// The Philox seed of a training pass's dropout masks: distinct for each run seed, step, use (the
+// generator's loss, its MLE term, D's batch) and data-parallel rank, and the same on --resume.
+uint64_t dropout_seed(uint64_t seed, int64_t step, uint64_t use);
 
 // The step's loss summed over ranks, read from the device (a wait for it: so only at logging
 // steps); a NaN or infinite loss is an error naming the optimiser step it came before.
@@ -37,7 +42,7 @@ double logged_loss(const Tensor& loss, const AdamW& opt);
 // One MLE step on `rows` of `data`: loss (before the update; NaN unless read_loss, which
 // logged_loss checks), backward, AdamW (which refuses a non-finite gradient norm every step).
 StepResult mle_step(Generator& g, AdamW& opt, const Task& task, const Sequences& data, const std::vector<size_t>& rows,
-                    bool read_loss = true);
+                    bool read_loss = true, std::optional<uint64_t> dropout_seed = std::nullopt);
 
 // Trains (or resumes from <run_dir>/checkpoint) and returns the process exit code.
 int train_mle(const RunConfig& cfg, RunStart start);

@@ -152,7 +152,7 @@ class DiscriminatorRun {
 
     const double lr = opt_g_.lr();
     const GeneratorStep r = weighted_generator_step(g_, opt_g_, task_, ws, cfg_.adversarial.mle_weight,
-                                                    real_for_mle_.rows(step), log);
+                                                    real_for_mle_.rows(step), log, dropout_seed(cfg_.seed, step, 0));
     Metrics m{{"lr", lr}, {"grad_norm", r.grad_norm}, {"mean_d", mean_d}};
     if (log) m.insert(m.begin(), {"loss", r.loss});
     m.insert(m.end(), d_stats.begin(), d_stats.end());
@@ -265,7 +265,7 @@ class DiscriminatorRun {
     std::fill(labels.begin(), labels.begin() + long(n_real), 1.0f);
     Tensor ids, mask;
     pack_sequences(seqs, task_.pad, g_.device(), ids, mask);
-    Tensor logits = d_.forward(ids, mask);
+    Tensor logits = d_.forward(ids, mask, dropout_seed(seed, index, 2));
     const double share = double(seqs.size()) / double(2 * all_rows.size());
     Tensor loss = scale(bce_with_logits(logits, Tensor::from(labels, {int64_t(labels.size())}, g_.device())), share);
     double correct = 0;
@@ -353,7 +353,8 @@ PrefixScorer RunDiscriminator::scorer() const {
 }
 
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
-                                      double mle_weight, const std::vector<size_t>& real_rows, bool read_loss) {
+                                      double mle_weight, const std::vector<size_t>& real_rows, bool read_loss,
+                                      std::optional<uint64_t> dropout_seed) {
   // Data parallelism: every rank holds all the weighted samples and steps on its share; the
   // gradients summed over ranks (AdamW::step) are those of the whole sum.
   std::vector<size_t> all(ws.seqs.size());
@@ -365,10 +366,11 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
   const int64_t B = ids.size(0);
   std::vector<float> w(rows.size());
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(ws.w[rows[i]] / mean_len);
-  Tensor loss = g.weighted_logprob(ids, targets, mask, Tensor::from(w, {B}, g.device()));
+  Tensor loss = g.weighted_logprob(ids, targets, mask, Tensor::from(w, {B}, g.device()), dropout_seed);
   if (mle_weight > 0) {
     double real_tokens = 0;
-    loss = add(loss, scale(mle_loss_share(g, task, task.train, real_rows, real_tokens), mle_weight));
+    const std::optional<uint64_t> mle_seed = dropout_seed ? std::optional(random::stream(*dropout_seed, 0, 22)) : std::nullopt;
+    loss = add(loss, scale(mle_loss_share(g, task, task.train, real_rows, real_tokens, mle_seed), mle_weight));
   }
   GeneratorStep r{read_loss ? logged_loss(loss, opt) : std::nan(""), 0, tokens};
   loss.backward();

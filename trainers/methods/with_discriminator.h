@@ -28,8 +28,10 @@ int train_with_discriminator(const RunConfig& cfg, RunStart start);
 struct GeneratorStep {
   double loss, grad_norm, tokens;
 };
+// dropout_seed: the training pass's masks (mle.h's dropout_seed; the MLE term takes its own stream).
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
-                                      double mle_weight, const std::vector<size_t>& real_rows, bool read_loss = true);
+                                      double mle_weight, const std::vector<size_t>& real_rows, bool read_loss = true,
+                                      std::optional<uint64_t> dropout_seed = std::nullopt);
 
 // The discriminator of an adversarial run's checkpoint folder, built as cfg.discriminator says; a
 // checkpoint without one (an MLE run's) is an error naming the folder and `why` it was wanted.
