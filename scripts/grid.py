@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs a grid of coopgen training runs and tables them by their validation-chosen evaluation.
 
-usage: grid.py run GRID.yaml [--jobs N] [--bin PATH] [--print]
+usage: grid.py run GRID.yaml [--jobs N] [--bin PATH] [--reverse] [--print]
        grid.py table GRID.yaml [--metrics M1,M2,...]
        grid.py finished RUN_DIR     (exit 0 when the run finished, by its own files)
 
@@ -18,7 +18,8 @@ axes, each a mapping from a value's label to its overrides:
 
 Every combination of the axes' values runs once per seed, in OUT/<label>_<label>/seed<S> (a
 finished run, by its own files, is skipped; an unfinished one is trained again with --overwrite),
-N at a time with one BLAS thread each. `table` prints one Markdown row per combination: the mean
+N at a time with one BLAS thread each. A run being trained holds RUN_DIR.lock, so several `run`
+commands (e.g. one with --reverse, which takes the runs last first) share a grid. `table` prints one Markdown row per combination: the mean
 ± standard deviation over seeds of each metric at each run's evaluation of lowest nll_valid (the
 early-stopped model, chosen on the validation split only), and the mean step of that evaluation.
 The command of every run is printed with --print instead of run.
@@ -81,6 +82,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--bin", default="build-rel/coopgen")
     ap.add_argument("--print", action="store_true")
+    ap.add_argument("--reverse", action="store_true", help="train the runs last first")
     ap.add_argument("--metrics", default="nll_valid,nll_test,kl_test,nll_oracle")
     a = ap.parse_args()
     if a.what == "finished":
@@ -89,7 +91,7 @@ def main():
         grid = yaml.safe_load(f)
     runs = list(runs_of(grid))
     if a.what == "run":
-        todo = [(d, o) for d, o, _ in runs if not finished(d)]
+        todo = [(d, o) for d, o, _ in (reversed(runs) if a.reverse else runs) if not finished(d)]
         commands = [[a.bin, "train", "--config", grid["config"], f"run_dir={d}", "--overwrite", *o] for d, o in todo]
         if a.print:
             print("\n".join(" ".join(c) for c in commands))
@@ -100,9 +102,19 @@ def main():
         def train(command):
             run_dir = command[4][len("run_dir="):]
             os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-            with open(run_dir + ".log", "w") as log:
-                rc = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+            try:  # another runner of this grid may have taken it, or finished it, meanwhile
+                lock = os.open(run_dir + ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return 0
+            try:
+                if finished(run_dir):
+                    return 0
+                with open(run_dir + ".log", "w") as log:
+                    rc = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
+                                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+            finally:
+                os.close(lock)
+                os.remove(run_dir + ".lock")
             row = best(run_dir) or {}
             print(f"grid: {run_dir} exit {rc}, best step {row.get('step')} nll_valid {row.get('nll_valid')}", flush=True)
             return rc
