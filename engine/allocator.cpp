@@ -1,5 +1,7 @@
 #include "engine/allocator.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "engine/device.h"
@@ -173,6 +175,11 @@ void CachingAllocator::reset_peak() {
 
 static void* host_alloc(size_t bytes) { return std::aligned_alloc(64, bytes); }
 static void host_free(void* p) { std::free(p); }
+
+double host_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
+}
 
 CachingAllocator& allocator(Device device) {
   // Function-local statics: constructed on first use, destroyed at exit after all tensors that

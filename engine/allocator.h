@@ -68,4 +68,8 @@ class CachingAllocator {
 // The process-wide allocator of a device (created on first use).
 CachingAllocator& allocator(Device device);
 
+// This machine's physical memory in bytes (0 where the system does not say): the bound against
+// which a size read from a config is refused before anything is allocated.
+double host_memory_bytes();
+
 }  // namespace coopgen

@@ -47,6 +47,11 @@ struct Range {
   }
 };
 inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+// The most sequences a count key may ask for (data sizes, evaluation samples, candidates; the
+// benchmarks hold 10,000), and the most rows one batch may hold (batch sizes, samples per step,
+// beams): far above any run that fits a machine, and low enough that no product of sizes
+// overflows. Larger values are typos, refused at parse time naming the key.
+inline constexpr double kMaxSequences = 1e8, kMaxBatch = 1e6;
 
 class ConfigReader {
  public:

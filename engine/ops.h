@@ -99,8 +99,8 @@ struct SamplingConfig {
   // high, the ε part keeps every token possible, so no weight q/q̂ is unbounded. 0: truncation only.
   double mix = 0.0;
   template <class V> void visit(V& v) {
-    v("temperature", temperature);
-    v("top_k", top_k, Range{0, kUnbounded});
+    v("temperature", temperature, Range{0, kUnbounded});  // 0: greedy
+    v("top_k", top_k, Range{0, 2147483647.0});  // past the vocabulary: every token
     v("top_p", top_p, Range{0, 1, true});
     v("mix", mix, Range{0, 1});
   }

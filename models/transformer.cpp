@@ -1,9 +1,8 @@
 #include "models/transformer.h"
 
-#include <unistd.h>
-
 #include <cmath>
 
+#include "engine/allocator.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 
@@ -21,7 +20,7 @@ Transformer::Transformer(const TransformerConfig& cfg, int64_t vocab, uint64_t s
          vocab, " are not a model coopgen can build (heads must divide d_model; limits in models/transformer.h)");
   // Weights, gradients and two AdamW moments of 4 bytes each: a model whose training state cannot
   // fit in this machine's memory is refused at once, naming its sizes, not after gigabytes of allocation.
-  const double bytes = 16 * cfg.parameters(vocab), memory = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGE_SIZE));
+  const double bytes = 16 * cfg.parameters(vocab), memory = host_memory_bytes();
   if (memory > 0 && bytes > memory)
     fail(key, ": d_model ", C, ", layers ", cfg.layers, ", max_len ", cfg.max_len, " and vocabulary ", vocab, " make ",
          cfg.parameters(vocab), " parameters, whose training state (", bytes / 1e9, " GB) exceeds this machine's memory (",

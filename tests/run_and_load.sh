@@ -150,6 +150,9 @@ sed -i 's/"gelu_new"/"gelu"/' g18/config.json
 refuse g06_huge_n_layer "g06/config.json: n_layer = 1000000000: expected a whole number from 1 to 1024" train "${gpt2[@]}" model.init=hf_gpt2:g06
 refuse g06_yaml_layers "model.layers: 1000000000 is outside the allowed range" --only-line config --config oracle.yaml model.layers=1000000000
 refuse g06_memory "exceeds this machine's memory" train --config oracle.yaml run_dir=g06m model.d_model=65536 model.layers=1024 model.heads=1
+refuse g06_train_size "data.train_size: 1000000000000 is outside the allowed range" --only-line config --config oracle.yaml data.train_size=1000000000000
+refuse g06_batch "train.batch_size (500000) × model.max_len (21) × 5000 logits per token need" --only-line train --config oracle.yaml run_dir=g06b train.batch_size=500000
+refuse g06_eval_samples "train.eval_samples (100000000) × a vocabulary of 5000 logits need" --only-line train --config oracle.yaml run_dir=g06e train.eval_samples=100000000
 refuse c24_heads "model.heads: 3 does not divide d_model (16)" --only-line train --config oracle.yaml run_dir=c24 model.heads=3
 refuse c24_schedule "optim.schedule.total_steps: 10 must exceed warmup_steps (20)" --only-line config --config oracle.yaml \
   optim.schedule.kind=cosine optim.schedule.warmup_steps=20 optim.schedule.total_steps=10

@@ -14,8 +14,8 @@ struct DasConfig {
   double lambda = 1.0;
   bool sample = false;     // stochastic candidates: different outputs from one start
   template <class V> void visit(V& v) {
-    v("beams", beams, Range{1, kUnbounded});
-    v("candidates", candidates, Range{1, kUnbounded});
+    v("beams", beams, Range{1, kMaxBatch});
+    v("candidates", candidates, Range{1, kMaxBatch});
     v("lambda", lambda);
     v("sample", sample);
   }

@@ -12,7 +12,7 @@ namespace coopgen {
 // log q̂ of the drawn token is exact, so GCN's importance weights p·D/q̂ are too.
 struct GuidedConfig {
   int64_t candidates = 16;
-  template <class V> void visit(V& v) { v("candidates", candidates, Range{1, kUnbounded}); }
+  template <class V> void visit(V& v) { v("candidates", candidates, Range{1, kMaxBatch}); }
 };
 
 // Continuations by the guided proposal (GuidedConfig), as sample_sequences: log p under the model,

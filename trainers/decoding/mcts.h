@@ -27,9 +27,9 @@ struct MctsConfig {
   // Hesterberg 1995): with 10 simulations the visits alone cover at most 10 tokens.
   double prior_mix = 0.0;
   template <class V> void visit(V& v) {
-    v("simulations", simulations, Range{1, kUnbounded});
+    v("simulations", simulations, Range{1, kMaxBatch});
     v("c_puct", c_puct, Range{0, kUnbounded});
-    v("top_k", top_k, Range{0, kUnbounded});
+    v("top_k", top_k, Range{0, double(kMaxVocab)});
     v("top_p", top_p, Range{0, 1, true});
     v("temperature", temperature, Range{0, kUnbounded, true});
     v.one_of("backup", backup, {"mean", "max"});

@@ -15,7 +15,7 @@ struct RerankConfig {
   int64_t candidates = 16;
   std::string mode = "resample";
   template <class V> void visit(V& v) {
-    v("candidates", candidates, Range{1, kUnbounded});
+    v("candidates", candidates, Range{1, kMaxBatch});
     v.one_of("mode", mode, {"argmax", "resample"});
   }
 };

@@ -15,6 +15,7 @@
 #include <limits>
 #include <thread>
 
+#include "engine/allocator.h"
 #include "engine/communicator.h"
 #include "engine/io.h"
 #include "engine/ops.h"
@@ -101,6 +102,17 @@ void refuse_unused(const std::map<std::string, Tensor>& tensors, const std::set<
       fail(dir, "/model.safetensors: tensor '", name, "' ", describe(t),
            " is not part of the model the config describes (a checkpoint of another shape?)");
   }
+}
+
+void check_batch_fits(const RunConfig& cfg, int64_t rows, const char* key, int64_t vocab) {
+  const double memory = host_memory_bytes(), width = double(cfg.model.output_chunk > 0 ? std::min(cfg.model.output_chunk, vocab) : vocab);
+  const double train = 12.0 * double(rows) * double(cfg.model.max_len) * width, draw = 4.0 * double(cfg.train.eval_samples) * double(vocab);
+  if (memory > 0 && train > memory)
+    fail(key, " (", rows, ") × model.max_len (", cfg.model.max_len, ") × ", width, " logits per token need ", train / 1e9,
+         " GB, more than this machine's memory (", memory / 1e9, " GB; model.output_chunk bounds the width)");
+  if (memory > 0 && draw > memory)
+    fail("train.eval_samples (", cfg.train.eval_samples, ") × a vocabulary of ", vocab, " logits need ", draw / 1e9,
+         " GB, more than this machine's memory (", memory / 1e9, " GB)");
 }
 
 namespace {

@@ -42,6 +42,13 @@ struct LoopHooks {
 // write are left alone).
 enum class RunStart { Fresh, Resume, Overwrite };
 
+// The largest tensors a run's generator forms, estimated from the config before anything is
+// allocated: a training batch of `rows` sequences (its logits, their gradient and softmax, 12 bytes
+// × rows × model.max_len × the vocabulary, or model.output_chunk of it) and a draw of
+// train.eval_samples sequences (4 bytes × rows × vocabulary per token). Either past this machine's
+// memory is an error naming `key` and its value.
+void check_batch_fits(const RunConfig& cfg, int64_t rows, const char* key, int64_t vocab);
+
 // Creates the run folder as `start` says and writes the resolved config into it (rank 0): called
 // first thing, so a folder that cannot be written, or holds a run, is reported before data are read
 // or anything is trained.

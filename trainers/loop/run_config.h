@@ -47,9 +47,9 @@ struct DataConfig {
   template <class V> void visit(V& v) {
     v.one_of("task", task, {"oracle", "text", "pairs"});
     v("oracle", oracle);
-    v("train_size", train_size, Range{1, kUnbounded});
-    v("test_size", test_size, Range{1, kUnbounded});
-    v("valid_size", valid_size, Range{0, kUnbounded});
+    v("train_size", train_size, Range{1, kMaxSequences});
+    v("test_size", test_size, Range{1, kMaxSequences});
+    v("valid_size", valid_size, Range{0, kMaxSequences});
     v("valid_file", valid_file);
     v("valid_fraction", valid_fraction, Range{0, 0.5});
     v("seed", seed);
@@ -75,11 +75,11 @@ struct TrainConfig {
   int64_t patience = 0;
   template <class V> void visit(V& v) {
     v("steps", steps, Range{0, kUnbounded});
-    v("batch_size", batch_size, Range{1, kUnbounded});
+    v("batch_size", batch_size, Range{1, kMaxBatch});
     v("log_every", log_every, Range{0, kUnbounded});
     v("eval_every", eval_every, Range{0, kUnbounded});
     v("checkpoint_every", checkpoint_every, Range{0, kUnbounded});
-    v("eval_samples", eval_samples, Range{1, kUnbounded});
+    v("eval_samples", eval_samples, Range{1, kMaxSequences});
     v("keep_best", keep_best);
     v("patience", patience, Range{0, kUnbounded});
   }
@@ -123,7 +123,7 @@ struct DiscriminatorTrainConfig {
     v("logit_scale", logit_scale, Range{0, kUnbounded, true});
     v("model", model);
     v("optim", optim);
-    v("batch_size", batch_size, Range{1, kUnbounded});
+    v("batch_size", batch_size, Range{1, kMaxBatch});
     v("steps", steps, Range{0, kUnbounded});
     v("pretrain_steps", pretrain_steps, Range{0, kUnbounded});
     v.one_of("fakes", fakes, {"p", "proposal"});
@@ -151,9 +151,9 @@ struct AdversarialConfig {
   double entropy_bonus = 0.0;   // GAN: β in the reward D(y) − β log p(y)
   double mle_weight = 0.0;      // λ: + λ · cross-entropy on a batch of real data
   template <class V> void visit(V& v) {
-    v("samples", samples, Range{1, kUnbounded});
-    v("candidates", candidates, Range{1, kUnbounded});
-    v("sources", sources, Range{1, kUnbounded});
+    v("samples", samples, Range{1, kMaxBatch});
+    v("candidates", candidates, Range{1, kMaxSequences});
+    v("sources", sources, Range{1, kMaxBatch});
     v("proposal", proposal);
     v.one_of("target", target, {"p_d", "p_d_odds"});
     v("baseline", baseline);

@@ -110,6 +110,7 @@ int train_mle(const RunConfig& cfg, RunStart start) {
   prepare_run_dir(cfg, start);
   std::unique_ptr<Task> task_ptr = Task::create(cfg);
   const Task& task = *task_ptr;
+  check_batch_fits(cfg, cfg.train.batch_size, "train.batch_size", task.vocab);
   Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
   if (start != RunStart::Resume) init_generator(cfg, g, task);
   AdamW opt(g.params(), cfg.optim, dist::reducer_for(tensors_of(g.params()), cfg.distributed.bucket_mb));

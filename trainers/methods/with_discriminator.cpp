@@ -393,6 +393,8 @@ int train_with_discriminator(const RunConfig& cfg, RunStart start) {
   strategy_for(cfg);  // a config the method cannot honour fails before the data is read
   prepare_run_dir(cfg, start);
   std::unique_ptr<Task> task = Task::create(cfg);
+  check_batch_fits(cfg, cfg.adversarial.samples * (task->sep >= 0 ? cfg.adversarial.sources : 1), "adversarial.samples",
+                   task->vocab);
   DiscriminatorRun run(cfg, *task);
   run.start(start);
   LoopHooks hooks;
