@@ -100,7 +100,7 @@ def coopgen_logits(binary, checkpoint, seqs, tmp, *overrides):
     with open(ids_file, "w") as f:
         f.write("".join(" ".join(map(str, s)) + "\n" for s in seqs))
     run(binary, "logits", "--config", os.path.join(repo, "configs/coco_mle.yaml"), "--checkpoint", checkpoint,
-        "--ids", ids_file, "--out", out, f"run_dir={tmp}/logits_run", *overrides)
+        "--ids", ids_file, "--out", out, "--overwrite", f"run_dir={tmp}/logits_run", *overrides)
     t = load_file(out)
     return [t[f"logits.{i}"].astype(np.float64) for i in range(len(seqs))]
 

@@ -126,6 +126,16 @@ echo keep > exported/notes.txt
 refuse r14_export_over_export "exported/config.json exists" --only-line export --format hf_gpt2 run/checkpoint exported
 cg export --format hf_gpt2 --overwrite run/checkpoint exported > /dev/null 2>&1 || bad "export --overwrite failed"
 [ -f exported/notes.txt ] || bad "export --overwrite removed a file it did not write"
+# Any other output file that exists, or is an input, is refused unless --overwrite (logits, enumerate, sweep).
+printf '1 2 3\n' > ids.txt
+refuse r14_logits_over_input "logits: ids.txt is also an input of this command" --only-line logits --config oracle.yaml --ids ids.txt --out ids.txt --overwrite
+cp run/checkpoint/model.safetensors out.safetensors
+refuse r14_logits_over_file "logits: out.safetensors exists" --only-line logits --config oracle.yaml --ids ids.txt --out out.safetensors
+cg logits --config oracle.yaml --ids ids.txt --out out.safetensors --overwrite > /dev/null 2>&1 || bad "logits --overwrite failed"
+echo keep > e.csv
+refuse r14_enumerate_over_file "enumerate: e.csv exists" --only-line enumerate --out e.csv
+refuse r14_flag_twice "sample: --num is given twice" --only-line sample --config oracle.yaml --num 2 --num 3
+same run/checkpoint/model.safetensors base_checkpoint/model.safetensors r14_logits
 cg train --config oracle.yaml --overwrite seed=7 > r21.log 2>&1 || bad "train --overwrite failed: $(tail -1 r21.log)"
 [ "$(grep -c '"step": 1,' run/metrics.jsonl)" -eq 1 ] || bad "r21: --overwrite left the old run's metrics"
 
@@ -140,7 +150,7 @@ refuse h01_num_zero "--num 0: expected a whole number" --only-line sample --conf
 refuse h09_reverse_steps "--reverse-steps 1e3: expected a whole number" --only-line sweep --config oracle.yaml --lm-checkpoint run/checkpoint --alphas 1 --reverse-steps 1e3
 refuse h09_alphas "--alphas 1,x" --only-line sweep --config oracle.yaml --lm-checkpoint run/checkpoint --alphas 1,x
 refuse h09_bleu_max "--max 12x" --only-line bleu --hyp "$data/te.txt" --ref "$data/te.txt" --max 12x
-refuse h09_enumerate "--vocab 9 and --length 9: at most 4096 sequences" --only-line enumerate --out e.csv --vocab 9 --length 9
+refuse h09_enumerate "--vocab 9 and --length 9: at most 4096 sequences" --only-line enumerate --out e9.csv --vocab 9 --length 9
 
 # 11. Sizes are bounded where they are read, with the file and key (g06 reached the allocator; c24
 #     ended in assertion text; g18 printed a JSON value over two lines).

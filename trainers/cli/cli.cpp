@@ -71,6 +71,24 @@ int print_bleu(const std::string& hyp_path, const std::string& ref_path, int64_t
 // The most a count flag (--num, --max, --reverse-steps) may ask for.
 constexpr int64_t kMaxFlagCount = 1'000'000'000;
 
+// An output file a command is about to write: refused when it is one of the command's `inputs`
+// (the same file by any path), or already exists and `overwrite` was not given, so nothing a user
+// has on disk is replaced unless they asked.
+void check_output(const std::string& cmd, const std::string& path, bool overwrite, const std::vector<std::string>& inputs) {
+  std::error_code ec;
+  for (const std::string& in : inputs)
+    if (std::filesystem::equivalent(path, in, ec)) fail(cmd, ": ", path, " is also an input of this command");
+  if (std::filesystem::exists(path) && !overwrite) fail(cmd, ": ", path, " exists (replace it with --overwrite)");
+}
+
+// Takes "--overwrite" out of `args`; true when it was there.
+bool take_overwrite(std::vector<std::string>& args) {
+  const auto at = std::remove(args.begin(), args.end(), std::string("--overwrite"));
+  const bool found = at != args.end();
+  args.erase(at, args.end());
+  return found;
+}
+
 // Draws a picture with scripts/plot.py (matplotlib; $COOPGEN_PLOT names another copy of it) and
 // says where it is, or, without python3 and matplotlib, how to draw it later. args[1] is the file.
 void draw(const std::vector<std::string>& args) {
@@ -87,6 +105,7 @@ struct ConfigArgs {
   RunConfig cfg;
   std::map<std::string, std::string> extra;
   RunStart start = RunStart::Fresh;  // train: --resume, --overwrite
+  std::string config_file;
 };
 
 ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::string>& args,
@@ -100,17 +119,22 @@ ConfigArgs parse_config_args(const std::string& cmd, const std::vector<std::stri
       if (k + 1 >= args.size()) fail(cmd, ": ", a, " needs a value");
       return args[++k];
     };
+    if (a == "--config" && !file.empty()) fail(cmd, ": --config is given twice");
     if (a == "--config") file = value();
     else if (a == "--device") overrides.push_back("device=" + value());
     else if ((a == "--resume" || a == "--overwrite") && allow_run_start) {
       if (out.start != RunStart::Fresh) fail(cmd, ": --resume and --overwrite exclude each other");
       out.start = a == "--resume" ? RunStart::Resume : RunStart::Overwrite;
     }
-    else if (std::find(flags_with_value.begin(), flags_with_value.end(), a) != flags_with_value.end()) out.extra[a] = value();
+    else if (std::find(flags_with_value.begin(), flags_with_value.end(), a) != flags_with_value.end()) {
+      if (out.extra.count(a)) fail(cmd, ": ", a, " is given twice");
+      out.extra[a] = value();
+    }
     else if (a.find('=') != std::string::npos && a[0] != '-') overrides.push_back(a);
     else fail(cmd, ": unexpected argument '", a, "' (see coopgen ", cmd, " --help)");
   }
   if (file.empty()) fail(cmd, ": --config FILE is required");
+  out.config_file = file;
   out.cfg = load_config<RunConfig>(file, overrides);
   // A GPT-2 checkpoint to start from sets the transformer's shape (models/gpt2.h).
   out.cfg.model = with_gpt2_shape(out.cfg.model, out.cfg.model.init);
@@ -225,18 +249,19 @@ int cmd_eval(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_sweep(const std::vector<std::string>& args) {
+int cmd_sweep(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen sweep --config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..]\n"
-                 "                     [--reverse-steps N] [key.sub=value ...]\n"
+                 "                     [--reverse-steps N] [--overwrite] [key.sub=value ...]\n"
                  "Caccia et al.'s protocol: for each α (logits × α; default 0.9,1,1.5,2,3,4) draws\n"
                  "train.eval_samples samples and reports the LM score (their NLL under the evaluator LM at\n"
                  "--lm-checkpoint, an MLE model of real data), the reverse LM score (the test data's NLL under\n"
                  "a fresh model trained N steps, default 500, on the samples) and the task's metrics.\n"
                  "Writes run_dir/sweep/sweep.csv and draws sweep.png (reverse LM score against LM score) with\n"
-                 "scripts/plot.py (python3 with matplotlib).\n";
+                 "scripts/plot.py (python3 with matplotlib). A sweep.csv already there is refused unless --overwrite.\n";
     return 0;
   }
+  const bool overwrite = take_overwrite(args);
   ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps"}, false);
   if (!a.extra.count("--lm-checkpoint")) fail("sweep: --lm-checkpoint DIR (the evaluator LM) is required");
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
@@ -244,6 +269,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
                                                                 : std::vector<double>{0.9, 1.0, 1.5, 2.0, 3.0, 4.0};
   const int64_t reverse_steps =
       a.extra.count("--reverse-steps") ? whole_flag("--reverse-steps", a.extra["--reverse-steps"], 1, kMaxFlagCount) : 500;
+  check_output("sweep", a.cfg.run_dir + "/sweep/sweep.csv", overwrite, {});
   std::unique_ptr<Task> task = Task::create(a.cfg);
   const Generator g = load_generator(a.cfg, dir, task.get()), evaluator = load_generator(a.cfg, a.extra["--lm-checkpoint"], task.get());
   const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps);
@@ -405,18 +431,22 @@ std::vector<int32_t> parse_ids(const std::string& file, int64_t line_no, const s
   return ids;
 }
 
-int cmd_logits(const std::vector<std::string>& args) {
+int cmd_logits(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen logits --config FILE [--checkpoint DIR|hf_gpt2:DIR] --ids FILE --out FILE.safetensors\n"
-                 "                      [--device cpu|cuda] [key.sub=value ...]\n"
+                 "                      [--overwrite] [--device cpu|cuda] [key.sub=value ...]\n"
                  "The generator's next-token logits for each line of FILE (token ids separated by spaces, fed\n"
                  "as they are: no start token added), written as tensors logits.0, logits.1, ... [T, V] (f32).\n"
-                 "DIR defaults to run_dir/checkpoint; hf_gpt2:DIR reads a transformers GPT-2 folder.\n";
+                 "DIR defaults to run_dir/checkpoint; hf_gpt2:DIR reads a transformers GPT-2 folder. An existing\n"
+                 "--out file is refused unless --overwrite.\n";
     return 0;
   }
+  const bool overwrite = take_overwrite(args);
   ConfigArgs a = parse_config_args("logits", args, {"--checkpoint", "--ids", "--out"}, false);
   if (!a.extra.count("--ids") || !a.extra.count("--out")) fail("logits: --ids FILE and --out FILE are required");
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  const std::string model_dir = hf_gpt2_dir(dir).empty() ? dir : hf_gpt2_dir(dir);
+  check_output("logits", a.extra["--out"], overwrite, {a.extra["--ids"], a.config_file, model_dir + "/model.safetensors"});
   const Generator g = load_generator(a.cfg, dir, nullptr);  // ids, not text: no vocabulary to match
   NamedTensors out;
   int64_t line_no = 0;
@@ -470,22 +500,24 @@ int cmd_tokenize(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_enumerate(const std::vector<std::string>& args) {
+int cmd_enumerate(std::vector<std::string> args) {
   if (wants_help(args) || args.empty()) {
     std::cout << "usage: coopgen enumerate --out FILE.csv [--problems N (5)] [--vocab V (3)] [--length L (3)]\n"
-                 "                         [--iterations T (100)]\n"
+                 "                         [--iterations T (100)] [--overwrite]\n"
                  "KL(p*‖p_t) over T iterations of the generator update with the optimal discriminator, on N\n"
                  "random problems of V^L sequences (one parameter per sequence): exact M-step, 1 or 5\n"
                  "gradient steps per iteration, M = 16 or 256 sampled sequences with self-normalised weights,\n"
                  "and GAN's REINFORCE update (trainers/methods/enumerable.h). Plot: python3 scripts/plot.py enumerable FILE.csv OUT.png.\n";
     return args.empty() ? 1 : 0;
   }
+  const bool overwrite = take_overwrite(args);
   std::map<std::string, std::string> opt{{"--out", ""}, {"--problems", "5"}, {"--vocab", "3"}, {"--length", "3"}, {"--iterations", "100"}};
   for (size_t k = 0; k < args.size(); ++k) {
     if (!opt.count(args[k]) || k + 1 >= args.size()) fail("enumerate: unexpected argument '", args[k], "' (see --help)");
     opt[args[k]] = args[k + 1], ++k;
   }
   if (opt["--out"].empty()) fail("enumerate: --out FILE.csv is required");
+  check_output("enumerate", opt["--out"], overwrite, {});
   enumerable::write_report(opt["--out"], whole_flag("--problems", opt["--problems"], 1, 10000),
                            whole_flag("--vocab", opt["--vocab"], 2, 4096), whole_flag("--length", opt["--length"], 1, 12),
                            whole_flag("--iterations", opt["--iterations"], 1, 1000000));
