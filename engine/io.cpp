@@ -17,6 +17,7 @@
 
 #include <json/json.h>
 
+#include "engine/ops.h"
 #include "engine/utf8.h"
 
 namespace coopgen {
@@ -65,6 +66,12 @@ std::string read_file(const std::string& path) {
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
+}
+
+void check_finite(const Tensor& t, const std::string& file, const std::string& name) {
+  if (t.dtype() == DType::I32 || t.numel() == 0) return;
+  const Tensor x = t.dtype() == DType::BF16 ? t.to(DType::F32) : t;
+  if (!std::isfinite(sum_squares(x).item())) fail(file, ": tensor '", name, "' holds a NaN or infinite value");
 }
 
 std::string json_quote(const std::string& s) {

@@ -53,6 +53,11 @@ void save_checkpoint(const std::string& dir, const NamedTensors& tensors, const 
 TrainerState parse_trainer_state(const std::string& json, const std::string& name);
 std::map<std::string, Tensor> load_checkpoint(const std::string& dir, TrainerState* state);
 
+// A loaded weight must be finite: NaN or ±∞ anywhere in `t` (a CPU tensor as read) is an error
+// naming the file and the tensor, before it reaches a model (a diverged run's checkpoint, a corrupt
+// file).
+void check_finite(const Tensor& t, const std::string& file, const std::string& name);
+
 std::string json_quote(const std::string& s);
 
 // The JSON coopgen writes (metrics.jsonl rows, trainer_state.json, exported config.json): an object

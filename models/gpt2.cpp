@@ -111,6 +111,7 @@ void load_gpt2_weights(NamedTensors& params, const std::string& prefix, const st
     if (key.empty()) fail(file, ": coopgen's parameter ", name, " has no GPT-2 counterpart");
     auto it = theirs.find(key);
     if (it == theirs.end()) fail(file, ": tensor '", key, "' is missing");
+    check_finite(it->second, file, key);
     const Tensor t = conv1d ? transposed(it->second) : it->second;
     if (t.shape() != p.shape())
       fail(file, ": tensor '", key, "' is ", shape_str(it->second.shape()), conv1d ? " (Conv1D, [in, out])" : "",

@@ -84,6 +84,13 @@ rm -rf r01b; cp -r run r01b; sed -i '/"model.layers"/d' r01b/checkpoint/trainer_
 # (without the record, sample builds the config's one layer: the second layer's tensors are unused)
 refuse r01_unused_tensor "tensor 'h.1." --only-line sample --config oracle.yaml run_dir=r01b model.layers=1 --num 2
 
+# A weight that is NaN (a diverged run's checkpoint, a corrupt file) is refused naming the tensor:
+# 4 bytes of an f32 NaN written over the first value of the data section.
+rm -rf nan; cp -r run nan
+n=$(od -An -t u8 -N 8 nan/checkpoint/model.safetensors | tr -d ' ')
+printf '\x00\x00\xc0\x7f' | dd of=nan/checkpoint/model.safetensors bs=1 seek=$((8 + n)) conv=notrunc status=none
+refuse r18_nan_weight "holds a NaN or infinite value" --only-line sample --config oracle.yaml run_dir=nan --num 2
+
 # 4. A GPT-2 folder is checked wherever it is read (g16: two spellings of wte, one used silently).
 mkdir -p g16; cp "$data/gpt2/config.json" g16/; cp "$data/gpt2_two_wte.safetensors" g16/model.safetensors
 refuse g16_two_spellings "tensors 'transformer.wte.weight' and 'wte.weight' are two spellings" train "${gpt2[@]}" model.init=hf_gpt2:g16

@@ -88,6 +88,7 @@ void load_params(NamedTensors& params, const std::map<std::string, Tensor>& tens
     if (it->second.shape() != p.shape())
       fail(dir, "/model.safetensors: tensor '", name, "' is ", describe(it->second), ", the config's model needs ",
            shape_str(p.shape()));
+    check_finite(it->second, dir + "/model.safetensors", name);
     Tensor src = it->second.to(p.device());
     copy_(p, src);
     if (used) used->insert(name);
