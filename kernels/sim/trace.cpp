@@ -32,6 +32,20 @@ struct Request {
   unsigned size[32] = {};
 };
 
+// A warp-level request: its site, warp, per-lane visit count and direction.
+struct RequestKey {
+  uintptr_t pc;
+  unsigned warp;
+  uint32_t visit;
+  bool store;
+  bool operator==(const RequestKey&) const = default;
+};
+struct RequestKeyHash {
+  size_t operator()(const RequestKey& k) const {
+    return std::hash<uint64_t>{}(uint64_t(k.pc) * 0x9E3779B97F4A7C15ull ^ (uint64_t(k.visit) << 12 | k.warp << 1 | k.store));
+  }
+};
+
 // A lane's latest load or store, which the next field access of a split copy may extend.
 struct Latest {
   Request* request = nullptr;
@@ -48,21 +62,24 @@ struct State {
   // The block being run.
   uintptr_t shared_lo = 0, shared_hi = 0, dynamic_lo = 0, dynamic_hi = 0;
   std::unordered_map<uint64_t, uint32_t> visits;  // by pc·1024 + thread: visits so far
-  std::map<std::tuple<uintptr_t, unsigned, uint32_t, bool>, Request> requests;  // (pc, warp, visit, store)
+  std::unordered_map<RequestKey, Request, RequestKeyHash> requests;
   Latest latest[kMaxThreads][2];  // [thread][store]
-  // Allocations of the emulated cudaMalloc: start → bytes.
+  // Allocations of the emulated cudaMalloc: start → bytes, and their copy for the running launch
+  // (no kernel allocates), searched without the lock.
   std::mutex allocations_mutex;
   std::map<uintptr_t, size_t> allocations;
+  std::vector<std::pair<uintptr_t, size_t>> launch_allocations;
 };
+// Never destroyed: the caching allocator frees its blocks (cudaFree → freed) at exit.
 State& state() {
-  static State s;
-  return s;
+  static State* s = new State;
+  return *s;
 }
 
-bool global_address(State& s, uintptr_t a) {
-  std::lock_guard<std::mutex> lock(s.allocations_mutex);
-  auto it = s.allocations.upper_bound(a);
-  if (it == s.allocations.begin()) return false;
+bool global_address(const State& s, uintptr_t a) {
+  const auto& all = s.launch_allocations;
+  auto it = std::upper_bound(all.begin(), all.end(), std::pair<uintptr_t, size_t>{a, SIZE_MAX});
+  if (it == all.begin()) return false;
   --it;
   return a < it->first + it->second;
 }
@@ -190,6 +207,10 @@ void launch_begin(const char* kernel, dim3 grid, dim3 block) {
   State& s = state();
   if (!s.on) return;
   s.launch = Launch{kernel, grid, block, {}, 0, 0};
+  {
+    std::lock_guard<std::mutex> lock(s.allocations_mutex);
+    s.launch_allocations.assign(s.allocations.begin(), s.allocations.end());
+  }
   s.sites.clear();
   s.load_sectors.clear();
   s.store_sectors.clear();
