@@ -1,7 +1,7 @@
 // The hot kernels' memory access patterns, measured on the traced emulator (kernels/sim/trace.h:
 // build with -DCOOPGEN_SIM=ON -DCOOPGEN_SIM_TRACE=ON and clang), and their roofline bound at the
 // GPT-2 shapes of issue 5 (docs/perf.md, "Memory access patterns").
-//   memory_report [--json FILE] [--check BASELINE.json] [--only NAME,...]
+//   memory_report [--json FILE] [--check BASELINE.json] [--only NAME,...] [--launch-only] [--list]
 // prints the table of docs/perf.md and the sites that miss the targets (global efficiency < 90%,
 // shared conflicts > 2-way) with their source lines.
 // Each case runs its op at two small shapes (sizes that are not multiples of a tile) and reports,
@@ -16,7 +16,10 @@
 // SXM (3.35 TB/s, 989 TFLOP/s dense bf16, 67 TFLOP/s fp32) and an H200 (4.8 TB/s, same peaks);
 // "predicted" scales the bytes by the measured unique / ideal ratio at the larger small shape.
 // --check fails when a group's sectors per request, conflict ways or traffic grew against the
-// baseline (the numbers are exact: block order is seeded).
+// baseline (the numbers are exact: block order is seeded). --launch-only runs each case once at its
+// larger shape and measures nothing: on a GPU, under Nsight Compute (scripts/gpu_check.sh, step
+// ncu; scripts/ncu_compare.py). --list names the cases.
+#include <cuda_runtime.h>
 #include <json/json.h>
 
 #include <algorithm>
@@ -296,6 +299,25 @@ std::vector<Case> cases() {
   return all;
 }
 
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+std::string micros(double seconds) { return seconds < 1e-3 ? fixed(seconds * 1e6, 1) : fixed(seconds * 1e6, 0); }
+std::string dims_text(const Dims& d) {
+  std::ostringstream os;
+  const Dims z;
+  auto field = [&](const char* name, double v, double def) {
+    if (v != def) os << (os.tellp() ? " " : "") << name << '=' << int64_t(v);
+  };
+  field("B", d.b, z.b), field("H", d.h, z.h), field("Tq", d.tq, z.tq), field("Tk", d.tk, z.tk), field("d", d.d, z.d);
+  field("N", d.n, z.n), field("V", d.v, z.v), field("C", d.c, z.c), field("k", d.k, z.k);
+  return os.str();
+}
+
+#if defined(COOPGEN_SIM)  // the report: the traced emulator (kernels/sim/trace.h)
+
 // What the trace measured for one group at one shape.
 struct Measured {
   std::set<std::string> kernels;
@@ -333,23 +355,6 @@ Measured measure(const std::vector<trace::Launch>& launches, const Group& g, con
     }
   }
   return m;
-}
-
-std::string fixed(double x, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
-std::string micros(double seconds) { return seconds < 1e-3 ? fixed(seconds * 1e6, 1) : fixed(seconds * 1e6, 0); }
-std::string dims_text(const Dims& d) {
-  std::ostringstream os;
-  const Dims z;
-  auto field = [&](const char* name, double v, double def) {
-    if (v != def) os << (os.tellp() ? " " : "") << name << '=' << int64_t(v);
-  };
-  field("B", d.b, z.b), field("H", d.h, z.h), field("Tq", d.tq, z.tq), field("Tk", d.tk, z.tk), field("d", d.d, z.d);
-  field("N", d.n, z.n), field("V", d.v, z.v), field("C", d.c, z.c), field("k", d.k, z.k);
-  return os.str();
 }
 
 Json::Value group_json(const Measured& m) {
@@ -438,94 +443,120 @@ int check(const Json::Value& report, const std::string& baseline_file) {
   return failures ? 1 : 0;
 }
 
+// Traces every case at its two shapes; prints the table and the offending lines, writes JSON,
+// checks against a baseline. Returns the exit code.
+int report(const std::string& only, const std::string& json_file, const std::string& baseline) {
+  if (!trace::available()) fail("memory_report: this build does not trace (configure with -DCOOPGEN_SIM_TRACE=ON and clang)");
+  Json::Value report;
+  std::vector<std::string> table, worst;
+  table.push_back("| case, kernels | shapes measured | load eff. | store eff. | shared ways | unique / ideal | requested / ideal | "
+                  "GPT-2 shape | H100 bound µs | H100 predicted µs | H200 bound µs | H200 predicted µs | measured on the GPU |");
+  table.push_back("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const Case& c : cases()) {
+    if (!only.empty() && only.find("," + c.name + ",") == std::string::npos) continue;
+    Json::Value cj;
+    cj["case"] = c.name;
+    std::map<std::string, Measured> at[2];
+    for (int s = 0; s < 2; ++s) {
+      const Dims& d = s ? c.larger : c.small;
+      std::function<void()> work = c.setup(d);
+      trace::start();
+      work();
+      const std::vector<trace::Launch> launches = trace::stop();
+      Json::Value sj;
+      sj["shape"] = dims_text(d);
+      for (const Group& g : c.groups) {
+        at[s][g.label] = measure(launches, g, d);
+        if (at[s][g.label].launches == 0) fail("memory_report: ", c.name, ": no launch of ", g.label);
+        sj["groups"][g.label] = group_json(at[s][g.label]);
+        if (s == 1) sj["groups"][g.label]["offenders"] = offenders(at[s][g.label]);
+      }
+      cj[s ? "larger" : "small"] = sj;
+    }
+    for (const Group& g : c.groups) {
+      const Measured &m0 = at[0][g.label], &m = at[1][g.label];
+      const double bytes = g.bytes(c.gpt2), flops = g.flops(c.gpt2), ratio = m.unique_bytes / m.ideal_bytes;
+      const double peak = c.tensor_cores ? kBf16Peak : kF32Peak;
+      Json::Value gj;
+      gj["ideal_bytes"] = bytes;
+      gj["flops"] = flops;
+      const std::pair<const char*, double> devices[] = {{"h100", kH100Bandwidth}, {"h200", kH200Bandwidth}};
+      std::string times;
+      for (auto [dev, bw] : devices) {
+        const double bound = std::max(bytes / bw, flops / peak), predicted = std::max(bytes * ratio / bw, flops / peak);
+        gj[std::string(dev) + "_bound_us"] = bound * 1e6;
+        gj[std::string(dev) + "_predicted_us"] = predicted * 1e6;
+        times += " | " + micros(bound) + " | " + micros(predicted);
+      }
+      cj["gpt2"]["shape"] = dims_text(c.gpt2);
+      cj["gpt2"]["groups"][g.label] = gj;
+      // Figures at both shapes when they differ: the pattern depends on the shape.
+      auto both = [](double a, double b, int digits) {
+        return fixed(a, digits) == fixed(b, digits) ? fixed(b, digits) : fixed(a, digits) + " → " + fixed(b, digits);
+      };
+      std::string names;
+      for (const std::string& k : m.kernels) names += (names.empty() ? "" : ", ") + ("`" + k + "`");
+      table.push_back("| " + c.name + " " + g.label + ": " + names + " | " + dims_text(c.small) + "; " +
+                      dims_text(c.larger) + " | " + both(m0.efficiency(false), m.efficiency(false), 2) + " | " +
+                      both(m0.efficiency(true), m.efficiency(true), 2) + " | " +
+                      (m.shared_requests > 0 ? both(m0.ways, m.ways, 0) : "—") + " | " +
+                      both(m0.unique_bytes / m0.ideal_bytes, ratio, 2) + " | " +
+                      both(m0.requested_bytes / m0.ideal_bytes, m.requested_bytes / m.ideal_bytes, 2) + " | " +
+                      dims_text(c.gpt2) + times + " |  |");
+      for (const Json::Value& o : cj["larger"]["groups"][g.label]["offenders"])
+        worst.push_back("| " + c.name + " " + g.label + " | `" + o["line"].asString() + "` | " + o["kind"].asString() + " | " +
+                        (o.isMember("ways") ? fixed(o["ways"].asDouble(), 0) + "-way"
+                                            : fixed(o["efficiency"].asDouble(), 2) + " (" +
+                                                  fixed(o["sectors_per_request"].asDouble(), 1) + " sectors/request)") +
+                        " | " + fixed(o["requests"].asDouble(), 0) + " |");
+    }
+    report["cases"][c.name] = cj;
+    std::fprintf(stderr, "memory_report: %s done\n", c.name.c_str());
+  }
+  for (const std::string& row : table) std::printf("%s\n", row.c_str());
+  std::printf("\n| case | source line | access | efficiency or conflicts | requests |\n|---|---|---|---|---|\n");
+  for (const std::string& row : worst) std::printf("%s\n", row.c_str());
+  if (!json_file.empty()) {
+    Json::StreamWriterBuilder wb;
+    wb["indentation"] = " ";
+    std::ofstream(json_file) << Json::writeString(wb, report) << '\n';
+  }
+  return baseline.empty() ? 0 : check(report, baseline);
+}
+
+#endif  // COOPGEN_SIM
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     std::string json_file, baseline, only;
+    bool launch_only = false;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       if (a == "--json" && i + 1 < argc) json_file = argv[++i];
       else if (a == "--check" && i + 1 < argc) baseline = argv[++i];
       else if (a == "--only" && i + 1 < argc) only = "," + std::string(argv[++i]) + ",";
-      else fail("memory_report: unknown argument ", a, " (expected --json FILE, --check BASELINE.json, --only NAMES)");
+      else if (a == "--launch-only") launch_only = true;
+      else if (a == "--list") {
+        for (const Case& c : cases()) std::printf("%s\n", c.name.c_str());
+        return 0;
+      } else fail("memory_report: unknown argument ", a, " (expected --json FILE, --check BASELINE.json, --only NAMES, --launch-only, --list)");
     }
-    if (!trace::available()) fail("memory_report: this build does not trace (configure with -DCOOPGEN_SIM_TRACE=ON and clang)");
-    Json::Value report;
-    std::vector<std::string> table, worst;
-    table.push_back("| case, kernels | shapes measured | load eff. | store eff. | shared ways | unique / ideal | requested / ideal | "
-                    "GPT-2 shape | H100 bound µs | H100 predicted µs | H200 bound µs | H200 predicted µs | measured on the GPU |");
-    table.push_back("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for (const Case& c : cases()) {
-      if (!only.empty() && only.find("," + c.name + ",") == std::string::npos) continue;
-      Json::Value cj;
-      cj["case"] = c.name;
-      std::map<std::string, Measured> at[2];
-      for (int s = 0; s < 2; ++s) {
-        const Dims& d = s ? c.larger : c.small;
-        std::function<void()> work = c.setup(d);
-        trace::start();
-        work();
-        const std::vector<trace::Launch> launches = trace::stop();
-        Json::Value sj;
-        sj["shape"] = dims_text(d);
-        for (const Group& g : c.groups) {
-          at[s][g.label] = measure(launches, g, d);
-          if (at[s][g.label].launches == 0) fail("memory_report: ", c.name, ": no launch of ", g.label);
-          sj["groups"][g.label] = group_json(at[s][g.label]);
-          if (s == 1) sj["groups"][g.label]["offenders"] = offenders(at[s][g.label]);
+    if (launch_only) {  // what Nsight Compute measures on a GPU (scripts/gpu_check.sh, step ncu)
+      for (const Case& c : cases())
+        if (only.empty() || only.find("," + c.name + ",") != std::string::npos) {
+          c.setup(c.larger)();
+          if (cudaDeviceSynchronize() != cudaSuccess) fail("memory_report: ", c.name, ": CUDA error");
+          std::printf("memory_report: ran %s at %s\n", c.name.c_str(), dims_text(c.larger).c_str());
         }
-        cj[s ? "larger" : "small"] = sj;
-      }
-      for (const Group& g : c.groups) {
-        const Measured &m0 = at[0][g.label], &m = at[1][g.label];
-        const double bytes = g.bytes(c.gpt2), flops = g.flops(c.gpt2), ratio = m.unique_bytes / m.ideal_bytes;
-        const double peak = c.tensor_cores ? kBf16Peak : kF32Peak;
-        Json::Value gj;
-        gj["ideal_bytes"] = bytes;
-        gj["flops"] = flops;
-        const std::pair<const char*, double> devices[] = {{"h100", kH100Bandwidth}, {"h200", kH200Bandwidth}};
-        std::string times;
-        for (auto [dev, bw] : devices) {
-          const double bound = std::max(bytes / bw, flops / peak), predicted = std::max(bytes * ratio / bw, flops / peak);
-          gj[std::string(dev) + "_bound_us"] = bound * 1e6;
-          gj[std::string(dev) + "_predicted_us"] = predicted * 1e6;
-          times += " | " + micros(bound) + " | " + micros(predicted);
-        }
-        cj["gpt2"]["shape"] = dims_text(c.gpt2);
-        cj["gpt2"]["groups"][g.label] = gj;
-        // Figures at both shapes when they differ: the pattern depends on the shape.
-        auto both = [](double a, double b, int digits) {
-          return fixed(a, digits) == fixed(b, digits) ? fixed(b, digits) : fixed(a, digits) + " → " + fixed(b, digits);
-        };
-        std::string names;
-        for (const std::string& k : m.kernels) names += (names.empty() ? "" : ", ") + ("`" + k + "`");
-        table.push_back("| " + c.name + " " + g.label + ": " + names + " | " + dims_text(c.small) + "; " +
-                        dims_text(c.larger) + " | " + both(m0.efficiency(false), m.efficiency(false), 2) + " | " +
-                        both(m0.efficiency(true), m.efficiency(true), 2) + " | " +
-                        (m.shared_requests > 0 ? both(m0.ways, m.ways, 0) : "—") + " | " +
-                        both(m0.unique_bytes / m0.ideal_bytes, ratio, 2) + " | " +
-                        both(m0.requested_bytes / m0.ideal_bytes, m.requested_bytes / m.ideal_bytes, 2) + " | " +
-                        dims_text(c.gpt2) + times + " |  |");
-        for (const Json::Value& o : cj["larger"]["groups"][g.label]["offenders"])
-          worst.push_back("| " + c.name + " " + g.label + " | `" + o["line"].asString() + "` | " + o["kind"].asString() + " | " +
-                          (o.isMember("ways") ? fixed(o["ways"].asDouble(), 0) + "-way"
-                                              : fixed(o["efficiency"].asDouble(), 2) + " (" +
-                                                    fixed(o["sectors_per_request"].asDouble(), 1) + " sectors/request)") +
-                          " | " + fixed(o["requests"].asDouble(), 0) + " |");
-      }
-      report["cases"][c.name] = cj;
-      std::fprintf(stderr, "memory_report: %s done\n", c.name.c_str());
+      return 0;
     }
-    for (const std::string& row : table) std::printf("%s\n", row.c_str());
-    std::printf("\n| case | source line | access | efficiency or conflicts | requests |\n|---|---|---|---|---|\n");
-    for (const std::string& row : worst) std::printf("%s\n", row.c_str());
-    if (!json_file.empty()) {
-      Json::StreamWriterBuilder wb;
-      wb["indentation"] = " ";
-      std::ofstream(json_file) << Json::writeString(wb, report) << '\n';
-    }
-    return baseline.empty() ? 0 : check(report, baseline);
+#if defined(COOPGEN_SIM)
+    return report(only, json_file, baseline);
+#else
+    fail("memory_report: the report needs the traced emulator build; on a GPU run --launch-only under ncu");
+#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
