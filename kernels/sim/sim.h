@@ -95,7 +95,14 @@ template <class T> T shuffle(unsigned mask, T v, const char* what, int mode, int
   return all[src];
 }
 
-template <class T> T atomic_rmw(T* p, T v, int op) {
+// Atomics are not memory traffic the access trace counts (the GPU serves them in their own pipe,
+// not as loads and stores): kept out of the clang builds' instrumentation.
+#if defined(__clang__)
+#define COOPGEN_SIM_UNTRACED __attribute__((noinline, no_sanitize("coverage")))
+#else
+#define COOPGEN_SIM_UNTRACED
+#endif
+template <class T> COOPGEN_SIM_UNTRACED T atomic_rmw(T* p, T v, int op) {
   T old, next;
   __atomic_load(p, &old, __ATOMIC_RELAXED);
   do {

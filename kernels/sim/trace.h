@@ -14,7 +14,8 @@
 // global (inside a live cudaMalloc allocation; the emulated cudaMalloc aligns to 256 bytes as the
 // GPU's does), shared (the __shared__ section or the dynamic buffer; both, and each __shared__
 // array, start at bank 0) or else local (the fiber's stack, kernel arguments): not counted.
-// Atomics and aggregate copies that stay memcpy calls are not seen (no kernel uses the latter).
+// Atomics are not counted (the GPU serves them in their own pipe; sim.h keeps them out of the
+// instrumentation), nor aggregate copies that stay memcpy calls (no kernel has one).
 //   global: sectors = distinct 32-byte sectors the request touches; min_sectors = ⌈unique bytes/32⌉
 //           (efficiency = min_sectors / sectors, Nsight's sectors per request against the ideal);
 //   shared: the request is served in phases (4-byte accesses: all 32 lanes at once; 8-byte:
