@@ -52,8 +52,10 @@ struct Latest {
   uintptr_t pc = 0;
 };
 
+// Recording or not: read before anything else by every traced load and store of every kernel.
+bool g_on = false;
+
 struct State {
-  bool on = false;
   std::vector<Launch> launches;
   // The launch being recorded.
   Launch launch;
@@ -89,8 +91,8 @@ unsigned linear_thread(const ThreadState& t) {
 }
 
 void record(uintptr_t addr, unsigned bytes, bool store, uintptr_t pc) {
+  if (!g_on || !current) return;
   State& s = state();
-  if (!s.on || !current) return;
   const bool shared = (addr >= s.shared_lo && addr < s.shared_hi) || (addr >= s.dynamic_lo && addr < s.dynamic_hi);
   if (!shared && !global_address(s, addr)) return;  // local: the fiber's stack, the arguments
   const unsigned thread = linear_thread(*current), lane = thread % 32;
@@ -183,12 +185,12 @@ void start() {
   if (!available()) fail("sim trace: this build does not trace (configure with -DCOOPGEN_SIM_TRACE=ON and clang)");
   State& s = state();
   s.launches.clear();
-  s.on = true;
+  g_on = true;
 }
 
 std::vector<Launch> stop() {
   State& s = state();
-  s.on = false;
+  g_on = false;
   return std::move(s.launches);
 }
 
@@ -205,7 +207,7 @@ void freed(const void* p) {
 
 void launch_begin(const char* kernel, dim3 grid, dim3 block) {
   State& s = state();
-  if (!s.on) return;
+  if (!g_on) return;
   s.launch = Launch{kernel, grid, block, {}, 0, 0};
   {
     std::lock_guard<std::mutex> lock(s.allocations_mutex);
@@ -218,7 +220,7 @@ void launch_begin(const char* kernel, dim3 grid, dim3 block) {
 
 void block_begin(const void* shared, size_t shared_bytes, const void* dynamic, size_t dynamic_bytes) {
   State& s = state();
-  if (!s.on) return;
+  if (!g_on) return;
   s.shared_lo = reinterpret_cast<uintptr_t>(shared);
   s.shared_hi = s.shared_lo + shared_bytes;
   s.dynamic_lo = reinterpret_cast<uintptr_t>(dynamic);
@@ -228,7 +230,7 @@ void block_begin(const void* shared, size_t shared_bytes, const void* dynamic, s
 
 void close_requests() {
   State& s = state();
-  if (!s.on) return;
+  if (!g_on) return;
   for (const auto& [key, r] : s.requests) close_request(s, r);
   s.requests.clear();
   for (auto& per_thread : s.latest) per_thread[0] = per_thread[1] = Latest{};
@@ -236,7 +238,7 @@ void close_requests() {
 
 void launch_end() {
   State& s = state();
-  if (!s.on) return;
+  if (!g_on) return;
   for (const auto& [key, site] : s.sites) s.launch.sites.push_back(site);
   std::sort(s.launch.sites.begin(), s.launch.sites.end(), [](const Site& a, const Site& b) {
     return std::tie(a.pc, a.shared, a.store) < std::tie(b.pc, b.shared, b.store);
