@@ -73,6 +73,16 @@ struct Case {
   std::vector<Group> groups;
 };
 
+// The FLOPs of a kernel that is memory-bound by an order of magnitude: not counted.
+double memory_bound(const Dims&) { return 0; }
+
+// Rows of C features: N 37 × C 200 and N 75 × C 768, at GPT-2 8,192 tokens × `gpt2_c`.
+void token_rows(Case& c, double gpt2_c) {
+  c.small = {.n = 37, .c = 200};
+  c.larger = {.n = 75, .c = 768};
+  c.gpt2 = {.n = 8192, .c = gpt2_c};
+}
+
 constexpr double kH100Bandwidth = 3.35e12, kH200Bandwidth = 4.8e12, kBf16Peak = 989e12, kF32Peak = 67e12;
 
 Tensor uniform(std::initializer_list<double> dims, DType dtype = DType::F32, double lo = -1, double hi = 1) {
@@ -153,7 +163,7 @@ std::vector<Case> cases() {
       return [=] { sample_logits(logits, cfg, 5, 0); };
     };
     c.groups = {{"sample", {"sample_logits", "sample_logits_chunks", "sample_logits_merge"},
-                 [](const Dims& d) { return 4.0 * d.n * (d.v + 3); }, [](const Dims&) { return 0.0; }}};
+                 [](const Dims& d) { return 4.0 * d.n * (d.v + 3); }, memory_bound}};
     return c;
   };
   all.push_back(sampler("sample_plain_one_block", {1.0, 0, 1.0}, 3, 3001, 5003));  // V < 16,384: one block a row
@@ -171,7 +181,7 @@ std::vector<Case> cases() {
       return [=] { gumbel ? gumbel_top_k(logits, int64_t(d.k), 5, 0) : top_k_logits(logits, int64_t(d.k), 1.0); };
     };
     c.groups = {{"top_k", {"top_k_logits"}, [](const Dims& d) { return 4.0 * d.n * (d.v + 2 * d.k + 2); },
-                 [](const Dims&) { return 0.0; }}};
+                 memory_bound}};
     all.push_back(c);
   }
   {  // The output layer's loss over vocabulary chunks (matmuls on cuBLAS: not traced).
@@ -187,27 +197,25 @@ std::vector<Case> cases() {
     };
     // Per chunk of C columns of the N×V logits: z read once (forward), z read and dz written (backward).
     c.groups = {{"logsumexp_chunk", {"logsumexp_chunk"}, [](const Dims& d) { return 4.0 * d.n * d.v + 4.0 * 7 * d.n * std::ceil(d.v / d.c); },
-                 [](const Dims&) { return 0.0; }},
-                {"loss_rows", {"weighted_logprob_rows"}, [](const Dims& d) { return 4.0 * 6 * d.n; }, [](const Dims&) { return 0.0; }},
+                 memory_bound},
+                {"loss_rows", {"weighted_logprob_rows"}, [](const Dims& d) { return 4.0 * 6 * d.n; }, memory_bound},
                 {"loss_backward", {"weighted_logprob_backward"},
                  [](const Dims& d) { return 8.0 * d.n * d.v + 4.0 * 4 * d.n * std::ceil(d.v / d.c); },
-                 [](const Dims&) { return 0.0; }}};
+                 memory_bound}};
     all.push_back(c);
   }
   {
     Case c;
     c.name = "layernorm";
-    c.small = {.n = 37, .c = 200};
-    c.larger = {.n = 75, .c = 768};
-    c.gpt2 = {.n = 8192, .c = 768};
+    token_rows(c, 768);
     c.setup = [](const Dims& d) -> std::function<void()> {
       Tensor x = leaf(uniform({d.n, d.c})), g = leaf(uniform({d.c})), b = leaf(uniform({d.c}));
       return [=] { sum(layernorm(x, g, b)).backward(); };
     };
     c.groups = {{"forward", {"layernorm_forward"}, [](const Dims& d) { return 4.0 * (2 * d.n * d.c + 2 * d.c + 2 * d.n); },
-                 [](const Dims&) { return 0.0; }},
+                 memory_bound},
                 {"backward", {"layernorm_backward_dx", "layernorm_backward_params"},
-                 [](const Dims& d) { return 4.0 * (3 * d.n * d.c + 3 * d.c + 2 * d.n); }, [](const Dims&) { return 0.0; }}};
+                 [](const Dims& d) { return 4.0 * (3 * d.n * d.c + 3 * d.c + 2 * d.n); }, memory_bound}};
     all.push_back(c);
   }
   {
@@ -221,8 +229,8 @@ std::vector<Case> cases() {
       Tensor w = uniform({d.n, d.c});
       return [=] { sum(mul(softmax(x), w)).backward(); };
     };
-    c.groups = {{"forward", {"softmax_forward"}, [](const Dims& d) { return 8.0 * d.n * d.c; }, [](const Dims&) { return 0.0; }},
-                {"backward", {"softmax_backward"}, [](const Dims& d) { return 12.0 * d.n * d.c; }, [](const Dims&) { return 0.0; }}};
+    c.groups = {{"forward", {"softmax_forward"}, [](const Dims& d) { return 8.0 * d.n * d.c; }, memory_bound},
+                {"backward", {"softmax_backward"}, [](const Dims& d) { return 12.0 * d.n * d.c; }, memory_bound}};
     all.push_back(c);
   }
   {
@@ -235,7 +243,7 @@ std::vector<Case> cases() {
       Tensor p = uniform({d.n}), g = uniform({d.n}), m = uniform({d.n}), v = uniform({d.n}, DType::F32, 0, 1);
       return [=] { dispatch(op_call<Op::AdamW>({g}, {p, m, v}, {1e-3, 0.9, 0.999, 1e-8, 0.01, 1.0, 3})); };
     };
-    c.groups = {{"step", {"adamw"}, [](const Dims& d) { return 28.0 * d.n; }, [](const Dims&) { return 0.0; }}};
+    c.groups = {{"step", {"adamw"}, [](const Dims& d) { return 28.0 * d.n; }, memory_bound}};
     all.push_back(c);
   }
   {
@@ -252,17 +260,15 @@ std::vector<Case> cases() {
     // Forward: ids, positions, N rows of W and P, N rows out. Backward: dout read, N rows of dW and
     // dP read and written (a scatter-add).
     c.groups = {{"forward", {"embedding_forward"}, [](const Dims& d) { return 4.0 * (2 * d.n + 3 * d.n * d.c); },
-                 [](const Dims&) { return 0.0; }},
+                 memory_bound},
                 {"backward", {"embedding_backward"}, [](const Dims& d) { return 4.0 * (2 * d.n + 5 * d.n * d.c); },
-                 [](const Dims&) { return 0.0; }}};
+                 memory_bound}};
     all.push_back(c);
   }
   {
     Case c;
     c.name = "reductions";
-    c.small = {.n = 37, .c = 200};
-    c.larger = {.n = 75, .c = 768};
-    c.gpt2 = {.n = 8192, .c = 768};
+    token_rows(c, 768);
     c.setup = [](const Dims& d) -> std::function<void()> {
       Tensor x = uniform({d.n, d.c}), bias = leaf(uniform({d.c}));
       return [=] {
@@ -270,16 +276,14 @@ std::vector<Case> cases() {
         sum(bias_add(x, bias)).backward();  // the bias gradient: sum_rows
       };
     };
-    c.groups = {{"sum_squares", {"sum_squares", "sum_partials"}, [](const Dims& d) { return 4.0 * d.n * d.c; }, [](const Dims&) { return 0.0; }},
-                {"sum_rows", {"sum_rows"}, [](const Dims& d) { return 4.0 * (d.n * d.c + d.c); }, [](const Dims&) { return 0.0; }}};
+    c.groups = {{"sum_squares", {"sum_squares", "sum_partials"}, [](const Dims& d) { return 4.0 * d.n * d.c; }, memory_bound},
+                {"sum_rows", {"sum_rows"}, [](const Dims& d) { return 4.0 * (d.n * d.c + d.c); }, memory_bound}};
     all.push_back(c);
   }
   {
     Case c;
     c.name = "epilogues";
-    c.small = {.n = 37, .c = 200};
-    c.larger = {.n = 75, .c = 768};
-    c.gpt2 = {.n = 8192, .c = 3072};
+    token_rows(c, 3072);
     c.setup = [](const Dims& d) -> std::function<void()> {
       Tensor x = leaf(uniform({d.n, d.c})), w = leaf(uniform({d.c, d.c})), bias = leaf(uniform({d.c}));
       Tensor r = uniform({d.n, d.c});
@@ -289,11 +293,11 @@ std::vector<Case> cases() {
         linear(x, w, bias, r);
       };
     };
-    c.groups = {{"bias_gelu", {"bias_gelu_forward"}, [](const Dims& d) { return 4.0 * (2 * d.n * d.c + d.c); }, [](const Dims&) { return 0.0; }},
+    c.groups = {{"bias_gelu", {"bias_gelu_forward"}, [](const Dims& d) { return 4.0 * (2 * d.n * d.c + d.c); }, memory_bound},
                 {"bias_gelu_backward", {"bias_gelu_backward"}, [](const Dims& d) { return 4.0 * (3 * d.n * d.c + d.c); },
-                 [](const Dims&) { return 0.0; }},
+                 memory_bound},
                 {"bias_add_residual", {"bias_add_residual"}, [](const Dims& d) { return 4.0 * (3 * d.n * d.c + d.c); },
-                 [](const Dims&) { return 0.0; }}};
+                 memory_bound}};
     all.push_back(c);
   }
   return all;
@@ -304,7 +308,6 @@ std::string fixed(double x, int digits) {
   std::snprintf(buf, sizeof buf, "%.*f", digits, x);
   return buf;
 }
-std::string micros(double seconds) { return seconds < 1e-3 ? fixed(seconds * 1e6, 1) : fixed(seconds * 1e6, 0); }
 std::string dims_text(const Dims& d) {
   std::ostringstream os;
   const Dims z;
@@ -317,6 +320,8 @@ std::string dims_text(const Dims& d) {
 }
 
 #if defined(COOPGEN_SIM)  // the report: the traced emulator (kernels/sim/trace.h)
+
+std::string micros(double seconds) { return seconds < 1e-3 ? fixed(seconds * 1e6, 1) : fixed(seconds * 1e6, 0); }
 
 // What the trace measured for one group at one shape.
 struct Measured {

@@ -21,6 +21,6 @@ for t in $targets; do
   strip -o ".gpu-bin/$path" "build-gpu-prebuilt/$path"
 done
 git rev-parse HEAD >.gpu-bin/commit
-size=$(du -sm .gpu-bin .deps 2>/dev/null | awk '{s += $1} END {print s}')
+size=$(du -sm .gpu-bin $([ -d .deps ] && echo .deps) | awk '{s += $1} END {print s}')
 echo "gpu_prebuild: .gpu-bin/ at commit $(cut -c1-7 .gpu-bin/commit), $(du -sh .gpu-bin | cut -f1); with .deps ${size} MiB"
 [ "$size" -lt 64 ] || { echo "gpu_prebuild: over the 64 MiB the device tool carries" >&2; exit 1; }

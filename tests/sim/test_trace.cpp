@@ -53,19 +53,25 @@ trace::Site only_site(const trace::Launch& launch, bool shared, bool store) {
   return found[0];
 }
 
+// The one global site of that direction: its requests, active lanes, sectors and minimum sectors.
+void check_global(const trace::Launch& launch, bool store, uint64_t requests, uint64_t lanes, uint64_t sectors,
+                  uint64_t min_sectors) {
+  INFO((store ? "store" : "load"));
+  const trace::Site s = only_site(launch, false, store);
+  CHECK(s.requests == requests);
+  CHECK(s.lanes == lanes);
+  CHECK(s.sectors == sectors);
+  CHECK(s.min_sectors == min_sectors);
+}
+
 }  // namespace
 
 TEST_CASE("trace: coalesced float copy, 4 rounds: 4 sectors per request", "[sim][trace]") {
   Buffers b(128);
   const trace::Launch l = traced([&] { trace_copy(b.out, b.in); });
   CHECK(l.kernel == "trace_copy");
-  for (bool store : {false, true}) {
-    const trace::Site s = only_site(l, false, store);
-    CHECK(s.requests == 4);        // one per round: the per-lane visit count groups the lanes
-    CHECK(s.lanes == 128);
-    CHECK(s.sectors == 16);        // 32 lanes × 4 B = 128 B = 4 sectors, 4 times
-    CHECK(s.min_sectors == 16);
-  }
+  // One request per round (the per-lane visit count groups the lanes); 32 × 4 B = 4 sectors each.
+  for (bool store : {false, true}) check_global(l, store, 4, 128, 16, 16);
   CHECK(l.unique_load_sectors == 16);  // 512 B
   CHECK(l.unique_store_sectors == 16);
 }
@@ -73,12 +79,9 @@ TEST_CASE("trace: coalesced float copy, 4 rounds: 4 sectors per request", "[sim]
 TEST_CASE("trace: a stride of 32 floats: 32 sectors per request, 4 needed", "[sim][trace]") {
   Buffers b(1024);
   const trace::Launch l = traced([&] { trace_strided(b.out, b.in); });
-  const trace::Site load = only_site(l, false, false);
-  CHECK(load.requests == 1);
-  CHECK(load.sectors == 32);      // each lane's 4 bytes in a sector of its own (128 B apart)
-  CHECK(load.min_sectors == 4);   // 128 B asked for
+  check_global(l, false, 1, 32, 32, 4);  // each lane's 4 B in a sector of its own (128 B apart); 128 B asked for
+  check_global(l, true, 1, 32, 4, 4);
   CHECK(l.unique_load_sectors == 32);
-  CHECK(only_site(l, false, true).sectors == 4);
 }
 
 TEST_CASE("trace: every lane reads one address: 1 sector", "[sim][trace]") {
@@ -94,12 +97,9 @@ TEST_CASE("trace: every lane reads one address: 1 sector", "[sim][trace]") {
 TEST_CASE("trace: float4 loads and stores: 16 sectors per request", "[sim][trace]") {
   Buffers b(128);
   const trace::Launch l = traced([&] { trace_float4(b.out, b.in); });
-  for (bool store : {false, true}) {
-    const trace::Site s = only_site(l, false, store);  // the four field accesses are one 16-byte access
-    CHECK(s.requests == 1);
-    CHECK(s.bytes == 512);
-    CHECK(s.sectors == 16);
-    CHECK(s.min_sectors == 16);
+  for (bool store : {false, true}) {  // the four field accesses are one 16-byte access
+    check_global(l, store, 1, 32, 16, 16);
+    CHECK(only_site(l, false, store).bytes == 512);
   }
 }
 
@@ -149,11 +149,7 @@ TEST_CASE("trace: ldmatrix.x4 of an unswizzled tile: 8-way; swizzled: none", "[s
 TEST_CASE("trace: half the lanes branch away", "[sim][trace]") {
   Buffers b(32);
   const trace::Launch l = traced([&] { trace_half_warp(b.out, b.in); });
-  const trace::Site load = only_site(l, false, false);
-  CHECK(load.requests == 1);
-  CHECK(load.lanes == 16);
-  CHECK(load.sectors == 4);      // even lanes: 4 B every 8 B over 128 B
-  CHECK(load.min_sectors == 2);  // 64 B asked for
+  check_global(l, false, 1, 16, 4, 2);  // even lanes: 4 B every 8 B over 128 B; 64 B asked for
 }
 
 TEST_CASE("trace: sites name their source line; nothing is recorded after stop", "[sim][trace]") {
