@@ -10,7 +10,9 @@
 // per-lane visit count form one warp-level request (lanes that branched away do not take part).
 // Requests close at each __syncthreads and at the end of the block. A struct copy that clang
 // splits into field accesses (float4: four 4-byte loads at rising addresses within a few
-// instructions) is joined back into one access of up to 16 naturally aligned bytes. Addresses are
+// instructions) is joined back into one access of up to 16 naturally aligned bytes (so would a
+// `#pragma unroll` loop over one lane's consecutive elements, which nvcc issues as separate
+// accesses unless it can prove the alignment: read such a site's efficiency as an upper bound). Addresses are
 // global (inside a live cudaMalloc allocation; the emulated cudaMalloc aligns to 256 bytes as the
 // GPU's does), shared (the __shared__ section or the dynamic buffer; both, and each __shared__
 // array, start at bank 0) or else local (the fiber's stack, kernel arguments): not counted.
