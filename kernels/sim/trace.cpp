@@ -312,15 +312,15 @@ std::vector<std::string> source_lines(const std::vector<uintptr_t>& pcs) {
 }  // namespace coopgen::sim::trace
 
 // ---- SanitizerCoverage callbacks (COOPGEN_SIM_TRACE builds instrument the .cu files) ----------
-#define COOPGEN_TRACE_CALLBACKS(bytes, type)                                                                  \
-  extern "C" void __sanitizer_cov_load##bytes(type* addr) {                                                  \
+#define COOPGEN_TRACE_CALLBACKS(bytes)                                                                        \
+  extern "C" void __sanitizer_cov_load##bytes(const void* addr) {                                            \
     coopgen::sim::trace::access(addr, bytes, false, reinterpret_cast<uintptr_t>(__builtin_return_address(0))); \
   }                                                                                                           \
-  extern "C" void __sanitizer_cov_store##bytes(type* addr) {                                                 \
+  extern "C" void __sanitizer_cov_store##bytes(const void* addr) {                                           \
     coopgen::sim::trace::access(addr, bytes, true, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));  \
   }
-COOPGEN_TRACE_CALLBACKS(1, uint8_t)
-COOPGEN_TRACE_CALLBACKS(2, uint16_t)
-COOPGEN_TRACE_CALLBACKS(4, uint32_t)
-COOPGEN_TRACE_CALLBACKS(8, uint64_t)
-COOPGEN_TRACE_CALLBACKS(16, __int128)
+COOPGEN_TRACE_CALLBACKS(1)
+COOPGEN_TRACE_CALLBACKS(2)
+COOPGEN_TRACE_CALLBACKS(4)
+COOPGEN_TRACE_CALLBACKS(8)
+COOPGEN_TRACE_CALLBACKS(16)
