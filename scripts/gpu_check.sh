@@ -62,6 +62,12 @@ for t in coopgen tests/coopgen_backend_tests tests/io_fixture bench/bench_decode
          bench/bench_logprob bench/bench_sampling bench/bench_train_step bench/memory_report; do
   [ -x "$B/$t" ] || B=build-gpu
 done
+export LD_LIBRARY_PATH=${CUDA_HOME:-/usr/local/cuda}/lib64:$LD_LIBRARY_PATH
+# Built on Debian against its Open MPI and this toolkit: a library this machine lacks means building here.
+if [ "$B" = .gpu-bin ] && missing=$(ldd .gpu-bin/tests/coopgen_backend_tests | grep "not found"); then
+  echo "gpu_check: the carried binaries lack libraries here, building instead: $missing" >&2
+  B=build-gpu
+fi
 if [ "$B" = .gpu-bin ]; then
   echo "binaries: carried in .gpu-bin/ (commit $(cat .gpu-bin/commit 2>/dev/null), sm_90; this tree is at $(git rev-parse HEAD 2>/dev/null))"
   [ "${arch:-90}" = 90 ] || [ "$dry" = 1 ] || echo "gpu_check: the carried binaries are for sm_90, this GPU is sm_$arch" >&2
@@ -92,14 +98,17 @@ fi
 # roofline bound (scripts/ncu_compare.py).
 if want ncu; then
   {
-    ncu=$(command -v ncu || echo "${CUDA_HOME:-/usr/local/cuda}/bin/ncu")
+    ncu=$(command -v ncu || ls -d "${CUDA_HOME:-/usr/local/cuda}"/bin/ncu /usr/local/cuda*/nsight-compute*/ncu \
+      /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+    [ -n "$ncu" ] || { echo "ncu: Nsight Compute not found on this machine"; ncu=ncu; }
     metrics=$(python3 scripts/ncu_compare.py --metrics)
     csvs=()
     for c in $(python3 -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["cases"]))' bench/baselines/memory_sim.json); do
       csv=/tmp/ncu_$c.csv
       x timeout "$(cap 30)" "$ncu" --csv --print-units base --metrics "$metrics" \
         "$B/bench/memory_report" --launch-only --only "$c" >"$csv" 2>&1 || echo "ncu $c: rc $?"
-      if [ "$dry" = 1 ]; then  # a CSV of zeros in ncu's layout: the comparison runs end to end
+      if [ "$dry" = 1 ]; then  # the command, then a CSV of zeros in ncu's layout: the comparison runs end to end
+        cat "$csv"
         { echo '"ID","Process ID","Process Name","Host Name","Kernel Name","Context","Stream","Block Size","Grid Size","Device","CC","Section Name","Metric Name","Metric Unit","Metric Value"'
           for m in ${metrics//,/ }; do echo "\"0\",\"1\",\"memory_report\",\"host\",\"dry_run_kernel\",\"1\",\"7\",\"(128, 1, 1)\",\"(1, 1, 1)\",\"0\",\"9.0\",\"Command line profiler metrics\",\"$m\",\"\",\"0\""; done
         } >"$csv"
