@@ -4,6 +4,7 @@
 // COOPGEN_SIM with a portable fallback the emulator can run.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 namespace coopgen::cuda {
 
@@ -57,6 +58,7 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
 #ifdef COOPGEN_SIM
   sim::cp_async_16(shared_dst, global_src, sim::Loc::current());
+  std::memcpy(shared_dst, global_src, 16);  // here, in the kernel's code, where racecheck (TSan) sees it
 #else
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(global_src));

@@ -543,7 +543,6 @@ void cp_async_16(void* shared_dst, const void* global_src, const Loc& loc) {
   const auto pc = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
   trace::access(global_src, 16, false, pc);
   trace::access(shared_dst, 16, true, pc);
-  std::memcpy(shared_dst, global_src, 16);
 }
 
 }  // namespace coopgen::sim

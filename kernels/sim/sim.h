@@ -75,7 +75,8 @@ void* dynamic_shared();
 void mma_m16n8k16_bf16(float* d, const uint32_t* a, const uint32_t* b, const float* c, const Loc& loc);
 // ldmatrix.sync.aligned.m8n8.x4(.trans).shared.b16: lane l names row l % 8 of matrix l / 8.
 void ldmatrix_x4(uint32_t* r, const void* row, bool trans, const Loc& loc);
-// cp.async.cg 16 bytes global → shared, at once (both addresses 16-byte aligned).
+// cp.async.cg 16 bytes global → shared: checks that both addresses are 16-byte aligned and traces
+// the copy (trace.h); the caller copies, in the kernel's own code (ptx.cuh).
 void cp_async_16(void* shared_dst, const void* global_src, const Loc& loc);
 
 template <class T> T shuffle(unsigned mask, T v, const char* what, int mode, int arg, int width, const Loc& loc) {
