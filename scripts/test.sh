@@ -8,8 +8,9 @@
 #      twin (memcheck), plus the emulator's own tests; not the `experiment`-labelled training
 #      runs (minutes each under ASan; their code paths run in the small training tests);
 #   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck);
-#   5. build-simrel/: the emulator without sanitizers (optimised, as a plain user builds it):
-#      the sim tests again;
+#   5. build-simrel/: the emulator without sanitizers (optimised; clang, with the access trace
+#      built in and off unless memory_report switches it on: kernels/sim/trace.h): the sim tests
+#      again, the trace's known answers and the memory-pattern guard (bench_memory_check);
 #   6. build-fuzz/: the libFuzzer targets of tests/fuzz (clang): their regression inputs, then a
 #      bounded run each (scripts/fuzz.sh).
 # Ends with one summary line: "N passed, N failed, N skipped".
@@ -57,8 +58,9 @@ if [ "$sim" = ON ]; then
   echo "== racecheck tests =="
   run_ctest build-race -L sim -LE "experiment|bench"
 
-  echo "== plain emulator build (no sanitizer) =="
-  cmake -S . -B build-simrel -DCOOPGEN_SIM=ON -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
+  echo "== plain emulator build (no sanitizer; clang, access trace built in) =="
+  cmake -S . -B build-simrel -DCOOPGEN_SIM=ON -DCOOPGEN_SIM_TRACE=ON -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
   cmake --build build-simrel -j"$jobs" || exit 1
   echo "== plain emulator tests =="
   run_ctest build-simrel -L sim

@@ -52,6 +52,48 @@ __device__ __forceinline__ void load_b_pair_trans(uint32_t (&b0)[2], uint32_t (&
   b0[0] = r[0], b0[1] = r[1], b1[0] = r[2], b1[1] = r[3];
 }
 
+// Row g (h = 0) or g + 8 (h = 1) of an m16n8 accumulator tile per n-tile, f(acc[nd][2h + e]) at
+// column 8nd + 2t + e, stored to `row` (that row's D elements) in 16-byte pieces. Stored as held,
+// a warp's request would touch 8 rows × 4 bytes per thread pair: 8 sectors for 64 bytes (bf16).
+// Instead, four n-tiles at a time, the 4 threads of a quad trade their pairs (xor shuffles: in
+// round s thread t sends its pair of n-tile t ^ s and receives thread t ^ s's pair of n-tile t),
+// and thread t writes n-tile nd0 + t whole: a request covers 64 (f32: 128) contiguous bytes of
+// each of 8 rows. All lanes take part in the shuffles; `in_range` only gates the stores.
+template <class T> __device__ __forceinline__ T pick4(const T (&a)[4], int i) {
+  return i == 0 ? a[0] : i == 1 ? a[1] : i == 2 ? a[2] : a[3];
+}
+template <int D, class E, class F>
+__device__ __forceinline__ void store_row(E* row, bool in_range, const float (&acc)[D / 8][4], int h, F f) {
+  constexpr int W = sizeof(E) / 2;  // 32-bit words per pair: a bf16 pair packs into one
+  const int t = int(threadIdx.x % 4);
+  COOPGEN_UNROLL
+  for (int nd0 = 0; nd0 < D / 8; nd0 += 4) {
+    uint32_t mine[W][4], got[W][4];  // [word][n-tile nd0 + j] before the trade, [word][round s] after
+    COOPGEN_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      const float a = f(acc[nd0 + j][2 * h]), b = f(acc[nd0 + j][2 * h + 1]);
+      if constexpr (W == 1) mine[0][j] = pack_bf16(a, b);
+      else mine[0][j] = __float_as_uint(a), mine[1][j] = __float_as_uint(b);
+    }
+    COOPGEN_UNROLL
+    for (int w = 0; w < W; ++w) {
+      got[w][0] = pick4(mine[w], t);
+      COOPGEN_UNROLL
+      for (int r = 1; r < 4; ++r) got[w][r] = __shfl_xor_sync(0xffffffffu, pick4(mine[w], t ^ r), r);
+    }
+    if (!in_range) continue;
+    // Pair k of n-tile nd0 + t came in round k ^ t.
+    uint32_t out[4 * W];
+    COOPGEN_UNROLL
+    for (int k = 0; k < 4; ++k)
+      COOPGEN_UNROLL
+      for (int w = 0; w < W; ++w) out[W * k + w] = pick4(got[w], k ^ t);
+    COOPGEN_UNROLL
+    for (int q = 0; q < W; ++q)
+      reinterpret_cast<uint4*>(row + 8 * (nd0 + t))[q] = make_uint4(out[4 * q], out[4 * q + 1], out[4 * q + 2], out[4 * q + 3]);
+  }
+}
+
 // Rows row0 … row0 + rows − 1 of a [limit][D] head (`src`) into a bf16 tile with rows RS apart,
 // zeros past `limit`. bf16 storage: 16-byte cp.async copies that complete at cp_async_wait_all()
 // (the caller waits), so the next tile's loads overlap this tile's math; f32 storage: loaded,
@@ -182,15 +224,9 @@ __global__ void __launch_bounds__(128)
   }
   COOPGEN_UNROLL
   for (int h = 0; h < 2; ++h) {
-    const int64_t i = rows[h];
-    if (i >= s.tq) continue;
-    const int64_t row = bh * s.tq + i;
-    COOPGEN_UNROLL
-    for (int nd = 0; nd < D / 8; ++nd)
-      COOPGEN_UNROLL
-      for (int e = 0; e < 2; ++e)
-        o[row * D + 8 * nd + 2 * t + e] = from_f32<E>(l[h] > 0.0f ? acc[nd][2 * h + e] / l[h] : 0.0f);
-    if (t == 0) lse[row] = l[h] > 0.0f ? m[h] / kLog2e + logf(l[h]) : -INFINITY;  // m is in log2 units
+    const int64_t i = rows[h], row = bh * s.tq + (i < s.tq ? i : 0);
+    store_row<D>(o + row * D, i < s.tq, acc, h, [&](float a) { return l[h] > 0.0f ? a / l[h] : 0.0f; });
+    if (i < s.tq && t == 0) lse[row] = l[h] > 0.0f ? m[h] / kLog2e + logf(l[h]) : -INFINITY;  // m is in log2 units
   }
 }
 
@@ -339,15 +375,9 @@ __global__ void __launch_bounds__(128)
   }
   COOPGEN_UNROLL
   for (int h = 0; h < 2; ++h) {
-    const int64_t j = key[h];
-    if (j >= s.tk) continue;
-    COOPGEN_UNROLL
-    for (int nd = 0; nd < D / 8; ++nd)
-      COOPGEN_UNROLL
-      for (int e = 0; e < 2; ++e) {
-        dk[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dk_acc[nd][2 * h + e] * scale);
-        dv[(bh * s.tk + j) * D + 8 * nd + 2 * t + e] = from_f32<E>(dv_acc[nd][2 * h + e]);
-      }
+    const int64_t j = key[h], row = bh * s.tk + (j < s.tk ? j : 0);
+    store_row<D>(dk + row * D, j < s.tk, dk_acc, h, [&](float a) { return a * scale; });
+    store_row<D>(dv + row * D, j < s.tk, dv_acc, h, [](float a) { return a; });
   }
 }
 

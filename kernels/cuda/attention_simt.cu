@@ -160,15 +160,21 @@ __global__ void __launch_bounds__(kBwdThreads)
         atomicAdd(&dq[(bh * s.tq + q0 + r) * dim + c], acc);
       }
   }
-  const int64_t j = k0 + lane;
-  if (j < s.tk) {
-    COOPGEN_UNROLL
-    for (int m = 0; m < kSlots; ++m) {
-      const int c = warp + kWarps * m;
-      if (c < dim)
-        dk[(bh * s.tk + j) * dim + c] = from_f32<E>(dk_acc[m]), dv[(bh * s.tk + j) * dim + c] = from_f32<E>(dv_acc[m]);
-    }
+  // dK, dV out through shared memory (K and V are read no more): the thread of key j holds dims
+  // w, w + 4, … of row j, so writing from registers would put each lane in a row of its own (a
+  // sector per lane); staged, a warp writes 32 consecutive elements of a row.
+  __syncthreads();
+  COOPGEN_UNROLL
+  for (int m = 0; m < kSlots; ++m) {
+    const int c = warp + kWarps * m;
+    if (c < dim) ks[lane * stride + c] = dk_acc[m], vs[lane * stride + c] = dv_acc[m];
   }
+  __syncthreads();
+  for (int r = warp; r < kKeys && k0 + r < s.tk; r += kWarps)
+    for (int c = lane; c < dim; c += 32) {
+      const int64_t at = (bh * s.tk + k0 + r) * dim + c;
+      dk[at] = from_f32<E>(ks[r * stride + c]), dv[at] = from_f32<E>(vs[r * stride + c]);
+    }
 }
 
 }  // namespace

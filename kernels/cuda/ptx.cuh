@@ -16,7 +16,7 @@ namespace coopgen::cuda {
 __device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2],
                                                   const float (&c)[4]) {
 #ifdef COOPGEN_SIM
-  sim::mma_m16n8k16_bf16(d, a, b, c, std::source_location::current());
+  sim::mma_m16n8k16_bf16(d, a, b, c, sim::Loc::current());
 #else
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
@@ -34,7 +34,7 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t 
 // a row-major tile of its transpose (V for P·V) without a transposed copy.
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row) {
 #ifdef COOPGEN_SIM
-  sim::ldmatrix_x4(r, row, false, std::source_location::current());
+  sim::ldmatrix_x4(r, row, false, sim::Loc::current());
 #else
   const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -44,7 +44,7 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row) {
 }
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row) {
 #ifdef COOPGEN_SIM
-  sim::ldmatrix_x4(r, row, true, std::source_location::current());
+  sim::ldmatrix_x4(r, row, true, sim::Loc::current());
 #else
   const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -57,9 +57,8 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
 // copies at once (a legal schedule of the asynchronous copy).
 __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
 #ifdef COOPGEN_SIM
-  if (reinterpret_cast<uintptr_t>(shared_dst) % 16 || reinterpret_cast<uintptr_t>(global_src) % 16)
-    sim::device_error("cp.async: an address that is not 16-byte aligned", std::source_location::current());
-  std::memcpy(shared_dst, global_src, 16);
+  sim::cp_async_16(shared_dst, global_src, sim::Loc::current());
+  std::memcpy(shared_dst, global_src, 16);  // here, in the kernel's code, where racecheck (TSan) sees it
 #else
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(shared_dst));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(global_src));

@@ -35,6 +35,13 @@ namespace {
 
 constexpr int kMaxWarps = 32;
 constexpr int kBins = 256, kReplicas = 8;
+// Shared-memory layouts without bank conflicts (docs/perf.md, "Memory access patterns"): the
+// histogram is replica-major with a word of padding per replica, so the replicas of one bin sit in
+// different banks and the thread summing bin t over replicas reads bank (r + t) % 32; the 256 bin
+// totals have a word of padding after every 8, so the lane summing bins 8l … 8l + 7 reads bank
+// 9l % 32 (distinct for the 32 lanes) where a dense array gave 8-way conflicts.
+constexpr int kHistRow = kBins + 1;
+constexpr int bin_slot(int b) { return b + b / 8; }
 
 // Monotone map of a float onto uint32: a < b ⇔ key(a) < key(b) (−0 just below +0).
 __device__ __forceinline__ unsigned order_key(float z) {
@@ -43,8 +50,8 @@ __device__ __forceinline__ unsigned order_key(float z) {
 }
 
 struct SampleShared {
-  float hist[kBins * kReplicas];  // bin b, replica r at b·kReplicas + r
-  float bins[kBins];
+  float hist[kReplicas * kHistRow];  // bin b, replica r at r·kHistRow + b
+  float bins[bin_slot(kBins)];        // bin b's total at bin_slot(b)
   float seg_max[kMaxWarps], seg_tempered[kMaxWarps], seg_plain[kMaxWarps];
   float seg_all[kMaxWarps];  // each segment's untruncated tempered mass (the mixture's p_τ part)
   int32_t seg_first[kMaxWarps];  // the first index of each segment's maximum (greedy decoding)
@@ -73,25 +80,25 @@ __device__ __forceinline__ unsigned radix_select(const RowView& r, unsigned floo
   unsigned prefix = 0, mask = 0;
   float above = 0;  // weight of the elements above the current prefix range
   for (int shift = 24; shift >= 0; shift -= 8) {
-    for (int b = threadIdx.x; b < kBins * kReplicas; b += blockDim.x) sh.hist[b] = 0.0f;
+    for (int b = threadIdx.x; b < kReplicas * kHistRow; b += blockDim.x) sh.hist[b] = 0.0f;
     __syncthreads();
     for (int64_t v = threadIdx.x; v < r.vocab; v += blockDim.x) {
       const float zv = r.z[v];
       const unsigned key = order_key(zv);
       if (key >= floor && (key & mask) == prefix)
-        atomicAdd(&sh.hist[((key >> shift) & 0xFFu) * kReplicas + replica], kMass ? r.e(zv) : 1.0f);
+        atomicAdd(&sh.hist[replica * kHistRow + ((key >> shift) & 0xFFu)], kMass ? r.e(zv) : 1.0f);
     }
     __syncthreads();
     if (threadIdx.x < kBins) {
       float s = 0;
-      for (int k = 0; k < kReplicas; ++k) s += sh.hist[threadIdx.x * kReplicas + k];
-      sh.bins[threadIdx.x] = s;
+      for (int k = 0; k < kReplicas; ++k) s += sh.hist[k * kHistRow + threadIdx.x];
+      sh.bins[bin_slot(threadIdx.x)] = s;
     }
     __syncthreads();
     if (threadIdx.x < 32) {
       // Lane l holds digits 255−8l … 248−8l (descending), so a scan in lane order runs from the top.
       float mine = 0;
-      for (int k = 0; k < 8; ++k) mine += sh.bins[255 - 8 * int(lane) - k];
+      for (int k = 0; k < 8; ++k) mine += sh.bins[bin_slot(255 - 8 * int(lane) - k)];
       if (kMass && shift == 24) need *= warp_sum(mine);  // top_p · (mass of {key ≥ floor}); warp 0 keeps it
       float incl = mine;
       for (int o = 1; o < 32; o <<= 1) {
@@ -107,7 +114,7 @@ __device__ __forceinline__ unsigned radix_select(const RowView& r, unsigned floo
         float acc = above + incl - mine, at = acc;
         int pick = 255 - 8 * owner;
         for (int d = pick; d > 255 - 8 * owner - 8; --d) {
-          const float w = sh.bins[d];
+          const float w = sh.bins[bin_slot(d)];
           if (w == 0) continue;
           pick = d, at = acc;
           if (acc + w >= need) break;

@@ -34,6 +34,7 @@
 #include "core/error.h"
 #include "kernels/sim/capture.h"
 #include "kernels/sim/sim.h"
+#include "kernels/sim/trace.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -49,7 +50,7 @@ extern "C" void __tsan_ignore_thread_end(void);
 // provides its bounds. The anchor guarantees the section exists.
 extern "C" char __start_coopgen_shared[];
 extern "C" char __stop_coopgen_shared[];
-__attribute__((section("coopgen_shared"), used, aligned(16))) static char g_shared_anchor[16];
+__attribute__((section("coopgen_shared"), used, aligned(128))) static char g_shared_anchor[16];
 
 namespace coopgen::sim {
 
@@ -86,6 +87,10 @@ struct Fiber {
   const char* wait_what = nullptr;
 };
 
+struct DeleteAligned {
+  void operator()(unsigned char* p) const { operator delete[](p, std::align_val_t(128)); }
+};
+
 struct Launch {
   const char* kernel = nullptr;
   dim3 grid, block;
@@ -99,7 +104,9 @@ struct Launch {
   void* scheduler_asan_fake = nullptr;
   const void* scheduler_stack = nullptr;
   size_t scheduler_stack_size = 0;
-  std::vector<unsigned char> dynamic_shared;
+  // 128-byte aligned, as __shared__ arrays are (sim.h): banks count from its base.
+  std::unique_ptr<unsigned char[], DeleteAligned> dynamic_shared;
+  size_t dynamic_shared_bytes = 0;
   std::string error;
   bool unwinding = false;  // after a fault: suspended threads unwind their stacks and exit
   char barrier_token = 0, start_token = 0, end_token = 0;
@@ -282,6 +289,7 @@ std::string settle(Launch& L) {
   if (in_warp)
     return "deadlock in " + who(L, *in_warp) + " waits in " + in_warp->wait_what + " at " + where(in_warp->wait_loc) +
            " for lanes that never arrive";
+  trace::close_requests();  // a barrier ends the warps' requests
   for (unsigned t = 0; t < L.nthreads; ++t) fibers[t].wait = Wait::Runnable;  // release the barrier
   return "";
 }
@@ -300,7 +308,8 @@ void run_block(Launch& L, const uint3& block_idx) {
   std::vector<Fiber>& fibers = *L.fibers;
   const size_t shared_bytes = size_t(__stop_coopgen_shared - __start_coopgen_shared);
   std::memset(__start_coopgen_shared, 0xFF, shared_bytes);  // poison: NaN for floats, -1 for ints
-  std::fill(L.dynamic_shared.begin(), L.dynamic_shared.end(), 0xFF);
+  std::fill(L.dynamic_shared.get(), L.dynamic_shared.get() + L.dynamic_shared_bytes, 0xFF);
+  trace::block_begin(__start_coopgen_shared, shared_bytes, L.dynamic_shared.get(), L.dynamic_shared_bytes);
   for (auto& p : L.pending) p.clear();
   for (unsigned t = 0; t < L.nthreads; ++t) {
     Fiber& f = fibers[t];
@@ -343,6 +352,7 @@ void run_block(Launch& L, const uint3& block_idx) {
       return unwind_block(L);
     }
   }
+  trace::close_requests();
 }
 
 void run_launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared_bytes, const std::function<void()>& body) {
@@ -362,7 +372,8 @@ void run_launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared
   L.body = &body;
   L.fibers = &fiber_pool(nthreads);
   L.pending.resize((nthreads + 31) / 32);
-  L.dynamic_shared.resize(dynamic_shared_bytes);
+  if (dynamic_shared_bytes) L.dynamic_shared.reset(new (std::align_val_t(128)) unsigned char[dynamic_shared_bytes]);
+  L.dynamic_shared_bytes = dynamic_shared_bytes;
 #if defined(COOPGEN_TSAN)
   L.scheduler_tsan = __tsan_get_current_fiber();
 #endif
@@ -378,11 +389,13 @@ void run_launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared
   std::shuffle(order.begin(), order.end(), rng);
   Launch* previous = g_launch;
   g_launch = &L;
+  trace::launch_begin(kernel, grid, block);
   for (uint64_t b : order) {
     const uint3 idx{unsigned(b % grid.x), unsigned((b / grid.x) % grid.y), unsigned(b / (uint64_t(grid.x) * grid.y))};
     run_block(L, idx);
     if (!L.error.empty()) break;
   }
+  trace::launch_end();
   g_launch = previous;
   if (!L.error.empty()) fail("sim: ", L.error, " (COOPGEN_SIM_SEED=", seed, ")");
 }
@@ -463,8 +476,8 @@ unsigned warp_collective(unsigned mask, const char* what, const void* mine, size
 void* dynamic_shared() {
   Quiet quiet;
   Launch& L = *g_launch;
-  if (L.dynamic_shared.empty()) abandon(who(L, *L.running) + ": dynamic shared memory used but none was launched");
-  return L.dynamic_shared.data();
+  if (!L.dynamic_shared) abandon(who(L, *L.running) + ": dynamic shared memory used but none was launched");
+  return L.dynamic_shared.get();
 }
 
 void device_error(const char* what, const Loc& loc) {
@@ -506,6 +519,7 @@ void mma_m16n8k16_bf16(float* d, const uint32_t* a, const uint32_t* b, const flo
 }
 
 void ldmatrix_x4(uint32_t* r, const void* row, bool trans, const Loc& loc) {
+  trace::access(row, 16, false, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));  // one phase per matrix
   const void* all[32];
   const char* what = trans ? "ldmatrix.x4.trans" : "ldmatrix.x4";
   const unsigned lane = warp_collective(0xffffffffu, what, &row, sizeof row, all, loc);
@@ -521,6 +535,14 @@ void ldmatrix_x4(uint32_t* r, const void* row, bool trans, const Loc& loc) {
   };
   for (unsigned m = 0; m < 4; ++m)
     r[m] = trans ? elem(m, 2 * t, g) | elem(m, 2 * t + 1, g) << 16 : elem(m, g, 2 * t) | elem(m, g, 2 * t + 1) << 16;
+}
+
+void cp_async_16(void* shared_dst, const void* global_src, const Loc& loc) {
+  if (reinterpret_cast<uintptr_t>(shared_dst) % 16 || reinterpret_cast<uintptr_t>(global_src) % 16)
+    device_error("cp.async: an address that is not 16-byte aligned", loc);
+  const auto pc = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+  trace::access(global_src, 16, false, pc);
+  trace::access(shared_dst, 16, true, pc);
 }
 
 }  // namespace coopgen::sim

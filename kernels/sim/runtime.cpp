@@ -17,6 +17,7 @@
 
 #include "core/dtype.h"
 #include "kernels/sim/capture.h"
+#include "kernels/sim/trace.h"
 
 namespace {
 
@@ -76,11 +77,14 @@ const char* cudaGetErrorString(cudaError_t error) {
 cudaError_t cudaDeviceSynchronize(void) { return g_capture ? cudaErrorStreamCaptureUnsupported : cudaSuccess; }
 
 cudaError_t cudaMalloc(void** ptr, size_t size) {
-  // Exact sizes: AddressSanitizer then catches a kernel that reads past the end.
-  *ptr = std::malloc(size ? size : 1);
-  return *ptr ? cudaSuccess : cudaErrorMemoryAllocation;
+  // Exact sizes: AddressSanitizer then catches a kernel that reads past the end. 256-byte aligned,
+  // as the GPU's, so that the access trace counts 32-byte sectors as the GPU does.
+  if (posix_memalign(ptr, 256, size ? size : 1) != 0) return cudaErrorMemoryAllocation;
+  coopgen::sim::trace::allocated(*ptr, size);
+  return cudaSuccess;
 }
 cudaError_t cudaFree(void* ptr) {
+  coopgen::sim::trace::freed(ptr);
   std::free(ptr);
   return cudaSuccess;
 }

@@ -5,6 +5,7 @@
 //   - threadIdx/blockIdx/blockDim/gridDim come from the running fiber (1–3 D);
 //   - __shared__ variables live in one linker section that is poisoned (0xFF: NaN, −1) at each
 //     block start; dynamic shared memory (COOPGEN_DYNAMIC_SHARED) likewise;
+//   - with COOPGEN_SIM_TRACE, every load and store of the kernels is traced (kernels/sim/trace.h);
 //   - __syncthreads is a barrier across the block's fibers that reports divergence (threads at
 //     different barriers, or a thread that exits while others wait) instead of hanging;
 //   - warp primitives rendezvous the lanes named by their mask (partial warps included) and
@@ -32,7 +33,24 @@
 
 namespace coopgen::sim {
 
+#if defined(__cpp_lib_source_location)
 using Loc = std::source_location;
+#else
+// clang 14 with libstdc++ (the traced build, kernels/sim/trace.h) has no std::source_location:
+// the same two fields from the builtins it does have, filled in at the caller as the real one is.
+struct Loc {
+  static constexpr Loc current(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
+    Loc loc;
+    loc.file_ = file;
+    loc.line_ = line;
+    return loc;
+  }
+  constexpr const char* file_name() const { return file_; }
+  constexpr unsigned line() const { return line_; }
+  const char* file_ = "";
+  unsigned line_ = 0;
+};
+#endif
 
 struct ThreadState {
   uint3 thread_idx, block_idx;
@@ -57,6 +75,9 @@ void* dynamic_shared();
 void mma_m16n8k16_bf16(float* d, const uint32_t* a, const uint32_t* b, const float* c, const Loc& loc);
 // ldmatrix.sync.aligned.m8n8.x4(.trans).shared.b16: lane l names row l % 8 of matrix l / 8.
 void ldmatrix_x4(uint32_t* r, const void* row, bool trans, const Loc& loc);
+// cp.async.cg 16 bytes global → shared: checks that both addresses are 16-byte aligned and traces
+// the copy (trace.h); the caller copies, in the kernel's own code (ptx.cuh).
+void cp_async_16(void* shared_dst, const void* global_src, const Loc& loc);
 
 template <class T> T shuffle(unsigned mask, T v, const char* what, int mode, int arg, int width, const Loc& loc) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 16, "shuffle of an unsupported type");
@@ -75,7 +96,14 @@ template <class T> T shuffle(unsigned mask, T v, const char* what, int mode, int
   return all[src];
 }
 
-template <class T> T atomic_rmw(T* p, T v, int op) {
+// Atomics are not memory traffic the access trace counts (the GPU serves them in their own pipe,
+// not as loads and stores): kept out of the clang builds' instrumentation.
+#if defined(__clang__)
+#define COOPGEN_SIM_UNTRACED __attribute__((noinline, no_sanitize("coverage")))
+#else
+#define COOPGEN_SIM_UNTRACED
+#endif
+template <class T> COOPGEN_SIM_UNTRACED T atomic_rmw(T* p, T v, int op) {
   T old, next;
   __atomic_load(p, &old, __ATOMIC_RELAXED);
   do {
@@ -91,7 +119,10 @@ template <class T> T atomic_rmw(T* p, T v, int op) {
 }  // namespace coopgen::sim
 
 #undef __shared__
-#define __shared__ static __attribute__((section("coopgen_shared"), aligned(16)))
+// 128-byte aligned (the section too): each array starts at bank 0, so the traced build counts
+// banks from each array's own base (kernels/sim/trace.h). `used`: clang would otherwise read an
+// array no thread writes as the zeros of a static, not the poison the emulator writes.
+#define __shared__ static __attribute__((section("coopgen_shared"), aligned(128), used))
 #define COOPGEN_DYNAMIC_SHARED(type, name) type* name = static_cast<type*>(::coopgen::sim::dynamic_shared())
 #define threadIdx (::coopgen::sim::current->thread_idx)
 #define blockIdx (::coopgen::sim::current->block_idx)
@@ -102,26 +133,26 @@ template <class T> T atomic_rmw(T* p, T v, int op) {
 #endif
 #define __launch_bounds__(...)
 
-inline void __syncthreads(const std::source_location& loc = std::source_location::current()) {
+inline void __syncthreads(const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   coopgen::sim::syncthreads(loc);
 }
-inline void __syncwarp(unsigned mask = 0xffffffffu, const std::source_location& loc = std::source_location::current()) {
+inline void __syncwarp(unsigned mask = 0xffffffffu, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   char mine = 0, all[32];
   coopgen::sim::warp_collective(mask, "__syncwarp", &mine, 1, all, loc);
 }
-template <class T> T __shfl_sync(unsigned mask, T v, int src, int width = 32, const std::source_location& loc = std::source_location::current()) {
+template <class T> T __shfl_sync(unsigned mask, T v, int src, int width = 32, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   return coopgen::sim::shuffle(mask, v, "__shfl_sync", 0, src, width, loc);
 }
-template <class T> T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32, const std::source_location& loc = std::source_location::current()) {
+template <class T> T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   return coopgen::sim::shuffle(mask, v, "__shfl_xor_sync", 1, lane_mask, width, loc);
 }
-template <class T> T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32, const std::source_location& loc = std::source_location::current()) {
+template <class T> T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = 32, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   return coopgen::sim::shuffle(mask, v, "__shfl_up_sync", 2, int(delta), width, loc);
 }
-template <class T> T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32, const std::source_location& loc = std::source_location::current()) {
+template <class T> T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   return coopgen::sim::shuffle(mask, v, "__shfl_down_sync", 3, int(delta), width, loc);
 }
-inline unsigned __ballot_sync(unsigned mask, int pred, const std::source_location& loc = std::source_location::current()) {
+inline unsigned __ballot_sync(unsigned mask, int pred, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   int all[32];
   int mine = pred != 0;
   coopgen::sim::warp_collective(mask, "__ballot_sync", &mine, sizeof mine, all, loc);
@@ -130,10 +161,10 @@ inline unsigned __ballot_sync(unsigned mask, int pred, const std::source_locatio
     if ((mask >> l & 1u) && all[l]) bits |= 1u << l;
   return bits;
 }
-inline int __any_sync(unsigned mask, int pred, const std::source_location& loc = std::source_location::current()) {
+inline int __any_sync(unsigned mask, int pred, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   return __ballot_sync(mask, pred, loc) != 0;
 }
-inline int __all_sync(unsigned mask, int pred, const std::source_location& loc = std::source_location::current()) {
+inline int __all_sync(unsigned mask, int pred, const ::coopgen::sim::Loc& loc = ::coopgen::sim::Loc::current()) {
   return __ballot_sync(mask, pred, loc) == mask;
 }
 
