@@ -100,7 +100,7 @@ struct SamplingConfig {
   double mix = 0.0;
   template <class V> void visit(V& v) {
     v("temperature", temperature, Range{0, kUnbounded});  // 0: greedy
-    v("top_k", top_k, Range{0, 2147483647.0});  // past the vocabulary: every token
+    v("top_k", top_k, Range{0, kUnbounded});
     v("top_p", top_p, Range{0, 1, true});
     v("mix", mix, Range{0, 1});
   }
