@@ -140,11 +140,11 @@ if want bench; then
   for dev in cuda cpu; do
     run=/tmp/gpu-check-$dev
     x timeout "$(cap 60)" "$B/coopgen" train --config configs/oracle_mle.yaml --device "$dev" \
-      data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/mle" train.steps=200 train.log_every=50 \
+      data.oracle="$oracle" data.train_size=2000 data.test_size=200 data.valid_size=200 run_dir="$run/mle" train.steps=200 train.log_every=50 \
       optim.schedule.total_steps=200 train.eval_every=0 train.eval_samples=200 >/dev/null 2>&1
     echo "mle $dev rc $?: $(grep tokens_per_s "$run/mle/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
     x timeout "$(cap 60)" "$B/coopgen" train --config configs/oracle_gcn.yaml --device "$dev" \
-      data.oracle="$oracle" data.train_size=2000 data.test_size=200 run_dir="$run/gcn" model.init="$run/mle/checkpoint" \
+      data.oracle="$oracle" data.train_size=2000 data.test_size=200 data.valid_size=200 run_dir="$run/gcn" model.init="$run/mle/checkpoint" \
       discriminator.pretrain_steps=20 train.steps=40 train.log_every=10 train.eval_every=0 \
       train.checkpoint_every=0 train.eval_samples=200 >/dev/null 2>&1
     echo "gcn $dev rc $?: $(grep tokens_per_s "$run/gcn/metrics.jsonl" 2>/dev/null | tail -1 | tr '\n' ' ')" >>"$OUT/bench.log"
@@ -189,7 +189,7 @@ if want nccl; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 NCCL_DEBUG=WARN
     x "$B/coopgen" devices
     gpus=$(x nvidia-smi --query-gpu=name --format=csv,noheader | wc -l)
-    common=(data.oracle="$oracle" data.train_size=2000 data.test_size=200 train.eval_every=0
+    common=(data.oracle="$oracle" data.train_size=2000 data.test_size=200 data.valid_size=200 train.eval_every=0
             train.eval_samples=200 train.log_every=10 distributed.timeout_s=60)
     mle=(--config configs/oracle_mle.yaml --device cuda train.steps=50 optim.schedule.total_steps=50 "${common[@]}")
     gcn=(--config configs/oracle_gcn.yaml --device cuda model.init=/tmp/nccl/plain/checkpoint

@@ -10,7 +10,7 @@ oracle=$src/../shared/data/oracle/seqgan_oracle_lstm.safetensors
 [ -f "$oracle" ] || { echo "SKIPPED: no oracle at $oracle"; exit 77; }
 rm -rf "$work"; mkdir -p "$work"
 fail() { echo "FAILED: $1"; exit 1; }
-args=(--config "$src/configs/oracle_mle.yaml" data.oracle="$oracle" data.train_size=256 data.test_size=32
+args=(--config "$src/configs/oracle_mle.yaml" data.oracle="$oracle" data.train_size=256 data.test_size=32 data.valid_size=32
       train.eval_samples=16 train.eval_every=0 train.log_every=1 model.d_model=16 model.heads=2)
 
 # 1. The run folder cannot be created (its parent is a file): one line, before anything else.

@@ -105,7 +105,7 @@ expect_error(warmup_range "discriminator.warmup_until_accuracy: 1 is outside the
 # tensor, before any token is drawn.
 set(oracle ${SRC}/../shared/data/oracle/seqgan_oracle_lstm.safetensors)
 if(EXISTS ${oracle})
-  set(tiny data.oracle=${oracle} data.train_size=64 data.test_size=16 train.eval_every=0 train.eval_samples=8
+  set(tiny data.oracle=${oracle} data.train_size=64 data.test_size=16 data.valid_size=16 train.eval_every=0 train.eval_samples=8
            train.log_every=0 model.d_model=16 model.heads=2)
   execute_process(COMMAND ${COOPGEN} train --config ${SRC}/configs/oracle_mle.yaml ${tiny} train.steps=1
                   run_dir=${WORK}/nan_run RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)

@@ -12,7 +12,7 @@ command -v mpirun >/dev/null || { echo "SKIPPED: no mpirun"; exit 77; }
 "$coopgen" devices 2>/dev/null | grep -qi "mpi: no" && { echo "SKIPPED: built without MPI"; exit 77; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 rm -rf "$work"; mkdir -p "$work"
-args=(--config "$src/configs/oracle_mle.yaml" data.oracle="$oracle" data.train_size=256 data.test_size=32
+args=(--config "$src/configs/oracle_mle.yaml" data.oracle="$oracle" data.train_size=256 data.test_size=32 data.valid_size=32
       train.eval_samples=16 train.eval_every=0 train.checkpoint_every=0 train.log_every=1 train.batch_size=32
       model.d_model=16 model.heads=2 train.steps=5)
 fail() { echo "$1"; cat "$work"/*.log; exit 1; }
@@ -33,7 +33,7 @@ grep -q ", 1 rank" "$work/one-mpi.log" || fail "the one-rank mpirun run did not 
 # GCN and RML-GAN: each rank samples and scores its share (the same sequences as one rank draws,
 # since random numbers are addressed by global row), the weights are normalised over all ranks'
 # samples, D and the generator step on their shares: the same models and optimiser states.
-adv=(--config "$src/configs/oracle_gcn.yaml" data.oracle="$oracle" data.train_size=256 data.test_size=32
+adv=(--config "$src/configs/oracle_gcn.yaml" data.oracle="$oracle" data.train_size=256 data.test_size=32 data.valid_size=32
      train.eval_samples=16 train.eval_every=0 train.checkpoint_every=0 train.log_every=1 train.steps=3
      model.d_model=16 model.heads=2 discriminator.model.d_model=16 discriminator.model.heads=2
      discriminator.init_from_generator=false discriminator.pretrain_steps=2 discriminator.batch_size=8

@@ -13,7 +13,7 @@ rm -rf "$work"; mkdir -p "$work"; cd "$work" || exit 1
 export OPENBLAS_NUM_THREADS=1
 failures=0
 bad() { echo "FAILED: $1"; failures=$((failures + 1)); }
-cg() { timeout -s KILL 60 "$coopgen" "$@"; }
+cg() { timeout -s KILL 600 "$coopgen" "$@"; }
 
 # refuse NAME EXPECT [--only-line] COMMAND...: exit 1, the last stderr line holds EXPECT (and with
 # --only-line it is the only line), no source path or assertion text in it.
@@ -35,7 +35,7 @@ device: cpu
 seed: 0
 run_dir: run
 model: {d_model: 16, layers: 2, heads: 2, max_len: 21}
-data: {task: oracle, oracle: $oracle, train_size: 64, test_size: 16}
+data: {task: oracle, oracle: $oracle, train_size: 64, test_size: 16, valid_size: 16}
 train: {steps: 2, batch_size: 8, log_every: 1, eval_every: 0, checkpoint_every: 0, eval_samples: 8}
 EOF
 cat > word.yaml <<EOF

@@ -7,7 +7,7 @@ oracle=$src/../shared/data/oracle/seqgan_oracle_lstm.safetensors
 [ -f "$oracle" ] || { echo "SKIPPED: no oracle at $oracle"; exit 77; }
 rm -rf "$work"; mkdir -p "$work"
 args=(--config "$src/configs/oracle_mle.yaml" data.oracle="$oracle" run_dir="$work/run" data.train_size=256
-      data.test_size=32 train.eval_samples=16 train.eval_every=0 train.checkpoint_every=0 train.log_every=1
+      data.test_size=32 data.valid_size=32 train.eval_samples=16 train.eval_every=0 train.checkpoint_every=0 train.log_every=1
       model.d_model=16 model.heads=2)
 "$coopgen" train "${args[@]}" train.steps=100000 > "$work/log" 2>&1 &
 pid=$!

@@ -62,6 +62,7 @@ static RunConfig tiny_oracle_run() {
   cfg.model = {16, 1, 2, 21, 0.02};
   cfg.data.train_size = 96;
   cfg.data.test_size = 16;
+  cfg.data.valid_size = 16;
   cfg.train = {6, 16, 1, 0, 0, 8};
   cfg.optim.schedule = {"cosine", 2, 6, 0.1};
   return cfg;
