@@ -75,6 +75,24 @@ def best(run_dir):
     return min(scored, key=lambda r: r["nll_valid"]) if scored else (evals[-1] if evals else None)
 
 
+def take_lock(path):
+    """The lock file of a run, holding this process's id; None while a live process holds it (a
+    lock left by a process that died is taken over)."""
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            return fd
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    os.kill(int(f.read().strip() or 0), 0)
+                return None  # its holder is alive
+            except (ProcessLookupError, ValueError):
+                os.remove(path)
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["run", "table", "finished"])
@@ -102,9 +120,8 @@ def main():
         def train(command):
             run_dir = command[4][len("run_dir="):]
             os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-            try:  # another runner of this grid may have taken it, or finished it, meanwhile
-                lock = os.open(run_dir + ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
+            lock = take_lock(run_dir + ".lock")
+            if lock is None:  # another runner of this grid has it
                 return 0
             try:
                 if finished(run_dir):
