@@ -401,9 +401,7 @@ int cmd_export(const std::vector<std::string>& args) {
   std::error_code ec;
   if (std::filesystem::equivalent(dir, out, ec))
     fail("export: ", out, " is the checkpoint folder being read (exporting into it would replace its model.safetensors)");
-  for (const char* f : {"config.json", "model.safetensors"})
-    if (std::filesystem::exists(std::filesystem::path(out) / f) && !overwrite)
-      fail("export: ", out, "/", f, " exists (replace it with --overwrite, or choose another OUT_DIR)");
+  for (const char* f : {"config.json", "model.safetensors"}) check_output("export", out + "/" + f, overwrite, {});
   TrainerState state;
   load_checkpoint(dir, &state);
   if (!state.numbers.count("model.d_model"))
