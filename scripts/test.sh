@@ -7,21 +7,36 @@
 #      (COOPGEN_SIM, needs the CUDA headers): the CPU tests and every CUDA kernel against its CPU
 #      twin (memcheck), plus the emulator's own tests; not the `experiment`-labelled training
 #      runs (minutes each under ASan; their code paths run in the small training tests);
-#   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck);
+#   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck), building only the
+#      programs they run (target sim_tests);
 #   5. build-simrel/: the emulator without sanitizers (optimised; clang, with the access trace
-#      built in and off unless memory_report switches it on: kernels/sim/trace.h): the sim tests
-#      again, the trace's known answers and the memory-pattern guard (bench_memory_check);
+#      built in and off unless memory_report switches it on: kernels/sim/trace.h): what only an
+#      optimised emulator build checks — the trace's known answers, the memory-pattern guard
+#      (bench_memory_check), the launch and transfer counters, GPT-2 on the emulated device — not
+#      sim_backend.*, which steps 3 and 4 ran with the sanitizers on;
 #   6. build-fuzz/: the libFuzzer targets of tests/fuzz (clang): their regression inputs, then a
 #      bounded run each (scripts/fuzz.sh).
-# Ends with one summary line: "N passed, N failed, N skipped".
+# Each step's time is printed as it ends and again in a table at the end (CTest prints each test's);
+# the last line is the summary "N passed, N failed, N skipped". The everyday loop is much shorter:
+# `ctest --test-dir build -L quick` (docs/testing.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 start=$(date +%s)
+summary_passed=0; summary_failed=0; summary_skipped=0
+step_names=(); step_seconds=(); step_name=""; step_start=$start
+step() {  # ends the running step (if any) and starts the one named NAME
+  local now; now=$(date +%s)
+  if [ -n "$step_name" ]; then
+    step_names+=("$step_name"); step_seconds+=($((now - step_start)))
+    echo "-- $step_name: $((now - step_start)) s"
+  fi
+  step_name=$1; step_start=$now
+  [ -n "$step_name" ] && echo "== $step_name =="
+}
+step "install dependencies"
 # COOPGEN_INSTALL_TORCH=1 (CI): PyTorch and transformers too, for the GPT-2 / BPE cross-checks.
 bash scripts/install_deps.sh $([ "${COOPGEN_INSTALL_TORCH:-0}" = 1 ] && echo --with-torch) || exit 1
-
-summary_passed=0; summary_failed=0; summary_skipped=0
 run_ctest() {  # build-dir, extra ctest args...
   local dir=$1; shift
   local log; log=$(mktemp)
@@ -37,40 +52,40 @@ run_ctest() {  # build-dir, extra ctest args...
   rm -f "$log"
 }
 
-echo "== build (CUDA AUTO) =="
+step "build (CUDA AUTO)"
 cmake -S . -B build -DCOOPGEN_CUDA=AUTO -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
 cmake --build build -j"$jobs" || exit 1
-echo "== tests =="
+step "tests"
 run_ctest build
 
 sim=OFF
 [ -f "${CUDA_HOME:-/usr/local/cuda}/include/cuda_runtime.h" ] && sim=ON
-echo "== memcheck build (ASan + UBSan, CUDA kernels on the emulator: $sim) =="
+step "memcheck build (ASan + UBSan, CUDA kernels on the emulator: $sim)"
 cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
 cmake --build build-sim -j"$jobs" || exit 1
-echo "== memcheck tests =="
+step "memcheck tests"
 run_ctest build-sim -LE "experiment|bench"
 
 if [ "$sim" = ON ]; then
-  echo "== racecheck build (TSan, CUDA kernels on the emulator) =="
+  step "racecheck build (TSan, CUDA kernels on the emulator)"
   cmake -S . -B build-race -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
-  cmake --build build-race -j"$jobs" || exit 1
-  echo "== racecheck tests =="
+  cmake --build build-race -j"$jobs" --target sim_tests || exit 1
+  step "racecheck tests"
   run_ctest build-race -L sim -LE "experiment|bench"
 
-  echo "== plain emulator build (no sanitizer; clang, access trace built in) =="
+  step "plain emulator build (no sanitizer; clang, access trace built in)"
   cmake -S . -B build-simrel -DCOOPGEN_SIM=ON -DCOOPGEN_SIM_TRACE=ON -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
-  cmake --build build-simrel -j"$jobs" || exit 1
-  echo "== plain emulator tests =="
-  run_ctest build-simrel -L sim
+  cmake --build build-simrel -j"$jobs" --target sim_tests bench_sim_switch || exit 1
+  step "plain emulator tests"
+  run_ctest build-simrel -L sim -E '^sim_backend[.]'
   build-simrel/bench/bench_sim_switch --json build-simrel/bench_sim_switch.json
 else
   echo "== no CUDA headers: the emulator builds are skipped =="
 fi
 
 if [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
-  echo "== static resources of the hot kernels for sm_90 (ptxas: no new stack frame or spill; docs/perf.md) =="
+  step "static resources of the hot kernels for sm_90 (ptxas: no new stack frame or spill; docs/perf.md)"
   if python3 scripts/ptxas_report.py --nvcc "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" --jobs "$jobs" \
        --files attention.cu,attention_decode.cu,attention_mma.cu,attention_simt.cu,sampling.cu,losses.cu,layernorm.cu,adamw.cu \
        --check bench/baselines/ptxas_sm90.json > build/ptxas_report.md; then
@@ -80,14 +95,17 @@ if [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
   fi
 fi
 
-echo "== fuzzers (clang, ASan + UBSan: regression inputs, then ${FUZZ_SECONDS:-15} s each; tests/fuzz/README.md) =="
+step "fuzzers (clang, ASan + UBSan: regression inputs, then ${FUZZ_SECONDS:-15} s each; tests/fuzz/README.md)"
 if bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"; then
   summary_passed=$((summary_passed + 1))
 else
   summary_failed=$((summary_failed + 1))
 fi
 
+step ""
 echo
+echo "test.sh: step times (s)"
+for k in "${!step_names[@]}"; do printf '%7d  %s\n' "${step_seconds[$k]}" "${step_names[$k]}"; done
 echo "test.sh: finished in $(( $(date +%s) - start )) s"
 echo "$summary_passed passed, $summary_failed failed, $summary_skipped skipped"
 [ "$summary_failed" -eq 0 ]

@@ -2,7 +2,9 @@
 //
 // Scheduling: a launch runs its blocks one after another, in an order shuffled by a seed
 // (COOPGEN_SIM_SEED, default 1), on the calling OS thread. Each CUDA thread of the running block
-// is a ucontext fiber with its own stack. The scheduler resumes every runnable fiber in turn;
+// is a fiber with its own stack, switched by Boost.Context's fcontext: a few registers saved and
+// restored in user space (ucontext's swapcontext also saves the signal mask, a system call per
+// switch, which was 80% of an emulated kernel's time). The scheduler resumes every runnable fiber in turn;
 // a fiber runs until it finishes, waits at __syncthreads, or waits in a warp primitive. When
 // every unfinished thread waits at the same barrier, all are released; any other state with
 // nobody runnable is a divergence or a deadlock and is reported with the kernel, block, thread
@@ -18,7 +20,6 @@
 // the racecheck of compute-sanitizer. Blocks are ordered after one another (their shared memory
 // is the same section), so races between blocks are not reported.
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +31,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <boost/context/detail/fcontext.hpp>
 
 #include "core/error.h"
 #include "kernels/sim/capture.h"
@@ -74,8 +77,10 @@ struct Collective {
   char tsan_token = 0;
 };
 
+namespace ctx = boost::context::detail;
+
 struct Fiber {
-  ucontext_t ctx{};
+  ctx::fcontext_t ctx = nullptr;  // where the thread resumes
   char* stack = nullptr;  // kStackBytes, with a guard page below
   void* tsan_fiber = nullptr;
   void* asan_fake = nullptr;
@@ -83,6 +88,7 @@ struct Fiber {
   unsigned linear = 0;
   Wait wait = Wait::Runnable;
   bool started = false;
+  bool abandoned = false;  // its stack holds frames a fault left behind (still poisoned for ASan)
   Loc wait_loc;
   const char* wait_what = nullptr;
 };
@@ -99,7 +105,7 @@ struct Launch {
   std::vector<Fiber>* fibers = nullptr;
   std::vector<std::vector<std::shared_ptr<Collective>>> pending;  // per warp
   Fiber* running = nullptr;
-  ucontext_t scheduler{};
+  ctx::fcontext_t scheduler = nullptr;  // where the running thread's switch returns to
   void* scheduler_tsan = nullptr;
   void* scheduler_asan_fake = nullptr;
   const void* scheduler_stack = nullptr;
@@ -211,7 +217,7 @@ void to_scheduler(Fiber& f, bool dying) {
   Launch& L = *g_launch;
   asan_start(dying ? nullptr : &f.asan_fake, L.scheduler_stack, L.scheduler_stack_size);
   tsan_switch(L.scheduler_tsan);
-  swapcontext(&f.ctx, &L.scheduler);
+  L.scheduler = ctx::jump_fcontext(L.scheduler, nullptr).fctx;
   asan_finish(f.asan_fake, nullptr, nullptr);
   if (L.unwinding) throw Unwind{};
 }
@@ -230,8 +236,9 @@ void check_exit(Launch& L, Fiber& f) {
       abandon(who(L, f) + " exited while lanes of its warp wait for it in " + c->what + " at " + where(c->loc));
 }
 
-void fiber_entry() {
+void fiber_entry(ctx::transfer_t from) {
   Launch& L = *g_launch;
+  L.scheduler = from.fctx;
   Fiber& f = *L.running;
   asan_finish(nullptr, &L.scheduler_stack, &L.scheduler_stack_size);
   tsan_acquire(&L.start_token);
@@ -255,7 +262,7 @@ void resume(Launch& L, Fiber& f) {
   current = &f.state;
   asan_start(&L.scheduler_asan_fake, f.stack, kStackBytes);
   tsan_switch(f.tsan_fiber);
-  swapcontext(&L.scheduler, &f.ctx);
+  f.ctx = ctx::jump_fcontext(f.ctx, nullptr).fctx;
   asan_finish(L.scheduler_asan_fake, nullptr, nullptr);
   current = nullptr;
 }
@@ -299,6 +306,7 @@ void unwind_block(Launch& L) {
   L.unwinding = true;
   for (unsigned t = 0; t < L.nthreads; ++t) {
     Fiber& f = (*L.fibers)[t];
+    f.abandoned = true;
     if (f.started && f.wait != Wait::Done) resume(L, f);
   }
   L.unwinding = false;
@@ -321,13 +329,12 @@ void run_block(Launch& L, const uint3& block_idx) {
     f.state.block_dim = L.block;
     f.state.grid_dim = L.grid;
 #if defined(__SANITIZE_ADDRESS__)
-    __asan_unpoison_memory_region(f.stack, kStackBytes);  // frames abandoned by an earlier fault
+    // Frames that returned left no poison, and a new frame writes its own; frames abandoned by a
+    // fault did, anywhere on the stack (unpoisoning all of every stack per block was 10% of the time).
+    if (f.abandoned) __asan_unpoison_memory_region(f.stack, kStackBytes);
 #endif
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack;
-    f.ctx.uc_stack.ss_size = kStackBytes;
-    f.ctx.uc_link = nullptr;
-    makecontext(&f.ctx, fiber_entry, 0);
+    f.abandoned = false;
+    f.ctx = ctx::make_fcontext(f.stack + kStackBytes, kStackBytes, fiber_entry);  // the stack grows down from its top
   }
   tsan_release(&L.start_token);
   struct EndOfBlock {  // the host sees what the block's threads did, on every exit path
