@@ -38,6 +38,7 @@
 #include "engine/op.h"
 #include "engine/ops.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/check.h"
 #include "kernels/sim/trace.h"
 
 using namespace coopgen;
@@ -552,7 +553,7 @@ int main(int argc, char** argv) {
       for (const Case& c : cases())
         if (only.empty() || only.find("," + c.name + ",") != std::string::npos) {
           c.setup(c.larger)();
-          if (cudaDeviceSynchronize() != cudaSuccess) fail("memory_report: ", c.name, ": CUDA error");
+          cuda_check(cudaDeviceSynchronize(), "memory_report: ", c.name);
           std::printf("memory_report: ran %s at %s\n", c.name.c_str(), dims_text(c.larger).c_str());
         }
       return 0;

@@ -18,6 +18,8 @@
 #ifdef COOPGEN_WITH_NCCL
 #include <cuda_runtime.h>
 #include <nccl.h>
+
+#include "kernels/cuda/check.h"
 #endif
 
 namespace coopgen::dist {
@@ -97,32 +99,30 @@ void mpi_sum(void* data, int count, MPI_Datatype type, const char* call) {
 #endif
 
 #ifdef COOPGEN_WITH_NCCL
-void nccl_check(ncclResult_t r, const char* call) {
-  if (r != ncclSuccess) fail("rank ", world().rank, ": ", call, ": ", ncclGetErrorString(r));
+// NCCL's overload of the one status check (kernels/cuda/check.h).
+template <class... What> void cuda_check(ncclResult_t status, const What&... what) {
+  if (status != ncclSuccess) fail(what..., ": ", ncclGetErrorString(status));
 }
 
 ncclComm_t nccl_comm() {
   World& w = world();
   if (!w.nccl) {  // rank 0 creates the id, MPI carries it to the others
     ncclUniqueId id;
-    if (w.rank == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    if (w.rank == 0) cuda_check(ncclGetUniqueId(&id), "rank ", world().rank, ": ncclGetUniqueId");
     {
       Collective c("MPI_Bcast (NCCL unique id)");
       mpi_check(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast (NCCL unique id)");
     }
     Collective c("ncclCommInitRank");
-    nccl_check(ncclCommInitRank(&w.nccl, w.size, id, w.rank), "ncclCommInitRank");
+    cuda_check(ncclCommInitRank(&w.nccl, w.size, id, w.rank), "rank ", world().rank, ": ncclCommInitRank");
   }
   return w.nccl;
 }
 
-void cuda_check(cudaError_t e, const char* call) {
-  if (e != cudaSuccess) fail("rank ", world().rank, ": ", call, ": ", cudaGetErrorString(e));
-}
 
 cudaStream_t comm_stream() {
   World& w = world();
-  if (!w.comm_stream) cuda_check(cudaStreamCreateWithFlags(&w.comm_stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  if (!w.comm_stream) cuda_check(cudaStreamCreateWithFlags(&w.comm_stream, cudaStreamNonBlocking), "rank ", world().rank, ": cudaStreamCreate");
   return w.comm_stream;
 }
 #endif
@@ -315,12 +315,12 @@ void GradientReducer::start(Bucket& b) {
   float* data = b.buffer.data<float>();
 #ifdef COOPGEN_WITH_NCCL
   if (device == Device::CUDA) {  // the comm stream waits for the packing, then sums beside the backward pass
-    if (!b.event) cuda_check(cudaEventCreateWithFlags(&b.event, cudaEventDisableTiming), "cudaEventCreate");
-    cuda_check(cudaEventRecord(b.event, static_cast<cudaStream_t>(device::stream())), "cudaEventRecord");
-    cuda_check(cudaStreamWaitEvent(comm_stream(), b.event), "cudaStreamWaitEvent");
-    nccl_check(ncclAllReduce(data, data, b.floats, ncclFloat32, ncclSum, nccl_comm(), comm_stream()),
-               "ncclAllReduce (gradient bucket)");
-    cuda_check(cudaEventRecord(b.event, comm_stream()), "cudaEventRecord");
+    if (!b.event) cuda_check(cudaEventCreateWithFlags(&b.event, cudaEventDisableTiming), "rank ", world().rank, ": cudaEventCreate");
+    cuda_check(cudaEventRecord(b.event, static_cast<cudaStream_t>(device::stream())), "rank ", world().rank, ": cudaEventRecord");
+    cuda_check(cudaStreamWaitEvent(comm_stream(), b.event), "rank ", world().rank, ": cudaStreamWaitEvent");
+    cuda_check(ncclAllReduce(data, data, b.floats, ncclFloat32, ncclSum, nccl_comm(), comm_stream()),
+               "rank ", world().rank, ": ncclAllReduce (gradient bucket)");
+    cuda_check(cudaEventRecord(b.event, comm_stream()), "rank ", world().rank, ": cudaEventRecord");
     return;
   }
 #endif
@@ -367,7 +367,7 @@ void GradientReducer::wait(Bucket& b) {
 #ifdef COOPGEN_WITH_NCCL
   if (b.buffer.device() == Device::CUDA) {
     Collective c("ncclAllReduce (gradient bucket)");
-    cuda_check(cudaEventSynchronize(b.event), "ncclAllReduce (gradient bucket)");
+    cuda_check(cudaEventSynchronize(b.event), "rank ", world().rank, ": ncclAllReduce (gradient bucket)");
     return;
   }
 #endif

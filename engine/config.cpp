@@ -1,5 +1,7 @@
 #include "engine/config.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -31,14 +33,8 @@ static void check_unique_keys(const YAML::Node& node, const std::string& file, c
   }
 }
 
-YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
-                     ConfigSource& src) {
-  return parse_yaml(read_file(file), file, overrides, src);
-}
-
-YAML::Node parse_yaml(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
-                      ConfigSource& src) {
-  src.file = file;
+// One YAML document: UTF-8, valid YAML, a mapping, no key twice, bounded expansion.
+static YAML::Node parse_document(const std::string& text, const std::string& file) {
   if (const size_t bad = invalid_utf8_at(text); bad != std::string::npos) fail(file, ": not UTF-8 (byte ", bad, ")");
   YAML::Node root;
   try {
@@ -50,7 +46,67 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file, const st
   if (!root.IsMap()) fail(file, ": the config must be a mapping of keys");
   int64_t budget = kMaxConfigNodes;
   check_unique_keys(root, file, "", budget);
+  return root;
+}
 
+// Lays `top` over `base` (both mappings): a key in both whose values are both mappings is merged
+// key by key, any other key of `top` replaces the base's. Every key set from `top` is recorded in
+// `origin` as coming from `file` (its subtree's earlier records dropped).
+static void merge_over(YAML::Node base, const YAML::Node& top, const std::string& prefix, const std::string& file,
+                       std::map<std::string, std::string>& origin) {
+  for (auto it = top.begin(); it != top.end(); ++it) {
+    const std::string key = it->first.Scalar(), path = prefix.empty() ? key : prefix + "." + key;
+    if (it->second.IsMap() && base[key] && base[key].IsMap()) {
+      merge_over(base[key], it->second, path, file, origin);
+      continue;
+    }
+    base.remove(key);  // the file's own key node (its line) goes in, not a copy of the name
+    base.force_insert(it->first, it->second);
+    origin.erase(origin.lower_bound(path + "."), origin.lower_bound(path + "/"));  // '/' follows '.'
+    origin[path] = file;
+  }
+}
+
+namespace fs = std::filesystem;
+
+// `file` with the configs it includes merged under it (load_yaml). `chain`: the files being read,
+// outermost first, to refuse a cycle; `reads` counts files read, to bound a diamond of includes.
+static YAML::Node resolve_includes(const std::string& file, ConfigSource& src, std::vector<std::string>& chain, int& reads) {
+  YAML::Node own = parse_document(read_file(file), file);
+  const YAML::Node include = own["include"];
+  if (!include) return own;
+  const std::string where = file + ":" + std::to_string(include.Mark().line + 1) + ": include";
+  std::vector<std::string> names;
+  if (include.IsScalar()) names.push_back(include.Scalar());
+  else if (include.IsSequence())
+    for (const YAML::Node& n : include) {
+      if (!n.IsScalar()) fail(where, ": expected a file name or a list of file names");
+      names.push_back(n.Scalar());
+    }
+  else fail(where, ": expected a file name or a list of file names");
+  own.remove("include");
+  chain.push_back(fs::weakly_canonical(file).string());
+  YAML::Node merged(YAML::NodeType::Map);
+  for (const std::string& name : names) {
+    const fs::path path = fs::path(file).parent_path() / name;
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) fail(where, ": ", name, ": no such file (", path.string(), ")");
+    const std::string canonical = fs::weakly_canonical(path).string();
+    if (std::find(chain.begin(), chain.end(), canonical) != chain.end()) {
+      std::string cycle;
+      for (const std::string& f : chain) cycle += f + " -> ";
+      fail(where, ": ", name, " includes itself: ", cycle + canonical);
+    }
+    if (++reads > kMaxConfigIncludes) fail(where, ": more than ", kMaxConfigIncludes, " files included in all");
+    merge_over(merged, resolve_includes(path.string(), src, chain, reads), "", path.string(), src.origin);
+  }
+  chain.pop_back();
+  merge_over(merged, own, "", file, src.origin);
+  return merged;
+}
+
+// key.sub=value overrides, in order, over `root`.
+static void apply_overrides(YAML::Node root, const std::vector<std::string>& overrides, ConfigSource& src) {
   for (const std::string& ov : overrides) {
     const size_t eq = ov.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -87,6 +143,24 @@ YAML::Node parse_yaml(const std::string& text, const std::string& file, const st
     }
     src.overridden[path] = ov;
   }
+}
+
+YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides, ConfigSource& src) {
+  src.file = file;
+  std::vector<std::string> chain;
+  int reads = 0;
+  YAML::Node root = resolve_includes(file, src, chain, reads);
+  apply_overrides(root, overrides, src);
+  return root;
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& file, const std::vector<std::string>& overrides,
+                      ConfigSource& src) {
+  src.file = file;
+  YAML::Node root = parse_document(text, file);
+  if (const YAML::Node include = root["include"])
+    fail(file, ":", include.Mark().line + 1, ": include: only a config read from a file can include others");
+  apply_overrides(root, overrides, src);
   return root;
 }
 

@@ -29,6 +29,16 @@ namespace coopgen {
 struct ConfigSource {
   std::string file;                               // shown in every message
   std::map<std::string, std::string> overridden;  // dotted path -> "path=value" as given
+  std::map<std::string, std::string> origin;      // dotted path -> the file it was read from (include:)
+  // The file a key at `path` was read from: the nearest recorded ancestor's, else `file`.
+  const std::string& file_of(std::string path) const {
+    for (;;) {
+      if (auto it = origin.find(path); it != origin.end()) return it->second;
+      const size_t dot = path.rfind('.');
+      if (dot == std::string::npos) return file;
+      path.resize(dot);
+    }
+  }
 };
 
 enum class Need { Optional, Required };
@@ -159,8 +169,9 @@ class ConfigReader {
     auto ov = src_.overridden.find(path);
     if (ov != src_.overridden.end()) fail("command-line override '", ov->second, "': ", path, ": ", what);
     const YAML::Mark mark = at.IsDefined() ? at.Mark() : node_.Mark();
-    if (mark.line >= 0) fail(src_.file, ":", mark.line + 1, ": ", path, ": ", what);
-    fail(src_.file, ": ", path, ": ", what);
+    const std::string& file = src_.file_of(at.IsDefined() ? path : path_);
+    if (mark.line >= 0) fail(file, ":", mark.line + 1, ": ", path, ": ", what);
+    fail(file, ": ", path, ": ", what);
   }
 
   YAML::Node node_;
@@ -203,13 +214,18 @@ class ConfigWriter {
   YAML::Emitter& out_;
 };
 
-// Parses `file` (missing, not a regular file, or malformed: one-line error naming it), applies
+// Parses `file` (missing, not a regular file, or malformed: one-line error naming it) and the
+// configs it includes (`include: base.yaml` or a list, relative to the file: each included file's
+// keys first, in order, then the file's own on top, mappings merged key by key and any other value
+// replaced; a missing file, a cycle or more than kMaxConfigIncludes files read is an error at the
+// include's line; errors in an included key name the file it came from), applies
 // `key.sub=value` overrides, and returns the YAML tree with a record of what came from the command
 // line. An override's value is the text after '=' as it stands ("run_dir=runs/exp #3" is that
 // folder; no YAML comment or tag is interpreted); a value wholly in quotes is that YAML quoted
 // string (key="" is empty), and one starting with '[' or '{' a YAML flow list or map. A tree that expands to more than kMaxConfigNodes nodes (YAML aliases nested in
 // aliases) is refused.
 inline constexpr int64_t kMaxConfigNodes = 100000;
+inline constexpr int kMaxConfigIncludes = 64;
 YAML::Node load_yaml(const std::string& file, const std::vector<std::string>& overrides,
                      ConfigSource& src);
 // The same from a config's text; `name` (its file) starts every error message.

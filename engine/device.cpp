@@ -13,18 +13,14 @@
 #ifdef COOPGEN_WITH_CUDA
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+
+#include "kernels/cuda/check.h"
 #endif
 
 namespace coopgen::device {
 
 #ifdef COOPGEN_WITH_CUDA
 
-#define CG_CUDA_CHECK(call)                                                              \
-  do {                                                                                   \
-    cudaError_t err_ = (call);                                                           \
-    if (err_ != cudaSuccess) ::coopgen::fail("CUDA error in ", #call, ": ", cudaGetErrorString(err_), \
-                                             " (", __FILE__, ":", __LINE__, ")");           \
-  } while (0)
 
 bool cuda_compiled() { return true; }
 
@@ -71,8 +67,8 @@ struct Context {
   Context() {
     require_cuda();
     CG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-    if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) fail("cuBLAS: cublasCreate failed");
-    cublasSetStream(cublas, stream);
+    CG_CUDA_CHECK(cublasCreate(&cublas));
+    CG_CUDA_CHECK(cublasSetStream(cublas, stream));
     CG_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&verdicts), kMaxDeferred * sizeof(int32_t)));
   }
 };
@@ -152,12 +148,12 @@ Graph::Graph(const std::function<void()>& body) : captured_(std::make_unique<Cap
       throw;
     }
     const cudaError_t err = cudaStreamEndCapture(ctx.stream, &graph);
-    if (err != cudaSuccess) fail("CUDA graph: the capture failed: ", cudaGetErrorString(err));
+    cuda_check(err, "CUDA graph: the capture failed");
     close();
     cudaGraphExec_t exec = nullptr;
     const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
     cudaGraphDestroy(graph);
-    if (made != cudaSuccess) fail("CUDA graph: cudaGraphInstantiate: ", cudaGetErrorString(made));
+    cuda_check(made, "CUDA graph: cudaGraphInstantiate");
     exec_ = exec;
   } catch (...) {
     if (ctx.capture) close();
@@ -255,7 +251,7 @@ void* cublas_handle() { return context().cublas; }
 
 void check_last_error(const char* what) {
   cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) fail("CUDA error after ", what, ": ", cudaGetErrorString(err));
+  cuda_check(err, "CUDA error after ", what);
 }
 
 #else  // no CUDA backend in this build

@@ -376,7 +376,7 @@ static Samples draw(const Tensor& logits, const SamplingConfig& cfg, const Tenso
             Tensor::empty({n}, logits.dtype(), logits.device())};
   std::vector<Tensor> in{logits.detach().contiguous()};
   if (stream.defined()) in.push_back(stream);
-  run<Op::SampleLogits>(in, {s.logp, s.logq, s.tokens}, {cfg.temperature, cfg.top_k, cfg.top_p, cfg.mix, seed, offset});
+  run<Op::SampleLogits>(in, {s.logp, s.logq, s.tokens}, SampleParams{cfg, seed, offset});
   return s;
 }
 

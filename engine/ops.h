@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/config.h"
 #include "engine/tensor.h"
+#include "kernels/params.h"
 
 namespace coopgen {
 
@@ -90,14 +91,8 @@ Tensor sum_squares(const Tensor& x);
 // truncated to top_k and to the top_p nucleus, optionally mixed with the untruncated tempered p
 // (see kernels/cpu/sampling.h); draws use the Philox stream (seed, offset + row/4 blocks), so the
 // same call gives the same tokens on CPU and CUDA.
-struct SamplingConfig {
-  double temperature = 1.0;  // ≤ 0: greedy
-  int64_t top_k = 0;         // 0: off
-  double top_p = 1.0;        // 1: off
-  // ε: q̂ = ε·p_τ + (1 − ε)·truncated(p_τ) per token, a mixture of sampling distributions (defensive
-  // importance sampling, Hesterberg 1995): the truncated part concentrates the draws where p is
-  // high, the ε part keeps every token possible, so no weight q/q̂ is unbounded. 0: truncation only.
-  double mix = 0.0;
+// The settings (kernels/params.h, SamplerSettings) with their config keys.
+struct SamplingConfig : SamplerSettings {
   template <class V> void visit(V& v) {
     v("temperature", temperature, Range{0, kUnbounded});  // 0: greedy
     v("top_k", top_k, Range{0, kUnbounded});

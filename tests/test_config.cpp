@@ -70,6 +70,44 @@ TEST_CASE("config errors name file:line and the key path", "[config]") {
   REQUIRE_THROWS_WITH(load_config<RunConfig>(fs::temp_directory_path().string()), Contains(": is a folder, not a file"));
 }
 
+TEST_CASE("include: a base's keys under the file's own, mappings merged, errors naming the file they are in", "[config]") {
+  using Catch::Contains;
+  yaml_file("inc_base.yaml", "seed: 3\noptim:\n  lr: 1.0e-3\n  beta2: 0.95\n  schedule: {kind: cosine, total_steps: 50}\n"
+                            "sampling: {top_k: 5}\n");
+  yaml_file("inc_mid.yaml", "include: inc_base.yaml\nrun_dir: runs/mid\noptim: {beta2: 0.98}\n");
+  const std::string child = yaml_file("inc_child.yaml", "include: [inc_mid.yaml]\nseed: 4\noptim:\n  schedule: {total_steps: 80}\n");
+  // What the merge must give, written out by hand: later files win key by key inside mappings.
+  const std::string flat = yaml_file("inc_flat.yaml", "seed: 4\nrun_dir: runs/mid\noptim:\n  lr: 1.0e-3\n  beta2: 0.98\n"
+                                                      "  schedule: {kind: cosine, total_steps: 80}\nsampling: {top_k: 5}\n");
+  REQUIRE(dump_config(load_config<RunConfig>(child)) == dump_config(load_config<RunConfig>(flat)));
+  REQUIRE(load_config<RunConfig>(child, {"optim.lr=0.5"}).optim.lr == 0.5);  // overrides still last
+  auto err = [](const std::string& name, const std::string& text) {
+    try {
+      load_config<RunConfig>(yaml_file(name, text));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  REQUIRE_THAT(err("inc_missing.yaml", "seed: 1\ninclude: nowhere.yaml\n"),
+               Contains("inc_missing.yaml:2: include: nowhere.yaml: no such file"));
+  yaml_file("inc_a.yaml", "include: inc_b.yaml\n");
+  yaml_file("inc_b.yaml", "seed: 2\ninclude: [inc_a.yaml]\n");
+  REQUIRE_THAT(err("inc_top.yaml", "include: inc_a.yaml\n"), Contains("inc_b.yaml:2: include: inc_a.yaml includes itself: ") &&
+                                                               Contains("inc_a.yaml -> ") && Contains("inc_b.yaml -> "));
+  REQUIRE_THAT(err("inc_self.yaml", "include: inc_self.yaml\n"), Contains("inc_self.yaml:1: include: inc_self.yaml includes itself"));
+  REQUIRE_THAT(err("inc_kind.yaml", "include: {a: 1}\n"), Contains("inc_kind.yaml:1: include: expected a file name or a list"));
+  // A bad key inside the base is reported in the base, at its line, however it was reached.
+  yaml_file("inc_bad_base.yaml", "seed: 1\noptim:\n  lr: fast\n");
+  REQUIRE_THAT(err("inc_uses_bad.yaml", "include: inc_bad_base.yaml\nseed: 2\n"),
+               Contains("inc_bad_base.yaml:3: optim.lr: expected a number, got 'fast'"));
+  REQUIRE_THAT(err("inc_own_bad.yaml", "include: inc_base.yaml\noptim: {lrr: 1}\n"), Contains("inc_own_bad.yaml:2: optim.lrr: unknown key"));
+  // A config given as text (the fuzzers) has no folder to include from.
+  ConfigSource src;
+  REQUIRE_THROWS_WITH(parse_yaml("include: base.yaml\n", "text.yaml", {}, src),
+                      Contains("text.yaml:1: include: only a config read from a file can include others"));
+}
+
 TEST_CASE("an override's value is the text after '='", "[config]") {
   // c30: "run_dir=runs/exp #3" lost " #3" to a YAML comment.
   const std::string f = yaml_file("ov.yaml", "seed: 1\n");

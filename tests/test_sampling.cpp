@@ -96,6 +96,22 @@ TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sa
   REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, 0, 0.9, 1.5}, 1, 0), Catch::Contains("mix in [0, 1]"));
 }
 
+TEST_CASE("the sampler's settings: truncation, greedy and q = p asked once; the graph key tells every field apart", "[sampling]") {
+  const SamplerSettings p{}, greedy{0.0, 0, 1.0}, top_k{1.0, 5, 1.0}, top_p{1.0, 0, 0.9};
+  REQUIRE(p.is_p());
+  REQUIRE_FALSE(p.truncated(10));
+  REQUIRE(greedy.greedy());
+  REQUIRE_FALSE(greedy.is_p());
+  REQUIRE(top_k.truncated(10));
+  REQUIRE_FALSE(top_k.truncated(5));  // k at or past the vocabulary keeps every token
+  REQUIRE_FALSE(top_k.is_p());
+  REQUIRE(top_p.truncated(1000000));
+  // Each field changed alone changes the key (a graph captured at other settings is never replayed).
+  const SamplerSettings changed[] = {{0.5, 0, 1.0, 0.0}, {1.0, 3, 1.0, 0.0}, {1.0, 0, 0.7, 0.0}, {1.0, 0, 1.0, 0.2}};
+  for (const SamplerSettings& c : changed) REQUIRE(c.key() != p.key());
+  REQUIRE(SamplerSettings{}.key() == p.key());
+}
+
 TEST_CASE("a row whose logits define no distribution gets token -1; the others are drawn as usual", "[sampling]") {
   const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
   const std::vector<double> rows{0.1, 0.2, 0.3, nan, 0.1, 0.2,   // NaN
@@ -103,7 +119,7 @@ TEST_CASE("a row whose logits define no distribution gets token -1; the others a
                                  -inf, -inf, -inf, -inf, -inf, -inf,  // nothing possible
                                  0.1, -inf, 2.0, 0.4, -inf, 0.2};     // fine: −inf is an impossible token
   const Tensor logits = Tensor::from(rows, {4, 6});
-  for (const SamplingConfig& cfg : {SamplingConfig{}, SamplingConfig{0.0, 0, 1.0}, SamplingConfig{1.0, 3, 0.9, 0.5}}) {
+  for (const SamplingConfig& cfg : {SamplingConfig{}, SamplingConfig{{0.0, 0, 1.0}}, SamplingConfig{{1.0, 3, 0.9, 0.5}}}) {
     const Samples s = sample_logits(logits, cfg, 3, 1);
     const std::vector<int32_t> t = s.tokens.to_vector<int32_t>();
     const std::vector<double> lp = s.logp.to_vector<double>();

@@ -12,6 +12,7 @@ namespace coopgen::cpu {
 template <class T>
 void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,
                    const SampleParams& a) {
+  const SamplerSettings& q = a.q;
   std::vector<double> e(static_cast<size_t>(vocab)), sorted;
   for (int64_t n = 0; n < rows; ++n) {
     const T* z = logits + n * vocab;
@@ -30,21 +31,21 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
     double s = 0;
     for (int64_t v = 0; v < vocab; ++v) s += std::exp(double(z[v]) - zmax);
     const double lse = zmax + std::log(s);
-    if (a.temperature <= 0) {
+    if (q.greedy()) {
       tokens[n] = int32_t(argmax);
       logp[n] = T(double(z[argmax]) - lse);
       logq[n] = T(0);
       continue;
     }
     // Unnormalised tempered probabilities, the largest equal to 1.
-    for (int64_t v = 0; v < vocab; ++v) e[size_t(v)] = std::exp((double(z[v]) - zmax) / a.temperature);
+    for (int64_t v = 0; v < vocab; ++v) e[size_t(v)] = std::exp((double(z[v]) - zmax) / q.temperature);
     double threshold = 0;  // keep tokens with e ≥ threshold
-    if (a.top_k > 0 && a.top_k < vocab) {
+    if (q.cuts_top_k(vocab)) {
       sorted = e;
-      std::nth_element(sorted.begin(), sorted.begin() + (a.top_k - 1), sorted.end(), std::greater<>());
-      threshold = sorted[size_t(a.top_k - 1)];
+      std::nth_element(sorted.begin(), sorted.begin() + (q.top_k - 1), sorted.end(), std::greater<>());
+      threshold = sorted[size_t(q.top_k - 1)];
     }
-    if (a.top_p < 1.0) {
+    if (q.cuts_top_p()) {
       sorted.clear();
       double mass = 0;
       for (double x : e)
@@ -53,7 +54,7 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
       double acc = 0;
       for (double x : sorted) {
         acc += x;
-        if (acc >= a.top_p * mass) {
+        if (acc >= q.top_p * mass) {
           threshold = x;
           break;
         }
@@ -66,8 +67,8 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
     }
     // The mixture's component, chosen by u itself, and u rescaled within it.
     double u = double(philox::uniform(a.seed, a.offset, uint64_t(n)));
-    const bool from_all = a.mix > 0 && u < a.mix;
-    u = from_all ? u / a.mix : a.mix > 0 ? (u - a.mix) / (1 - a.mix) : u;
+    const bool from_all = q.mix > 0 && u < q.mix;
+    u = from_all ? u / q.mix : q.mix > 0 ? (u - q.mix) / (1 - q.mix) : u;
     const double floor = from_all ? 0.0 : threshold, target = u * (from_all ? all : kept);
     double acc = 0;
     int64_t token = -1;
@@ -80,7 +81,7 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
     const double et = e[size_t(token)];
     tokens[n] = int32_t(token);
     logp[n] = T(double(z[token]) - lse);
-    logq[n] = T(std::log(a.mix * et / all + (1 - a.mix) * (et >= threshold ? et / kept : 0.0)));
+    logq[n] = T(std::log(q.mix * et / all + (1 - q.mix) * (et >= threshold ? et / kept : 0.0)));
   }
 }
 

@@ -53,8 +53,7 @@ void attention_backward(float* dq_acc, E* dq, E* dk, E* dv, float* delta, const 
   CG_CHECK(s.dim >= 1 && s.dim <= kMaxDim, "cuda attention: head dimension ", s.dim, " (at most ", kMaxDim, ")");
   CG_CHECK(s.kv_rows == s.tk, "cuda attention backward: K and V must be contiguous");
   const int64_t rows = s.batch * s.heads * s.tq;
-  if (rows && cudaMemsetAsync(dq_acc, 0, size_t(rows * s.dim) * sizeof(float), st) != cudaSuccess)
-    fail("cuda attention: clearing dq failed");
+  if (rows) cuda_check(cudaMemsetAsync(dq_acc, 0, size_t(rows * s.dim) * sizeof(float), st), "cuda attention: clearing dq");
   if (s.tk > 0 && s.batch * s.heads > 0) {
     if (rows)
       launch("attention_delta", attention_delta_kernel<E>, grid_for(rows * 32), kBlock, 0, st, delta, o, dout, rows,

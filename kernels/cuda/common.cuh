@@ -10,6 +10,7 @@
 
 #include "core/counters.h"
 #include "core/error.h"
+#include "kernels/cuda/check.h"
 
 // Dynamic shared memory is declared through this macro: the emulator binds it at run time.
 #ifndef COOPGEN_SIM
@@ -42,9 +43,9 @@ inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8)
 inline int sm_count() {
   static const int n = [] {
     int device = 0, count = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || count < 1)
-      fail("CUDA: cannot query the number of multiprocessors");
+    cuda_check(cudaGetDevice(&device), "CUDA: cudaGetDevice");
+    cuda_check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "CUDA: the number of multiprocessors");
+    if (count < 1) fail("CUDA: the device reports ", count, " multiprocessors");
     return count;
   }();
   return n;
@@ -69,13 +70,12 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
   static std::unordered_map<const void*, size_t> opted_in;
   size_t& opted = opted_in[reinterpret_cast<const void*>(kernel)];
   if (smem > 48 * 1024 && smem > opted) {
-    const cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
-    if (err != cudaSuccess) fail("CUDA kernel ", name, ": ", smem, " bytes of shared memory: ", cudaGetErrorString(err));
+    cuda_check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)), "CUDA kernel ", name,
+               ": ", smem, " bytes of shared memory");
     opted = smem;
   }
   kernel<<<grid, block, smem, stream>>>(static_cast<Params>(args)...);
-  cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) fail("CUDA kernel ", name, " failed to launch: ", cudaGetErrorString(err));
+  cuda_check(cudaGetLastError(), "CUDA kernel ", name, " failed to launch");
 #endif
 }
 

@@ -30,9 +30,8 @@ void matmul(cublasHandle_t handle, C* c, const T* a, const T* b, int64_t batch, 
           : cublasSgemmStridedBatched(handle, op_b, op_a, int(n), int(m), int(k), &al, reinterpret_cast<const float*>(b),
                                       ldb > 0 ? ldb : 1, k * n, reinterpret_cast<const float*>(a), lda > 0 ? lda : 1,
                                       m * k, &be, reinterpret_cast<float*>(c), int(n), m * n, int(batch));
-  if (st != CUBLAS_STATUS_SUCCESS)
-    fail("cuBLAS ", stored_bf16 ? "gemm (bf16 storage)" : bf16 ? "gemm (bf16 tensor cores)" : "sgemm", " (batch ", batch,
-         ", ", m, "x", n, "x", k, ") failed: ", cublasGetStatusString(st));
+  cuda_check(st, "cuBLAS ", stored_bf16 ? "gemm (bf16 storage)" : bf16 ? "gemm (bf16 tensor cores)" : "sgemm", " (batch ",
+             batch, ", ", m, "x", n, "x", k, ")");
 }
 
 template void matmul<float, float>(cublasHandle_t, float*, const float*, const float*, int64_t, int64_t, int64_t,

@@ -246,8 +246,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   const int64_t n = blockIdx.x;
   const float* z = logits + n * vocab;
-  const bool greedy = a.temperature <= 0;
-  const float inv_t = greedy ? 1.0f : float(1.0 / a.temperature);
+  const bool greedy = a.q.greedy();
+  const float inv_t = greedy ? 1.0f : float(1.0 / a.q.temperature);
   const float scale = kLog2e * inv_t;
 
   // Pass 1: the segment [begin, end) of this warp, then the warps combined.
@@ -285,14 +285,13 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
 
   const RowView r{staged ? row_stage : z, vocab, zmax, scale};
   unsigned threshold = 0;  // keep the tokens whose key is ≥ threshold
-  const bool top_k = a.top_k > 0 && a.top_k < vocab, top_p = a.top_p < 1.0;
-  if (top_k) threshold = radix_select<false>(r, 0, float(a.top_k), sh);
-  if (top_p) threshold = radix_select<true>(r, threshold, float(a.top_p), sh);
+  if (a.q.cuts_top_k(vocab)) threshold = radix_select<false>(r, 0, float(a.q.top_k), sh);
+  if (a.q.cuts_top_p()) threshold = radix_select<true>(r, threshold, float(a.q.top_p), sh);
 
   // Each segment's kept mass: from pass 1 without truncation, else one more pass.
   const float all = wmax > -INFINITY ? mine.tempered * exp2f((wmax - zmax) * scale) : 0.0f;
   float kept_here = all;  // this warp's segment's mass in the truncated component
-  if (top_k || top_p) {
+  if (a.q.truncated(vocab)) {
     kept_here = 0;
     for (int64_t v = begin + lane; v < end; v += 32) {
       const float zv = r.z[v];
@@ -308,7 +307,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
     for (unsigned w = 0; w < warps; ++w) kept += sh.seg_tempered[w], total += sh.seg_all[w];
     bool from_all;
     const float u =
-        mixture_uniform(draw_uniform(a, stream, n), float(a.mix), &from_all);
+        mixture_uniform(draw_uniform(a, stream, n), float(a.q.mix), &from_all);
     const float* mass = from_all ? sh.seg_all : sh.seg_tempered;
     float acc = 0;
     for (unsigned w = 0; w < warps; ++w) acc += mass[w];
@@ -324,8 +323,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
     if (lane == 0) {
       tokens[n] = int32_t(t);
       logp[n] = z[t] - lse;
-      if (a.mix > 0) {  // q̂(t) = ε·e/Σe + (1 − ε)·[t kept]·e/Σ_kept e
-        const float et = r.e(z[t]), mix = float(a.mix);
+      if (a.q.mix > 0) {  // q̂(t) = ε·e/Σe + (1 − ε)·[t kept]·e/Σ_kept e
+        const float et = r.e(z[t]), mix = float(a.q.mix);
         logq[n] = logf(mix * et / sh.all_mass + (order_key(z[t]) >= threshold ? (1 - mix) * et / sh.kept_mass : 0.0f));
       } else {
         logq[n] = (z[t] - zmax) * inv_t - logf(sh.kept_mass);
@@ -375,7 +374,7 @@ __global__ void __launch_bounds__(kMergeThreads)
   const int64_t n = blockIdx.x;
   const float* z = logits + n * vocab;
   const float* pn = part + n * chunks * 4;
-  const float inv_t = float(1.0 / a.temperature), scale = kLog2e * inv_t;
+  const float inv_t = float(1.0 / a.q.temperature), scale = kLog2e * inv_t;
   if (threadIdx.x == 0) {  // merge the chunks, draw u, pick the chunk holding u·M
     float m = -INFINITY, bad = 0;
     for (int c = 0; c < chunks; ++c) m = fmaxf(m, pn[4 * c]), bad = fmaxf(bad, pn[4 * c + 3]);
@@ -392,7 +391,7 @@ __global__ void __launch_bounds__(kMergeThreads)
       // u as the one-block kernel uses it (here both mixture components are p_τ), so both kernels
       // draw the CPU's token.
       bool from_all;
-      target = mixture_uniform(draw_uniform(a, stream, n), float(a.mix), &from_all) * t;
+      target = mixture_uniform(draw_uniform(a, stream, n), float(a.q.mix), &from_all) * t;
       chosen = pick_bin(chunk_mass, chunks, 0.0f, target, &start);
     } else {
       tokens[n] = -1, logp[n] = logq[n] = NAN;  // no distribution: the caller names the row
@@ -428,8 +427,7 @@ int sample_block(int64_t vocab) { return vocab >= 16384 ? 1024 : vocab >= 4096 ?
 }  // namespace
 
 int sample_chunks(int64_t rows, int64_t vocab, const SampleParams& args) {
-  const bool truncated = (args.top_k > 0 && args.top_k < vocab) || args.top_p < 1.0;
-  if (args.temperature <= 0 || truncated || rows <= 0 || vocab < 4 * kChunkMin) return 1;
+  if (args.q.greedy() || args.q.truncated(vocab) || rows <= 0 || vocab < 4 * kChunkMin) return 1;
   const int64_t fill = (2 * int64_t(sm_count()) + rows - 1) / rows;  // blocks per row to give every SM two
   const int64_t most = std::min<int64_t>(vocab / kChunkMin, kMaxChunks);
   return int(std::max<int64_t>(1, std::min(fill, most)));
@@ -446,7 +444,7 @@ void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, 
   if (const int chunks = sample_chunks(rows, vocab, args); chunks > 1) {
     CG_CHECK(workspace, "CUDA kernel sample_logits: no workspace for ", chunks, " chunks per row");
     const int64_t chunk = (vocab + chunks - 1) / chunks;
-    const float inv_t = float(1.0 / args.temperature);
+    const float inv_t = float(1.0 / args.q.temperature);
     launch("sample_logits_chunks", sample_chunk_kernel, dim3(unsigned(chunks), unsigned(rows)), kChunkThreads, 0, s,
            workspace, logits, vocab, chunk, kLog2e * inv_t, inv_t != 1.0f);
     launch("sample_logits_merge", sample_merge_kernel, unsigned(rows), kMergeThreads, 0, s, tokens, logp, logq, logits,
@@ -455,14 +453,13 @@ void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, 
   }
   static const size_t stage_limit = [] {
     int device = 0, optin = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess)
-      fail("CUDA kernel sample_logits: cannot read the device's shared memory limit");
+    cuda_check(cudaGetDevice(&device), "CUDA kernel sample_logits: cudaGetDevice");
+    cuda_check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+               "CUDA kernel sample_logits: the device's shared memory limit");
     return size_t(optin) > sizeof(SampleShared) ? size_t(optin) - sizeof(SampleShared) : 0;
   }();
-  const bool truncated = args.temperature > 0 && ((args.top_k > 0 && args.top_k < vocab) || args.top_p < 1.0);
   const size_t bytes = size_t(vocab) * sizeof(float);
-  const bool staged = truncated && bytes <= stage_limit;
+  const bool staged = !args.q.greedy() && args.q.truncated(vocab) && bytes <= stage_limit;
   launch("sample_logits", sample_kernel, unsigned(rows), sample_block(vocab), staged ? bytes : 0, s, tokens, logp,
          logq, logits, vocab, args, stream, staged);
 }

@@ -167,9 +167,9 @@ void record_step(Tensor& record, int64_t t, const Samples& s) {
 // the Philox stride between steps, the sampler's settings, and the weights' addresses. The seed
 // and the group's Philox row are read from memory at each replay.
 std::vector<int64_t> graph_key(const Generator& g, const RowGroup& group, const SamplingConfig& cfg) {
-  auto bits = [](double x) { return std::bit_cast<int64_t>(x); };
   std::vector<int64_t> key{int64_t(group.rows.size()), int64_t(group.contexts[0]->size()), group.length,
-                           int64_t(group.stream_stride), bits(cfg.temperature), cfg.top_k, bits(cfg.top_p), bits(cfg.mix)};
+                           int64_t(group.stream_stride)};
+  for (const int64_t word : cfg.key()) key.push_back(word);
   for (const auto& [name, p] : g.params()) key.push_back(std::bit_cast<int64_t>(p.raw_data()));
   return key;
 }

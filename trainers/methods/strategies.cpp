@@ -12,8 +12,6 @@ namespace coopgen {
 
 namespace {
 
-bool is_p(const SamplingConfig& s) { return s.temperature == 1.0 && s.top_k == 0 && s.top_p >= 1.0; }
-
 // GAN: REINFORCE with the reward D(y) on samples from p.
 WeightedSamples gan_weigh(SampledSet drawn, const std::vector<double>& x, const AdversarialConfig& cfg, uint64_t) {
   std::vector<double> d(x.size());
@@ -89,7 +87,7 @@ Strategy strategy_for(const RunConfig& cfg) {
     fail("decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q: set decoding.weights importance");
   if (cfg.method == "gcn" && dec.decoder != "sample" && dec.weights == "uniform") return {a.samples, uniform_weigh};
   if (cfg.method == "gan") {
-    if (!is_p(a.proposal))
+    if (!a.proposal.is_p())
       fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
     return {a.samples, gan_weigh};
   }

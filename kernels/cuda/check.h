@@ -1,0 +1,23 @@
+// The one spelling of a CUDA runtime, cuBLAS or NCCL status check (NCCL's overload sits beside its
+// include, engine/communicator.cpp): cuda_check(status, what...) throws coopgen::Error
+// "what...: <the library's own text>" unless the status is success. `what` names the call and its
+// subject (the kernel, the size, the rank). CG_CUDA_CHECK(call) is the same with the call's own
+// source text as `what`. Every call whose status can fail goes through one of them.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include "core/error.h"
+
+namespace coopgen {
+
+template <class... What> void cuda_check(cudaError_t status, const What&... what) {
+  if (status != cudaSuccess) fail(what..., ": ", cudaGetErrorString(status));
+}
+template <class... What> void cuda_check(cublasStatus_t status, const What&... what) {
+  if (status != CUBLAS_STATUS_SUCCESS) fail(what..., ": ", cublasGetStatusString(status));
+}
+
+}  // namespace coopgen
+
+#define CG_CUDA_CHECK(call) ::coopgen::cuda_check((call), #call)
