@@ -99,7 +99,8 @@ void mpi_sum(void* data, int count, MPI_Datatype type, const char* call) {
 #endif
 
 #ifdef COOPGEN_WITH_NCCL
-// NCCL's overload of the one status check (kernels/cuda/check.h).
+// NCCL's overload of the one status check (kernels/cuda/check.h), beside the CUDA ones.
+using coopgen::cuda_check;
 template <class... What> void cuda_check(ncclResult_t status, const What&... what) {
   if (status != ncclSuccess) fail(what..., ": ", ncclGetErrorString(status));
 }
