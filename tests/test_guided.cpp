@@ -175,7 +175,7 @@ TEST_CASE("every decoder stops, naming row and step, when the generator's logits
   REQUIRE_THROWS_WITH(rerank_sequences(g, d, prompts, 4, {}, RerankConfig{}, 1), Catch::Contains("decoding (sample)"));
 }
 
-TEST_CASE("the optimal discriminator's logit is β·(log p* − log p), its guide agrees, its noise is fixed", "[models][decoding]") {
+TEST_CASE("the optimal discriminator's logit is β·(log p* − log p), its guide agrees, its noise is fixed", "[models][decoding][slow]") {
   if (!std::filesystem::exists(oracle_path())) {
     WARN("skipped: " << oracle_path() << " not found");
     return;

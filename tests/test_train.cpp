@@ -102,7 +102,7 @@ TEST_CASE("dropout: masks from the step, so a resumed run continues bit-identica
   REQUIRE(task.nll(g, task.test) == task.nll(plain, task.test));
 }
 
-TEST_CASE("adversarial methods resume bit-identically: both models, both optimisers, every stream", "[train]") {
+TEST_CASE("adversarial methods resume bit-identically: both models, both optimisers, every stream", "[train][slow]") {
   if (!fs::exists(oracle_file())) {
     WARN("skipped: " << oracle_file() << " not found");
     return;
