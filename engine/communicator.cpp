@@ -104,26 +104,29 @@ using coopgen::cuda_check;
 template <class... What> void cuda_check(ncclResult_t status, const What&... what) {
   if (status != ncclSuccess) fail(what..., ": ", ncclGetErrorString(status));
 }
+// A CUDA or NCCL call of this rank: "rank N: call: the library's text".
+template <class Status> void rank_check(Status status, const char* call) {
+  cuda_check(status, "rank ", world().rank, ": ", call);
+}
 
 ncclComm_t nccl_comm() {
   World& w = world();
   if (!w.nccl) {  // rank 0 creates the id, MPI carries it to the others
     ncclUniqueId id;
-    if (w.rank == 0) cuda_check(ncclGetUniqueId(&id), "rank ", world().rank, ": ncclGetUniqueId");
+    if (w.rank == 0) rank_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
     {
       Collective c("MPI_Bcast (NCCL unique id)");
       mpi_check(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast (NCCL unique id)");
     }
     Collective c("ncclCommInitRank");
-    cuda_check(ncclCommInitRank(&w.nccl, w.size, id, w.rank), "rank ", world().rank, ": ncclCommInitRank");
+    rank_check(ncclCommInitRank(&w.nccl, w.size, id, w.rank), "ncclCommInitRank");
   }
   return w.nccl;
 }
 
-
 cudaStream_t comm_stream() {
   World& w = world();
-  if (!w.comm_stream) cuda_check(cudaStreamCreateWithFlags(&w.comm_stream, cudaStreamNonBlocking), "rank ", world().rank, ": cudaStreamCreate");
+  if (!w.comm_stream) rank_check(cudaStreamCreateWithFlags(&w.comm_stream, cudaStreamNonBlocking), "cudaStreamCreate");
   return w.comm_stream;
 }
 #endif
@@ -316,12 +319,12 @@ void GradientReducer::start(Bucket& b) {
   float* data = b.buffer.data<float>();
 #ifdef COOPGEN_WITH_NCCL
   if (device == Device::CUDA) {  // the comm stream waits for the packing, then sums beside the backward pass
-    if (!b.event) cuda_check(cudaEventCreateWithFlags(&b.event, cudaEventDisableTiming), "rank ", world().rank, ": cudaEventCreate");
-    cuda_check(cudaEventRecord(b.event, static_cast<cudaStream_t>(device::stream())), "rank ", world().rank, ": cudaEventRecord");
-    cuda_check(cudaStreamWaitEvent(comm_stream(), b.event), "rank ", world().rank, ": cudaStreamWaitEvent");
-    cuda_check(ncclAllReduce(data, data, b.floats, ncclFloat32, ncclSum, nccl_comm(), comm_stream()),
-               "rank ", world().rank, ": ncclAllReduce (gradient bucket)");
-    cuda_check(cudaEventRecord(b.event, comm_stream()), "rank ", world().rank, ": cudaEventRecord");
+    if (!b.event) rank_check(cudaEventCreateWithFlags(&b.event, cudaEventDisableTiming), "cudaEventCreate");
+    rank_check(cudaEventRecord(b.event, static_cast<cudaStream_t>(device::stream())), "cudaEventRecord");
+    rank_check(cudaStreamWaitEvent(comm_stream(), b.event), "cudaStreamWaitEvent");
+    rank_check(ncclAllReduce(data, data, b.floats, ncclFloat32, ncclSum, nccl_comm(), comm_stream()),
+               "ncclAllReduce (gradient bucket)");
+    rank_check(cudaEventRecord(b.event, comm_stream()), "cudaEventRecord");
     return;
   }
 #endif
@@ -368,7 +371,7 @@ void GradientReducer::wait(Bucket& b) {
 #ifdef COOPGEN_WITH_NCCL
   if (b.buffer.device() == Device::CUDA) {
     Collective c("ncclAllReduce (gradient bucket)");
-    cuda_check(cudaEventSynchronize(b.event), "rank ", world().rank, ": ncclAllReduce (gradient bucket)");
+    rank_check(cudaEventSynchronize(b.event), "ncclAllReduce (gradient bucket)");
     return;
   }
 #endif

@@ -21,7 +21,6 @@ namespace coopgen::device {
 
 #ifdef COOPGEN_WITH_CUDA
 
-
 bool cuda_compiled() { return true; }
 
 bool cuda_available() {
@@ -250,8 +249,7 @@ double stream_elapsed_ms(const std::function<void()>& body) {
 void* cublas_handle() { return context().cublas; }
 
 void check_last_error(const char* what) {
-  cudaError_t err = cudaGetLastError();
-  cuda_check(err, "CUDA error after ", what);
+  cuda_check(cudaGetLastError(), "CUDA error after ", what);
 }
 
 #else  // no CUDA backend in this build

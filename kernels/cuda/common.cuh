@@ -39,12 +39,18 @@ inline unsigned grid_for(int64_t n, int block = kBlock, int64_t cap = 65535 * 8)
   return unsigned(g < 1 ? 1 : (g > cap ? cap : g));
 }
 
+// An attribute of the current GPU; `what` names it in the error.
+inline int device_attribute(cudaDeviceAttr attribute, const char* what) {
+  int device = 0, value = 0;
+  cuda_check(cudaGetDevice(&device), "CUDA: cudaGetDevice");
+  cuda_check(cudaDeviceGetAttribute(&value, attribute, device), "CUDA: ", what);
+  return value;
+}
+
 // The GPU's streaming multiprocessors, queried once (one GPU per process, chosen before first use).
 inline int sm_count() {
   static const int n = [] {
-    int device = 0, count = 0;
-    cuda_check(cudaGetDevice(&device), "CUDA: cudaGetDevice");
-    cuda_check(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "CUDA: the number of multiprocessors");
+    const int count = device_attribute(cudaDevAttrMultiProcessorCount, "the number of multiprocessors");
     if (count < 1) fail("CUDA: the device reports ", count, " multiprocessors");
     return count;
   }();

@@ -452,10 +452,7 @@ void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, 
     return;
   }
   static const size_t stage_limit = [] {
-    int device = 0, optin = 0;
-    cuda_check(cudaGetDevice(&device), "CUDA kernel sample_logits: cudaGetDevice");
-    cuda_check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
-               "CUDA kernel sample_logits: the device's shared memory limit");
+    const int optin = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, "the shared memory limit (sample_logits)");
     return size_t(optin) > sizeof(SampleShared) ? size_t(optin) - sizeof(SampleShared) : 0;
   }();
   const size_t bytes = size_t(vocab) * sizeof(float);
