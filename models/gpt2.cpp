@@ -60,11 +60,11 @@ Gpt2Shape read_gpt2_config(const std::string& dir) {
 Gpt2Shape parse_gpt2_config(const std::string& json, const std::string& path) {
   const Json::Value c = parse_json(json, path);
   // A size under any of its spellings, bounded as a config's (models/transformer.h).
-  auto count = [&](std::initializer_list<const char*> keys, int64_t most) -> int64_t {
+  auto count = [&](std::initializer_list<const char*> keys, int64_t least, int64_t most) -> int64_t {
     for (const char* k : keys)
       if (c.isMember(k)) {
-        if (!c[k].isUInt64() || c[k].asUInt64() == 0 || c[k].asUInt64() > uint64_t(most))
-          fail(path, ": ", k, " = ", json_text(c[k]).substr(0, 40), ": expected a whole number from 1 to ", most);
+        if (!c[k].isUInt64() || c[k].asUInt64() < uint64_t(least) || c[k].asUInt64() > uint64_t(most))
+          fail(path, ": ", k, " = ", json_text(c[k]).substr(0, 40), ": expected a whole number from ", least, " to ", most);
         return int64_t(c[k].asUInt64());
       }
     fail(path, ": ", *keys.begin(), " is missing");
@@ -73,7 +73,7 @@ Gpt2Shape parse_gpt2_config(const std::string& json, const std::string& path) {
   auto must = [&](const char* key, const Json::Value& want, const char* why) {
     if (c.isMember(key) && !(c[key] == want)) fail(path, ": ", key, " = ", json_text(c[key]).substr(0, 40), " (", why, ")");
   };
-  if (c.isMember("model_type") && c["model_type"] != "gpt2") fail(path, ": model_type ", c["model_type"].asString(), " is not gpt2");
+  if (c.isMember("model_type") && c["model_type"] != "gpt2") fail(path, ": model_type ", json_text(c["model_type"]).substr(0, 40), " is not gpt2");
   must("activation_function", "gelu_new", "coopgen's MLP has GPT-2's tanh GELU, gelu_new");
   must("scale_attn_weights", true, "coopgen scales attention by 1/sqrt(head dim)");
   must("scale_attn_by_inverse_layer_idx", false, "not in coopgen's attention");
@@ -83,11 +83,11 @@ Gpt2Shape parse_gpt2_config(const std::string& json, const std::string& path) {
   if (c.isMember("layer_norm_epsilon") && !(c["layer_norm_epsilon"].isNumeric() && std::fabs(c["layer_norm_epsilon"].asDouble() - 1e-5) < 1e-12))
     fail(path, ": layer_norm_epsilon must be 1e-05 (coopgen's LayerNorm)");
   Gpt2Shape s;
-  s.model.d_model = count({"n_embd", "hidden_size"}, kMaxDModel);
-  s.model.layers = count({"n_layer", "num_hidden_layers"}, kMaxLayers);
-  s.model.heads = count({"n_head", "num_attention_heads"}, kMaxHeads);
-  s.model.max_len = count({"n_positions", "max_position_embeddings", "n_ctx"}, kMaxPositions);
-  s.vocab = count({"vocab_size"}, kMaxVocab);
+  s.model.d_model = count({"n_embd", "hidden_size"}, 1, kMaxDModel);
+  s.model.layers = count({"n_layer", "num_hidden_layers"}, 1, kMaxLayers);
+  s.model.heads = count({"n_head", "num_attention_heads"}, 1, kMaxHeads);
+  s.model.max_len = count({"n_positions", "max_position_embeddings", "n_ctx"}, 2, kMaxPositions);
+  s.vocab = count({"vocab_size"}, 1, kMaxVocab);
   if (c.isMember("n_inner") && !c["n_inner"].isNull() && !(c["n_inner"].isUInt64() && int64_t(c["n_inner"].asUInt64()) == 4 * s.model.d_model))
     fail(path, ": n_inner must be null or 4·n_embd (coopgen's MLP)");
   if (s.model.d_model % s.model.heads != 0) fail(path, ": n_embd (", s.model.d_model, ") is not a multiple of n_head (", s.model.heads, ")");

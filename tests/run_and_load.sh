@@ -160,10 +160,12 @@ refuse h09_bleu_max "--max 12x" --only-line bleu --hyp "$data/te.txt" --ref "$da
 refuse h09_enumerate "--vocab 9 and --length 9: at most 4096 sequences" --only-line enumerate --out e9.csv --vocab 9 --length 9
 
 # 11. Sizes are bounded where they are read, with the file and key (g06 reached the allocator; c24
-#     ended in assertion text; g18 printed a JSON value over two lines).
-mkdir -p g06 g18; cp "$data"/gpt2/* g06/; cp "$data"/gpt2/* g18/
+#     ended in assertion text; g18 printed a JSON value over two lines; f33, a fuzzer's input: a
+#     model_type that is not a string ended in std::terminate).
+mkdir -p g06 g18 f33; cp "$data"/gpt2/* g06/; cp "$data"/gpt2/* g18/; cp "$data"/gpt2/* f33/
 sed -i 's/"n_layer": 2/"n_layer": 1000000000/' g06/config.json
 sed -i 's/"gelu_new"/"gelu"/' g18/config.json
+sed -i 's/"model_type": "gpt2"/"model_type": ["gpt2"]/' f33/config.json
 refuse g06_huge_n_layer "g06/config.json: n_layer = 1000000000: expected a whole number from 1 to 1024" train "${gpt2[@]}" model.init=hf_gpt2:g06
 refuse g06_yaml_layers "model.layers: 1000000000 is outside the allowed range" --only-line config --config oracle.yaml model.layers=1000000000
 refuse g06_memory "exceeds this machine's memory" train --config oracle.yaml run_dir=g06m model.d_model=65536 model.layers=1024 model.heads=1
@@ -174,6 +176,7 @@ refuse c24_heads "model.heads: 3 does not divide d_model (16)" --only-line train
 refuse c24_schedule "optim.schedule.total_steps: 10 must exceed warmup_steps (20)" --only-line config --config oracle.yaml \
   optim.schedule.kind=cosine optim.schedule.warmup_steps=20 optim.schedule.total_steps=10
 refuse c24_batch "train.batch_size (100) must be between 1 and the data size (64)" train --config oracle.yaml run_dir=c24b train.batch_size=100
+refuse f33_model_type 'f33/config.json: model_type ["gpt2"] is not gpt2' train "${gpt2[@]}" model.init=hf_gpt2:f33
 refuse g18_gelu "g18/config.json: activation_function = \"gelu\" (coopgen's MLP" train "${gpt2[@]}" model.init=hf_gpt2:g18
 
 echo "$failures failed"
