@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     GeneratorConfig eager_cfg = p->g;
     eager_cfg.decode_graphs = false;
     const Generator eager(eager_cfg, p->vocab, 1, dev);  // g's weights, its steps launched one by one on CUDA
-    const Discriminator d(p->d, p->vocab, 2, dev, /*causal=*/true);
+    const TransformerDiscriminator d(p->d, p->vocab, 2, dev, /*causal=*/true);
     const PrefixScorer score = learned_scorer(d, 0, dev);
     const Prompts prompts = Prompts::unconditional(0, n);
     MctsConfig mcts;

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     GeneratorConfig unfused_cfg = z.g, fused_cfg = z.g;
     fused_cfg.output_chunk = 4096;
     Generator unfused(unfused_cfg, z.vocab, 1, dev, precision), fused(fused_cfg, z.vocab, 1, dev, precision);
-    Discriminator d(z.g, z.vocab, 2, dev, /*causal=*/true, precision);
+    TransformerDiscriminator d(z.g, z.vocab, 2, dev, /*causal=*/true, precision);
     OptimConfig oc;
     AdamW opt_unfused(unfused.params(), oc), opt_fused(fused.params(), oc), opt_d(d.params(), oc);
 

@@ -92,15 +92,19 @@ class ConfigReader {
     }
   }
 
-  void one_of(const char* key, std::string& field, std::initializer_list<const char*> choices,
-              Need need = Need::Optional) {
+  // A string key whose value must be one of `choices` (a fixed list, or a registry's names).
+  void one_of(const char* key, std::string& field, const std::vector<std::string>& choices, Need need = Need::Optional) {
     (*this)(key, field, need);
     std::string list;
-    for (const char* c : choices) {
+    for (const std::string& c : choices) {
       if (field == c) return;
-      list += std::string(list.empty() ? "" : ", ") + c;
+      list += (list.empty() ? "" : ", ") + c;
     }
     error(lookup(key), child_path(key), "'" + field + "' is not one of: " + list);
+  }
+  void one_of(const char* key, std::string& field, std::initializer_list<const char*> choices,
+              Need need = Need::Optional) {
+    one_of(key, field, std::vector<std::string>(choices.begin(), choices.end()), need);
   }
 
   // A condition between keys (e.g. model.heads divides model.d_model), checked once `key` is read:
@@ -191,8 +195,10 @@ class ConfigWriter {
   template <class T> void operator()(const char* key, const T& field, const Range&, Need need = Need::Optional) {
     (*this)(key, field, need);
   }
-  void one_of(const char* key, const std::string& field, std::initializer_list<const char*>,
-              Need need = Need::Optional) {
+  template <class Choices> void one_of(const char* key, const std::string& field, const Choices&, Need need = Need::Optional) {
+    (*this)(key, field, need);
+  }
+  void one_of(const char* key, const std::string& field, std::initializer_list<const char*>, Need need = Need::Optional) {
     (*this)(key, field, need);
   }
   void require(const char*, bool, const std::string&) const {}

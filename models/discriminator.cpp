@@ -6,7 +6,7 @@
 
 namespace coopgen {
 
-Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal,
+TransformerDiscriminator::TransformerDiscriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal,
                              Precision precision)
     : net_(cfg, vocab, seed, device, "disc.", precision), causal_(causal) {
   params_ = net_.params();
@@ -18,13 +18,13 @@ Discriminator::Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint
   params_.emplace_back("disc.head.b", head_b_);
 }
 
-Tensor Discriminator::forward(const Tensor& ids, const Tensor& mask, std::optional<uint64_t> dropout_seed) const {
+Tensor TransformerDiscriminator::forward(const Tensor& ids, const Tensor& mask, std::optional<uint64_t> dropout_seed) const {
   CG_CHECK(mask.shape() == ids.shape(), "discriminator: mask ", describe(mask), " for ids ", describe(ids));
   const Tensor h = net_.encode(ids, causal_, mask, nullptr, dropout_seed).to(head_w_.dtype());  // [B, T, C], f32 for the head
   return linear(masked_mean(h, mask), head_w_, head_b_).reshape({ids.size(0)});
 }
 
-DiscriminatorPrefixCache::DiscriminatorPrefixCache(const Discriminator& d, int64_t rows)
+DiscriminatorPrefixCache::DiscriminatorPrefixCache(const TransformerDiscriminator& d, int64_t rows)
     : d_(d), cache_(d.net_.new_cache(rows)), committed_(size_t(rows), 0.0) {
   CG_CHECK(d.causal_, "discriminator prefix cache: D is bidirectional (discriminator.causal: false), so a committed "
                       "prefix's hidden states change with every token appended; only a causal D can be cached");
@@ -101,7 +101,7 @@ void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_
   mask = Tensor::from(m, {B, T}, device);
 }
 
-std::vector<double> discriminator_logits(const Discriminator& d, const std::vector<std::vector<int32_t>>& seqs,
+std::vector<double> discriminator_logits(const TransformerDiscriminator& d, const std::vector<std::vector<int32_t>>& seqs,
                                          int32_t pad, Device device) {
   NoGradGuard no_grad;
   std::vector<double> out;

@@ -28,9 +28,9 @@ class PrefixGuide {
 
 using DiscriminatorConfig = TransformerConfig;
 
-class Discriminator {
+class TransformerDiscriminator {
  public:
-  Discriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal = false,
+  TransformerDiscriminator(const DiscriminatorConfig& cfg, int64_t vocab, uint64_t seed, Device device, bool causal = false,
                 Precision precision = Precision::F32);
   // ids i32 [B, T], mask [B, T] (1 token, 0 padding; every row with at least one token) →
   // logits [B]; D = sigmoid(logit), trained with bce_with_logits. dropout_seed: a training pass
@@ -55,7 +55,7 @@ class Discriminator {
 class DiscriminatorPrefixCache {
  public:
   // Fails unless D is causal (a bidirectional D's h_t changes with every appended token).
-  DiscriminatorPrefixCache(const Discriminator& d, int64_t rows);
+  DiscriminatorPrefixCache(const TransformerDiscriminator& d, int64_t rows);
   // Appends ids i32 [rows, T] (T ≥ 1) to every row's committed prefix.
   void commit(const Tensor& ids);
   // D's logits on each row's committed prefix followed by ids[r, 0..last[r]] (ids i32 [rows, T];
@@ -72,7 +72,7 @@ class DiscriminatorPrefixCache {
  private:
   // w · Σ_{t ≤ last[r]} h[r, t] for each row of h [rows, T, C].
   std::vector<double> head_sums(const Tensor& h, const std::vector<int32_t>& last) const;
-  const Discriminator& d_;
+  const TransformerDiscriminator& d_;
   Transformer::Cache cache_;
   std::vector<double> committed_;  // w · Σ_t h_t over each row's committed prefix
   double bias_;                    // b
@@ -83,7 +83,7 @@ void pack_sequences(const std::vector<const std::vector<int32_t>*>& seqs, int32_
                     Tensor& mask);
 
 // D's logits on `seqs` (sequences or unfinished prefixes), without history, in batches of 256.
-std::vector<double> discriminator_logits(const Discriminator& d, const std::vector<std::vector<int32_t>>& seqs,
+std::vector<double> discriminator_logits(const TransformerDiscriminator& d, const std::vector<std::vector<int32_t>>& seqs,
                                          int32_t pad, Device device);
 
 }  // namespace coopgen

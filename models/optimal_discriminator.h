@@ -33,6 +33,7 @@ class OptimalDiscriminator {
   // The exact guide (candidates() = 0): one oracle step scores all V next tokens of every row.
   std::unique_ptr<PrefixGuide> guide(int64_t rows) const;
   double scale() const { return beta_; }
+  double noise_sd() const { return sigma_; }  // σ
   // The noise term σ·ε(y) of the sequence whose hash (engine/random.h) is h.
   double noise(uint64_t h) const;
   uint64_t hash(const std::vector<int32_t>& seq) const;

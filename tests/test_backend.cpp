@@ -609,7 +609,7 @@ TEST_CASE("cooperative decoding through the CUDA path: lookahead, cache-row gath
   {  // A causal D's prefix cache (the tree search's): committed contexts and a token, paths scored.
     DiscriminatorConfig dc;
     dc.d_model = 16, dc.layers = 2, dc.heads = 2, dc.max_len = 10, dc.init_std = 0.5;
-    const Discriminator dcpu(dc, 13, 6, Device::CPU, true), dgpu(dc, 13, 6, Device::CUDA, true);
+    const TransformerDiscriminator dcpu(dc, 13, 6, Device::CPU, true), dgpu(dc, 13, 6, Device::CUDA, true);
     const std::vector<std::vector<int32_t>> contexts{{1, 4}, {2, 9}, {3, 5}};
     const std::vector<const std::vector<int32_t>*> ctx{&contexts[0], &contexts[1], &contexts[2]};
     const std::unique_ptr<PrefixCache> pc = learned_scorer(dcpu, 0, Device::CPU).cached(ctx),

@@ -68,14 +68,14 @@ TEST_CASE("lookahead and cache row gathers give the logits of full recomputation
 }
 
 TEST_CASE("a causal D's prefix cache gives the logits of scoring whole prefixes", "[decoding]") {
-  // DiscriminatorPrefixCache against Discriminator::forward on the full sequences (mean pooling
+  // DiscriminatorPrefixCache against TransformerDiscriminator::forward on the full sequences (mean pooling
   // of the whole prefix, recomputed from scratch): contexts of 2 tokens, one committed step, then
   // paths of 1–3 tokens in one call, twice (scoring commits nothing); through the PrefixCache the
   // search uses, only the rows asked for; and one-token continuations, several per row (score_next).
   NoGradGuard no_grad;
   DiscriminatorConfig cfg;
   cfg.d_model = 16, cfg.layers = 2, cfg.heads = 2, cfg.max_len = 12, cfg.init_std = 0.5;  // logits of order 1
-  const Discriminator d(cfg, 11, 5, Device::CPU, /*causal=*/true);
+  const TransformerDiscriminator d(cfg, 11, 5, Device::CPU, /*causal=*/true);
   const std::vector<std::vector<int32_t>> contexts{{1, 4}, {2, 9}, {3, 5}};
   const std::vector<const std::vector<int32_t>*> ctx{&contexts[0], &contexts[1], &contexts[2]};
   const PrefixScorer scorer = learned_scorer(d, 0, Device::CPU);
@@ -101,7 +101,7 @@ TEST_CASE("a causal D's prefix cache gives the logits of scoring whole prefixes"
   for (size_t i = 0; i < 5; ++i) REQUIRE(got_next[i] == Approx(want_next[i]).margin(1e-5));
   REQUIRE(cache->score(paths, {0, 1, 2})[1] == Approx(want[1]).margin(1e-5));  // nothing committed
   // A bidirectional D has no cache: its h_t change with every token appended.
-  const Discriminator bi(cfg, 11, 5, Device::CPU, /*causal=*/false);
+  const TransformerDiscriminator bi(cfg, 11, 5, Device::CPU, /*causal=*/false);
   REQUIRE_FALSE(learned_scorer(bi, 0, Device::CPU).cached);
   REQUIRE_THROWS_WITH(DiscriminatorPrefixCache(bi, 3), Catch::Contains("bidirectional"));
 }
@@ -111,7 +111,7 @@ TEST_CASE("MCTS and the guided proposal with a causal D decode the same with and
   const Generator g = tiny_generator(11, 9, 3);
   DiscriminatorConfig cfg;
   cfg.d_model = 16, cfg.layers = 1, cfg.heads = 2, cfg.max_len = 12, cfg.init_std = 0.5;
-  const Discriminator d(cfg, 11, 8, Device::CPU, /*causal=*/true);
+  const TransformerDiscriminator d(cfg, 11, 8, Device::CPU, /*causal=*/true);
   const PrefixScorer cached = learned_scorer(d, 0, Device::CPU);
   const PrefixScorer whole = cached.logits;  // the same logits, no cache: every prefix scored afresh
   MctsConfig mcts;

@@ -97,7 +97,7 @@ TEST_CASE("the discriminator scores prefixes, ignores padding, and learns", "[mo
   cfg.heads = 2;
   cfg.max_len = 8;
   cfg.init_std = 0.3;
-  Discriminator d(cfg, 13, 3, Device::CPU);
+  TransformerDiscriminator d(cfg, 13, 3, Device::CPU);
   // Row 0 is "3 5 7" padded to 6 positions with token 11; row 1 is the same prefix padded with 2.
   Tensor ids = Tensor::from(std::vector<int32_t>{3, 5, 7, 11, 11, 11, 3, 5, 7, 2, 2, 2}, {2, 6});
   Tensor mask = Tensor::from(std::vector<float>{1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0}, {2, 6});

@@ -173,17 +173,15 @@ void apply_decoder_flag(ConfigArgs& a) {
     fail("--decoder '", decoder, "': expected sample, mcts, das, guided or rerank");
 }
 
-// For the cooperative decoders, the discriminator and its scorer (empty for the sampler): the
-// checkpoint folder's learned D, or with discriminator.kind optimal the oracle's D* of `g`.
+// For the cooperative decoders, the discriminator and its scorer (empty for the sampler), of
+// kind discriminator.kind: e.g. the checkpoint folder's learned D, or the oracle's D* of `g`.
 struct DecoderSetup {
   std::unique_ptr<Discriminator> d;
-  std::unique_ptr<RunDiscriminator> critic;
   PrefixScorer score;
   DecoderSetup(const RunConfig& cfg, const std::string& dir, const Generator& g, const Task& task) {
     if (cfg.decoding.decoder == "sample") return;
-    if (cfg.discriminator.kind != "optimal") d = load_discriminator(cfg, dir, g.vocab(), "decoder " + cfg.decoding.decoder);
-    critic = std::make_unique<RunDiscriminator>(cfg, task, g, d.get());
-    score = critic->scorer();
+    d = make_discriminator({cfg, task, g, dir, "decoder " + cfg.decoding.decoder});
+    score = d->scorer();
   }
 };
 

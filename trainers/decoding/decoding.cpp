@@ -34,7 +34,7 @@ namespace {
 
 class LearnedPrefixCache : public PrefixCache {
  public:
-  LearnedPrefixCache(const Discriminator& d, const std::vector<const std::vector<int32_t>*>& contexts, int32_t pad,
+  LearnedPrefixCache(const TransformerDiscriminator& d, const std::vector<const std::vector<int32_t>*>& contexts, int32_t pad,
                      Device device)
       : cache_(d, int64_t(contexts.size())), rows_(contexts.size()), pad_(pad), device_(device) {
     const size_t len = contexts.empty() ? 0 : contexts[0]->size();
@@ -80,7 +80,7 @@ class LearnedPrefixCache : public PrefixCache {
 
 }  // namespace
 
-PrefixScorer learned_scorer(const Discriminator& d, int32_t pad, Device device) {
+PrefixScorer learned_scorer(const TransformerDiscriminator& d, int32_t pad, Device device) {
   PrefixScorer s = [&d, pad, device](const Sequences& seqs) { return discriminator_logits(d, seqs, pad, device); };
   if (d.causal())
     s.cached = [&d, pad, device](const std::vector<const std::vector<int32_t>*>& contexts) {

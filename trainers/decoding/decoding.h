@@ -141,7 +141,7 @@ PathBatch batch_paths(const std::vector<std::vector<int32_t>>& paths, const std:
 
 // A learned D as a PrefixScorer: its logits on padded batches (discriminator_logits, `pad` the
 // padding id) and, when D is causal, a prefix cache (DiscriminatorPrefixCache).
-PrefixScorer learned_scorer(const Discriminator& d, int32_t pad, Device device);
+PrefixScorer learned_scorer(const TransformerDiscriminator& d, int32_t pad, Device device);
 
 // A decoding step whose logits define no distribution — a NaN or +∞ logit, or no finite one: the
 // model's weights or activations have overflowed — ends the decode (and a training run) with an

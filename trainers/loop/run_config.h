@@ -8,6 +8,7 @@
 #include "engine/optim.h"
 #include "models/generator.h"
 #include "trainers/decoding/decoders.h"
+#include "trainers/discriminators/kinds.h"
 
 namespace coopgen {
 
@@ -88,8 +89,9 @@ struct TrainConfig {
 // The discriminator of the adversarial methods and how it is trained: binary cross-entropy, real
 // sequences from the training data against fakes from the generator.
 struct DiscriminatorTrainConfig {
-  // learned: the transformer below, trained as this section says. optimal: the oracle task's exact
-  // D* = p*/(p* + p) of the current generator (models/optimal_discriminator.h), never trained.
+  // What D is (trainers/discriminators/kinds.def): learned, the transformer below, trained as this
+  // section says; optimal, the oracle task's exact D* = p*/(p* + p) of the current generator
+  // (models/optimal_discriminator.h), never trained.
   std::string kind = "learned";
   double logit_noise = 0.0;  // optimal: σ of the fixed N(0, σ²) error added to D*'s logit per sequence
   double logit_scale = 1.0;  // optimal: β, D's logit β·log(p*/p): a tempered D* (models/optimal_discriminator.h)
@@ -118,7 +120,7 @@ struct DiscriminatorTrainConfig {
   double warmup_until_accuracy = 0.0;
   int64_t warmup_max_steps = 2000;
   template <class V> void visit(V& v) {
-    v.one_of("kind", kind, {"learned", "optimal"});
+    v.one_of("kind", kind, discriminator_kind_names());
     v("logit_noise", logit_noise, Range{0, kUnbounded});
     v("logit_scale", logit_scale, Range{0, kUnbounded, true});
     v("model", model);

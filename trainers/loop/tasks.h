@@ -70,6 +70,9 @@ class Task {
   // conditional tasks decode with cfg.decoding's MCTS or DAS.
   Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const;
   virtual std::string render(const std::vector<int32_t>& seq) const = 0;
+  // The data distribution p* where it is known exactly (the oracle task's LSTM), else none: the
+  // optimal discriminator and the oracle metrics read it.
+  virtual const OracleLSTM* data_model() const { return nullptr; }
 
  protected:
   // The metrics of each task (evaluate adds nll_valid).
@@ -92,6 +95,7 @@ class OracleTask : public Task {
  public:
   explicit OracleTask(const RunConfig& cfg);
   std::string render(const std::vector<int32_t>& seq) const override;
+  const OracleLSTM* data_model() const override { return &oracle; }
   OracleLSTM oracle;
   double test_nll_oracle = 0;
 

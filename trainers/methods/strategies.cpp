@@ -61,13 +61,6 @@ WeightedSamples uniform_weigh(SampledSet drawn, const std::vector<double>&, cons
 Strategy strategy_for(const RunConfig& cfg) {
   const AdversarialConfig& a = cfg.adversarial;
   if (a.samples < 1) fail("adversarial.samples (", a.samples, ") must be at least 1");
-  if (cfg.discriminator.kind == "optimal" && cfg.data.task != "oracle")
-    fail("discriminator.kind optimal: D* = p*/(p* + p) needs the data distribution p*, known only on the oracle task "
-         "(data.task is ", cfg.data.task, ")");
-  if (cfg.discriminator.logit_noise > 0 && cfg.discriminator.kind != "optimal")
-    fail("discriminator.logit_noise (", cfg.discriminator.logit_noise, ") applies to discriminator.kind optimal only");
-  if (cfg.discriminator.logit_scale != 1.0 && cfg.discriminator.kind != "optimal")
-    fail("discriminator.logit_scale (", cfg.discriminator.logit_scale, ") applies to discriminator.kind optimal only");
   const DecodingConfig& dec = cfg.decoding;
   if (dec.decoder != "sample" && cfg.method != "gcn")
     fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", cfg.method,

@@ -22,17 +22,6 @@ namespace coopgen {
 
 namespace {
 
-// A discriminator's tensors of a checkpoint ("disc.*") into `params`, every one of them used (a D
-// of fewer layers than the checkpoint's must not drop the rest silently).
-void load_discriminator_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
-  std::set<std::string> used;
-  load_params(params, tensors, dir, &used);
-  std::map<std::string, Tensor> mine;
-  for (const auto& [name, t] : tensors)
-    if (name.starts_with("disc.")) mine.emplace(name, t);
-  refuse_unused(mine, used, dir);
-}
-
 // Independent random streams per (run seed, step, purpose), so a resumed run draws what the
 // uninterrupted one would have.
 using random::stream;
@@ -73,51 +62,23 @@ class DiscriminatorRun {
         task_(task),
         strategy_(strategy_for(cfg)),
         g_(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode()),
-        d_(cfg.discriminator.model, task.vocab, cfg.seed ^ 0xd15c0ull, cfg.backend(), cfg.discriminator.causal,
-           cfg.precision_mode()),
         opt_g_(g_.params(), cfg.optim, dist::reducer_for(tensors_of(g_.params()), cfg.distributed.bucket_mb)),
-        opt_d_(d_.params(), cfg.discriminator.optim, dist::reducer_for(tensors_of(d_.params()), cfg.distributed.bucket_mb)),
         real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1)),
         real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed),
         sources_(int64_t(task.train.size()), std::min<int64_t>(cfg.adversarial.sources, int64_t(task.train.size())),
                  stream(cfg.seed, 0, 7)),
-        critic_(cfg, task, g_, &d_) {
-    if (!critic_.optimal()) {  // the learned D's shape (the optimal one has none)
-      const auto& dm = cfg.discriminator.model;
-      int64_t longest = task.sample_length;
-      for (const auto& s : task.train) longest = std::max<int64_t>(longest, int64_t(s.size()));
-      if (dm.max_len < longest)
-        fail("discriminator.model.max_len (", dm.max_len, ") is shorter than the task's sequences (", longest, " tokens)");
-      const auto& gm = cfg.model;
-      if (cfg.discriminator.init_from_generator &&
-          (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
-        fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
-    }
+        d_(make_discriminator({cfg, task, g_})),
+        learned_(d_->trained().has_value()) {
     if (task.sep >= 0 && cfg.adversarial.sources < 1) fail("adversarial.sources (", cfg.adversarial.sources, ") must be at least 1");
     check_rank_split(cfg, task.sep >= 0, strategy_.draws, dist::size());
   }
 
   void start(RunStart run_start) {
-    if (critic_.optimal())
-      std::fprintf(stderr, "discriminator: the optimal D* = p*/(p* + p) of the oracle, logit scale %g, noise %g (not trained)\n",
-                   cfg_.discriminator.logit_scale, cfg_.discriminator.logit_noise);
+    std::fprintf(stderr, "discriminator: %s\n", d_->describe().c_str());
     if (run_start == RunStart::Resume) return;  // the checkpoint holds both models
     init_generator(cfg_, g_, task_);
-    if (critic_.optimal()) return;
-    if (cfg_.discriminator.init_from_generator) {  // "disc.<name>" ← "<name>"; the head stays fresh
-      std::map<std::string, Tensor> from_g;
-      for (auto& [name, t] : g_.params()) from_g["disc." + name] = t;
-      NamedTensors body;
-      for (auto& [name, t] : d_.params())
-        if (!name.starts_with("disc.head.")) body.emplace_back(name, t);
-      load_params(body, from_g, "the generator (discriminator.init_from_generator)");
-    }
-    if (!cfg_.discriminator.init_checkpoint.empty()) {
-      const std::string& dir = cfg_.discriminator.init_checkpoint;
-      if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) load_gpt2_weights(d_.params(), "disc.", hf);  // a fresh head
-      else load_discriminator_params(d_.params(), load_checkpoint(dir, nullptr), dir);
-      std::fprintf(stderr, "discriminator initialised from %s\n", dir.c_str());
-    }
+    if (!learned_) return;
+    d_->initialise();
     for (int64_t j = 0; j < cfg_.discriminator.pretrain_steps; ++j) {
       const Metrics m = train_d(j, stream(cfg_.seed, j, 2));
       const int64_t done = j + 1;
@@ -130,7 +91,7 @@ class DiscriminatorRun {
 
   Metrics step(int64_t step, bool log) {
     Metrics d_stats{{"d_loss", 0}, {"d_acc", 0}};
-    const int64_t k = critic_.optimal() ? 0 : cfg_.discriminator.steps;
+    const int64_t k = learned_ ? cfg_.discriminator.steps : 0;
     if (k == 0) d_stats.clear();
     for (int64_t j = 0; j < k; ++j) {
       const Metrics m = train_d(cfg_.discriminator.pretrain_steps + step * k + j, stream(cfg_.seed, step * k + j, 3));
@@ -188,8 +149,8 @@ class DiscriminatorRun {
     // standard deviation of x − r (what is left once an offset is removed; comparable with the σ
     // of discriminator.logit_noise, which is exactly that for D* with noise and logit_scale 1; with
     // a scale β it also holds (β − 1)·r).
-    if (auto* oracle_task = dynamic_cast<const OracleTask*>(&task_)) {
-      std::vector<double> r = oracle_task->oracle.log_probs(fake.seqs);
+    if (const OracleLSTM* oracle = task_.data_model()) {
+      std::vector<double> r = oracle->log_probs(fake.seqs);
       for (size_t i = 0; i < r.size(); ++i) r[i] -= fake.logp[i];
       double mae = 0, mean = 0, sq = 0;
       for (size_t i = 0; i < r.size(); ++i) mae += std::fabs(x[i] - r[i]), mean += x[i] - r[i];
@@ -202,10 +163,11 @@ class DiscriminatorRun {
     return m;
   }
 
-  // The optimal D has no parameters: the checkpoint holds the generator alone.
+  // A fixed D (D*) has no parameters: the checkpoint holds the generator alone.
   std::vector<Trained> trained() {
-    if (critic_.optimal()) return {{&g_.params(), &opt_g_}};
-    return {{&g_.params(), &opt_g_}, {&d_.params(), &opt_d_}};
+    std::vector<Trained> t{{&g_.params(), &opt_g_}};
+    if (const std::optional<Trained> d = d_->trained()) t.push_back(*d);
+    return t;
   }
 
  private:
@@ -261,26 +223,10 @@ class DiscriminatorRun {
         }
       }
     }
-    std::vector<float> labels(seqs.size(), 0.0f);
-    std::fill(labels.begin(), labels.begin() + long(n_real), 1.0f);
-    Tensor ids, mask;
-    pack_sequences(seqs, task_.pad, g_.device(), ids, mask);
-    Tensor logits = d_.forward(ids, mask, dropout_seed(seed, index, 2));
-    const double share = double(seqs.size()) / double(2 * all_rows.size());
-    Tensor loss = scale(bce_with_logits(logits, Tensor::from(labels, {int64_t(labels.size())}, g_.device())), share);
-    double correct = 0;
-    const std::vector<float> x = logits.to_vector<float>();
-    for (size_t i = 0; i < x.size(); ++i) correct += (x[i] > 0) == (labels[i] > 0.5f);
-    std::vector<double> totals{loss.item(), correct};
-    dist::all_reduce_sum(totals);
-    if (!std::isfinite(totals[0])) fail("discriminator step ", index + 1, ": loss is ", totals[0]);
-    loss.backward();
-    opt_d_.step();
-    opt_d_.zero_grad();
-    return {{"d_loss", totals[0]}, {"d_acc", totals[1] / double(2 * all_rows.size())}};
+    return d_->train_step({std::move(seqs), n_real, int64_t(2 * all_rows.size())}, index, seed);
   }
 
-  std::vector<double> d_logits(const Sequences& seqs) const { return critic_.logits(seqs); }
+  std::vector<double> d_logits(const Sequences& seqs) const { return d_->logits(seqs); }
 
   // This rank's share of a draw: a contiguous block of the contexts (conditional tasks: whole
   // sources, so per-source weights stay on one rank) or of the rows, addressed within the whole draw.
@@ -317,40 +263,19 @@ class DiscriminatorRun {
     for (int32_t len : lengths) all.seqs.emplace_back(tokens.begin() + long(at), tokens.begin() + long(at + size_t(len))), at += size_t(len);
     return all;
   }
-  PrefixScorer scorer() const { return critic_.scorer(); }
+  PrefixScorer scorer() const { return d_->scorer(); }
 
   const RunConfig& cfg_;
   const Task& task_;
   Strategy strategy_;
   Generator g_;
-  Discriminator d_;
-  AdamW opt_g_, opt_d_;
+  AdamW opt_g_;
   BatchOrder real_for_d_, real_for_mle_, sources_;
-  RunDiscriminator critic_;
+  std::unique_ptr<Discriminator> d_;
+  bool learned_;  // D has parameters to train (not D*)
 };
 
 }  // namespace
-
-RunDiscriminator::RunDiscriminator(const RunConfig& cfg, const Task& task, const Generator& g,
-                                   const Discriminator* learned)
-    : learned_(learned), pad_(task.pad), device_(g.device()) {
-  if (cfg.discriminator.kind != "optimal") return;
-  const auto* oracle_task = dynamic_cast<const OracleTask*>(&task);
-  if (!oracle_task) fail("discriminator.kind optimal needs the oracle task (data.task is ", cfg.data.task, ")");
-  optimal_ = std::make_unique<OptimalDiscriminator>(oracle_task->oracle, g, task.start_token, cfg.discriminator.logit_scale,
-                                                    cfg.discriminator.logit_noise, random::stream(cfg.seed, 0, 9));
-}
-
-std::vector<double> RunDiscriminator::logits(const Sequences& seqs) const {
-  return optimal_ ? optimal_->logits(seqs) : discriminator_logits(*learned_, seqs, pad_, device_);
-}
-
-PrefixScorer RunDiscriminator::scorer() const {
-  if (!optimal_) return learned_scorer(*learned_, pad_, device_);
-  PrefixScorer s = [this](const Sequences& seqs) { return logits(seqs); };
-  s.guide = [this](const std::vector<const std::vector<int32_t>*>& contexts) { return optimal_->guide(int64_t(contexts.size())); };
-  return s;
-}
 
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
                                       double mle_weight, const std::vector<size_t>& real_rows, bool read_loss,
@@ -379,18 +304,9 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
   return r;
 }
 
-std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const std::string& dir, int64_t vocab,
-                                                  const std::string& why) {
-  const auto tensors = load_checkpoint(dir, nullptr);
-  if (!tensors.count("disc.wte")) fail(dir, ": no discriminator in this checkpoint (", why, " needs one: an adversarial run's)");
-  auto d = std::make_unique<Discriminator>(cfg.discriminator.model, vocab, cfg.seed, cfg.backend(), cfg.discriminator.causal,
-                                           cfg.precision_mode());
-  load_discriminator_params(d->params(), tensors, dir);
-  return d;
-}
-
 int train_with_discriminator(const RunConfig& cfg, RunStart start) {
   strategy_for(cfg);  // a config the method cannot honour fails before the data is read
+  check_discriminator(cfg);
   prepare_run_dir(cfg, start);
   std::unique_ptr<Task> task = Task::create(cfg);
   check_batch_fits(cfg, cfg.adversarial.samples * (task->sep >= 0 ? cfg.adversarial.sources : 1), "adversarial.samples",

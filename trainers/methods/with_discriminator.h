@@ -9,8 +9,7 @@
 #include <memory>
 
 #include "engine/optim.h"
-#include "models/discriminator.h"
-#include "models/optimal_discriminator.h"
+#include "trainers/discriminators/discriminator.h"
 #include "trainers/loop/loop.h"
 #include "trainers/loop/run_config.h"
 #include "trainers/loop/tasks.h"
@@ -32,30 +31,5 @@ struct GeneratorStep {
 GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task, const WeightedSamples& ws,
                                       double mle_weight, const std::vector<size_t>& real_rows, bool read_loss = true,
                                       std::optional<uint64_t> dropout_seed = std::nullopt);
-
-// The discriminator of an adversarial run's checkpoint folder, built as cfg.discriminator says; a
-// checkpoint without one (an MLE run's) is an error naming the folder and `why` it was wanted.
-std::unique_ptr<Discriminator> load_discriminator(const RunConfig& cfg, const std::string& dir, int64_t vocab,
-                                                  const std::string& why);
-
-// D as a run uses it (discriminator.kind): the learned discriminator `learned`, or the oracle task's
-// exact D* against the generator `g` (OptimalDiscriminator; logit noise and seed from the config).
-// Both models must outlive it.
-class RunDiscriminator {
- public:
-  RunDiscriminator(const RunConfig& cfg, const Task& task, const Generator& g, const Discriminator* learned);
-  bool optimal() const { return bool(optimal_); }
-  // D's logits on sequences or unfinished prefixes (context included).
-  std::vector<double> logits(const Sequences& seqs) const;
-  // The decoders' view: these logits and, for D*, its exact guide.
-  PrefixScorer scorer() const;
-
- private:
-  const Discriminator* learned_;
-  int32_t pad_;
-  Device device_;
-  std::unique_ptr<OptimalDiscriminator> optimal_;
-};
-
 
 }  // namespace coopgen

@@ -1,0 +1,65 @@
+#include "core/error.h"
+#include "trainers/discriminators/discriminator.h"
+#include "trainers/loop/run_config.h"
+
+namespace coopgen {
+
+#define COOPGEN_DISCRIMINATOR(name) DiscriminatorKind discriminator_##name();
+#include "trainers/discriminators/kinds.def"
+#undef COOPGEN_DISCRIMINATOR
+
+namespace {
+
+std::vector<DiscriminatorKind>& registry() {
+  static std::vector<DiscriminatorKind> kinds{
+#define COOPGEN_DISCRIMINATOR(name) discriminator_##name(),
+#include "trainers/discriminators/kinds.def"
+#undef COOPGEN_DISCRIMINATOR
+  };
+  return kinds;
+}
+
+const DiscriminatorKind& kind_named(const std::string& name) {
+  for (const DiscriminatorKind& k : registry())
+    if (k.name == name) return k;
+  std::string known;
+  for (const std::string& n : discriminator_kind_names()) known += (known.empty() ? "" : ", ") + n;
+  fail("discriminator.kind '", name, "' is not known here (known: ", known, ")");
+}
+
+}  // namespace
+
+const std::vector<DiscriminatorKind>& discriminator_kinds() { return registry(); }
+
+std::vector<std::string> discriminator_kind_names() {
+  std::vector<std::string> names;
+  for (const DiscriminatorKind& k : registry()) names.push_back(k.name);
+  return names;
+}
+
+void register_discriminator_kind(DiscriminatorKind kind) {
+  for (const DiscriminatorKind& k : registry())
+    if (k.name == kind.name) fail("discriminator kind '", kind.name, "' is registered twice");
+  CG_CHECK(bool(kind.make), "discriminator kind '", kind.name, "' has no make");
+  registry().push_back(std::move(kind));
+}
+
+void check_discriminator(const RunConfig& cfg) {
+  const DiscriminatorKind& chosen = kind_named(cfg.discriminator.kind);
+  for (const DiscriminatorKind& k : registry())
+    if (&k == &chosen ? bool(k.check) : bool(k.check_unused)) (&k == &chosen ? k.check : k.check_unused)(cfg);
+}
+
+std::unique_ptr<Discriminator> make_discriminator(const DiscriminatorContext& ctx) {
+  return kind_named(ctx.cfg.discriminator.kind).make(ctx);
+}
+
+PrefixScorer Discriminator::scorer() const {
+  return PrefixScorer([this](const Sequences& seqs) { return logits(seqs); });
+}
+
+Metrics Discriminator::train_step(const DiscriminatorBatch&, int64_t, uint64_t) {
+  fail("this discriminator (", describe(), ") has no training step");
+}
+
+}  // namespace coopgen
