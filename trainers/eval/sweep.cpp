@@ -41,7 +41,7 @@ double reverse_lm_score(const Task& task, const Sequences& samples, const RunCon
   const Sequences data = as_targets(task, samples);
   Generator fresh(cfg.model, task.vocab, cfg.seed + 0x5eedull, cfg.backend());
   AdamW opt(fresh.params(), reverse_lm_optimizer(steps));
-  BatchOrder batches(int64_t(data.size()), std::min<int64_t>(cfg.train.batch_size, int64_t(data.size())), cfg.seed);
+  BatchOrder batches(int64_t(data.size()), std::min<int64_t>(cfg.train.batch_size, int64_t(data.size())), cfg.seed, "train.batch_size");
   for (int64_t step = 0; step < steps; ++step)
     mle_step(fresh, opt, task, data, batches.rows(step), true, dropout_seed(cfg.seed, step, 3));
   return task.nll(fresh, task.test);

@@ -15,8 +15,8 @@
 
 namespace coopgen {
 
-BatchOrder::BatchOrder(int64_t size, int64_t batch, uint64_t seed) : size_(size), batch_(batch), seed_(seed) {
-  if (batch < 1 || batch > size) fail("train.batch_size (", batch, ") must be between 1 and the data size (", size, ")");
+BatchOrder::BatchOrder(int64_t size, int64_t batch, uint64_t seed, const char* key) : size_(size), batch_(batch), seed_(seed) {
+  if (batch < 1 || batch > size) fail(key, " (", batch, ") must be between 1 and the data size (", size, ")");
 }
 
 std::vector<size_t> BatchOrder::rows(int64_t step) {
@@ -114,7 +114,7 @@ int train_mle(const RunConfig& cfg, RunStart start) {
   Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
   if (start != RunStart::Resume) init_generator(cfg, g, task);
   AdamW opt(g.params(), cfg.optim, dist::reducer_for(tensors_of(g.params()), cfg.distributed.bucket_mb));
-  BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed);
+  BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed, "train.batch_size");
   LoopHooks hooks;
   hooks.banner = "coopgen train: mle on the " + cfg.data.task + " task, " + std::to_string(task.train.size()) +
                  " training sequences, vocabulary " + std::to_string(task.vocab) + ", device " + cfg.device +

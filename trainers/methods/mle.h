@@ -11,7 +11,8 @@ namespace coopgen {
 // Minibatches in an order that is a function of (seed, epoch) alone, so a resumed run replays it.
 class BatchOrder {
  public:
-  BatchOrder(int64_t size, int64_t batch, uint64_t seed);
+  // `key`: the config key of `batch`, named when it exceeds the data's `size`.
+  BatchOrder(int64_t size, int64_t batch, uint64_t seed, const char* key);
   std::vector<size_t> rows(int64_t step);
 
  private:

@@ -63,10 +63,10 @@ class DiscriminatorRun {
         strategy_(strategy_for(cfg)),
         g_(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode()),
         opt_g_(g_.params(), cfg.optim, dist::reducer_for(tensors_of(g_.params()), cfg.distributed.bucket_mb)),
-        real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1)),
-        real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed),
+        real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1), "discriminator.batch_size"),
+        real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed, "train.batch_size"),
         sources_(int64_t(task.train.size()), std::min<int64_t>(cfg.adversarial.sources, int64_t(task.train.size())),
-                 stream(cfg.seed, 0, 7)),
+                 stream(cfg.seed, 0, 7), "adversarial.sources"),
         d_(make_discriminator({cfg, task, g_})),
         learned_(d_->trained().has_value()) {
     if (task.sep >= 0 && cfg.adversarial.sources < 1) fail("adversarial.sources (", cfg.adversarial.sources, ") must be at least 1");

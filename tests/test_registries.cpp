@@ -1,0 +1,98 @@
+// Extending coopgen through its registries: a trivial discriminator kind (and decoder) defined
+// here, registered at run time, named by a config and used by a run, as a new built-in would be
+// with one file and one line in its .def.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "engine/io.h"
+#include "trainers/discriminators/discriminator.h"
+#include "trainers/methods/with_discriminator.h"
+
+using namespace coopgen;
+namespace fs = std::filesystem;
+
+namespace {
+
+// D(y) = 1/2 for every y: no parameters, logit 0.
+class Indifferent final : public Discriminator {
+ public:
+  std::vector<double> logits(const Sequences& seqs) const override { return std::vector<double>(seqs.size(), 0.0); }
+  std::string describe() const override { return "D = 1/2 everywhere (a test's kind)"; }
+};
+
+void register_test_kinds() {
+  static const bool once = [] {
+    register_discriminator_kind({"indifferent", "D = 1/2 everywhere",
+                                 [](const DiscriminatorContext&) { return std::make_unique<Indifferent>(); }, nullptr, nullptr});
+    return true;
+  }();
+  (void)once;
+}
+
+std::string oracle_file() {
+  const char* shared = std::getenv("COOPGEN_SHARED");
+  return (fs::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_registries_" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("a discriminator kind registered at run time: the config knows it, a GCN run uses it", "[registry]") {
+  register_test_kinds();
+  REQUIRE_THROWS_WITH(register_discriminator_kind({"learned", "again", [](const DiscriminatorContext&) {
+                                                     return std::unique_ptr<Discriminator>();
+                                                   }}),
+                      Catch::Contains("registered twice"));
+  const fs::path dir = scratch("kind");
+  const std::string yaml = (dir / "run.yaml").string();
+  std::ofstream(yaml) << "method: gcn\ndiscriminator:\n  kind: indifferent\n";
+  REQUIRE(load_config<RunConfig>(yaml).discriminator.kind == "indifferent");
+  std::ofstream(yaml) << "method: gcn\ndiscriminator:\n  kind: sure\n";
+  REQUIRE_THROWS_WITH(load_config<RunConfig>(yaml), Catch::Contains("'sure' is not one of: learned, optimal, indifferent"));
+  // Its settings belong to the kinds that read them: the optimal kind's noise with another kind is refused.
+  RunConfig bad;
+  bad.discriminator.kind = "indifferent";
+  bad.discriminator.logit_noise = 1;
+  REQUIRE_THROWS_WITH(check_discriminator(bad), Catch::Contains("applies to discriminator.kind optimal only"));
+
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped the run: " << oracle_file() << " not found");
+    return;
+  }
+  RunConfig cfg;
+  cfg.method = "gcn";
+  cfg.discriminator.kind = "indifferent";
+  cfg.data.oracle = oracle_file();
+  cfg.model = {16, 1, 2, 21, 0.02};
+  cfg.data.train_size = 32, cfg.data.test_size = 16, cfg.data.valid_size = 16;
+  cfg.train = {3, 16, 1, 0, 0, 8};
+  cfg.adversarial.samples = 8;
+  cfg.discriminator.batch_size = 8;
+  cfg.run_dir = (dir / "run").string();
+  REQUIRE(train_with_discriminator(cfg, RunStart::Fresh) == 0);
+  // A constant D weighs every sample alike (GCN's w ∝ D: ESS = M), is never trained (no d_loss),
+  // and has nothing to save.
+  std::ifstream in(dir / "run/metrics.jsonl");
+  int steps = 0;
+  for (std::string line; std::getline(in, line);) {
+    const Json::Value row = parse_json(line, "metrics.jsonl");
+    if (!row.isMember("ess")) continue;
+    ++steps;
+    REQUIRE(row["ess"].asDouble() == Approx(8.0).epsilon(1e-9));
+    REQUIRE(row["mean_d"].asDouble() == 0.5);
+    REQUIRE_FALSE(row.isMember("d_loss"));
+  }
+  REQUIRE(steps == 3);
+  for (const auto& [name, t] : load_checkpoint((dir / "run/checkpoint").string(), nullptr)) REQUIRE_FALSE(name.starts_with("disc."));
+  fs::remove_all(dir.parent_path());
+}
