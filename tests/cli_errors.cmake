@@ -70,7 +70,7 @@ expect_error(das_deterministic "decoding.das.sample is false"
              train --config ${SRC}/configs/oracle_gcn_mcts.yaml decoding.decoder=das decoding.weights=uniform)
 expect_error(gan_with_mcts "cooperative decoders are proposals of method gcn only"
              train --config ${SRC}/configs/oracle_gcn_mcts.yaml method=gan)
-expect_error(unknown_decoder "--decoder 'beam': expected sample, mcts, das, guided or rerank"
+expect_error(unknown_decoder "--decoder 'beam': expected one of sample, mcts, das, guided, rerank"
              sample --config ${SRC}/configs/base.yaml --decoder beam)
 expect_error(guided_uniform "decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q"
              train --config ${SRC}/configs/oracle_gcn.yaml decoding.decoder=guided)

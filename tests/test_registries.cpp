@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/io.h"
+#include "trainers/decoding/decoders.h"
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/methods/with_discriminator.h"
 
@@ -24,10 +25,20 @@ class Indifferent final : public Discriminator {
   std::string describe() const override { return "D = 1/2 everywhere (a test's kind)"; }
 };
 
+// A decoder that writes `length` copies of the token 1 after each prompt (log p left at 0).
+SampledSet ones(const DecodeCall& c) {
+  SampledSet out;
+  out.seqs.assign(size_t(c.prompts.rows()), std::vector<int32_t>(size_t(c.length), 1));
+  out.logp.assign(out.seqs.size(), 0.0);
+  out.logq = out.logp;
+  return out;
+}
+
 void register_test_kinds() {
   static const bool once = [] {
     register_discriminator_kind({"indifferent", "D = 1/2 everywhere",
                                  [](const DiscriminatorContext&) { return std::make_unique<Indifferent>(); }, nullptr, nullptr});
+    register_decoder({"ones", "the token 1 throughout", false, ones, nullptr});
     return true;
   }();
   (void)once;
@@ -94,5 +105,28 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
   }
   REQUIRE(steps == 3);
   for (const auto& [name, t] : load_checkpoint((dir / "run/checkpoint").string(), nullptr)) REQUIRE_FALSE(name.starts_with("disc."));
+  fs::remove_all(dir.parent_path());
+}
+
+TEST_CASE("a decoder registered at run time: the config and the task's decode reach it", "[registry]") {
+  register_test_kinds();
+  REQUIRE_THROWS_WITH(register_decoder({"mcts", "again", false, ones, nullptr}), Catch::Contains("registered twice"));
+  const fs::path dir = scratch("decoder");
+  const std::string yaml = (dir / "run.yaml").string();
+  std::ofstream(yaml) << "decoding:\n  decoder: ones\n";
+  const RunConfig cfg = load_config<RunConfig>(yaml);
+  REQUIRE(cfg.decoding.decoder == "ones");
+  REQUIRE_THROWS_WITH(decoder_named("twos", "--decoder"), Catch::Contains("--decoder 'twos': expected one of sample, mcts, das, guided, rerank, ones"));
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped the decode: " << oracle_file() << " not found");
+    return;
+  }
+  RunConfig run = cfg;
+  run.data.oracle = oracle_file();
+  run.data.train_size = 8, run.data.test_size = 8, run.data.valid_size = 0;
+  const std::unique_ptr<Task> task = Task::create(run);
+  const Generator g(GeneratorConfig{16, 1, 2, 21, 0.02}, task->vocab, 1, Device::CPU);
+  const SampledSet s = task->decode(g, task->leading_prompts(task->test, 3), run.decoding, run.sampling, PrefixScorer{}, 1);
+  REQUIRE(s.seqs == Sequences(3, std::vector<int32_t>(size_t(task->sample_length), 1)));
   fs::remove_all(dir.parent_path());
 }

@@ -44,7 +44,7 @@ const char* kUsage =
     "commands:\n"
     "  train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
     "                                              train the generator (method: mle|gan|rml_gan|gcn)\n"
-    "  sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das|guided|rerank] [key.sub=value ...]\n"
+    "  sample --config FILE [--checkpoint DIR] [--num N] [--decoder NAME] [key.sub=value ...]\n"
     "                                              print samples of a trained generator\n"
     "  eval --config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]\n"
     "                                              the task's metrics of a checkpoint\n"
@@ -169,8 +169,7 @@ int cmd_train(const std::vector<std::string>& args) {
 void apply_decoder_flag(ConfigArgs& a) {
   std::string& decoder = a.cfg.decoding.decoder;
   if (a.extra.count("--decoder")) decoder = a.extra["--decoder"];
-  if (decoder != "sample" && decoder != "mcts" && decoder != "das" && decoder != "guided" && decoder != "rerank")
-    fail("--decoder '", decoder, "': expected sample, mcts, das, guided or rerank");
+  decoder_named(decoder, "--decoder");
 }
 
 // For the cooperative decoders, the discriminator and its scorer (empty for the sampler), of
@@ -179,24 +178,33 @@ struct DecoderSetup {
   std::unique_ptr<Discriminator> d;
   PrefixScorer score;
   DecoderSetup(const RunConfig& cfg, const std::string& dir, const Generator& g, const Task& task) {
-    if (cfg.decoding.decoder == "sample") return;
+    if (!decoder_named(cfg.decoding.decoder).cooperative) return;
     d = make_discriminator({cfg, task, g, dir, "decoder " + cfg.decoding.decoder});
     score = d->scorer();
   }
 };
 
+// The decoders and discriminator kinds this build knows (their registries), for --help.
+std::string registry_help() {
+  std::string out = "decoders (--decoder, decoding.decoder):\n";
+  for (const DecoderKind& k : decoders())
+    out += cat("  ", k.name, std::string(10 - std::min<size_t>(k.name.size(), 9), ' '), k.about,
+               k.cooperative ? " [cooperative]" : "", "\n");
+  out += "discriminator kinds (discriminator.kind):\n";
+  for (const DiscriminatorKind& k : discriminator_kinds())
+    out += cat("  ", k.name, std::string(10 - std::min<size_t>(k.name.size(), 9), ' '), k.about, "\n");
+  return out;
+}
+
 int cmd_sample(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [--decoder sample|mcts|das|guided|rerank]\n"
-                 "                      [key.sub=value ...]\n"
+    std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [--decoder NAME] [key.sub=value ...]\n"
                  "Prints N sequences (default 10), one per line: the tokens, then log p and log q̂ of the\n"
-                 "sequence. DIR defaults to run_dir/checkpoint. The decoder (default: decoding.decoder) is the\n"
-                 "sampler (the sampling section), MCTS guided by p·D (decoding.mcts), discriminator-guided\n"
-                 "beam search (decoding.das), the proposal q̂ ∝ p·D token by token (decoding.guided) or the\n"
-                 "sampler's draws reranked by p·D/q̂ (decoding.rerank); these need a checkpoint holding the\n"
-                 "discriminator (an adversarial run's), built as the config's discriminator section says, or\n"
-                 "discriminator.kind optimal (the oracle's exact D*). The decoding rate (sequences/s) goes to\n"
-                 "stderr.\n";
+                 "sequence. DIR defaults to run_dir/checkpoint. The decoder defaults to decoding.decoder; a\n"
+                 "cooperative one is guided by the discriminator of the config's discriminator section: a\n"
+                 "learned D is read from the checkpoint (an adversarial run's). The decoding rate\n"
+                 "(sequences/s) goes to stderr.\n\n"
+              << registry_help();
     return 0;
   }
   ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num", "--decoder"}, false);
@@ -223,7 +231,7 @@ int cmd_sample(const std::vector<std::string>& args) {
 
 int cmd_eval(const std::vector<std::string>& args) {
   if (wants_help(args)) {
-    std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR [--decoder sample|mcts|das|guided|rerank] |\n"
+    std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR [--decoder NAME] |\n"
                  "                    --hyp FILE [--ref FILE]]\n"
                  "                    [key.sub=value ...]\n"
                  "With --hyp: BLEU-2..5 of the file's lines against --ref (default data.test_file) and their\n"
@@ -231,8 +239,9 @@ int cmd_eval(const std::vector<std::string>& args) {
                  "The task's metrics of a checkpoint (oracle: NLL-oracle of train.eval_samples samples and\n"
                  "NLL-test; text: NLL-test, BLEU-2..5 against the test file, Self-BLEU-2..5 of the samples;\n"
                  "pairs: NLL-test, and corpus BLEU-4 and ROUGE-1/2/L of the targets decoded from the first\n"
-                 "train.eval_samples test sources, with the sampling section or, with --decoder, MCTS / DAS\n"
-                 "guided by the checkpoint's discriminator); DIR defaults to run_dir/checkpoint.\n";
+                 "train.eval_samples test sources, with the sampling section or, with --decoder, a cooperative\n"
+                 "decoder guided by the discriminator); DIR defaults to run_dir/checkpoint.\n\n"
+              << registry_help();
     return 0;
   }
   ConfigArgs a = parse_config_args("eval", args, {"--checkpoint", "--hyp", "--ref", "--decoder"}, false);

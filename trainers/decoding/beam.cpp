@@ -1,5 +1,6 @@
 // Discriminator-guided beam search (trainers/decoding/beam.h): the beams of every row advance
 // together, one generator step for all beams and one discriminator call over every candidate.
+#include "trainers/decoding/decoders.h"
 #include "trainers/decoding/beam.h"
 
 #include <algorithm>
@@ -118,6 +119,18 @@ SampledSet das_sequences(const Generator& g, const PrefixScorer& d, const Prompt
     }
   }
   return out;
+}
+
+DecoderKind decoder_das() {
+  return {"das", "discriminator-guided beam search (decoding.das)", true,
+          [](const DecodeCall& c) { return das_sequences(c.g, c.d, c.prompts, c.length, c.dec.das, c.seed, c.eos); },
+          [](const DecodingConfig& dec) {
+            if (!dec.das.sample)
+              fail("decoding.das.sample is false: a beam search from one start token gives all M samples the same sequence; "
+                   "set decoding.das.sample: true");
+            if (dec.weights == "importance")
+              fail("decoding.weights importance needs q̂(y), which a beam search has not: use decoding.weights uniform with das");
+          }};
 }
 
 }  // namespace coopgen

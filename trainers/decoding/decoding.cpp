@@ -1,3 +1,4 @@
+#include "trainers/decoding/decoders.h"
 #include "trainers/decoding/decoding.h"
 
 #include <algorithm>
@@ -277,6 +278,11 @@ SampledSet sample_sequences(const Generator& g, const Prompts& prompts, int64_t 
     }
   }
   return out;
+}
+
+DecoderKind decoder_sample() {
+  return {"sample", "ancestral sampling from the proposal q̂ (the sampling or adversarial.proposal section)", false,
+          [](const DecodeCall& c) { return sample_sequences(c.g, c.prompts, c.length, c.proposal, c.seed, c.eos); }, nullptr};
 }
 
 }  // namespace coopgen

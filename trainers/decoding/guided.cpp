@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "engine/logspace.h"
+#include "trainers/decoding/decoders.h"
 #include "trainers/decoding/guided.h"
 
 namespace coopgen {
@@ -186,6 +187,15 @@ SampledSet guided_sequences(const Generator& g, const PrefixScorer& d, const Pro
     }
   }
   return out;
+}
+
+DecoderKind decoder_guided() {
+  return {"guided", "the proposal q̂ ∝ p·D token by token (decoding.guided)", true,
+          [](const DecodeCall& c) { return guided_sequences(c.g, c.d, c.prompts, c.length, c.dec.guided, c.seed, c.eos); },
+          [](const DecodingConfig& dec) {
+            if (dec.weights == "uniform")
+              fail("decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q: set decoding.weights importance");
+          }};
 }
 
 }  // namespace coopgen

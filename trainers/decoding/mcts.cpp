@@ -1,6 +1,7 @@
 // Monte-Carlo tree search over p·D (trainers/decoding/mcts.h). The trees live on the host; what
 // touches the models is batched: per simulation one generator call below the cached committed
 // prefix for every row's leaf, and one discriminator call over every row's prefix.
+#include "trainers/decoding/decoders.h"
 #include "trainers/decoding/mcts.h"
 
 #include <algorithm>
@@ -252,6 +253,16 @@ SampledSet mcts_sequences(const Generator& g, const PrefixScorer& d, const Promp
     }
   }
   return out;
+}
+
+DecoderKind decoder_mcts() {
+  return {"mcts", "Monte Carlo tree search over p·D (decoding.mcts)", true,
+          [](const DecodeCall& c) { return mcts_sequences(c.g, c.d, c.prompts, c.length, c.dec.mcts, c.seed, c.eos); },
+          [](const DecodingConfig& dec) {
+            if (dec.mcts.visit_temperature <= 0)
+              fail("decoding.mcts.visit_temperature is 0: the search from one start token emits the same sequence M times; "
+                   "set it > 0 (tokens drawn from the visit distribution)");
+          }};
 }
 
 }  // namespace coopgen

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "engine/logspace.h"
 #include "engine/random.h"
+#include "trainers/decoding/decoders.h"
 #include "trainers/decoding/rerank.h"
 
 namespace coopgen {
@@ -56,6 +57,18 @@ SampledSet rerank_sequences(const Generator& g, const PrefixScorer& d, const Pro
     out.logq[i] = resample ? c.logp[k] + log_sigmoid(x[k]) - (log_sum_exp(log_w) - std::log(double(N))) : 0.0;
   }
   return out;
+}
+
+DecoderKind decoder_rerank() {
+  return {"rerank", "the sampler's draws reranked by p·D/q̂ (decoding.rerank)", true,
+          [](const DecodeCall& c) {
+            return rerank_sequences(c.g, c.d, c.prompts, c.length, c.proposal, c.dec.rerank, c.seed, c.eos);
+          },
+          [](const DecodingConfig& dec) {
+            if (dec.rerank.mode == "argmax" && dec.weights == "importance")
+              fail("decoding.weights importance needs q̂(y), which reranking by argmax has not: use decoding.rerank.mode "
+                   "resample or decoding.weights uniform");
+          }};
 }
 
 }  // namespace coopgen

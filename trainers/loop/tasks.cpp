@@ -121,11 +121,7 @@ Prompts Task::leading_prompts(const Sequences& from, int64_t n) const {
 
 SampledSet Task::decode(const Generator& g, const Prompts& prompts, const DecodingConfig& dec, const SamplingConfig& s,
                         const PrefixScorer& d, uint64_t seed) const {
-  SampledSet out = dec.decoder == "mcts"     ? mcts_sequences(g, d, prompts, sample_length, dec.mcts, seed, eos)
-                   : dec.decoder == "das"    ? das_sequences(g, d, prompts, sample_length, dec.das, seed, eos)
-                   : dec.decoder == "guided" ? guided_sequences(g, d, prompts, sample_length, dec.guided, seed, eos)
-                   : dec.decoder == "rerank" ? rerank_sequences(g, d, prompts, sample_length, s, dec.rerank, seed, eos)
-                                             : sample_sequences(g, prompts, sample_length, s, seed, eos);
+  SampledSet out = decoder_named(dec.decoder).decode({g, d, prompts, sample_length, s, dec, seed, eos});
   for (size_t r = 0; r < out.seqs.size(); ++r) {
     const std::vector<int32_t>& context = prompts.contexts[r / size_t(prompts.per_context)];
     out.seqs[r].insert(out.seqs[r].begin(), context.begin(), context.end());

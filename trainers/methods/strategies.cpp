@@ -62,23 +62,12 @@ Strategy strategy_for(const RunConfig& cfg) {
   const AdversarialConfig& a = cfg.adversarial;
   if (a.samples < 1) fail("adversarial.samples (", a.samples, ") must be at least 1");
   const DecodingConfig& dec = cfg.decoding;
-  if (dec.decoder != "sample" && cfg.method != "gcn")
+  const DecoderKind& decoder = decoder_named(dec.decoder);
+  if (decoder.cooperative && cfg.method != "gcn")
     fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", cfg.method,
          " samples with the sampler)");
-  if (dec.decoder == "das" && !dec.das.sample)
-    fail("decoding.das.sample is false: a beam search from one start token gives all M samples the same sequence; "
-         "set decoding.das.sample: true");
-  if (dec.decoder == "mcts" && dec.mcts.visit_temperature <= 0)
-    fail("decoding.mcts.visit_temperature is 0: the search from one start token emits the same sequence M times; "
-         "set it > 0 (tokens drawn from the visit distribution)");
-  if (dec.decoder == "das" && dec.weights == "importance")
-    fail("decoding.weights importance needs q̂(y), which a beam search has not: use decoding.weights uniform with das");
-  if (dec.decoder == "rerank" && dec.rerank.mode == "argmax" && dec.weights == "importance")
-    fail("decoding.weights importance needs q̂(y), which reranking by argmax has not: use decoding.rerank.mode resample "
-         "or decoding.weights uniform");
-  if (dec.decoder == "guided" && dec.weights == "uniform")
-    fail("decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q: set decoding.weights importance");
-  if (cfg.method == "gcn" && dec.decoder != "sample" && dec.weights == "uniform") return {a.samples, uniform_weigh};
+  if (cfg.method == "gcn" && decoder.check_proposal) decoder.check_proposal(dec);
+  if (cfg.method == "gcn" && decoder.cooperative && dec.weights == "uniform") return {a.samples, uniform_weigh};
   if (cfg.method == "gan") {
     if (!a.proposal.is_p())
       fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
