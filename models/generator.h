@@ -33,8 +33,11 @@ struct GeneratorConfig : TransformerConfig {
 class Generator {
  public:
   using Cache = Transformer::Cache;
-  Generator(const GeneratorConfig& cfg, int64_t vocab, uint64_t seed, Device device, Precision precision = Precision::F32)
-      : net_(cfg, vocab, seed, device, "", precision), cfg_(cfg) {}
+  // `prefix` starts every parameter's name ("" for the generator; a second language model inside
+  // a discriminator takes "disc.lm.", so one checkpoint holds both).
+  Generator(const GeneratorConfig& cfg, int64_t vocab, uint64_t seed, Device device, Precision precision = Precision::F32,
+            const std::string& prefix = "")
+      : net_(cfg, vocab, seed, device, prefix, precision), cfg_(cfg) {}
 
   // ids i32 [B, T] → logits [B, T, V] (causal: position t sees positions ≤ t).
   Tensor forward(const Tensor& ids) const;

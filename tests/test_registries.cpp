@@ -62,14 +62,14 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
   register_test_kinds();
   REQUIRE_THROWS_WITH(register_discriminator_kind({"learned", "again", [](const DiscriminatorContext&) {
                                                      return std::unique_ptr<Discriminator>();
-                                                   }}),
+                                                   }, nullptr, nullptr}),
                       Catch::Contains("registered twice"));
   const fs::path dir = scratch("kind");
   const std::string yaml = (dir / "run.yaml").string();
   std::ofstream(yaml) << "method: gcn\ndiscriminator:\n  kind: indifferent\n";
   REQUIRE(load_config<RunConfig>(yaml).discriminator.kind == "indifferent");
   std::ofstream(yaml) << "method: gcn\ndiscriminator:\n  kind: sure\n";
-  REQUIRE_THROWS_WITH(load_config<RunConfig>(yaml), Catch::Contains("'sure' is not one of: learned, optimal, indifferent"));
+  REQUIRE_THROWS_WITH(load_config<RunConfig>(yaml), Catch::Contains("'sure' is not one of: learned, optimal, likelihood_ratio, indifferent"));
   // Its settings belong to the kinds that read them: the optimal kind's noise with another kind is refused.
   RunConfig bad;
   bad.discriminator.kind = "indifferent";

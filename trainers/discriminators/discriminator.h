@@ -4,6 +4,7 @@
 // step on real against generated sequences. Kinds: learned (a transformer classifier,
 // learned.cpp) and optimal (the oracle's exact D*, optimal.cpp).
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,5 +46,9 @@ class Discriminator {
   // d_acc over the whole batch, every rank the same.
   virtual Metrics train_step(const DiscriminatorBatch& batch, int64_t index, uint64_t seed);
 };
+
+// For kinds with parameters: a checkpoint's discriminator tensors ("disc.*") into `params`, every
+// one of them used (a D of fewer layers than the checkpoint's must not drop the rest silently).
+void load_discriminator_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir);
 
 }  // namespace coopgen

@@ -17,17 +17,6 @@ namespace coopgen {
 
 namespace {
 
-// A discriminator's tensors of a checkpoint ("disc.*") into `params`, every one of them used (a D
-// of fewer layers than the checkpoint's must not drop the rest silently).
-void load_discriminator_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
-  std::set<std::string> used;
-  load_params(params, tensors, dir, &used);
-  std::map<std::string, Tensor> mine;
-  for (const auto& [name, t] : tensors)
-    if (name.starts_with("disc.")) mine.emplace(name, t);
-  refuse_unused(mine, used, dir);
-}
-
 class LearnedDiscriminator final : public Discriminator {
  public:
   explicit LearnedDiscriminator(const DiscriminatorContext& c)

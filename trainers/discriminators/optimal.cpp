@@ -38,7 +38,8 @@ DiscriminatorKind discriminator_optimal() {
                         if (!c.task.data_model())
                           fail("discriminator.kind optimal needs the oracle task (data.task is ", c.cfg.data.task, ")");
                         return std::make_unique<Optimal>(c);
-                      }};
+                      },
+                      nullptr, nullptr};
   k.check = [](const RunConfig& cfg) {
     if (cfg.data.task != "oracle")
       fail("discriminator.kind optimal: D* = p*/(p* + p) needs the data distribution p*, known only on the oracle task "

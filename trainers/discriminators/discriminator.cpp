@@ -1,3 +1,6 @@
+#include <map>
+#include <set>
+
 #include "core/error.h"
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/loop/run_config.h"
@@ -52,6 +55,15 @@ void check_discriminator(const RunConfig& cfg) {
 
 std::unique_ptr<Discriminator> make_discriminator(const DiscriminatorContext& ctx) {
   return kind_named(ctx.cfg.discriminator.kind).make(ctx);
+}
+
+void load_discriminator_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir) {
+  std::set<std::string> used;
+  load_params(params, tensors, dir, &used);
+  std::map<std::string, Tensor> mine;
+  for (const auto& [name, t] : tensors)
+    if (name.starts_with("disc.")) mine.emplace(name, t);
+  refuse_unused(mine, used, dir);
 }
 
 PrefixScorer Discriminator::scorer() const {
