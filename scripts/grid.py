@@ -16,6 +16,7 @@ axes, each a mapping from a value's label to its overrides:
       lr: {"1e-3": [optim.lr=1e-3], "3e-3": [optim.lr=3e-3]}
       width: {"32": [model.d_model=32], "64": [model.d_model=64, model.heads=4]}
 
+An override may name its run's seed as {seed} (e.g. model.init=runs/mle_star/seed{seed}/checkpoint_best).
 Every combination of the axes' values runs once per seed, in OUT/<label>_<label>/seed<S> (a
 finished run, by its own files, is skipped; an unfinished one is trained again with --overwrite),
 N at a time with one BLAS thread each. A run being trained holds RUN_DIR.lock, so several `run`
@@ -45,7 +46,8 @@ def runs_of(grid):
         overrides = [o for _, os_ in combo for o in os_]
         for seed in grid.get("seeds", [0]):
             name = "_".join(labels) or "run"
-            yield os.path.join(grid["out"], name, f"seed{seed}"), [f"seed={seed}"] + grid.get("common", []) + overrides, name
+            runs = [f"seed={seed}"] + grid.get("common", []) + overrides
+            yield os.path.join(grid["out"], name, f"seed{seed}"), [o.replace("{seed}", str(seed)) for o in runs], name
 
 
 def evaluations(run_dir):
