@@ -1,4 +1,4 @@
-// Extending coopgen through its registries: a trivial discriminator kind (and decoder) defined
+// Extending coopgen through its registries: a trivial discriminator kind, decoder and metric defined
 // here, registered at run time, named by a config and used by a run, as a new built-in would be
 // with one file and one line in its .def.
 #include <catch2/catch.hpp>
@@ -39,6 +39,13 @@ void register_test_kinds() {
     register_discriminator_kind({"indifferent", "D = 1/2 everywhere",
                                  [](const DiscriminatorContext&) { return std::make_unique<Indifferent>(); }, nullptr, nullptr});
     register_decoder({"ones", "the token 1 throughout", false, ones, nullptr});
+    register_metric({"mean_length", "the mean length of the evaluation's samples", kNeedsUnconditional, [](const EvalInputs& in) {
+                       double total = 0;
+                       for (const auto& s : in.samples()) total += double(s.size());
+                       return Metrics{{"mean_length", total / double(in.samples().size())}};
+                     }});
+    register_metric({"never", "a metric of conditional tasks", kNeedsConditional,
+                     [](const EvalInputs&) { return Metrics{{"never", 1.0}}; }});
     return true;
   }();
   (void)once;
@@ -129,4 +136,26 @@ TEST_CASE("a decoder registered at run time: the config and the task's decode re
   const SampledSet s = task->decode(g, task->leading_prompts(task->test, 3), run.decoding, run.sampling, PrefixScorer{}, 1);
   REQUIRE(s.seqs == Sequences(3, std::vector<int32_t>(size_t(task->sample_length), 1)));
   fs::remove_all(dir.parent_path());
+}
+
+TEST_CASE("a metric registered at run time: computed where its needs are met, after the built-in ones", "[registry]") {
+  register_test_kinds();
+  REQUIRE_THROWS_WITH(register_metric({"nll_test", "again", 0, [](const EvalInputs&) { return Metrics{}; }}),
+                      Catch::Contains("registered twice"));
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped: " << oracle_file() << " not found");
+    return;
+  }
+  RunConfig cfg;
+  cfg.data.oracle = oracle_file();
+  cfg.data.train_size = 8, cfg.data.test_size = 8, cfg.data.valid_size = 8;
+  cfg.train.eval_samples = 5;
+  const std::unique_ptr<Task> task = Task::create(cfg);
+  const Generator g(GeneratorConfig{16, 1, 2, 21, 0.02}, task->vocab, 1, Device::CPU);
+  const Metrics m = task->evaluate(g, cfg, PrefixScorer{});
+  std::vector<std::string> names;
+  for (const auto& [name, value] : m) names.push_back(name);
+  // The oracle's metrics (no discriminator: none of D's), then the test's; not the conditional one.
+  REQUIRE(names == std::vector<std::string>{"nll_valid", "nll_oracle", "nll_test", "kl_test", "mean_length"});
+  REQUIRE(m.back().second == 20.0);  // the oracle's sequences have 20 tokens
 }

@@ -188,11 +188,14 @@ struct DecoderSetup {
 std::string registry_help() {
   std::string out = "decoders (--decoder, decoding.decoder):\n";
   for (const DecoderKind& k : decoders())
-    out += cat("  ", k.name, std::string(10 - std::min<size_t>(k.name.size(), 9), ' '), k.about,
+    out += cat("  ", k.name, std::string(18 - std::min<size_t>(k.name.size(), 17), ' '), k.about,
                k.cooperative ? " [cooperative]" : "", "\n");
   out += "discriminator kinds (discriminator.kind):\n";
   for (const DiscriminatorKind& k : discriminator_kinds())
-    out += cat("  ", k.name, std::string(10 - std::min<size_t>(k.name.size(), 9), ' '), k.about, "\n");
+    out += cat("  ", k.name, std::string(18 - std::min<size_t>(k.name.size(), 17), ' '), k.about, "\n");
+  out += "metrics (each where the task and discriminator allow):\n";
+  for (const MetricKind& k : metrics())
+    out += cat("  ", k.name, std::string(18 - std::min<size_t>(k.name.size(), 17), ' '), k.about, "\n");
   return out;
 }
 

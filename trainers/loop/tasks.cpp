@@ -88,10 +88,8 @@ double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const
   return total / tokens;
 }
 
-Metrics Task::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const {
-  Metrics m = task_metrics(g, cfg, d);
-  if (!valid.empty()) m.insert(m.begin(), {"nll_valid", nll(g, valid)});
-  return m;
+Metrics Task::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d, int64_t step) const {
+  return evaluate_metrics(EvalInputs(*this, g, cfg, d, step));
 }
 
 void Task::cut_at_eos(std::vector<int32_t>& seq) const {
@@ -147,13 +145,7 @@ OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.backe
   train = oracle.generate(cfg.data.train_size, cfg.data.seed);
   test = oracle.generate(cfg.data.test_size, cfg.data.seed + 0x9e3779b97f4a7c15ull);
   valid = oracle.generate(cfg.data.valid_size, cfg.data.seed + 0x7f4a7c159e3779b9ull);
-  test_nll_oracle = oracle.nll(test);
-}
-
-Metrics OracleTask::task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
-  const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
-  const double nll_test = nll(g, test);
-  return {{"nll_oracle", oracle.nll(s)}, {"nll_test", nll_test}, {"kl_test", nll_test - test_nll_oracle}};
+  test_nll_data = oracle.nll(test);
 }
 
 std::string OracleTask::render(const std::vector<int32_t>& seq) const {
@@ -221,18 +213,9 @@ TextTask::TextTask(const RunConfig& cfg) {
   if (train.empty() || test.empty()) fail(cfg.data.train_file, ": no usable sentences");
 }
 
-Metrics TextTask::task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer&) const {
-  const Sequences s = sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
-  std::vector<Words> text;
-  for (const auto& q : s) text.push_back(split_whitespace(codec->decode(q)));
-  const std::vector<double> b = mean_bleu(text, test_text), sb = self_bleu(text);
-  Metrics m{{"nll_test", nll(g, test)}};
-  for (int n = 2; n <= kMaxBleuOrder; ++n) m.emplace_back("bleu" + std::to_string(n), b[size_t(n - 1)]);
-  for (int n = 2; n <= kMaxBleuOrder; ++n) m.emplace_back("self_bleu" + std::to_string(n), sb[size_t(n - 1)]);
-  return m;
-}
-
 std::string TextTask::render(const std::vector<int32_t>& seq) const { return codec->decode(seq); }
+
+Words TextTask::words_of(const std::vector<int32_t>& seq) const { return split_whitespace(codec->decode(seq)); }
 
 std::vector<std::pair<Words, Words>> read_pairs(const std::string& stem, int64_t max_tokens, LineStats& stats) {
   const std::string src_path = stem + ".src.txt", tgt_path = stem + ".tgt.txt";
@@ -294,28 +277,6 @@ PairTask::PairTask(const RunConfig& cfg) {
   encode_all(valid_pairs, valid);
   encode_all(test_pairs, test);
   for (auto& pair : test_pairs) test_targets.push_back(pair.second);
-}
-
-Metrics PairTask::task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const {
-  const int64_t n = std::min<int64_t>(cfg.train.eval_samples, int64_t(test.size()));
-  DecodingConfig dec = cfg.decoding;
-  if (!d) dec.decoder = "sample";  // no discriminator here: the sampler
-  const SampledSet out = decode(g, leading_prompts(test, n), dec, cfg.sampling, d, cfg.seed + 0x51ed27ull);
-  std::vector<std::string> hyp, ref;
-  auto line = [](const Words& w) {
-    std::string text;
-    for (const std::string& word : w) text += (text.empty() ? "" : " ") + word;
-    return text;
-  };
-  for (int64_t k = 0; k < n; ++k) ref.push_back(line(test_targets[size_t(k)]));
-  for (const auto& s : out.seqs) {
-    std::vector<int32_t> target(std::find(s.begin(), s.end(), sep) + 1, s.end());
-    cut_at_eos(target);
-    hyp.push_back(line(words.decode(target)));
-  }
-  const RougeScores r = mean_rouge(hyp, ref);
-  return {{"nll_test", nll(g, test)}, {"bleu4", corpus_bleu(hyp, ref)}, {"rouge1", r.rouge1}, {"rouge2", r.rouge2},
-          {"rougeL", r.rouge_l}};
 }
 
 std::string PairTask::render(const std::vector<int32_t>& seq) const {

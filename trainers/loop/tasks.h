@@ -11,11 +11,11 @@
 #include "models/oracle.h"
 #include "models/tokenizer.h"
 #include "trainers/decoding/decoders.h"
+#include "trainers/eval/metrics.h"
 #include "trainers/loop/run_config.h"
 
 namespace coopgen {
 
-using Metrics = std::vector<std::pair<std::string, double>>;
 
 class Task {
  public:
@@ -65,18 +65,21 @@ class Task {
   SampledSet draw(const Generator& g, const Prompts& prompts, const SamplingConfig& s, uint64_t seed) const;
   // `n` unconditional samples cut at <eos>, for scoring and printing.
   Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
-  // The task's metrics of the generator, led by nll_valid (the per-token NLL of the validation
-  // split, which chooses checkpoints; absent without one). `d` (D's logits; may be empty) lets
-  // conditional tasks decode with cfg.decoding's MCTS or DAS.
-  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const;
+  // The metrics of the generator (trainers/eval/metrics.def: each whose needs this task and `d`
+  // meet), led by nll_valid (the per-token NLL of the validation split, which chooses checkpoints;
+  // absent without one). `d` (the run's discriminator; may be empty) adds D's metrics and lets
+  // conditional tasks decode with cfg.decoding's cooperative decoder; `step` seeds fresh draws.
+  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d, int64_t step = 0) const;
   virtual std::string render(const std::vector<int32_t>& seq) const = 0;
   // The data distribution p* where it is known exactly (the oracle task's LSTM), else none: the
   // optimal discriminator and the oracle metrics read it.
   virtual const OracleLSTM* data_model() const { return nullptr; }
-
- protected:
-  // The metrics of each task (evaluate adds nll_valid).
-  virtual Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const = 0;
+  // With a data model: −(1/L)·mean log p*(y) over the test set (kl_test subtracts it from NLL-test).
+  double test_nll_data = 0;
+  // The test set's words where the task has text (text: the lines; pairs: the targets), else none;
+  // and the words of a generated continuation (no context; cut at <eos>).
+  virtual const std::vector<Words>* reference_words() const { return nullptr; }
+  virtual Words words_of(const std::vector<int32_t>&) const { return {}; }
 };
 
 // The last ⌊fraction·n⌋ items of `train`, moved out as the validation split (text and pairs
@@ -97,10 +100,6 @@ class OracleTask : public Task {
   std::string render(const std::vector<int32_t>& seq) const override;
   const OracleLSTM* data_model() const override { return &oracle; }
   OracleLSTM oracle;
-  double test_nll_oracle = 0;
-
- protected:
-  Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;  // −(1/20)·mean log p*(y) over the test set
 };
 
 class TextTask : public Task {
@@ -109,9 +108,8 @@ class TextTask : public Task {
   std::string render(const std::vector<int32_t>& seq) const override;
   std::unique_ptr<TextCodec> codec;  // data.tokenizer
   std::vector<Words> test_text;      // the test lines' words: BLEU's references
-
- protected:
-  Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
+  const std::vector<Words>* reference_words() const override { return &test_text; }
+  Words words_of(const std::vector<int32_t>& seq) const override;
 };
 
 // Conditional generation by prefix: each example is <bos> src <sep> tgt <eos>. Evaluated by NLL-test
@@ -124,9 +122,8 @@ class PairTask : public Task {
   std::string render(const std::vector<int32_t>& seq) const override;
   Vocab words;
   std::vector<Words> test_targets;  // the references, as read
-
- protected:
-  Metrics task_metrics(const Generator& g, const RunConfig& cfg, const PrefixScorer& d) const override;
+  const std::vector<Words>* reference_words() const override { return &test_targets; }
+  Words words_of(const std::vector<int32_t>& target) const override { return words.decode(target); }
 };
 
 // Reads <stem>.src.txt and <stem>.tgt.txt line by line in step: a pair with an empty side, a side

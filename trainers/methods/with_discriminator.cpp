@@ -26,14 +26,6 @@ namespace {
 // uninterrupted one would have.
 using random::stream;
 
-double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < a.size(); ++i) ma += a[i] / double(a.size()), mb += b[i] / double(b.size());
-  for (size_t i = 0; i < a.size(); ++i)
-    sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
-}
-
 // The sizes a data-parallel run splits over `ranks`, checked before any work (a failure would
 // otherwise come after D's pre-training): each rank's share of a batch must be whole, and of a
 // draw it must also be a multiple of 4 rows, since a rank's rows start on a Philox counter (4 rows
@@ -122,46 +114,9 @@ class DiscriminatorRun {
     return m;
   }
 
-  // The task's metrics, and D's accuracy on held-out real sequences and fresh samples of p.
-  Metrics evaluate() {
-    Metrics m = task_.evaluate(g_, cfg_, scorer());
-    const int64_t n = std::min<int64_t>(cfg_.train.eval_samples, int64_t(task_.test.size()));
-    const Sequences real(task_.test.begin(), task_.test.begin() + n);
-    const SampledSet fake =
-        task_.draw(g_, task_.leading_prompts(task_.test, n), SamplingConfig{}, stream(cfg_.seed, opt_g_.steps_taken(), 6));
-    const std::vector<double> x = d_logits(fake.seqs);
-    double acc_real = 0, acc_fake = 0;
-    for (double v : d_logits(real)) acc_real += (v > 0) / double(n);
-    for (double v : x) acc_fake += (v < 0) / double(n);
-    m.emplace_back("d_acc_real", acc_real);
-    m.emplace_back("d_acc_fake", acc_fake);
-    // The target q ∝ p·D of one exact iteration against p on the whole test set (weights.h):
-    // target_gain > 0 when this D can move p toward the data at all.
-    if (task_.sep < 0) {
-      double tokens = 0;
-      for (const auto& s : task_.test) tokens += double(s.size());
-      const TargetShift t = target_shift(d_logits(task_.test), tokens, x, cfg_.adversarial.target);
-      m.emplace_back("target_gain", -t.shift);
-      m.emplace_back("target_gain_se", t.se);
-    }
-    // On the oracle the optimal D's logit is known: r = log p*(y) − log p(y). How well D's logits
-    // x follow it: their correlation (1: D ranks samples as D* does), the mean |x − r|, and the
-    // standard deviation of x − r (what is left once an offset is removed; comparable with the σ
-    // of discriminator.logit_noise, which is exactly that for D* with noise and logit_scale 1; with
-    // a scale β it also holds (β − 1)·r).
-    if (const OracleLSTM* oracle = task_.data_model()) {
-      std::vector<double> r = oracle->log_probs(fake.seqs);
-      for (size_t i = 0; i < r.size(); ++i) r[i] -= fake.logp[i];
-      double mae = 0, mean = 0, sq = 0;
-      for (size_t i = 0; i < r.size(); ++i) mae += std::fabs(x[i] - r[i]), mean += x[i] - r[i];
-      mae /= double(r.size()), mean /= double(r.size());
-      for (size_t i = 0; i < r.size(); ++i) sq += (x[i] - r[i] - mean) * (x[i] - r[i] - mean);
-      m.emplace_back("d_corr_log_ratio", pearson(x, r));
-      m.emplace_back("d_logit_mae", mae);
-      m.emplace_back("d_logit_sd_error", std::sqrt(sq / double(r.size())));
-    }
-    return m;
-  }
+  // The task's metrics and D's (trainers/eval/metrics.def: D's accuracy, the target's gain, on the
+  // oracle its agreement with D*).
+  Metrics evaluate() { return task_.evaluate(g_, cfg_, scorer(), opt_g_.steps_taken()); }
 
   // A fixed D (D*) has no parameters: the checkpoint holds the generator alone.
   std::vector<Trained> trained() {

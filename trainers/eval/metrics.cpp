@@ -1,0 +1,77 @@
+#include "trainers/eval/metrics.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "engine/random.h"
+#include "trainers/loop/tasks.h"
+
+namespace coopgen {
+
+#define COOPGEN_METRIC(name) MetricKind metric_##name();
+#include "trainers/eval/metrics.def"
+#undef COOPGEN_METRIC
+
+namespace {
+
+std::vector<MetricKind>& registry() {
+  static std::vector<MetricKind> kinds{
+#define COOPGEN_METRIC(name) metric_##name(),
+#include "trainers/eval/metrics.def"
+#undef COOPGEN_METRIC
+  };
+  return kinds;
+}
+
+}  // namespace
+
+const std::vector<MetricKind>& metrics() { return registry(); }
+
+void register_metric(MetricKind kind) {
+  for (const MetricKind& k : registry())
+    if (k.name == kind.name) fail("metric '", kind.name, "' is registered twice");
+  CG_CHECK(bool(kind.compute), "metric '", kind.name, "' has no compute");
+  registry().push_back(std::move(kind));
+}
+
+const Sequences& EvalInputs::samples() const {
+  if (!samples_) samples_ = task.sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
+  return *samples_;
+}
+
+const SampledSet& EvalInputs::fakes() const {
+  if (!fakes_) {
+    const int64_t n = std::min<int64_t>(cfg.train.eval_samples, int64_t(task.test.size()));
+    fakes_ = task.draw(g, task.leading_prompts(task.test, n), SamplingConfig{}, random::stream(cfg.seed, step, 6));
+  }
+  return *fakes_;
+}
+
+double EvalInputs::test_nll() const {
+  if (!test_nll_) test_nll_ = task.nll(g, task.test);
+  return *test_nll_;
+}
+
+const std::vector<double>& EvalInputs::fake_logits() const {
+  if (!fake_logits_) fake_logits_ = d(fakes().seqs);
+  return *fake_logits_;
+}
+
+const std::vector<double>& EvalInputs::test_logits() const {
+  if (!test_logits_) test_logits_ = d(task.test);
+  return *test_logits_;
+}
+
+Metrics evaluate_metrics(const EvalInputs& in) {
+  const Task& t = in.task;
+  const unsigned offered = (t.data_model() ? kNeedsDataModel : 0u) | (t.reference_words() ? kNeedsReferenceText : 0u) |
+                           (t.sep < 0 ? kNeedsUnconditional : kNeedsConditional) | (in.d ? kNeedsDiscriminator : 0u);
+  Metrics m;
+  if (!t.valid.empty()) m.emplace_back("nll_valid", t.nll(in.g, t.valid));
+  for (const MetricKind& k : registry())
+    if ((k.needs & offered) == k.needs)
+      for (auto& value : k.compute(in)) m.push_back(std::move(value));
+  return m;
+}
+
+}  // namespace coopgen
