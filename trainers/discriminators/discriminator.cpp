@@ -2,6 +2,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/registry.h"
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/loop/run_config.h"
 
@@ -13,43 +14,30 @@ namespace coopgen {
 
 namespace {
 
-std::vector<DiscriminatorKind>& registry() {
-  static std::vector<DiscriminatorKind> kinds{
+Registry<DiscriminatorKind>& registry() {
+  static Registry<DiscriminatorKind> r("discriminator kind", {
 #define COOPGEN_DISCRIMINATOR(name) discriminator_##name(),
 #include "trainers/discriminators/kinds.def"
 #undef COOPGEN_DISCRIMINATOR
-  };
-  return kinds;
+  });
+  return r;
 }
 
-const DiscriminatorKind& kind_named(const std::string& name) {
-  for (const DiscriminatorKind& k : registry())
-    if (k.name == name) return k;
-  std::string known;
-  for (const std::string& n : discriminator_kind_names()) known += (known.empty() ? "" : ", ") + n;
-  fail("discriminator.kind '", name, "' is not known here (known: ", known, ")");
-}
+const DiscriminatorKind& kind_named(const std::string& name) { return registry().named(name, "discriminator.kind"); }
 
 }  // namespace
 
-const std::vector<DiscriminatorKind>& discriminator_kinds() { return registry(); }
-
-std::vector<std::string> discriminator_kind_names() {
-  std::vector<std::string> names;
-  for (const DiscriminatorKind& k : registry()) names.push_back(k.name);
-  return names;
-}
+const std::vector<DiscriminatorKind>& discriminator_kinds() { return registry().all(); }
+std::vector<std::string> discriminator_kind_names() { return registry().names(); }
 
 void register_discriminator_kind(DiscriminatorKind kind) {
-  for (const DiscriminatorKind& k : registry())
-    if (k.name == kind.name) fail("discriminator kind '", kind.name, "' is registered twice");
   CG_CHECK(bool(kind.make), "discriminator kind '", kind.name, "' has no make");
-  registry().push_back(std::move(kind));
+  registry().add(std::move(kind));
 }
 
 void check_discriminator(const RunConfig& cfg) {
   const DiscriminatorKind& chosen = kind_named(cfg.discriminator.kind);
-  for (const DiscriminatorKind& k : registry())
+  for (const DiscriminatorKind& k : registry().all())
     if (&k == &chosen ? bool(k.check) : bool(k.check_unused)) (&k == &chosen ? k.check : k.check_unused)(cfg);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/registry.h"
 #include "engine/random.h"
 #include "trainers/loop/tasks.h"
 
@@ -14,24 +15,22 @@ namespace coopgen {
 
 namespace {
 
-std::vector<MetricKind>& registry() {
-  static std::vector<MetricKind> kinds{
+Registry<MetricKind>& registry() {
+  static Registry<MetricKind> r("metric", {
 #define COOPGEN_METRIC(name) metric_##name(),
 #include "trainers/eval/metrics.def"
 #undef COOPGEN_METRIC
-  };
-  return kinds;
+  });
+  return r;
 }
 
 }  // namespace
 
-const std::vector<MetricKind>& metrics() { return registry(); }
+const std::vector<MetricKind>& metrics() { return registry().all(); }
 
 void register_metric(MetricKind kind) {
-  for (const MetricKind& k : registry())
-    if (k.name == kind.name) fail("metric '", kind.name, "' is registered twice");
   CG_CHECK(bool(kind.compute), "metric '", kind.name, "' has no compute");
-  registry().push_back(std::move(kind));
+  registry().add(std::move(kind));
 }
 
 const Sequences& EvalInputs::samples() const {
@@ -68,7 +67,7 @@ Metrics evaluate_metrics(const EvalInputs& in) {
                            (t.sep < 0 ? kNeedsUnconditional : kNeedsConditional) | (in.d ? kNeedsDiscriminator : 0u);
   Metrics m;
   if (!t.valid.empty()) m.emplace_back("nll_valid", t.nll(in.g, t.valid));
-  for (const MetricKind& k : registry())
+  for (const MetricKind& k : registry().all())
     if ((k.needs & offered) == k.needs)
       for (auto& value : k.compute(in)) m.push_back(std::move(value));
   return m;
