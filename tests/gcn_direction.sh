@@ -13,7 +13,7 @@ oracle=$src/../shared/data/oracle/seqgan_oracle_lstm.safetensors
 rm -rf "$work"; mkdir -p "$work"
 export OPENBLAS_NUM_THREADS=1
 small=(data.oracle="$oracle" data.test_size=500 data.valid_size=500 train.eval_samples=500 seed="$seed")
-"$coopgen" train --config "$src/configs/oracle_mle.yaml" "${small[@]}" run_dir="$work/mle" train.steps=20 \
+"$coopgen" train --config "$src/configs/oracle_mle.yaml" "${small[@]}" run_dir="$work/mle" train.steps=20 optim.lr=3e-3 \
   optim.schedule.total_steps=20 optim.schedule.warmup_steps=5 train.checkpoint_every=0 > "$work/mle.log" 2>&1 ||
   { cat "$work/mle.log"; exit 1; }
 "$coopgen" train --config "$src/configs/oracle_gcn.yaml" "${small[@]}" run_dir="$work/gcn" train.steps=100 \
