@@ -54,6 +54,13 @@ void load_discriminator_params(NamedTensors& params, const std::map<std::string,
   refuse_unused(mine, used, dir);
 }
 
+void check_init_from_generator(const RunConfig& cfg) {
+  const TransformerConfig &dm = cfg.discriminator.model, &gm = cfg.model;
+  if (cfg.discriminator.init_from_generator &&
+      (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
+    fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
+}
+
 PrefixScorer Discriminator::scorer() const {
   return PrefixScorer([this](const Sequences& seqs) { return logits(seqs); });
 }

@@ -47,6 +47,10 @@ class Discriminator {
   virtual Metrics train_step(const DiscriminatorBatch& batch, int64_t index, uint64_t seed);
 };
 
+// discriminator.init_from_generator copies the generator's weights into D's model: its shape
+// (discriminator.model) must equal the generator's, else an error naming both keys.
+void check_init_from_generator(const RunConfig& cfg);
+
 // For kinds with parameters: a checkpoint's discriminator tensors ("disc.*") into `params`, every
 // one of them used (a D of fewer layers than the checkpoint's must not drop the rest silently).
 void load_discriminator_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir);

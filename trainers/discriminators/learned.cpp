@@ -37,10 +37,7 @@ class LearnedDiscriminator final : public Discriminator {
     for (const auto& s : c.task.train) longest = std::max<int64_t>(longest, int64_t(s.size()));
     if (dm.max_len < longest)
       fail("discriminator.model.max_len (", dm.max_len, ") is shorter than the task's sequences (", longest, " tokens)");
-    const auto& gm = cfg_.model;
-    if (cfg_.discriminator.init_from_generator &&
-        (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
-      fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
+    check_init_from_generator(cfg_);
     opt_.emplace(d_.params(), cfg_.discriminator.optim,
                  dist::reducer_for(tensors_of(d_.params()), cfg_.distributed.bucket_mb));
   }

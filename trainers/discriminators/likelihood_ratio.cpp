@@ -27,8 +27,6 @@ namespace coopgen {
 
 namespace {
 
-class LikelihoodRatio;
-
 // The exact guide: per row p_φ's KV cache and the running log p_φ(y_<t) − log p(y_<t), so that step
 // t scores every token v as x(y_<t v) = Δ(y_<t) + log p_φ(v | y_<t) − log p(v | y_<t) + b.
 class RatioGuide : public PrefixGuide {
@@ -93,10 +91,7 @@ class LikelihoodRatio final : public Discriminator {
       return;
     }
     const auto& dm = cfg_.discriminator.model;
-    const auto& gm = cfg_.model;
-    if (cfg_.discriminator.init_from_generator &&
-        (dm.d_model != gm.d_model || dm.layers != gm.layers || dm.heads != gm.heads || dm.max_len != gm.max_len))
-      fail("discriminator.init_from_generator needs discriminator.model equal to model (d_model, layers, heads, max_len)");
+    check_init_from_generator(cfg_);
     if (dm.max_len <= task_.sample_length)
       fail("discriminator.model.max_len (", dm.max_len, ") must exceed the task's sequence length (", task_.sample_length,
            "): p_φ reads the start token and every token but the last");
