@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds coopgen's libFuzzer targets (build-fuzz/: clang, ASan + UBSan, coverage on every library)
-# and runs each: first its regression inputs (tests/fuzz/regressions/TARGET: every crash a fuzzer
-# ever found, kept once fixed), then SECONDS of fuzzing from its seed corpus (tests/fuzz/corpus/
-# TARGET, copied to build-fuzz/corpus/TARGET, where new inputs accumulate between runs).
+# and runs each, one target per core at a time: first its regression inputs (tests/fuzz/regressions/
+# TARGET: every crash a fuzzer ever found, kept once fixed), then SECONDS of fuzzing from its seed
+# corpus (tests/fuzz/corpus/TARGET, copied to build-fuzz/corpus/TARGET, where new inputs accumulate
+# between runs).
 #   bash scripts/fuzz.sh [SECONDS (600)] [TARGETS (all: safetensors config trainer_state gpt2_config text scores)]
 # Exit 1 on a finding: the input is left in build-fuzz/findings/TARGET/; fix it and add the input to
 # tests/fuzz/regressions/TARGET/. CI runs it with a few seconds per target (scripts/test.sh).
@@ -13,27 +14,32 @@ seconds=${1:-600}
 targets=${2:-"safetensors config trainer_state gpt2_config text scores"}
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (Debian: clang, libclang-rt-14-dev)"; exit 1; }
 cmake -S . -B build-fuzz -DCOOPGEN_FUZZ=ON -DCOOPGEN_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_CXX_COMPILER=clang++ >/dev/null || exit 1
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_COMPILER=clang++ >/dev/null || exit 1
 jobs=$(nproc)
 cmake --build build-fuzz -j"$jobs" $(for t in $targets; do printf -- "--target fuzz_%s " "$t"; done) >/dev/null || {
   cmake --build build-fuzz -j1 2>&1 | grep -m20 -E "error"; exit 1; }
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-failed=0
-for t in $targets; do
-  bin=build-fuzz/tests/fuzz/fuzz_$t
-  corpus=build-fuzz/corpus/$t findings=build-fuzz/findings/$t
+fuzz_one() {  # TARGET: its regression inputs, then SECONDS of fuzzing; prints one line, exit 1 on a finding
+  local t=$1 bin=build-fuzz/tests/fuzz/fuzz_$1 corpus=build-fuzz/corpus/$1 findings=build-fuzz/findings/$1 f
   mkdir -p "$corpus" "$findings"
   cp -n tests/fuzz/corpus/$t/* "$corpus"/ 2>/dev/null
-  inputs=()
+  local inputs=()
   for f in tests/fuzz/regressions/$t/*; do inputs+=("$f"); done  # (.keep is hidden)
   if [ ${#inputs[@]} -gt 0 ] && ! "$bin" "${inputs[@]}" > "$findings/regressions.log" 2>&1; then
-    echo "fuzz_$t: a regression input fails again (build-fuzz/findings/$t/regressions.log)"; failed=1; continue
+    echo "fuzz_$t: a regression input fails again (build-fuzz/findings/$t/regressions.log)"; return 1
   fi
   if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=4096 -print_final_stats=1 \
        -artifact_prefix="$findings/" "$corpus" > "$findings/run.log" 2>&1; then
     echo "fuzz_$t: ${seconds}s, $(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$findings/run.log" | cut -d' ' -f2) inputs, ${#inputs[@]} regression inputs, no finding"
   else
-    echo "fuzz_$t: FINDING (build-fuzz/findings/$t/run.log):"; grep -m3 -E "ERROR|runtime error|SUMMARY|deadly" "$findings/run.log"; failed=1
+    echo "fuzz_$t: FINDING (build-fuzz/findings/$t/run.log):"; grep -m3 -E "ERROR|runtime error|SUMMARY|deadly" "$findings/run.log"; return 1
   fi
+}
+# One target per core at a time (each fuzzer is one process on one core).
+failed=0 running=0
+for t in $targets; do
+  if [ "$running" -ge "$jobs" ]; then wait -n || failed=1; running=$((running - 1)); fi
+  fuzz_one "$t" & running=$((running + 1))
 done
+while [ "$running" -gt 0 ]; do wait -n || failed=1; running=$((running - 1)); done
 exit $failed

@@ -28,8 +28,11 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
       logp[n] = logq[n] = T(NAN);
       continue;
     }
+    // e: the unnormalised tempered probabilities, the largest equal to 1; at temperature 1 they
+    // are the softmax's own terms, so the exponentials are taken once (the oracle's data and every
+    // CPU sample spend most of their time here).
     double s = 0;
-    for (int64_t v = 0; v < vocab; ++v) s += std::exp(double(z[v]) - zmax);
+    for (int64_t v = 0; v < vocab; ++v) s += e[size_t(v)] = std::exp(double(z[v]) - zmax);
     const double lse = zmax + std::log(s);
     if (q.greedy()) {
       tokens[n] = int32_t(argmax);
@@ -37,8 +40,8 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
       logq[n] = T(0);
       continue;
     }
-    // Unnormalised tempered probabilities, the largest equal to 1.
-    for (int64_t v = 0; v < vocab; ++v) e[size_t(v)] = std::exp((double(z[v]) - zmax) / q.temperature);
+    if (q.temperature != 1.0)
+      for (int64_t v = 0; v < vocab; ++v) e[size_t(v)] = std::exp((double(z[v]) - zmax) / q.temperature);
     double threshold = 0;  // keep tokens with e ≥ threshold
     if (q.cuts_top_k(vocab)) {
       sorted = e;
