@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"batch", "0"}, {"heads", "0"},
                                         {"time", "0"}, {"dim", "0"}, {"reps", "20"}});
     const Device dev = opts.device();
-    const std::string device = opts.str("device"), size = opts.str("size");
+    const std::string size = opts.str("size");
     const bool small = size == "small";
     if (!small && size != "gpt2") fail("--size ", size, ": expected small or gpt2");
     const int64_t batch = opts.num("batch") ? opts.num("batch") : 8, heads = opts.num("heads") ? opts.num("heads") : (small ? 4 : 12),
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     // half the matrix), 2.5× that backward; the usual accounting of FlashAttention's papers.
     const double flop = 3.5 * 4.0 * double(batch * heads) * double(time) * double(time) * double(dim) / 2;
     auto measure_once = [&] {
-      bench::Report r{"attention", device, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}};
+      bench::Report r{"attention", dev, {{"batch", double(batch)}, {"heads", double(heads)}, {"time", double(time)}, {"dim", double(dim)}}};
       const std::vector<bench::Timing> timings = bench::measure(dev, versions, reps);
       r.runs = {{"unfused", timings[0], flop}, {"op", timings[1], flop}};
       r.ceilings = bench::measure_ceilings(dev);

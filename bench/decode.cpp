@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   return bench::guarded_main("bench_decode", [&] {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"preset", "oracle"}, {"num", "64"}, {"reps", "1"}, {"decoders", "sample,mcts_10,mcts_50,das_4x8"}});
     const Device dev = opts.device();
-    const std::string device = opts.str("device"), preset_name = opts.str("preset");
+    const std::string preset_name = opts.str("preset");
     const int64_t n = opts.num("num");
     const int reps = int(opts.num("reps"));
     const Preset* p = nullptr;
@@ -105,10 +105,10 @@ int main(int argc, char** argv) {
                             if (int64_t(s.seqs.size()) != n) fail(dec.name, ": ", s.seqs.size(), " sequences instead of ", n);
                           }});
     auto measure_once = [&] {
-      bench::Report r{"decode", device, {{"sequences", double(n)}, {"length", len}, {"vocab", double(p->vocab)}}};
+      bench::Report r{"decode", dev, {{"sequences", double(n)}, {"length", len}, {"vocab", double(p->vocab)}}};
       const std::vector<bench::Timing> t = bench::measure(dev, versions, reps, 1);
       std::printf("decoding %lld sequences of %lld tokens, preset %s (vocabulary %lld), device %s\n", (long long)n,
-                  (long long)p->length, p->name, (long long)p->vocab, device.c_str());
+                  (long long)p->length, p->name, (long long)p->vocab, name_of(dev));
       std::printf("%-14s %10s %14s %12s\n", "decoder", "median s", "sequences/s", "vs sample");
       for (size_t k = 0; k < decoders.size(); ++k) {
         r.runs.push_back({decoders[k].name, t[k]});

@@ -161,9 +161,10 @@ struct Run {
 
 // A benchmark's result: named runs, the ceilings, and the ratios that --check guards.
 struct Report {
-  Report(std::string bench_name, std::string device_name, std::map<std::string, double> sizes)
-      : bench(std::move(bench_name)), device(std::move(device_name)), shape(std::move(sizes)) {}
-  std::string bench, device;
+  Report(std::string bench_name, Device dev, std::map<std::string, double> sizes)
+      : bench(std::move(bench_name)), device(dev), shape(std::move(sizes)) {}
+  std::string bench;
+  Device device;
   std::map<std::string, double> shape;  // the problem's sizes
   std::vector<Run> runs;
   std::map<std::string, double> ratios;
@@ -175,13 +176,13 @@ struct Report {
 
   // On CUDA, what each run's timed call asked of the GPU, under the run's name (core/counters.h).
   void count_runs() {
-    if (device != "cuda") return;
+    if (device != Device::CUDA) return;
     for (const Run& r : runs) counters[r.name] = counter_row(r.t.counters);
   }
 
   // The table every benchmark prints: time, memory, rates and their fractions of the ceilings.
   void print(const std::string& title) const {
-    std::printf("%s\nceilings on %s: copy %.1f GB/s, GEMM %.2f TFLOP/s\n", title.c_str(), device.c_str(),
+    std::printf("%s\nceilings on %s: copy %.1f GB/s, GEMM %.2f TFLOP/s\n", title.c_str(), name_of(device),
                 ceilings.copy_gb_s, ceilings.gemm_tflop_s);
     std::printf("%-12s %11s %10s %9s %7s %9s %7s\n", "version", "median ms", "peak MB", "TFLOP/s", "%GEMM", "GB/s", "%copy");
     for (const Run& r : runs) {
@@ -221,7 +222,7 @@ struct Report {
     JsonWriter counters_json;
     for (const auto& [name, row] : counters) counters_json.json(name, object(row, 10));
     JsonWriter out;
-    out.string("bench", bench).string("device", device).json("shape", object(shape, 6));
+    out.string("bench", bench).string("device", name_of(device)).json("shape", object(shape, 6));
     out.json("ceilings", JsonWriter().number("copy_gb_s", ceilings.copy_gb_s, 6).number("gemm_tflop_s", ceilings.gemm_tflop_s, 6).line());
     out.json("runs", runs_json + "]").json("ratios", object(ratios, 5)).json("counters", counters_json.line());
     atomic_write(file, out.line() + "\n");
@@ -299,15 +300,20 @@ class Options {
   const std::string& str(const std::string& name) const { return values_.at(name); }
   int64_t num(const std::string& name) const { return whole_flag("--" + name, values_.at(name), 0, INT64_MAX); }
   double real(const std::string& name) const { return number_flag("--" + name, values_.at(name), -1e300, 1e300); }
-  // --precision fp32|bf16 (engine/ops.h Precision), where the bench takes it.
-  Precision precision() const {
-    const std::string& p = str("precision");
-    if (p != "fp32" && p != "bf16") fail("--precision ", p, ": expected fp32 or bf16");
-    return p == "bf16" ? Precision::BF16 : Precision::F32;
+  // An enumerated option by the config's spellings (engine/config.h), e.g. --precision fp32|bf16.
+  template <ConfigEnum E> E choice(const std::string& name) const {
+    const std::string& v = str(name);
+    const auto names = config_names(E{});
+    std::string known;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (v == names[i]) return E(i);
+      known += std::string(i ? " or " : "") + names[i];
+    }
+    fail("--", name, " ", v, ": expected ", known);
   }
+  Precision precision() const { return choice<Precision>("precision"); }
   Device device() const {
-    if (str("device") != "cpu" && str("device") != "cuda") fail("--device ", str("device"), ": expected cpu or cuda");
-    const Device d = str("device") == "cuda" ? Device::CUDA : Device::CPU;
+    const Device d = choice<Device>("device");
     if (d == Device::CUDA) device::require_cuda();
     return d;
   }

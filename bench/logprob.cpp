@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"rows", "0"}, {"vocab", "0"},
                                         {"dim", "0"}, {"chunk", "0"}, {"reps", "20"}, {"precision", "fp32"}});
     const Device dev = opts.device();
-    const std::string device = opts.str("device"), size = opts.str("size");
+    const std::string size = opts.str("size");
     int64_t rows = opts.num("rows"), vocab = opts.num("vocab"), dim = opts.num("dim"), chunk = opts.num("chunk");
     const int reps = int(opts.num("reps"));
     if (size == "small") {
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     // GEMM work of the three products every version needs (logits, dh, dW): 6·N·V·d.
     const double flop = 6.0 * double(rows) * double(vocab) * double(dim);
     auto measure_once = [&] {
-      bench::Report r{"logprob", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"dim", double(dim)},
+      bench::Report r{"logprob", dev, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"dim", double(dim)},
                                           {"chunk", double(chunk)}}};
       const std::vector<bench::Timing> timings = bench::measure(dev, {{"unfused", unfused}, {"fused", fused}}, reps);
       r.runs = {{"unfused", timings[0], flop}, {"fused", timings[1], flop}};

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"rows", "0"}, {"vocab", "0"},
                                            {"temperature", "1"}, {"top-k", "50"}, {"top-p", "0.9"}, {"reps", "20"}});
     const Device dev = opts.device();
-    const std::string device = opts.str("device"), size = opts.str("size");
+    const std::string size = opts.str("size");
     int64_t rows = opts.num("rows"), vocab = opts.num("vocab");
     if (size == "small") {
       rows = rows ? rows : 256, vocab = vocab ? vocab : 5575;
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     const size_t per_variant = unfused ? 2 : 1;
 
     auto measure_once = [&] {
-      bench::Report r{"sampling", device, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"temperature", temperature},
+      bench::Report r{"sampling", dev, {{"rows", double(rows)}, {"vocab", double(vocab)}, {"temperature", temperature},
                                            {"top_k", double(top_k)}, {"top_p", top_p}}};
       const std::vector<bench::Timing> t = bench::measure(dev, versions, reps);
       const double logit_bytes = 4.0 * double(rows) * double(vocab);

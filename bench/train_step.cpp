@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"reps", "10"}, {"precision", "fp32"}});
     const Device dev = opts.device();
     const Precision precision = opts.precision();
-    const std::string device = opts.str("device"), size_name = opts.str("size");
+    const std::string size_name = opts.str("size");
     const int reps = int(opts.num("reps"));
     Size z;
     if (size_name == "tiny") z = {{{32, 2, 2, 17, 0.02}}, 512, 4, 16, 4, 8};
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
 
     const double mle_tokens = double(z.batch * z.time), gcn_tokens = double(z.samples * z.sample_len);
     auto measure_once = [&] {
-      bench::Report r{"train_step", device,
+      bench::Report r{"train_step", dev,
                       {{"d_model", double(z.g.d_model)}, {"layers", double(z.g.layers)}, {"vocab", double(z.vocab)},
                        {"batch", double(z.batch)}, {"time", double(z.time)}, {"samples", double(z.samples)},
                        {"sample_len", double(z.sample_len)}}};

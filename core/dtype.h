@@ -1,6 +1,7 @@
 // Element types and devices, a leaf header that kernels/ and engine/ both include. bf16 is stored as its upper 16 bits of an IEEE float; conversion
 // rounds to nearest even, as __float2bfloat16 does, so CPU and CUDA casts agree bit for bit.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -28,7 +29,9 @@ constexpr std::string_view dtype_name(DType t) {
   }
   return "?";
 }
-constexpr std::string_view device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+// The config's spellings (config key `device`; engine/config.h).
+constexpr std::array<const char*, 2> config_names(Device) { return {"cpu", "cuda"}; }
+constexpr std::string_view device_name(Device d) { return config_names(d)[size_t(d)]; }
 
 struct bf16 {
   uint16_t bits;

@@ -10,6 +10,7 @@
 // wrong type, a value outside its choices, or a missing required key. `key.sub=value` overrides
 // from the command line are applied to the YAML tree first and named as such in errors.
 #pragma once
+#include <array>
 #include <cmath>
 #include <initializer_list>
 #include <limits>
@@ -42,6 +43,17 @@ struct ConfigSource {
 };
 
 enum class Need { Optional, Required };
+
+// An enumerated key: an enum class whose spellings are declared once, beside it, in its order, by
+// a config_names overload that argument-dependent lookup finds:
+//   enum class Schedule { constant, warmup_linear, cosine };
+//   constexpr std::array<const char*, 3> config_names(Schedule) { return {"constant", "warmup_linear", "cosine"}; }
+// The reader takes one of the spellings and refuses any other, naming them; the writer writes the
+// spelling; name_of gives it for messages. Code branches on the enum (a switch the compiler checks
+// for a forgotten value, -Werror=switch), never on the string.
+template <class E>
+concept ConfigEnum = std::is_enum_v<E> && requires(E e) { config_names(e); };
+template <ConfigEnum E> constexpr const char* name_of(E e) { return config_names(e)[size_t(e)]; }
 
 // The values a numeric key allows: lo ≤ x ≤ hi, either end open (lo < x, x < hi). Checked when
 // the config is read, so a value that would fail hours later fails at once, naming the key.
@@ -142,6 +154,18 @@ class ConfigReader {
       ConfigReader sub(value, src_, path);
       field.visit(sub);
       sub.finish();
+    } else if constexpr (ConfigEnum<T>) {
+      std::string spelling, list;
+      read(value, path, spelling);
+      const auto names = config_names(T{});
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (spelling == names[i]) {
+          field = T(i);
+          return;
+        }
+        list += (i ? ", " : "") + std::string(names[i]);
+      }
+      error(value, path, "'" + spelling + "' is not one of: " + list);
     } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
       if (!value.IsSequence()) error(value, path, "expected a list");
       field.clear();
@@ -213,6 +237,8 @@ class ConfigWriter {
       out_ << YAML::Flow << YAML::BeginSeq;
       for (const auto& item : field) write(item);
       out_ << YAML::EndSeq;
+    } else if constexpr (ConfigEnum<T>) {
+      out_ << name_of(field);
     } else {
       out_ << field;
     }

@@ -66,6 +66,7 @@ Tensor softmax(const Tensor& x);
 // with f32 accumulation (cuBLAS), bf16 attention on mma.sync at head dims 64 and 128;
 // normalisation statistics, log-sum-exps and losses are f32. The CPU computes in f32 regardless.
 enum class Precision { F32, BF16 };
+constexpr std::array<const char*, 2> config_names(Precision) { return {"fp32", "bf16"}; }
 
 // Threads of the CPU backend's matrix products (OpenBLAS's pool; process-wide, set once at start-up
 // from the config key `cpu_threads`). More threads change the order of floating-point sums, so

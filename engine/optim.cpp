@@ -11,11 +11,16 @@ namespace coopgen {
 
 double ScheduleConfig::lr_at(int64_t step, double base) const {
   if (warmup_steps > 0 && step <= warmup_steps) return base * double(step) / double(warmup_steps);
-  if (kind == "constant") return base;
+  if (kind == Schedule::constant) return base;
   CG_CHECK(total_steps > warmup_steps, "optim.schedule.total_steps (", total_steps,
-           ") must exceed warmup_steps (", warmup_steps, ") for schedule '", kind, "'");
-  double progress = std::min(1.0, double(step - warmup_steps) / double(total_steps - warmup_steps));
-  double decay = kind == "cosine" ? 0.5 * (1.0 + std::cos(std::numbers::pi * progress)) : 1.0 - progress;
+           ") must exceed warmup_steps (", warmup_steps, ") for schedule '", name_of(kind), "'");
+  const double progress = std::min(1.0, double(step - warmup_steps) / double(total_steps - warmup_steps));
+  double decay = 1.0;
+  switch (kind) {
+    case Schedule::constant: break;
+    case Schedule::warmup_linear: decay = 1.0 - progress; break;
+    case Schedule::cosine: decay = 0.5 * (1.0 + std::cos(std::numbers::pi * progress)); break;
+  }
   return base * (min_lr_ratio + (1.0 - min_lr_ratio) * decay);
 }
 

@@ -14,17 +14,23 @@
 
 namespace coopgen {
 
+// The learning rate after warm-up: constant, decayed linearly or by a half cosine to
+// lr·min_lr_ratio at total_steps.
+enum class Schedule { constant, warmup_linear, cosine };
+constexpr std::array<const char*, 3> config_names(Schedule) { return {"constant", "warmup_linear", "cosine"}; }
+
 struct ScheduleConfig {
-  std::string kind = "constant";  // constant | warmup_linear | cosine
+  Schedule kind = Schedule::constant;
   int64_t warmup_steps = 0;       // linear ramp from 0 to lr over these steps (all kinds)
   int64_t total_steps = 0;        // end of the decay (warmup_linear, cosine)
   double min_lr_ratio = 0.0;      // the decay ends at lr·min_lr_ratio
   template <class V> void visit(V& v) {
-    v.one_of("kind", kind, {"constant", "warmup_linear", "cosine"});
+    v("kind", kind);
     v("warmup_steps", warmup_steps, Range{0, kUnbounded});
     v("total_steps", total_steps, Range{0, kUnbounded});
-    v.require("total_steps", kind == "constant" || total_steps > warmup_steps,
-              std::to_string(total_steps) + " must exceed warmup_steps (" + std::to_string(warmup_steps) + ") for schedule " + kind);
+    v.require("total_steps", kind == Schedule::constant || total_steps > warmup_steps,
+              std::to_string(total_steps) + " must exceed warmup_steps (" + std::to_string(warmup_steps) + ") for schedule " +
+                  name_of(kind));
     v("min_lr_ratio", min_lr_ratio, Range{0, 1});
   }
   // The learning rate at 1-based `step`. Fails when the config is inconsistent.

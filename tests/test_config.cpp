@@ -23,7 +23,7 @@ TEST_CASE("a config maps onto typed structs, overrides win", "[config]") {
   RunConfig c = load_config<RunConfig>(f, {"optim.lr=0.5", "optim.schedule.warmup_steps=10"});
   REQUIRE(c.seed == 7);
   REQUIRE(c.optim.lr == 0.5);
-  REQUIRE(c.optim.schedule.kind == "cosine");
+  REQUIRE(c.optim.schedule.kind == Schedule::cosine);
   REQUIRE(c.optim.schedule.total_steps == 100);
   REQUIRE(c.optim.schedule.warmup_steps == 10);
   REQUIRE(c.optim.beta1 == 0.9);  // default kept

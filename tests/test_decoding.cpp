@@ -221,8 +221,8 @@ TEST_CASE("MCTS with a D that rewards one token finds it; log p is the sequence'
   for (int32_t v = 0; v < int32_t(V); ++v)
     if (std::find(greedy_seq.begin(), greedy_seq.end(), v) == greedy_seq.end() && (x < 0 || prior[size_t(v)] < prior[size_t(x)])) x = v;
   REQUIRE(x >= 0);
-  for (const char* backup : {"mean", "max"}) {
-    INFO(backup);
+  for (MctsBackup backup : {MctsBackup::mean, MctsBackup::max}) {
+    INFO(name_of(backup));
     MctsConfig cfg;
     cfg.top_k = 0;
     cfg.c_puct = 1.0;

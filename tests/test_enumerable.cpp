@@ -23,7 +23,7 @@ TEST_CASE("exact GCN iterations with D*, tempered or not, never increase KL(p*||
     for (const auto& [vocab, length] : {std::pair<int64_t, int64_t>{3, 3}, {4, 3}, {2, 5}})
       for (uint64_t seed = 1; seed <= 5; ++seed) {
         const Problem pr = random_problem(vocab, length, seed);
-        Update exact{"exact", "p_d"};
+        Update exact{UpdateKind::exact, Target::p_d};
         exact.beta = beta;
         const std::vector<double> c = kl_curve(pr, exact, 200);
         INFO("β " << beta << ", V " << vocab << ", length " << length << ", problem " << seed << ": KL " << c.front() << " → "
@@ -42,21 +42,21 @@ TEST_CASE("exact GCN iterations with D*, tempered or not, never increase KL(p*||
 TEST_CASE("the target p·D*/(1−D*) is p* after one exact iteration", "[enumerable]") {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     const Problem pr = random_problem(4, 3, seed);
-    const std::vector<double> q = target(softmax(pr.theta), pr.p_star, "p_d_odds");
+    const std::vector<double> q = target(softmax(pr.theta), pr.p_star, Target::p_d_odds);
     for (size_t i = 0; i < q.size(); ++i) REQUIRE(q[i] == Approx(pr.p_star[i]).epsilon(1e-12));
-    REQUIRE(std::fabs(kl_curve(pr, {"exact", "p_d_odds"}, 1).back()) < 1e-14);
+    REQUIRE(std::fabs(kl_curve(pr, {UpdateKind::exact, Target::p_d_odds}, 1).back()) < 1e-14);
   }
 }
 
 TEST_CASE("the p·D* target is p·p*/(p + p*) normalised, with normaliser at most 1/2; tempered, p/(1 + √(p/p*))", "[enumerable]") {
   const Problem pr = random_problem(3, 3, 7);
-  const std::vector<double> p = softmax(pr.theta), q = target(p, pr.p_star, "p_d");
+  const std::vector<double> p = softmax(pr.theta), q = target(p, pr.p_star, Target::p_d);
   double z = 0;
   for (size_t i = 0; i < p.size(); ++i) z += p[i] * pr.p_star[i] / (p[i] + pr.p_star[i]);
   REQUIRE(z <= 0.5);
   for (size_t i = 0; i < p.size(); ++i) REQUIRE(q[i] == Approx(p[i] * pr.p_star[i] / (p[i] + pr.p_star[i]) / z).epsilon(1e-12));
   // Tempered by β = 0.5: D = σ(½ log p*/p) = 1/(1 + √(p/p*)).
-  const std::vector<double> qt = target(p, pr.p_star, "p_d", 0.5);
+  const std::vector<double> qt = target(p, pr.p_star, Target::p_d, 0.5);
   double zt = 0;
   for (size_t i = 0; i < p.size(); ++i) zt += p[i] / (1 + std::sqrt(p[i] / pr.p_star[i]));
   for (size_t i = 0; i < p.size(); ++i) REQUIRE(qt[i] == Approx(p[i] / (1 + std::sqrt(p[i] / pr.p_star[i])) / zt).epsilon(1e-12));
@@ -67,7 +67,7 @@ TEST_CASE("the p·D* target is p·p*/(p + p*) normalised, with normaliser at mos
 // the empirical output distribution from q, against the number of candidates N.
 TEST_CASE("reranking by resampling approaches q = p·D* as the candidates grow", "[enumerable][decoding]") {
   const Problem pr = random_problem(3, 3, 3);
-  const std::vector<double> p = softmax(pr.theta), q = target(p, pr.p_star, "p_d");
+  const std::vector<double> p = softmax(pr.theta), q = target(p, pr.p_star, Target::p_d);
   auto tv_at = [&](int64_t N) {
     const int64_t trials = 40000;
     std::vector<double> freq(p.size(), 0.0);

@@ -142,7 +142,7 @@ TEST_CASE("reranking one candidate by resampling is the sampler, with its log q�
 TEST_CASE("reranking by argmax keeps each row's best candidate by p·D/q̂", "[decoding]") {
   const Generator g = tiny_generator(9, 8, 2);
   RerankConfig best;
-  best.candidates = 5, best.mode = "argmax";
+  best.candidates = 5, best.mode = RerankMode::argmax;
   const Prompts prompts = Prompts::unconditional(0, 6);
   Prompts wide = prompts;
   wide.per_context *= 5;

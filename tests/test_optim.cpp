@@ -70,13 +70,13 @@ TEST_CASE("learning-rate schedules", "[optim]") {
   REQUIRE(s.lr_at(1, 0.5) == Approx(0.05));
   REQUIRE(s.lr_at(10, 0.5) == Approx(0.5));
   REQUIRE(s.lr_at(1000, 0.5) == Approx(0.5));
-  s.kind = "cosine";
+  s.kind = Schedule::cosine;
   s.total_steps = 110;
   s.min_lr_ratio = 0.1;
   REQUIRE(s.lr_at(60, 1.0) == Approx(0.1 + 0.9 * 0.5));  // halfway through the decay
   REQUIRE(s.lr_at(110, 1.0) == Approx(0.1));
   REQUIRE(s.lr_at(500, 1.0) == Approx(0.1));
-  s.kind = "warmup_linear";
+  s.kind = Schedule::warmup_linear;
   REQUIRE(s.lr_at(60, 1.0) == Approx(0.1 + 0.9 * 0.5));
   s.total_steps = 5;
   REQUIRE_THROWS_WITH(s.lr_at(20, 1.0), Catch::Contains("total_steps"));

@@ -88,7 +88,7 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
     return;
   }
   RunConfig cfg;
-  cfg.method = "gcn";
+  cfg.method = Method::gcn;
   cfg.discriminator.kind = "indifferent";
   cfg.data.oracle = oracle_file();
   cfg.model = {16, 1, 2, 21, 0.02};

@@ -33,7 +33,7 @@ static std::string oracle_file() {
 // Trains `cfg` 6 steps straight, and 3 steps then 3 more with --resume: the checkpoints (every
 // parameter and optimiser moment) and the logged metrics must be identical.
 static void check_resume(RunConfig cfg, int (*train)(const RunConfig&, RunStart)) {
-  const fs::path root = fs::temp_directory_path() / ("coopgen_test_resume_" + cfg.method + std::to_string(::getpid()));
+  const fs::path root = fs::temp_directory_path() / (std::string("coopgen_test_resume_") + name_of(cfg.method) + std::to_string(::getpid()));
   fs::remove_all(root);
   cfg.run_dir = (root / "straight").string();
   REQUIRE(train(cfg, RunStart::Fresh) == 0);
@@ -64,7 +64,7 @@ static RunConfig tiny_oracle_run() {
   cfg.data.test_size = 16;
   cfg.data.valid_size = 16;
   cfg.train = {6, 16, 1, 0, 0, 8};
-  cfg.optim.schedule = {"cosine", 2, 6, 0.1};
+  cfg.optim.schedule = {Schedule::cosine, 2, 6, 0.1};
   return cfg;
 }
 
@@ -107,8 +107,8 @@ TEST_CASE("adversarial methods resume bit-identically: both models, both optimis
     WARN("skipped: " << oracle_file() << " not found");
     return;
   }
-  for (const char* method : {"gan", "rml_gan", "gcn"}) {
-    INFO(method);
+  for (Method method : {Method::gan, Method::rml_gan, Method::gcn}) {
+    INFO(name_of(method));
     RunConfig cfg = tiny_oracle_run();
     cfg.method = method;
     cfg.discriminator.model = {16, 1, 2, 21, 0.02};
@@ -117,7 +117,7 @@ TEST_CASE("adversarial methods resume bit-identically: both models, both optimis
     cfg.discriminator.pretrain_steps = 2;
     cfg.adversarial.samples = 8;
     cfg.adversarial.candidates = 12;
-    if (cfg.method == "gcn") cfg.adversarial.proposal.top_p = 0.9;
+    if (cfg.method == Method::gcn) cfg.adversarial.proposal.top_p = 0.9;
     cfg.adversarial.mle_weight = 0.5;
     check_resume(cfg, train_with_discriminator);
   }
@@ -136,8 +136,8 @@ TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resum
     test << "a man rides\nthe beach\n";
   }
   RunConfig cfg;
-  cfg.method = "gcn";
-  cfg.data.task = "text";
+  cfg.method = Method::gcn;
+  cfg.data.task = TaskKind::text;
   cfg.data.train_file = (dir / "train.txt").string();
   cfg.data.test_file = (dir / "test.txt").string();
   cfg.model = {16, 1, 2, 9, 0.02};
@@ -151,13 +151,13 @@ TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resum
   SECTION("with MCTS (importance weights) and DAS (uniform weights) as the proposal, D trained on prefixes") {
     cfg.discriminator.prefix_fraction = 0.5;
     cfg.decoding.decoder = "mcts";
-    cfg.decoding.weights = "importance";
+    cfg.decoding.weights = DecodeWeights::importance;
     cfg.decoding.mcts.simulations = 3;
     cfg.decoding.mcts.top_k = 4;
     cfg.decoding.mcts.visit_temperature = 1.0;
     check_resume(cfg, train_with_discriminator);
     cfg.decoding.decoder = "das";
-    cfg.decoding.weights = "uniform";
+    cfg.decoding.weights = DecodeWeights::uniform;
     cfg.decoding.das = {2, 3, 1.0, true};
     check_resume(cfg, train_with_discriminator);
   }
@@ -170,7 +170,7 @@ TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with mas
   std::ofstream(dir / "train.txt") << "a b c\n\nb c\nthis line is far too long for it\n";
   std::ofstream(dir / "test.txt") << "c a\n";
   RunConfig cfg;
-  cfg.data.task = "text";
+  cfg.data.task = TaskKind::text;
   cfg.data.train_file = (dir / "train.txt").string();
   cfg.data.test_file = (dir / "test.txt").string();
   cfg.model.max_len = 5;  // start token + at most 4 words
@@ -207,7 +207,7 @@ TEST_CASE("pairs task: <bos> src <sep> tgt <eos>, loss on the target only, unusa
   std::ofstream(dir / "bad.src.txt") << "a\nb\n";
   std::ofstream(dir / "bad.tgt.txt") << "a\n";
   RunConfig cfg;
-  cfg.data.task = "pairs";
+  cfg.data.task = TaskKind::pairs;
   cfg.data.train_file = (dir / "train").string();
   cfg.data.test_file = (dir / "test").string();
   cfg.model.max_len = 7;  // 4 words + <bos>, <sep>, <eos>
@@ -245,7 +245,7 @@ static fs::path write_pairs(const std::string& name) {
 
 static RunConfig pairs_run(const fs::path& dir) {
   RunConfig cfg;
-  cfg.data.task = "pairs";
+  cfg.data.task = TaskKind::pairs;
   cfg.data.train_file = (dir / "train").string();
   cfg.data.test_file = (dir / "test").string();
   cfg.model = {32, 2, 2, 9, 0.02};
@@ -278,7 +278,7 @@ TEST_CASE("a conditional model that overfits 20 pairs reproduces them under gree
 TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> target, resume is exact", "[train]") {
   const fs::path dir = write_pairs("coopgen_test_pairs_gcn_");
   RunConfig cfg = pairs_run(dir);
-  cfg.method = "gcn";
+  cfg.method = Method::gcn;
   cfg.model = {16, 1, 2, 9, 0.02};
   cfg.discriminator.model = {16, 1, 2, 9, 0.02};
   cfg.discriminator.batch_size = 4;
@@ -288,7 +288,7 @@ TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> targ
   cfg.adversarial.proposal.top_p = 0.9;
   cfg.train = {6, 8, 1, 0, 0, 2};
   check_resume(cfg, train_with_discriminator);
-  cfg.method = "rml_gan";
+  cfg.method = Method::rml_gan;
   cfg.adversarial.candidates = 6;
   check_resume(cfg, train_with_discriminator);
   fs::remove_all(dir);
@@ -305,7 +305,7 @@ TEST_CASE("the reverse LM score is trained by one recipe, whatever the run's own
   const Sequences samples(task.train.begin(), task.train.begin() + 32);
   RunConfig b = a;  // a method's fine-tuning optimiser: a reverse LM trained with it would barely move
   b.optim.lr = 1e-5;
-  b.optim.schedule = {"constant", 0, 0, 0};
+  b.optim.schedule = {Schedule::constant, 0, 0, 0};
   const double sa = reverse_lm_score(task, samples, a, 150), sb = reverse_lm_score(task, samples, b, 150);
   REQUIRE(sa == sb);
   // ... and it trains: 150 steps on 32 samples move it far from the fresh model (which overfits

@@ -19,7 +19,7 @@ TEST_CASE("GCN weights with q̂ = p are D(y) / Σ D", "[weights]") {
   const std::vector<double> logp{-3.0, -7.5, -1.25}, d{0.2, 0.5, 0.3};
   std::vector<double> x;
   for (double v : d) x.push_back(logit(v));
-  const auto w = self_normalise(log_importance_weights(logp, logp, x, "p_d"));
+  const auto w = self_normalise(log_importance_weights(logp, logp, x, Target::p_d));
   REQUIRE(w[0] == Approx(0.2));
   REQUIRE(w[1] == Approx(0.5));
   REQUIRE(w[2] == Approx(0.3));
@@ -31,15 +31,15 @@ TEST_CASE("GCN weights with a truncated proposal: p·D/q̂, and the p·D/(1−D)
   const std::vector<double> logp{std::log(0.1), std::log(0.3)}, logq{std::log(0.25), std::log(0.5)};
   const std::vector<double> x{logit(0.8), logit(0.4)};
   const double a = 0.1 * 0.8 / 0.25, b = 0.3 * 0.4 / 0.5;  // 0.32, 0.24
-  auto w = self_normalise(log_importance_weights(logp, logq, x, "p_d"));
+  auto w = self_normalise(log_importance_weights(logp, logq, x, Target::p_d));
   REQUIRE(w[0] == Approx(a / (a + b)));
   REQUIRE(w[1] == Approx(b / (a + b)));
   const double c = 0.1 * 4.0 / 0.25, e = 0.3 * (0.4 / 0.6) / 0.5;  // D/(1−D) = 4, 2/3
-  w = self_normalise(log_importance_weights(logp, logq, x, "p_d_odds"));
+  w = self_normalise(log_importance_weights(logp, logq, x, Target::p_d_odds));
   REQUIRE(w[0] == Approx(c / (c + e)));
   REQUIRE(w[1] == Approx(e / (c + e)));
   // The target p itself (GCN's baseline): p/q̂ = 0.4, 0.6, D unused.
-  w = self_normalise(log_importance_weights(logp, logq, {}, "p"));
+  w = self_normalise(log_importance_weights(logp, logq, {}, Target::p));
   REQUIRE(w[0] == Approx(0.4));
   REQUIRE(w[1] == Approx(0.6));
 }
@@ -47,13 +47,13 @@ TEST_CASE("GCN weights with a truncated proposal: p·D/q̂, and the p·D/(1−D)
 TEST_CASE("log-space normalisation survives log-probabilities that underflow exp()", "[weights]") {
   // exp(−900) is 0 in double; the weights are still exact ratios: e^{−900}: e^{−901}: e^{−903}.
   const std::vector<double> logp{-900.0, -901.0, -903.0}, logq(3, 0.0), x(3, 30.0);  // D ≈ 1, log D ≈ −1e−13
-  const auto w = self_normalise(log_importance_weights(logp, logq, x, "p_d"));
+  const auto w = self_normalise(log_importance_weights(logp, logq, x, Target::p_d));
   const double z = 1 + std::exp(-1.0) + std::exp(-3.0);
   REQUIRE(w[0] == Approx(1 / z));
   REQUIRE(w[1] == Approx(std::exp(-1.0) / z));
   REQUIRE(w[2] == Approx(std::exp(-3.0) / z));
   // A discriminator logit of −800 (D = e^{−800}) is still a finite log-weight, not log 0.
-  const auto lw = log_importance_weights({-1.0}, {-1.0}, {-800.0}, "p_d");
+  const auto lw = log_importance_weights({-1.0}, {-1.0}, {-800.0}, Target::p_d);
   REQUIRE(lw[0] == Approx(-800.0));
 }
 
@@ -97,7 +97,7 @@ TEST_CASE("resampling draws each candidate in proportion to its weight", "[weigh
 
 TEST_CASE("conditional generation: GCN weights are normalised per source", "[weights]") {
   RunConfig cfg;
-  cfg.method = "gcn";
+  cfg.method = Method::gcn;
   cfg.adversarial.samples = 3;
   const Strategy gcn = strategy_for(cfg);
   // Two sources, three samples each (q̂ = p): within a source w ∝ D, each source's weights sum to
@@ -123,13 +123,13 @@ TEST_CASE("conditional generation: GCN weights are normalised per source", "[wei
 TEST_CASE("the target's shift from samples matches KL(p*‖q) − KL(p*‖p) computed exactly", "[weights]") {
   // Five outcomes of one token each: p*, p, and D* = p*/(p* + p) (tempered by β to make D inexact).
   const std::vector<double> ps{0.4, 0.3, 0.15, 0.1, 0.05}, p{0.1, 0.2, 0.2, 0.2, 0.3};
-  for (const char* target : {"p_d", "p_d_odds"}) {
+  for (Target target : {Target::p_d, Target::p_d_odds}) {
     for (double beta : {1.0, 0.5}) {
-      INFO(target << " β " << beta);
+      INFO(name_of(target) << " β " << beta);
       std::vector<double> x(5), w(5);
       for (size_t k = 0; k < 5; ++k) {
         x[k] = beta * std::log(ps[k] / p[k]);  // D's logit
-        w[k] = std::string(target) == "p_d" ? 1 / (1 + std::exp(-x[k])) : std::exp(x[k]);
+        w[k] = target == Target::p_d ? 1 / (1 + std::exp(-x[k])) : std::exp(x[k]);
       }
       // Exactly: q ∝ p·w, KL(p*‖q) − KL(p*‖p) = −E_p*[log w] + log E_p[w].
       double e_star = 0, z = 0;
@@ -146,5 +146,5 @@ TEST_CASE("the target's shift from samples matches KL(p*‖q) − KL(p*‖p) com
       REQUIRE(t.se < 0.01);
     }
   }
-  REQUIRE(-target_shift({0.0}, 1, {0.0}, "p_d").shift == Approx(0).margin(1e-12));  // D = ½ everywhere: q = p
+  REQUIRE(-target_shift({0.0}, 1, {0.0}, Target::p_d).shift == Approx(0).margin(1e-12));  // D = ½ everywhere: q = p
 }

@@ -38,34 +38,6 @@ namespace coopgen {
 
 namespace {
 
-const char* kUsage =
-    "usage: coopgen <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  train --config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]\n"
-    "                                              train the generator (method: mle|gan|rml_gan|gcn)\n"
-    "  sample --config FILE [--checkpoint DIR] [--num N] [--decoder NAME] [key.sub=value ...]\n"
-    "                                              print samples of a trained generator\n"
-    "  eval --config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]\n"
-    "                                              the task's metrics of a checkpoint\n"
-    "  sweep --config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..] [--reverse-steps N]\n"
-    "                                              quality/diversity over temperatures (CSV + PNG)\n"
-    "  bleu --hyp FILE --ref FILE [--max N]       BLEU-2..5 of hypotheses against references,\n"
-    "                                              Self-BLEU-2..5 of the hypotheses (Texygen's)\n"
-    "  score --hyp FILE --ref FILE                corpus BLEU-4 (sacreBLEU) and ROUGE-1/2/L of aligned lines\n"
-    "  config --config FILE [key.sub=value ...]   check a config and print it resolved\n"
-    "  inspect FILE.safetensors | CHECKPOINT_DIR   list the tensors of a file or checkpoint\n"
-    "  export --format hf_gpt2 CHECKPOINT OUT_DIR   a generator as a transformers GPT-2 folder\n"
-    "  logits --config FILE [--checkpoint DIR|hf_gpt2:DIR] --ids FILE --out FILE.safetensors\n"
-    "                                              the generator's logits of given token sequences\n"
-    "  tokenize --vocab vocab.json --merges merges.txt [--decode] FILE\n"
-    "                                              GPT-2 BPE ids of each line (or the text of id lines)\n"
-    "  enumerate --out FILE.csv [--problems N] [--vocab V] [--length L] [--iterations T]\n"
-    "                                              the method's updates on problems small enough to enumerate\n"
-    "  devices                                     say which backends this build can run\n"
-    "\n"
-    "Run `coopgen <command> --help` for a command's options.\n";
-
 int print_bleu(const std::string& hyp_path, const std::string& ref_path, int64_t max_hyp);
 
 // The most a count flag (--num, --max, --reverse-steps) may ask for.
@@ -147,7 +119,7 @@ bool wants_help(const std::vector<std::string>& args) {
   return std::find(args.begin(), args.end(), "--help") != args.end() || std::find(args.begin(), args.end(), "-h") != args.end();
 }
 
-int cmd_train(const std::vector<std::string>& args) {
+int cmd_train(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen train --config FILE [--resume | --overwrite] [--device cpu|cuda] [key.sub=value ...]\n"
                  "Trains the generator with the config's method: mle (maximum likelihood on the task's data),\n"
@@ -162,7 +134,7 @@ int cmd_train(const std::vector<std::string>& args) {
   }
   ConfigArgs a = parse_config_args("train", args, {}, true);
   dist::init(a.cfg.distributed.timeout_s);  // under mpirun: one rank of a data-parallel job
-  return a.cfg.method == "mle" ? train_mle(a.cfg, a.start) : train_with_discriminator(a.cfg, a.start);
+  return a.cfg.method == Method::mle ? train_mle(a.cfg, a.start) : train_with_discriminator(a.cfg, a.start);
 }
 
 // --decoder (default decoding.decoder) into the config, checked before any file is read.
@@ -199,7 +171,7 @@ std::string registry_help() {
   return out;
 }
 
-int cmd_sample(const std::vector<std::string>& args) {
+int cmd_sample(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen sample --config FILE [--checkpoint DIR] [--num N] [--decoder NAME] [key.sub=value ...]\n"
                  "Prints N sequences (default 10), one per line: the tokens, then log p and log q̂ of the\n"
@@ -228,11 +200,11 @@ int cmd_sample(const std::vector<std::string>& args) {
     std::printf("%s\tlogp %.4f\tlogq %.4f\n", task->render(q).c_str(), s.logp[r], s.logq[r]);
   }
   std::fprintf(stderr, "decoder %s: %zu sequences in %.3f s, %.2f sequences/s (device %s)\n", a.cfg.decoding.decoder.c_str(),
-               s.seqs.size(), seconds, double(s.seqs.size()) / std::max(seconds, 1e-9), a.cfg.device.c_str());
+               s.seqs.size(), seconds, double(s.seqs.size()) / std::max(seconds, 1e-9), name_of(a.cfg.device));
   return 0;
 }
 
-int cmd_eval(const std::vector<std::string>& args) {
+int cmd_eval(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen eval --config FILE [--checkpoint DIR [--decoder NAME] |\n"
                  "                    --hyp FILE [--ref FILE]]\n"
@@ -330,7 +302,7 @@ std::map<std::string, std::string> hyp_ref_flags(const std::string& cmd, const s
   return opt;
 }
 
-int cmd_bleu(const std::vector<std::string>& args) {
+int cmd_bleu(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen bleu --hyp FILE --ref FILE [--max N]\n"
                  "Mean BLEU-2..5 of each hypothesis line against the whole reference file (NLTK sentence_bleu,\n"
@@ -342,7 +314,7 @@ int cmd_bleu(const std::vector<std::string>& args) {
   return print_bleu(opt["--hyp"], opt["--ref"], opt.count("--max") ? whole_flag("--max", opt["--max"], 1, kMaxFlagCount) : 0);
 }
 
-int cmd_score(const std::vector<std::string>& args) {
+int cmd_score(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen score --hyp FILE --ref FILE\n"
                  "Conditional-generation metrics of line-aligned hypotheses and references: corpus BLEU-4 as\n"
@@ -361,7 +333,7 @@ int cmd_score(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_config(const std::vector<std::string>& args) {
+int cmd_config(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen config --config FILE [key.sub=value ...]\n"
                  "Reads FILE, applies the overrides, checks every key and type, and prints the\n"
@@ -372,7 +344,7 @@ int cmd_config(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_inspect(const std::vector<std::string>& args) {
+int cmd_inspect(std::vector<std::string> args) {
   if (args.size() != 1 || args[0] == "--help" || args[0] == "-h") {
     std::cout << "usage: coopgen inspect FILE.safetensors | CHECKPOINT_DIR\n"
                  "Validates the file and prints each tensor's dtype, shape and norm.\n";
@@ -392,7 +364,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
   return 0;
 }
 
-int cmd_export(const std::vector<std::string>& args) {
+int cmd_export(std::vector<std::string> args) {
   std::vector<std::string> rest;
   bool overwrite = false;
   for (const std::string& a : args) a == "--overwrite" ? void(overwrite = true) : rest.push_back(a);
@@ -474,7 +446,7 @@ int cmd_logits(std::vector<std::string> args) {
   return 0;
 }
 
-int cmd_tokenize(const std::vector<std::string>& args) {
+int cmd_tokenize(std::vector<std::string> args) {
   if (wants_help(args) || args.empty()) {
     std::cout << "usage: coopgen tokenize --vocab vocab.json --merges merges.txt [--decode] FILE\n"
                  "GPT-2's byte-level BPE (models/bpe.h): prints the token ids of each line of FILE, separated\n"
@@ -533,7 +505,7 @@ int cmd_enumerate(std::vector<std::string> args) {
   return 0;
 }
 
-int cmd_devices() {
+int cmd_devices(std::vector<std::string>) {
   std::printf("cpu: available\n");
   std::printf("cuda: %s\n", !device::cuda_compiled()    ? "not built (configure with -DCOOPGEN_CUDA=ON)"
                             : device::cuda_available() ? "available"
@@ -543,30 +515,56 @@ int cmd_devices() {
   return 0;
 }
 
+// The commands: name, synopsis (its options), what it does, and the function that runs it.
+struct Command {
+  const char* name;
+  const char* synopsis;
+  const char* about;
+  int (*run)(std::vector<std::string>);
+};
+const Command kCommands[] = {
+    {"train", "--config FILE [--resume] [--device cpu|cuda] [key.sub=value ...]",
+     "train the generator (method: mle|gan|rml_gan|gcn)", cmd_train},
+    {"sample", "--config FILE [--checkpoint DIR] [--num N] [--decoder NAME] [key.sub=value ...]",
+     "print samples of a trained generator", cmd_sample},
+    {"eval", "--config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]",
+     "the task's metrics of a checkpoint", cmd_eval},
+    {"sweep", "--config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..] [--reverse-steps N]",
+     "quality/diversity over temperatures (CSV + PNG)", cmd_sweep},
+    {"bleu", "--hyp FILE --ref FILE [--max N]",
+     "BLEU-2..5 of hypotheses against references, Self-BLEU-2..5 of the hypotheses (Texygen's)", cmd_bleu},
+    {"score", "--hyp FILE --ref FILE", "corpus BLEU-4 (sacreBLEU) and ROUGE-1/2/L of aligned lines", cmd_score},
+    {"config", "--config FILE [key.sub=value ...]", "check a config and print it resolved", cmd_config},
+    {"inspect", "FILE.safetensors | CHECKPOINT_DIR", "list the tensors of a file or checkpoint", cmd_inspect},
+    {"export", "--format hf_gpt2 CHECKPOINT OUT_DIR", "a generator as a transformers GPT-2 folder", cmd_export},
+    {"logits", "--config FILE [--checkpoint DIR|hf_gpt2:DIR] --ids FILE --out FILE.safetensors",
+     "the generator's logits of given token sequences", cmd_logits},
+    {"tokenize", "--vocab vocab.json --merges merges.txt [--decode] FILE",
+     "GPT-2 BPE ids of each line (or the text of id lines)", cmd_tokenize},
+    {"enumerate", "--out FILE.csv [--problems N] [--vocab V] [--length L] [--iterations T]",
+     "the method's updates on problems small enough to enumerate", cmd_enumerate},
+    {"devices", "", "say which backends this build can run", cmd_devices},
+};
+
+std::string usage() {
+  std::string out = "usage: coopgen <command> [options]\n\ncommands:\n";
+  for (const Command& c : kCommands) out += std::string("  ") + c.name + " " + c.synopsis + "\n      " + c.about + "\n";
+  return out + "\nRun `coopgen <command> --help` for a command's options.\n";
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << kUsage;
+    std::cout << usage();
     return args.empty() ? 1 : 0;
   }
   const std::string cmd = args[0];
   args.erase(args.begin());
   try {
-    if (cmd == "train") return cmd_train(args);
-    if (cmd == "sample") return cmd_sample(args);
-    if (cmd == "eval") return cmd_eval(args);
-    if (cmd == "sweep") return cmd_sweep(args);
-    if (cmd == "bleu") return cmd_bleu(args);
-    if (cmd == "score") return cmd_score(args);
-    if (cmd == "config") return cmd_config(args);
-    if (cmd == "inspect") return cmd_inspect(args);
-    if (cmd == "devices") return cmd_devices();
-    if (cmd == "enumerate") return cmd_enumerate(args);
-    if (cmd == "export") return cmd_export(args);
-    if (cmd == "tokenize") return cmd_tokenize(args);
-    if (cmd == "logits") return cmd_logits(args);
+    for (const Command& c : kCommands)
+      if (cmd == c.name) return c.run(std::move(args));
     fail("unknown command '", cmd, "' (see coopgen --help)");
   } catch (const Error& e) {
     dist::abort_job(e.what());  // several ranks: ends them all, naming this one

@@ -128,7 +128,7 @@ DecoderKind decoder_das() {
             if (!dec.das.sample)
               fail("decoding.das.sample is false: a beam search from one start token gives all M samples the same sequence; "
                    "set decoding.das.sample: true");
-            if (dec.weights == "importance")
+            if (dec.weights == DecodeWeights::importance)
               fail("decoding.weights importance needs q̂(y), which a beam search has not: use decoding.weights uniform with das");
           }};
 }

@@ -17,22 +17,25 @@ namespace coopgen {
 
 std::vector<std::string> decoder_names();
 
+// GCN's weights on a cooperative decoder's output: importance (wᵢ ∝ p·D/q̂: MCTS with
+// visit_temperature > 0, guided, rerank with resampling) or uniform (SelfGAN: the output taken as a
+// sample of q).
+enum class DecodeWeights { importance, uniform };
+constexpr std::array<const char*, 2> config_names(DecodeWeights) { return {"importance", "uniform"}; }
+
 // Which decoder `coopgen sample` uses and, for method gcn, which proposal q̂ the samples come from.
 struct DecodingConfig {
   // sample (the sampling/proposal section) or a cooperative decoder: mcts | das | guided | rerank
   // (decoders.def)
   std::string decoder = "sample";
-  // GCN's weights on a cooperative decoder's output: importance (wᵢ ∝ p·D/q̂: MCTS with
-  // visit_temperature > 0, guided, rerank with resampling) or uniform (SelfGAN: the output taken
-  // as a sample of q).
-  std::string weights = "uniform";
+  DecodeWeights weights = DecodeWeights::uniform;
   MctsConfig mcts;
   DasConfig das;
   GuidedConfig guided;
   RerankConfig rerank;
   template <class V> void visit(V& v) {
     v.one_of("decoder", decoder, decoder_names());
-    v.one_of("weights", weights, {"importance", "uniform"});
+    v("weights", weights);
     v("mcts", mcts);
     v("das", das);
     v("guided", guided);

@@ -193,7 +193,7 @@ DecoderKind decoder_guided() {
   return {"guided", "the proposal q̂ ∝ p·D token by token (decoding.guided)", true,
           [](const DecodeCall& c) { return guided_sequences(c.g, c.d, c.prompts, c.length, c.dec.guided, c.seed, c.eos); },
           [](const DecodingConfig& dec) {
-            if (dec.weights == "uniform")
+            if (dec.weights == DecodeWeights::uniform)
               fail("decoding.decoder guided draws from q̂ ∝ p·D token by token, not from q: set decoding.weights importance");
           }};
 }

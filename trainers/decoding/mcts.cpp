@@ -53,7 +53,7 @@ int32_t select_child(const Tree& tree, int32_t i, const MctsConfig& cfg) {
   int64_t total = 0;
   for (int32_t c = n.first_child; c < n.first_child + n.children; ++c) total += tree.nodes[size_t(c)].visits;
   const double explore = cfg.c_puct * std::sqrt(double(std::max<int64_t>(1, total)));
-  const bool mean = cfg.backup == "mean";
+  const bool mean = cfg.backup == MctsBackup::mean;
   int32_t best = n.first_child;
   double best_score = kNegInf;
   for (int32_t c = n.first_child; c < n.first_child + n.children; ++c) {  // children in decreasing prior

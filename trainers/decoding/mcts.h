@@ -12,13 +12,18 @@ namespace coopgen {
 // π the generator's distribution at `temperature` cut to its top_k tokens and top_p nucleus; an
 // unvisited child's Q is its parent's (so a D that says nothing leaves the prior in charge); the
 // leaf's value is D(prefix) (no rollout), backed up along the path as a running mean or max.
+// How a simulation's value updates the nodes on its path: mean (PPL-MCTS: Q the running mean) or
+// max (SelfGAN: Q ← max(Q, value)).
+enum class MctsBackup { mean, max };
+constexpr std::array<const char*, 2> config_names(MctsBackup) { return {"mean", "max"}; }
+
 struct MctsConfig {
   int64_t simulations = 50;       // per emitted token
   double c_puct = 8.0;
   int64_t top_k = 50;             // children per node (0: the whole vocabulary)
   double top_p = 1.0;
   double temperature = 1.0;       // of the prior π
-  std::string backup = "mean";    // mean (PPL-MCTS) | max (SelfGAN: Q ← max(Q, value))
+  MctsBackup backup = MctsBackup::mean;
   // 0: emit the most-visited child (deterministic); τ > 0: sample it with probability ∝ N^(1/τ),
   // and log q̂ of the sequence is Σ_t log of that probability (importance weights for GCN).
   double visit_temperature = 0.0;
@@ -32,7 +37,7 @@ struct MctsConfig {
     v("top_k", top_k, Range{0, double(kMaxVocab)});
     v("top_p", top_p, Range{0, 1, true});
     v("temperature", temperature, Range{0, kUnbounded, true});
-    v.one_of("backup", backup, {"mean", "max"});
+    v("backup", backup);
     v("visit_temperature", visit_temperature, Range{0, kUnbounded});
     v("prior_mix", prior_mix, Range{0, 1});
   }

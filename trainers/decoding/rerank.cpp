@@ -42,7 +42,7 @@ SampledSet rerank_sequences(const Generator& g, const PrefixScorer& d, const Pro
     scored[k].insert(scored[k].end(), c.seqs[k].begin(), c.seqs[k].end());
   }
   const std::vector<double> x = d(scored);
-  const bool resample = cfg.mode == "resample";
+  const bool resample = cfg.mode == RerankMode::resample;
   SampledSet out{Sequences(n), std::vector<double>(n, 0.0), std::vector<double>(n, 0.0)};
   for (size_t i = 0; i < n; ++i) {
     std::vector<double> log_w(N);
@@ -65,7 +65,7 @@ DecoderKind decoder_rerank() {
             return rerank_sequences(c.g, c.d, c.prompts, c.length, c.proposal, c.dec.rerank, c.seed, c.eos);
           },
           [](const DecodingConfig& dec) {
-            if (dec.rerank.mode == "argmax" && dec.weights == "importance")
+            if (dec.rerank.mode == RerankMode::argmax && dec.weights == DecodeWeights::importance)
               fail("decoding.weights importance needs q̂(y), which reranking by argmax has not: use decoding.rerank.mode "
                    "resample or decoding.weights uniform");
           }};

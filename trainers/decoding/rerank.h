@@ -11,12 +11,14 @@ namespace coopgen {
 // best (argmax) or draw one ∝ w (resample: sampling-importance-resampling, Rubin 1988, whose
 // output approaches q ∝ p·D as candidates grow). As a GCN proposal (importance weights) the kept
 // candidate's weight is the SIR one, the mean of its row's candidate weights (docs/method.md).
+enum class RerankMode { argmax, resample };
+constexpr std::array<const char*, 2> config_names(RerankMode) { return {"argmax", "resample"}; }
 struct RerankConfig {
   int64_t candidates = 16;
-  std::string mode = "resample";
+  RerankMode mode = RerankMode::resample;
   template <class V> void visit(V& v) {
     v("candidates", candidates, Range{1, kMaxBatch});
-    v.one_of("mode", mode, {"argmax", "resample"});
+    v("mode", mode);
   }
 };
 

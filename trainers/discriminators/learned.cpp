@@ -23,8 +23,8 @@ class LearnedDiscriminator final : public Discriminator {
       : cfg_(c.cfg),
         g_(c.g),
         pad_(c.task.pad),
-        d_(cfg_.discriminator.model, c.task.vocab, cfg_.seed ^ 0xd15c0ull, cfg_.backend(), cfg_.discriminator.causal,
-           cfg_.precision_mode()) {
+        d_(cfg_.discriminator.model, c.task.vocab, cfg_.seed ^ 0xd15c0ull, cfg_.device, cfg_.discriminator.causal,
+           cfg_.precision) {
     if (!c.checkpoint.empty()) {  // a trained D to decode with
       const auto tensors = load_checkpoint(c.checkpoint, nullptr);
       if (!tensors.count("disc.wte"))

@@ -79,8 +79,8 @@ class LikelihoodRatio final : public Discriminator {
       : cfg_(c.cfg),
         task_(c.task),
         g_(c.g),
-        lm_(lm_config(c.cfg), c.task.vocab, c.cfg.seed ^ 0x1d15c0ull, c.cfg.backend(), c.cfg.precision_mode(), "disc.lm."),
-        bias_(Tensor::zeros({1}, DType::F32, c.cfg.backend()).requires_grad_()) {
+        lm_(lm_config(c.cfg), c.task.vocab, c.cfg.seed ^ 0x1d15c0ull, c.cfg.device, c.cfg.precision, "disc.lm."),
+        bias_(Tensor::zeros({1}, DType::F32, c.cfg.device).requires_grad_()) {
     params_ = lm_.params();
     params_.emplace_back("disc.ratio.b", bias_);
     if (!c.checkpoint.empty()) {  // a trained D to decode with
@@ -193,7 +193,7 @@ DiscriminatorKind discriminator_likelihood_ratio() {
                       "log p_φ(y) − log p(y) + b of a second language model p_φ (discriminator.model), trained as the classifier",
                       [](const DiscriminatorContext& c) -> std::unique_ptr<Discriminator> {
                         if (c.task.sep >= 0)
-                          fail("discriminator.kind likelihood_ratio: unconditional tasks only (data.task is ", c.cfg.data.task,
+                          fail("discriminator.kind likelihood_ratio: unconditional tasks only (data.task is ", name_of(c.cfg.data.task),
                                ")");
                         return std::make_unique<LikelihoodRatio>(c);
                       },

@@ -36,14 +36,14 @@ DiscriminatorKind discriminator_optimal() {
   DiscriminatorKind k{"optimal", "the oracle's exact D* = p*/(p* + p) of the current generator (discriminator.logit_noise, logit_scale)",
                       [](const DiscriminatorContext& c) -> std::unique_ptr<Discriminator> {
                         if (!c.task.data_model())
-                          fail("discriminator.kind optimal needs the oracle task (data.task is ", c.cfg.data.task, ")");
+                          fail("discriminator.kind optimal needs the oracle task (data.task is ", name_of(c.cfg.data.task), ")");
                         return std::make_unique<Optimal>(c);
                       },
                       nullptr, nullptr};
   k.check = [](const RunConfig& cfg) {
-    if (cfg.data.task != "oracle")
+    if (cfg.data.task != TaskKind::oracle)
       fail("discriminator.kind optimal: D* = p*/(p* + p) needs the data distribution p*, known only on the oracle task "
-           "(data.task is ", cfg.data.task, ")");
+           "(data.task is ", name_of(cfg.data.task), ")");
   };
   k.check_unused = [](const RunConfig& cfg) {
     if (cfg.discriminator.logit_noise > 0)

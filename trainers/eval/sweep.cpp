@@ -30,7 +30,7 @@ static OptimConfig reverse_lm_optimizer(int64_t steps) {
   o.lr = 1e-3;
   o.weight_decay = 0.01;
   o.grad_clip = 1.0;
-  o.schedule.kind = "cosine";
+  o.schedule.kind = Schedule::cosine;
   o.schedule.warmup_steps = 100;
   o.schedule.total_steps = std::max<int64_t>(steps, 101);
   o.schedule.min_lr_ratio = 0.1;
@@ -39,7 +39,7 @@ static OptimConfig reverse_lm_optimizer(int64_t steps) {
 
 double reverse_lm_score(const Task& task, const Sequences& samples, const RunConfig& cfg, int64_t steps) {
   const Sequences data = as_targets(task, samples);
-  Generator fresh(cfg.model, task.vocab, cfg.seed + 0x5eedull, cfg.backend());
+  Generator fresh(cfg.model, task.vocab, cfg.seed + 0x5eedull, cfg.device);
   AdamW opt(fresh.params(), reverse_lm_optimizer(steps));
   BatchOrder batches(int64_t(data.size()), std::min<int64_t>(cfg.train.batch_size, int64_t(data.size())), cfg.seed, "train.batch_size");
   for (int64_t step = 0; step < steps; ++step)
@@ -50,7 +50,7 @@ double reverse_lm_score(const Task& task, const Sequences& samples, const RunCon
 std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& evaluator, const Task& task,
                                           const RunConfig& cfg, const std::vector<double>& alphas,
                                           int64_t reverse_steps) {
-  if (task.sep >= 0) fail("sweep: the temperature sweep scores unconditional samples (data.task oracle or text), not ", cfg.data.task);
+  if (task.sep >= 0) fail("sweep: the temperature sweep scores unconditional samples (data.task oracle or text), not ", name_of(cfg.data.task));
   std::vector<SweepPoint> out;
   for (double alpha : alphas) {
     CG_CHECK(alpha > 0, "sweep: α must be positive, got ", alpha);

@@ -192,8 +192,8 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     if (!fs::exists(ckpt)) fail("--resume: no checkpoint at ", ckpt.string());
     TrainerState st;
     auto tensors = load_checkpoint(ckpt.string(), &st);
-    if (auto m = st.strings.find("method"); m != st.strings.end() && m->second != cfg.method)
-      fail(ckpt.string(), ": written by method '", m->second, "', the config's method is '", cfg.method, "'");
+    if (auto m = st.strings.find("method"); m != st.strings.end() && m->second != name_of(cfg.method))
+      fail(ckpt.string(), ": written by method '", m->second, "', the config's method is '", name_of(cfg.method), "'");
     check_checkpoint_fits(st, cfg.model, hooks.task, ckpt.string());
     step = st.count("step", 0, kMostSteps, state_file(ckpt.string()));
     if (st.numbers.count("best.step")) {
@@ -224,8 +224,8 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     TrainerState st;
     st.numbers["step"] = double(at);
     for (size_t i = 0; i < trained.size(); ++i) st.numbers[optimizer_steps_key(i)] = double(trained[i].opt->steps_taken());
-    st.strings["task"] = cfg.data.task;
-    st.strings["method"] = cfg.method;
+    st.strings["task"] = name_of(cfg.data.task);
+    st.strings["method"] = name_of(cfg.method);
     if (hooks.task) st.strings["task.vocabulary"] = hooks.task->vocabulary();
     // The generator's shape and tokens, so a checkpoint can be exported without its config.
     st.numbers["model.d_model"] = double(cfg.model.d_model), st.numbers["model.layers"] = double(cfg.model.layers);

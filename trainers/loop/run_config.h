@@ -9,27 +9,33 @@
 #include "models/generator.h"
 #include "trainers/decoding/decoders.h"
 #include "trainers/discriminators/kinds.h"
+#include "trainers/methods/weights.h"
 
 namespace coopgen {
 
 // How text becomes token ids (data.task text): words (the vocabulary of the training file, the
 // default for the benchmark sets) or GPT-2's byte-level BPE from vocab.json and merges.txt (the
 // tokenizer of a GPT-2 checkpoint: model.init hf_gpt2:DIR).
+enum class TokenizerKind { word, gpt2_bpe };
+constexpr std::array<const char*, 2> config_names(TokenizerKind) { return {"word", "gpt2_bpe"}; }
 struct TokenizerConfig {
-  std::string kind = "word";
+  TokenizerKind kind = TokenizerKind::word;
   std::string vocab;   // gpt2_bpe: vocab.json
   std::string merges;  // gpt2_bpe: merges.txt
   template <class V> void visit(V& v) {
-    v.one_of("kind", kind, {"word", "gpt2_bpe"});
+    v("kind", kind);
     v("vocab", vocab);
     v("merges", merges);
   }
 };
 
+// oracle: the SeqGAN synthetic task; text: one sentence per line; pairs: conditional generation
+// from <file>.src.txt → <file>.tgt.txt line pairs, trained as <bos> src <sep> tgt <eos>.
+enum class TaskKind { oracle, text, pairs };
+constexpr std::array<const char*, 3> config_names(TaskKind) { return {"oracle", "text", "pairs"}; }
+
 struct DataConfig {
-  // oracle: the SeqGAN synthetic task; text: one sentence per line; pairs: conditional
-  // generation from <file>.src.txt → <file>.tgt.txt line pairs, trained as <bos> src <sep> tgt <eos>
-  std::string task = "oracle";
+  TaskKind task = TaskKind::oracle;
   std::string oracle = "../shared/data/oracle/seqgan_oracle_lstm.safetensors";
   int64_t train_size = 10000;  // oracle samples to train on (SeqGAN: 10,000)
   int64_t test_size = 10000;   // held-out oracle samples for NLL-test
@@ -46,7 +52,7 @@ struct DataConfig {
   int64_t min_count = 1;       // text, word tokenizer: words seen fewer times map to <unk>
   TokenizerConfig tokenizer;   // text
   template <class V> void visit(V& v) {
-    v.one_of("task", task, {"oracle", "text", "pairs"});
+    v("task", task);
     v("oracle", oracle);
     v("train_size", train_size, Range{1, kMaxSequences});
     v("test_size", test_size, Range{1, kMaxSequences});
@@ -86,6 +92,11 @@ struct TrainConfig {
   }
 };
 
+// Where a learned D's fakes come from: p (the default: D then approaches D* = p*/(p*+p), the D
+// for which GCN's target p·D has the data as its only fixed point; docs/method.md) or the proposal q̂.
+enum class FakesFrom { p, proposal };
+constexpr std::array<const char*, 2> config_names(FakesFrom) { return {"p", "proposal"}; }
+
 // The discriminator of the adversarial methods and how it is trained: binary cross-entropy, real
 // sequences from the training data against fakes from the generator.
 struct DiscriminatorTrainConfig {
@@ -100,9 +111,7 @@ struct DiscriminatorTrainConfig {
   int64_t batch_size = 64;   // real and fake sequences per step (each)
   int64_t steps = 1;         // k: discriminator steps per generator step
   int64_t pretrain_steps = 0;  // before the first generator step (not on --resume)
-  // Where the fakes come from: p (the default: D then approaches D* = p*/(p*+p), the D for which
-  // GCN's target p·D has the data as its only fixed point; docs/method.md) or the proposal q̂.
-  std::string fakes = "p";
+  FakesFrom fakes = FakesFrom::p;
   bool causal = false;               // left-to-right attention (scores prefixes as they grow)
   // Start D's transformer from the generator it judges (model must equal the generator's): D then
   // begins with what p knows about the data, instead of learning it from the real batches alone.
@@ -128,7 +137,7 @@ struct DiscriminatorTrainConfig {
     v("batch_size", batch_size, Range{1, kMaxBatch});
     v("steps", steps, Range{0, kUnbounded});
     v("pretrain_steps", pretrain_steps, Range{0, kUnbounded});
-    v.one_of("fakes", fakes, {"p", "proposal"});
+    v("fakes", fakes);
     v("causal", causal);
     v("init_from_generator", init_from_generator);
     v("init_checkpoint", init_checkpoint);
@@ -146,7 +155,7 @@ struct AdversarialConfig {
   SamplingConfig proposal;      // q̂ (RML-GAN, GCN); GAN's policy gradient needs p itself
   // q ∝ p·D (p_d, as the method states it) or p·D/(1−D) (p_d_odds: the data itself when D is
   // optimal, with weights unbounded as D → 1).
-  std::string target = "p_d";
+  Target target = Target::p_d;
   // GAN: subtract the mean reward. GCN: subtract p's own self-normalised weights (a control
   // variate with expectation zero: the expected step is unchanged, its variance smaller).
   bool baseline = false;
@@ -157,7 +166,8 @@ struct AdversarialConfig {
     v("candidates", candidates, Range{1, kMaxSequences});
     v("sources", sources, Range{1, kMaxBatch});
     v("proposal", proposal);
-    v.one_of("target", target, {"p_d", "p_d_odds"});
+    v("target", target);
+    v.require("target", target != Target::p, "p is the generator itself: an adversarial target is p_d or p_d_odds");
     v("baseline", baseline);
     v("entropy_bonus", entropy_bonus);
     v("mle_weight", mle_weight, Range{0, kUnbounded});
@@ -174,10 +184,14 @@ struct DistributedConfig {
   }
 };
 
+// What a run trains: mle (maximum likelihood on the data), or an adversarial method (docs/method.md).
+enum class Method { mle, gan, rml_gan, gcn };
+constexpr std::array<const char*, 4> config_names(Method) { return {"mle", "gan", "rml_gan", "gcn"}; }
+
 struct RunConfig {
-  std::string method = "mle";  // mle | gan | rml_gan | gcn
-  std::string device = "cpu";  // cpu | cuda
-  std::string precision = "fp32";  // fp32 | bf16: CUDA kernels with a tensor-core path use bf16 operands (engine/ops.h)
+  Method method = Method::mle;
+  Device device = Device::CPU;
+  Precision precision = Precision::F32;  // bf16: CUDA kernels with a tensor-core path use bf16 operands (engine/ops.h)
   uint64_t seed = 0;           // model initialisation, data order, sampling
   std::string run_dir = "runs/default";
   GeneratorConfig model;
@@ -196,12 +210,10 @@ struct RunConfig {
   int64_t cpu_threads = 0;
   // The thread count `cpu_threads` resolves to on this machine.
   int resolved_cpu_threads() const;
-  Device backend() const { return device == "cuda" ? Device::CUDA : Device::CPU; }
-  Precision precision_mode() const { return precision == "bf16" ? Precision::BF16 : Precision::F32; }
   template <class V> void visit(V& v) {
-    v.one_of("method", method, {"mle", "gan", "rml_gan", "gcn"});
-    v.one_of("device", device, {"cpu", "cuda"});
-    v.one_of("precision", precision, {"fp32", "bf16"});
+    v("method", method);
+    v("device", device);
+    v("precision", precision);
     v("seed", seed);
     v("run_dir", run_dir);
     v("model", model);

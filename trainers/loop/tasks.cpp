@@ -45,9 +45,12 @@ static std::string validation_summary(const RunConfig& cfg, size_t n) {
 }
 
 std::unique_ptr<Task> Task::create(const RunConfig& cfg) {
-  if (cfg.data.task == "text") return std::make_unique<TextTask>(cfg);
-  if (cfg.data.task == "pairs") return std::make_unique<PairTask>(cfg);
-  return std::make_unique<OracleTask>(cfg);
+  switch (cfg.data.task) {
+    case TaskKind::oracle: return std::make_unique<OracleTask>(cfg);
+    case TaskKind::text: return std::make_unique<TextTask>(cfg);
+    case TaskKind::pairs: return std::make_unique<PairTask>(cfg);
+  }
+  fail("data.task: unknown task");
 }
 
 double Task::make_batch(const Sequences& seqs, const std::vector<size_t>& rows, Device device, Tensor& ids,
@@ -138,7 +141,7 @@ Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, u
   return seqs;
 }
 
-OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.backend()) {
+OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.device) {
   vocab = oracle.vocab();
   start_token = OracleLSTM::kStartToken;
   sample_length = OracleLSTM::kLength;
@@ -177,7 +180,7 @@ TextTask::TextTask(const RunConfig& cfg) {
   std::vector<std::string> valid_lines = cfg.data.valid_file.empty() ? hold_out(train_lines, cfg.data.valid_fraction)
                                                                      : read_lines(cfg.data.valid_file, va);
   const TokenizerConfig& tk = cfg.data.tokenizer;
-  if (tk.kind == "gpt2_bpe") {
+  if (tk.kind == TokenizerKind::gpt2_bpe) {
     if (tk.vocab.empty() || tk.merges.empty()) fail("data.tokenizer gpt2_bpe needs data.tokenizer.vocab and data.tokenizer.merges");
     codec = std::make_unique<Gpt2Bpe>(tk.vocab, tk.merges);
   } else {  // the words of the training lines that fit, as before the codecs

@@ -69,7 +69,7 @@ double kl(const std::vector<double>& a, const std::vector<double>& b) {
   return d;
 }
 
-std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, const std::string& kind,
+std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, Target kind,
                            double beta) {
   // log D*/(1−D*) = log p* − log p (times β); log D* = log_sigmoid of it. In log space, as the trainer does.
   std::vector<double> logp(p.size()), logq(p.size()), x(p.size());
@@ -80,17 +80,15 @@ std::vector<double> target(const std::vector<double>& p, const std::vector<doubl
 }
 
 std::vector<double> kl_curve(const Problem& pr, const Update& u, int64_t iterations) {
-  CG_CHECK(u.kind == "exact" || u.kind == "gradient" || u.kind == "sampled" || u.kind == "reinforce",
-           "enumerable: unknown update '", u.kind, "'");
   std::vector<double> theta = pr.theta, curve{kl(pr.p_star, softmax(pr.theta))};
   for (int64_t t = 0; t < iterations; ++t) {
     const std::vector<double> p = softmax(theta);
-    if (u.kind == "exact") {
+    if (u.kind == UpdateKind::exact) {
       const std::vector<double> q = target(p, pr.p_star, u.target, u.beta);
       for (size_t i = 0; i < q.size(); ++i) theta[i] = std::log(q[i]);
-    } else if (u.kind == "gradient") {
+    } else if (u.kind == UpdateKind::gradient) {
       descend(theta, target(p, pr.p_star, u.target, u.beta), u.steps, u.lr);
-    } else {
+    } else {  // sampled, reinforce
       // M draws from q̂ = p_t, with their log p, log q̂ and D*'s logits.
       std::vector<size_t> ys;
       std::vector<double> logp, x, d;
@@ -100,11 +98,11 @@ std::vector<double> kl_curve(const Problem& pr, const Update& u, int64_t iterati
         x.push_back(u.beta * (std::log(pr.p_star[ys.back()]) - logp.back()));
         d.push_back(std::exp(log_sigmoid(x.back())));
       }
-      const std::vector<double> w = u.kind == "sampled" ? self_normalise(log_importance_weights(logp, logp, x, u.target))
+      const std::vector<double> w = u.kind == UpdateKind::sampled ? self_normalise(log_importance_weights(logp, logp, x, u.target))
                                                         : reinforce_weights(d, logp, true, 0.0);
       std::vector<double> per_sequence(p.size(), 0.0);
       for (size_t m = 0; m < ys.size(); ++m) per_sequence[ys[m]] += w[m];
-      if (u.kind == "sampled") {
+      if (u.kind == UpdateKind::sampled) {
         descend(theta, per_sequence, u.steps, u.lr);
       } else {  // ascent on Σᵢ wᵢ log p_θ(yᵢ): θ += lr Σᵢ wᵢ (e_{yᵢ} − p), Σ wᵢ = 0 with the baseline
         double total = 0;
@@ -121,16 +119,16 @@ void write_report(const std::string& csv_path, int64_t problems, int64_t vocab, 
   if (vocab < 2 || length < 1 || sequences(vocab, length) > 4096)
     fail("enumerate: --vocab ", vocab, " and --length ", length, ": at most 4096 sequences (vocab^length) can be enumerated");
   const std::vector<std::pair<std::string, Update>> updates = {
-      {"exact", {"exact", "p_d", 0, 0, 0, 0}},
-      {"gradient_1step_lr1", {"gradient", "p_d", 1, 1.0, 0, 0}},
-      {"gradient_5steps_lr1", {"gradient", "p_d", 5, 1.0, 0, 0}},
-      {"sampled_m16_5steps", {"sampled", "p_d", 5, 1.0, 16, 11}},
-      {"sampled_m256_5steps", {"sampled", "p_d", 5, 1.0, 256, 11}},
-      {"reinforce_m16_lr1", {"reinforce", "p_d", 1, 1.0, 16, 11}},
-      {"reinforce_m256_lr1", {"reinforce", "p_d", 1, 1.0, 256, 11}},
-      {"reinforce_m256_lr10", {"reinforce", "p_d", 1, 10.0, 256, 11}},
-      {"exact_beta0.25", {"exact", "p_d", 0, 0, 0, 0, 0.25}},
-      {"sampled_m16_5steps_beta0.25", {"sampled", "p_d", 5, 1.0, 16, 11, 0.25}},
+      {"exact", {UpdateKind::exact, Target::p_d, 0, 0, 0, 0}},
+      {"gradient_1step_lr1", {UpdateKind::gradient, Target::p_d, 1, 1.0, 0, 0}},
+      {"gradient_5steps_lr1", {UpdateKind::gradient, Target::p_d, 5, 1.0, 0, 0}},
+      {"sampled_m16_5steps", {UpdateKind::sampled, Target::p_d, 5, 1.0, 16, 11}},
+      {"sampled_m256_5steps", {UpdateKind::sampled, Target::p_d, 5, 1.0, 256, 11}},
+      {"reinforce_m16_lr1", {UpdateKind::reinforce, Target::p_d, 1, 1.0, 16, 11}},
+      {"reinforce_m256_lr1", {UpdateKind::reinforce, Target::p_d, 1, 1.0, 256, 11}},
+      {"reinforce_m256_lr10", {UpdateKind::reinforce, Target::p_d, 1, 10.0, 256, 11}},
+      {"exact_beta0.25", {UpdateKind::exact, Target::p_d, 0, 0, 0, 0, 0.25}},
+      {"sampled_m16_5steps_beta0.25", {UpdateKind::sampled, Target::p_d, 5, 1.0, 16, 11, 0.25}},
   };
   const std::filesystem::path path(csv_path), tmp = path.string() + ".tmp";
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "trainers/methods/weights.h"
+
 namespace coopgen::enumerable {
 
 struct Problem {
@@ -28,7 +30,7 @@ double kl(const std::vector<double>& a, const std::vector<double>& b);
 // ("p_d_odds", which is p* itself). With β ≠ 1 the tempered D* = σ(β·log p*/p) of
 // discriminator.logit_scale (models/optimal_discriminator.h) stands for D* (and p_d_odds becomes
 // p^(1−β)·p*^β).
-std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, const std::string& kind,
+std::vector<double> target(const std::vector<double>& p, const std::vector<double>& p_star, Target kind,
                            double beta = 1.0);
 
 // One way of taking the generator update, iterated:
@@ -38,9 +40,10 @@ std::vector<double> target(const std::vector<double>& p, const std::vector<doubl
 //              then `steps` steps on −Σᵢ wᵢ log p_θ(yᵢ);
 //   reinforce  M sequences from p_t, one policy-gradient ascent step of size lr on E_p[D*] with the
 //              mean-reward baseline (GAN's update with the optimal discriminator).
+enum class UpdateKind { exact, gradient, sampled, reinforce };
 struct Update {
-  std::string kind = "exact";
-  std::string target = "p_d";
+  UpdateKind kind = UpdateKind::exact;
+  Target target = Target::p_d;
   int64_t steps = 5;
   double lr = 1.0;
   int64_t samples = 64;

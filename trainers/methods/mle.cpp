@@ -72,7 +72,7 @@ static void load_generator_params(Generator& g, const std::map<std::string, Tens
 
 Generator load_generator(const RunConfig& cfg, const std::string& dir, const Task* task) {
   if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) {
-    Generator g(with_gpt2_shape(cfg.model, dir), read_gpt2_config(hf).vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
+    Generator g(with_gpt2_shape(cfg.model, dir), read_gpt2_config(hf).vocab, cfg.seed, cfg.device, cfg.precision);
     load_gpt2_weights(g.params(), "", hf);
     return g;
   }
@@ -85,7 +85,7 @@ Generator load_generator(const RunConfig& cfg, const std::string& dir, const Tas
   check_checkpoint_fits(st, shape, task, dir);
   if (task && wte->second.size(0) != task->vocab)
     fail(dir, "/model.safetensors: tensor 'wte' has ", wte->second.size(0), " tokens, this config's data give ", task->vocab);
-  Generator g(shape, wte->second.size(0), cfg.seed, cfg.backend(), cfg.precision_mode());
+  Generator g(shape, wte->second.size(0), cfg.seed, cfg.device, cfg.precision);
   load_generator_params(g, tensors, dir);
   return g;
 }
@@ -111,13 +111,13 @@ int train_mle(const RunConfig& cfg, RunStart start) {
   std::unique_ptr<Task> task_ptr = Task::create(cfg);
   const Task& task = *task_ptr;
   check_batch_fits(cfg, cfg.train.batch_size, "train.batch_size", task.vocab);
-  Generator g(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode());
+  Generator g(cfg.model, task.vocab, cfg.seed, cfg.device, cfg.precision);
   if (start != RunStart::Resume) init_generator(cfg, g, task);
   AdamW opt(g.params(), cfg.optim, dist::reducer_for(tensors_of(g.params()), cfg.distributed.bucket_mb));
   BatchOrder batches(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed, "train.batch_size");
   LoopHooks hooks;
-  hooks.banner = "coopgen train: mle on the " + cfg.data.task + " task, " + std::to_string(task.train.size()) +
-                 " training sequences, vocabulary " + std::to_string(task.vocab) + ", device " + cfg.device +
+  hooks.banner = std::string("coopgen train: mle on the ") + name_of(cfg.data.task) + " task, " + std::to_string(task.train.size()) +
+                 " training sequences, vocabulary " + std::to_string(task.vocab) + ", device " + name_of(cfg.device) +
                  ", run folder " + cfg.run_dir;
   hooks.step = [&](int64_t step, bool log) -> Metrics {
     const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step), log, dropout_seed(cfg.seed, step, 0));
@@ -128,7 +128,7 @@ int train_mle(const RunConfig& cfg, RunStart start) {
   hooks.evaluate = [&] { return task.evaluate(g, cfg, PrefixScorer{}); };
   hooks.task = &task;
   const int code = run_training(cfg, {{&g.params(), &opt}}, hooks, start);
-  if (code == 0 && cfg.data.task == "oracle" && dist::is_root())
+  if (code == 0 && cfg.data.task == TaskKind::oracle && dist::is_root())
     std::printf("reference points: SeqGAN's MLE NLL-oracle 9.038, untrained about 10.3\n");
   return code;
 }

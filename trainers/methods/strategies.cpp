@@ -40,7 +40,7 @@ WeightedSamples gcn_weigh(SampledSet drawn, const std::vector<double>& x, const 
   WeightedSamples out{std::move(drawn.seqs), self_normalise(log_importance_weights(drawn.logp, drawn.logq, x, cfg.target)), {}};
   out.stats = {{"ess", effective_sample_size(out.w)}};
   if (cfg.baseline) {
-    const std::vector<double> v = self_normalise(log_importance_weights(drawn.logp, drawn.logq, {}, "p"));
+    const std::vector<double> v = self_normalise(log_importance_weights(drawn.logp, drawn.logq, {}, Target::p));
     for (size_t i = 0; i < v.size(); ++i) out.w[i] -= v[i];
   }
   return out;
@@ -63,23 +63,25 @@ Strategy strategy_for(const RunConfig& cfg) {
   if (a.samples < 1) fail("adversarial.samples (", a.samples, ") must be at least 1");
   const DecodingConfig& dec = cfg.decoding;
   const DecoderKind& decoder = decoder_named(dec.decoder);
-  if (decoder.cooperative && cfg.method != "gcn")
-    fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", cfg.method,
+  if (decoder.cooperative && cfg.method != Method::gcn)
+    fail("decoding.decoder ", dec.decoder, ": cooperative decoders are proposals of method gcn only (", name_of(cfg.method),
          " samples with the sampler)");
-  if (cfg.method == "gcn" && decoder.check_proposal) decoder.check_proposal(dec);
-  if (cfg.method == "gcn" && decoder.cooperative && dec.weights == "uniform") return {a.samples, uniform_weigh};
-  if (cfg.method == "gan") {
-    if (!a.proposal.is_p())
-      fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
-    return {a.samples, gan_weigh};
+  switch (cfg.method) {
+    case Method::mle: break;
+    case Method::gan:
+      if (!a.proposal.is_p())
+        fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
+      return {a.samples, gan_weigh};
+    case Method::rml_gan:
+      if (a.candidates < a.samples)
+        fail("adversarial.candidates (", a.candidates, ") must be at least adversarial.samples (", a.samples, ")");
+      return {a.candidates, rml_gan_weigh};
+    case Method::gcn:
+      if (decoder.check_proposal) decoder.check_proposal(dec);
+      if (decoder.cooperative && dec.weights == DecodeWeights::uniform) return {a.samples, uniform_weigh};
+      return {a.samples, gcn_weigh};
   }
-  if (cfg.method == "rml_gan") {
-    if (a.candidates < a.samples)
-      fail("adversarial.candidates (", a.candidates, ") must be at least adversarial.samples (", a.samples, ")");
-    return {a.candidates, rml_gan_weigh};
-  }
-  if (cfg.method == "gcn") return {a.samples, gcn_weigh};
-  fail("method '", cfg.method, "' is not an adversarial method (gan | rml_gan | gcn)");
+  fail("method mle is not an adversarial method (gan | rml_gan | gcn)");
 }
 
 WeightedSamples weigh_per_context(const Strategy& strategy, SampledSet drawn, const std::vector<double>& d_logits,

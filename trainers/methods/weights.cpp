@@ -10,15 +10,22 @@
 
 namespace coopgen {
 
+double log_target_weight(double d_logit, Target target) {
+  switch (target) {
+    case Target::p: return 0.0;
+    case Target::p_d: return log_sigmoid(d_logit);
+    case Target::p_d_odds: return d_logit;
+  }
+  return 0.0;
+}
+
 std::vector<double> log_importance_weights(const std::vector<double>& logp, const std::vector<double>& logq,
-                                           const std::vector<double>& d_logits, const std::string& target) {
-  const bool p_only = target == "p";
+                                           const std::vector<double>& d_logits, Target target) {
+  const bool p_only = target == Target::p;
   CG_CHECK(logp.size() == logq.size() && (p_only || logp.size() == d_logits.size()), "importance weights: ",
            logp.size(), " log p, ", logq.size(), " log q̂ and ", d_logits.size(), " D logits");
-  CG_CHECK(p_only || target == "p_d" || target == "p_d_odds", "importance weights: unknown target '", target, "'");
   std::vector<double> out(logp.size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = logp[i] - logq[i] + (p_only ? 0.0 : target == "p_d" ? log_sigmoid(d_logits[i]) : d_logits[i]);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = logp[i] - logq[i] + (p_only ? 0.0 : log_target_weight(d_logits[i], target));
   return out;
 }
 
@@ -72,9 +79,9 @@ std::vector<size_t> resample(const std::vector<double>& w, int64_t m, uint64_t s
 
 
 TargetShift target_shift(const std::vector<double>& heldout_logits, double heldout_tokens,
-                         const std::vector<double>& sample_logits, const std::string& target) {
+                         const std::vector<double>& sample_logits, Target target) {
   CG_CHECK(!heldout_logits.empty() && !sample_logits.empty() && heldout_tokens > 0, "target_shift: no sequences");
-  auto log_w = [&](double x) { return target == "p_d_odds" ? x : log_sigmoid(x); };
+  auto log_w = [&](double x) { return log_target_weight(x, target); };
   double heldout = 0;
   for (double x : heldout_logits) heldout += log_w(x);
   std::vector<double> lw;

@@ -2,17 +2,25 @@
 // sampling-importance-resampling, GAN's REINFORCE rewards. Plain functions of per-sequence numbers
 // (docs/method.md has the equations), so tests check them against hand-computed cases.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace coopgen {
 
-// log wᵢ = log q(yᵢ) − log q̂(yᵢ) up to a constant, for the target q ∝ p·D ("p_d"),
-// q ∝ p·D/(1−D) ("p_d_odds") or q = p itself ("p", D unused), from D's logits xᵢ (log D = −softplus(−x), log D/(1−D) = x):
+// The distribution the generator step moves p toward: q ∝ p·D (p_d, as the method states it),
+// q ∝ p·D/(1−D) (p_d_odds: the data itself when D is optimal) or p itself (p: D unused).
+enum class Target { p, p_d, p_d_odds };
+constexpr std::array<const char*, 3> config_names(Target) { return {"p", "p_d", "p_d_odds"}; }
+
+// log w(D) of a sequence from D's logit x: 0 (p), log D = −softplus(−x) (p_d), log D/(1−D) = x (p_d_odds).
+double log_target_weight(double d_logit, Target target);
+
+// log wᵢ = log q(yᵢ) − log q̂(yᵢ) up to a constant, for `target`, from D's logits xᵢ (unused for p):
 // never exp() of a log-probability, so 20-token sequences (log p ≈ −150) do not underflow.
 std::vector<double> log_importance_weights(const std::vector<double>& logp, const std::vector<double>& logq,
-                                           const std::vector<double>& d_logits, const std::string& target);
+                                           const std::vector<double>& d_logits, Target target);
 
 // wᵢ = exp(log wᵢ − max) / Σⱼ exp(log wⱼ − max): Σ w = 1. A set with no finite log-weight (every
 // sample impossible under q) gets all-zero weights, so the step changes nothing instead of NaN.
@@ -26,8 +34,8 @@ double effective_sample_size(const std::vector<double>& w);
 std::vector<double> reinforce_weights(const std::vector<double>& d, const std::vector<double>& logp, bool baseline,
                                       double entropy_bonus);
 
-// How far one exact iteration moves p with this D: the target q ∝ p·w(D) (w = D for "p_d",
-// D/(1−D) for "p_d_odds") against p, measured on held-out data y ~ p* (docs/method.md, "The
+// How far one exact iteration moves p with this D: the target q ∝ p·w(D) (log_target_weight)
+// against p, measured on held-out data y ~ p* (docs/method.md, "The
 // target, measured"). Per token, with T the held-out tokens and N held-out sequences,
 //   NLL_q − NLL_p = −(1/T) Σᵢ log w(yᵢ) + (N/T) log E_{y~p}[w(y)],
 // the expectation from the logits of M fresh samples of p. On the oracle the same shift moves
@@ -37,7 +45,7 @@ struct TargetShift {
   double shift = 0, se = 0;
 };
 TargetShift target_shift(const std::vector<double>& heldout_logits, double heldout_tokens,
-                         const std::vector<double>& sample_logits, const std::string& target);
+                         const std::vector<double>& sample_logits, Target target);
 
 // Sampling-importance-resampling: m indices drawn with replacement with probability wᵢ (Σ w = 1),
 // from a stream that is a function of `seed` alone. All-zero weights fall back to uniform.

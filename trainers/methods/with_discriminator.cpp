@@ -41,7 +41,7 @@ void check_rank_split(const RunConfig& cfg, bool conditional, int64_t draws, int
   };
   const AdversarialConfig& a = cfg.adversarial;
   if (conditional) need("adversarial.sources", a.sources, draws);  // whole sources per rank, `draws` rows each
-  else need(cfg.method == "rml_gan" ? "adversarial.candidates" : "adversarial.samples", draws, 1);
+  else need(cfg.method == Method::rml_gan ? "adversarial.candidates" : "adversarial.samples", draws, 1);
   need("discriminator.batch_size", cfg.discriminator.batch_size, 1);  // its fakes are a draw too
   if (!conditional) need("adversarial.samples", a.samples, 0);  // the generator step's rows (RML-GAN: the resampled M)
   if (a.mle_weight > 0) need("train.batch_size", cfg.train.batch_size, 0);
@@ -53,7 +53,7 @@ class DiscriminatorRun {
       : cfg_(cfg),
         task_(task),
         strategy_(strategy_for(cfg)),
-        g_(cfg.model, task.vocab, cfg.seed, cfg.backend(), cfg.precision_mode()),
+        g_(cfg.model, task.vocab, cfg.seed, cfg.device, cfg.precision),
         opt_g_(g_.params(), cfg.optim, dist::reducer_for(tensors_of(g_.params()), cfg.distributed.bucket_mb)),
         real_for_d_(int64_t(task.train.size()), cfg.discriminator.batch_size, stream(cfg.seed, 0, 1), "discriminator.batch_size"),
         real_for_mle_(int64_t(task.train.size()), cfg.train.batch_size, cfg.seed, "train.batch_size"),
@@ -156,7 +156,7 @@ class DiscriminatorRun {
     // rank takes its share of both, and its loss is its share of the batch mean.
     const std::vector<size_t> all_rows = real_for_d_.rows(index), real_rows = dist::shard(all_rows, "discriminator.batch_size");
     const Prompts fake_prompts = shard_prompts(task_.prompts(task_.train, all_rows, 1));
-    const Sequences fakes = cfg_.discriminator.fakes == "p"
+    const Sequences fakes = cfg_.discriminator.fakes == FakesFrom::p
                                 ? task_.draw(g_, fake_prompts, SamplingConfig{}, seed).seqs
                                 : task_.decode(g_, fake_prompts, cfg_.decoding, cfg_.adversarial.proposal, scorer(), seed).seqs;
     std::vector<const std::vector<int32_t>*> seqs;
@@ -269,9 +269,9 @@ int train_with_discriminator(const RunConfig& cfg, RunStart start) {
   DiscriminatorRun run(cfg, *task);
   run.start(start);
   LoopHooks hooks;
-  hooks.banner = "coopgen train: " + cfg.method + " on the " + cfg.data.task + " task, " +
+  hooks.banner = std::string("coopgen train: ") + name_of(cfg.method) + " on the " + name_of(cfg.data.task) + " task, " +
                  std::to_string(cfg.adversarial.samples) + " samples per step, " +
-                 std::to_string(cfg.discriminator.steps) + " discriminator steps per step, device " + cfg.device +
+                 std::to_string(cfg.discriminator.steps) + " discriminator steps per step, device " + name_of(cfg.device) +
                  ", run folder " + cfg.run_dir;
   hooks.step = [&](int64_t step, bool log) { return run.step(step, log); };
   hooks.evaluate = [&] { return run.evaluate(); };
