@@ -65,14 +65,17 @@ run_ctest build
 sim=OFF
 [ -f "${CUDA_HOME:-/usr/local/cuda}/include/cuda_runtime.h" ] && sim=ON
 step "memcheck build (ASan + UBSan, CUDA kernels on the emulator: $sim)"
-cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
+# Debug (-O0: the optimiser removes no access the sanitizers would check) with line tables only.
+cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null || exit 1
 cmake --build build-sim -j"$jobs" || exit 1
 step "memcheck tests"
 run_ctest build-sim -LE "experiment|bench"
 
 if [ "$sim" = ON ]; then
   step "racecheck build (TSan, CUDA kernels on the emulator)"
-  cmake -S . -B build-race -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null || exit 1
+  cmake -S . -B build-race -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null || exit 1
   cmake --build build-race -j"$jobs" --target sim_tests || exit 1
   step "racecheck tests"
   run_ctest build-race -L sim -LE "experiment|bench"
