@@ -1,29 +1,48 @@
 #!/usr/bin/env python3
-"""Runs a grid of coopgen training runs and tables them by their validation-chosen evaluation.
+"""coopgen's experiment driver: runs a grid of training runs, N at a time, and tables and plots
+them by their validation-chosen evaluation. Every experiment of docs/results.md is a grid file in
+configs/grids/ (its header names the commands that made its numbers).
 
-usage: grid.py run GRID.yaml [--jobs N] [--bin PATH] [--reverse] [--print]
-       grid.py table GRID.yaml [--metrics M1,M2,...]
+usage: grid.py run GRID.yaml [--jobs N] [--bin PATH] [--reverse] [--print] [--override KEY=VALUE ...]
+       grid.py table GRID.yaml [--metrics M1,M2,...] [--start] [--train T1,T2,...]
+       grid.py plot GRID.yaml OUT_PREFIX [--metrics M1,M2,...]
        grid.py finished RUN_DIR     (exit 0 when the run finished, by its own files)
 
-A grid file (YAML) names a config, an output folder, seeds, overrides common to every run and
-axes, each a mapping from a value's label to its overrides:
+A grid file (YAML):
 
-    config: configs/oracle_mle.yaml
-    out: runs/mle_star
+    vars: {task: oracle}                   # {task} in every config path and override below
+    config: configs/{task}_gcn.yaml        # the config of every run (a method may name its own)
+    out: runs/opt
     seeds: [0, 1, 2]
-    common: [train.eval_every=250, train.patience=4]
+    stages:                                # single runs the grid starts from, trained first
+      - {name: mle, config: configs/oracle_mle.yaml, run_dir: runs/oracle_mle}
+    common: [model.init={stage:mle}/checkpoint_best, train.steps=300]
     axes:
-      lr: {"1e-3": [optim.lr=1e-3], "3e-3": [optim.lr=3e-3]}
-      width: {"32": [model.d_model=32], "64": [model.d_model=64, model.heads=4]}
+      method: [mle, gcn_p, gcn_guided+d_base+k5]   # names from configs/grids/methods.yaml
+      schedule: {constant: [optim.schedule.kind=constant], cosine: [optim.schedule.kind=cosine]}
+    after: ["{bin}", sweep, --config, "{config}", "{overrides}", --alphas, "1,2"]
+    after_done: sweep/sweep.csv            # the file that says `after` ran (default: RUN_DIR.after.done)
 
-An override may name its run's seed as {seed} (e.g. model.init=runs/mle_star/seed{seed}/checkpoint_best).
-Every combination of the axes' values runs once per seed, in OUT/<label>_<label>/seed<S> (a
-finished run, by its own files, is skipped; an unfinished one is trained again with --overwrite),
-N at a time with one BLAS thread each. A run being trained holds RUN_DIR.lock, so several `run`
-commands (e.g. one with --reverse, which takes the runs last first) share a grid. `table` prints one Markdown row per combination: the mean
-± standard deviation over seeds of each metric at each run's evaluation of lowest nll_valid (the
-early-stopped model, chosen on the validation split only), and the mean step of that evaluation.
-The command of every run is printed with --print instead of run.
+An axis is a mapping from a value's label to its overrides, or a list of method names: the method
+table (configs/grids/methods.yaml, written once for every grid) gives each name's config and
+overrides, and NAME+VARIANT+... adds discriminator variants' overrides. Every combination of
+the axes' values runs once per seed, in OUT/<label>_<label>/seed<S>, with its overrides after
+`common` ({seed}, {stage:NAME} — that stage's run folder — and the vars substituted). A stage
+(config, run_dir, overrides; `after: true` to give it the grid's `after` too) is trained before
+the runs that name it, when not finished. A run is finished by its own files (its checkpoint's
+step is its last evaluation's) and done when also trained by the command it has now (kept in
+RUN_DIR.command): a done run is skipped, any other trained again with --overwrite. A run being trained holds RUN_DIR.lock, so several `run` commands (e.g. one with
+--reverse, which takes the runs last first) share a grid; while runs go, their newest evaluation is
+printed every minute. `after` runs once per finished run (and stage) without `after_done`; its
+"{overrides}" expands to the run's overrides, "{bin}", "{config}" and "{run_dir}" to the run's.
+
+`table` prints one Markdown row per combination: the mean ± standard deviation over seeds of each
+metric at each run's evaluation of lowest nll_valid (the early-stopped model, chosen on the
+validation split only), the mean step of that evaluation; with --start each cell is "start → best"
+(the step-0 evaluation: the run's start); --train adds the mean of training-row metrics (e.g. ess,
+d_acc) over every logged step. `plot` draws each combination's mean ± sd over seeds of each
+metric against the step, one picture per metric row (OUT_PREFIX.png). --print prints the commands
+instead of running them.
 """
 import argparse
 import concurrent.futures
@@ -33,30 +52,125 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 
 import yaml
 
+METHODS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "grids", "methods.yaml")
 
-def runs_of(grid):
-    """(run_dir, overrides, labels) for every combination of the axes and every seed."""
-    axes = grid.get("axes", {})
-    names = list(axes)
-    for combo in itertools.product(*(list(axes[n].items()) for n in names)):
-        labels = [label for label, _ in combo]
-        overrides = [o for _, os_ in combo for o in os_]
-        for seed in grid.get("seeds", [0]):
-            name = "_".join(labels) or "run"
-            runs = [f"seed={seed}"] + grid.get("common", []) + overrides
-            yield os.path.join(grid["out"], name, f"seed{seed}"), [o.replace("{seed}", str(seed)) for o in runs], name
+
+def load_methods():
+    with open(METHODS) as f:
+        table = yaml.safe_load(f)
+    return table["methods"], table.get("discriminators", {})
+
+
+def resolve_method(name, methods, variants):
+    """(config or None, overrides) of a method name NAME[+VARIANT...]."""
+    base, *parts = name.split("+")
+    if base not in methods:
+        sys.exit(f"grid: unknown method '{base}' (known: {', '.join(methods)}; {METHODS})")
+    entry = methods[base] or {}
+    overrides = list(entry.get("overrides", []))
+    for v in parts:
+        if v not in variants:
+            sys.exit(f"grid: unknown discriminator variant '{v}' (known: {', '.join(variants)}; {METHODS})")
+        overrides += variants[v]
+    return (os.path.join("configs", entry["config"]) if entry.get("config") else None), overrides
+
+
+class Run:
+    """One training run: its folder, config, overrides, and the label of its combination."""
+
+    def __init__(self, run_dir, config, overrides, label, after=True):
+        self.run_dir, self.config, self.overrides, self.label, self.after = run_dir, config, overrides, label, after
+
+    def command(self, binary):
+        return [binary, "train", "--config", self.config, f"run_dir={self.run_dir}", "--overwrite", *self.overrides]
+
+    def done(self):
+        """Finished, and trained by the command it has now (RUN_DIR.command, written when it
+        started; a run without one is taken as it is)."""
+        if not finished(self.run_dir):
+            return False
+        try:
+            with open(self.run_dir + ".command") as f:
+                return f.read().split("\n")[0] == " ".join(self.command("BIN")[1:])
+        except FileNotFoundError:
+            return True
+
+
+class Grid:
+    def __init__(self, path):
+        with open(path) as f:
+            self.spec = yaml.safe_load(f)
+        self.vars = {k: str(v) for k, v in (self.spec.get("vars") or {}).items()}
+        self.stages = {}
+        for s in self.spec.get("stages", []):
+            self.stages[s["name"]] = Run(self.fill(s["run_dir"]), self.fill(s["config"]),
+                                         [self.fill(o) for o in s.get("overrides", [])], s["name"], s.get("after", False))
+        self.runs = list(self.combinations())
+
+    def fill(self, text, seed=None):
+        text = str(text)
+        for k, v in self.vars.items():
+            text = text.replace("{" + k + "}", v)
+        for name, stage in getattr(self, "stages", {}).items():
+            text = text.replace("{stage:" + name + "}", stage.run_dir)
+        return text if seed is None else text.replace("{seed}", str(seed))
+
+    def combinations(self):
+        methods, variants = load_methods()
+        axes = []
+        for values in (self.spec.get("axes") or {}).values():
+            if isinstance(values, list):  # method names
+                axes.append([(name, *resolve_method(self.fill(name), methods, variants)) for name in values])
+            else:
+                axes.append([(label, None, overrides) for label, overrides in values.items()])
+        for combo in itertools.product(*axes):
+            label = "_".join(l for l, _, _ in combo) or "run"
+            config = next((c for _, c, _ in reversed(combo) if c), self.spec.get("config"))
+            for seed in self.spec.get("seeds", [0]):
+                overrides = [f"seed={seed}"] + list(self.spec.get("common", [])) + [o for _, _, os_ in combo for o in os_]
+                yield Run(os.path.join(self.fill(self.spec["out"]), label, f"seed{seed}"), self.fill(config, seed),
+                          [self.fill(o, seed) for o in overrides], label)
+
+    def stages_of(self, run):
+        """The stages a run names (its `after` included), in the grid's order."""
+        text = " ".join([run.config] + run.overrides + ([self.fill(w) for w in self.spec.get("after", [])] if run.after else []))
+        return [s for s in self.stages.values() if s.run_dir in text]
+
+    def after_command(self, run, binary):
+        spec = self.spec.get("after")
+        if not spec or not run.after or os.path.exists(self.after_marker(run)):
+            return None
+        out = []
+        for word in spec:
+            if word == "{overrides}":
+                out += [o for o in run.overrides if not o.startswith("seed=")] + [f"run_dir={run.run_dir}"]
+            else:
+                out.append(self.fill(word).replace("{bin}", binary).replace("{config}", run.config)
+                           .replace("{run_dir}", run.run_dir))
+        return out
+
+
+    def after_marker(self, run):
+        """The file that says `after` ran: RUN_DIR/<after_done>, else RUN_DIR.after.done."""
+        done = self.spec.get("after_done")
+        return os.path.join(run.run_dir, done) if done else run.run_dir + ".after.done"
 
 
 def evaluations(run_dir):
     """The evaluation rows of a run's metrics.jsonl (rows without a training loss)."""
+    return [r for r in rows_of(run_dir) if "loss" not in r]
+
+
+def rows_of(run_dir):
     path = os.path.join(run_dir, "metrics.jsonl")
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [r for r in map(json.loads, f) if "loss" not in r]
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def finished(run_dir):
@@ -95,71 +209,151 @@ def take_lock(path):
     return None
 
 
+def call(command, log_path):
+    with open(log_path, "w") as log:
+        return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+
+
+def train(run, grid, binary, going):
+    """Trains `run` unless finished or held by another runner, then its `after`; the exit code."""
+    os.makedirs(os.path.dirname(run.run_dir) or ".", exist_ok=True)
+    lock = take_lock(run.run_dir + ".lock")
+    if lock is None:  # another runner of this grid has it
+        return 0
+    rc = 0
+    try:
+        if not run.done():
+            with open(run.run_dir + ".command", "w") as f:
+                f.write(" ".join(run.command("BIN")[1:]) + "\n")
+            going.add(run.run_dir)
+            rc = call(run.command(binary), run.run_dir + ".log")
+            going.discard(run.run_dir)
+            row = best(run.run_dir) or {}
+            print(f"grid: {run.run_dir} exit {rc}, best step {row.get('step')} nll_valid {row.get('nll_valid')}", flush=True)
+        after = grid.after_command(run, binary) if rc == 0 else None
+        if after:
+            rc = call(after, run.run_dir + ".after.log")
+            if rc == 0 and not grid.spec.get("after_done"):
+                open(grid.after_marker(run), "w").close()
+            print(f"grid: {run.run_dir} after: exit {rc} ({run.run_dir}.after.log)", flush=True)
+    finally:
+        os.close(lock)
+        os.remove(run.run_dir + ".lock")
+    return rc
+
+
+def watch(going, stop):
+    """Every minute, the newest evaluation line of each run being trained."""
+    while not stop.wait(60):
+        for run_dir in sorted(going):
+            try:
+                with open(run_dir + ".log") as f:
+                    lines = [l for l in f if l.startswith(("eval step", "discriminator pre-training"))]
+            except OSError:
+                continue
+            if lines:
+                print(f"grid: {run_dir}: {lines[-1].strip()[:110]}", flush=True)
+
+
+def cmd_run(grid, a):
+    for r in grid.runs:
+        r.overrides += a.override
+    todo = [r for r in (reversed(grid.runs) if a.reverse else grid.runs) if not r.done() or grid.after_command(r, a.bin)]
+    stages = [s for s in grid.stages.values() if any(s in grid.stages_of(r) for r in todo)]
+    stages = [s for s in stages if not s.done() or grid.after_command(s, a.bin)]
+    if a.print:
+        for r in stages + todo:
+            print(" ".join(r.command(a.bin)))
+            if grid.after_command(r, a.bin):
+                print(" ".join(grid.after_command(r, a.bin)))
+        return 0
+    print(f"grid: {len(grid.runs)} runs, {len(grid.runs) - len(todo)} finished, {len(todo)} to go, {a.jobs} at a time"
+          + (f"; first the stages {', '.join(s.label for s in stages)}" if stages else ""), flush=True)
+    going, stop = set(), threading.Event()
+    threading.Thread(target=watch, args=(going, stop), daemon=True).start()
+    try:
+        for s in stages:  # in order: a stage may start from an earlier one
+            if train(s, grid, a.bin, going) != 0:
+                print(f"grid: stage {s.label} failed ({s.run_dir}.log)", flush=True)
+                return 1
+        with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+            codes = list(pool.map(lambda r: train(r, grid, a.bin, going), todo))
+    finally:
+        stop.set()
+    return 1 if any(codes) else 0
+
+
+def groups(grid):
+    """label -> the finished runs of that combination, in the grid's order."""
+    out = {}
+    for r in grid.runs:
+        out.setdefault(r.label, [])
+        if finished(r.run_dir):
+            out[r.label].append(r.run_dir)
+    return out
+
+
+def mean_sd(values, digits=3):
+    if not values:
+        return "—"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 \
+        else f"{values[0]:.{digits}f}"
+
+
+def cmd_table(grid, a):
+    metrics = a.metrics.split(",")
+    train_metrics = a.train.split(",") if a.train else []
+    print("| runs | seeds | best step | " + " | ".join(metrics + [f"mean {t}" for t in train_metrics]) + " |")
+    print("|---" * (len(metrics) + len(train_metrics) + 3) + "|")
+    for label, dirs in groups(grid).items():
+        rows = [(evaluations(d)[0], best(d), rows_of(d)) for d in dirs if best(d)]
+        if not rows:
+            print(f"| {label} | 0 | — |" + " — |" * (len(metrics) + len(train_metrics)))
+            continue
+        cells = []
+        for k in metrics:
+            cell = mean_sd([b[k] for _, b, _ in rows if b.get(k) is not None])
+            if a.start:
+                cell = mean_sd([s[k] for s, _, _ in rows if s.get(k) is not None]) + " → " + cell
+            cells.append(cell)
+        for t in train_metrics:
+            cells.append(mean_sd([x[t] for _, _, all_rows in rows for x in all_rows if "loss" in x and t in x], 4))
+        print(f"| {label} | {len(rows)} | {statistics.mean(b['step'] for _, b, _ in rows):.0f} | " + " | ".join(cells) + " |")
+    return 0
+
+
+def cmd_plot(grid, a):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import plot  # scripts/plot.py: matplotlib
+
+    curves = {label: [plot.read_metrics(os.path.join(d, "metrics.jsonl"))[0] for d in dirs]
+              for label, dirs in groups(grid).items() if dirs}
+    if not curves:
+        sys.exit("grid: no finished run to plot")
+    plot.draw_curves(curves, a.metrics.split(","), f"{a.out}.png", os.path.basename(grid.spec["out"]))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["run", "table", "finished"])
+    ap.add_argument("what", choices=["run", "table", "plot", "finished"])
     ap.add_argument("grid", help="the grid file (finished: a run folder)")
+    ap.add_argument("out", nargs="?", help="plot: the picture's path without .png")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--bin", default="build-rel/coopgen")
     ap.add_argument("--print", action="store_true")
+    ap.add_argument("--override", action="append", default=[], help="run: KEY=VALUE added to every run (not the stages)")
     ap.add_argument("--reverse", action="store_true", help="train the runs last first")
     ap.add_argument("--metrics", default="nll_valid,nll_test,kl_test,nll_oracle")
+    ap.add_argument("--start", action="store_true", help="table: each cell as start → best")
+    ap.add_argument("--train", default="", help="table: training-row metrics to average (e.g. ess,d_acc)")
     a = ap.parse_args()
     if a.what == "finished":
         return 0 if finished(a.grid) else 1
-    with open(a.grid) as f:
-        grid = yaml.safe_load(f)
-    runs = list(runs_of(grid))
-    if a.what == "run":
-        todo = [(d, o) for d, o, _ in (reversed(runs) if a.reverse else runs) if not finished(d)]
-        commands = [[a.bin, "train", "--config", grid["config"], f"run_dir={d}", "--overwrite", *o] for d, o in todo]
-        if a.print:
-            print("\n".join(" ".join(c) for c in commands))
-            return 0
-        print(f"grid: {len(runs)} runs, {len(runs) - len(todo)} finished, {len(todo)} to train, {a.jobs} at a time",
-              flush=True)
-
-        def train(command):
-            run_dir = command[4][len("run_dir="):]
-            os.makedirs(os.path.dirname(run_dir), exist_ok=True)
-            lock = take_lock(run_dir + ".lock")
-            if lock is None:  # another runner of this grid has it
-                return 0
-            try:
-                if finished(run_dir):
-                    return 0
-                with open(run_dir + ".log", "w") as log:
-                    rc = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT,
-                                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
-            finally:
-                os.close(lock)
-                os.remove(run_dir + ".lock")
-            row = best(run_dir) or {}
-            print(f"grid: {run_dir} exit {rc}, best step {row.get('step')} nll_valid {row.get('nll_valid')}", flush=True)
-            return rc
-
-        with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-            codes = list(pool.map(train, commands))
-        return 1 if any(codes) else 0
-    metrics = a.metrics.split(",")
-    print("| runs | seeds | best step | " + " | ".join(metrics) + " |")
-    print("|---" * (len(metrics) + 3) + "|")
-    for name in dict.fromkeys(n for _, _, n in runs):
-        rows = [best(d) for d, _, n in runs if n == name and finished(d)]
-        rows = [r for r in rows if r]
-        if not rows:
-            print(f"| {name} | 0 | — |" + " — |" * len(metrics))
-            continue
-
-        def cell(k):
-            v = [r[k] for r in rows if r.get(k) is not None]
-            if not v:
-                return "—"
-            return f"{statistics.mean(v):.3f} ± {statistics.stdev(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
-
-        print(f"| {name} | {len(rows)} | {statistics.mean(r['step'] for r in rows):.0f} | " +
-              " | ".join(cell(k) for k in metrics) + " |")
-    return 0
+    grid = Grid(a.grid)
+    if a.what == "plot" and not a.out:
+        ap.error("plot needs OUT_PREFIX")
+    return {"run": cmd_run, "table": cmd_table, "plot": cmd_plot}[a.what](grid, a)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,7 @@
   plot.py compare OUT.png RUN_DIR [RUN_DIR ...] [--metrics M1,M2]
                                            several runs' evaluated metrics against the step, one
                                            line per run (default kl_test,nll_oracle)
-  plot.py curves RUNS_DIR OUT_PREFIX [--metrics M1,M2]
-                                           runs named METHOD-SCHEDULE-SEED: per schedule the mean
-                                           over seeds of each metric against the step, ± one
-                                           standard deviation shaded (OUT_PREFIX-SCHEDULE.png), and
-                                           a Markdown table of the final values on stdout
+  (a grid's curves, mean ± sd over seeds: scripts/grid.py plot)
   plot.py sweep OUT.png RUN_DIR [RUN_DIR ...]
                                            temperature sweeps (RUN_DIR/sweep/sweep.csv of `coopgen
                                            sweep`): reverse LM score against LM score, one curve
@@ -36,9 +32,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-# Training-line statistics averaged over every logged step of every seed in `curves` tables: the
-# effective sample size of the weights (of M, or of N candidates for RML-GAN) and D's accuracy.
-TRAIN_STATS = ("ess", "d_acc")
 LABELS = {
     "loss": "training loss",
     "nll_oracle": "NLL-oracle (nats/token, lower is better)",
@@ -110,52 +103,22 @@ def cmd_compare(a):
     save(fig, a.out)
 
 
-def cmd_curves(a):
-    metrics = a.metrics.split(",")
-    groups = collections.defaultdict(list)  # (method, schedule) -> [evals of each seed]
-    train_stats = collections.defaultdict(lambda: collections.defaultdict(list))
-    for name in sorted(os.listdir(a.runs)):
-        parts = name.rsplit("-", 2)
-        path = os.path.join(a.runs, name, "metrics.jsonl")
-        if len(parts) != 3 or not os.path.exists(path):
-            continue
-        evals, train = read_metrics(path)
-        if evals:
-            key = (parts[0], parts[1])
-            groups[key].append(evals)
-            for k in TRAIN_STATS:
-                train_stats[key][k] += [row[k] for row in train if k in row]
-    if not groups:
-        sys.exit(f"{a.runs}: no METHOD-SCHEDULE-SEED runs with metrics.jsonl")
-
-    print("| method | schedule | seeds | " + " | ".join(f"{m} start → final" for m in metrics) +
-          " | " + " | ".join(f"mean {k}" for k in TRAIN_STATS) + " |")
-    print("|---|---|---|" + "---|" * (len(metrics) + len(TRAIN_STATS)))
-    for (method, sched), runs in sorted(groups.items()):
-        cells = []
-        for m in metrics:
-            start = statistics.mean(r[min(r)][m] for r in runs)
-            ends = [r[max(r)][m] for r in runs]
-            sd = statistics.stdev(ends) if len(ends) > 1 else 0.0
-            cells.append(f"{start:.3f} → {statistics.mean(ends):.3f} ± {sd:.3f}")
-        stats = train_stats[(method, sched)]
-        cells += [f"{statistics.mean(stats[k]):.3g}" if stats[k] else "—" for k in TRAIN_STATS]
-        print(f"| {method} | {sched} | {len(runs)} | " + " | ".join(cells) + " |")
-
-    for sched in sorted({s for _, s in groups}):
-        fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
-        for ax, m in zip(axes[0], metrics):
-            for (method, s), runs in sorted(groups.items()):
-                if s != sched:
-                    continue
-                steps = sorted(set.intersection(*(set(r) for r in runs)))
-                mean = [statistics.mean(r[t][m] for r in runs) for t in steps]
-                sd = [statistics.stdev([r[t][m] for r in runs]) if len(runs) > 1 else 0.0 for t in steps]
-                line, = ax.plot(steps, mean, label=f"{method} ({len(runs)} seeds)")
-                ax.fill_between(steps, [x - y for x, y in zip(mean, sd)], [x + y for x, y in zip(mean, sd)],
-                                color=line.get_color(), alpha=0.2)
-            label(ax, "generator step", LABELS.get(m, m), f"{m}, {sched} learning rate")
-        save(fig, f"{a.out_prefix}-{sched}.png")
+def draw_curves(curves, metrics, out, title):
+    """curves: label -> [evaluations by step, one per seed]. Per metric, each label's mean over
+    seeds against the step, ± one standard deviation shaded (scripts/grid.py plot)."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        for name, runs in curves.items():
+            steps = sorted(t for t in set.intersection(*(set(r) for r in runs)) if all(m in r[t] for r in runs))
+            if not steps:
+                continue
+            mean = [statistics.mean(r[t][m] for r in runs) for t in steps]
+            sd = [statistics.stdev([r[t][m] for r in runs]) if len(runs) > 1 else 0.0 for t in steps]
+            line, = ax.plot(steps, mean, label=f"{name} ({len(runs)} seeds)")
+            ax.fill_between(steps, [x - y for x, y in zip(mean, sd)], [x + y for x, y in zip(mean, sd)],
+                            color=line.get_color(), alpha=0.2)
+        label(ax, "generator step", LABELS.get(m, m), f"{m}, {title}")
+    save(fig, out)
 
 
 def cmd_sweep(a):
@@ -231,10 +194,6 @@ def main():
     p.add_argument("out")
     p.add_argument("runs", nargs="+")
     p.add_argument("--metrics", default="kl_test,nll_oracle")
-    p = sub.add_parser("curves")
-    p.add_argument("runs")
-    p.add_argument("out_prefix")
-    p.add_argument("--metrics", default="nll_oracle,nll_test")
     p = sub.add_parser("sweep")
     p.add_argument("out")
     p.add_argument("runs", nargs="+")
@@ -245,7 +204,7 @@ def main():
     p.add_argument("table")
     p.add_argument("out")
     a = ap.parse_args()
-    {"run": cmd_run, "compare": cmd_compare, "curves": cmd_curves, "sweep": cmd_sweep, "enumerable": cmd_enumerable, "noise": cmd_noise}[a.cmd](a)
+    {"run": cmd_run, "compare": cmd_compare, "sweep": cmd_sweep, "enumerable": cmd_enumerable, "noise": cmd_noise}[a.cmd](a)
 
 
 if __name__ == "__main__":
