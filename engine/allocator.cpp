@@ -6,8 +6,9 @@
 
 #include "engine/device.h"
 #include "core/error.h"
+#include "core/sanitizers.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -29,14 +30,14 @@ CachingAllocator::CachingAllocator(Device device, RawAlloc raw_alloc, RawFree ra
 #endif
 }
 static void poison_slack(Device d, void* ptr, size_t used, size_t size) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
   if (host_addressable(d)) __asan_poison_memory_region(static_cast<char*>(ptr) + used, size - used);
 #else
   (void)d, (void)ptr, (void)used, (void)size;
 #endif
 }
 static void unpoison_block(Device d, void* ptr, size_t size) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
   if (host_addressable(d)) __asan_unpoison_memory_region(ptr, size);
 #else
   (void)d, (void)ptr, (void)size;

@@ -13,26 +13,31 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 targets=${2:-"safetensors config trainer_state gpt2_config text scores"}
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (Debian: clang, libclang-rt-14-dev)"; exit 1; }
-cmake -S . -B build-fuzz -DCOOPGEN_FUZZ=ON -DCOOPGEN_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_COMPILER=clang++ >/dev/null || exit 1
+# FUZZ_BUILD: a build folder configured with COOPGEN_FUZZ=ON already (scripts/test.sh's memcheck
+# build, whose libraries are the ones its tests ran); by default build-fuzz/, optimised.
+build=${FUZZ_BUILD:-build-fuzz}
+if [ "$build" = build-fuzz ]; then
+  cmake -S . -B build-fuzz -DCOOPGEN_FUZZ=ON -DCOOPGEN_CUDA=OFF -DCOOPGEN_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_COMPILER=clang++ >/dev/null || exit 1
+fi
 jobs=$(nproc)
-cmake --build build-fuzz -j"$jobs" $(for t in $targets; do printf -- "--target fuzz_%s " "$t"; done) >/dev/null || {
-  cmake --build build-fuzz -j1 2>&1 | grep -m20 -E "error"; exit 1; }
+cmake --build "$build" -j"$jobs" $(for t in $targets; do printf -- "--target fuzz_%s " "$t"; done) >/dev/null || {
+  cmake --build "$build" -j1 2>&1 | grep -m20 -E "error"; exit 1; }
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fuzz_one() {  # TARGET: its regression inputs, then SECONDS of fuzzing; prints one line, exit 1 on a finding
-  local t=$1 bin=build-fuzz/tests/fuzz/fuzz_$1 corpus=build-fuzz/corpus/$1 findings=build-fuzz/findings/$1 f
+  local t=$1 bin=$build/tests/fuzz/fuzz_$1 corpus=$build/corpus/$1 findings=$build/findings/$1 f
   mkdir -p "$corpus" "$findings"
   cp -n tests/fuzz/corpus/$t/* "$corpus"/ 2>/dev/null
   local inputs=()
   for f in tests/fuzz/regressions/$t/*; do inputs+=("$f"); done  # (.keep is hidden)
   if [ ${#inputs[@]} -gt 0 ] && ! "$bin" "${inputs[@]}" > "$findings/regressions.log" 2>&1; then
-    echo "fuzz_$t: a regression input fails again (build-fuzz/findings/$t/regressions.log)"; return 1
+    echo "fuzz_$t: a regression input fails again ($findings/regressions.log)"; return 1
   fi
   if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=4096 -print_final_stats=1 \
        -artifact_prefix="$findings/" "$corpus" > "$findings/run.log" 2>&1; then
     echo "fuzz_$t: ${seconds}s, $(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$findings/run.log" | cut -d' ' -f2) inputs, ${#inputs[@]} regression inputs, no finding"
   else
-    echo "fuzz_$t: FINDING (build-fuzz/findings/$t/run.log):"; grep -m3 -E "ERROR|runtime error|SUMMARY|deadly" "$findings/run.log"; return 1
+    echo "fuzz_$t: FINDING ($findings/run.log):"; grep -m3 -E "ERROR|runtime error|SUMMARY|deadly" "$findings/run.log"; return 1
   fi
 }
 # One target per core at a time (each fuzzer is one process on one core).

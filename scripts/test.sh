@@ -3,10 +3,11 @@
 #   1. installs missing build dependencies (Debian packages);
 #   2. build/: the CUDA backend compiled by nvcc where it exists (COOPGEN_CUDA=AUTO); all tests
 #      (the gpu-labelled ones report Skipped when no GPU is visible);
-#   3. build-sim/: AddressSanitizer + UBSan, with the CUDA kernels running on the emulator
+#   3. build-sim/: AddressSanitizer + UBSan (clang), with the CUDA kernels running on the emulator
 #      (COOPGEN_SIM, needs the CUDA headers): the CPU tests and every CUDA kernel against its CPU
 #      twin (memcheck), plus the emulator's own tests; not the `experiment`-labelled training
-#      runs (minutes each under ASan; their code paths run in the small training tests);
+#      runs (minutes each under ASan; their code paths run in the small training tests); it also
+#      builds the libFuzzer targets (step 6);
 #   4. build-race/: ThreadSanitizer + emulator: the sim tests again (racecheck), building only the
 #      programs they run (target sim_tests);
 #   5. build-simrel/: the emulator without sanitizers (optimised; clang, with the access trace
@@ -14,8 +15,8 @@
 #      optimised emulator build checks — the trace's known answers, the memory-pattern guard
 #      (bench_memory_check), the launch and transfer counters, GPT-2 on the emulated device — not
 #      sim_backend.*, which steps 3 and 4 ran with the sanitizers on;
-#   6. build-fuzz/: the libFuzzer targets of tests/fuzz (clang): their regression inputs, then a
-#      bounded run each (scripts/fuzz.sh).
+#   6. the libFuzzer targets of tests/fuzz, built in step 3: their regression inputs, then a
+#      bounded run each, one per core (scripts/fuzz.sh).
 # Each step's time is printed as it ends and again in a table at the end (CTest prints each test's);
 # the last line is the summary "N passed, N failed, N skipped". The everyday loop is much shorter:
 # `ctest --test-dir build -L quick` (docs/architecture.md, "The everyday loop").
@@ -64,10 +65,12 @@ run_ctest build
 
 sim=OFF
 [ -f "${CUDA_HOME:-/usr/local/cuda}/include/cuda_runtime.h" ] && sim=ON
-step "memcheck build (ASan + UBSan, CUDA kernels on the emulator: $sim)"
-# Debug (-O0: the optimiser removes no access the sanitizers would check) with line tables only.
-cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null || exit 1
+step "memcheck build (clang, ASan + UBSan, CUDA kernels on the emulator: $sim; the fuzzers too)"
+# Debug (-O0: the optimiser removes no access the sanitizers would check) with line tables only;
+# clang (half gcc's compile time here), which also builds the libFuzzer targets from the same
+# libraries (COOPGEN_FUZZ: coverage on the loaders' libraries only), so they need no build of their own.
+cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCOOPGEN_FUZZ=ON \
+  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null || exit 1
 cmake --build build-sim -j"$jobs" || exit 1
 step "memcheck tests"
 run_ctest build-sim -LE "experiment|bench"
@@ -102,8 +105,10 @@ if [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
   fi
 fi
 
-step "fuzzers (clang, ASan + UBSan: regression inputs, then ${FUZZ_SECONDS:-15} s each; tests/fuzz/README.md)"
-if bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"; then
+# 30 s each at -O0 run as many inputs as 15 s of an optimised build did for four of the six targets
+# (tests/fuzz/README.md), and cost less than that build.
+step "fuzzers (the memcheck build's: regression inputs, then ${FUZZ_SECONDS:-30} s each; tests/fuzz/README.md)"
+if FUZZ_BUILD=build-sim bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"; then
   summary_passed=$((summary_passed + 1))
 else
   summary_failed=$((summary_failed + 1))

@@ -1,11 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include "core/sanitizers.h"
 #include "engine/allocator.h"
 #include "engine/ops.h"
 
 #include <cstdlib>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -52,7 +53,7 @@ TEST_CASE("allocator accounting", "[allocator]") {
   REQUIRE_THROWS_WITH(a.release(reinterpret_cast<void*>(0x1000)), Catch::Contains("unknown pointer"));
 }
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
 TEST_CASE("under ASan the slack after a tensor's end is poisoned", "[allocator]") {
   Tensor t = Tensor::empty({250});  // 1000 bytes in a 1024-byte block
   const char* p = static_cast<const char*>(t.raw_data());

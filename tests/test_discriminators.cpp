@@ -28,7 +28,7 @@ RunConfig ratio_config() {
   cfg.method = Method::gcn;
   cfg.data.oracle = oracle_file();
   cfg.data.train_size = 16, cfg.data.test_size = 8, cfg.data.valid_size = 0;
-  cfg.model = {16, 1, 2, 21, 0.3};  // large weights: p and p_φ differ visibly
+  cfg.model = {{16, 1, 2, 21, 0.3}};  // large weights: p and p_φ differ visibly
   cfg.discriminator.kind = "likelihood_ratio";
   cfg.discriminator.model = {16, 1, 2, 21, 0.3};
   return cfg;

@@ -91,7 +91,7 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
   cfg.method = Method::gcn;
   cfg.discriminator.kind = "indifferent";
   cfg.data.oracle = oracle_file();
-  cfg.model = {16, 1, 2, 21, 0.02};
+  cfg.model = {{16, 1, 2, 21, 0.02}};
   cfg.data.train_size = 32, cfg.data.test_size = 16, cfg.data.valid_size = 16;
   cfg.train = {3, 16, 1, 0, 0, 8};
   cfg.adversarial.samples = 8;
@@ -132,7 +132,7 @@ TEST_CASE("a decoder registered at run time: the config and the task's decode re
   run.data.oracle = oracle_file();
   run.data.train_size = 8, run.data.test_size = 8, run.data.valid_size = 0;
   const std::unique_ptr<Task> task = Task::create(run);
-  const Generator g(GeneratorConfig{16, 1, 2, 21, 0.02}, task->vocab, 1, Device::CPU);
+  const Generator g(GeneratorConfig{{16, 1, 2, 21, 0.02}}, task->vocab, 1, Device::CPU);
   const SampledSet s = task->decode(g, task->leading_prompts(task->test, 3), run.decoding, run.sampling, PrefixScorer{}, 1);
   REQUIRE(s.seqs == Sequences(3, std::vector<int32_t>(size_t(task->sample_length), 1)));
   fs::remove_all(dir.parent_path());
@@ -151,7 +151,7 @@ TEST_CASE("a metric registered at run time: computed where its needs are met, af
   cfg.data.train_size = 8, cfg.data.test_size = 8, cfg.data.valid_size = 8;
   cfg.train.eval_samples = 5;
   const std::unique_ptr<Task> task = Task::create(cfg);
-  const Generator g(GeneratorConfig{16, 1, 2, 21, 0.02}, task->vocab, 1, Device::CPU);
+  const Generator g(GeneratorConfig{{16, 1, 2, 21, 0.02}}, task->vocab, 1, Device::CPU);
   const Metrics m = task->evaluate(g, cfg, PrefixScorer{});
   std::vector<std::string> names;
   for (const auto& [name, value] : m) names.push_back(name);

@@ -136,7 +136,7 @@ TEST_CASE("a row whose logits define no distribution gets token -1; the others a
 
 TEST_CASE("sequences end at their first <eos>, and their log p is the teacher-forced log-likelihood", "[sampling]") {
   const int32_t eos = 2, start = 1;
-  Generator g({16, 1, 2, 12, 0.5}, 7, 3, Device::CPU);  // a wide init: <eos> comes at varied places
+  Generator g({{16, 1, 2, 12, 0.5}}, 7, 3, Device::CPU);  // a wide init: <eos> comes at varied places
   SamplingConfig top_p;
   top_p.top_p = 0.8;
   const SampledSet s = sample_sequences(g, Prompts::unconditional(start, 40), 11, top_p, 17, eos);

@@ -59,7 +59,7 @@ static void check_resume(RunConfig cfg, int (*train)(const RunConfig&, RunStart)
 static RunConfig tiny_oracle_run() {
   RunConfig cfg;
   cfg.data.oracle = oracle_file();
-  cfg.model = {16, 1, 2, 21, 0.02};
+  cfg.model = {{16, 1, 2, 21, 0.02}};
   cfg.data.train_size = 96;
   cfg.data.test_size = 16;
   cfg.data.valid_size = 16;
@@ -140,7 +140,7 @@ TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resum
   cfg.data.task = TaskKind::text;
   cfg.data.train_file = (dir / "train.txt").string();
   cfg.data.test_file = (dir / "test.txt").string();
-  cfg.model = {16, 1, 2, 9, 0.02};
+  cfg.model = {{16, 1, 2, 9, 0.02}};
   cfg.discriminator.model = {16, 1, 2, 9, 0.02};
   cfg.discriminator.batch_size = 8;
   cfg.discriminator.pretrain_steps = 1;
@@ -248,7 +248,7 @@ static RunConfig pairs_run(const fs::path& dir) {
   cfg.data.task = TaskKind::pairs;
   cfg.data.train_file = (dir / "train").string();
   cfg.data.test_file = (dir / "test").string();
-  cfg.model = {32, 2, 2, 9, 0.02};
+  cfg.model = {{32, 2, 2, 9, 0.02}};
   cfg.run_dir = (dir / "run").string();
   cfg.sampling.temperature = 0;  // greedy decoding for evaluation
   cfg.data.valid_fraction = 0;   // every one of the 20 pairs is trained on
@@ -279,7 +279,7 @@ TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> targ
   const fs::path dir = write_pairs("coopgen_test_pairs_gcn_");
   RunConfig cfg = pairs_run(dir);
   cfg.method = Method::gcn;
-  cfg.model = {16, 1, 2, 9, 0.02};
+  cfg.model = {{16, 1, 2, 9, 0.02}};
   cfg.discriminator.model = {16, 1, 2, 9, 0.02};
   cfg.discriminator.batch_size = 4;
   cfg.discriminator.pretrain_steps = 1;

@@ -35,11 +35,12 @@
 #include <boost/context/detail/fcontext.hpp>
 
 #include "core/error.h"
+#include "core/sanitizers.h"
 #include "kernels/sim/capture.h"
 #include "kernels/sim/sim.h"
 #include "kernels/sim/trace.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
@@ -126,14 +127,14 @@ std::mutex g_launch_mutex;  // one launch at a time: __shared__ variables are pr
 
 // ---- sanitizer hooks -----------------------------------------------------------------------
 void asan_start(void** fake, const void* bottom, size_t size) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
   __sanitizer_start_switch_fiber(fake, bottom, size);
 #else
   (void)fake, (void)bottom, (void)size;
 #endif
 }
 void asan_finish(void* fake, const void** bottom, size_t* size) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
   __sanitizer_finish_switch_fiber(fake, bottom, size);
 #else
   (void)fake, (void)bottom, (void)size;
@@ -328,7 +329,7 @@ void run_block(Launch& L, const uint3& block_idx) {
     f.state.thread_idx = uint3{t % L.block.x, (t / L.block.x) % L.block.y, t / (L.block.x * L.block.y)};
     f.state.block_dim = L.block;
     f.state.grid_dim = L.grid;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(COOPGEN_ASAN)
     // Frames that returned left no poison, and a new frame writes its own; frames abandoned by a
     // fault did, anywhere on the stack (unpoisoning all of every stack per block was 10% of the time).
     if (f.abandoned) __asan_unpoison_memory_region(f.stack, kStackBytes);
