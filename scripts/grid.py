@@ -29,9 +29,11 @@ overrides, and NAME+VARIANT+... adds discriminator variants' overrides. Every co
 the axes' values runs once per seed, in OUT/<label>_<label>/seed<S>, with its overrides after
 `common` ({seed}, {stage:NAME} — that stage's run folder — and the vars substituted). A stage
 (config, run_dir, overrides; `after: true` to give it the grid's `after` too) is trained before
-the runs that name it, when not finished. A run is finished by its own files (its checkpoint's
-step is its last evaluation's) and done when also trained by the command it has now (kept in
-RUN_DIR.command): a done run is skipped, any other trained again with --overwrite. A run being trained holds RUN_DIR.lock, so several `run` commands (e.g. one with
+the runs that name it, when not finished, every stage before any stage's `after`; a runner waits
+for a stage another runner holds. A run is finished by its own files (its checkpoint's step is its
+last evaluation's) and done when also trained by the commands it has now, its own and its
+stages' (kept in RUN_DIR.command): a done run is skipped, any other trained again with
+--overwrite, and its `after` run again. A run being trained holds RUN_DIR.lock, so several `run` commands (e.g. one with
 --reverse, which takes the runs last first) share a grid; while runs go, their newest evaluation is
 printed every minute. `after` runs once per finished run (and stage) without `after_done`; its
 "{overrides}" expands to the run's overrides, "{bin}", "{config}" and "{run_dir}" to the run's.
@@ -53,6 +55,7 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
 
 import yaml
 
@@ -80,22 +83,28 @@ def resolve_method(name, methods, variants):
 
 
 class Run:
-    """One training run: its folder, config, overrides, and the label of its combination."""
+    """One training run: its folder, config, overrides, the label of its combination, and the
+    stages it starts from."""
 
     def __init__(self, run_dir, config, overrides, label, after=True):
         self.run_dir, self.config, self.overrides, self.label, self.after = run_dir, config, overrides, label, after
+        self.stages = []
 
     def command(self, binary):
         return [binary, "train", "--config", self.config, f"run_dir={self.run_dir}", "--overwrite", *self.overrides]
 
+    def signature(self):
+        """Its command and those of the stages it starts from: a retrained start retrains it."""
+        return "\n".join(" ".join(r.command("BIN")[1:]) for r in [self] + self.stages)
+
     def done(self):
-        """Finished, and trained by the command it has now (RUN_DIR.command, written when it
+        """Finished, and trained by the signature it has now (RUN_DIR.command, written when it
         started; a run without one is taken as it is)."""
         if not finished(self.run_dir):
             return False
         try:
             with open(self.run_dir + ".command") as f:
-                return f.read().split("\n")[0] == " ".join(self.command("BIN")[1:])
+                return f.read() == self.signature()
         except FileNotFoundError:
             return True
 
@@ -110,6 +119,8 @@ class Grid:
             self.stages[s["name"]] = Run(self.fill(s["run_dir"]), self.fill(s["config"]),
                                          [self.fill(o) for o in s.get("overrides", [])], s["name"], s.get("after", False))
         self.runs = list(self.combinations())
+        for r in list(self.stages.values()) + self.runs:
+            r.stages = [s for s in self.stages_of(r) if s is not r]
 
     def fill(self, text, seed=None):
         text = str(text)
@@ -136,9 +147,16 @@ class Grid:
                           [self.fill(o, seed) for o in overrides], label)
 
     def stages_of(self, run):
-        """The stages a run names (its `after` included), in the grid's order."""
-        text = " ".join([run.config] + run.overrides + ([self.fill(w) for w in self.spec.get("after", [])] if run.after else []))
-        return [s for s in self.stages.values() if s.run_dir in text]
+        """The stages a run names (its `after` included) and those they name, in the grid's order."""
+        named, todo = [], [run]
+        while todo:
+            r = todo.pop()
+            text = " ".join([r.config] + r.overrides + ([self.fill(w) for w in self.spec.get("after", [])] if r.after else []))
+            for s in self.stages.values():
+                if s is not run and s not in named and s.run_dir in text:
+                    named.append(s)
+                    todo.append(s)
+        return [s for s in self.stages.values() if s in named]
 
     def after_command(self, run, binary):
         spec = self.spec.get("after")
@@ -147,7 +165,7 @@ class Grid:
         out = []
         for word in spec:
             if word == "{overrides}":
-                out += [o for o in run.overrides if not o.startswith("seed=")] + [f"run_dir={run.run_dir}"]
+                out += run.overrides + [f"run_dir={run.run_dir}"]
             else:
                 out.append(self.fill(word).replace("{bin}", binary).replace("{config}", run.config)
                            .replace("{run_dir}", run.run_dir))
@@ -194,7 +212,7 @@ def best(run_dir):
 def take_lock(path):
     """The lock file of a run, holding this process's id; None while a live process holds it (a
     lock left by a process that died is taken over)."""
-    for _ in range(2):
+    for _ in range(3):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             os.write(fd, str(os.getpid()).encode())
@@ -204,8 +222,15 @@ def take_lock(path):
                 with open(path) as f:
                     os.kill(int(f.read().strip() or 0), 0)
                 return None  # its holder is alive
+            except PermissionError:
+                return None  # alive, another user's
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
             except (ProcessLookupError, ValueError):
-                os.remove(path)
+                try:
+                    os.remove(path)
+                except FileNotFoundError:
+                    pass
     return None
 
 
@@ -214,23 +239,29 @@ def call(command, log_path):
         return subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
 
 
-def train(run, grid, binary, going):
-    """Trains `run` unless finished or held by another runner, then its `after`; the exit code."""
+def train(run, grid, binary, going, with_after=True, wait=False):
+    """Trains `run` unless done, then (with_after) its `after`; the exit code. A run another
+    runner of the grid holds is left to it, or with `wait` (a stage, which later runs need)
+    waited for."""
     os.makedirs(os.path.dirname(run.run_dir) or ".", exist_ok=True)
-    lock = take_lock(run.run_dir + ".lock")
-    if lock is None:  # another runner of this grid has it
-        return 0
+    while (lock := take_lock(run.run_dir + ".lock")) is None:
+        if not wait:
+            return 0
+        time.sleep(10)
     rc = 0
     try:
         if not run.done():
+            for stale in (grid.after_marker(run), run.run_dir + ".after.log"):  # its `after` runs again
+                if os.path.exists(stale) and not os.path.isdir(stale):
+                    os.remove(stale)
             with open(run.run_dir + ".command", "w") as f:
-                f.write(" ".join(run.command("BIN")[1:]) + "\n")
+                f.write(run.signature())
             going.add(run.run_dir)
             rc = call(run.command(binary), run.run_dir + ".log")
             going.discard(run.run_dir)
             row = best(run.run_dir) or {}
             print(f"grid: {run.run_dir} exit {rc}, best step {row.get('step')} nll_valid {row.get('nll_valid')}", flush=True)
-        after = grid.after_command(run, binary) if rc == 0 else None
+        after = grid.after_command(run, binary) if rc == 0 and with_after else None
         if after:
             rc = call(after, run.run_dir + ".after.log")
             if rc == 0 and not grid.spec.get("after_done"):
@@ -259,11 +290,14 @@ def cmd_run(grid, a):
     for r in grid.runs:
         r.overrides += a.override
     todo = [r for r in (reversed(grid.runs) if a.reverse else grid.runs) if not r.done() or grid.after_command(r, a.bin)]
-    stages = [s for s in grid.stages.values() if any(s in grid.stages_of(r) for r in todo)]
-    stages = [s for s in stages if not s.done() or grid.after_command(s, a.bin)]
-    if a.print:
-        for r in stages + todo:
-            print(" ".join(r.command(a.bin)))
+    stages = [s for s in grid.stages.values()
+              if any(s in r.stages for r in todo) or (s.after and (not s.done() or grid.after_command(s, a.bin)))]
+    if a.print:  # in the order they run: the stages, their `after`s, then each run and its `after`
+        print("\n".join([" ".join(s.command(a.bin)) for s in stages if not s.done()] +
+                        [" ".join(grid.after_command(s, a.bin)) for s in stages if grid.after_command(s, a.bin)]))
+        for r in todo:
+            if not r.done():
+                print(" ".join(r.command(a.bin)))
             if grid.after_command(r, a.bin):
                 print(" ".join(grid.after_command(r, a.bin)))
         return 0
@@ -272,9 +306,13 @@ def cmd_run(grid, a):
     going, stop = set(), threading.Event()
     threading.Thread(target=watch, args=(going, stop), daemon=True).start()
     try:
-        for s in stages:  # in order: a stage may start from an earlier one
-            if train(s, grid, a.bin, going) != 0:
+        for s in stages:  # in order (a stage may start from an earlier one); their `after`s once all are trained
+            if train(s, grid, a.bin, going, with_after=False, wait=True) != 0:
                 print(f"grid: stage {s.label} failed ({s.run_dir}.log)", flush=True)
+                return 1
+        for s in stages:
+            if train(s, grid, a.bin, going, wait=True) != 0:
+                print(f"grid: stage {s.label}: its `after` failed ({s.run_dir}.after.log)", flush=True)
                 return 1
         with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
             codes = list(pool.map(lambda r: train(r, grid, a.bin, going), todo))
@@ -330,7 +368,7 @@ def cmd_plot(grid, a):
               for label, dirs in groups(grid).items() if dirs}
     if not curves:
         sys.exit("grid: no finished run to plot")
-    plot.draw_curves(curves, a.metrics.split(","), f"{a.out}.png", os.path.basename(grid.spec["out"]))
+    plot.draw_curves(curves, a.metrics.split(","), f"{a.out}.png", os.path.basename(grid.fill(grid.spec["out"])))
     return 0
 
 

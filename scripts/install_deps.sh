@@ -8,7 +8,7 @@ set -euo pipefail
 with_torch=0
 [ "${1:-}" = "--with-torch" ] && with_torch=1
 packages=(cmake g++ make catch2 libyaml-cpp-dev libjsoncpp-dev libpcre2-dev libopenblas-dev libopenmpi-dev openmpi-bin
-          libboost-context-dev clang libclang-rt-14-dev python3-matplotlib)
+          libboost-context-dev clang libclang-rt-14-dev python3-matplotlib python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

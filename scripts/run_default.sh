@@ -15,14 +15,16 @@
 # oracle's own NLL of the same test sequences), NLL-oracle, NLL-test and the target's gain
 # KL(p*‖p) − KL(p*‖q), q ∝ p·D, of each run's D (docs/method.md, "The target, measured").
 # Runs already done by the same command are kept (delete runs/default to train them again);
-# arguments (KEY=VALUE) go to every run, e.g. train.steps=100.
+# arguments (KEY=VALUE) go to every run, e.g. train.steps=100 optim.schedule.total_steps=100.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 cmake -S . -B build-rel -DCOOPGEN_CUDA=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-rel -j"$(nproc)" --target coopgen
 grid=configs/grids/main_job.yaml
-python3 scripts/grid.py run "$grid" --jobs 2 --bin build-rel/coopgen $(for o in "$@"; do printf -- "--override %s " "$o"; done)
+extra=()
+for o in "$@"; do extra+=(--override "$o"); done
+python3 scripts/grid.py run "$grid" --jobs 2 --bin build-rel/coopgen "${extra[@]}"
 echo
 echo "From MLE* (runs/oracle_mle/checkpoint_best): start → the evaluation of lowest nll_valid;"
 echo "KL(p*‖p) per token = NLL-test − H(p*) on the test set; target_gain = KL(p*‖p) − KL(p*‖q), q ∝ p·D, at that evaluation:"
