@@ -302,14 +302,9 @@ class Options {
   double real(const std::string& name) const { return number_flag("--" + name, values_.at(name), -1e300, 1e300); }
   // An enumerated option by the config's spellings (engine/config.h), e.g. --precision fp32|bf16.
   template <ConfigEnum E> E choice(const std::string& name) const {
-    const std::string& v = str(name);
-    const auto names = config_names(E{});
-    std::string known;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (v == names[i]) return E(i);
-      known += std::string(i ? " or " : "") + names[i];
-    }
-    fail("--", name, " ", v, ": expected ", known);
+    const std::optional<E> named = enum_named<E>(str(name));
+    if (!named) fail("--", name, " ", str(name), ": expected ", enum_spellings<E>(" or "));
+    return *named;
   }
   Precision precision() const { return choice<Precision>("precision"); }
   Device device() const {

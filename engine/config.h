@@ -15,6 +15,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <set>
 #include <string>
@@ -54,6 +55,19 @@ enum class Need { Optional, Required };
 template <class E>
 concept ConfigEnum = std::is_enum_v<E> && requires(E e) { config_names(e); };
 template <ConfigEnum E> constexpr const char* name_of(E e) { return config_names(e)[size_t(e)]; }
+// The value spelled `s` (none for another spelling), and every spelling joined by `sep` for the
+// message that refuses one: the config reader's and the benchmarks' options'.
+template <ConfigEnum E> std::optional<E> enum_named(const std::string& s) {
+  const auto names = config_names(E{});
+  for (size_t i = 0; i < names.size(); ++i)
+    if (s == names[i]) return E(i);
+  return std::nullopt;
+}
+template <ConfigEnum E> std::string enum_spellings(const char* sep) {
+  std::string out;
+  for (const char* name : config_names(E{})) out += (out.empty() ? "" : sep) + std::string(name);
+  return out;
+}
 
 // The values a numeric key allows: lo ≤ x ≤ hi, either end open (lo < x, x < hi). Checked when
 // the config is read, so a value that would fail hours later fails at once, naming the key.
@@ -155,17 +169,11 @@ class ConfigReader {
       field.visit(sub);
       sub.finish();
     } else if constexpr (ConfigEnum<T>) {
-      std::string spelling, list;
+      std::string spelling;
       read(value, path, spelling);
-      const auto names = config_names(T{});
-      for (size_t i = 0; i < names.size(); ++i) {
-        if (spelling == names[i]) {
-          field = T(i);
-          return;
-        }
-        list += (i ? ", " : "") + std::string(names[i]);
-      }
-      error(value, path, "'" + spelling + "' is not one of: " + list);
+      const std::optional<T> named = enum_named<T>(spelling);
+      if (!named) error(value, path, "'" + spelling + "' is not one of: " + enum_spellings<T>(", "));
+      field = *named;
     } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
       if (!value.IsSequence()) error(value, path, "expected a list");
       field.clear();
