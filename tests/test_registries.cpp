@@ -158,4 +158,23 @@ TEST_CASE("a metric registered at run time: computed where its needs are met, af
   // The oracle's metrics (no discriminator: none of D's), then the test's; not the conditional one.
   REQUIRE(names == std::vector<std::string>{"nll_valid", "nll_oracle", "nll_test", "kl_test", "mean_length"});
   REQUIRE(m.back().second == 20.0);  // the oracle's sequences have 20 tokens
+
+  // The final sampler: with SamplesFrom::decoder the metrics score the decoder's samples (here the
+  // test decoder's all-ones sequences: NLL-oracle is p*'s NLL of them, computed apart), not p's;
+  // the sampler's NLL-oracle is p's samples' (it differs), and the test set's metrics are the same.
+  RunConfig ones_cfg = cfg;
+  ones_cfg.decoding.decoder = "ones";
+  const Metrics from_decoder = task->evaluate(g, ones_cfg, PrefixScorer{}, 0, SamplesFrom::decoder);
+  const Metrics from_sampler = task->evaluate(g, ones_cfg, PrefixScorer{}, 0, SamplesFrom::sampler);
+  const double ones_nll = task->data_model()->nll(Sequences(5, std::vector<int32_t>(size_t(task->sample_length), 1)));
+  REQUIRE(from_decoder[1].first == "nll_oracle");
+  REQUIRE(from_decoder[1].second == Approx(ones_nll).epsilon(1e-6));
+  REQUIRE(from_sampler[1].second == Approx(m[1].second).epsilon(1e-12));
+  REQUIRE(std::abs(from_sampler[1].second - ones_nll) > 0.1);
+  REQUIRE(from_decoder[2].second == from_sampler[2].second);  // nll_test: the test set's, whoever samples
+  // A cooperative decoder with no discriminator is refused by name.
+  RunConfig guided = cfg;
+  guided.decoding.decoder = "guided";
+  REQUIRE_THROWS_WITH(task->evaluate(g, guided, PrefixScorer{}, 0, SamplesFrom::decoder),
+                      Catch::Contains("decoder guided is cooperative and needs a discriminator"));
 }

@@ -154,6 +154,8 @@ struct DecoderSetup {
     d = make_discriminator({cfg, task, g, dir, "decoder " + cfg.decoding.decoder});
     score = d->scorer();
   }
+  // A cooperative decoder is the final sampler the evaluation scores; the sampler is p itself.
+  SamplesFrom from() const { return score ? SamplesFrom::decoder : SamplesFrom::sampler; }
 };
 
 // The decoders and discriminator kinds this build knows (their registries), for --help.
@@ -214,8 +216,10 @@ int cmd_eval(std::vector<std::string> args) {
                  "The task's metrics of a checkpoint (oracle: NLL-oracle of train.eval_samples samples and\n"
                  "NLL-test; text: NLL-test, BLEU-2..5 against the test file, Self-BLEU-2..5 of the samples;\n"
                  "pairs: NLL-test, and corpus BLEU-4 and ROUGE-1/2/L of the targets decoded from the first\n"
-                 "train.eval_samples test sources, with the sampling section or, with --decoder, a cooperative\n"
-                 "decoder guided by the discriminator); DIR defaults to run_dir/checkpoint.\n\n"
+                 "train.eval_samples test sources). The samples and targets come from the sampling section or,\n"
+                 "when the decoder (--decoder, decoding.decoder) is cooperative, from that decoder guided by the\n"
+                 "discriminator (q̂ ∝ p·D as the final sampler; with a discriminator, target_gain says how much\n"
+                 "closer its exact target q is to the data). DIR defaults to run_dir/checkpoint.\n\n"
               << registry_help();
     return 0;
   }
@@ -227,24 +231,33 @@ int cmd_eval(std::vector<std::string> args) {
   const std::unique_ptr<Task> task = Task::create(a.cfg);
   const Generator g = load_generator(a.cfg, dir, task.get());
   const DecoderSetup decoder(a.cfg, dir, g, *task);
-  for (auto& [name, value] : task->evaluate(g, a.cfg, decoder.score)) std::printf("%s %.4f\n", name.c_str(), value);
+  for (auto& [name, value] : task->evaluate(g, a.cfg, decoder.score, 0, decoder.from()))
+    std::printf("%s %.4f\n", name.c_str(), value);
   return 0;
 }
 
 int cmd_sweep(std::vector<std::string> args) {
   if (wants_help(args)) {
     std::cout << "usage: coopgen sweep --config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..]\n"
-                 "                     [--reverse-steps N] [--overwrite] [key.sub=value ...]\n"
+                 "                     [--reverse-steps N] [--decoder NAME] [--overwrite] [key.sub=value ...]\n"
                  "Caccia et al.'s protocol: for each α (logits × α; default 0.9,1,1.5,2,3,4) draws\n"
                  "train.eval_samples samples and reports the LM score (their NLL under the evaluator LM at\n"
                  "--lm-checkpoint, an MLE model of real data), the reverse LM score (the test data's NLL under\n"
                  "a fresh model trained N steps, default 500, on the samples) and the task's metrics.\n"
+                 "With a cooperative decoder (--decoder, decoding.decoder: e.g. rerank) the samples are that\n"
+                 "decoder's, guided by the discriminator (the checkpoint's learned D, or D*), its candidates or\n"
+                 "proposals drawn at temperature 1/α: the curve of the cooperative final sampler.\n"
                  "Writes run_dir/sweep/sweep.csv and draws sweep.png (reverse LM score against LM score) with\n"
-                 "scripts/plot.py (python3 with matplotlib). A sweep.csv already there is refused unless --overwrite.\n";
+                 "scripts/plot.py (python3 with matplotlib). A sweep.csv already there is refused unless --overwrite.\n\n"
+              << registry_help();
     return 0;
   }
   const bool overwrite = take_overwrite(args);
-  ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps"}, false);
+  ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps", "--decoder"}, false);
+  // The generator's own curve unless --decoder asks for another: a run's decoding.decoder is its
+  // training proposal, not how its sweep samples.
+  if (!a.extra.count("--decoder")) a.cfg.decoding = DecodingConfig{};
+  apply_decoder_flag(a);
   if (!a.extra.count("--lm-checkpoint")) fail("sweep: --lm-checkpoint DIR (the evaluator LM) is required");
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   const std::vector<double> alphas = a.extra.count("--alphas") ? number_list_flag("--alphas", a.extra["--alphas"], 1e-3, 1e3)
@@ -254,7 +267,8 @@ int cmd_sweep(std::vector<std::string> args) {
   check_output("sweep", a.cfg.run_dir + "/sweep/sweep.csv", overwrite, {});
   std::unique_ptr<Task> task = Task::create(a.cfg);
   const Generator g = load_generator(a.cfg, dir, task.get()), evaluator = load_generator(a.cfg, a.extra["--lm-checkpoint"], task.get());
-  const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps);
+  const DecoderSetup decoder(a.cfg, dir, g, *task);
+  const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps, decoder.score, decoder.from());
   write_sweep(a.cfg.run_dir + "/sweep", points);
   const std::string png = a.cfg.run_dir + "/sweep/sweep.png";
   for (const SweepPoint& p : points) {
@@ -529,7 +543,7 @@ const Command kCommands[] = {
      "print samples of a trained generator", cmd_sample},
     {"eval", "--config FILE [--checkpoint DIR | --hyp FILE [--ref FILE]] [key.sub=value ...]",
      "the task's metrics of a checkpoint", cmd_eval},
-    {"sweep", "--config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..] [--reverse-steps N]",
+    {"sweep", "--config FILE --lm-checkpoint DIR [--checkpoint DIR] [--alphas A,B,..] [--reverse-steps N] [--decoder NAME]",
      "quality/diversity over temperatures (CSV + PNG)", cmd_sweep},
     {"bleu", "--hyp FILE --ref FILE [--max N]",
      "BLEU-2..5 of hypotheses against references, Self-BLEU-2..5 of the hypotheses (Texygen's)", cmd_bleu},

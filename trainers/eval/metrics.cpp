@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/registry.h"
 #include "engine/random.h"
+#include "trainers/decoding/decoders.h"
 #include "trainers/loop/tasks.h"
 
 namespace coopgen {
@@ -33,8 +34,20 @@ void register_metric(MetricKind kind) {
   registry().add(std::move(kind));
 }
 
+SampledSet EvalInputs::decode(const Prompts& prompts) const {
+  const DecodingConfig dec = from == SamplesFrom::decoder ? cfg.decoding : DecodingConfig{};
+  CG_CHECK(d || !decoder_named(dec.decoder).cooperative, "evaluation: decoder ", dec.decoder,
+           " is cooperative and needs a discriminator (none here)");
+  return task.decode(g, prompts, dec, cfg.sampling, d, cfg.seed + 0x51ed27ull);
+}
+
 const Sequences& EvalInputs::samples() const {
-  if (!samples_) samples_ = task.sample(g, cfg.train.eval_samples, cfg.sampling, cfg.seed + 0x51ed27ull);
+  if (!samples_) {
+    CG_CHECK(task.sep < 0, "unconditional samples from a conditional task");
+    Sequences seqs = decode(Prompts::unconditional(task.start_token, cfg.train.eval_samples)).seqs;
+    for (auto& q : seqs) task.cut_at_eos(q);
+    samples_ = std::move(seqs);
+  }
   return *samples_;
 }
 

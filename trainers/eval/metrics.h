@@ -30,17 +30,28 @@ enum MetricNeeds : unsigned {
   kNeedsDiscriminator = 1u << 4,  // the run's D (EvalInputs::d non-empty)
 };
 
+// Where the evaluation's samples and decoded targets come from.
+enum class SamplesFrom {
+  sampler,  // the `sampling` section: the generator p itself (what training evaluates)
+  decoder,  // cfg.decoding's decoder, guided by d: the final sampler (`coopgen eval`, `sweep --decoder`)
+};
+
 // What the evaluation hands each metric. The draws are made on first use and shared.
 class EvalInputs {
  public:
-  EvalInputs(const Task& task_, const Generator& g_, const RunConfig& cfg_, const PrefixScorer& d_, int64_t step_)
-      : task(task_), g(g_), cfg(cfg_), d(d_), step(step_) {}
+  EvalInputs(const Task& task_, const Generator& g_, const RunConfig& cfg_, const PrefixScorer& d_, int64_t step_,
+             SamplesFrom from_ = SamplesFrom::sampler)
+      : task(task_), g(g_), cfg(cfg_), d(d_), step(step_), from(from_) {}
   const Task& task;
   const Generator& g;
   const RunConfig& cfg;
   const PrefixScorer& d;  // empty without a discriminator
   int64_t step;           // the generator's optimiser steps so far (seeds the fresh draws)
-  // train.eval_samples unconditional samples of the `sampling` section, cut at <eos>.
+  SamplesFrom from;
+  // `prompts` decoded as `from` says, seeded alike for every metric (whole sequences with their
+  // log p and log q̂, as Task::decode returns them). Errors: a cooperative decoder without d.
+  SampledSet decode(const Prompts& prompts) const;
+  // train.eval_samples unconditional sequences of decode(), cut at <eos>.
   const Sequences& samples() const;
   // n = min(train.eval_samples, |test|) fresh samples of p itself (the proposal of nothing but p),
   // whole with their log p: what D is asked to tell from the first n test sequences.

@@ -49,17 +49,18 @@ double reverse_lm_score(const Task& task, const Sequences& samples, const RunCon
 
 std::vector<SweepPoint> temperature_sweep(const Generator& g, const Generator& evaluator, const Task& task,
                                           const RunConfig& cfg, const std::vector<double>& alphas,
-                                          int64_t reverse_steps) {
+                                          int64_t reverse_steps, const PrefixScorer& d, SamplesFrom from) {
   if (task.sep >= 0) fail("sweep: the temperature sweep scores unconditional samples (data.task oracle or text), not ", name_of(cfg.data.task));
   std::vector<SweepPoint> out;
   for (double alpha : alphas) {
     CG_CHECK(alpha > 0, "sweep: α must be positive, got ", alpha);
     RunConfig at = cfg;
     at.sampling.temperature = 1.0 / alpha;
-    const Sequences samples = task.sample(g, cfg.train.eval_samples, at.sampling, cfg.seed + 0x51ed27ull);
+    const EvalInputs in(task, g, at, d, 0, from);
+    const Sequences& samples = in.samples();
     SweepPoint p{alpha, {{"lm_score", lm_score(evaluator, task, samples)},
                          {"reverse_lm_score", reverse_lm_score(task, samples, cfg, reverse_steps)}}};
-    for (auto& m : task.evaluate(g, at, PrefixScorer{})) p.metrics.push_back(m);
+    for (auto& m : evaluate_metrics(in)) p.metrics.push_back(m);
     std::fprintf(stderr, "sweep α %.3f: LM %.4f reverse LM %.4f\n", alpha, p.metrics[0].second, p.metrics[1].second);
     out.push_back(std::move(p));
   }

@@ -23,16 +23,14 @@ MetricKind metric_bleu() {
           }};
 }
 
-// The first train.eval_samples test sources, each continued once by the sampling section (or,
-// with a discriminator, decoding.decoder) and scored against its reference target.
+// The first train.eval_samples test sources, each continued once (EvalInputs::decode: the sampling
+// section, or decoding.decoder as the final sampler) and scored against its reference target.
 MetricKind metric_bleu4_rouge() {
   return {"bleu4_rouge", "corpus BLEU-4 and ROUGE-1/2/L F1 of the targets decoded from the first train.eval_samples test sources",
           kNeedsReferenceText | kNeedsConditional, [](const EvalInputs& in) -> Metrics {
             const Task& t = in.task;
             const int64_t n = std::min<int64_t>(in.cfg.train.eval_samples, int64_t(t.test.size()));
-            DecodingConfig dec = in.cfg.decoding;
-            if (!in.d) dec.decoder = "sample";  // no discriminator here: the sampler
-            const SampledSet out = t.decode(in.g, t.leading_prompts(t.test, n), dec, in.cfg.sampling, in.d, in.cfg.seed + 0x51ed27ull);
+            const SampledSet out = in.decode(t.leading_prompts(t.test, n));
             auto line = [](const Words& w) {
               std::string text;
               for (const std::string& word : w) text += (text.empty() ? "" : " ") + word;

@@ -91,8 +91,9 @@ double Task::nll(const Generator& g, const Sequences& seqs, int64_t batch) const
   return total / tokens;
 }
 
-Metrics Task::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d, int64_t step) const {
-  return evaluate_metrics(EvalInputs(*this, g, cfg, d, step));
+Metrics Task::evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d, int64_t step,
+                       SamplesFrom from) const {
+  return evaluate_metrics(EvalInputs(*this, g, cfg, d, step, from));
 }
 
 void Task::cut_at_eos(std::vector<int32_t>& seq) const {
@@ -132,13 +133,6 @@ SampledSet Task::decode(const Generator& g, const Prompts& prompts, const Decodi
 
 SampledSet Task::draw(const Generator& g, const Prompts& prompts, const SamplingConfig& s, uint64_t seed) const {
   return decode(g, prompts, DecodingConfig{}, s, PrefixScorer{}, seed);
-}
-
-Sequences Task::sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const {
-  CG_CHECK(sep < 0, "unconditional samples from a conditional task");
-  Sequences seqs = draw(g, Prompts::unconditional(start_token, n), s, seed).seqs;
-  for (auto& q : seqs) cut_at_eos(q);
-  return seqs;
 }
 
 OracleTask::OracleTask(const RunConfig& cfg) : oracle(cfg.data.oracle, cfg.device) {

@@ -63,13 +63,13 @@ class Task {
                     const PrefixScorer& d, uint64_t seed) const;
   // The sampler alone: decode with the decoder `sample`.
   SampledSet draw(const Generator& g, const Prompts& prompts, const SamplingConfig& s, uint64_t seed) const;
-  // `n` unconditional samples cut at <eos>, for scoring and printing.
-  Sequences sample(const Generator& g, int64_t n, const SamplingConfig& s, uint64_t seed) const;
   // The metrics of the generator (trainers/eval/metrics.def: each whose needs this task and `d`
   // meet), led by nll_valid (the per-token NLL of the validation split, which chooses checkpoints;
-  // absent without one). `d` (the run's discriminator; may be empty) adds D's metrics and lets
-  // conditional tasks decode with cfg.decoding's cooperative decoder; `step` seeds fresh draws.
-  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d, int64_t step = 0) const;
+  // absent without one). `d` (the run's discriminator; may be empty) adds D's metrics; `from`
+  // says whether the samples (and a conditional task's decoded targets) are p's own or
+  // cfg.decoding's decoder's, guided by `d`; `step` seeds fresh draws.
+  Metrics evaluate(const Generator& g, const RunConfig& cfg, const PrefixScorer& d, int64_t step = 0,
+                   SamplesFrom from = SamplesFrom::sampler) const;
   virtual std::string render(const std::vector<int32_t>& seq) const = 0;
   // The data distribution p* where it is known exactly (the oracle task's LSTM), else none: the
   // optimal discriminator and the oracle metrics read it.
