@@ -23,11 +23,12 @@ A grid file (YAML):
     after: ["{bin}", sweep, --config, "{config}", "{overrides}", --alphas, "1,2"]
     after_done: sweep/sweep.csv            # the file that says `after` ran (default: RUN_DIR.after.done)
 
-An axis is a mapping from a value's label to its overrides, or a list of method names: the method
+An axis is a mapping from a value's label to its overrides (or to {overrides: [...], after: [...]},
+the second list added to the end of the grid's `after` for that value's runs), or a list of method names: the method
 table (configs/grids/methods.yaml, written once for every grid) gives each name's config and
 overrides, and NAME+VARIANT+... adds discriminator variants' overrides. Every combination of
 the axes' values runs once per seed, in OUT/<label>_<label>/seed<S>, with its overrides after
-`common` ({seed}, {stage:NAME} — that stage's run folder — and the vars substituted). A stage
+`common` ({seed}, {stage:NAME} — that stage's run folder — and the vars substituted, in `after` too). A stage
 (config, run_dir, overrides; `after: true` to give it the grid's `after` too) is trained before
 the runs that name it, when not finished, every stage before any stage's `after`; a runner waits
 for a stage another runner holds. A run is finished by its own files (its checkpoint's step is its
@@ -86,8 +87,9 @@ class Run:
     """One training run: its folder, config, overrides, the label of its combination, and the
     stages it starts from."""
 
-    def __init__(self, run_dir, config, overrides, label, after=True):
+    def __init__(self, run_dir, config, overrides, label, after=True, seed=None, after_extra=()):
         self.run_dir, self.config, self.overrides, self.label, self.after = run_dir, config, overrides, label, after
+        self.seed, self.after_extra = seed, list(after_extra)
         self.stages = []
 
     def command(self, binary):
@@ -137,21 +139,24 @@ class Grid:
             if isinstance(values, list):  # method names
                 axes.append([(name, *resolve_method(self.fill(name), methods, variants)) for name in values])
             else:
-                axes.append([(label, None, overrides) for label, overrides in values.items()])
+                axes.append([(label, None, v) if isinstance(v, list) else (label, None, v.get("overrides", []), v.get("after", []))
+                             for label, v in values.items()])
         for combo in itertools.product(*axes):
-            label = "_".join(l for l, _, _ in combo) or "run"
-            config = next((c for _, c, _ in reversed(combo) if c), self.spec.get("config"))
+            label = "_".join(c[0] for c in combo) or "run"
+            config = next((c[1] for c in reversed(combo) if c[1]), self.spec.get("config"))
+            after_extra = [w for c in combo for w in (c[3] if len(c) > 3 else [])]
             for seed in self.spec.get("seeds", [0]):
-                overrides = [f"seed={seed}"] + list(self.spec.get("common", [])) + [o for _, _, os_ in combo for o in os_]
+                overrides = [f"seed={seed}"] + list(self.spec.get("common", [])) + [o for c in combo for o in c[2]]
                 yield Run(os.path.join(self.fill(self.spec["out"]), label, f"seed{seed}"), self.fill(config, seed),
-                          [self.fill(o, seed) for o in overrides], label)
+                          [self.fill(o, seed) for o in overrides], label, seed=seed, after_extra=after_extra)
 
     def stages_of(self, run):
         """The stages a run names (its `after` included) and those they name, in the grid's order."""
         named, todo = [], [run]
         while todo:
             r = todo.pop()
-            text = " ".join([r.config] + r.overrides + ([self.fill(w) for w in self.spec.get("after", [])] if r.after else []))
+            after = list(self.spec.get("after", [])) + r.after_extra if r.after else []
+            text = " ".join([r.config] + r.overrides + [self.fill(w, r.seed) for w in after])
             for s in self.stages.values():
                 if s is not run and s not in named and s.run_dir in text:
                     named.append(s)
@@ -163,11 +168,11 @@ class Grid:
         if not spec or not run.after or os.path.exists(self.after_marker(run)):
             return None
         out = []
-        for word in spec:
+        for word in list(spec) + run.after_extra:
             if word == "{overrides}":
                 out += run.overrides + [f"run_dir={run.run_dir}"]
             else:
-                out.append(self.fill(word).replace("{bin}", binary).replace("{config}", run.config)
+                out.append(self.fill(word, run.seed).replace("{bin}", binary).replace("{config}", run.config)
                            .replace("{run_dir}", run.run_dir))
         return out
 

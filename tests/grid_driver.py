@@ -1,6 +1,7 @@
 """scripts/grid.py, the experiment driver, on a grid of tiny oracle runs: the stage trains first
 and its folder reaches the runs' overrides; every combination × seed trains once with the
-method table's overrides (read back from each run's own config.yaml); `after` runs once per run;
+method table's overrides (read back from each run's own config.yaml); `after`, completed by an axis
+value's words, runs once per run;
 a second `run` trains nothing; a changed override retrains; `table` gives the mean and sd over
 seeds of each run's evaluation of lowest nll_valid, recomputed here from the metrics files.
 Usage: grid_driver.py COOPGEN SRC_DIR WORK_DIR   (exit 77: no oracle data)
@@ -35,8 +36,8 @@ with open(grid_file, "w") as f:
                     "overrides": small + ["train.steps=2"]}],
         "common": small + ["model.init={stage:start}/checkpoint_best", "train.steps=3", "train.eval_every=1",
                            "optim.lr=0.01"],
-        "axes": {"method": ["mle", "gcn_guided+d_star"], "width": {"w": []}},
-        "after": ["{bin}", "inspect", "{run_dir}/checkpoint"]}, f)
+        "axes": {"method": ["mle", "gcn_guided+d_star"], "width": {"w": {"overrides": [], "after": ["{run_dir}/checkpoint"]}}},
+        "after": ["{bin}", "inspect"]}, f)  # the axis value completes `after` (inspect needs its folder)
 failures = []
 
 
