@@ -1,16 +1,25 @@
 // The discriminator kinds against references computed another way: the likelihood-ratio D's logit
 // token by token from full forwards of a copy of its language model, its guide against its own
-// whole-sequence logits, and its training step against finite differences of its loss.
+// whole-sequence logits, and its training step against finite differences of its loss; D's
+// pre-training stopped early on held-out data, its kept D's loss recomputed from the checkpoint.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <regex>
 
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "generator_reference.h"
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/loop/run_config.h"
+#include "trainers/methods/with_discriminator.h"
 
 using namespace coopgen;
 using coopgen::testing::next_logp;
@@ -162,4 +171,69 @@ TEST_CASE("likelihood-ratio D: a training step follows the gradient of its binar
   }
   REQUIRE(checked >= 3);
   REQUIRE(bce(d->logits(seqs), 4) < before);
+}
+
+TEST_CASE("D's pre-training stops early on held-out cross-entropy and keeps its best D", "[discriminator]") {
+  if (!fs::exists(oracle_file())) {
+    WARN("skipped: " << oracle_file() << " not found");
+    return;
+  }
+  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_d_stop_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  RunConfig cfg;
+  cfg.method = Method::gcn;
+  cfg.data.oracle = oracle_file();
+  cfg.data.train_size = 16, cfg.data.test_size = 8, cfg.data.valid_size = 32;  // 16 real sequences: D overfits them
+  cfg.model = {{16, 1, 2, 21, 0.02}};
+  cfg.train.steps = 0, cfg.train.eval_samples = 32, cfg.train.batch_size = 8;
+  cfg.adversarial.samples = 8;
+  cfg.discriminator.model = {16, 1, 2, 21, 0.02};
+  cfg.discriminator.optim.lr = 5e-3;
+  cfg.discriminator.batch_size = 8;
+  cfg.discriminator.pretrain_steps = 60, cfg.discriminator.pretrain_eval_every = 2, cfg.discriminator.pretrain_patience = 3;
+  cfg.run_dir = (dir / "run").string();
+  // The run's log (stderr) holds each held-out evaluation and the D kept.
+  const std::string log = (dir / "stderr.txt").string();
+  std::fflush(stderr);
+  const int saved = ::dup(2), fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ::dup2(fd, 2);
+  const int rc = train_with_discriminator(cfg, RunStart::Fresh);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(fd), ::close(saved);
+  REQUIRE(rc == 0);
+  std::vector<std::pair<int64_t, double>> evals;
+  int64_t kept = -1;
+  double kept_loss = 0;
+  std::ifstream in(log);
+  std::smatch m;
+  for (std::string line; std::getline(in, line);) {
+    if (std::regex_search(line, m, std::regex("held-out at (\\d+): loss ([0-9.]+)"))) evals.emplace_back(std::stoll(m[1]), std::stod(m[2]));
+    if (std::regex_search(line, m, std::regex("kept the D of pre-training step (\\d+) \\(held-out loss ([0-9.]+)")))
+      kept = std::stoll(m[1]), kept_loss = std::stod(m[2]);
+  }
+  REQUIRE(evals.size() >= 2);
+  REQUIRE(evals.front().first == 0);
+  // The kept D is the first of lowest loss, and training ended `patience` evaluations after it.
+  size_t best = 0;
+  for (size_t i = 1; i < evals.size(); ++i)
+    if (evals[i].second < evals[best].second) best = i;
+  REQUIRE(kept == evals[best].first);
+  REQUIRE(kept_loss == Approx(evals[best].second).margin(1e-4));
+  REQUIRE(evals.size() - 1 - best == 3);
+  REQUIRE(kept > 0);                 // D improved on held-out data at first ...
+  REQUIRE(evals.back().first < 60);  // ... then stopped early: the D kept is not the last one trained
+
+  // The checkpoint's D scores the held-out data as the kept evaluation did: the validation split's
+  // real sequences against fakes of the run's p (the fresh generator of its seed), drawn at
+  // Philox stream (seed, 0, 9) as pre-training draws them.
+  const OracleTask task(cfg);
+  const Generator g(cfg.model, task.vocab, cfg.seed, Device::CPU);
+  const std::unique_ptr<Discriminator> d = make_discriminator({cfg, task, g, (dir / "run/checkpoint").string(), "the test"});
+  Sequences seqs(task.valid.begin(), task.valid.begin() + 32);
+  for (auto& f : task.draw(g, task.leading_prompts(task.valid, 32), SamplingConfig{}, random::stream(cfg.seed, 0, 9)).seqs)
+    seqs.push_back(f);
+  REQUIRE(bce(d->logits(seqs), 32) == Approx(kept_loss).margin(1e-4));
+  fs::remove_all(dir);
 }

@@ -111,6 +111,12 @@ struct DiscriminatorTrainConfig {
   int64_t batch_size = 64;   // real and fake sequences per step (each)
   int64_t steps = 1;         // k: discriminator steps per generator step
   int64_t pretrain_steps = 0;  // before the first generator step (not on --resume)
+  // Early stopping of that pre-training (0: off): D's binary cross-entropy on held-out data — the
+  // validation split's real sequences (up to train.eval_samples) against as many fakes drawn once as
+  // its training fakes are — at the start and every pretrain_eval_every steps; pre-training ends
+  // after this many evaluations in a row without a lower one, and D is restored to its best.
+  int64_t pretrain_patience = 0;
+  int64_t pretrain_eval_every = 25;
   FakesFrom fakes = FakesFrom::p;
   bool causal = false;               // left-to-right attention (scores prefixes as they grow)
   // Start D's transformer from the generator it judges (model must equal the generator's): D then
@@ -137,6 +143,10 @@ struct DiscriminatorTrainConfig {
     v("batch_size", batch_size, Range{1, kMaxBatch});
     v("steps", steps, Range{0, kUnbounded});
     v("pretrain_steps", pretrain_steps, Range{0, kUnbounded});
+    v("pretrain_patience", pretrain_patience, Range{0, kUnbounded});
+    v("pretrain_eval_every", pretrain_eval_every, Range{1, kUnbounded});
+    v.require("pretrain_patience", pretrain_patience == 0 || pretrain_steps > 0,
+              "stops discriminator.pretrain_steps early: set pretrain_steps too");
     v("fakes", fakes);
     v("causal", causal);
     v("init_from_generator", init_from_generator);

@@ -71,13 +71,7 @@ class DiscriminatorRun {
     init_generator(cfg_, g_, task_);
     if (!learned_) return;
     d_->initialise();
-    for (int64_t j = 0; j < cfg_.discriminator.pretrain_steps; ++j) {
-      const Metrics m = train_d(j, stream(cfg_.seed, j, 2));
-      const int64_t done = j + 1;
-      if (done % 50 == 0 || done == cfg_.discriminator.pretrain_steps)
-        std::fprintf(stderr, "discriminator pre-training %lld/%lld: loss %.4f accuracy %.3f\n", (long long)done,
-                     (long long)cfg_.discriminator.pretrain_steps, m[0].second, m[1].second);
-    }
+    pretrain_d();
     warm_up_d();
   }
 
@@ -126,6 +120,58 @@ class DiscriminatorRun {
   }
 
  private:
+  // D's pre-training (discriminator.pretrain_steps), stopped early on held-out data with
+  // discriminator.pretrain_patience. The criterion is cross-entropy, not accuracy: the target
+  // q ∝ p·D depends on D's calibrated logits, which accuracy does not see.
+  void pretrain_d() {
+    const DiscriminatorTrainConfig& dc = cfg_.discriminator;
+    const bool stop_early = dc.pretrain_patience > 0 && dc.pretrain_steps > 0;
+    if (stop_early && task_.valid.empty())
+      fail("discriminator.pretrain_patience needs a validation split (data.valid_size, data.valid_file or data.valid_fraction)");
+    Sequences real, fake;
+    if (stop_early) {
+      const int64_t n = std::min<int64_t>(cfg_.train.eval_samples, int64_t(task_.valid.size()));
+      real.assign(task_.valid.begin(), task_.valid.begin() + long(n));
+      fake = fakes_for(task_.leading_prompts(task_.valid, n), stream(cfg_.seed, 0, 9));
+    }
+    NamedTensors& params = *d_->trained()->params;
+    std::vector<Tensor> best;
+    double best_loss = HUGE_VAL;
+    int64_t best_at = 0, worse = 0;
+    for (int64_t done = 0;; ++done) {
+      if (stop_early && (done % dc.pretrain_eval_every == 0 || done == dc.pretrain_steps)) {
+        const std::vector<double> xr = d_->logits(real), xf = d_->logits(fake);
+        double loss = 0, acc = 0;  // means over both sides, as a training batch's
+        for (double x : xr) loss -= log_sigmoid(x) / double(2 * xr.size()), acc += (x > 0) / double(2 * xr.size());
+        for (double x : xf) loss -= log_sigmoid(-x) / double(2 * xf.size()), acc += (x < 0) / double(2 * xf.size());
+        std::fprintf(stderr, "discriminator held-out at %lld: loss %.4f accuracy %.3f\n", (long long)done, loss, acc);
+        if (loss < best_loss) {
+          NoGradGuard no_grad;
+          best.clear();
+          for (const auto& [name, t] : params) best.push_back(t.detach().clone());
+          best_loss = loss, best_at = done, worse = 0;
+        } else if (++worse == dc.pretrain_patience) {
+          break;
+        }
+      }
+      if (done == dc.pretrain_steps) break;
+      const Metrics m = train_d(done, stream(cfg_.seed, done, 2));
+      if ((done + 1) % 50 == 0 || done + 1 == dc.pretrain_steps)
+        std::fprintf(stderr, "discriminator pre-training %lld/%lld: loss %.4f accuracy %.3f\n", (long long)(done + 1),
+                     (long long)dc.pretrain_steps, m[0].second, m[1].second);
+    }
+    if (!stop_early) return;
+    for (size_t i = 0; i < best.size(); ++i) copy_(params[i].second, best[i]);
+    std::fprintf(stderr, "discriminator: kept the D of pre-training step %lld (held-out loss %.4f)\n", (long long)best_at, best_loss);
+  }
+
+  // Fakes for D: continuations of `prompts` from p, or from the proposal (the sampling section or
+  // the cooperative decoder GCN draws from), as discriminator.fakes says.
+  Sequences fakes_for(const Prompts& prompts, uint64_t seed) const {
+    return cfg_.discriminator.fakes == FakesFrom::p ? task_.draw(g_, prompts, SamplingConfig{}, seed).seqs
+                                                    : task_.decode(g_, prompts, cfg_.decoding, cfg_.adversarial.proposal, scorer(), seed).seqs;
+  }
+
   // The gate of discriminator.warmup_until_accuracy: D trains until its accuracy over the last 20
   // batches reaches the threshold, or warmup_max_steps steps (then it says so and goes on).
   void warm_up_d() {
@@ -156,9 +202,7 @@ class DiscriminatorRun {
     // rank takes its share of both, and its loss is its share of the batch mean.
     const std::vector<size_t> all_rows = real_for_d_.rows(index), real_rows = dist::shard(all_rows, "discriminator.batch_size");
     const Prompts fake_prompts = shard_prompts(task_.prompts(task_.train, all_rows, 1));
-    const Sequences fakes = cfg_.discriminator.fakes == FakesFrom::p
-                                ? task_.draw(g_, fake_prompts, SamplingConfig{}, seed).seqs
-                                : task_.decode(g_, fake_prompts, cfg_.decoding, cfg_.adversarial.proposal, scorer(), seed).seqs;
+    const Sequences fakes = fakes_for(fake_prompts, seed);
     std::vector<const std::vector<int32_t>*> seqs;
     for (size_t r : real_rows) seqs.push_back(&task_.train[r]);
     const size_t n_real = seqs.size();
