@@ -29,7 +29,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_tools import lines_of, skip, train_gpt2_bpe  # noqa: E402
+from reference_tools import Checks, lines_of, skip, train_gpt2_bpe  # noqa: E402
 
 try:
     import numpy as np
@@ -48,13 +48,7 @@ if not os.path.exists(os.path.join(coco, "train.txt")):
     skip(f"no COCO data under {coco}", required=False)
 repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-4  # relative: max |Δ| / max |reference logit|
-failures = []
-
-
-def check(ok, what):
-    print(("ok      " if ok else "FAILED  ") + what)
-    if not ok:
-        failures.append(what)
+check = Checks()
 
 
 def run(*args):
@@ -223,5 +217,4 @@ with tempfile.TemporaryDirectory() as tmp:
     # Part 2 (the CPU variant): COCO through a BPE and this GPT-2, 30 steps of GCN, export.
     if not cuda:
         check_training_and_export(tmp, hf)
-print(f"{len(failures)} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+check.finish()

@@ -13,17 +13,18 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_tools import Checks, skip  # noqa: E402
+
 try:
     import yaml
 except ImportError:
-    print("SKIPPED: the python3 package yaml is not installed (scripts/install_deps.sh)")
-    sys.exit(77)
+    skip("the python3 package yaml is not installed (scripts/install_deps.sh)")
 
 coopgen, src, work = sys.argv[1:4]
 oracle = os.path.join(src, "..", "shared", "data", "oracle", "seqgan_oracle_lstm.safetensors")
 if not os.path.exists(oracle):
-    print(f"SKIPPED: no oracle at {oracle}")
-    sys.exit(77)
+    skip(f"no oracle at {oracle}", required=False)
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 small = [f"data.oracle={oracle}", "data.train_size=64", "data.test_size=16", "data.valid_size=16",
@@ -38,13 +39,7 @@ with open(grid_file, "w") as f:
                            "optim.lr=0.01"],
         "axes": {"method": ["mle", "gcn_guided+d_star"], "width": {"w": {"overrides": [], "after": ["{run_dir}/checkpoint"]}}},
         "after": ["{bin}", "inspect"]}, f)  # the axis value completes `after` (inspect needs its folder)
-failures = []
-
-
-def check(ok, what):
-    print(("ok      " if ok else "FAILED  ") + what)
-    if not ok:
-        failures.append(what)
+check = Checks()
 
 
 def grid(*args):
@@ -91,6 +86,4 @@ for m, dirs in runs.items():
     want = [f"{statistics.mean(b[k] for b in best):.3f} ± {statistics.stdev(b[k] for b in best):.3f}" for k in ("nll_valid", "kl_test")]
     row = next((l for l in r.stdout.splitlines() if l.startswith(f"| {m}_w |")), "")
     check(all(w in row for w in want), f"table row of {m}: {want} in '{row}'")
-if failures:
-    sys.exit(f"{len(failures)} check(s) failed")
-print("all passed")
+check.finish()

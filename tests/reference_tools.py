@@ -1,5 +1,5 @@
-"""What the Python cross-checks share: skipping when a reference tool is missing, and GPT-2 BPE
-training with Hugging Face `tokenizers`.
+"""What the Python cross-checks share: skipping when a reference tool is missing, named checks,
+and GPT-2 BPE training with Hugging Face `tokenizers`.
 
 A cross-check exits 77 (CTest: Skipped) when its reference package or data is missing, unless
 COOPGEN_REQUIRE_REFERENCES=1 (CI sets it), which makes a missing package a failure: a check that
@@ -17,6 +17,23 @@ def skip(why, required=True):
         sys.exit(1)
     print(f"SKIPPED: {why}")
     sys.exit(77)
+
+
+class Checks:
+    """Named checks, each printed as it is made ("ok" or "FAILED"); finish() prints the count and
+    exits 1 when any failed."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, ok, what):
+        print(("ok      " if ok else "FAILED  ") + what)
+        if not ok:
+            self.failures.append(what)
+
+    def finish(self):
+        print(f"{len(self.failures)} check(s) failed" if self.failures else "all passed")
+        sys.exit(1 if self.failures else 0)
 
 
 def lines_of(path):
