@@ -6,6 +6,7 @@ configs/grids/ (its header names the commands that made its numbers).
 usage: grid.py run GRID.yaml [--jobs N] [--bin PATH] [--reverse] [--print] [--override KEY=VALUE ...]
        grid.py table GRID.yaml [--metrics M1,M2,...] [--start] [--train T1,T2,...]
        grid.py plot GRID.yaml OUT_PREFIX [--metrics M1,M2,...]
+       grid.py sweeps GRID.yaml [--metrics C1,C2,...]   (the runs' RUN_DIR/sweep/sweep.csv, by α)
        grid.py finished RUN_DIR     (exit 0 when the run finished, by its own files)
 
 A grid file (YAML):
@@ -44,11 +45,13 @@ metric at each run's evaluation of lowest nll_valid (the early-stopped model, ch
 validation split only), the mean step of that evaluation; with --start each cell is "start → best"
 (the step-0 evaluation: the run's start); --train adds the mean of training-row metrics (e.g. ess,
 d_acc) over every logged step. `plot` draws each combination's mean ± sd over seeds of each
-metric against the step, one picture per metric row (OUT_PREFIX.png). --print prints the commands
-instead of running them.
+metric against the step, one picture per metric row (OUT_PREFIX.png). `sweeps` prints one row per
+combination and α of the temperature sweeps the runs' `after` wrote (`coopgen sweep`): the mean ±
+sd over seeds of each column. --print prints the commands instead of running them.
 """
 import argparse
 import concurrent.futures
+import csv
 import itertools
 import json
 import os
@@ -365,6 +368,24 @@ def cmd_table(grid, a):
     return 0
 
 
+def cmd_sweeps(grid, a):
+    cols = a.metrics.split(",")
+    print("| runs | α | seeds | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 3) + "|")
+    for label, dirs in groups(grid).items():
+        by_alpha = {}
+        for d in dirs:
+            path = os.path.join(d, "sweep", "sweep.csv")
+            if os.path.exists(path):
+                with open(path) as f:
+                    for row in csv.DictReader(f):
+                        by_alpha.setdefault(float(row["alpha"]), []).append(row)
+        for alpha, rows in sorted(by_alpha.items()):
+            cells = [mean_sd([float(r[c]) for r in rows if c in r]) for c in cols]
+            print(f"| {label} | {alpha:g} | {len(rows)} | " + " | ".join(cells) + " |")
+    return 0
+
+
 def cmd_plot(grid, a):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import plot  # scripts/plot.py: matplotlib
@@ -379,7 +400,7 @@ def cmd_plot(grid, a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["run", "table", "plot", "finished"])
+    ap.add_argument("what", choices=["run", "table", "plot", "sweeps", "finished"])
     ap.add_argument("grid", help="the grid file (finished: a run folder)")
     ap.add_argument("out", nargs="?", help="plot: the picture's path without .png")
     ap.add_argument("--jobs", type=int, default=1)
@@ -396,7 +417,9 @@ def main():
     grid = Grid(a.grid)
     if a.what == "plot" and not a.out:
         ap.error("plot needs OUT_PREFIX")
-    return {"run": cmd_run, "table": cmd_table, "plot": cmd_plot}[a.what](grid, a)
+    if a.what == "sweeps" and a.metrics == ap.get_default("metrics"):
+        a.metrics = "lm_score,reverse_lm_score,nll_oracle"
+    return {"run": cmd_run, "table": cmd_table, "plot": cmd_plot, "sweeps": cmd_sweeps}[a.what](grid, a)
 
 
 if __name__ == "__main__":

@@ -86,4 +86,17 @@ for m, dirs in runs.items():
     want = [f"{statistics.mean(b[k] for b in best):.3f} ± {statistics.stdev(b[k] for b in best):.3f}" for k in ("nll_valid", "kl_test")]
     row = next((l for l in r.stdout.splitlines() if l.startswith(f"| {m}_w |")), "")
     check(all(w in row for w in want), f"table row of {m}: {want} in '{row}'")
+
+# `sweeps`: per combination and α, the mean ± sd over seeds of each column of the runs' sweep.csv
+# (written here with known numbers).
+for m, dirs in runs.items():
+    for k, d in enumerate(dirs):
+        os.makedirs(os.path.join(d, "sweep"), exist_ok=True)
+        with open(os.path.join(d, "sweep", "sweep.csv"), "w") as f:
+            f.write("alpha,temperature,lm_score\n1,1,%g\n2,0.5,%g\n" % (1 + k, 10 + 2 * k))
+r = grid("sweeps", grid_file, "--metrics", "lm_score")
+for m in runs:
+    for alpha, values in ((1, (1, 2)), (2, (10, 12))):
+        want = f"| {m}_w | {alpha} | 2 | {statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} |"
+        check(want in r.stdout, f"sweeps row {want}")
 check.finish()
