@@ -26,4 +26,8 @@ inline double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 // log σ(x) = −log(1 + e^−x), without overflow for either sign.
 inline double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
 
+// A discriminator's binary cross-entropy on one sequence of logit x: −log σ(x) for a real one,
+// −log σ(−x) = −log(1 − σ(x)) for a generated one.
+inline double bce_with_logit(double x, bool real) { return -(real ? log_sigmoid(x) : log_sigmoid(-x)); }
+
 }  // namespace coopgen

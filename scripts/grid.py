@@ -138,20 +138,29 @@ class Grid:
     def combinations(self):
         methods, variants = load_methods()
         axes = []
-        for values in (self.spec.get("axes") or {}).values():
+        for axis, values in (self.spec.get("axes") or {}).items():
             if isinstance(values, list):  # method names
                 axes.append([(name, *resolve_method(self.fill(name), methods, variants)) for name in values])
             else:
-                axes.append([(label, None, v) if isinstance(v, list) else (label, None, v.get("overrides", []), v.get("after", []))
-                             for label, v in values.items()])
+                axes.append([(label, None, *self.axis_value(axis, label, v)) for label, v in values.items()])
         for combo in itertools.product(*axes):
             label = "_".join(c[0] for c in combo) or "run"
             config = next((c[1] for c in reversed(combo) if c[1]), self.spec.get("config"))
-            after_extra = [w for c in combo for w in (c[3] if len(c) > 3 else [])]
+            after_extra = [w for c in combo if len(c) > 3 for w in c[3]]
             for seed in self.spec.get("seeds", [0]):
                 overrides = [f"seed={seed}"] + list(self.spec.get("common", [])) + [o for c in combo for o in c[2]]
                 yield Run(os.path.join(self.fill(self.spec["out"]), label, f"seed{seed}"), self.fill(config, seed),
                           [self.fill(o, seed) for o in overrides], label, seed=seed, after_extra=after_extra)
+
+    def axis_value(self, axis, label, value):
+        """(overrides, after words) of an axis value: a list of overrides, or {overrides, after}."""
+        if isinstance(value, list):
+            return value, []
+        if not isinstance(value, dict) or not set(value) <= {"overrides", "after"}:
+            sys.exit(f"grid: axis {axis}, value {label}: expected a list of overrides or {{overrides: [...], after: [...]}}, got {value!r}")
+        if value.get("after") and not self.spec.get("after"):
+            sys.exit(f"grid: axis {axis}, value {label}: 'after' words complete the grid's after, which it has not")
+        return value.get("overrides", []), value.get("after", [])
 
     def stages_of(self, run):
         """The stages a run names (its `after` included) and those they name, in the grid's order."""
@@ -408,7 +417,8 @@ def main():
     ap.add_argument("--print", action="store_true")
     ap.add_argument("--override", action="append", default=[], help="run: KEY=VALUE added to every run (not the stages)")
     ap.add_argument("--reverse", action="store_true", help="train the runs last first")
-    ap.add_argument("--metrics", default="nll_valid,nll_test,kl_test,nll_oracle")
+    ap.add_argument("--metrics", help="table and plot: nll_valid,nll_test,kl_test,nll_oracle by default; "
+                    "sweeps: lm_score,reverse_lm_score,nll_oracle")
     ap.add_argument("--start", action="store_true", help="table: each cell as start → best")
     ap.add_argument("--train", default="", help="table: training-row metrics to average (e.g. ess,d_acc)")
     a = ap.parse_args()
@@ -417,8 +427,8 @@ def main():
     grid = Grid(a.grid)
     if a.what == "plot" and not a.out:
         ap.error("plot needs OUT_PREFIX")
-    if a.what == "sweeps" and a.metrics == ap.get_default("metrics"):
-        a.metrics = "lm_score,reverse_lm_score,nll_oracle"
+    if a.metrics is None:
+        a.metrics = "lm_score,reverse_lm_score,nll_oracle" if a.what == "sweeps" else "nll_valid,nll_test,kl_test,nll_oracle"
     return {"run": cmd_run, "table": cmd_table, "plot": cmd_plot, "sweeps": cmd_sweeps}[a.what](grid, a)
 
 

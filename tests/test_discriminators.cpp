@@ -53,7 +53,7 @@ Tensor& named(NamedTensors& params, const std::string& name) {
 // −(1/N)[Σ_real log σ(x) + Σ_fake log σ(−x)], in double.
 double bce(const std::vector<double>& x, size_t real) {
   double l = 0;
-  for (size_t i = 0; i < x.size(); ++i) l -= i < real ? log_sigmoid(x[i]) : log_sigmoid(-x[i]);
+  for (size_t i = 0; i < x.size(); ++i) l += bce_with_logit(x[i], i < real);
   return l / double(x.size());
 }
 
@@ -191,18 +191,33 @@ TEST_CASE("D's pre-training stops early on held-out cross-entropy and keeps its 
   cfg.discriminator.model = {16, 1, 2, 21, 0.02};
   cfg.discriminator.optim.lr = 5e-3;
   cfg.discriminator.batch_size = 8;
-  cfg.discriminator.pretrain_steps = 60, cfg.discriminator.pretrain_eval_every = 2, cfg.discriminator.pretrain_patience = 3;
+  cfg.discriminator.pretrain_steps = 60, cfg.discriminator.pretrain_eval_every = 1, cfg.discriminator.pretrain_patience = 3;
   cfg.run_dir = (dir / "run").string();
   // The run's log (stderr) holds each held-out evaluation and the D kept.
+  // Without a validation split it is refused before the run folder is touched.
+  RunConfig no_valid = cfg;
+  no_valid.data.valid_size = 0;
+  no_valid.run_dir = (dir / "refused").string();
+  REQUIRE_THROWS_WITH(train_with_discriminator(no_valid, RunStart::Fresh),
+                      Catch::Contains("discriminator.pretrain_patience stops on the validation split"));
+  REQUIRE_FALSE(fs::exists(no_valid.run_dir));
   const std::string log = (dir / "stderr.txt").string();
-  std::fflush(stderr);
-  const int saved = ::dup(2), fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ::dup2(fd, 2);
-  const int rc = train_with_discriminator(cfg, RunStart::Fresh);
-  std::fflush(stderr);
-  ::dup2(saved, 2);
-  ::close(fd), ::close(saved);
-  REQUIRE(rc == 0);
+  {
+    // stderr into the file for the run, and back whatever happens.
+    struct Redirect {
+      int saved, fd;
+      explicit Redirect(const std::string& path)
+          : saved((std::fflush(stderr), ::dup(2))), fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644)) {
+        ::dup2(fd, 2);
+      }
+      ~Redirect() {
+        std::fflush(stderr);
+        ::dup2(saved, 2);
+        ::close(fd), ::close(saved);
+      }
+    } to_file(log);
+    REQUIRE(train_with_discriminator(cfg, RunStart::Fresh) == 0);
+  }
   std::vector<std::pair<int64_t, double>> evals;
   int64_t kept = -1;
   double kept_loss = 0;
@@ -227,12 +242,12 @@ TEST_CASE("D's pre-training stops early on held-out cross-entropy and keeps its 
 
   // The checkpoint's D scores the held-out data as the kept evaluation did: the validation split's
   // real sequences against fakes of the run's p (the fresh generator of its seed), drawn at
-  // Philox stream (seed, 0, 9) as pre-training draws them.
+  // Philox stream (seed, 0, 10) as pre-training draws them.
   const OracleTask task(cfg);
   const Generator g(cfg.model, task.vocab, cfg.seed, Device::CPU);
   const std::unique_ptr<Discriminator> d = make_discriminator({cfg, task, g, (dir / "run/checkpoint").string(), "the test"});
   Sequences seqs(task.valid.begin(), task.valid.begin() + 32);
-  for (auto& f : task.draw(g, task.leading_prompts(task.valid, 32), SamplingConfig{}, random::stream(cfg.seed, 0, 9)).seqs)
+  for (auto& f : task.draw(g, task.leading_prompts(task.valid, 32), SamplingConfig{}, random::stream(cfg.seed, 0, 10)).seqs)
     seqs.push_back(f);
   REQUIRE(bce(d->logits(seqs), 32) == Approx(kept_loss).margin(1e-4));
   fs::remove_all(dir);

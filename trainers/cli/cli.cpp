@@ -144,6 +144,13 @@ void apply_decoder_flag(ConfigArgs& a) {
   decoder_named(decoder, "--decoder");
 }
 
+// `eval` and `sweep` score the generator's own samples unless --decoder names a final sampler: a
+// run's decoding.decoder is its training proposal (and training's evaluations score p's samples).
+void apply_final_decoder_flag(ConfigArgs& a) {
+  if (!a.extra.count("--decoder")) a.cfg.decoding = DecodingConfig{};
+  apply_decoder_flag(a);
+}
+
 // For the cooperative decoders, the discriminator and its scorer (empty for the sampler), of
 // kind discriminator.kind: e.g. the checkpoint folder's learned D, or the oracle's D* of `g`.
 struct DecoderSetup {
@@ -216,15 +223,17 @@ int cmd_eval(std::vector<std::string> args) {
                  "The task's metrics of a checkpoint (oracle: NLL-oracle of train.eval_samples samples and\n"
                  "NLL-test; text: NLL-test, BLEU-2..5 against the test file, Self-BLEU-2..5 of the samples;\n"
                  "pairs: NLL-test, and corpus BLEU-4 and ROUGE-1/2/L of the targets decoded from the first\n"
-                 "train.eval_samples test sources). The samples and targets come from the sampling section or,\n"
-                 "when the decoder (--decoder, decoding.decoder) is cooperative, from that decoder guided by the\n"
-                 "discriminator (q̂ ∝ p·D as the final sampler; with a discriminator, target_gain says how much\n"
-                 "closer its exact target q is to the data). DIR defaults to run_dir/checkpoint.\n\n"
+                 "train.eval_samples test sources). The samples and targets are the generator's own (the\n"
+                 "sampling section), as training's evaluations score them, whatever decoding.decoder says; with\n"
+                 "a cooperative --decoder they are that decoder's, guided by the discriminator (the checkpoint's\n"
+                 "learned or likelihood-ratio D, or D*), drawing its candidates or proposals from the sampling\n"
+                 "section: the cooperative final sampler, q̂ ∝ p·D (target_gain then says how much closer its\n"
+                 "exact target q is to the data than p). DIR defaults to run_dir/checkpoint.\n\n"
               << registry_help();
     return 0;
   }
   ConfigArgs a = parse_config_args("eval", args, {"--checkpoint", "--hyp", "--ref", "--decoder"}, false);
-  apply_decoder_flag(a);
+  apply_final_decoder_flag(a);
   if (a.extra.count("--hyp"))  // a text file of samples (or real sentences), scored like a checkpoint's samples
     return print_bleu(a.extra["--hyp"], a.extra.count("--ref") ? a.extra["--ref"] : a.cfg.data.test_file, 0);
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
@@ -244,9 +253,10 @@ int cmd_sweep(std::vector<std::string> args) {
                  "train.eval_samples samples and reports the LM score (their NLL under the evaluator LM at\n"
                  "--lm-checkpoint, an MLE model of real data), the reverse LM score (the test data's NLL under\n"
                  "a fresh model trained N steps, default 500, on the samples) and the task's metrics.\n"
-                 "With a cooperative decoder (--decoder, decoding.decoder: e.g. rerank) the samples are that\n"
-                 "decoder's, guided by the discriminator (the checkpoint's learned D, or D*), its candidates or\n"
-                 "proposals drawn at temperature 1/α: the curve of the cooperative final sampler.\n"
+                 "With a cooperative --decoder (e.g. rerank) the samples are that decoder's, guided by the\n"
+                 "discriminator (the checkpoint's learned or likelihood-ratio D, or D*), its candidates or\n"
+                 "proposals drawn from the sampling section at temperature 1/α: the cooperative final sampler's\n"
+                 "curve. Without --decoder, the generator's own samples whatever decoding.decoder says.\n"
                  "Writes run_dir/sweep/sweep.csv and draws sweep.png (reverse LM score against LM score) with\n"
                  "scripts/plot.py (python3 with matplotlib). A sweep.csv already there is refused unless --overwrite.\n\n"
               << registry_help();
@@ -254,10 +264,7 @@ int cmd_sweep(std::vector<std::string> args) {
   }
   const bool overwrite = take_overwrite(args);
   ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps", "--decoder"}, false);
-  // The generator's own curve unless --decoder asks for another: a run's decoding.decoder is its
-  // training proposal, not how its sweep samples.
-  if (!a.extra.count("--decoder")) a.cfg.decoding = DecodingConfig{};
-  apply_decoder_flag(a);
+  apply_final_decoder_flag(a);
   if (!a.extra.count("--lm-checkpoint")) fail("sweep: --lm-checkpoint DIR (the evaluator LM) is required");
   const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
   const std::vector<double> alphas = a.extra.count("--alphas") ? number_list_flag("--alphas", a.extra["--alphas"], 1e-3, 1e3)

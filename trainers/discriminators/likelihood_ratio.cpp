@@ -146,7 +146,7 @@ class LikelihoodRatio final : public Discriminator {
     double loss = 0, correct = 0, residual_sum = 0;
     for (size_t i = 0; i < seqs.size(); ++i) {
       const bool real = i < batch.real;
-      loss -= real ? log_sigmoid(x[i]) : log_sigmoid(-x[i]);
+      loss += bce_with_logit(x[i], real);
       correct += (x[i] > 0) == real;
       const double residual = logistic(x[i]) - (real ? 1.0 : 0.0);
       residual_sum += residual;

@@ -121,35 +121,35 @@ class DiscriminatorRun {
 
  private:
   // D's pre-training (discriminator.pretrain_steps), stopped early on held-out data with
-  // discriminator.pretrain_patience. The criterion is cross-entropy, not accuracy: the target
-  // q ∝ p·D depends on D's calibrated logits, which accuracy does not see.
+  // discriminator.pretrain_patience; the D kept comes back with its optimiser's state and step.
+  // The criterion is cross-entropy, not accuracy: the target q ∝ p·D depends on D's calibrated
+  // logits, which accuracy does not see.
   void pretrain_d() {
     const DiscriminatorTrainConfig& dc = cfg_.discriminator;
     const bool stop_early = dc.pretrain_patience > 0 && dc.pretrain_steps > 0;
     if (stop_early && task_.valid.empty())
-      fail("discriminator.pretrain_patience needs a validation split (data.valid_size, data.valid_file or data.valid_fraction)");
+      fail("discriminator.pretrain_patience needs a validation split, and this task's is empty");
     Sequences real, fake;
     if (stop_early) {
       const int64_t n = std::min<int64_t>(cfg_.train.eval_samples, int64_t(task_.valid.size()));
       real.assign(task_.valid.begin(), task_.valid.begin() + long(n));
-      fake = fakes_for(task_.leading_prompts(task_.valid, n), stream(cfg_.seed, 0, 9));
+      fake = fakes_for(task_.leading_prompts(task_.valid, n), stream(cfg_.seed, 0, 10));
     }
-    NamedTensors& params = *d_->trained()->params;
-    std::vector<Tensor> best;
+    const Trained d = *d_->trained();
+    std::vector<Tensor> best_params;
+    std::map<std::string, Tensor> best_moments;
     double best_loss = HUGE_VAL;
-    int64_t best_at = 0, worse = 0;
+    int64_t best_at = 0, best_opt_steps = 0, worse = 0;
     for (int64_t done = 0;; ++done) {
       if (stop_early && (done % dc.pretrain_eval_every == 0 || done == dc.pretrain_steps)) {
-        const std::vector<double> xr = d_->logits(real), xf = d_->logits(fake);
-        double loss = 0, acc = 0;  // means over both sides, as a training batch's
-        for (double x : xr) loss -= log_sigmoid(x) / double(2 * xr.size()), acc += (x > 0) / double(2 * xr.size());
-        for (double x : xf) loss -= log_sigmoid(-x) / double(2 * xf.size()), acc += (x < 0) / double(2 * xf.size());
-        std::fprintf(stderr, "discriminator held-out at %lld: loss %.4f accuracy %.3f\n", (long long)done, loss, acc);
+        const auto [loss, accuracy] = held_out_score(real, fake, done);
+        if (dist::is_root()) std::fprintf(stderr, "discriminator held-out at %lld: loss %.4f accuracy %.3f\n", (long long)done, loss, accuracy);
         if (loss < best_loss) {
           NoGradGuard no_grad;
-          best.clear();
-          for (const auto& [name, t] : params) best.push_back(t.detach().clone());
-          best_loss = loss, best_at = done, worse = 0;
+          best_params.clear(), best_moments.clear();
+          for (const auto& [name, t] : *d.params) best_params.push_back(t.detach().clone());
+          for (const auto& [name, t] : d.opt->state()) best_moments.emplace(name, t.detach().clone());
+          best_loss = loss, best_at = done, best_opt_steps = d.opt->steps_taken(), worse = 0;
         } else if (++worse == dc.pretrain_patience) {
           break;
         }
@@ -161,8 +161,29 @@ class DiscriminatorRun {
                      (long long)dc.pretrain_steps, m[0].second, m[1].second);
     }
     if (!stop_early) return;
-    for (size_t i = 0; i < best.size(); ++i) copy_(params[i].second, best[i]);
-    std::fprintf(stderr, "discriminator: kept the D of pre-training step %lld (held-out loss %.4f)\n", (long long)best_at, best_loss);
+    for (size_t i = 0; i < best_params.size(); ++i) copy_((*d.params)[i].second, best_params[i]);
+    d.opt->load_state(best_moments, best_opt_steps);
+    if (dist::is_root())
+      std::fprintf(stderr, "discriminator: kept the D of pre-training step %lld (held-out loss %.4f)\n", (long long)best_at, best_loss);
+  }
+
+  // D's cross-entropy and accuracy on held-out reals and fakes (means over both), each rank scoring
+  // every size()-th sequence and the sums reduced: every rank gets the same numbers, so all keep the
+  // same D and stop at the same step. A non-finite loss is an error naming the step.
+  std::pair<double, double> held_out_score(const Sequences& real, const Sequences& fake, int64_t step) const {
+    Sequences mine;
+    std::vector<bool> is_real;
+    for (size_t i = size_t(dist::rank()); i < real.size() + fake.size(); i += size_t(dist::size())) {
+      mine.push_back(i < real.size() ? real[i] : fake[i - real.size()]);
+      is_real.push_back(i < real.size());
+    }
+    const std::vector<double> x = mine.empty() ? std::vector<double>{} : d_->logits(mine);
+    std::vector<double> sums{0, 0};  // loss, correct
+    for (size_t i = 0; i < x.size(); ++i) sums[0] += bce_with_logit(x[i], is_real[i]), sums[1] += is_real[i] ? x[i] > 0 : x[i] < 0;
+    dist::all_reduce_sum(sums);
+    const double n = double(real.size() + fake.size());
+    if (!std::isfinite(sums[0])) fail("discriminator pre-training step ", step, ": held-out loss is ", sums[0] / n);
+    return {sums[0] / n, sums[1] / n};
   }
 
   // Fakes for D: continuations of `prompts` from p, or from the proposal (the sampling section or
@@ -306,6 +327,11 @@ GeneratorStep weighted_generator_step(Generator& g, AdamW& opt, const Task& task
 int train_with_discriminator(const RunConfig& cfg, RunStart start) {
   strategy_for(cfg);  // a config the method cannot honour fails before the data is read
   check_discriminator(cfg);
+  const DataConfig& data = cfg.data;
+  if (cfg.discriminator.pretrain_patience > 0 &&
+      (data.task == TaskKind::oracle ? data.valid_size == 0 : data.valid_file.empty() && data.valid_fraction == 0))
+    fail("discriminator.pretrain_patience stops on the validation split, which the data section leaves out "
+         "(data.valid_size, data.valid_file or data.valid_fraction)");
   prepare_run_dir(cfg, start);
   std::unique_ptr<Task> task = Task::create(cfg);
   check_batch_fits(cfg, cfg.adversarial.samples * (task->sep >= 0 ? cfg.adversarial.sources : 1), "adversarial.samples",
