@@ -140,13 +140,13 @@ class Grid:
         axes = []
         for axis, values in (self.spec.get("axes") or {}).items():
             if isinstance(values, list):  # method names
-                axes.append([(name, *resolve_method(self.fill(name), methods, variants)) for name in values])
+                axes.append([(name, *resolve_method(self.fill(name), methods, variants), []) for name in values])
             else:
                 axes.append([(label, None, *self.axis_value(axis, label, v)) for label, v in values.items()])
         for combo in itertools.product(*axes):
             label = "_".join(c[0] for c in combo) or "run"
             config = next((c[1] for c in reversed(combo) if c[1]), self.spec.get("config"))
-            after_extra = [w for c in combo if len(c) > 3 for w in c[3]]
+            after_extra = [w for c in combo for w in c[3]]
             for seed in self.spec.get("seeds", [0]):
                 overrides = [f"seed={seed}"] + list(self.spec.get("common", [])) + [o for c in combo for o in c[2]]
                 yield Run(os.path.join(self.fill(self.spec["out"]), label, f"seed{seed}"), self.fill(config, seed),
