@@ -7,16 +7,19 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/vecmath.h"
+
 namespace coopgen {
 
-// log Σ_v exp(scale · x_v) over x[0, n), max-subtracted; −∞ for n = 0 or all x = −∞.
+// log Σ_v exp(scale · x_v) over x[0, n), scale > 0, max-subtracted and summed in double; −∞ for
+// n = 0 or all x = −∞. f32 rows (logits read back) take their exponentials in f32 (cpu::vexpf,
+// within 2 ulp), f64 rows in f64.
 template <class T> double log_sum_exp(const T* x, int64_t n, double scale = 1.0) {
   if (n <= 0) return -std::numeric_limits<double>::infinity();
-  const double m = scale * double(*std::max_element(x, x + n));
+  const T top = *std::max_element(x, x + n);
+  const double m = scale * double(top);
   if (!std::isfinite(m)) return m;
-  double z = 0;
-  for (int64_t v = 0; v < n; ++v) z += std::exp(scale * double(x[v]) - m);
-  return m + std::log(z);
+  return m + std::log(cpu::sum_exp_shifted(x, n, top, T(scale)));
 }
 inline double log_sum_exp(const std::vector<double>& x) { return log_sum_exp(x.data(), int64_t(x.size())); }
 

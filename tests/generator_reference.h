@@ -24,10 +24,9 @@ inline std::vector<double> next_logp(const Generator& g, int32_t start, const st
   ids.insert(ids.end(), prefix.begin(), prefix.end());
   const int64_t T = int64_t(ids.size()), V = g.vocab();
   const std::vector<float> z = g.forward(Tensor::from(ids, {1, T})).to_vector<float>();
-  const float* row = z.data() + (T - 1) * V;
-  const double lse = log_sum_exp(row, V);
-  std::vector<double> out(static_cast<size_t>(V));
-  for (int64_t v = 0; v < V; ++v) out[size_t(v)] = double(row[v]) - lse;
+  std::vector<double> out(z.begin() + (T - 1) * V, z.end());  // the last position's logits, in double
+  const double lse = log_sum_exp(out);
+  for (double& x : out) x -= lse;
   return out;
 }
 

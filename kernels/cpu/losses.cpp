@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-namespace coopgen::cpu {
+#include "kernels/cpu/vecmath.h"
 
-// exp in the element type (expf for f32 — the CPU cost of a training step is mostly these V-wide
-// exponentials), accumulated in double by the callers.
-template <class T> static double exp_t(double x) { return double(std::exp(T(x))); }
+namespace coopgen::cpu {
 
 template <class T>
 void logsumexp_chunk(T* mx, T* s, T* zy, const T* z, const int32_t* y, int64_t rows, int64_t cols, int64_t v0) {
@@ -16,7 +14,7 @@ void logsumexp_chunk(T* mx, T* s, T* zy, const T* z, const int32_t* y, int64_t r
     double top = double(mx[n]);
     for (int64_t j = 0; j < cols; ++j) top = std::max(top, double(zr[j]));
     double acc = double(s[n]) == 0 ? 0.0 : double(s[n]) * std::exp(double(mx[n]) - top);
-    for (int64_t j = 0; j < cols; ++j) acc += exp_t<T>(double(zr[j]) - top);
+    acc += sum_exp_shifted(zr, cols, T(top));
     mx[n] = T(top);
     s[n] = T(acc);
     if (y[n] >= v0 && y[n] < v0 + cols) zy[n] = zr[y[n] - v0];
@@ -40,10 +38,13 @@ void weighted_logprob_backward(T* dz, const T* z, const T* lse, const int32_t* y
                                const T* dloss, int64_t rows, int64_t cols, int64_t time, int64_t v0) {
   for (int64_t n = 0; n < rows; ++n) {
     const double c = double(dloss[0]) * double(w[n / time]) * double(m[n]);
-    for (int64_t j = 0; j < cols; ++j) {
-      const double p = exp_t<T>(double(z[n * cols + j]) - double(lse[n]));
-      dz[n * cols + j] = T(c * (p - (v0 + j == y[n] ? 1.0 : 0.0)));
-    }
+    T* d = dz + n * cols;
+    exp_shifted(d, z + n * cols, cols, lse[n], T(1));  // p_j, then c·(p_j − [j = y])
+    const int64_t hit = y[n] - v0;                      // the target's column, when in this chunk
+    const bool here = hit >= 0 && hit < cols;
+    const double p_y = here ? double(d[hit]) : 0.0;
+    for (int64_t j = 0; j < cols; ++j) d[j] = T(c * double(d[j]));
+    if (here) d[hit] = T(c * (p_y - 1.0));
   }
 }
 

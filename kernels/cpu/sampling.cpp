@@ -5,44 +5,61 @@
 #include <functional>
 #include <vector>
 
+#include "kernels/cpu/vecmath.h"
 #include "kernels/philox.h"
 
 namespace coopgen::cpu {
+
+// The first v whose running sum of e over {e ≥ floor} exceeds target (the last such v when
+// rounding leaves the total at or below it): the inverse CDF in vocabulary order. Whole blocks
+// are skipped by their sum (sum_f64), so the sequential scan covers one block.
+template <class T> static int64_t invert_cdf(const T* e, int64_t n, T floor, double target) {
+  constexpr int64_t block = 256;
+  double acc = 0;
+  for (int64_t v0 = 0; v0 < n; v0 += block) {
+    const int64_t k = std::min(block, n - v0);
+    const double mass = sum_f64(e + v0, k, floor);
+    if (acc + mass <= target) {
+      acc += mass;
+      continue;
+    }
+    for (int64_t v = v0; v < v0 + k; ++v)
+      if (e[v] >= floor && (acc += double(e[v])) > target) return v;
+  }
+  int64_t last = n - 1;
+  while (last > 0 && !(e[last] >= floor)) --last;
+  return last;
+}
 
 template <class T>
 void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,
                    const SampleParams& a) {
   const SamplerSettings& q = a.q;
-  std::vector<double> e(static_cast<size_t>(vocab)), sorted;
+  std::vector<T> e(static_cast<size_t>(vocab)), sorted;
   for (int64_t n = 0; n < rows; ++n) {
     const T* z = logits + n * vocab;
-    double zmax = double(z[0]);
-    int64_t argmax = 0;
     bool bad = false;  // NaN or +∞ anywhere
-    for (int64_t v = 0; v < vocab; ++v) {
-      bad |= std::isnan(double(z[v])) || double(z[v]) == HUGE_VAL;
-      if (double(z[v]) > zmax) zmax = double(z[v]), argmax = v;
-    }
-    if (bad || zmax == -HUGE_VAL) {  // no distribution to draw from: the caller names the row
+    const T zmax = row_max(z, vocab, bad);
+    if (bad || zmax == T(-INFINITY)) {  // no distribution to draw from: the caller names the row
       tokens[n] = -1;
       logp[n] = logq[n] = T(NAN);
       continue;
     }
     // e: the unnormalised tempered probabilities, the largest equal to 1; at temperature 1 they
     // are the softmax's own terms, so the exponentials are taken once (the oracle's data and every
-    // CPU sample spend most of their time here).
-    double s = 0;
-    for (int64_t v = 0; v < vocab; ++v) s += e[size_t(v)] = std::exp(double(z[v]) - zmax);
-    const double lse = zmax + std::log(s);
+    // CPU sample spend most of their time here), in T as the CUDA sampler takes them.
+    exp_shifted(e.data(), z, vocab, zmax, T(1));
+    const double mass = sum_f64(e.data(), vocab);
+    const double lse = double(zmax) + std::log(mass);
     if (q.greedy()) {
+      const int64_t argmax = std::find(z, z + vocab, zmax) - z;
       tokens[n] = int32_t(argmax);
       logp[n] = T(double(z[argmax]) - lse);
       logq[n] = T(0);
       continue;
     }
-    if (q.temperature != 1.0)
-      for (int64_t v = 0; v < vocab; ++v) e[size_t(v)] = std::exp((double(z[v]) - zmax) / q.temperature);
-    double threshold = 0;  // keep tokens with e ≥ threshold
+    if (q.temperature != 1.0) exp_shifted(e.data(), z, vocab, zmax, T(1.0 / q.temperature));
+    T threshold = 0;  // keep tokens with e ≥ threshold
     if (q.cuts_top_k(vocab)) {
       sorted = e;
       std::nth_element(sorted.begin(), sorted.begin() + (q.top_k - 1), sorted.end(), std::greater<>());
@@ -50,38 +67,28 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
     }
     if (q.cuts_top_p()) {
       sorted.clear();
-      double mass = 0;
-      for (double x : e)
-        if (x >= threshold) sorted.push_back(x), mass += x;
+      double inside = 0;
+      for (T x : e)
+        if (x >= threshold) sorted.push_back(x), inside += double(x);
       std::sort(sorted.begin(), sorted.end(), std::greater<>());
       double acc = 0;
-      for (double x : sorted) {
-        acc += x;
-        if (acc >= q.top_p * mass) {
+      for (T x : sorted) {
+        acc += double(x);
+        if (acc >= q.top_p * inside) {
           threshold = x;
           break;
         }
       }
     }
-    double kept = 0, all = 0;
-    for (double x : e) {
-      all += x;
-      if (x >= threshold) kept += x;
-    }
+    const double all = q.temperature != 1.0 ? sum_f64(e.data(), vocab) : mass;
+    const double kept = threshold > 0 ? sum_f64(e.data(), vocab, threshold) : all;
     // The mixture's component, chosen by u itself, and u rescaled within it.
     double u = double(philox::uniform(a.seed, a.offset, uint64_t(n)));
     const bool from_all = q.mix > 0 && u < q.mix;
     u = from_all ? u / q.mix : q.mix > 0 ? (u - q.mix) / (1 - q.mix) : u;
-    const double floor = from_all ? 0.0 : threshold, target = u * (from_all ? all : kept);
-    double acc = 0;
-    int64_t token = -1;
-    for (int64_t v = 0; v < vocab; ++v) {
-      if (e[size_t(v)] < floor) continue;
-      token = v;
-      acc += e[size_t(v)];
-      if (acc > target) break;
-    }
-    const double et = e[size_t(token)];
+    const T floor = from_all ? T(0) : threshold;
+    const int64_t token = invert_cdf(e.data(), vocab, floor, u * (from_all ? all : kept));
+    const double et = double(e[size_t(token)]);
     tokens[n] = int32_t(token);
     logp[n] = T(double(z[token]) - lse);
     logq[n] = T(std::log(q.mix * et / all + (1 - q.mix) * (et >= threshold ? et / kept : 0.0)));

@@ -1,0 +1,96 @@
+// The row loops of the CPU kernels that run over a whole vocabulary (a softmax's exponentials,
+// its normaliser, a sampler's scans), written so that the compiler vectorises them: plain
+// element-wise bodies and sums kept in fixed lanes. glibc's exp and expf are one call per element,
+// and the CPU cost of sampling, of a log-sum-exp over the vocabulary and of its backward pass was
+// mostly these loops (ggml's ggml_v_expf takes the same route with intrinsics).
+#pragma once
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
+namespace coopgen::cpu {
+
+// e^x in f32 for x ≤ 88 (callers pass x − max ≤ 0): x = n·ln2 + r with |r| ≤ ln2/2 (Cody–Waite,
+// ln2 split in two so that n·ln2 is exact), e^r by Cephes expf's minimax polynomial, 2^n from the
+// exponent bits. Relative error within 2 ulp of f32 (tests/test_kernels_cpu.cpp checks it against
+// std::exp in double). 0 below −87.3 (where f32 turns subnormal: a term 2^−126 of a sum ≥ 1
+// is below f32's resolution), +∞ above 88, NaN for NaN; branch-free (the selects vectorise
+// under -fno-trapping-math, CMakeLists.txt).
+inline float vexpf(float x) {
+  constexpr float lo = -87.3f, hi = 88.0f, log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  constexpr float round = 12582912.0f;  // 1.5·2²³: adding and subtracting it rounds to an integer
+  const float xc = x < lo ? lo : x > hi ? hi : x;
+  const float n = (xc * log2e + round) - round;
+  const float r = (xc - n * ln2_hi) - n * ln2_lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float er = p * r * r + r + 1.0f;
+  const float two_n = std::bit_cast<float>((int32_t(n) + 127) << 23);
+  const float y = er * two_n;
+  return x < lo ? 0.0f : x > hi ? INFINITY : y;
+}
+
+// out[v] = e^(scale·(z[v] − zmax)) for v < n, with scale > 0 and z[v] ≤ zmax: f32 by vexpf,
+// f64 by std::exp (the double instantiations are references and keep libm's accuracy).
+template <class T> void exp_shifted(T* out, const T* z, int64_t n, T zmax, T scale) {
+  if constexpr (sizeof(T) == sizeof(float))
+    for (int64_t v = 0; v < n; ++v) out[v] = vexpf(scale * (z[v] - zmax));
+  else
+    for (int64_t v = 0; v < n; ++v) out[v] = std::exp(scale * (z[v] - zmax));
+}
+
+// Σ_v x[v] in double, over x[v] ≥ floor only when floor is given: 8 partial sums in a fixed
+// order (vectorised; the same result on every run), added together at the end.
+template <class T> double sum_f64(const T* x, int64_t n, T floor = T(-INFINITY)) {
+  constexpr int64_t lanes = 8;
+  double part[lanes] = {};
+  int64_t v = 0;
+  for (; v + lanes <= n; v += lanes)
+    for (int64_t k = 0; k < lanes; ++k) part[k] += x[v + k] >= floor ? double(x[v + k]) : 0.0;
+  double s = 0;
+  for (; v < n; ++v) s += x[v] >= floor ? double(x[v]) : 0.0;
+  for (double p : part) s += p;
+  return s;
+}
+
+// Σ_v e^(scale·(z[v] − zmax)) over v < n in double: exp_shifted in blocks on the stack, each
+// summed by sum_f64.
+template <class T> double sum_exp_shifted(const T* z, int64_t n, T zmax, T scale = T(1)) {
+  constexpr int64_t block = 256;
+  T e[block];
+  double s = 0;
+  for (int64_t v0 = 0; v0 < n; v0 += block) {
+    const int64_t k = n - v0 < block ? n - v0 : block;
+    exp_shifted(e, z + v0, k, zmax, scale);
+    s += sum_f64(e, k);
+  }
+  return s;
+}
+
+// The largest of z[0, n) (−∞ for n = 0), and whether any is NaN or +∞ (then the largest means
+// nothing). Compared as integers (a float's bits, the negative ones' magnitude bits flipped, order
+// as the floats do): the compiler vectorises an integer max, not a floating one.
+template <class T> T row_max(const T* z, int64_t n, bool& bad) {
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  constexpr int shift = 8 * sizeof(T) - 1;
+  constexpr I magnitude = std::numeric_limits<I>::max();
+  const auto key = [](I i) { return I(i ^ ((i >> shift) & magnitude)); };  // its own inverse
+  I top = key(std::bit_cast<I>(T(-INFINITY)));
+  int nan = 0;
+  for (int64_t v = 0; v < n; ++v) {
+    const I k = key(std::bit_cast<I>(z[v]));
+    top = k > top ? k : top;
+    nan |= int(z[v] != z[v]);
+  }
+  const T m = std::bit_cast<T>(key(top));
+  bad = nan != 0 || m == T(INFINITY);
+  return m;
+}
+
+}  // namespace coopgen::cpu
