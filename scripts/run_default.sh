@@ -4,12 +4,14 @@
 # (configs/oracle_mle.yaml: evaluated every 250 steps on a validation split of fresh oracle samples,
 # stopped early; its best-validation checkpoint is MLE*, runs/oracle_mle/checkpoint_best; reused
 # when runs/oracle_mle holds a finished run), then continues from MLE*, two runs at a time on the
-# two cores, the grid configs/grids/main_job.yaml (scripts/grid.py):
+# two cores, the grid configs/grids/main_job.yaml (scripts/grid.py), 300 steps each at the configs'
+# learning rate 1e-4 (chosen on validation, docs/results.md):
 #   mle                   more maximum likelihood, stopped early on validation: the control;
 #   gcn_guided+d_star     GCN with the optimal discriminator D* = p*/(p* + p), exact on the oracle,
 #                         and the proposal q̂ ∝ p·D* token by token (docs/results.md);
 #   gcn_p+d_star          GCN with D* and q̂ = p, the method as published;
-#   gcn_p+d_learned600    GCN with a learned discriminator (pre-trained, then one step per generator step);
+#   gcn_guided+lr_d       GCN with the learned D that carries most of D*'s target, the likelihood-ratio
+#                         D (logit log p_φ − log p + b, pre-trained 300 steps), and the guided proposal;
 # and prints one table: for each run its start → its evaluation of lowest nll_valid (every run
 # chosen on the validation split, never the test set), with KL(p*‖p) per token (NLL-test minus the
 # oracle's own NLL of the same test sequences), NLL-oracle, NLL-test and the target's gain
