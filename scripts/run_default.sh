@@ -4,7 +4,7 @@
 # (configs/oracle_mle.yaml: evaluated every 250 steps on a validation split of fresh oracle samples,
 # stopped early; its best-validation checkpoint is MLE*, runs/oracle_mle/checkpoint_best; reused
 # when runs/oracle_mle holds a finished run), then continues from MLE*, two runs at a time on the
-# two cores, the grid configs/grids/main_job.yaml (scripts/grid.py), 300 steps each at the configs'
+# two cores, the grid configs/grids/main_job.yaml (scripts/grid.py), 150 steps each at the configs'
 # learning rate 1e-4 (chosen on validation, docs/results.md):
 #   mle                   more maximum likelihood, stopped early on validation: the control;
 #   gcn_guided+d_star     GCN with the optimal discriminator D* = p*/(p* + p), exact on the oracle,
