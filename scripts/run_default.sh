@@ -10,8 +10,9 @@
 #   gcn_guided+d_star     GCN with the optimal discriminator D* = p*/(p* + p), exact on the oracle,
 #                         and the proposal q̂ ∝ p·D* token by token (docs/results.md);
 #   gcn_p+d_star          GCN with D* and q̂ = p, the method as published;
-#   gcn_guided+lr_d       GCN with the learned D that carries most of D*'s target, the likelihood-ratio
-#                         D (logit log p_φ − log p + b, pre-trained 300 steps), and the guided proposal;
+#   gcn_guided+lr_d       GCN with the learned D that carries the most of D*'s target (0.003 of 1 nat),
+#                         the likelihood-ratio D (logit log p_φ − log p + b, pre-trained 300 steps),
+#                         and the guided proposal;
 # and prints one table: for each run its start → its evaluation of lowest nll_valid (every run
 # chosen on the validation split, never the test set), with KL(p*‖p) per token (NLL-test minus the
 # oracle's own NLL of the same test sequences), NLL-oracle, NLL-test and the target's gain

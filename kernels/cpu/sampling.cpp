@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "kernels/cpu/vecmath.h"
@@ -10,8 +11,8 @@
 
 namespace coopgen::cpu {
 
-// The first v whose running sum of e over {e ≥ floor} exceeds target (the last such v when
-// rounding leaves the total at or below it): the inverse CDF in vocabulary order. Whole blocks
+// The first v whose running sum of e over {e ≥ floor} exceeds target (the last v with
+// 0 < e ≥ floor when rounding leaves the total at or below it): the inverse CDF in vocabulary order. Whole blocks
 // are skipped by their sum (sum_f64), so the sequential scan covers one block.
 template <class T> static int64_t invert_cdf(const T* e, int64_t n, T floor, double target) {
   constexpr int64_t block = 256;
@@ -27,7 +28,7 @@ template <class T> static int64_t invert_cdf(const T* e, int64_t n, T floor, dou
       if (e[v] >= floor && (acc += double(e[v])) > target) return v;
   }
   int64_t last = n - 1;
-  while (last > 0 && !(e[last] >= floor)) --last;
+  while (last > 0 && !(e[last] > 0 && e[last] >= floor)) --last;
   return last;
 }
 
@@ -58,7 +59,8 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
       logq[n] = T(0);
       continue;
     }
-    if (q.temperature != 1.0) exp_shifted(e.data(), z, vocab, zmax, T(1.0 / q.temperature));
+    if (q.temperature != 1.0)  // 1/τ held finite in T: a τ below T's range keeps its argmax alone
+      exp_shifted(e.data(), z, vocab, zmax, T(std::min(1.0 / q.temperature, double(std::numeric_limits<T>::max()))));
     T threshold = 0;  // keep tokens with e ≥ threshold
     if (q.cuts_top_k(vocab)) {
       sorted = e;
