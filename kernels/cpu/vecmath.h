@@ -7,8 +7,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <limits>
-#include <type_traits>
 
 namespace coopgen::cpu {
 
@@ -36,64 +34,27 @@ inline float vexpf(float x) {
   return x < lo ? 0.0f : x > hi ? INFINITY : x != x ? x : y;
 }
 
+// The loops below live in vecmath.cpp, compiled at -O3 in every build (CMakeLists.txt): in the
+// -O0 sanitizer builds and the -O2 test build they would otherwise run unvectorised, slower than
+// the libm calls they replace. Each is instantiated for float and double.
+
 // out[v] = e^(scale·(z[v] − zmax)) for v < n, with scale > 0 and z[v] ≤ zmax: f32 by vexpf
-// (vecmath.cpp: compiled also for x86-64-v3, AVX2 and FMA, chosen at load time where the CPU has
-// them: 2.3–2.4 times the baseline's speed on 5,000-element rows here), f64 by std::exp (the double instantiations are
-// references and keep libm's accuracy).
-void exp_shifted_f32(float* out, const float* z, int64_t n, float zmax, float scale);
-template <class T> void exp_shifted(T* out, const T* z, int64_t n, T zmax, T scale) {
-  if constexpr (sizeof(T) == sizeof(float))
-    exp_shifted_f32(out, z, n, zmax, scale);
-  else
-    for (int64_t v = 0; v < n; ++v) out[v] = std::exp(scale * (z[v] - zmax));
-}
+// (also compiled for x86-64-v3 — AVX2 and FMA — and chosen at load time where the CPU has them:
+// 2.3–2.4 times the baseline's speed on 5,000-element rows here), f64 by std::exp (the double
+// instantiations are references and keep libm's accuracy). out may be z.
+template <class T> void exp_shifted(T* out, const T* z, int64_t n, T zmax, T scale);
 
 // Σ_v x[v] in double, over x[v] ≥ floor only when floor is given: 8 partial sums in a fixed
 // order (vectorised; the same result on every run), added together at the end.
-template <class T> double sum_f64(const T* x, int64_t n, T floor = T(-INFINITY)) {
-  constexpr int64_t lanes = 8;
-  double part[lanes] = {};
-  int64_t v = 0;
-  for (; v + lanes <= n; v += lanes)
-    for (int64_t k = 0; k < lanes; ++k) part[k] += x[v + k] >= floor ? double(x[v + k]) : 0.0;
-  double s = 0;
-  for (; v < n; ++v) s += x[v] >= floor ? double(x[v]) : 0.0;
-  for (double p : part) s += p;
-  return s;
-}
+template <class T> double sum_f64(const T* x, int64_t n, T floor = T(-INFINITY));
 
 // Σ_v e^(scale·(z[v] − zmax)) over v < n in double: exp_shifted in blocks on the stack, each
 // summed by sum_f64.
-template <class T> double sum_exp_shifted(const T* z, int64_t n, T zmax, T scale = T(1)) {
-  constexpr int64_t block = 256;
-  T e[block];
-  double s = 0;
-  for (int64_t v0 = 0; v0 < n; v0 += block) {
-    const int64_t k = n - v0 < block ? n - v0 : block;
-    exp_shifted(e, z + v0, k, zmax, scale);
-    s += sum_f64(e, k);
-  }
-  return s;
-}
+template <class T> double sum_exp_shifted(const T* z, int64_t n, T zmax, T scale = T(1));
 
 // The largest of z[0, n) (−∞ for n = 0), and whether any is NaN or +∞ (then the largest means
 // nothing). Compared as integers (a float's bits, the negative ones' magnitude bits flipped, order
 // as the floats do): the compiler vectorises an integer max, not a floating one.
-template <class T> T row_max(const T* z, int64_t n, bool& bad) {
-  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  constexpr int shift = 8 * sizeof(T) - 1;
-  constexpr I magnitude = std::numeric_limits<I>::max();
-  const auto key = [](I i) { return I(i ^ ((i >> shift) & magnitude)); };  // its own inverse
-  I top = key(std::bit_cast<I>(T(-INFINITY)));
-  int nan = 0;
-  for (int64_t v = 0; v < n; ++v) {
-    const I k = key(std::bit_cast<I>(z[v]));
-    top = k > top ? k : top;
-    nan |= int(z[v] != z[v]);
-  }
-  const T m = std::bit_cast<T>(key(top));
-  bad = nan != 0 || m == T(INFINITY);
-  return m;
-}
+template <class T> T row_max(const T* z, int64_t n, bool& bad);
 
 }  // namespace coopgen::cpu
