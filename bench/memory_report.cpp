@@ -167,10 +167,12 @@ std::vector<Case> cases() {
                  [](const Dims& d) { return 4.0 * d.n * (d.v + 3); }, memory_bound}};
     return c;
   };
-  all.push_back(sampler("sample_plain_one_block", {1.0, 0, 1.0}, 3, 3001, 5003));  // V < 16,384: one block a row
-  all.push_back(sampler("sample_plain_split", {1.0, 0, 1.0}, 2, 20011, 40009));
-  all.push_back(sampler("sample_top_k", {1.0, 50, 1.0}, 3, 3001, 5003));
-  all.push_back(sampler("sample_top_p", {1.0, 0, 0.9}, 3, 3001, 5003));
+  SamplingConfig top_k, top_p;
+  top_k.top_k = 50, top_p.top_p = 0.9;
+  all.push_back(sampler("sample_plain_one_block", {}, 3, 3001, 5003));  // V < 16,384: one block a row
+  all.push_back(sampler("sample_plain_split", {}, 2, 20011, 40009));
+  all.push_back(sampler("sample_top_k", top_k, 3, 3001, 5003));
+  all.push_back(sampler("sample_top_p", top_p, 3, 3001, 5003));
   for (bool gumbel : {false, true}) {
     Case c;
     c.name = gumbel ? "gumbel_top_k" : "top_k_logits";

@@ -80,11 +80,14 @@ int main(int argc, char** argv) {
     // Logits at the spread of a trained LM's (a few nats around a peaked top).
     const Tensor logits = Tensor::uniform({rows, vocab}, 7, 0, -8, 8, DType::F32, dev);
     Tensor copy = Tensor::empty({rows, vocab}, DType::F32, dev);
+    const auto settings = [&](int64_t k, double p) {
+      SamplingConfig s;
+      s.temperature = temperature, s.top_k = k, s.top_p = p;
+      return s;
+    };
     const std::vector<std::pair<std::string, SamplingConfig>> variants = {
-        {"plain", {temperature, 0, 1.0}},
-        {"top_k", {temperature, top_k, 1.0}},
-        {"top_p", {temperature, 0, top_p}},
-        {"top_k_top_p", {temperature, top_k, top_p}}};
+        {"plain", settings(0, 1.0)}, {"top_k", settings(top_k, 1.0)}, {"top_p", settings(0, top_p)},
+        {"top_k_top_p", settings(top_k, top_p)}};
     const bool unfused = dev == Device::CPU;
     uint64_t offset = 0;
     int64_t checksum = 0;

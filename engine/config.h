@@ -25,6 +25,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
+#include "core/range.h"
 
 namespace coopgen {
 
@@ -69,20 +70,6 @@ template <ConfigEnum E> std::string enum_spellings(const char* sep) {
   return out;
 }
 
-// The values a numeric key allows: lo ≤ x ≤ hi, either end open (lo < x, x < hi). Checked when
-// the config is read, so a value that would fail hours later fails at once, naming the key.
-struct Range {
-  double lo, hi;
-  bool lo_open = false, hi_open = false;
-  bool contains(double x) const { return (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi); }
-  std::string describe() const {
-    std::ostringstream s;
-    if (hi == std::numeric_limits<double>::infinity()) s << (lo_open ? "> " : "≥ ") << lo;
-    else s << (lo_open ? "(" : "[") << lo << ", " << hi << (hi_open ? ")" : "]");
-    return s.str();
-  }
-};
-inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
 // The most sequences a count key may ask for (data sizes, evaluation samples, candidates; the
 // benchmarks hold 10,000), and the most rows one batch may hold (batch sizes, samples per step,
 // beams): far above any run that fits a machine, and low enough that no product of sizes

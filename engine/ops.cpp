@@ -4,6 +4,7 @@
 #include "engine/ops.h"
 
 #include <algorithm>
+#include <sstream>
 #include <cmath>
 #include <limits>
 
@@ -368,9 +369,11 @@ Tensor sum_squares(const Tensor& x) {
 static Samples draw(const Tensor& logits, const SamplingConfig& cfg, const Tensor& stream, uint64_t seed,
                     uint64_t offset) {
   CG_CHECK(logits.dim() == 2 && logits.size(1) > 0, "sample_logits: logits must be [N, V], got ", describe(logits));
-  CG_CHECK(cfg.top_k >= 0 && cfg.top_p > 0 && cfg.top_p <= 1 && cfg.mix >= 0 && cfg.mix <= 1,
-           "sample_logits: top_k must be ≥ 0, top_p in (0, 1] and mix in [0, 1] (got ", cfg.top_k, ", ", cfg.top_p,
-           ", ", cfg.mix, ")");
+  SamplingConfig settings = cfg;  // each setting within the range its config key allows
+  auto check = [](const char* key, const auto& value, Range allowed) {
+    CG_CHECK(allowed.contains(double(value)), "sample_logits: ", key, " must be ", allowed.describe(), ", got ", value);
+  };
+  settings.visit(check);
   const int64_t n = logits.size(0);
   Samples s{Tensor::empty({n}, DType::I32, logits.device()), Tensor::empty({n}, logits.dtype(), logits.device()),
             Tensor::empty({n}, logits.dtype(), logits.device())};
@@ -378,6 +381,13 @@ static Samples draw(const Tensor& logits, const SamplingConfig& cfg, const Tenso
   if (stream.defined()) in.push_back(stream);
   run<Op::SampleLogits>(in, {s.logp, s.logq, s.tokens}, SampleParams{cfg, seed, offset});
   return s;
+}
+
+std::string SamplingConfig::rules_off() {
+  std::ostringstream out;
+  auto name = [&](const char* key, const auto& value, Range) { out << (out.tellp() > 0 ? ", " : "") << key << ' ' << value; };
+  SamplingConfig().visit_rules(name);
+  return out.str();
 }
 
 Samples sample_logits(const Tensor& logits, const SamplingConfig& cfg, uint64_t seed, uint64_t offset) {

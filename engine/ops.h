@@ -89,17 +89,19 @@ Tensor sum(const Tensor& x);
 Tensor sum_squares(const Tensor& x);
 
 // Sampling (no history). One token per row of logits [N,V] from q̂ = p at `temperature`,
-// truncated to top_k and to the top_p nucleus, optionally mixed with the untruncated tempered p
+// truncated by the rules (top_k, the top_p nucleus, min_p, ...), optionally mixed with the untruncated tempered p
 // (see kernels/cpu/sampling.h); draws use the Philox stream (seed, offset + row/4 blocks), so the
 // same call gives the same tokens on CPU and CUDA.
 // The settings (kernels/params.h, SamplerSettings) with their config keys.
 struct SamplingConfig : SamplerSettings {
   template <class V> void visit(V& v) {
     v("temperature", temperature, Range{0, kUnbounded});  // 0: greedy
-    v("top_k", top_k, Range{0, kUnbounded});
-    v("top_p", top_p, Range{0, 1, true});
+    visit_rules(v);  // top_k, top_p, min_p, ... (kernels/truncation/rules.def)
     v("mix", mix, Range{0, 1});
   }
+  // Each truncation rule's key at its default, the value that switches it off ("top_k 0, top_p 1,
+  // ..."): what a message asking for untruncated samples names.
+  static std::string rules_off();
 };
 struct Samples {
   Tensor tokens;  // i32 [N]

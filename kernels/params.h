@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/philox.h"  // COOPGEN_HD
+#include "kernels/truncation/rules.h"
 
 namespace coopgen {
 
@@ -67,32 +68,26 @@ struct AdamWParams {
 };
 
 // The sampler's settings, one struct from the config (SamplingConfig, engine/ops.h, adds its keys)
-// to the kernels (kernels/cpu/sampling.h): q̂ = ε·p_τ + (1 − ε)·(p_τ cut to the top-k tokens and
-// to the top-p nucleus, renormalised). Every question about them is asked here, once.
-struct SamplerSettings {
+// to the kernels (kernels/cpu/sampling.h): q̂ = ε·p_τ + (1 − ε)·(p_τ cut by every truncation rule,
+// renormalised). The rules (top_k, top_p, min_p, ...: kernels/truncation/rules.def) are inherited,
+// one setting each. Every question about the settings is asked here, once.
+struct SamplerSettings : TruncationRules {
   double temperature = 1.0;  // τ; ≤ 0: greedy
-  int64_t top_k = 0;         // 0: off
-  double top_p = 1.0;        // 1: off
   // ε: the mixture weight of the untruncated p_τ (defensive importance sampling, Hesterberg 1995):
   // the truncated part concentrates the draws where p is high, the ε part keeps every token
   // possible, so no weight q/q̂ is unbounded. 0: truncation only.
   double mix = 0.0;
 
   COOPGEN_HD bool greedy() const { return temperature <= 0; }
-  COOPGEN_HD bool cuts_top_k(int64_t vocab) const { return top_k > 0 && top_k < vocab; }
-  COOPGEN_HD bool cuts_top_p() const { return top_p < 1.0; }
-  // Whether p_τ is cut to fewer tokens than the vocabulary before the mixture.
-  COOPGEN_HD bool truncated(int64_t vocab) const { return cuts_top_k(vocab) || cuts_top_p(); }
-  // q̂ = p exactly: untempered and uncut, at any vocabulary size.
-  COOPGEN_HD bool is_p() const { return temperature == 1.0 && top_k == 0 && !cuts_top_p(); }
-  // Every field as a 64-bit word (its bits): what a CUDA graph that baked the settings into its
-  // kernels' arguments is kept under (trainers/decoding/decoding.cpp). The static_assert below
-  // fails when a field is added without being added here.
-  std::array<int64_t, 4> key() const {
-    return {std::bit_cast<int64_t>(temperature), top_k, std::bit_cast<int64_t>(top_p), std::bit_cast<int64_t>(mix)};
-  }
+  // q̂ = p exactly: untempered, and no rule cuts at any vocabulary size.
+  COOPGEN_HD bool is_p() const { return temperature == 1.0 && !truncated(INT64_MAX); }
+  // The settings' bits as 64-bit words: what a CUDA graph that baked them into its kernels'
+  // arguments is kept under (trainers/decoding/decoding.cpp). Every field is a word (the rules'
+  // static_assert, the one below), so a field added anywhere is in the key.
+  static constexpr size_t kWords = TruncationRules::kRules + 2;
+  std::array<int64_t, kWords> key() const { return std::bit_cast<std::array<int64_t, kWords>>(*this); }
 };
-static_assert(sizeof(SamplerSettings) == sizeof(std::array<int64_t, 4>), "SamplerSettings::key() must hold every field");
+static_assert(sizeof(SamplerSettings) == 8 * SamplerSettings::kWords, "SamplerSettings: every field a 64-bit word");
 
 // One draw per row from q̂ (kernels/cpu/sampling.h) with the Philox stream (seed, offset).
 struct SampleParams {

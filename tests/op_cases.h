@@ -10,6 +10,13 @@
 
 namespace coopgen::testing {
 
+// Sampler settings by value, in the order of their config keys (engine/ops.h's SamplingConfig).
+inline SamplingConfig sampling(double temperature, int64_t top_k = 0, double top_p = 1.0, double mix = 0.0) {
+  SamplingConfig s;
+  s.temperature = temperature, s.top_k = top_k, s.top_p = top_p, s.mix = mix;
+  return s;
+}
+
 enum class Kind {
   Real,      // uniform in [-1, 1), differentiable
   Logits,    // uniform in [-4, 4): outliers for softmax-like ops, differentiable

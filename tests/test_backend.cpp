@@ -245,10 +245,11 @@ TEST_CASE("dropout masks are identical on CPU and CUDA, bit for bit", "[gpu]") {
 // floats: top-k/top-p passes re-read global memory). The tied logits (multiples of 1/4) check
 // that every token equal to a top-k or top-p threshold is kept, as on the CPU.
 TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
-  const SamplingConfig configs[] = {{1.0, 0, 1.0},     {0.7, 0, 1.0},      {1.0, 40, 1.0},    {1.0, 0, 0.9},
-                                    {1.3, 50, 0.8},    {0.0, 0, 1.0},      {0.8, 1, 1.0},     {1.0, 1000, 0.95},
-                                    {2.0, 0, 0.3},     {1.0, 0, 0.9, 0.5}, {1.3, 50, 0.8, 0.25}, {0.8, 1, 1.0, 0.1},
-                                    {1.0, 0, 1.0, 0.3}};
+  const SamplingConfig configs[] = {
+      sampling(1.0),          sampling(0.7),          sampling(1.0, 40),         sampling(1.0, 0, 0.9),
+      sampling(1.3, 50, 0.8), sampling(0.0),          sampling(0.8, 1),          sampling(1.0, 1000, 0.95),
+      sampling(2.0, 0, 0.3),  sampling(1.0, 0, 0.9, 0.5), sampling(1.3, 50, 0.8, 0.25), sampling(0.8, 1, 1.0, 0.1),
+      sampling(1.0, 0, 1.0, 0.3)};
   const std::pair<int64_t, int64_t> shapes[] = {{19, 301}, {9, 5003}, {3, 50257}, {2, 60001}};
   int draws = 0, same = 0;
   for (const auto& [rows, vocab] : shapes)
@@ -289,7 +290,7 @@ TEST_CASE("the sampler reads its Philox stream from memory as it takes it from t
   const uint64_t seed = 0x9234567890abcdefULL, base = 0x100000007ULL;  // every word matters; top bits set
   const Tensor words = Tensor::from(philox_words(seed, base), {4});
   // One row per block, and (untruncated, a long row) the split over several blocks with a merge.
-  for (const auto& [rows, vocab, cfg] : {std::tuple{7, int64_t(301), SamplingConfig{{1.0, 0, 0.9}}},
+  for (const auto& [rows, vocab, cfg] : {std::tuple{7, int64_t(301), sampling(1.0, 0, 0.9)},
                                          {2, int64_t(60001), SamplingConfig{}}}) {
     const Tensor logits = Tensor::uniform({rows, vocab}, 21, 0, -6, 6);
     for (Device d : {Device::CPU, Device::CUDA}) {
@@ -314,7 +315,7 @@ TEST_CASE("the sampler on CUDA marks rows without a distribution as the CPU does
     z[size_t(vocab + vocab - 1)] = inf;            // row 1: +inf
     for (int64_t v = 0; v < vocab; ++v) z[size_t(2 * vocab + v)] = -inf;  // row 2: nothing possible
     const Tensor logits = Tensor::from(z, {4, vocab});
-    for (const SamplingConfig& cfg : {SamplingConfig{}, SamplingConfig{{0.0, 0, 1.0}}, SamplingConfig{{1.0, 40, 0.9, 0.5}}}) {
+    for (const SamplingConfig& cfg : {SamplingConfig{}, sampling(0.0, 0, 1.0), sampling(1.0, 40, 0.9, 0.5)}) {
       const std::vector<int32_t> c = sample_logits(logits, cfg, 5, 2).tokens.to_vector<int32_t>();
       const std::vector<int32_t> g = sample_logits(logits.to(Device::CUDA), cfg, 5, 2).tokens.to_vector<int32_t>();
       for (int r = 0; r < 3; ++r) REQUIRE(g[size_t(r)] == -1);
@@ -545,7 +546,7 @@ TEST_CASE("sampling through a CUDA graph draws what the eager CUDA path draws, r
   // Contexts of two lengths (two groups, one of them split by the batch of 4), an eos, a nucleus.
   const Sequences contexts{{3, 4}, {5}, {6, 7}, {8}, {9, 10}};
   const Prompts prompts{0, contexts, 2};
-  const SamplingConfig nucleus{{0.9, 0, 0.8}};
+  const SamplingConfig nucleus = sampling(0.9, 0, 0.8);
   const int32_t eos = sample_sequences(eager, prompts, 6, nucleus, 7, -1, 4).seqs[0][1];  // row 0 ends by step 2
   auto same = [](const SampledSet& a, const SampledSet& b) {
     REQUIRE(a.seqs == b.seqs);

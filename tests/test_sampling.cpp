@@ -10,9 +10,11 @@
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "kernels/cpu/vecmath.h"
+#include "tests/op_cases.h"
 #include "trainers/decoding/decoders.h"
 
 using namespace coopgen;
+using coopgen::testing::sampling;
 
 namespace {
 
@@ -35,11 +37,12 @@ void check(const std::vector<double>& p, const SamplingConfig& cfg, const std::v
   for (int64_t r = 0; r < rows; ++r) {
     const size_t v = size_t(tok[size_t(r)]);
     REQUIRE(v < p.size());
-    freq[v] += 1.0 / double(rows);
+    freq[v] += 1.0;
     REQUIRE(lp[size_t(r)] == Approx(std::log(p[v])).margin(1e-12));
     REQUIRE(lq[size_t(r)] == Approx(std::log(q[v])).margin(1e-12));
   }
   for (size_t v = 0; v < p.size(); ++v) {
+    freq[v] /= double(rows);
     INFO("token " << v << ": frequency " << freq[v] << ", q̂ " << q[v]);
     REQUIRE(std::fabs(freq[v] - q[v]) <= 4.5 * std::sqrt(q[v] * (1 - q[v]) / double(rows)) + 1e-12);
   }
@@ -55,15 +58,15 @@ TEST_CASE("sampling from p, tempered, top-k and top-p", "[sampling]") {
     double z = 0;
     for (double x : p) z += std::sqrt(x);
     for (double x : p) q.push_back(std::sqrt(x) / z);
-    check(p, {2.0, 0, 1.0}, q);
+    check(p, sampling(2.0, 0, 1.0), q);
   }
-  SECTION("top-k 2 keeps the two most likely tokens") { check(p, {1.0, 2, 1.0}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
-  SECTION("top-p 0.5 keeps the smallest set holding half the mass") { check(p, {1.0, 0, 0.5}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
-  SECTION("top-p 0.75 needs three tokens") { check(p, {1.0, 0, 0.75}, {0, 0.2 / 0.9, 0.3 / 0.9, 0.4 / 0.9}); }
-  SECTION("top-k 3 then top-p 0.6 of the remainder") { check(p, {1.0, 3, 0.6}, {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
+  SECTION("top-k 2 keeps the two most likely tokens") { check(p, sampling(1.0, 2, 1.0), {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
+  SECTION("top-p 0.5 keeps the smallest set holding half the mass") { check(p, sampling(1.0, 0, 0.5), {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
+  SECTION("top-p 0.75 needs three tokens") { check(p, sampling(1.0, 0, 0.75), {0, 0.2 / 0.9, 0.3 / 0.9, 0.4 / 0.9}); }
+  SECTION("top-k 3 then top-p 0.6 of the remainder") { check(p, sampling(1.0, 3, 0.6), {0, 0, 0.3 / 0.7, 0.4 / 0.7}); }
   // The mixture q̂ = ε·p_τ + (1 − ε)·truncated(p_τ): every token keeps at least ε·p_τ.
   SECTION("mixture: ε = 0.5 of p and the top-p 0.5 nucleus") {
-    check(p, {1.0, 0, 0.5, 0.5}, {0.05, 0.1, 0.15 + 0.5 * 0.3 / 0.7, 0.2 + 0.5 * 0.4 / 0.7});
+    check(p, sampling(1.0, 0, 0.5, 0.5), {0.05, 0.1, 0.15 + 0.5 * 0.3 / 0.7, 0.2 + 0.5 * 0.4 / 0.7});
   }
   SECTION("mixture: ε = 0.3 of p at temperature 2 and its top-2") {
     std::vector<double> t;
@@ -71,15 +74,15 @@ TEST_CASE("sampling from p, tempered, top-k and top-p", "[sampling]") {
     for (double x : p) z += std::sqrt(x);
     for (double x : p) t.push_back(std::sqrt(x) / z);
     const double top2 = t[2] + t[3];
-    check(p, {2.0, 2, 1.0, 0.3}, {0.3 * t[0], 0.3 * t[1], 0.3 * t[2] + 0.7 * t[2] / top2, 0.3 * t[3] + 0.7 * t[3] / top2});
+    check(p, sampling(2.0, 2, 1.0, 0.3), {0.3 * t[0], 0.3 * t[1], 0.3 * t[2] + 0.7 * t[2] / top2, 0.3 * t[3] + 0.7 * t[3] / top2});
   }
-  SECTION("mixture without truncation is p itself") { check(p, {1.0, 0, 1.0, 0.4}, p); }
-  SECTION("ε = 1 is the untruncated p_τ") { check(p, {1.0, 1, 0.5, 1.0}, p); }
+  SECTION("mixture without truncation is p itself") { check(p, sampling(1.0, 0, 1.0, 0.4), p); }
+  SECTION("ε = 1 is the untruncated p_τ") { check(p, sampling(1.0, 1, 0.5, 1.0), p); }
 }
 
 TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sampling]") {
   Tensor logits = Tensor::uniform({50, 31}, 3, 0, -3, 3, DType::F64);
-  Samples g = sample_logits(logits, {0.0, 0, 1.0}, 1, 0);
+  Samples g = sample_logits(logits, sampling(0.0, 0, 1.0), 1, 0);
   std::vector<double> l = logits.to_vector<double>();
   std::vector<int32_t> t = g.tokens.to_vector<int32_t>();
   for (int64_t r = 0; r < 50; ++r) {
@@ -92,13 +95,13 @@ TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sa
           sample_logits(logits, {}, 9, 4).tokens.to_vector<int32_t>());
   REQUIRE(sample_logits(logits, {}, 9, 4).tokens.to_vector<int32_t>() !=
           sample_logits(logits, {}, 9, 5).tokens.to_vector<int32_t>());
-  REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, -1, 1.0}, 1, 0), Catch::Contains("top_k"));
-  REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, 0, 1.5}, 1, 0), Catch::Contains("top_p in (0, 1]"));
-  REQUIRE_THROWS_WITH(sample_logits(logits, {1.0, 0, 0.9, 1.5}, 1, 0), Catch::Contains("mix in [0, 1]"));
+  REQUIRE_THROWS_WITH(sample_logits(logits, sampling(1.0, -1, 1.0), 1, 0), Catch::Contains("top_k must be ≥ 0, got -1"));
+  REQUIRE_THROWS_WITH(sample_logits(logits, sampling(1.0, 0, 1.5), 1, 0), Catch::Contains("top_p must be (0, 1]"));
+  REQUIRE_THROWS_WITH(sample_logits(logits, sampling(1.0, 0, 0.9, 1.5), 1, 0), Catch::Contains("mix must be [0, 1]"));
 }
 
 TEST_CASE("the sampler's settings: truncation, greedy and q = p asked once; the graph key tells every field apart", "[sampling]") {
-  const SamplerSettings p{}, greedy{0.0, 0, 1.0}, top_k{1.0, 5, 1.0}, top_p{1.0, 0, 0.9};
+  const SamplerSettings p{}, greedy = sampling(0.0), top_k = sampling(1.0, 5), top_p = sampling(1.0, 0, 0.9);
   REQUIRE(p.is_p());
   REQUIRE_FALSE(p.truncated(10));
   REQUIRE(greedy.greedy());
@@ -108,7 +111,7 @@ TEST_CASE("the sampler's settings: truncation, greedy and q = p asked once; the 
   REQUIRE_FALSE(top_k.is_p());
   REQUIRE(top_p.truncated(1000000));
   // Each field changed alone changes the key (a graph captured at other settings is never replayed).
-  const SamplerSettings changed[] = {{0.5, 0, 1.0, 0.0}, {1.0, 3, 1.0, 0.0}, {1.0, 0, 0.7, 0.0}, {1.0, 0, 1.0, 0.2}};
+  const SamplerSettings changed[] = {sampling(0.5), sampling(1.0, 3), sampling(1.0, 0, 0.7), sampling(1.0, 0, 1.0, 0.2)};
   for (const SamplerSettings& c : changed) REQUIRE(c.key() != p.key());
   REQUIRE(SamplerSettings{}.key() == p.key());
 }
@@ -120,7 +123,7 @@ TEST_CASE("a row whose logits define no distribution gets token -1; the others a
                                  -inf, -inf, -inf, -inf, -inf, -inf,  // nothing possible
                                  0.1, -inf, 2.0, 0.4, -inf, 0.2};     // fine: −inf is an impossible token
   const Tensor logits = Tensor::from(rows, {4, 6});
-  for (const SamplingConfig& cfg : {SamplingConfig{}, SamplingConfig{{0.0, 0, 1.0}}, SamplingConfig{{1.0, 3, 0.9, 0.5}}}) {
+  for (const SamplingConfig& cfg : {SamplingConfig{}, sampling(0.0, 0, 1.0), sampling(1.0, 3, 0.9, 0.5)}) {
     const Samples s = sample_logits(logits, cfg, 3, 1);
     const std::vector<int32_t> t = s.tokens.to_vector<int32_t>();
     const std::vector<double> lp = s.logp.to_vector<double>();

@@ -32,6 +32,36 @@ template <class T> static int64_t invert_cdf(const T* e, int64_t n, T floor, dou
   return last;
 }
 
+// A row as the truncation rules see it (kernels/truncation/rule.h): Key is e, the tempered,
+// unnormalised probability, 1 at the row's max; the selections copy the kept elements to `scratch`.
+template <class T> struct Row {
+  using Key = T;
+  const std::vector<T>& e;
+  std::vector<T>& scratch;
+
+  void keep(T floor) {
+    scratch.clear();
+    for (T x : e)
+      if (x >= floor) scratch.push_back(x);
+  }
+  T count_select(T floor, int64_t k) {
+    keep(floor);
+    if (k >= int64_t(scratch.size())) return floor;
+    std::nth_element(scratch.begin(), scratch.begin() + (k - 1), scratch.end(), std::greater<>());
+    return scratch[size_t(k - 1)];
+  }
+  T mass_select(T floor, double fraction) {
+    keep(floor);
+    const double need = fraction * sum_f64(scratch.data(), int64_t(scratch.size()));
+    std::sort(scratch.begin(), scratch.end(), std::greater<>());
+    double acc = 0;
+    for (T x : scratch)
+      if ((acc += double(x)) >= need) return x;
+    return floor;  // rounding left `need` just past the total: keep them all
+  }
+  T relative_select(T floor, double x) const { return std::max(floor, T(x)); }
+};
+
 template <class T>
 void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,
                    const SampleParams& a) {
@@ -61,27 +91,8 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
     }
     if (q.temperature != 1.0)  // 1/τ held finite in T: a τ below T's range keeps its argmax alone
       exp_shifted(e.data(), z, vocab, zmax, T(std::min(1.0 / q.temperature, double(std::numeric_limits<T>::max()))));
-    T threshold = 0;  // keep tokens with e ≥ threshold
-    if (q.cuts_top_k(vocab)) {
-      sorted = e;
-      std::nth_element(sorted.begin(), sorted.begin() + (q.top_k - 1), sorted.end(), std::greater<>());
-      threshold = sorted[size_t(q.top_k - 1)];
-    }
-    if (q.cuts_top_p()) {
-      sorted.clear();
-      double inside = 0;
-      for (T x : e)
-        if (x >= threshold) sorted.push_back(x), inside += double(x);
-      std::sort(sorted.begin(), sorted.end(), std::greater<>());
-      double acc = 0;
-      for (T x : sorted) {
-        acc += double(x);
-        if (acc >= q.top_p * inside) {
-          threshold = x;
-          break;
-        }
-      }
-    }
+    Row<T> row{e, sorted};
+    const T threshold = q.threshold(row, vocab, T(0));  // keep tokens with e ≥ threshold
     const double all = q.temperature != 1.0 ? sum_f64(e.data(), vocab) : mass;
     const double kept = threshold > 0 ? sum_f64(e.data(), vocab, threshold) : all;
     // The mixture's component, chosen by u itself, and u rescaled within it.

@@ -1,7 +1,9 @@
 // CPU reference of the sampler: one token per row of logits [N,V] from the proposal q̂, which is
-// p (the softmax of the logits) at temperature τ, truncated to the k most likely tokens (top-k),
-// then to the smallest set of most likely tokens holding a fraction top_p of the remaining mass
-// (nucleus; ties at the threshold are kept), and renormalised; with mix ε > 0 that truncated
+// p (the softmax of the logits) at temperature τ, truncated by the rules of
+// kernels/truncation/rules.def in order — to the k most likely tokens (top-k), to the smallest set
+// of most likely tokens holding a fraction top_p of the remaining mass (nucleus), to the tokens at
+// least min_p times as likely as the most likely (min-p); ties at a threshold are kept — and
+// renormalised; with mix ε > 0 that truncated
 // distribution t is mixed with the untruncated tempered one, q̂ = ε·p_τ + (1 − ε)·t. τ ≤ 0 is
 // greedy (argmax, q̂ = 1; ε is ignored).
 //   token  ~ q̂, drawn by inverting the CDF in vocabulary order with u = Philox(seed, offset, row):

@@ -7,12 +7,14 @@
 //   log-sum-exp and every segment's tempered mass come out of this one read. With top-k or top-p
 //   the row is also staged in shared memory when it fits (V ≤ ~56k f32 on Hopper); otherwise the
 //   later passes re-read it from global memory, where it is L2-resident (one row per block).
-// Thresholds (top-k, then top-p): radix select on the logits' order-preserving 32-bit keys, four
-//   8-bit digits from the top; each level builds a 256-bin histogram (count for top-k, tempered
-//   mass for top-p) of the elements that match the digits chosen so far, and picks the digit at
-//   which the cumulative count/mass from the top reaches k or top_p·(kept mass). The result is
-//   the exact key of the k-th largest logit / of the nucleus' last element, with the CPU's
-//   tie rule (every logit equal to the threshold is kept). 8 passes, no sort, no T×V scratch.
+// Thresholds (the truncation rules of kernels/truncation/rules.def, in order: top-k, top-p, min-p):
+//   a count or mass selection is a radix select on the logits' order-preserving 32-bit keys, four
+//   8-bit digits from the top; each level builds a 256-bin histogram (count, or tempered mass) of
+//   the elements that match the digits chosen so far, and picks the digit at which the cumulative
+//   count/mass from the top reaches k or f·(kept mass). The result is the exact key of the k-th
+//   largest logit / of the nucleus' last element, with the CPU's tie rule (every logit equal to
+//   the threshold is kept): 4 passes per selection, no sort, no T×V scratch. min-p's relative
+//   selection is a closed form on the row's max.
 //   Histograms are replicated 8 ways (by lane) so that a warp's atomics conflict at most 4-way.
 // Draw: u = Philox(seed, offset, row); with a mixture (ε > 0) u < ε picks the untruncated p_τ and
 //   is rescaled to u/ε, else (u − ε)/(1 − ε) draws from the truncated part. The segment whose
@@ -131,6 +133,22 @@ __device__ __forceinline__ unsigned radix_select(const RowView& r, unsigned floo
   }
   return prefix;
 }
+
+// A row as the truncation rules see it (kernels/truncation/rule.h): Key is the logit's order key;
+// the count and mass selections are radix selects, the relative one a closed form, e(z) ≥ x ⇔
+// z ≥ zmax + log2(x)/scale. Called by the whole block (the settings are the same in every thread).
+struct KeyRow {
+  using Key = unsigned;
+  const RowView& r;
+  SampleShared& sh;
+  __device__ unsigned count_select(unsigned floor, int64_t k) { return radix_select<false>(r, floor, float(k), sh); }
+  __device__ unsigned mass_select(unsigned floor, double fraction) {
+    return radix_select<true>(r, floor, float(fraction), sh);
+  }
+  __device__ unsigned relative_select(unsigned floor, double x) const {
+    return std::max(floor, order_key(r.zmax + log2f(float(x)) / r.scale));
+  }
+};
 
 // The statistics of the warp's segment [begin, end) of a row (lanes strided for coalescing; each
 // lane keeps an online max and rescales its sums when it grows), combined over the warp.
@@ -284,9 +302,8 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   }
 
   const RowView r{staged ? row_stage : z, vocab, zmax, scale};
-  unsigned threshold = 0;  // keep the tokens whose key is ≥ threshold
-  if (a.q.cuts_top_k(vocab)) threshold = radix_select<false>(r, 0, float(a.q.top_k), sh);
-  if (a.q.cuts_top_p()) threshold = radix_select<true>(r, threshold, float(a.q.top_p), sh);
+  KeyRow row{r, sh};
+  const unsigned threshold = a.q.threshold(row, vocab, 0u);  // keep the tokens whose key is ≥ threshold
 
   // Each segment's kept mass: from pass 1 without truncation, else one more pass.
   const float all = wmax > -INFINITY ? mine.tempered * exp2f((wmax - zmax) * scale) : 0.0f;

@@ -70,7 +70,8 @@ Strategy strategy_for(const RunConfig& cfg) {
     case Method::mle: break;
     case Method::gan:
       if (!a.proposal.is_p())
-        fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, top_k 0, top_p 1)");
+        fail("adversarial.proposal: GAN's policy gradient needs samples from p itself (temperature 1, ",
+             SamplingConfig::rules_off(), ")");
       return {a.samples, gan_weigh};
     case Method::rml_gan:
       if (a.candidates < a.samples)
