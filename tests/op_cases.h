@@ -11,9 +11,10 @@
 namespace coopgen::testing {
 
 // Sampler settings by value, in the order of their config keys (engine/ops.h's SamplingConfig).
-inline SamplingConfig sampling(double temperature, int64_t top_k = 0, double top_p = 1.0, double mix = 0.0) {
+inline SamplingConfig sampling(double temperature, int64_t top_k = 0, double top_p = 1.0, double mix = 0.0,
+                               double min_p = 0.0) {
   SamplingConfig s;
-  s.temperature = temperature, s.top_k = top_k, s.top_p = top_p, s.mix = mix;
+  s.temperature = temperature, s.top_k = top_k, s.top_p = top_p, s.mix = mix, s.min_p = min_p;
   return s;
 }
 

@@ -249,7 +249,8 @@ TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
       sampling(1.0),          sampling(0.7),          sampling(1.0, 40),         sampling(1.0, 0, 0.9),
       sampling(1.3, 50, 0.8), sampling(0.0),          sampling(0.8, 1),          sampling(1.0, 1000, 0.95),
       sampling(2.0, 0, 0.3),  sampling(1.0, 0, 0.9, 0.5), sampling(1.3, 50, 0.8, 0.25), sampling(0.8, 1, 1.0, 0.1),
-      sampling(1.0, 0, 1.0, 0.3)};
+      sampling(1.0, 0, 1.0, 0.3), sampling(1.0, 0, 1.0, 0.0, 0.05), sampling(1.5, 0, 1.0, 0.2, 0.1),
+      sampling(0.9, 100, 0.95, 0.0, 0.02)};
   const std::pair<int64_t, int64_t> shapes[] = {{19, 301}, {9, 5003}, {3, 50257}, {2, 60001}};
   int draws = 0, same = 0;
   for (const auto& [rows, vocab] : shapes)
@@ -264,7 +265,7 @@ TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
           {rows, vocab});
       for (const SamplingConfig& cfg : configs) {
         INFO(rows << "x" << vocab << (tied ? " tied" : "") << ", temperature " << cfg.temperature << " top_k "
-                  << cfg.top_k << " top_p " << cfg.top_p << " mix " << cfg.mix);
+                  << cfg.top_k << " top_p " << cfg.top_p << " min_p " << cfg.min_p << " mix " << cfg.mix);
         allocator(Device::CUDA).set_poison(true);
         Samples c = sample_logits(logits, cfg, 5, 11), g = sample_logits(logits.to(Device::CUDA), cfg, 5, 11);
         std::vector<int32_t> tc = c.tokens.to_vector<int32_t>(), tg = g.tokens.to_vector<int32_t>();

@@ -50,7 +50,7 @@ void check(const std::vector<double>& p, const SamplingConfig& cfg, const std::v
 
 }  // namespace
 
-TEST_CASE("sampling from p, tempered, top-k and top-p", "[sampling]") {
+TEST_CASE("sampling from p, tempered, top-k, top-p and min-p", "[sampling]") {
   const std::vector<double> p{0.1, 0.2, 0.3, 0.4};
   SECTION("plain: q̂ = p") { check(p, {}, p); }
   SECTION("temperature 2: q̂ ∝ p^(1/2)") {
@@ -76,6 +76,16 @@ TEST_CASE("sampling from p, tempered, top-k and top-p", "[sampling]") {
     const double top2 = t[2] + t[3];
     check(p, sampling(2.0, 2, 1.0, 0.3), {0.3 * t[0], 0.3 * t[1], 0.3 * t[2] + 0.7 * t[2] / top2, 0.3 * t[3] + 0.7 * t[3] / top2});
   }
+  // min-p keeps the tokens at least min_p times as likely as the most likely, after tempering.
+  SECTION("min-p 0.45 keeps the tokens of at least 0.18") { check(p, sampling(1.0, 0, 1.0, 0.0, 0.45), {0, 0.2 / 0.9, 0.3 / 0.9, 0.4 / 0.9}); }
+  SECTION("min-p 0.6 at temperature 2: √(p/0.4) ≥ 0.6") {
+    const double z = std::sqrt(0.2) + std::sqrt(0.3) + std::sqrt(0.4);
+    check(p, sampling(2.0, 0, 1.0, 0.0, 0.6), {0, std::sqrt(0.2) / z, std::sqrt(0.3) / z, std::sqrt(0.4) / z});
+  }
+  SECTION("top-k 3, then min-p 0.8 keeps the most likely alone") { check(p, sampling(1.0, 3, 1.0, 0.0, 0.8), {0, 0, 0, 1}); }
+  SECTION("mixture: ε = 0.2 of p and min-p 0.7") {
+    check(p, sampling(1.0, 0, 1.0, 0.2, 0.7), {0.02, 0.04, 0.06 + 0.8 * 0.3 / 0.7, 0.08 + 0.8 * 0.4 / 0.7});
+  }
   SECTION("mixture without truncation is p itself") { check(p, sampling(1.0, 0, 1.0, 0.4), p); }
   SECTION("ε = 1 is the untruncated p_τ") { check(p, sampling(1.0, 1, 0.5, 1.0), p); }
 }
@@ -98,10 +108,12 @@ TEST_CASE("greedy decoding, and the stream is addressed by (seed, offset)", "[sa
   REQUIRE_THROWS_WITH(sample_logits(logits, sampling(1.0, -1, 1.0), 1, 0), Catch::Contains("top_k must be ≥ 0, got -1"));
   REQUIRE_THROWS_WITH(sample_logits(logits, sampling(1.0, 0, 1.5), 1, 0), Catch::Contains("top_p must be (0, 1]"));
   REQUIRE_THROWS_WITH(sample_logits(logits, sampling(1.0, 0, 0.9, 1.5), 1, 0), Catch::Contains("mix must be [0, 1]"));
+  REQUIRE_THROWS_WITH(sample_logits(logits, sampling(1.0, 0, 1.0, 0.0, -0.1), 1, 0), Catch::Contains("min_p must be [0, 1]"));
 }
 
 TEST_CASE("the sampler's settings: truncation, greedy and q = p asked once; the graph key tells every field apart", "[sampling]") {
-  const SamplerSettings p{}, greedy = sampling(0.0), top_k = sampling(1.0, 5), top_p = sampling(1.0, 0, 0.9);
+  const SamplerSettings p{}, greedy = sampling(0.0), top_k = sampling(1.0, 5), top_p = sampling(1.0, 0, 0.9),
+                        min_p = sampling(1.0, 0, 1.0, 0.0, 0.1);
   REQUIRE(p.is_p());
   REQUIRE_FALSE(p.truncated(10));
   REQUIRE(greedy.greedy());
@@ -110,8 +122,11 @@ TEST_CASE("the sampler's settings: truncation, greedy and q = p asked once; the 
   REQUIRE_FALSE(top_k.truncated(5));  // k at or past the vocabulary keeps every token
   REQUIRE_FALSE(top_k.is_p());
   REQUIRE(top_p.truncated(1000000));
+  REQUIRE(min_p.truncated(2));
+  REQUIRE_FALSE(min_p.is_p());
   // Each field changed alone changes the key (a graph captured at other settings is never replayed).
-  const SamplerSettings changed[] = {sampling(0.5), sampling(1.0, 3), sampling(1.0, 0, 0.7), sampling(1.0, 0, 1.0, 0.2)};
+  const SamplerSettings changed[] = {sampling(0.5), sampling(1.0, 3), sampling(1.0, 0, 0.7), sampling(1.0, 0, 1.0, 0.2),
+                                     min_p};
   for (const SamplerSettings& c : changed) REQUIRE(c.key() != p.key());
   REQUIRE(SamplerSettings{}.key() == p.key());
 }
