@@ -29,7 +29,8 @@ FLAGS = ["-O3", "-arch=sm_90", "-std=c++20", "--expt-relaxed-constexpr", "--exte
 
 
 def compile_report(nvcc, cu):
-    r = subprocess.run([nvcc, *FLAGS, "-Xptxas", "-v", "-c", str(cu), "-o", "/dev/null"],
+    # -cubin: the device code only (ptxas reports on it); the host side is the build's to compile.
+    r = subprocess.run([nvcc, *FLAGS, "-Xptxas", "-v", "-cubin", str(cu), "-o", "/dev/null"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"ptxas_report: {cu.name}: nvcc failed:\n{r.stderr[-2000:]}")
