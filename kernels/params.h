@@ -72,7 +72,7 @@ struct AdamWParams {
 // renormalised). The rules (top_k, top_p, min_p, ...: kernels/truncation/rules.def) are inherited,
 // one setting each. Every question about the settings is asked here, once.
 struct SamplerSettings : TruncationRules {
-  double temperature = 1.0;  // τ; ≤ 0: greedy
+  double temperature = 1.0;  // τ; 0: greedy
   // ε: the mixture weight of the untruncated p_τ (defensive importance sampling, Hesterberg 1995):
   // the truncated part concentrates the draws where p is high, the ε part keeps every token
   // possible, so no weight q/q̂ is unbounded. 0: truncation only.

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Static resources of every CUDA kernel for sm_90, from ptxas's verbose report.
 
-Compiles each kernels/cuda/*.cu as the build does (nvcc -O3 -arch=sm_90 -std=c++20, the project's
-CUDA flags) with -Xptxas -v, and prints one Markdown row per kernel instantiation: registers per
+Compiles the device code of each kernels/cuda/*.cu as the build does (nvcc -O3 -arch=sm_90
+-std=c++20, the project's CUDA flags; -cubin: no host pass, which the build compiles) with -Xptxas -v, and prints one Markdown row per kernel instantiation: registers per
 thread, stack frame, spill stores/loads, static shared memory, and the theoretical occupancy the
 registers allow on sm_90 (65,536 registers per SM, allocated per warp in units of 256; 64 warps per
 SM at most). Occupancy from shared memory and block size depends on the launch and is not included.

@@ -10,7 +10,7 @@
 
 namespace coopgen::testing {
 
-// Sampler settings by value, in the order of their config keys (engine/ops.h's SamplingConfig).
+// Sampler settings by value: temperature, top_k, top_p, mix, then min_p (engine/ops.h's SamplingConfig).
 inline SamplingConfig sampling(double temperature, int64_t top_k = 0, double top_p = 1.0, double mix = 0.0,
                                double min_p = 0.0) {
   SamplingConfig s;

@@ -32,6 +32,8 @@ template <class T> static int64_t invert_cdf(const T* e, int64_t n, T floor, dou
   return last;
 }
 
+namespace {
+
 // A row as the truncation rules see it (kernels/truncation/rule.h): Key is e, the tempered,
 // unnormalised probability, 1 at the row's max; the selections copy the kept elements to `scratch`.
 template <class T> struct Row {
@@ -61,6 +63,8 @@ template <class T> struct Row {
   }
   T relative_select(T floor, double x) const { return std::max(floor, T(x)); }
 };
+
+}  // namespace
 
 template <class T>
 void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,

@@ -4,7 +4,7 @@
 //
 // Pass 1 (global memory, coalesced): warp w owns the contiguous segment w of the row; each lane
 //   keeps an online (max, Σ exp((z−max)/τ), Σ exp(z−max)) over its elements, so the row's max,
-//   log-sum-exp and every segment's tempered mass come out of this one read. With top-k or top-p
+//   log-sum-exp and every segment's tempered mass come out of this one read. When a rule truncates
 //   the row is also staged in shared memory when it fits (V ≤ ~56k f32 on Hopper); otherwise the
 //   later passes re-read it from global memory, where it is L2-resident (one row per block).
 // Thresholds (the truncation rules of kernels/truncation/rules.def, in order: top-k, top-p, min-p):
@@ -75,7 +75,7 @@ struct RowView {
 };
 
 // The largest key t with Σ weight over {key ≥ t, key ≥ floor} reaching `need` (kMass: need is
-// top_p times the total mass of {key ≥ floor}, found from the first level's histogram).
+// a fraction f times the total mass of {key ≥ floor}, found from the first level's histogram).
 template <bool kMass>
 __device__ __forceinline__ unsigned radix_select(const RowView& r, unsigned floor, float need, SampleShared& sh) {
   const unsigned lane = threadIdx.x % 32, replica = lane % kReplicas;
@@ -101,7 +101,7 @@ __device__ __forceinline__ unsigned radix_select(const RowView& r, unsigned floo
       // Lane l holds digits 255−8l … 248−8l (descending), so a scan in lane order runs from the top.
       float mine = 0;
       for (int k = 0; k < 8; ++k) mine += sh.bins[bin_slot(255 - 8 * int(lane) - k)];
-      if (kMass && shift == 24) need *= warp_sum(mine);  // top_p · (mass of {key ≥ floor}); warp 0 keeps it
+      if (kMass && shift == 24) need *= warp_sum(mine);  // f · (mass of {key ≥ floor}); warp 0 keeps it
       float incl = mine;
       for (int o = 1; o < 32; o <<= 1) {
         const float up = __shfl_up_sync(0xffffffffu, incl, o);
@@ -146,7 +146,8 @@ struct KeyRow {
     return radix_select<true>(r, floor, float(fraction), sh);
   }
   __device__ unsigned relative_select(unsigned floor, double x) const {
-    return std::max(floor, order_key(r.zmax + log2f(float(x)) / r.scale));
+    const float z = r.zmax + log2f(float(x)) / r.scale;
+    return z == z ? std::max(floor, order_key(z)) : floor;  // NaN (0/0, −∞/∞): every e equal, all kept
   }
 };
 

@@ -17,7 +17,8 @@
 // probability, 1 at the row's max) and in the fused CUDA sampler (kernels/cuda/sampling.cu: the
 // logit's order-preserving 32-bit key, found by radix select), so a rule is written once.
 // Its header ends, outside its include guard (not #pragma once: rules.h reads it twice), with
-// COOPGEN_TRUNCATION(ItsStruct); adding it is that file and its #include in rules.def.
+// COOPGEN_TRUNCATION(ItsStruct); adding it is that file and its #include in rules.def. Code reads
+// the rules through kernels/params.h (or rules.h), never a rule header alone.
 #pragma once
 #include <cstdint>
 

@@ -7,6 +7,7 @@
 #include "kernels/truncation/rule.h"
 
 // rules.def is read twice: first for the rules' definitions, with COOPGEN_TRUNCATION empty ...
+#undef COOPGEN_TRUNCATION
 #define COOPGEN_TRUNCATION(Rule)
 #include "kernels/truncation/rules.def"
 #undef COOPGEN_TRUNCATION
@@ -14,7 +15,9 @@
 namespace coopgen {
 
 template <class... Rules> struct Truncation : Rules... {
-  static_assert(((sizeof(Rules) == 8) && ...), "a truncation rule holds one 8-byte setting (int64_t or double)");
+  // One 8-byte, 8-aligned word each: no padding, so the settings' bits are a key (params.h).
+  static_assert(((sizeof(Rules) == 8 && alignof(Rules) == 8) && ...),
+                "a truncation rule holds one 8-byte setting (int64_t or double)");
   static constexpr int kRules = sizeof...(Rules);
   // Whether any rule cuts a row of `vocab` tokens.
   COOPGEN_HD bool truncated(int64_t vocab) const { return (static_cast<const Rules&>(*this).cuts(vocab) || ...); }
@@ -44,3 +47,5 @@ using TruncationRules = RuleList<void
                                  >::type;
 }  // namespace coopgen
 #undef COOPGEN_TRUNCATION
+// A rule header read again later (include guard closed) registers nothing.
+#define COOPGEN_TRUNCATION(Rule)
