@@ -69,9 +69,9 @@ step "memcheck build (clang, ASan + UBSan, CUDA kernels on the emulator: $sim; t
 # Debug (assertions on; -O0: the optimiser removes no access the sanitizers would check) with line
 # tables only; clang (half gcc's compile time here), which also builds the libFuzzer targets from
 # the same libraries (COOPGEN_FUZZ: coverage on the loaders' libraries only), so they need no build
-# of their own. No benchmark is built (none runs under a sanitizer). At -O1 (measured 2026-12-07)
-# the tests took 170 s instead of 264 s but the build 339 s instead of 137 s: ASan's -O1 compiles
-# 2.5 times slower here.
+# of their own. No benchmark is built (none runs under a sanitizer). -O1 gains nothing here
+# (2026-12-07, one machine): the tests took 170 s instead of 363 s, the build 339 s instead of
+# 156 s (clang compiles 2.5 times slower with ASan at -O1).
 cmake -S . -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCOOPGEN_FUZZ=ON \
   -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null || exit 1
 cmake --build build-sim -j"$jobs" || exit 1
@@ -81,9 +81,9 @@ run_ctest build-sim -LE "experiment|bench"
 if [ "$sim" = ON ]; then
   step "racecheck build (clang -O1, TSan, CUDA kernels on the emulator)"
   # -O1, ThreadSanitizer's recommended level: the emulated kernels' locals live in registers
-  # instead of instrumented stack slots, so the racecheck tests take 61 s instead of 225 s (gcc -O0,
-  # 2026-12-07) for the same build time; a race on shared or global memory is still reported
-  # (sim_catches_missing_barrier).
+  # instead of instrumented stack slots. On one machine (2026-12-07) the tests took 58 s instead of
+  # 356 s and the build 128 s instead of 163 s (gcc -O0, all of sim_tests' former programs); a race
+  # on shared or global memory is still reported (sim_catches_missing_barrier).
   cmake -S . -B build-race -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" >/dev/null || exit 1
   cmake --build build-race -j"$jobs" --target sim_tests || exit 1
