@@ -244,14 +244,15 @@ TEST_CASE("dropout masks are identical on CPU and CUDA, bit for bit", "[gpu]") {
 // shared memory (512 and 1024 threads, GPT-2's 50,257), and a row too long to stage (60,001
 // floats: the truncation passes re-read global memory). The tied logits (multiples of 1/4) check
 // that every token equal to a top-k or top-p threshold is kept, as on the CPU; min-p 1 keeps
-// exactly the tokens tied with the max.
+// exactly the tokens tied with the max, as does a temperature whose inverse f32 cannot hold.
 TEST_CASE("the sampler on CUDA draws the CPU's tokens", "[gpu]") {
   const SamplingConfig configs[] = {
       sampling(1.0),          sampling(0.7),          sampling(1.0, 40),         sampling(1.0, 0, 0.9),
       sampling(1.3, 50, 0.8), sampling(0.0),          sampling(0.8, 1),          sampling(1.0, 1000, 0.95),
       sampling(2.0, 0, 0.3),  sampling(1.0, 0, 0.9, 0.5), sampling(1.3, 50, 0.8, 0.25), sampling(0.8, 1, 1.0, 0.1),
       sampling(1.0, 0, 1.0, 0.3), sampling(1.0, 0, 1.0, 0.0, 0.05), sampling(1.5, 0, 1.0, 0.2, 0.1),
-      sampling(0.9, 100, 0.95, 0.0, 0.02), sampling(0.7, 40, 0.9, 0.0, 0.3), sampling(1.0, 0, 1.0, 0.0, 1.0)};
+      sampling(0.9, 100, 0.95, 0.0, 0.02), sampling(0.7, 40, 0.9, 0.0, 0.3), sampling(1.0, 0, 1.0, 0.0, 1.0),
+      sampling(1e-40)};  // 1/τ past f32's range: the maximum alone
   const std::pair<int64_t, int64_t> shapes[] = {{19, 301}, {9, 5003}, {3, 50257}, {2, 60001}};
   int draws = 0, same = 0;
   for (const auto& [rows, vocab] : shapes)

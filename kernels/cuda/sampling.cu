@@ -26,6 +26,7 @@
 // A row with a NaN or +∞ logit, or none finite, gets token −1 and NaN log-probabilities (the CPU
 // twin's rule; the decoders report it).
 #include <algorithm>
+#include <cfloat>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/sampling.cuh"
@@ -44,6 +45,16 @@ constexpr int kBins = 256, kReplicas = 8;
 // 9l % 32 (distinct for the 32 lanes) where a dense array gave 8-way conflicts.
 constexpr int kHistRow = kBins + 1;
 constexpr int bin_slot(int b) { return b + b / 8; }
+
+// 1/τ and the exponent's scale log2(e)/τ in f32, held finite as the CPU twin holds 1/τ: a τ below
+// f32's range keeps the row's maximum alone instead of making e(max) = 2^(0·∞) a NaN.
+struct Tempering {
+  float inv_t, scale;
+};
+COOPGEN_HD Tempering tempering(double temperature) {
+  const float inv_t = float(std::min(1.0 / temperature, double(FLT_MAX)));
+  return {inv_t, std::min(kLog2e * inv_t, FLT_MAX)};
+}
 
 // Monotone map of a float onto uint32: a < b ⇔ key(a) < key(b) (−0 just below +0).
 __device__ __forceinline__ unsigned order_key(float z) {
@@ -266,8 +277,7 @@ __global__ void __launch_bounds__(kMaxWarps * 32)
   const int64_t n = blockIdx.x;
   const float* z = logits + n * vocab;
   const bool greedy = a.q.greedy();
-  const float inv_t = greedy ? 1.0f : float(1.0 / a.q.temperature);
-  const float scale = kLog2e * inv_t;
+  const auto [inv_t, scale] = tempering(greedy ? 1.0 : a.q.temperature);
 
   // Pass 1: the segment [begin, end) of this warp, then the warps combined.
   const int64_t seg = (vocab + warps - 1) / warps;
@@ -392,7 +402,7 @@ __global__ void __launch_bounds__(kMergeThreads)
   const int64_t n = blockIdx.x;
   const float* z = logits + n * vocab;
   const float* pn = part + n * chunks * 4;
-  const float inv_t = float(1.0 / a.q.temperature), scale = kLog2e * inv_t;
+  const auto [inv_t, scale] = tempering(a.q.temperature);
   if (threadIdx.x == 0) {  // merge the chunks, draw u, pick the chunk holding u·M
     float m = -INFINITY, bad = 0;
     for (int c = 0; c < chunks; ++c) m = fmaxf(m, pn[4 * c]), bad = fmaxf(bad, pn[4 * c + 3]);
@@ -462,9 +472,9 @@ void sample_logits(int32_t* tokens, float* logp, float* logq, float* workspace, 
   if (const int chunks = sample_chunks(rows, vocab, args); chunks > 1) {
     CG_CHECK(workspace, "CUDA kernel sample_logits: no workspace for ", chunks, " chunks per row");
     const int64_t chunk = (vocab + chunks - 1) / chunks;
-    const float inv_t = float(1.0 / args.q.temperature);
+    const Tempering t = tempering(args.q.temperature);
     launch("sample_logits_chunks", sample_chunk_kernel, dim3(unsigned(chunks), unsigned(rows)), kChunkThreads, 0, s,
-           workspace, logits, vocab, chunk, kLog2e * inv_t, inv_t != 1.0f);
+           workspace, logits, vocab, chunk, t.scale, t.inv_t != 1.0f);
     launch("sample_logits_merge", sample_merge_kernel, unsigned(rows), kMergeThreads, 0, s, tokens, logp, logq, logits,
            (const float*)workspace, vocab, chunk, chunks, args, stream);
     return;
