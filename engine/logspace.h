@@ -11,11 +11,14 @@
 
 namespace coopgen {
 
+// log 0: an empty beam slot, a pruned branch, the log-sum of nothing.
+inline constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
 // log Σ_v exp(scale · x_v) over x[0, n), scale > 0, max-subtracted and summed in double; −∞ for
 // n = 0 or all x = −∞. f32 rows (logits read back) take their exponentials in f32 (cpu::vexpf,
 // within 2 ulp), f64 rows in f64.
 template <class T> double log_sum_exp(const T* x, int64_t n, double scale = 1.0) {
-  if (n <= 0) return -std::numeric_limits<double>::infinity();
+  if (n <= 0) return kNegInf;
   const T top = *std::max_element(x, x + n);
   const double m = scale * double(top);
   if (!std::isfinite(m)) return m;

@@ -20,6 +20,7 @@
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/loop/run_config.h"
 #include "trainers/methods/with_discriminator.h"
+#include "tests/shared_data.h"
 
 using namespace coopgen;
 using coopgen::testing::next_logp;
@@ -27,15 +28,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string oracle_file() {
-  const char* shared = std::getenv("COOPGEN_SHARED");
-  return (fs::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
-}
-
 RunConfig ratio_config() {
   RunConfig cfg;
   cfg.method = Method::gcn;
-  cfg.data.oracle = oracle_file();
+  cfg.data.oracle = testing::oracle_file();
   cfg.data.train_size = 16, cfg.data.test_size = 8, cfg.data.valid_size = 0;
   cfg.model = {{16, 1, 2, 21, 0.3}};  // large weights: p and p_φ differ visibly
   cfg.discriminator.kind = "likelihood_ratio";
@@ -60,8 +56,8 @@ double bce(const std::vector<double>& x, size_t real) {
 }  // namespace
 
 TEST_CASE("likelihood-ratio D: logit log p_φ − log p + b token by token; its guide scores every next token alike", "[discriminator]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   const RunConfig cfg = ratio_config();
@@ -115,8 +111,8 @@ TEST_CASE("likelihood-ratio D: logit log p_φ − log p + b token by token; its 
 }
 
 TEST_CASE("likelihood-ratio D: a training step follows the gradient of its binary cross-entropy", "[discriminator]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   RunConfig cfg = ratio_config();
@@ -174,8 +170,8 @@ TEST_CASE("likelihood-ratio D: a training step follows the gradient of its binar
 }
 
 TEST_CASE("D's pre-training stops early on held-out cross-entropy and keeps its best D", "[discriminator]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   const fs::path dir = fs::temp_directory_path() / ("coopgen_test_d_stop_" + std::to_string(::getpid()));
@@ -183,7 +179,7 @@ TEST_CASE("D's pre-training stops early on held-out cross-entropy and keeps its 
   fs::create_directories(dir);
   RunConfig cfg;
   cfg.method = Method::gcn;
-  cfg.data.oracle = oracle_file();
+  cfg.data.oracle = testing::oracle_file();
   cfg.data.train_size = 16, cfg.data.test_size = 8, cfg.data.valid_size = 32;  // 16 real sequences: D overfits them
   cfg.model = {{16, 1, 2, 21, 0.02}};
   cfg.train.steps = 0, cfg.train.eval_samples = 32, cfg.train.batch_size = 8;

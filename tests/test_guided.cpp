@@ -15,6 +15,7 @@
 #include "models/optimal_discriminator.h"
 #include "tests/generator_reference.h"
 #include "trainers/decoding/decoders.h"
+#include "tests/shared_data.h"
 
 using namespace coopgen;
 using namespace coopgen::testing;
@@ -76,11 +77,6 @@ class HashedGuide : public PrefixGuide {
  private:
   Sequences prefixes_;
 };
-
-std::string oracle_path() {
-  const char* shared = std::getenv("COOPGEN_SHARED");
-  return (std::filesystem::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
-}
 
 }  // namespace
 
@@ -176,11 +172,11 @@ TEST_CASE("every decoder stops, naming row and step, when the generator's logits
 }
 
 TEST_CASE("the optimal discriminator's logit is β·(log p* − log p), its guide agrees, its noise is fixed", "[models][decoding][slow]") {
-  if (!std::filesystem::exists(oracle_path())) {
-    WARN("skipped: " << oracle_path() << " not found");
+  if (!std::filesystem::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
-  const OracleLSTM oracle(oracle_path());
+  const OracleLSTM oracle(testing::oracle_file());
   GeneratorConfig cfg;
   cfg.d_model = 16, cfg.layers = 1, cfg.heads = 2, cfg.max_len = 21;
   const Generator g(cfg, oracle.vocab(), 3, Device::CPU);

@@ -6,6 +6,7 @@
 
 #include "engine/io.h"
 #include "engine/ops.h"
+#include "tests/shared_data.h"
 
 #include <cmath>
 #include <unistd.h>
@@ -73,8 +74,7 @@ TEST_CASE("truncated or inconsistent safetensors files are refused, naming the t
 }
 
 TEST_CASE("the SeqGAN oracle, written by the reference safetensors writer, loads", "[io]") {
-  const char* shared = std::getenv("COOPGEN_SHARED");
-  const fs::path p = fs::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors";
+  const fs::path p = testing::oracle_file();
   if (!fs::exists(p)) {
     WARN("skipped: " << p << " not found");
     return;

@@ -8,20 +8,16 @@
 #include "models/discriminator.h"
 #include "models/generator.h"
 #include "models/oracle.h"
+#include "tests/shared_data.h"
 
 using namespace coopgen;
 
-static std::string oracle_path() {
-  const char* shared = std::getenv("COOPGEN_SHARED");
-  return (std::filesystem::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
-}
-
 TEST_CASE("the oracle's own samples score its entropy rate; uniform tokens score log-ish 11.43", "[models]") {
-  if (!std::filesystem::exists(oracle_path())) {
-    WARN("skipped: " << oracle_path() << " not found");
+  if (!std::filesystem::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
-  OracleLSTM oracle(oracle_path());
+  OracleLSTM oracle(testing::oracle_file());
   REQUIRE(oracle.vocab() == 5000);
   // Published anchors (../shared/data/README.md): oracle samples ≈ 5.74, uniform tokens ≈ 11.43.
   Sequences own = oracle.generate(400, 17);

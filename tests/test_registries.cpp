@@ -12,6 +12,7 @@
 #include "trainers/decoding/decoders.h"
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/methods/with_discriminator.h"
+#include "tests/shared_data.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -51,11 +52,6 @@ void register_test_kinds() {
   (void)once;
 }
 
-std::string oracle_file() {
-  const char* shared = std::getenv("COOPGEN_SHARED");
-  return (fs::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
-}
-
 fs::path scratch(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("coopgen_test_registries_" + std::to_string(::getpid())) / name;
   fs::remove_all(dir);
@@ -83,14 +79,14 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
   bad.discriminator.logit_noise = 1;
   REQUIRE_THROWS_WITH(check_discriminator(bad), Catch::Contains("applies to discriminator.kind optimal only"));
 
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped the run: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped the run: " << testing::oracle_file() << " not found");
     return;
   }
   RunConfig cfg;
   cfg.method = Method::gcn;
   cfg.discriminator.kind = "indifferent";
-  cfg.data.oracle = oracle_file();
+  cfg.data.oracle = testing::oracle_file();
   cfg.model = {{16, 1, 2, 21, 0.02}};
   cfg.data.train_size = 32, cfg.data.test_size = 16, cfg.data.valid_size = 16;
   cfg.train = {3, 16, 1, 0, 0, 8};
@@ -124,12 +120,12 @@ TEST_CASE("a decoder registered at run time: the config and the task's decode re
   const RunConfig cfg = load_config<RunConfig>(yaml);
   REQUIRE(cfg.decoding.decoder == "ones");
   REQUIRE_THROWS_WITH(decoder_named("twos", "--decoder"), Catch::Contains("--decoder 'twos': expected one of sample, mcts, das, guided, rerank, ones"));
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped the decode: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped the decode: " << testing::oracle_file() << " not found");
     return;
   }
   RunConfig run = cfg;
-  run.data.oracle = oracle_file();
+  run.data.oracle = testing::oracle_file();
   run.data.train_size = 8, run.data.test_size = 8, run.data.valid_size = 0;
   const std::unique_ptr<Task> task = Task::create(run);
   const Generator g(GeneratorConfig{{16, 1, 2, 21, 0.02}}, task->vocab, 1, Device::CPU);
@@ -142,12 +138,12 @@ TEST_CASE("a metric registered at run time: computed where its needs are met, af
   register_test_kinds();
   REQUIRE_THROWS_WITH(register_metric({"nll_test", "again", 0, [](const EvalInputs&) { return Metrics{}; }}),
                       Catch::Contains("registered twice"));
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   RunConfig cfg;
-  cfg.data.oracle = oracle_file();
+  cfg.data.oracle = testing::oracle_file();
   cfg.data.train_size = 8, cfg.data.test_size = 8, cfg.data.valid_size = 8;
   cfg.train.eval_samples = 5;
   const std::unique_ptr<Task> task = Task::create(cfg);

@@ -12,6 +12,7 @@
 #include "models/tokenizer.h"
 #include "trainers/eval/bleu.h"
 #include "trainers/eval/rouge.h"
+#include "tests/shared_data.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -139,8 +140,7 @@ TEST_CASE("Self-BLEU leaves the sample itself out", "[text]") {
 }
 
 TEST_CASE("COCO test sentences against the COCO training file score BLEU-2 near 0.74", "[text]") {
-  const char* shared = std::getenv("COOPGEN_SHARED");
-  const fs::path dir = fs::path(shared ? shared : "../shared") / "data/coco";
+  const fs::path dir = testing::shared_path("data/coco");
   if (!fs::exists(dir / "test.txt")) {
     WARN("skipped: " << dir << " not found");
     return;

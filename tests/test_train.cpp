@@ -13,6 +13,7 @@
 #include "trainers/methods/mle.h"
 #include "trainers/eval/sweep.h"
 #include "trainers/loop/tasks.h"
+#include "tests/shared_data.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -23,11 +24,6 @@ static std::vector<std::string> loss_lines(const fs::path& dir) {
   for (std::string line; std::getline(in, line);)
     if (line.find("\"loss\"") != std::string::npos) out.push_back(line.substr(0, line.find(", \"tokens_per_s\"")));
   return out;
-}
-
-static std::string oracle_file() {
-  const char* shared = std::getenv("COOPGEN_SHARED");
-  return (fs::path(shared ? shared : "../shared") / "data/oracle/seqgan_oracle_lstm.safetensors").string();
 }
 
 // Trains `cfg` 6 steps straight, and 3 steps then 3 more with --resume: the checkpoints (every
@@ -58,7 +54,7 @@ static void check_resume(RunConfig cfg, int (*train)(const RunConfig&, RunStart)
 
 static RunConfig tiny_oracle_run() {
   RunConfig cfg;
-  cfg.data.oracle = oracle_file();
+  cfg.data.oracle = testing::oracle_file();
   cfg.model = {{16, 1, 2, 21, 0.02}};
   cfg.data.train_size = 96;
   cfg.data.test_size = 16;
@@ -69,16 +65,16 @@ static RunConfig tiny_oracle_run() {
 }
 
 TEST_CASE("resume continues bit-identically: same parameters, same loss curve", "[train]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   check_resume(tiny_oracle_run(), train_mle);
 }
 
 TEST_CASE("dropout: masks from the step, so a resumed run continues bit-identically; evaluation drops nothing", "[train]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   RunConfig cfg = tiny_oracle_run();
@@ -103,8 +99,8 @@ TEST_CASE("dropout: masks from the step, so a resumed run continues bit-identica
 }
 
 TEST_CASE("adversarial methods resume bit-identically: both models, both optimisers, every stream", "[train][slow]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   for (Method method : {Method::gan, Method::rml_gan, Method::gcn}) {
@@ -295,8 +291,8 @@ TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> targ
 }
 
 TEST_CASE("the reverse LM score is trained by one recipe, whatever the run's own optimiser", "[train]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   RunConfig a = tiny_oracle_run();
@@ -315,8 +311,8 @@ TEST_CASE("the reverse LM score is trained by one recipe, whatever the run's own
 }
 
 TEST_CASE("keep_best keeps the lowest nll_valid; patience stops after that many evaluations without one", "[train]") {
-  if (!fs::exists(oracle_file())) {
-    WARN("skipped: " << oracle_file() << " not found");
+  if (!fs::exists(testing::oracle_file())) {
+    WARN("skipped: " << testing::oracle_file() << " not found");
     return;
   }
   const fs::path root = fs::temp_directory_path() / ("coopgen_test_best_" + std::to_string(::getpid()));

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
 #include "engine/logspace.h"
@@ -13,8 +12,6 @@
 namespace coopgen {
 
 namespace {
-
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 struct Beam {
   std::vector<int32_t> seq;

@@ -10,7 +10,7 @@ namespace coopgen {
 
 namespace {
 
-Registry<DecoderKind>& registry() {
+Registry<DecoderKind>& decoder_registry() {
   static Registry<DecoderKind> r("decoder", {
 #define COOPGEN_DECODER(name) decoder_##name(),
 #include "trainers/decoding/decoders.def"
@@ -21,13 +21,13 @@ Registry<DecoderKind>& registry() {
 
 }  // namespace
 
-const std::vector<DecoderKind>& decoders() { return registry().all(); }
-std::vector<std::string> decoder_names() { return registry().names(); }
-const DecoderKind& decoder_named(const std::string& name, const std::string& key) { return registry().named(name, key); }
+const std::vector<DecoderKind>& decoders() { return decoder_registry().all(); }
+std::vector<std::string> decoder_names() { return decoder_registry().names(); }
+const DecoderKind& decoder_named(const std::string& name, const std::string& key) { return decoder_registry().named(name, key); }
 
 void register_decoder(DecoderKind kind) {
   CG_CHECK(bool(kind.decode), "decoder '", kind.name, "' has no decode");
-  registry().add(std::move(kind));
+  decoder_registry().add(std::move(kind));
 }
 
 }  // namespace coopgen

@@ -14,7 +14,7 @@ namespace coopgen {
 
 namespace {
 
-Registry<DiscriminatorKind>& registry() {
+Registry<DiscriminatorKind>& discriminator_registry() {
   static Registry<DiscriminatorKind> r("discriminator kind", {
 #define COOPGEN_DISCRIMINATOR(name) discriminator_##name(),
 #include "trainers/discriminators/kinds.def"
@@ -23,21 +23,21 @@ Registry<DiscriminatorKind>& registry() {
   return r;
 }
 
-const DiscriminatorKind& kind_named(const std::string& name) { return registry().named(name, "discriminator.kind"); }
+const DiscriminatorKind& kind_named(const std::string& name) { return discriminator_registry().named(name, "discriminator.kind"); }
 
 }  // namespace
 
-const std::vector<DiscriminatorKind>& discriminator_kinds() { return registry().all(); }
-std::vector<std::string> discriminator_kind_names() { return registry().names(); }
+const std::vector<DiscriminatorKind>& discriminator_kinds() { return discriminator_registry().all(); }
+std::vector<std::string> discriminator_kind_names() { return discriminator_registry().names(); }
 
 void register_discriminator_kind(DiscriminatorKind kind) {
   CG_CHECK(bool(kind.make), "discriminator kind '", kind.name, "' has no make");
-  registry().add(std::move(kind));
+  discriminator_registry().add(std::move(kind));
 }
 
 void check_discriminator(const RunConfig& cfg) {
   const DiscriminatorKind& chosen = kind_named(cfg.discriminator.kind);
-  for (const DiscriminatorKind& k : registry().all())
+  for (const DiscriminatorKind& k : discriminator_registry().all())
     if (&k == &chosen ? bool(k.check) : bool(k.check_unused)) (&k == &chosen ? k.check : k.check_unused)(cfg);
 }
 

@@ -16,7 +16,7 @@ namespace coopgen {
 
 namespace {
 
-Registry<MetricKind>& registry() {
+Registry<MetricKind>& metric_registry() {
   static Registry<MetricKind> r("metric", {
 #define COOPGEN_METRIC(name) metric_##name(),
 #include "trainers/eval/metrics.def"
@@ -27,11 +27,11 @@ Registry<MetricKind>& registry() {
 
 }  // namespace
 
-const std::vector<MetricKind>& metrics() { return registry().all(); }
+const std::vector<MetricKind>& metrics() { return metric_registry().all(); }
 
 void register_metric(MetricKind kind) {
   CG_CHECK(bool(kind.compute), "metric '", kind.name, "' has no compute");
-  registry().add(std::move(kind));
+  metric_registry().add(std::move(kind));
 }
 
 SampledSet EvalInputs::decode(const Prompts& prompts) const {
@@ -80,7 +80,7 @@ Metrics evaluate_metrics(const EvalInputs& in) {
                            (t.sep < 0 ? kNeedsUnconditional : kNeedsConditional) | (in.d ? kNeedsDiscriminator : 0u);
   Metrics m;
   if (!t.valid.empty()) m.emplace_back("nll_valid", t.nll(in.g, t.valid));
-  for (const MetricKind& k : registry().all())
+  for (const MetricKind& k : metric_registry().all())
     if ((k.needs & offered) == k.needs)
       for (auto& value : k.compute(in)) m.push_back(std::move(value));
   return m;
