@@ -21,8 +21,8 @@
 # arguments (KEY=VALUE) go to every run, e.g. train.steps=100 optim.schedule.total_steps=100.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install_deps.sh
-cmake -S . -B build-rel -DCOOPGEN_CUDA=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
+bash scripts/install_deps.sh --main-job
+cmake -S . -B build-rel -DCOOPGEN_CUDA=OFF -DCOOPGEN_TESTS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-rel -j"$(nproc)" --target coopgen
 grid=configs/grids/main_job.yaml
 extra=()
