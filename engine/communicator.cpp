@@ -66,6 +66,7 @@ class Collective {
   Collective& operator=(const Collective&) = delete;
 };
 
+#ifdef COOPGEN_WITH_MPI
 // A rank whose collective outlives the timeout ends itself; mpirun then ends the others.
 void watchdog() {
   for (;;) {
@@ -83,7 +84,6 @@ void watchdog() {
   }
 }
 
-#ifdef COOPGEN_WITH_MPI
 void mpi_check(int code, const char* call) {
   if (code == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING];
