@@ -54,8 +54,8 @@ bool cuda_supports(Op op, DType t) {
 
 namespace {
 using bf16_t = __nv_bfloat16;
-float* out(const OpCall& c, size_t k) { return c.out[k].data<float>(); }
-const float* in(const OpCall& c, size_t k) { return c.in[k].data<float>(); }
+float* out_f32(const OpCall& c, size_t k) { return c.out[k].data<float>(); }
+const float* in_f32(const OpCall& c, size_t k) { return c.in[k].data<float>(); }
 // Activations in the storage type T (float or bf16), through Tensor::data's dtype check.
 template <class T> T* storage(const Tensor& t) {
   if constexpr (std::is_same_v<T, float>) return t.data<float>();
@@ -144,7 +144,7 @@ void cuda_run(const OpCall& c) {
       const MatmulParams& p = params<Op::Matmul>(c);
       const auto handle = static_cast<cublasHandle_t>(device::cublas_handle());
       if (c.in[0].dtype() == DType::BF16 && y.dtype() == DType::F32)  // bf16 products, f32 sums
-        return cuda::matmul(handle, out(c, 0), in_t<bf16_t>(c, 0), in_t<bf16_t>(c, 1), p.batch, p.m, p.n, p.k, p.trans_a,
+        return cuda::matmul(handle, out_f32(c, 0), in_t<bf16_t>(c, 0), in_t<bf16_t>(c, 1), p.batch, p.m, p.n, p.k, p.trans_a,
                             p.trans_b, p.alpha, p.beta, false);
       return with_storage(y, [&]<class T>(T) {
         cuda::matmul(handle, out_t<T>(c, 0), in_t<T>(c, 0), in_t<T>(c, 1), p.batch, p.m, p.n, p.k, p.trans_a, p.trans_b,
@@ -156,99 +156,99 @@ void cuda_run(const OpCall& c) {
         const int32_t* pos = c.in.size() > 2 ? ids(c, 2) : nullptr;
         const int64_t vocab = c.in[1].size(0), positions = c.in.size() > 3 ? c.in[3].size(0) : 0;
         if (std::is_same_v<T, float> || c.in[1].dtype() == DType::F32)
-          return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in(c, 1), vocab, pos,
-                                         c.in.size() > 3 ? in(c, 3) : nullptr, positions, c.in[0].numel(),
+          return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in_f32(c, 1), vocab, pos,
+                                         c.in.size() > 3 ? in_f32(c, 3) : nullptr, positions, c.in[0].numel(),
                                          c.in[1].size(1), s);
         return cuda::embedding_forward(out_t<T>(c, 0), ids(c, 0), in_t<T>(c, 1), vocab, pos, opt_in_t<T>(c, 3),
                                        positions, c.in[0].numel(), c.in[1].size(1), s);
       });
     case Op::EmbeddingBackward:  // T gradient rows into the f32 table gradient
       return with_storage(c.in[1], [&]<class T>(T) {
-        cuda::embedding_backward(out(c, 0), y.size(0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), y.size(1), s);
+        cuda::embedding_backward(out_f32(c, 0), y.size(0), ids(c, 0), in_t<T>(c, 1), c.in[0].numel(), y.size(1), s);
       });
     case Op::LayerNorm:
       return with_storage(y, [&]<class T>(T) {
         const int64_t cols = c.in[1].numel();
-        cuda::layernorm_forward(out_t<T>(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2),
+        cuda::layernorm_forward(out_t<T>(c, 0), out_f32(c, 1), out_f32(c, 2), in_t<T>(c, 0), in_t<T>(c, 1), in_t<T>(c, 2),
                                 n / cols, cols, params<Op::LayerNorm>(c).eps, s);
       });
     case Op::LayerNormBackward:
       return with_storage(y, [&]<class T>(T) {
         const int64_t cols = c.in[2].numel();
         cuda::layernorm_backward(out_t<T>(c, 0), out_t<T>(c, 1), out_t<T>(c, 2), in_t<T>(c, 0), in_t<T>(c, 1),
-                                 in_t<T>(c, 2), in(c, 3), in(c, 4), n / cols, cols, s);
+                                 in_t<T>(c, 2), in_f32(c, 3), in_f32(c, 4), n / cols, cols, s);
       });
     case Op::Softmax: {
       const int64_t cols = y.size(-1);
-      return cuda::softmax_forward(out(c, 0), in(c, 0), n / cols, cols, s);
+      return cuda::softmax_forward(out_f32(c, 0), in_f32(c, 0), n / cols, cols, s);
     }
     case Op::SoftmaxBackward: {
       const int64_t cols = y.size(-1);
-      return cuda::softmax_backward(out(c, 0), in(c, 0), in(c, 1), n / cols, cols, s);
+      return cuda::softmax_backward(out_f32(c, 0), in_f32(c, 0), in_f32(c, 1), n / cols, cols, s);
     }
     case Op::Attention:
       return with_storage(y, [&]<class T>(T) {
         const AttentionParams& p = params<Op::Attention>(c);
         const int64_t workspace = cuda::attention_forward_workspace(p);
-        cuda::attention_forward(out_t<T>(c, 0), out(c, 1), workspace ? scratch(workspace) : nullptr, in_t<T>(c, 0),
-                                in_t<T>(c, 1), in_t<T>(c, 2), c.in.size() > 3 ? in(c, 3) : nullptr, p, s);
+        cuda::attention_forward(out_t<T>(c, 0), out_f32(c, 1), workspace ? scratch(workspace) : nullptr, in_t<T>(c, 0),
+                                in_t<T>(c, 1), in_t<T>(c, 2), c.in.size() > 3 ? in_f32(c, 3) : nullptr, p, s);
       });
     case Op::AttentionBackward:
       return with_storage(y, [&]<class T>(T) {
         T* dq = out_t<T>(c, 0);
         float* dq_acc = std::is_same_v<T, float> ? reinterpret_cast<float*>(dq) : scratch(y.numel());
         cuda::attention_backward(dq_acc, dq, out_t<T>(c, 1), out_t<T>(c, 2), scratch(c.in[4].numel()), in_t<T>(c, 0),
-                                 in_t<T>(c, 1), in_t<T>(c, 2), in_t<T>(c, 3), in(c, 4), in_t<T>(c, 5),
-                                 c.in.size() > 6 ? in(c, 6) : nullptr, params<Op::AttentionBackward>(c), s);
+                                 in_t<T>(c, 1), in_t<T>(c, 2), in_t<T>(c, 3), in_f32(c, 4), in_t<T>(c, 5),
+                                 c.in.size() > 6 ? in_f32(c, 6) : nullptr, params<Op::AttentionBackward>(c), s);
       });
     case Op::MaskedPool: {
       const Shape& d = c.in[0].shape();
-      return cuda::masked_pool(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2], params<Op::MaskedPool>(c).mean, s);
+      return cuda::masked_pool(out_f32(c, 0), in_f32(c, 0), in_f32(c, 1), d[0], d[1], d[2], params<Op::MaskedPool>(c).mean, s);
     }
     case Op::MaskedPoolBackward: {
       const Shape& d = y.shape();
-      return cuda::masked_pool_backward(out(c, 0), in(c, 0), in(c, 1), d[0], d[1], d[2],
+      return cuda::masked_pool_backward(out_f32(c, 0), in_f32(c, 0), in_f32(c, 1), d[0], d[1], d[2],
                                         params<Op::MaskedPoolBackward>(c).mean, s);
     }
     case Op::SumAll: case Op::SumSquares: {
       const int64_t count = c.in[0].numel(), parts = cuda::sum_partials(count);
       float* partials = parts ? scratch(parts) : nullptr;
-      return c.op == Op::SumAll ? cuda::sum_all(out(c, 0), partials, in(c, 0), count, s)
-                                : cuda::sum_squares(out(c, 0), partials, in(c, 0), count, s);
+      return c.op == Op::SumAll ? cuda::sum_all(out_f32(c, 0), partials, in_f32(c, 0), count, s)
+                                : cuda::sum_squares(out_f32(c, 0), partials, in_f32(c, 0), count, s);
     }
     case Op::LogsumexpChunk:  // T logits chunk into the f32 running state
       return with_storage(c.in[0], [&]<class T>(T) {
-        cuda::logsumexp_chunk(out(c, 0), out(c, 1), out(c, 2), in_t<T>(c, 0), ids(c, 1), c.in[0].size(0), c.in[0].size(1),
+        cuda::logsumexp_chunk(out_f32(c, 0), out_f32(c, 1), out_f32(c, 2), in_t<T>(c, 0), ids(c, 1), c.in[0].size(0), c.in[0].size(1),
                               params<Op::LogsumexpChunk>(c).first_token, s);
       });
     case Op::WeightedLogprob: {
       const int64_t rows = c.in[0].numel();
-      return cuda::weighted_logprob(out(c, 0), out(c, 1), scratch(rows), in(c, 0), in(c, 1), in(c, 2), in(c, 3),
-                                    in(c, 4), rows, rows / c.in[4].numel(), s);
+      return cuda::weighted_logprob(out_f32(c, 0), out_f32(c, 1), scratch(rows), in_f32(c, 0), in_f32(c, 1), in_f32(c, 2), in_f32(c, 3),
+                                    in_f32(c, 4), rows, rows / c.in[4].numel(), s);
     }
     case Op::WeightedLogprobBackward:
       return with_storage(y, [&]<class T>(T) {
         const int64_t rows = c.in[0].size(0);
-        cuda::weighted_logprob_backward(out_t<T>(c, 0), in_t<T>(c, 0), in(c, 1), ids(c, 2), in(c, 3), in(c, 4), in(c, 5),
+        cuda::weighted_logprob_backward(out_t<T>(c, 0), in_t<T>(c, 0), in_f32(c, 1), ids(c, 2), in_f32(c, 3), in_f32(c, 4), in_f32(c, 5),
                                         rows, c.in[0].size(1), rows / c.in[4].numel(),
                                         params<Op::WeightedLogprobBackward>(c).first_token, s);
       });
     case Op::BceWithLogits:
-      return cuda::bce_with_logits_forward(out(c, 0), scratch(c.in[0].numel()), in(c, 0), in(c, 1), c.in[0].numel(), s);
-    case Op::BceWithLogitsBackward: return cuda::bce_with_logits_backward(out(c, 0), in(c, 0), in(c, 1), in(c, 2), n, s);
-    case Op::AdamW: return cuda::adamw(out(c, 0), in(c, 0), out(c, 1), out(c, 2), n, params<Op::AdamW>(c), s);
+      return cuda::bce_with_logits_forward(out_f32(c, 0), scratch(c.in[0].numel()), in_f32(c, 0), in_f32(c, 1), c.in[0].numel(), s);
+    case Op::BceWithLogitsBackward: return cuda::bce_with_logits_backward(out_f32(c, 0), in_f32(c, 0), in_f32(c, 1), in_f32(c, 2), n, s);
+    case Op::AdamW: return cuda::adamw(out_f32(c, 0), in_f32(c, 0), out_f32(c, 1), out_f32(c, 2), n, params<Op::AdamW>(c), s);
     case Op::SampleLogits: {
       const int64_t rows = c.in[0].size(0), vocab = c.in[0].size(1);
       const SampleParams& p = params<Op::SampleLogits>(c);
       const int64_t work = cuda::sample_workspace(rows, vocab, p);
-      return cuda::sample_logits(c.out[2].data<int32_t>(), out(c, 0), out(c, 1), work ? scratch(work) : nullptr,
-                                 in(c, 0), rows, vocab, p, c.in.size() > 1 ? c.in[1].data<int32_t>() : nullptr, s);
+      return cuda::sample_logits(c.out[2].data<int32_t>(), out_f32(c, 0), out_f32(c, 1), work ? scratch(work) : nullptr,
+                                 in_f32(c, 0), rows, vocab, p, c.in.size() > 1 ? c.in[1].data<int32_t>() : nullptr, s);
     }
     case Op::TopKLogits:
-      return cuda::top_k_logits(out(c, 0), in(c, 0), c.in[0].size(0), c.in[0].size(1), params<Op::TopKLogits>(c), s);
+      return cuda::top_k_logits(out_f32(c, 0), in_f32(c, 0), c.in[0].size(0), c.in[0].size(1), params<Op::TopKLogits>(c), s);
     case Op::PhiloxUniform: {
       const PhiloxParams& p = params<Op::PhiloxUniform>(c);
-      return cuda::philox_uniform(out(c, 0), n, p, s);
+      return cuda::philox_uniform(out_f32(c, 0), n, p, s);
     }
     case Op::Count: break;
   }

@@ -8,12 +8,13 @@
 # and its pictures), not the test suite's compilers, frameworks and reference tools.
 set -euo pipefail
 with_torch=0 main_job=0
-case "${1:-}" in
-  --with-torch) with_torch=1 ;;
-  --main-job) main_job=1 ;;
-  "") ;;
-  *) echo "install_deps: unknown option '$1' (known: --with-torch, --main-job)" >&2; exit 2 ;;
-esac
+for option in "$@"; do
+  case "$option" in
+    --with-torch) with_torch=1 ;;
+    --main-job) main_job=1 ;;
+    *) echo "install_deps: unknown option '$option' (known: --with-torch, --main-job)" >&2; exit 2 ;;
+  esac
+done
 packages=(cmake g++ make libyaml-cpp-dev libjsoncpp-dev libpcre2-dev libopenblas-dev python3-matplotlib python3-yaml)
 [ "$main_job" = 1 ] || packages+=(catch2 libopenmpi-dev openmpi-bin libboost-context-dev clang libclang-rt-14-dev)
 missing=()
@@ -36,7 +37,7 @@ modules=(matplotlib yaml) wheels=(matplotlib pyyaml)
 [ "$main_job" = 1 ] || { modules+=(safetensors numpy nltk sacrebleu rouge_score); wheels+=(safetensors numpy nltk sacrebleu rouge-score); }
 if command -v python3 >/dev/null && ! python3 -c "import $(IFS=,; echo "${modules[*]}")" 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check "${wheels[@]}" 2>/dev/null ||
-    echo "install_deps: ${wheels[*]} for python3 not installed; the tests that compare with them will be skipped"
+    echo "install_deps: ${wheels[*]} for python3 not installed; what needs them (the main job's pictures, the tests that compare with them) will be skipped"
 fi
 if [ "$with_torch" = 1 ] && command -v python3 >/dev/null && ! python3 -c 'import torch, transformers, tokenizers' 2>/dev/null; then
   echo "install_deps: installing torch (CPU), transformers and tokenizers for python3"

@@ -14,7 +14,7 @@
 using namespace coopgen;
 namespace fs = std::filesystem;
 
-static fs::path scratch(const std::string& name) {
+static fs::path io_scratch(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("coopgen_test_io_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
@@ -25,7 +25,7 @@ static void write_bytes(const fs::path& p, const std::string& bytes) {
 }
 
 TEST_CASE("safetensors round-trips every dtype and the metadata", "[io]") {
-  const fs::path p = scratch("round.safetensors");
+  const fs::path p = io_scratch("round.safetensors");
   NamedTensors in{{"w", Tensor::uniform({3, 5}, 1, 0)},
                   {"d", Tensor::uniform({2}, 2, 0, 0, 1, DType::F64)},
                   {"b", Tensor::uniform({7}, 3, 0).to(DType::BF16)},
@@ -51,7 +51,7 @@ TEST_CASE("safetensors round-trips every dtype and the metadata", "[io]") {
 }
 
 TEST_CASE("truncated or inconsistent safetensors files are refused, naming the tensor", "[io]") {
-  const fs::path p = scratch("bad.safetensors");
+  const fs::path p = io_scratch("bad.safetensors");
   save_safetensors(p.string(), {{"alpha", Tensor::zeros({4})}, {"beta", Tensor::zeros({16})}});
   const std::string good = read_file(p.string());
   write_bytes(p, good.substr(0, good.size() - 10));
@@ -88,7 +88,7 @@ TEST_CASE("the SeqGAN oracle, written by the reference safetensors writer, loads
 }
 
 TEST_CASE("checkpoints: tensors plus trainer state, replaced whole", "[io]") {
-  const fs::path dir = scratch("ckpt");
+  const fs::path dir = io_scratch("ckpt");
   TrainerState st;
   st.numbers["step"] = 120;
   st.numbers["loss"] = 2.718281828459045;

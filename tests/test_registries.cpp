@@ -52,7 +52,7 @@ void register_test_kinds() {
   (void)once;
 }
 
-fs::path scratch(const std::string& name) {
+fs::path registry_scratch(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("coopgen_test_registries_" + std::to_string(::getpid())) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -67,7 +67,7 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
                                                      return std::unique_ptr<Discriminator>();
                                                    }, nullptr, nullptr}),
                       Catch::Contains("registered twice"));
-  const fs::path dir = scratch("kind");
+  const fs::path dir = registry_scratch("kind");
   const std::string yaml = (dir / "run.yaml").string();
   std::ofstream(yaml) << "method: gcn\ndiscriminator:\n  kind: indifferent\n";
   REQUIRE(load_config<RunConfig>(yaml).discriminator.kind == "indifferent");
@@ -114,7 +114,7 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
 TEST_CASE("a decoder registered at run time: the config and the task's decode reach it", "[registry]") {
   register_test_kinds();
   REQUIRE_THROWS_WITH(register_decoder({"mcts", "again", false, ones, nullptr}), Catch::Contains("registered twice"));
-  const fs::path dir = scratch("decoder");
+  const fs::path dir = registry_scratch("decoder");
   const std::string yaml = (dir / "run.yaml").string();
   std::ofstream(yaml) << "decoding:\n  decoder: ones\n";
   const RunConfig cfg = load_config<RunConfig>(yaml);
