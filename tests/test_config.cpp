@@ -4,16 +4,15 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
+#include "tests/testing.h"
 #include "trainers/loop/run_config.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
 
 static std::string yaml_file(const std::string& name, const std::string& text) {
-  fs::path dir = fs::temp_directory_path() / ("coopgen_test_cfg_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = testing::scratch_dir("cfg", false);
   std::ofstream((dir / name).string()) << text;
   return (dir / name).string();
 }

@@ -20,7 +20,7 @@
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/loop/run_config.h"
 #include "trainers/methods/with_discriminator.h"
-#include "tests/shared_data.h"
+#include "tests/testing.h"
 
 using namespace coopgen;
 using coopgen::testing::next_logp;
@@ -56,10 +56,7 @@ double bce(const std::vector<double>& x, size_t real) {
 }  // namespace
 
 TEST_CASE("likelihood-ratio D: logit log p_φ − log p + b token by token; its guide scores every next token alike", "[discriminator]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   const RunConfig cfg = ratio_config();
   const OracleTask task(cfg);
   const Generator g(cfg.model, task.vocab, 3, Device::CPU);
@@ -111,10 +108,7 @@ TEST_CASE("likelihood-ratio D: logit log p_φ − log p + b token by token; its 
 }
 
 TEST_CASE("likelihood-ratio D: a training step follows the gradient of its binary cross-entropy", "[discriminator]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   RunConfig cfg = ratio_config();
   cfg.discriminator.optim.lr = 1e-3;
   cfg.discriminator.optim.weight_decay = 0;
@@ -170,13 +164,8 @@ TEST_CASE("likelihood-ratio D: a training step follows the gradient of its binar
 }
 
 TEST_CASE("D's pre-training stops early on held-out cross-entropy and keeps its best D", "[discriminator]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
-  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_d_stop_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  COOPGEN_SKIP_WITHOUT_ORACLE();
+  const fs::path dir = testing::scratch_dir("d_stop");
   RunConfig cfg;
   cfg.method = Method::gcn;
   cfg.data.oracle = testing::oracle_file();

@@ -15,7 +15,7 @@
 #include "models/optimal_discriminator.h"
 #include "tests/generator_reference.h"
 #include "trainers/decoding/decoders.h"
-#include "tests/shared_data.h"
+#include "tests/testing.h"
 
 using namespace coopgen;
 using namespace coopgen::testing;
@@ -172,10 +172,7 @@ TEST_CASE("every decoder stops, naming row and step, when the generator's logits
 }
 
 TEST_CASE("the optimal discriminator's logit is β·(log p* − log p), its guide agrees, its noise is fixed", "[models][decoding][slow]") {
-  if (!std::filesystem::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   const OracleLSTM oracle(testing::oracle_file());
   GeneratorConfig cfg;
   cfg.d_model = 16, cfg.layers = 1, cfg.heads = 2, cfg.max_len = 21;

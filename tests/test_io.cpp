@@ -6,19 +6,14 @@
 
 #include "engine/io.h"
 #include "engine/ops.h"
-#include "tests/shared_data.h"
+#include "tests/testing.h"
 
 #include <cmath>
-#include <unistd.h>
 
 using namespace coopgen;
 namespace fs = std::filesystem;
 
-static fs::path io_scratch(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("coopgen_test_io_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+static fs::path io_scratch(const std::string& name) { return testing::scratch_dir("io", false) / name; }
 
 static void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary) << bytes;

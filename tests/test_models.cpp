@@ -8,15 +8,12 @@
 #include "models/discriminator.h"
 #include "models/generator.h"
 #include "models/oracle.h"
-#include "tests/shared_data.h"
+#include "tests/testing.h"
 
 using namespace coopgen;
 
 TEST_CASE("the oracle's own samples score its entropy rate; uniform tokens score log-ish 11.43", "[models]") {
-  if (!std::filesystem::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   OracleLSTM oracle(testing::oracle_file());
   REQUIRE(oracle.vocab() == 5000);
   // Published anchors (../shared/data/README.md): oracle samples ≈ 5.74, uniform tokens ≈ 11.43.

@@ -6,13 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "engine/io.h"
 #include "trainers/decoding/decoders.h"
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/methods/with_discriminator.h"
-#include "tests/shared_data.h"
+#include "tests/testing.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -52,13 +51,6 @@ void register_test_kinds() {
   (void)once;
 }
 
-fs::path registry_scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_registries_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 }  // namespace
 
 TEST_CASE("a discriminator kind registered at run time: the config knows it, a GCN run uses it", "[registry]") {
@@ -67,7 +59,7 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
                                                      return std::unique_ptr<Discriminator>();
                                                    }, nullptr, nullptr}),
                       Catch::Contains("registered twice"));
-  const fs::path dir = registry_scratch("kind");
+  const fs::path dir = testing::scratch_dir("registries_kind");
   const std::string yaml = (dir / "run.yaml").string();
   std::ofstream(yaml) << "method: gcn\ndiscriminator:\n  kind: indifferent\n";
   REQUIRE(load_config<RunConfig>(yaml).discriminator.kind == "indifferent");
@@ -79,10 +71,7 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
   bad.discriminator.logit_noise = 1;
   REQUIRE_THROWS_WITH(check_discriminator(bad), Catch::Contains("applies to discriminator.kind optimal only"));
 
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped the run: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   RunConfig cfg;
   cfg.method = Method::gcn;
   cfg.discriminator.kind = "indifferent";
@@ -108,22 +97,19 @@ TEST_CASE("a discriminator kind registered at run time: the config knows it, a G
   }
   REQUIRE(steps == 3);
   for (const auto& [name, t] : load_checkpoint((dir / "run/checkpoint").string(), nullptr)) REQUIRE_FALSE(name.starts_with("disc."));
-  fs::remove_all(dir.parent_path());
+  fs::remove_all(dir);
 }
 
 TEST_CASE("a decoder registered at run time: the config and the task's decode reach it", "[registry]") {
   register_test_kinds();
   REQUIRE_THROWS_WITH(register_decoder({"mcts", "again", false, ones, nullptr}), Catch::Contains("registered twice"));
-  const fs::path dir = registry_scratch("decoder");
+  const fs::path dir = testing::scratch_dir("registries_decoder");
   const std::string yaml = (dir / "run.yaml").string();
   std::ofstream(yaml) << "decoding:\n  decoder: ones\n";
   const RunConfig cfg = load_config<RunConfig>(yaml);
   REQUIRE(cfg.decoding.decoder == "ones");
   REQUIRE_THROWS_WITH(decoder_named("twos", "--decoder"), Catch::Contains("--decoder 'twos': expected one of sample, mcts, das, guided, rerank, ones"));
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped the decode: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   RunConfig run = cfg;
   run.data.oracle = testing::oracle_file();
   run.data.train_size = 8, run.data.test_size = 8, run.data.valid_size = 0;
@@ -131,17 +117,14 @@ TEST_CASE("a decoder registered at run time: the config and the task's decode re
   const Generator g(GeneratorConfig{{16, 1, 2, 21, 0.02}}, task->vocab, 1, Device::CPU);
   const SampledSet s = task->decode(g, task->leading_prompts(task->test, 3), run.decoding, run.sampling, PrefixScorer{}, 1);
   REQUIRE(s.seqs == Sequences(3, std::vector<int32_t>(size_t(task->sample_length), 1)));
-  fs::remove_all(dir.parent_path());
+  fs::remove_all(dir);
 }
 
 TEST_CASE("a metric registered at run time: computed where its needs are met, after the built-in ones", "[registry]") {
   register_test_kinds();
   REQUIRE_THROWS_WITH(register_metric({"nll_test", "again", 0, [](const EvalInputs&) { return Metrics{}; }}),
                       Catch::Contains("registered twice"));
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   RunConfig cfg;
   cfg.data.oracle = testing::oracle_file();
   cfg.data.train_size = 8, cfg.data.test_size = 8, cfg.data.valid_size = 8;

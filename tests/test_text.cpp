@@ -6,20 +6,18 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #include "engine/utf8.h"
 #include "models/tokenizer.h"
 #include "trainers/eval/bleu.h"
 #include "trainers/eval/rouge.h"
-#include "tests/shared_data.h"
+#include "tests/testing.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
 
 static fs::path scratch(const std::string& name, const std::string& bytes) {
-  fs::path dir = fs::temp_directory_path() / ("coopgen_test_text_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = testing::scratch_dir("text", false);
   std::ofstream(dir / name, std::ios::binary) << bytes;
   return dir / name;
 }

@@ -6,14 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
-#include <unistd.h>
 
 #include "engine/io.h"
 #include "trainers/methods/with_discriminator.h"
 #include "trainers/methods/mle.h"
 #include "trainers/eval/sweep.h"
 #include "trainers/loop/tasks.h"
-#include "tests/shared_data.h"
+#include "tests/testing.h"
 
 using namespace coopgen;
 namespace fs = std::filesystem;
@@ -29,8 +28,7 @@ static std::vector<std::string> loss_lines(const fs::path& dir) {
 // Trains `cfg` 6 steps straight, and 3 steps then 3 more with --resume: the checkpoints (every
 // parameter and optimiser moment) and the logged metrics must be identical.
 static void check_resume(RunConfig cfg, int (*train)(const RunConfig&, RunStart)) {
-  const fs::path root = fs::temp_directory_path() / (std::string("coopgen_test_resume_") + name_of(cfg.method) + std::to_string(::getpid()));
-  fs::remove_all(root);
+  const fs::path root = testing::scratch_dir(std::string("resume_") + name_of(cfg.method));
   cfg.run_dir = (root / "straight").string();
   REQUIRE(train(cfg, RunStart::Fresh) == 0);
   RunConfig half = cfg;
@@ -65,18 +63,12 @@ static RunConfig tiny_oracle_run() {
 }
 
 TEST_CASE("resume continues bit-identically: same parameters, same loss curve", "[train]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   check_resume(tiny_oracle_run(), train_mle);
 }
 
 TEST_CASE("dropout: masks from the step, so a resumed run continues bit-identically; evaluation drops nothing", "[train]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   RunConfig cfg = tiny_oracle_run();
   cfg.model.dropout = 0.2;
   check_resume(cfg, train_mle);
@@ -99,10 +91,7 @@ TEST_CASE("dropout: masks from the step, so a resumed run continues bit-identica
 }
 
 TEST_CASE("adversarial methods resume bit-identically: both models, both optimisers, every stream", "[train][slow]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   for (Method method : {Method::gan, Method::rml_gan, Method::gcn}) {
     INFO(name_of(method));
     RunConfig cfg = tiny_oracle_run();
@@ -120,8 +109,7 @@ TEST_CASE("adversarial methods resume bit-identically: both models, both optimis
 }
 
 TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resume is exact", "[train]") {
-  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_text_gcn_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = testing::scratch_dir("text_gcn");
   {
     std::ofstream train(dir / "train.txt"), test(dir / "test.txt");
     const char* words[] = {"a", "man", "rides", "a", "horse", "on", "the", "beach", "near", "water"};
@@ -161,8 +149,7 @@ TEST_CASE("GCN on a text task: sequences end at <eos>, D sees them padded, resum
 }
 
 TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with masks", "[train]") {
-  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_text_task_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = testing::scratch_dir("text_task");
   std::ofstream(dir / "train.txt") << "a b c\n\nb c\nthis line is far too long for it\n";
   std::ofstream(dir / "test.txt") << "c a\n";
   RunConfig cfg;
@@ -194,8 +181,7 @@ TEST_CASE("text task: vocabulary, <eos>, padded teacher-forcing batches with mas
 }
 
 TEST_CASE("pairs task: <bos> src <sep> tgt <eos>, loss on the target only, unusable pairs counted", "[train]") {
-  const fs::path dir = fs::temp_directory_path() / ("coopgen_test_pairs_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = testing::scratch_dir("pairs");
   std::ofstream(dir / "train.src.txt") << "a b\n\nc\nthis source is far too long\n";
   std::ofstream(dir / "train.tgt.txt") << "c\nb\na b\nx\n";
   std::ofstream(dir / "test.src.txt") << "a\n";
@@ -227,8 +213,7 @@ TEST_CASE("pairs task: <bos> src <sep> tgt <eos>, loss on the target only, unusa
 
 // 20 source → target pairs in made-up words; the target depends on the whole source.
 static fs::path write_pairs(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / (name + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = testing::scratch_dir(name);
   std::ofstream src(dir / "train.src.txt"), tgt(dir / "train.tgt.txt");
   for (int i = 0; i < 20; ++i) {
     src << "s" << i % 5 << " r" << i / 5 << (i % 2 ? " odd" : "") << "\n";
@@ -252,7 +237,7 @@ static RunConfig pairs_run(const fs::path& dir) {
 }
 
 TEST_CASE("a conditional model that overfits 20 pairs reproduces them under greedy decoding", "[train]") {
-  const fs::path dir = write_pairs("coopgen_test_overfit_");
+  const fs::path dir = write_pairs("overfit");
   RunConfig cfg = pairs_run(dir);
   cfg.train = {300, 20, 100, 0, 0, 2};
   cfg.optim.lr = 3e-3;
@@ -272,7 +257,7 @@ TEST_CASE("a conditional model that overfits 20 pairs reproduces them under gree
 }
 
 TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> target, resume is exact", "[train]") {
-  const fs::path dir = write_pairs("coopgen_test_pairs_gcn_");
+  const fs::path dir = write_pairs("pairs_gcn");
   RunConfig cfg = pairs_run(dir);
   cfg.method = Method::gcn;
   cfg.model = {{16, 1, 2, 9, 0.02}};
@@ -291,12 +276,9 @@ TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> targ
 }
 
 TEST_CASE("the reverse LM score is trained by one recipe, whatever the run's own optimiser", "[train]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
+  COOPGEN_SKIP_WITHOUT_ORACLE();
   RunConfig a = tiny_oracle_run();
-  a.run_dir = (fs::temp_directory_path() / ("coopgen_test_reverse_" + std::to_string(::getpid()))).string();
+  a.run_dir = testing::scratch_dir("reverse").string();
   OracleTask task(a);
   const Sequences samples(task.train.begin(), task.train.begin() + 32);
   RunConfig b = a;  // a method's fine-tuning optimiser: a reverse LM trained with it would barely move
@@ -311,12 +293,8 @@ TEST_CASE("the reverse LM score is trained by one recipe, whatever the run's own
 }
 
 TEST_CASE("keep_best keeps the lowest nll_valid; patience stops after that many evaluations without one", "[train]") {
-  if (!fs::exists(testing::oracle_file())) {
-    WARN("skipped: " << testing::oracle_file() << " not found");
-    return;
-  }
-  const fs::path root = fs::temp_directory_path() / ("coopgen_test_best_" + std::to_string(::getpid()));
-  fs::remove_all(root);
+  COOPGEN_SKIP_WITHOUT_ORACLE();
+  const fs::path root = testing::scratch_dir("best");
   RunConfig cfg = tiny_oracle_run();
   cfg.run_dir = (root / "run").string();
   cfg.data.valid_size = 32;
