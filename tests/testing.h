@@ -20,8 +20,8 @@ inline std::filesystem::path shared_path(const std::string& rel) {
 // The SeqGAN oracle LSTM's weights (safetensors).
 inline std::string oracle_file() { return shared_path("data/oracle/seqgan_oracle_lstm.safetensors").string(); }
 
-// A test's scratch folder, created: coopgen_test_NAME_PID under the system's temp folder (the
-// process id keeps concurrent test processes, ctest -j, apart). `fresh` empties it first (a run
+// A test's scratch folder, created: coopgen_test_NAME_PID under the temp folder ($TMPDIR, which
+// CTest points into the build tree; the process id keeps concurrent test processes apart). `fresh` empties it first (a run
 // folder a test trains into); without it, files written there earlier by the same test stay (a
 // helper that writes one file per call into it).
 inline std::filesystem::path scratch_dir(const std::string& name, bool fresh = true) {
