@@ -17,7 +17,7 @@
 #      sim_backend.*, which steps 3 and 4 ran with the sanitizers on;
 #   6. the libFuzzer targets of tests/fuzz, built in step 3: their regression inputs, then a
 #      bounded run each, one per core (scripts/fuzz.sh).
-# Each step's time is printed as it ends and again in a table at the end (CTest prints each test's);
+# Each step's wall and CPU time are printed as it ends and again in a table at the end (CTest prints each test's);
 # the last line is the summary "N passed, N failed, N skipped". The everyday loop is much shorter:
 # `ctest --test-dir build -L quick` (docs/architecture.md, "The everyday loop").
 set -uo pipefail
@@ -27,14 +27,20 @@ jobs=$(nproc)
 export OPENBLAS_NUM_THREADS=1
 start=$(date +%s)
 summary_passed=0; summary_failed=0; summary_skipped=0
-step_names=(); step_seconds=(); step_name=""; step_start=$start
+times_file=$(mktemp)
+trap 'rm -f "$times_file"' EXIT
+cpu_now() {  # sets cpu: the CPU time (user + system, 1/100 s) of this script's finished children so far
+  times > "$times_file"  # the builtin, in this shell: within $(...) it would count a subshell's children
+  cpu=$(tail -n 1 "$times_file" | awk '{ n = 0; for (i = 1; i <= 2; ++i) { sub(/s$/, "", $i); split($i, a, "m"); n += a[1] * 60 + a[2] } printf "%d\n", 100 * n + 0.5 }')
+}
+step_names=(); step_seconds=(); step_cpu=(); step_name=""; step_start=$start; step_cpu_start=0
 step() {  # ends the running step (if any) and starts the one named NAME
-  local now; now=$(date +%s)
+  local now cpu; now=$(date +%s); cpu_now
   if [ -n "$step_name" ]; then
-    step_names+=("$step_name"); step_seconds+=($((now - step_start)))
-    echo "-- $step_name: $((now - step_start)) s"
+    step_names+=("$step_name"); step_seconds+=($((now - step_start))); step_cpu+=($(((cpu - step_cpu_start + 50) / 100)))
+    echo "-- $step_name: $((now - step_start)) s (CPU ${step_cpu[-1]} s)"
   fi
-  step_name=$1; step_start=$now
+  step_name=$1; step_start=$now; step_cpu_start=$cpu
   [ -n "$step_name" ] && echo "== $step_name =="
 }
 step "install dependencies"
@@ -129,8 +135,9 @@ fi
 
 step ""
 echo
-echo "test.sh: step times (s)"
-for k in "${!step_names[@]}"; do printf '%7d  %s\n' "${step_seconds[$k]}" "${step_names[$k]}"; done
+# CPU over wall time against the cores says how busy a step kept them (a test step's tail on one core).
+echo "test.sh: step times (s): wall, CPU (user + system of its processes)"
+for k in "${!step_names[@]}"; do printf '%7d %7d  %s\n' "${step_seconds[$k]}" "${step_cpu[$k]}" "${step_names[$k]}"; done
 echo "test.sh: finished in $(( $(date +%s) - start )) s"
 echo "$summary_passed passed, $summary_failed failed, $summary_skipped skipped"
 [ "$summary_failed" -eq 0 ]
