@@ -17,9 +17,9 @@
 #      sim_backend.*, which steps 3 and 4 ran with the sanitizers on;
 #   6. the libFuzzer targets of tests/fuzz, built in step 3: their regression inputs, then a
 #      bounded run each, one per core (scripts/fuzz.sh).
-# Each step's wall and CPU time are printed as it ends and again in a table at the end (CTest prints each test's);
-# the last line is the summary "N passed, N failed, N skipped". The everyday loop is much shorter:
-# `ctest --test-dir build -L quick` (docs/architecture.md, "The everyday loop").
+# Each step's wall and CPU time are printed as it ends and again in a table at the end (CTest
+# prints each test's); the last line is the summary "N passed, N failed, N skipped". The everyday
+# loop is much shorter: `ctest --test-dir build -L quick` (docs/architecture.md, "The everyday loop").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -27,17 +27,17 @@ jobs=$(nproc)
 export OPENBLAS_NUM_THREADS=1
 start=$(date +%s)
 summary_passed=0; summary_failed=0; summary_skipped=0
-times_file=$(mktemp)
-trap 'rm -f "$times_file"' EXIT
-cpu_now() {  # sets cpu: the CPU time (user + system, 1/100 s) of this script's finished children so far
-  times > "$times_file"  # the builtin, in this shell: within $(...) it would count a subshell's children
-  cpu=$(tail -n 1 "$times_file" | awk '{ n = 0; for (i = 1; i <= 2; ++i) { sub(/s$/, "", $i); split($i, a, "m"); n += a[1] * 60 + a[2] } printf "%d\n", 100 * n + 0.5 }')
+ticks=$(getconf CLK_TCK)
+cpu_now() {  # sets cpu: the CPU time (clock ticks) of this script's waited-for children and theirs
+  local stat; stat=$(< /proc/$$/stat)
+  read -r -a stat <<< "${stat##*) }"  # the fields after the command's name, from the state (field 3)
+  cpu=$((stat[13] + stat[14]))  # fields 16 and 17: cutime, cstime
 }
-step_names=(); step_seconds=(); step_cpu=(); step_name=""; step_start=$start; step_cpu_start=0
+step_names=(); step_seconds=(); step_cpu=(); step_name=""; step_start=$start
 step() {  # ends the running step (if any) and starts the one named NAME
   local now cpu; now=$(date +%s); cpu_now
   if [ -n "$step_name" ]; then
-    step_names+=("$step_name"); step_seconds+=($((now - step_start))); step_cpu+=($(((cpu - step_cpu_start + 50) / 100)))
+    step_names+=("$step_name"); step_seconds+=($((now - step_start))); step_cpu+=($(((cpu - step_cpu_start + ticks / 2) / ticks)))
     echo "-- $step_name: $((now - step_start)) s (CPU ${step_cpu[-1]} s)"
   fi
   step_name=$1; step_start=$now; step_cpu_start=$cpu

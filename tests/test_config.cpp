@@ -66,7 +66,7 @@ TEST_CASE("config errors name file:line and the key path", "[config]") {
   REQUIRE_THAT(err("seed: 1\n", {"optim.bogus=1"}), Contains("command-line override 'optim.bogus=1'") && Contains("unknown key"));
   REQUIRE_THAT(err("seed: 1\n", {"novalue"}), Contains("expected key.sub=value"));
   REQUIRE_THROWS_WITH(load_config<RunConfig>("/nonexistent/x.yaml"), Contains("/nonexistent/x.yaml: no such file"));
-  REQUIRE_THROWS_WITH(load_config<RunConfig>(fs::temp_directory_path().string()), Contains(": is a folder, not a file"));
+  REQUIRE_THROWS_WITH(load_config<RunConfig>(testing::scratch_dir("cfg", false).string()), Contains(": is a folder, not a file"));
 }
 
 TEST_CASE("include: a base's keys under the file's own, mappings merged, errors naming the file they are in", "[config]") {

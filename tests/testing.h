@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <string>
 
 namespace coopgen::testing {
@@ -20,13 +21,17 @@ inline std::filesystem::path shared_path(const std::string& rel) {
 // The SeqGAN oracle LSTM's weights (safetensors).
 inline std::string oracle_file() { return shared_path("data/oracle/seqgan_oracle_lstm.safetensors").string(); }
 
-// A test's scratch folder, created: coopgen_test_NAME_PID under the temp folder ($TMPDIR, which
-// CTest points into the build tree; the process id keeps concurrent test processes apart). `fresh` empties it first (a run
-// folder a test trains into); without it, files written there earlier by the same test stay (a
-// helper that writes one file per call into it).
+// A test's scratch folder, created: coopgen_test_NAME_PID under $TMPDIR (which CTest points into
+// the build tree; created if missing) or the system's temp folder; the process id keeps concurrent
+// test processes apart. Emptied at its first use in this process (an earlier process of the same
+// id may have left files there) and, with `fresh`, at every use (a run folder a test trains into);
+// without `fresh`, what this process wrote there stays (a helper that writes a file per call).
 inline std::filesystem::path scratch_dir(const std::string& name, bool fresh = true) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("coopgen_test_" + name + "_" + std::to_string(::getpid()));
-  if (fresh) std::filesystem::remove_all(dir);
+  static std::set<std::string> used;
+  const char* tmp = std::getenv("TMPDIR");
+  const std::filesystem::path root = tmp && *tmp ? std::filesystem::path(tmp) : std::filesystem::temp_directory_path();
+  const std::filesystem::path dir = root / ("coopgen_test_" + name + "_" + std::to_string(::getpid()));
+  if (used.insert(name).second || fresh) std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
 }
