@@ -25,7 +25,7 @@ cmake --build "$build" -j"$jobs" $(for t in $targets; do printf -- "--target fuz
   cmake --build "$build" -j1 2>&1 | grep -m20 -E "error"; exit 1; }
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # The files a target writes (fuzz_text's corpus files) go under the build folder, not into /tmp.
-export TMPDIR=$PWD/$build/fuzz-scratch
+export TMPDIR=$(cd "$build" && pwd)/fuzz-scratch
 mkdir -p "$TMPDIR"
 fuzz_one() {  # TARGET: its regression inputs, then SECONDS of fuzzing; prints one line, exit 1 on a finding
   local t=$1 bin=$build/tests/fuzz/fuzz_$1 corpus=$build/corpus/$1 findings=$build/findings/$1 f
