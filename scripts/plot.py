@@ -90,6 +90,12 @@ def cmd_run(a):
     save(fig, a.out or os.path.join(a.run_dir, "curves.png"))
 
 
+def run_label(run):
+    """A run folder's name in a legend: a grid's runs (OUT/COMBINATION/seedS) by combination and seed."""
+    parts = os.path.normpath(run).split(os.sep)
+    return "/".join(parts[-2:]) if parts[-1].startswith("seed") and len(parts) > 1 else parts[-1]
+
+
 def cmd_compare(a):
     metrics = a.metrics.split(",")
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
@@ -97,7 +103,7 @@ def cmd_compare(a):
         evals, _ = read_metrics(os.path.join(run, "metrics.jsonl"))
         for ax, m in zip(axes[0], metrics):
             steps = [t for t in sorted(evals) if m in evals[t]]
-            ax.plot(steps, [evals[t][m] for t in steps], marker=".", label=os.path.basename(os.path.normpath(run)))
+            ax.plot(steps, [evals[t][m] for t in steps], marker=".", label=run_label(run))
     for ax, m in zip(axes[0], metrics):
         label(ax, "step", LABELS.get(m, m), m)
     save(fig, a.out)
@@ -122,7 +128,7 @@ def draw_curves(curves, metrics, out, title):
 
 
 def cmd_sweep(a):
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig, ax = plt.subplots(figsize=(8, 5.5))
     header_done = False
     for run in a.runs:
         path = os.path.join(run, "sweep", "sweep.csv")
@@ -130,7 +136,7 @@ def cmd_sweep(a):
             print(f"{path}: missing, skipped", file=sys.stderr)
             continue
         rows = list(csv.DictReader(open(path)))
-        name = os.path.basename(run.rstrip("/"))
+        name = run_label(run)
         xs = [float(r["lm_score"]) for r in rows]
         ys = [float(r["reverse_lm_score"]) for r in rows]
         ax.plot(xs, ys, marker="o", label=name)
