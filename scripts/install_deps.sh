@@ -16,7 +16,7 @@ for option in "$@"; do
   esac
 done
 packages=(cmake g++ make libyaml-cpp-dev libjsoncpp-dev libpcre2-dev libopenblas-dev python3-matplotlib python3-yaml)
-[ "$main_job" = 1 ] || packages+=(catch2 libopenmpi-dev openmpi-bin libboost-context-dev clang libclang-rt-14-dev)
+[ "$main_job" = 1 ] || packages+=(catch2 libopenmpi-dev openmpi-bin libboost-context-dev clang libclang-rt-14-dev ninja-build)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,127 +15,188 @@
 #      optimised emulator build checks — the trace's known answers, the memory-pattern guard
 #      (bench_memory_check), the launch and transfer counters, GPT-2 on the emulated device — not
 #      sim_backend.*, which steps 3 and 4 ran with the sanitizers on;
-#   6. the libFuzzer targets of tests/fuzz, built in step 3: their regression inputs, then a
-#      bounded run each, one per core (scripts/fuzz.sh).
-# Each step's wall and CPU time are printed as it ends and again in a table at the end (CTest
-# prints each test's); the last line is the summary "N passed, N failed, N skipped". The everyday
-# loop is much shorter: `ctest --test-dir build -L quick` (docs/architecture.md, "The everyday loop").
+#   6. the libFuzzer targets of tests/fuzz, built in step 3: their regression inputs, then CI's
+#      count of inputs each, one per core (scripts/fuzz.sh ci);
+#   7. the benchmark guards of build/ (label bench: timing ratios), alone on the machine.
+# Steps 2-6 run as three lanes at once (build/ and its tests and the ptxas check; build-sim/, its
+# tests and the fuzzers; build-race/ then build-simrel/), each step in order within its lane: one
+# lane's link steps and slowest tests' tails leave a core idle that another lane's work fills. Each
+# step's output is printed whole when it ends, with its wall and CPU time, and the times again in a
+# table at the end (CTest prints each test's); the last line is the summary "N passed, N failed, N
+# skipped". The everyday loop is much shorter: `ctest --test-dir build -L quick`
+# (docs/architecture.md, "The everyday loop").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 # ctest -j runs one test per core: OpenBLAS's own threads would spin against the other tests'.
 export OPENBLAS_NUM_THREADS=1
 start=$(date +%s)
-summary_passed=0; summary_failed=0; summary_skipped=0
 ticks=$(getconf CLK_TCK)
-cpu_now() {  # sets cpu: the CPU time (clock ticks) of this script's waited-for children and theirs
-  local stat; stat=$(< /proc/$$/stat)
+logs=$(mktemp -d)  # each step's output, printed whole when the step ends
+trap 'rm -rf "$logs"' EXIT
+
+cpu_ticks() {  # PID: prints the CPU time (clock ticks) of PID's waited-for children and theirs
+  local stat; stat=$(< "/proc/$1/stat")
   read -r -a stat <<< "${stat##*) }"  # the fields after the command's name, from the state (field 3)
-  cpu=$((stat[13] + stat[14]))  # fields 16 and 17: cutime, cstime
+  echo $((stat[13] + stat[14]))  # fields 16 and 17: cutime, cstime
 }
-step_names=(); step_seconds=(); step_cpu=(); step_name=""; step_start=$start
-step() {  # ends the running step (if any) and starts the one named NAME
-  local now cpu; now=$(date +%s); cpu_now
-  if [ -n "$step_name" ]; then
-    step_names+=("$step_name"); step_seconds+=($((now - step_start))); step_cpu+=($(((cpu - step_cpu_start + ticks / 2) / ticks)))
-    echo "-- $step_name: $((now - step_start)) s (CPU ${step_cpu[-1]} s)"
-  fi
-  step_name=$1; step_start=$now; step_cpu_start=$cpu
-  [ -n "$step_name" ] && echo "== $step_name =="
-}
-step "install dependencies"
-# COOPGEN_INSTALL_TORCH=1 (CI): PyTorch and transformers too, for the GPT-2 / BPE cross-checks.
-bash scripts/install_deps.sh $([ "${COOPGEN_INSTALL_TORCH:-0}" = 1 ] && echo --with-torch) || exit 1
-run_ctest() {  # build-dir, extra ctest args...
-  local dir=$1; shift
-  local log; log=$(mktemp)
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" "$@") 2>&1 | tee "$log"
+ctest_counts() {  # LOG: prints "passed failed skipped" of a CTest run's output (1 failed if it has no summary)
   local total failed skipped
-  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log" | tail -1)
-  failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
-  skipped=$(grep -c '(Skipped)' "$log" || true)
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$1" | tail -1)
+  failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$1" | tail -1)
+  skipped=$(grep -c '(Skipped)' "$1")
   [ -n "$total" ] || { total=0; failed=1; }
-  summary_failed=$((summary_failed + failed))
-  summary_skipped=$((summary_skipped + skipped))
-  summary_passed=$((summary_passed + total - failed - skipped))
-  rm -f "$log"
+  echo "$((total - failed - skipped)) $failed $skipped"
+}
+run_step() {  # ID NAME KIND COMMAND...: runs COMMAND, its output into $logs/ID.log, then writes
+  # $logs/ID.done: status, wall and CPU seconds, passed, failed, skipped, NAME. KIND: build (a
+  # failure counts one), ctest (CTest's counts) or check (one passed or failed). Returns the status.
+  local id=$1 name=$2 kind=$3; shift 3
+  local me=$BASHPID t0 c0 rc passed=0 failed=0 skipped=0
+  t0=$(date +%s); c0=$(cpu_ticks "$me")
+  echo "$name" > "$logs/$id.start"
+  "$@" > "$logs/$id.log" 2>&1; rc=$?
+  case $kind in
+    build) [ "$rc" -eq 0 ] || failed=1 ;;
+    ctest) read -r passed failed skipped <<< "$(ctest_counts "$logs/$id.log")" ;;
+    check) if [ "$rc" -eq 0 ]; then passed=1; else failed=1; fi ;;
+  esac
+  echo "$rc $(($(date +%s) - t0)) $((($(cpu_ticks "$me") - c0 + ticks / 2) / ticks)) $passed $failed $skipped $name" \
+    > "$logs/$id.done.tmp"
+  mv "$logs/$id.done.tmp" "$logs/$id.done"
+  return "$rc"
+}
+step_names=(); step_seconds=(); step_cpu=(); summary_passed=0; summary_failed=0; summary_skipped=0
+show_steps() {  # prints each step that started or ended since the last call: a line, or its whole output
+  local f id rc wall cpu passed failed skipped name
+  for f in "$logs"/*.start; do
+    [ -e "$f" ] || continue
+    id=$(basename "$f" .start)
+    [ -e "$logs/$id.started" ] || { echo "== $(< "$f") (started at $(($(date +%s) - start)) s) =="; touch "$logs/$id.started"; }
+  done
+  for f in $(ls -tr "$logs"/*.done 2>/dev/null); do
+    id=$(basename "$f" .done)
+    [ -e "$logs/$id.shown" ] && continue
+    touch "$logs/$id.shown"
+    read -r rc wall cpu passed failed skipped name < "$f"
+    echo "== $name: its output =="
+    cat "$logs/$id.log"
+    echo "-- $name: $wall s (CPU $cpu s)$([ "$rc" -eq 0 ] || echo ", exit status $rc")"
+    step_names+=("$name"); step_seconds+=("$wall"); step_cpu+=("$cpu")
+    summary_passed=$((summary_passed + passed)); summary_failed=$((summary_failed + failed))
+    summary_skipped=$((summary_skipped + skipped))
+  done
+}
+configure() {  # DIR CMAKE_ARGS...: Ninja where installed (it keeps the cores busier than make), unless DIR has a generator
+  local dir=$1 generator=(); shift
+  [ ! -f "$dir/CMakeCache.txt" ] && command -v ninja >/dev/null && generator=(-G Ninja)
+  cmake -S . -B "$dir" "${generator[@]}" "$@" >/dev/null
+}
+ctest_in() {  # DIR CTEST_ARGS...
+  local dir=$1; shift
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" "$@")
 }
 
-step "build (CUDA AUTO)"
-# -g1: line tables only (backtraces name the line), a quarter less compile time than -g.
-cmake -S . -B build -DCOOPGEN_CUDA=AUTO -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null || exit 1
-cmake --build build -j"$jobs" || exit 1
-step "tests"
-run_ctest build
+# COOPGEN_INSTALL_TORCH=1 (CI): PyTorch and transformers too, for the GPT-2 / BPE cross-checks.
+run_step 00 "install dependencies" build \
+  bash scripts/install_deps.sh $([ "${COOPGEN_INSTALL_TORCH:-0}" = 1 ] && echo --with-torch)
+show_steps
+[ "$summary_failed" -eq 0 ] || exit 1
 
 sim=OFF
 [ -f "${CUDA_HOME:-/usr/local/cuda}/include/cuda_runtime.h" ] && sim=ON
+nvcc=${CUDA_HOME:-/usr/local/cuda}/bin/nvcc
+
+build_release() {
+  # -g1: line tables only (backtraces name the line), a quarter less compile time than -g.
+  configure build -DCOOPGEN_CUDA=AUTO -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" && cmake --build build -j"$jobs"
+}
+ptxas_check() {
+  python3 scripts/ptxas_report.py --nvcc "$nvcc" --jobs "$jobs" \
+    --files attention.cu,attention_decode.cu,attention_mma.cu,attention_simt.cu,sampling.cu,losses.cu,layernorm.cu,adamw.cu \
+    --check bench/baselines/ptxas_sm90.json > build/ptxas_report.md
+}
+lane_release() {
+  run_step 11 "build (CUDA AUTO)" build build_release || return
+  run_step 12 "tests" ctest ctest_in build -LE bench
+  [ -x "$nvcc" ] &&
+    run_step 13 "static resources of the hot kernels for sm_90 (ptxas: no new stack frame or spill; docs/perf.md)" check ptxas_check
+}
+
 # The three checking builds below compile each library's and test program's files in batches of
 # eight (CMake's unity build: one compiler start and one parse of the shared headers per batch;
 # files with options of their own, the kernels, stay alone): on one machine (2026-12-07) 138 -> 105 s
 # for the memcheck build, 104 -> 82 s for the racecheck build. build/ above compiles one file per
 # object, as a developer's build does, so a missing #include still fails there.
 unity=-DCMAKE_UNITY_BUILD=ON
-step "memcheck build (clang, ASan + UBSan, CUDA kernels on the emulator: $sim; the fuzzers too)"
-# Debug (assertions on; -O0: the optimiser removes no access the sanitizers would check) with line
-# tables only; clang (half gcc's compile time here), which also builds the libFuzzer targets from
-# the same libraries (COOPGEN_FUZZ: coverage on the loaders' libraries only), so they need no build
-# of their own. No benchmark is built (none runs under a sanitizer). -O1 gains nothing here
-# (2026-12-07, one machine): the tests took 170 s instead of 363 s, the build 339 s instead of
-# 156 s (clang compiles 2.5 times slower with ASan at -O1).
-cmake -S . $unity -B build-sim -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCOOPGEN_FUZZ=ON \
-  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 >/dev/null || exit 1
-cmake --build build-sim -j"$jobs" || exit 1
-step "memcheck tests"
-run_ctest build-sim -LE "experiment|bench"
+build_memcheck() {
+  # Debug (assertions on; -O0: the optimiser removes no access the sanitizers would check) with line
+  # tables only; clang (half gcc's compile time here), which also builds the libFuzzer targets from
+  # the same libraries (COOPGEN_FUZZ: coverage on the loaders' libraries only), so they need no build
+  # of their own. No benchmark is built (none runs under a sanitizer). -O1 gains nothing here
+  # (2026-12-07, one machine): the tests took 170 s instead of 363 s, the build 339 s instead of
+  # 156 s (clang compiles 2.5 times slower with ASan at -O1).
+  configure build-sim $unity -DCOOPGEN_SIM=$sim -DCOOPGEN_CUDA=OFF -DCOOPGEN_SANITIZE=ON -DCOOPGEN_FUZZ=ON \
+    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 && cmake --build build-sim -j"$jobs"
+}
+lane_memcheck() {
+  run_step 21 "memcheck build (clang, ASan + UBSan, CUDA kernels on the emulator: $sim; the fuzzers too)" build \
+    build_memcheck || return
+  run_step 22 "memcheck tests" ctest ctest_in build-sim -LE "experiment|bench"
+  run_step 23 "fuzzers (the memcheck build's: regression inputs, then CI's count of inputs each; tests/fuzz/README.md)" \
+    check env FUZZ_BUILD=build-sim bash scripts/fuzz.sh ci
+}
 
-if [ "$sim" = ON ]; then
-  step "racecheck build (clang -O1, TSan, CUDA kernels on the emulator)"
+build_race() {
   # -O1, ThreadSanitizer's recommended level: the emulated kernels' locals live in registers
   # instead of instrumented stack slots. On one machine (2026-12-07) the tests took 58 s instead of
   # 356 s and the build 128 s instead of 163 s (gcc -O0, all of sim_tests' former programs); a race
   # on shared or global memory is still reported (sim_catches_missing_barrier).
-  cmake -S . $unity -B build-race -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" >/dev/null || exit 1
-  cmake --build build-race -j"$jobs" --target sim_tests || exit 1
-  step "racecheck tests"
-  run_ctest build-race -L sim -LE "experiment|bench"
-
-  step "plain emulator build (no sanitizer; clang, access trace built in)"
-  cmake -S . $unity -B build-simrel -DCOOPGEN_SIM=ON -DCOOPGEN_SIM_TRACE=ON -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_BUILD_TYPE=Release >/dev/null || exit 1
-  cmake --build build-simrel -j"$jobs" --target sim_tests sim_benches bench_sim_switch || exit 1
-  step "plain emulator tests"
-  run_ctest build-simrel -L sim -E '^sim_backend[.]'
+  configure build-race $unity -DCOOPGEN_SIM=ON -DCOOPGEN_SANITIZE_THREAD=ON -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" && cmake --build build-race -j"$jobs" --target sim_tests
+}
+build_simrel() {
+  configure build-simrel $unity -DCOOPGEN_SIM=ON -DCOOPGEN_SIM_TRACE=ON -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_BUILD_TYPE=Release && cmake --build build-simrel -j"$jobs" --target sim_tests sim_benches bench_sim_switch
+}
+simrel_tests() {
+  ctest_in build-simrel -L sim -E '^sim_backend[.]' || return
   build-simrel/bench/bench_sim_switch --json build-simrel/bench_sim_switch.json
+}
+lane_emulator() {
+  if run_step 31 "racecheck build (clang -O1, TSan, CUDA kernels on the emulator)" build build_race; then
+    run_step 32 "racecheck tests" ctest ctest_in build-race -L sim -LE "experiment|bench"
+  fi
+  run_step 33 "plain emulator build (no sanitizer; clang, access trace built in)" build build_simrel || return
+  run_step 34 "plain emulator tests" ctest simrel_tests
+}
+
+# Each lane in a process group of its own (set -m), so that an interrupt stops its builds and tests too.
+set -m
+lanes=()
+trap 'for p in "${lanes[@]}"; do kill -- -"$p" 2>/dev/null; done; exit 130' INT TERM
+lane_release & lanes+=($!)
+lane_memcheck & lanes+=($!)
+if [ "$sim" = ON ]; then
+  lane_emulator & lanes+=($!)
 else
   echo "== no CUDA headers: the emulator builds are skipped =="
 fi
+running() { local p; for p in "${lanes[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+while running; do show_steps; sleep 2; done
+wait
+set +m
+show_steps
 
-if [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
-  step "static resources of the hot kernels for sm_90 (ptxas: no new stack frame or spill; docs/perf.md)"
-  if python3 scripts/ptxas_report.py --nvcc "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" --jobs "$jobs" \
-       --files attention.cu,attention_decode.cu,attention_mma.cu,attention_simt.cu,sampling.cu,losses.cu,layernorm.cu,adamw.cu \
-       --check bench/baselines/ptxas_sm90.json > build/ptxas_report.md; then
-    summary_passed=$((summary_passed + 1))
-  else
-    summary_failed=$((summary_failed + 1))
-  fi
+# Timing ratios of the fused kernels against their unfused compositions: alone on the machine.
+if [ -f "$logs/11.done" ] && [ "$(cut -d' ' -f1 "$logs/11.done")" = 0 ]; then
+  run_step 91 "benchmark guards (build/, label bench; alone on the machine)" ctest ctest_in build -L bench
+  show_steps
 fi
 
-# 30 s each at -O0 run as many inputs as 15 s of an optimised build did for five of the six targets
-# (all but fuzz_scores: tests/fuzz/README.md), and cost less than that build.
-step "fuzzers (the memcheck build's: regression inputs, then ${FUZZ_SECONDS:-30} s each; tests/fuzz/README.md)"
-if FUZZ_BUILD=build-sim bash scripts/fuzz.sh "${FUZZ_SECONDS:-30}"; then
-  summary_passed=$((summary_passed + 1))
-else
-  summary_failed=$((summary_failed + 1))
-fi
-
-step ""
 echo
-# CPU over wall time against the cores says how busy a step kept them (a test step's tail on one core).
+# CPU over wall time against the cores says how busy a step kept them (steps of different lanes overlap).
 echo "test.sh: step times (s): wall, CPU (user + system of its processes)"
 for k in "${!step_names[@]}"; do printf '%7d %7d  %s\n' "${step_seconds[$k]}" "${step_cpu[$k]}" "${step_names[$k]}"; done
 echo "test.sh: finished in $(( $(date +%s) - start )) s"
