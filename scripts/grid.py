@@ -4,9 +4,9 @@ them by their validation-chosen evaluation. Every experiment of docs/results.md 
 configs/grids/ (its header names the commands that made its numbers).
 
 usage: grid.py run GRID.yaml [--jobs N] [--bin PATH] [--reverse] [--print] [--override KEY=VALUE ...]
-       grid.py table GRID.yaml [--metrics M1,M2,...] [--start] [--train T1,T2,...]
+       grid.py table GRID.yaml [--metrics M1,M2,...] [--start] [--train T1,T2,...] [--paired LABEL]
        grid.py plot GRID.yaml OUT_PREFIX [--metrics M1,M2,...]
-       grid.py sweeps GRID.yaml [--metrics C1,C2,...]   (the runs' RUN_DIR/sweep/sweep.csv, by α)
+       grid.py sweeps GRID.yaml [--metrics C1,C2,...] [--paired LABEL]   (RUN_DIR/sweep/sweep.csv, by α)
        grid.py finished RUN_DIR     (exit 0 when the run finished, by its own files)
 
 A grid file (YAML):
@@ -47,7 +47,10 @@ validation split only), the mean step of that evaluation; with --start each cell
 d_acc) over every logged step. `plot` draws each combination's mean ± sd over seeds of each
 metric against the step, one picture per metric row (OUT_PREFIX.png). `sweeps` prints one row per
 combination and α of the temperature sweeps the runs' `after` wrote (`coopgen sweep`): the mean ±
-sd over seeds of each column. --print prints the commands instead of running them.
+sd over seeds of each column. --paired LABEL (table, sweeps) adds, per metric, the mean ± sd over
+seeds of the difference from combination LABEL's run of the same seed (the control): in `table`
+between the changes from each run's start to its best evaluation, in `sweeps` between the values
+at the same α. --print prints the commands instead of running them.
 """
 import argparse
 import concurrent.futures
@@ -344,8 +347,13 @@ def groups(grid):
     for r in grid.runs:
         out.setdefault(r.label, [])
         if finished(r.run_dir):
-            out[r.label].append(r.run_dir)
+            out[r.label].append(r)
     return out
+
+
+def paired(values, control):
+    """The mean ± sd over seeds of value − control, for the seeds both have (dicts seed -> value)."""
+    return mean_sd([values[k] - control[k] for k in values if k in control])
 
 
 def mean_sd(values, digits=3):
@@ -355,42 +363,72 @@ def mean_sd(values, digits=3):
         else f"{values[0]:.{digits}f}"
 
 
+def control_runs(grid, a):
+    """The finished runs of --paired's combination (empty without --paired)."""
+    if not a.paired:
+        return []
+    found = groups(grid)
+    if a.paired not in found:
+        sys.exit(f"grid: --paired {a.paired}: no such combination (known: {', '.join(found)})")
+    return found[a.paired]
+
+
 def cmd_table(grid, a):
     metrics = a.metrics.split(",")
     train_metrics = a.train.split(",") if a.train else []
-    print("| runs | seeds | best step | " + " | ".join(metrics + [f"mean {t}" for t in train_metrics]) + " |")
-    print("|---" * (len(metrics) + len(train_metrics) + 3) + "|")
-    for label, dirs in groups(grid).items():
-        rows = [(evaluations(d)[0], best(d), rows_of(d)) for d in dirs if best(d)]
+    control = {r.seed: best(r.run_dir) for r in control_runs(grid, a) if best(r.run_dir)}
+    deltas = [f"paired Δ {k}" for k in metrics] if a.paired else []
+    print("| runs | seeds | best step | " + " | ".join(metrics + [f"mean {t}" for t in train_metrics] + deltas) + " |")
+    print("|---" * (len(metrics) + len(train_metrics) + len(deltas) + 3) + "|")
+    for label, runs in groups(grid).items():
+        rows = [(r.seed, evaluations(r.run_dir)[0], best(r.run_dir), rows_of(r.run_dir)) for r in runs if best(r.run_dir)]
         if not rows:
-            print(f"| {label} | 0 | — |" + " — |" * (len(metrics) + len(train_metrics)))
+            print(f"| {label} | 0 | — |" + " — |" * (len(metrics) + len(train_metrics) + len(deltas)))
             continue
         cells = []
         for k in metrics:
-            cell = mean_sd([b[k] for _, b, _ in rows if b.get(k) is not None])
+            cell = mean_sd([b[k] for _, _, b, _ in rows if b.get(k) is not None])
             if a.start:
-                cell = mean_sd([s[k] for s, _, _ in rows if s.get(k) is not None]) + " → " + cell
+                cell = mean_sd([s[k] for _, s, _, _ in rows if s.get(k) is not None]) + " → " + cell
             cells.append(cell)
         for t in train_metrics:
-            cells.append(mean_sd([x[t] for _, _, all_rows in rows for x in all_rows if "loss" in x and t in x], 4))
-        print(f"| {label} | {len(rows)} | {statistics.mean(b['step'] for _, b, _ in rows):.0f} | " + " | ".join(cells) + " |")
+            cells.append(mean_sd([x[t] for _, _, _, all_rows in rows for x in all_rows if "loss" in x and t in x], 4))
+        for k in metrics if a.paired else []:
+            # The change from each run's start, less the control's from the same seed's start.
+            change = {seed: b[k] - s[k] for seed, s, b, _ in rows if b.get(k) is not None and s.get(k) is not None}
+            control_change = {seed: c[k] - evaluations(r.run_dir)[0][k] for r in control_runs(grid, a)
+                              for seed, c in [(r.seed, control.get(r.seed))] if c and c.get(k) is not None}
+            cells.append(paired(change, control_change))
+        print(f"| {label} | {len(rows)} | {statistics.mean(b['step'] for _, _, b, _ in rows):.0f} | " + " | ".join(cells) + " |")
     return 0
+
+
+def sweep_rows(run):
+    """α -> the row of a run's sweep/sweep.csv (empty when it has none)."""
+    path = os.path.join(run.run_dir, "sweep", "sweep.csv")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {float(row["alpha"]): row for row in csv.DictReader(f)}
 
 
 def cmd_sweeps(grid, a):
     cols = a.metrics.split(",")
-    print("| runs | α | seeds | " + " | ".join(cols) + " |")
-    print("|---" * (len(cols) + 3) + "|")
-    for label, dirs in groups(grid).items():
+    control = {r.seed: sweep_rows(r) for r in control_runs(grid, a)}
+    deltas = [f"paired Δ {c}" for c in cols] if a.paired else []
+    print("| runs | α | seeds | " + " | ".join(cols + deltas) + " |")
+    print("|---" * (len(cols) + len(deltas) + 3) + "|")
+    for label, runs in groups(grid).items():
         by_alpha = {}
-        for d in dirs:
-            path = os.path.join(d, "sweep", "sweep.csv")
-            if os.path.exists(path):
-                with open(path) as f:
-                    for row in csv.DictReader(f):
-                        by_alpha.setdefault(float(row["alpha"]), []).append(row)
+        for r in runs:
+            for alpha, row in sweep_rows(r).items():
+                by_alpha.setdefault(alpha, {})[r.seed] = row
         for alpha, rows in sorted(by_alpha.items()):
-            cells = [mean_sd([float(r[c]) for r in rows if c in r]) for c in cols]
+            cells = [mean_sd([float(r[c]) for r in rows.values() if c in r]) for c in cols]
+            for c in cols if a.paired else []:
+                mine = {seed: float(r[c]) for seed, r in rows.items() if c in r}
+                theirs = {seed: float(s[alpha][c]) for seed, s in control.items() if alpha in s and c in s[alpha]}
+                cells.append(paired(mine, theirs))
             print(f"| {label} | {alpha:g} | {len(rows)} | " + " | ".join(cells) + " |")
     return 0
 
@@ -399,8 +437,8 @@ def cmd_plot(grid, a):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import plot  # scripts/plot.py: matplotlib
 
-    curves = {label: [plot.read_metrics(os.path.join(d, "metrics.jsonl"))[0] for d in dirs]
-              for label, dirs in groups(grid).items() if dirs}
+    curves = {label: [plot.read_metrics(os.path.join(r.run_dir, "metrics.jsonl"))[0] for r in runs]
+              for label, runs in groups(grid).items() if runs}
     if not curves:
         sys.exit("grid: no finished run to plot")
     plot.draw_curves(curves, a.metrics.split(","), f"{a.out}.png", os.path.basename(grid.fill(grid.spec["out"])))
@@ -421,6 +459,8 @@ def main():
                     "sweeps: lm_score,reverse_lm_score,nll_oracle")
     ap.add_argument("--start", action="store_true", help="table: each cell as start → best")
     ap.add_argument("--train", default="", help="table: training-row metrics to average (e.g. ess,d_acc)")
+    ap.add_argument("--paired", help="table and sweeps: a combination's label, the control: add each metric's "
+                    "mean ± sd over seeds of the difference from it (table: of the changes from each run's start)")
     a = ap.parse_args()
     if a.what == "finished":
         return 0 if finished(a.grid) else 1

@@ -18,9 +18,8 @@
 #   6. the libFuzzer targets of tests/fuzz, built in step 3: their regression inputs, then CI's
 #      count of inputs each, one per core (scripts/fuzz.sh ci);
 #   7. the benchmark guards of build/ (label bench: timing ratios), alone on the machine.
-# Steps 2-6 run as three lanes at once (build/ and its tests and the ptxas check; build-sim/, its
-# tests and the fuzzers; build-race/ then build-simrel/), each step in order within its lane: one
-# lane's link steps and slowest tests' tails leave a core idle that another lane's work fills. Each
+# Steps 2-6 run as two lanes at once, each step in order within its lane: steps 2, 3 and 6 and the
+# ptxas check; steps 4 and 5 at nice 19, filling the cores the first lane leaves idle (below). Each
 # step's output is printed whole when it ends, with its wall and CPU time, and the times again in a
 # table at the end (CTest prints each test's); the last line is the summary "N passed, N failed, N
 # skipped". The everyday loop is much shorter: `ctest --test-dir build -L quick`
@@ -67,13 +66,8 @@ run_step() {  # ID NAME KIND COMMAND...: runs COMMAND, its output into $logs/ID.
   return "$rc"
 }
 step_names=(); step_seconds=(); step_cpu=(); summary_passed=0; summary_failed=0; summary_skipped=0
-show_steps() {  # prints each step that started or ended since the last call: a line, or its whole output
+show_steps() {  # prints each step that ended since the last call (its whole output), then each that started
   local f id rc wall cpu passed failed skipped name
-  for f in "$logs"/*.start; do
-    [ -e "$f" ] || continue
-    id=$(basename "$f" .start)
-    [ -e "$logs/$id.started" ] || { echo "== $(< "$f") (started at $(($(date +%s) - start)) s) =="; touch "$logs/$id.started"; }
-  done
   for f in $(ls -tr "$logs"/*.done 2>/dev/null); do
     id=$(basename "$f" .done)
     [ -e "$logs/$id.shown" ] && continue
@@ -85,6 +79,11 @@ show_steps() {  # prints each step that started or ended since the last call: a 
     step_names+=("$name"); step_seconds+=("$wall"); step_cpu+=("$cpu")
     summary_passed=$((summary_passed + passed)); summary_failed=$((summary_failed + failed))
     summary_skipped=$((summary_skipped + skipped))
+  done
+  for f in "$logs"/*.start; do
+    [ -e "$f" ] || continue
+    id=$(basename "$f" .start)
+    [ -e "$logs/$id.started" ] || { echo "== $(< "$f") (started at $(($(date +%s) - start)) s) =="; touch "$logs/$id.started"; }
   done
 }
 configure() {  # DIR CMAKE_ARGS...: Ninja where installed (it keeps the cores busier than make), unless DIR has a generator
@@ -172,14 +171,18 @@ lane_emulator() {
   run_step 34 "plain emulator tests" ctest simrel_tests
 }
 
-# Each lane in a process group of its own (set -m), so that an interrupt stops its builds and tests too.
+# Two lanes at once, each in a process group of its own (set -m: an interrupt stops its builds and
+# tests too). The main lane (release, then memcheck and the fuzzers: most of the work) has the
+# cores; the emulator lane runs at nice 19, so it takes what the main lane leaves idle (its links,
+# its slowest tests' tails) without slowing it, then the whole machine once the main lane is done.
+# Three lanes at equal priority took 20-40% more CPU per step (six compilers switching on two cores)
+# and ended later.
 set -m
 lanes=()
 trap 'for p in "${lanes[@]}"; do kill -- -"$p" 2>/dev/null; done; exit 130' INT TERM
-lane_release & lanes+=($!)
-lane_memcheck & lanes+=($!)
+{ lane_release; lane_memcheck; } & lanes+=($!)
 if [ "$sim" = ON ]; then
-  lane_emulator & lanes+=($!)
+  { renice -n 19 -p "$BASHPID" >/dev/null; lane_emulator; } & lanes+=($!)
 else
   echo "== no CUDA headers: the emulator builds are skipped =="
 fi

@@ -3,7 +3,8 @@ and its folder reaches the runs' overrides; every combination × seed trains onc
 method table's overrides (read back from each run's own config.yaml); `after`, completed by an axis
 value's words, runs once per run;
 a second `run` trains nothing; a changed override retrains; `table` gives the mean and sd over
-seeds of each run's evaluation of lowest nll_valid, recomputed here from the metrics files.
+seeds of each run's evaluation of lowest nll_valid, recomputed here from the metrics files, and
+with --paired the differences from the control's runs; `sweeps` the same of known sweep files.
 Usage: grid_driver.py COOPGEN SRC_DIR WORK_DIR   (exit 77: no oracle data)
 """
 import json
@@ -86,17 +87,32 @@ for m, dirs in runs.items():
     want = [f"{statistics.mean(b[k] for b in best):.3f} ± {statistics.stdev(b[k] for b in best):.3f}" for k in ("nll_valid", "kl_test")]
     row = next((l for l in r.stdout.splitlines() if l.startswith(f"| {m}_w |")), "")
     check(all(w in row for w in want), f"table row of {m}: {want} in '{row}'")
+# --paired: per seed, (best − start) of the run less (best − start) of the control's run.
+r = grid("table", grid_file, "--metrics", "kl_test", "--paired", "mle_w")
+change = {}
+for m, dirs in runs.items():
+    for s, d in enumerate(dirs):
+        with open(os.path.join(d, "metrics.jsonl")) as f:
+            evals = [row for row in map(json.loads, f) if "loss" not in row]
+        change[m, s] = min(evals, key=lambda row: row["nll_valid"])["kl_test"] - evals[0]["kl_test"]
+deltas = [change["gcn_guided+d_star", s] - change["mle", s] for s in (0, 1)]
+want = f"{statistics.mean(deltas):.3f} ± {statistics.stdev(deltas):.3f} |"
+row = next((l for l in r.stdout.splitlines() if l.startswith("| gcn_guided+d_star_w |")), "")
+check(row.endswith(want), f"paired table row of gcn: ends with '{want}': '{row}'")
 
 # `sweeps`: per combination and α, the mean ± sd over seeds of each column of the runs' sweep.csv
-# (written here with known numbers).
-for m, dirs in runs.items():
+# (written here with known numbers: method i, seed k has lm_score 1 + k + i·(0.5 + 0.25·k) at α 1),
+# and with --paired the differences from the control's run of the same seed (0.5, 0.75 for gcn).
+for i, (m, dirs) in enumerate(runs.items()):
     for k, d in enumerate(dirs):
         os.makedirs(os.path.join(d, "sweep"), exist_ok=True)
         with open(os.path.join(d, "sweep", "sweep.csv"), "w") as f:
-            f.write("alpha,temperature,lm_score\n1,1,%g\n2,0.5,%g\n" % (1 + k, 10 + 2 * k))
-r = grid("sweeps", grid_file, "--metrics", "lm_score")
-for m in runs:
-    for alpha, values in ((1, (1, 2)), (2, (10, 12))):
-        want = f"| {m}_w | {alpha} | 2 | {statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} |"
+            f.write("alpha,temperature,lm_score\n1,1,%g\n2,0.5,%g\n" % (1 + k + i * (0.5 + 0.25 * k), 10 + 2 * k))
+r = grid("sweeps", grid_file, "--metrics", "lm_score", "--paired", "mle_w")
+for i, m in enumerate(runs):
+    for alpha, values, delta in ((1, (1 + i * 0.5, 2 + i * 0.75), "0.625 ± 0.177" if i else "0.000 ± 0.000"),
+                                 (2, (10, 12), "0.000 ± 0.000")):
+        want = f"| {m}_w | {alpha} | 2 | {statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} | {delta} |"
         check(want in r.stdout, f"sweeps row {want}")
+check(grid("sweeps", grid_file, "--paired", "nothing").returncode != 0, "--paired with an unknown label fails")
 check.finish()
