@@ -54,7 +54,11 @@ fuzz_one() {  # TARGET: its regression inputs, then its fuzzing; prints one line
   local t0=$SECONDS
   if "$bin" "${budget[@]}" -timeout=10 -rss_limit_mb=4096 -max_len=4096 -print_final_stats=1 \
        -artifact_prefix="$findings/" "$corpus" > "$findings/run.log" 2>&1; then
-    echo "fuzz_$t: $((SECONDS - t0)) s, $(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$findings/run.log" | cut -d' ' -f2) inputs, ${#inputs[@]} regression inputs, no finding"
+    local ran; ran=$(grep -m1 -o 'stat::number_of_executed_units: [0-9]*' "$findings/run.log" | cut -d' ' -f2)
+    echo "fuzz_$t: $((SECONDS - t0)) s, $ran inputs, ${#inputs[@]} regression inputs, no finding"
+    if [ "$seconds" = ci ] && [ "${ran:-0}" -lt "${ci_inputs[$t]}" ]; then
+      echo "fuzz_$t: only $ran of CI's ${ci_inputs[$t]} inputs before the time limit"; return 1
+    fi
   else
     echo "fuzz_$t: FINDING ($findings/run.log):"; grep -m3 -E "ERROR|runtime error|SUMMARY|deadly" "$findings/run.log"; return 1
   fi

@@ -376,7 +376,8 @@ def control_runs(grid, a):
 def cmd_table(grid, a):
     metrics = a.metrics.split(",")
     train_metrics = a.train.split(",") if a.train else []
-    control = {r.seed: best(r.run_dir) for r in control_runs(grid, a) if best(r.run_dir)}
+    # The control's (start, best) evaluations by seed.
+    control = {r.seed: (evaluations(r.run_dir)[0], best(r.run_dir)) for r in control_runs(grid, a) if best(r.run_dir)}
     deltas = [f"paired Δ {k}" for k in metrics] if a.paired else []
     print("| runs | seeds | best step | " + " | ".join(metrics + [f"mean {t}" for t in train_metrics] + deltas) + " |")
     print("|---" * (len(metrics) + len(train_metrics) + len(deltas) + 3) + "|")
@@ -396,8 +397,8 @@ def cmd_table(grid, a):
         for k in metrics if a.paired else []:
             # The change from each run's start, less the control's from the same seed's start.
             change = {seed: b[k] - s[k] for seed, s, b, _ in rows if b.get(k) is not None and s.get(k) is not None}
-            control_change = {seed: c[k] - evaluations(r.run_dir)[0][k] for r in control_runs(grid, a)
-                              for seed, c in [(r.seed, control.get(r.seed))] if c and c.get(k) is not None}
+            control_change = {seed: b[k] - s[k] for seed, (s, b) in control.items()
+                              if b.get(k) is not None and s.get(k) is not None}
             cells.append(paired(change, control_change))
         print(f"| {label} | {len(rows)} | {statistics.mean(b['step'] for _, _, b, _ in rows):.0f} | " + " | ".join(cells) + " |")
     return 0

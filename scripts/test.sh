@@ -44,7 +44,7 @@ ctest_counts() {  # LOG: prints "passed failed skipped" of a CTest run's output 
   total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$1" | tail -1)
   failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$1" | tail -1)
   skipped=$(grep -c '(Skipped)' "$1")
-  [ -n "$total" ] || { total=0; failed=1; }
+  [ -n "$total" ] || { echo "0 1 0"; return; }
   echo "$((total - failed - skipped)) $failed $skipped"
 }
 run_step() {  # ID NAME KIND COMMAND...: runs COMMAND, its output into $logs/ID.log, then writes
@@ -57,7 +57,8 @@ run_step() {  # ID NAME KIND COMMAND...: runs COMMAND, its output into $logs/ID.
   "$@" > "$logs/$id.log" 2>&1; rc=$?
   case $kind in
     build) [ "$rc" -eq 0 ] || failed=1 ;;
-    ctest) read -r passed failed skipped <<< "$(ctest_counts "$logs/$id.log")" ;;
+    ctest) read -r passed failed skipped <<< "$(ctest_counts "$logs/$id.log")"
+           [ "$rc" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1 ;;  # what ran after CTest failed
     check) if [ "$rc" -eq 0 ]; then passed=1; else failed=1; fi ;;
   esac
   echo "$rc $(($(date +%s) - t0)) $((($(cpu_ticks "$me") - c0 + ticks / 2) / ticks)) $passed $failed $skipped $name" \
@@ -100,7 +101,7 @@ ctest_in() {  # DIR CTEST_ARGS...
 run_step 00 "install dependencies" build \
   bash scripts/install_deps.sh $([ "${COOPGEN_INSTALL_TORCH:-0}" = 1 ] && echo --with-torch)
 show_steps
-[ "$summary_failed" -eq 0 ] || exit 1
+[ "$summary_failed" -eq 0 ] || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 sim=OFF
 [ -f "${CUDA_HOME:-/usr/local/cuda}/include/cuda_runtime.h" ] && sim=ON
@@ -177,22 +178,31 @@ lane_emulator() {
 # its slowest tests' tails) without slowing it, then the whole machine once the main lane is done.
 # Three lanes at equal priority took 20-40% more CPU per step (six compilers switching on two cores)
 # and ended later.
-set -m
 lanes=()
-trap 'for p in "${lanes[@]}"; do kill -- -"$p" 2>/dev/null; done; exit 130' INT TERM
-{ lane_release; lane_memcheck; } & lanes+=($!)
+stop_lanes() { local p; for p in "${lanes[@]}"; do kill -- -"$p" 2>/dev/null; done; }
+trap 'stop_lanes; exit 130' INT
+trap 'stop_lanes; exit 143' TERM
+set -m
+{ lane_release; lane_memcheck; } < /dev/null & lanes+=($!)
 if [ "$sim" = ON ]; then
-  # It starts once build/ is built: a build alone keeps both cores busy, and one beside it at nice 19
-  # only took CPU from both (its many short turns: 279 s of CPU for build/ instead of 247 alone).
-  { renice -n 19 -p "$BASHPID" >/dev/null; until [ -e "$logs/11.done" ]; do sleep 1; done; lane_emulator; } & lanes+=($!)
+  # It starts once build/ is built (or the first lane has ended): a build alone keeps both cores
+  # busy, and one beside it at nice 19 only took CPU from both (its many short turns: 279 s of CPU
+  # for build/, against 247 s alone).
+  { renice -n 19 -p "$BASHPID" >/dev/null
+    until [ -e "$logs/11.done" ] || ! kill -0 "${lanes[0]}" 2>/dev/null; do sleep 1; done
+    lane_emulator; } < /dev/null & lanes+=($!)
 else
   echo "== no CUDA headers: the emulator builds are skipped =="
 fi
+set +m  # the lanes keep their groups; this shell's own commands (sleep) stay in its group, so ^C reaches the trap
 running() { local p; for p in "${lanes[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
 while running; do show_steps; sleep 2; done
 wait
-set +m
 show_steps
+# A step that started and never ended (its lane was killed) is a failure.
+for f in "$logs"/*.start; do
+  [ -e "$f" ] && [ ! -e "${f%.start}.done" ] && { echo "-- $(< "$f"): did not end"; summary_failed=$((summary_failed + 1)); }
+done
 
 # Timing ratios of the fused kernels against their unfused compositions: alone on the machine.
 if [ -f "$logs/11.done" ] && [ "$(cut -d' ' -f1 "$logs/11.done")" = 0 ]; then
