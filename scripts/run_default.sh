@@ -16,7 +16,8 @@
 # and prints one table: for each run its start → its evaluation of lowest nll_valid (every run
 # chosen on the validation split, never the test set), with KL(p*‖p) per token (NLL-test minus the
 # oracle's own NLL of the same test sequences), NLL-oracle, NLL-test and the target's gain
-# KL(p*‖p) − KL(p*‖q), q ∝ p·D, of each run's D (docs/method.md, "The target, measured").
+# KL(p*‖p) − KL(p*‖q), q ∝ p·D, of each run's D (docs/method.md, "The target, measured"), and each
+# metric's change less the control's (grid.py --paired mle).
 # Runs already done by the same command are kept (delete runs/default to train them again);
 # arguments (KEY=VALUE) go to every run, e.g. train.steps=100 optim.schedule.total_steps=100.
 set -euo pipefail
@@ -31,7 +32,9 @@ python3 scripts/grid.py run "$grid" --jobs 2 --bin build-rel/coopgen "${extra[@]
 echo
 echo "From MLE* (runs/oracle_mle/checkpoint_best): start → the evaluation of lowest nll_valid;"
 echo "KL(p*‖p) per token = NLL-test − H(p*) on the test set; target_gain = KL(p*‖p) − KL(p*‖q), q ∝ p·D, at that evaluation:"
-python3 scripts/grid.py table "$grid" --start --train ess,d_acc --metrics kl_test,nll_oracle,nll_test,nll_valid,target_gain
+echo "paired Δ: the run's change from the start less the control's (mle), per metric:"
+python3 scripts/grid.py table "$grid" --start --train ess,d_acc --metrics kl_test,nll_oracle,nll_test,nll_valid,target_gain \
+  --paired mle
 if python3 scripts/grid.py plot "$grid" runs/default/curves --metrics kl_test,nll_oracle,nll_test 2>/dev/null; then
   echo "curves: runs/default/curves.png"
 else
