@@ -98,6 +98,7 @@ ctest_in() {  # DIR CTEST_ARGS...
 }
 
 # COOPGEN_INSTALL_TORCH=1 (CI): PyTorch and transformers too, for the GPT-2 / BPE cross-checks.
+echo "== install dependencies (its output when it ends: on a fresh machine, minutes) =="
 run_step 00 "install dependencies" build \
   bash scripts/install_deps.sh $([ "${COOPGEN_INSTALL_TORCH:-0}" = 1 ] && echo --with-torch)
 show_steps
