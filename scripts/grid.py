@@ -200,7 +200,11 @@ class Grid:
 
 def evaluations(run_dir):
     """The evaluation rows of a run's metrics.jsonl (rows without a training loss)."""
-    return [r for r in rows_of(run_dir) if "loss" not in r]
+    return evaluations_in(rows_of(run_dir))
+
+
+def evaluations_in(rows):
+    return [r for r in rows if "loss" not in r]
 
 
 def rows_of(run_dir):
@@ -224,9 +228,20 @@ def finished(run_dir):
 
 def best(run_dir):
     """The evaluation row of lowest nll_valid (the last row where the run has no validation)."""
-    evals = evaluations(run_dir)
+    return best_of(evaluations(run_dir))
+
+
+def best_of(evals):
     scored = [r for r in evals if r.get("nll_valid") is not None]
     return min(scored, key=lambda r: r["nll_valid"]) if scored else (evals[-1] if evals else None)
+
+
+def start_best_rows(run):
+    """(its first evaluation, its evaluation of lowest nll_valid, every row) of a run, its
+    metrics.jsonl read once; None without an evaluation."""
+    rows = rows_of(run.run_dir)
+    evals = evaluations_in(rows)
+    return (evals[0], best_of(evals), rows) if evals else None
 
 
 def take_lock(path):
@@ -363,44 +378,46 @@ def mean_sd(values, digits=3):
         else f"{values[0]:.{digits}f}"
 
 
-def control_runs(grid, a):
-    """The finished runs of --paired's combination (empty without --paired)."""
+def control_runs(found, a):
+    """The finished runs of --paired's combination among groups(grid) (empty without --paired)."""
     if not a.paired:
         return []
-    found = groups(grid)
     if a.paired not in found:
         sys.exit(f"grid: --paired {a.paired}: no such combination (known: {', '.join(found)})")
     return found[a.paired]
 
 
+def changes(summaries, k):
+    """seed -> metric k's change from the start to the best evaluation (summaries: seed -> start_best_rows)."""
+    return {seed: b[k] - s[k] for seed, (s, b, _) in summaries.items() if b.get(k) is not None and s.get(k) is not None}
+
+
 def cmd_table(grid, a):
     metrics = a.metrics.split(",")
     train_metrics = a.train.split(",") if a.train else []
-    # The control's (start, best) evaluations by seed.
-    control = {r.seed: (evaluations(r.run_dir)[0], best(r.run_dir)) for r in control_runs(grid, a) if best(r.run_dir)}
-    deltas = [f"paired Δ {k}" for k in metrics] if a.paired else []
+    found = groups(grid)
+    control = {r.seed: t for r in control_runs(found, a) if (t := start_best_rows(r))}
+    control_changes = {k: changes(control, k) for k in metrics} if a.paired else {}
+    deltas = [f"paired Δ {k}" for k in control_changes]
     print("| runs | seeds | best step | " + " | ".join(metrics + [f"mean {t}" for t in train_metrics] + deltas) + " |")
     print("|---" * (len(metrics) + len(train_metrics) + len(deltas) + 3) + "|")
-    for label, runs in groups(grid).items():
-        rows = [(r.seed, evaluations(r.run_dir)[0], best(r.run_dir), rows_of(r.run_dir)) for r in runs if best(r.run_dir)]
-        if not rows:
+    for label, runs in found.items():
+        mine = {r.seed: t for r in runs if (t := start_best_rows(r))}
+        if not mine:
             print(f"| {label} | 0 | — |" + " — |" * (len(metrics) + len(train_metrics) + len(deltas)))
             continue
         cells = []
         for k in metrics:
-            cell = mean_sd([b[k] for _, _, b, _ in rows if b.get(k) is not None])
+            cell = mean_sd([b[k] for _, b, _ in mine.values() if b.get(k) is not None])
             if a.start:
-                cell = mean_sd([s[k] for _, s, _, _ in rows if s.get(k) is not None]) + " → " + cell
+                cell = mean_sd([s[k] for s, _, _ in mine.values() if s.get(k) is not None]) + " → " + cell
             cells.append(cell)
         for t in train_metrics:
-            cells.append(mean_sd([x[t] for _, _, _, all_rows in rows for x in all_rows if "loss" in x and t in x], 4))
-        for k in metrics if a.paired else []:
-            # The change from each run's start, less the control's from the same seed's start.
-            change = {seed: b[k] - s[k] for seed, s, b, _ in rows if b.get(k) is not None and s.get(k) is not None}
-            control_change = {seed: b[k] - s[k] for seed, (s, b) in control.items()
-                              if b.get(k) is not None and s.get(k) is not None}
-            cells.append(paired(change, control_change))
-        print(f"| {label} | {len(rows)} | {statistics.mean(b['step'] for _, _, b, _ in rows):.0f} | " + " | ".join(cells) + " |")
+            cells.append(mean_sd([x[t] for _, _, all_rows in mine.values() for x in all_rows if "loss" in x and t in x], 4))
+        # The change from each run's start, less the control's from the same seed's start.
+        cells += [paired(changes(mine, k), theirs) for k, theirs in control_changes.items()]
+        print(f"| {label} | {len(mine)} | {statistics.mean(b['step'] for _, b, _ in mine.values()):.0f} | "
+              + " | ".join(cells) + " |")
     return 0
 
 
@@ -415,11 +432,12 @@ def sweep_rows(run):
 
 def cmd_sweeps(grid, a):
     cols = a.metrics.split(",")
-    control = {r.seed: sweep_rows(r) for r in control_runs(grid, a)}
+    found = groups(grid)
+    control = {r.seed: sweep_rows(r) for r in control_runs(found, a)}
     deltas = [f"paired Δ {c}" for c in cols] if a.paired else []
     print("| runs | α | seeds | " + " | ".join(cols + deltas) + " |")
     print("|---" * (len(cols) + len(deltas) + 3) + "|")
-    for label, runs in groups(grid).items():
+    for label, runs in found.items():
         by_alpha = {}
         for r in runs:
             for alpha, row in sweep_rows(r).items():
