@@ -146,7 +146,7 @@ lane_memcheck() {
     build_memcheck || return
   run_step 22 "memcheck tests" ctest ctest_in build-sim -LE "experiment|bench"
   run_step 23 "fuzzers (the memcheck build's: regression inputs, then CI's count of inputs each; tests/fuzz/README.md)" \
-    check env FUZZ_BUILD=build-sim bash scripts/fuzz.sh ci
+    check env FUZZ_BUILD=build-sim bash scripts/fuzz.sh "${FUZZ_SECONDS:-ci}"  # FUZZ_SECONDS: seconds per target instead
 }
 
 build_race() {
