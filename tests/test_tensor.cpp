@@ -5,10 +5,55 @@
 
 #include "engine/device.h"
 #include "engine/ops.h"
+#include "kernels/cpu/elementwise.h"
 
 using namespace coopgen;
 
 static std::vector<double> vals(const Tensor& t) { return t.to(DType::F64).to_vector<double>(); }
+
+// The f32 GELU (v·σ(2u) with the vectorised f32 exponential) against the same form in long double
+// with libm's exponential, bias added first; its gradient too, and the ends: ±∞, NaN, and |v|
+// large enough to overflow v³.
+TEST_CASE("the f32 GELU and its gradient are within a few ulp of the logistic form in long double", "[tensor]") {
+  std::vector<float> x, bias{0.25f, -0.5f, 0.0f};
+  for (float v = -24.0f; v <= 24.0f; v += 0.0137f) x.push_back(v);
+  for (float v : {1e-30f, -1e-30f, 3e-6f, -3e-6f, 1e7f, -1e7f, 1e20f, -1e20f}) x.push_back(v);
+  while (x.size() % bias.size()) x.push_back(0.5f);
+  const int64_t cols = int64_t(bias.size()), rows = int64_t(x.size()) / cols;
+  std::vector<float> dy(x.size());
+  for (size_t k = 0; k < dy.size(); ++k) dy[k] = 1.0f + 0.001f * float(k % 7);
+  std::vector<float> out(x.size(), NAN), dx(x.size(), NAN);
+  cpu::bias_gelu_forward(out.data(), x.data(), bias.data(), rows, cols);
+  cpu::bias_gelu_backward(dx.data(), x.data(), bias.data(), dy.data(), rows, cols);
+  double worst = 0, worst_grad = 0;
+  for (size_t k = 0; k < x.size(); ++k) {
+    const long double v = (long double)(x[k] + bias[k % cols]), s = std::sqrt(2.0L / 3.14159265358979323846L);
+    // ½(1 + tanh u) as 1/(1 + e^(−2u)) and 1 − tanh²u as 4σ(1 − σ): in long double, 1 + tanh u
+    // itself cancels to 0 where gelu is still a normal f32 (v near −10).
+    const long double u = s * (v + 0.044715L * v * v * v), sig = 1 / (1 + std::exp(-2 * u));
+    const long double f = v * sig, a = sig, b = 2 * v * sig * (1 - sig) * s * (1 + 3 * 0.044715L * v * v);
+    // A few ulp, plus what rounding 2u to f32 does to e^(−2u) (|2u| ulp); relative to the value, or
+    // to 1e-30 below it (f32 rounds there to 0 or a subnormal); the gradient a + b relative to
+    // |a| + |b|, as it crosses 0 near v = −0.75.
+    const long double ulps = (4 + 2 * std::fabs(u)) * 0x1p-23L;
+    worst = std::max(worst, double(std::fabs(out[k] - f) / std::max(std::fabs(f), 1e-30L) / ulps));
+    worst_grad = std::max(worst_grad, double(std::fabs(dx[k] - dy[k] * (a + b)) /
+                                             std::max(dy[k] * (std::fabs(a) + std::fabs(b)), 1e-30L) / ulps));
+  }
+  CHECK(worst < 1);
+  CHECK(worst_grad < 1);
+  const float ends[] = {INFINITY, -INFINITY, NAN, 0.0f};
+  float y[4], d[4], one[4] = {1, 1, 1, 1};
+  cpu::bias_gelu_forward(y, ends, (const float*)nullptr, 1, 4);
+  cpu::bias_gelu_backward(d, ends, (const float*)nullptr, one, 1, 4);
+  CHECK(y[0] == INFINITY);
+  CHECK(std::isnan(y[2]));
+  CHECK(y[3] == 0.0f);
+  CHECK(d[0] == 1.0f);
+  CHECK(d[1] == 0.0f);
+  CHECK(std::isnan(d[2]));
+  CHECK(d[3] == 0.5f);
+}
 
 TEST_CASE("views share storage and index correctly", "[tensor]") {
   std::vector<float> v(24);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/cpu/vecmath.h"
+
 namespace coopgen::cpu {
 
 template <class T> void add(T* out, const T* a, const T* b, double alpha, int64_t n) {
@@ -34,17 +36,23 @@ static double gelu_grad(double v) {
   const double t = std::tanh(kGeluS * (v + 0.044715 * v * v * v));
   return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * kGeluS * (1 + 3 * 0.044715 * v * v);
 }
-template <class T> void gelu_forward(T* out, const T* x, int64_t n) {
-  for (int64_t k = 0; k < n; ++k) out[k] = T(gelu(double(x[k])));
-}
-template <class T> void gelu_backward(T* dx, const T* x, const T* dy, int64_t n) {
-  for (int64_t k = 0; k < n; ++k) dx[k] = T(double(dy[k]) * gelu_grad(double(x[k])));
-}
+// f32 by vecmath's loops (vectorised, -O3 in every build); double keeps libm's tanh as the reference.
 template <class T> void bias_gelu_forward(T* out, const T* x, const T* bias, int64_t rows, int64_t cols) {
-  for (int64_t k = 0; k < rows * cols; ++k) out[k] = T(gelu(double(x[k]) + double(bias[k % cols])));
+  if constexpr (sizeof(T) == sizeof(float))
+    gelu_f32(out, x, bias, rows, cols);
+  else
+    for (int64_t k = 0; k < rows * cols; ++k) out[k] = T(gelu(double(x[k]) + (bias ? double(bias[k % cols]) : 0.0)));
 }
 template <class T> void bias_gelu_backward(T* dx, const T* x, const T* bias, const T* dy, int64_t rows, int64_t cols) {
-  for (int64_t k = 0; k < rows * cols; ++k) dx[k] = T(double(dy[k]) * gelu_grad(double(x[k]) + double(bias[k % cols])));
+  if constexpr (sizeof(T) == sizeof(float))
+    gelu_backward_f32(dx, x, bias, dy, rows, cols);
+  else
+    for (int64_t k = 0; k < rows * cols; ++k)
+      dx[k] = T(double(dy[k]) * gelu_grad(double(x[k]) + (bias ? double(bias[k % cols]) : 0.0)));
+}
+template <class T> void gelu_forward(T* out, const T* x, int64_t n) { bias_gelu_forward(out, x, (const T*)nullptr, 1, n); }
+template <class T> void gelu_backward(T* dx, const T* x, const T* dy, int64_t n) {
+  bias_gelu_backward(dx, x, (const T*)nullptr, dy, 1, n);
 }
 template <class T> void sigmoid_forward(T* y, const T* x, int64_t n) {
   for (int64_t k = 0; k < n; ++k) y[k] = T(1.0 / (1.0 + std::exp(-double(x[k]))));

@@ -11,8 +11,8 @@ template <class T>
 void logsumexp_chunk(T* mx, T* s, T* zy, const T* z, const int32_t* y, int64_t rows, int64_t cols, int64_t v0) {
   for (int64_t n = 0; n < rows; ++n) {
     const T* zr = z + n * cols;
-    double top = double(mx[n]);
-    for (int64_t j = 0; j < cols; ++j) top = std::max(top, double(zr[j]));
+    bool bad;  // a NaN or +∞ in the chunk: its sum below is NaN, and so is the row's log-sum-exp
+    const double top = std::max(double(mx[n]), double(row_max(zr, cols, bad)));
     double acc = double(s[n]) == 0 ? 0.0 : double(s[n]) * std::exp(double(mx[n]) - top);
     acc += sum_exp_shifted(zr, cols, T(top));
     mx[n] = T(top);
