@@ -15,11 +15,13 @@ namespace coopgen {
 inline constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 // log Σ_v exp(scale · x_v) over x[0, n), scale > 0, max-subtracted and summed in double; −∞ for
-// n = 0 or all x = −∞. f32 rows (logits read back) take their exponentials in f32 (cpu::vexpf,
-// within 2 ulp), f64 rows in f64.
+// n = 0 or all x = −∞, NaN if any x is NaN, else +∞ if any is +∞. f32 rows (logits read back)
+// take their exponentials in f32 (cpu::vexpf, within 2 ulp), f64 rows in f64.
 template <class T> double log_sum_exp(const T* x, int64_t n, double scale = 1.0) {
   if (n <= 0) return kNegInf;
-  const T top = *std::max_element(x, x + n);
+  bool bad;  // a NaN (the result is NaN) or +∞ (+∞)
+  const T top = cpu::row_max(x, n, bad);
+  if (bad) return std::any_of(x, x + n, [](T v) { return v != v; }) ? std::nan("") : INFINITY;
   const double m = scale * double(top);
   if (!std::isfinite(m)) return m;
   return m + std::log(cpu::sum_exp_shifted(x, n, top, T(scale)));

@@ -114,11 +114,13 @@ std::vector<double> OracleLSTM::log_probs(const Sequences& seqs, int64_t batch) 
     State state = start(b);
     std::vector<int32_t> prev(static_cast<size_t>(b), kStartToken);
     for (size_t t = 0; t < longest; ++t) {
-      const std::vector<double> lp = next(state, prev);
+      // One log-softmax entry per row: the row's log-sum-exp, not the whole row in double (next).
+      const std::vector<float> z = step(Tensor::from(prev, {b}, device_), state.h, state.c).to_vector<float>();
       for (int64_t r = 0; r < b; ++r) {
         const auto& s = seqs[size_t(first + r)];
         if (t >= s.size()) continue;  // a shorter prefix: done (its input below is any valid token)
-        out[size_t(first + r)] += lp[size_t(r * vocab_ + s[t])];
+        const float* row = z.data() + r * vocab_;
+        out[size_t(first + r)] += double(row[s[t]]) - log_sum_exp(row, vocab_);
         prev[size_t(r)] = s[t];
       }
     }

@@ -74,6 +74,30 @@ TEST_CASE("views share storage and index correctly", "[tensor]") {
   REQUIRE_THROWS_WITH(x.slice(1, 2, 4), Catch::Contains("slice"));
 }
 
+// Permuted views made contiguous and cast, each element type: attention's [B,T,H,D] -> [B,H,T,D]
+// (its rows of D stay contiguous) and [B,T,H,D] -> [B,D,T,H] (no dimension does); every element
+// where index arithmetic puts it; the values (−100 to 109) every type holds exactly.
+TEST_CASE("strided copies of permuted views, same type and cast, every element type", "[tensor]") {
+  const int64_t n[4] = {2, 3, 5, 7};
+  std::vector<float> v(size_t(n[0] * n[1] * n[2] * n[3]));
+  for (size_t k = 0; k < v.size(); ++k) v[k] = float(k) - 100.0f;
+  for (const std::vector<int64_t>& order : {std::vector<int64_t>{0, 2, 1, 3}, std::vector<int64_t>{0, 3, 1, 2}})
+    for (DType from : {DType::F32, DType::F64, DType::BF16, DType::I32})
+      for (DType to : {DType::F32, DType::F64, DType::BF16, DType::I32}) {
+        Tensor x = Tensor::from(v, {n[0], n[1], n[2], n[3]}).to(from);
+        const std::vector<double> got = vals(x.permute(order).to(to).contiguous());
+        int64_t i[4], k = 0;  // i: the output's index, in its own (permuted) order
+        for (i[0] = 0; i[0] < n[order[0]]; ++i[0])
+          for (i[1] = 0; i[1] < n[order[1]]; ++i[1])
+            for (i[2] = 0; i[2] < n[order[2]]; ++i[2])
+              for (i[3] = 0; i[3] < n[order[3]]; ++i[3], ++k) {
+                int64_t src[4];
+                for (int d = 0; d < 4; ++d) src[order[size_t(d)]] = i[d];
+                CHECK(got[size_t(k)] == v[size_t(((src[0] * n[1] + src[1]) * n[2] + src[2]) * n[3] + src[3])]);
+              }
+      }
+}
+
 TEST_CASE("dtype casts round-trip, bf16 rounds to nearest even", "[tensor]") {
   Tensor x = Tensor::from(std::vector<float>{1.0f, -2.5f, 3.14159265f, 1e-3f}, {4});
   REQUIRE(vals(x.to(DType::F64).to(DType::F32)) == vals(x));

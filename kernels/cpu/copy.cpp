@@ -54,21 +54,42 @@ void strided_copy(void* out, DType out_t, const int64_t* out_strides, const void
     if (n) std::memcpy(out, in, size_t(n) * dtype_size(in_t));  // the common case: a plain copy
     return;
   }
-  std::vector<int64_t> idx(size_t(ndim), 0);
-  int64_t io = 0, oo = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    store(out, out_t, oo, load(in, in_t, io));
-    for (int d = ndim - 1; d >= 0; --d) {  // odometer increment of the multi-index
-      if (++idx[size_t(d)] < shape[d]) {
-        io += in_strides[d];
-        oo += out_strides[d];
-        break;
+  if (n == 0) return;
+  // The innermost dimension is a loop of its own (an attention head's row after a permute); the
+  // outer ones advance like an odometer once per run of it.
+  const int inner = ndim - 1;
+  const int64_t len = ndim ? shape[inner] : 1, os = ndim ? out_strides[inner] : 0, is = ndim ? in_strides[inner] : 0;
+  auto runs = [&](auto&& run) {
+    std::vector<int64_t> idx(size_t(ndim), 0);
+    int64_t io = 0, oo = 0;
+    for (int64_t k = 0; k < n; k += len) {
+      run(oo, io);
+      for (int d = inner - 1; d >= 0; --d) {
+        if (++idx[size_t(d)] < shape[d]) {
+          io += in_strides[d];
+          oo += out_strides[d];
+          break;
+        }
+        io -= in_strides[d] * (shape[d] - 1);
+        oo -= out_strides[d] * (shape[d] - 1);
+        idx[size_t(d)] = 0;
       }
-      io -= in_strides[d] * (shape[d] - 1);
-      oo -= out_strides[d] * (shape[d] - 1);
-      idx[size_t(d)] = 0;
     }
-  }
+  };
+  // The same dtype: the elements' bits as they are, by their width.
+  auto copy_bits = [&]<class E>(E*) {
+    E* o = static_cast<E*>(out);
+    const E* i = static_cast<const E*>(in);
+    runs([&](int64_t oo, int64_t io) {
+      for (int64_t j = 0; j < len; ++j) o[oo + j * os] = i[io + j * is];
+    });
+  };
+  if (out_t == in_t && dtype_size(in_t) == 2) return copy_bits((uint16_t*)nullptr);
+  if (out_t == in_t && dtype_size(in_t) == 4) return copy_bits((uint32_t*)nullptr);
+  if (out_t == in_t && dtype_size(in_t) == 8) return copy_bits((uint64_t*)nullptr);
+  runs([&](int64_t oo, int64_t io) {
+    for (int64_t j = 0; j < len; ++j) store(out, out_t, oo + j * os, load(in, in_t, io + j * is));
+  });
 }
 
 template <class T>
