@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Static resources of every CUDA kernel for sm_90, from ptxas's verbose report.
 
-Compiles the device code of each kernels/cuda/*.cu as the build does (nvcc -O3 -arch=sm_90
--std=c++20, the project's CUDA flags; -cubin: no host pass, which the build compiles) with -Xptxas -v, and prints one Markdown row per kernel instantiation: registers per
-thread, stack frame, spill stores/loads, static shared memory, and the theoretical occupancy the
-registers allow on sm_90 (65,536 registers per SM, allocated per warp in units of 256; 64 warps per
-SM at most). Occupancy from shared memory and block size depends on the launch and is not included.
+With --build DIR, reads the reports the CUDA build kept beside its objects (DIR/**/FILE.cu.o.ptxas,
+written by scripts/nvcc_ptxas_log.sh, CMake's launcher for the kernels): the kernels as the build
+compiled them, nothing compiled again. Without it, compiles the device code of each
+kernels/cuda/*.cu as the build does (nvcc -O3 -arch=sm_90 -std=c++20, the project's CUDA flags;
+-cubin: no host pass) with -Xptxas -v. Prints one Markdown row per kernel instantiation: registers
+per thread, stack frame, spill stores/loads, static shared memory, and the theoretical occupancy
+the registers allow on sm_90 (65,536 registers per SM, allocated per warp in units of 256; 64 warps
+per SM at most). Occupancy from shared memory and block size depends on the launch and is not
+included.
 
-  scripts/ptxas_report.py [--nvcc PATH] [--jobs N] [--files a.cu,b.cu] [--check BASELINE.json] [--write-baseline FILE]
+  scripts/ptxas_report.py [--build DIR | --nvcc PATH --jobs N] [--files a.cu,b.cu] [--check BASELINE.json]
+                          [--write-baseline FILE]
 
 --check fails (exit 1, one line per kernel) when a hot kernel (attention, sampling, losses,
 layernorm, AdamW) keeps more stack frame or spills more bytes than the baseline lists for it, or
@@ -35,6 +40,14 @@ def compile_report(nvcc, cu):
     if r.returncode != 0:
         sys.exit(f"ptxas_report: {cu.name}: nvcc failed:\n{r.stderr[-2000:]}")
     return cu.name, r.stderr
+
+
+def build_report(build, cu):
+    found = sorted(Path(build).glob(f"**/kernels/cuda/{cu.name}.o.ptxas"))
+    if len(found) != 1:
+        sys.exit(f"ptxas_report: {'no' if not found else len(found)} ptxas report(s) for {cu.name} under {build} "
+                 "(a CUDA build keeps one beside each object: CMakeLists.txt, scripts/nvcc_ptxas_log.sh)")
+    return cu.name, found[0].read_text()
 
 
 def parse(file, text):
@@ -80,6 +93,7 @@ def occupancy(regs):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--build", help="a CUDA build folder: read its reports instead of compiling")
     ap.add_argument("--nvcc", default="/usr/local/cuda/bin/nvcc")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--files", default="")
@@ -89,8 +103,11 @@ def main():
     files = sorted((ROOT / "kernels/cuda").glob("*.cu"))
     if a.files:
         files = [ROOT / "kernels/cuda" / f for f in a.files.split(",")]
-    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        reports = list(pool.map(lambda cu: compile_report(a.nvcc, cu), files))
+    if a.build:
+        reports = [build_report(a.build, cu) for cu in files]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+            reports = list(pool.map(lambda cu: compile_report(a.nvcc, cu), files))
     rows = [r for file, text in reports for r in parse(file, text)]
     for r, name in zip(rows, demangle([r["mangled"] for r in rows])):
         r["name"] = short(name)
