@@ -161,7 +161,7 @@ build_race() {
 }
 build_simrel() {
   configure build-simrel $unity -DCOOPGEN_SIM=ON -DCOOPGEN_SIM_TRACE=ON -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_BUILD_TYPE=Release && cmake --build build-simrel -j"$jobs" --target sim_tests sim_benches bench_sim_switch
+    -DCMAKE_BUILD_TYPE=Release && cmake --build build-simrel -j"$jobs" --target sim_emulator_tests sim_benches bench_sim_switch
 }
 simrel_tests() {
   ctest_in build-simrel -L sim -E '^sim_backend[.]' || return
