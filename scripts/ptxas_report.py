@@ -108,7 +108,12 @@ def main():
     else:
         with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
             reports = list(pool.map(lambda cu: compile_report(a.nvcc, cu), files))
-    rows = [r for file, text in reports for r in parse(file, text)]
+    rows = []
+    for file, text in reports:
+        found = parse(file, text)
+        if not found:  # a build for another architecture, or an empty report: nothing would be checked
+            sys.exit(f"ptxas_report: no sm_90 kernel in the report of {file}")
+        rows += found
     for r, name in zip(rows, demangle([r["mangled"] for r in rows])):
         r["name"] = short(name)
         r["hot"] = any(h in r["name"] for h in HOT)
@@ -127,12 +132,14 @@ def main():
             "offenders": offenders}, indent=1, sort_keys=True) + "\n")
     if a.check:
         known = json.loads(Path(a.check).read_text())["offenders"]
-        bad = [f"{n}: stack {o['stack']} B, spills {o['spill']} B (baseline: "
+        bad = [f"{n}: over its baseline: stack {o['stack']} B, spills {o['spill']} B (baseline: "
                f"{'none' if n not in known else str(known[n]['stack']) + ' B, ' + str(known[n]['spill']) + ' B'})"
                for n, o in offenders.items()
                if n not in known or o["stack"] > known[n]["stack"] or o["spill"] > known[n]["spill"]]
+        names = {r["name"] for r in rows}
+        bad += [f"{n}: listed in the baseline, not found" for n in known if n not in names]
         for line in bad:
-            print(f"ptxas_report: hot kernel over its baseline: {line}", file=sys.stderr)
+            print(f"ptxas_report: hot kernel {line}", file=sys.stderr)
         print(f"{len(offenders)} hot kernel(s) keep a stack frame or spill; {len(bad)} over the baseline {a.check}")
         return 1 if bad else 0
     return 0

@@ -22,8 +22,8 @@
 # ptxas check; steps 4 and 5 at nice 19, filling the cores the first lane leaves idle (below). Each
 # step's output is printed whole when it ends, with its wall and CPU time, and the times again in a
 # table at the end (CTest prints each test's); the last line is the summary "N passed, N failed, N
-# skipped". The everyday loop is much shorter: `ctest --test-dir build -L quick`
-# (docs/architecture.md, "The everyday loop").
+# skipped". The everyday loop is much shorter: `cmake --build build -j2 && ctest --test-dir build -L
+# quick -j2` (docs/architecture.md, "The everyday loop").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -111,7 +111,8 @@ nvcc=${CUDA_HOME:-/usr/local/cuda}/bin/nvcc
 build_release() {
   # -g1: line tables only (backtraces name the line), a quarter less compile time than -g; the
   # kernels' host side likewise (nvcc's -g is gcc's -g: 10% of a kernel file's compile time).
-  configure build -DCOOPGEN_CUDA=AUTO -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  # nvcc as this script finds it ($CUDA_HOME), so that the ptxas step below has build/'s reports.
+  configure build -DCOOPGEN_CUDA=AUTO $([ -x "$nvcc" ] && echo "-DCMAKE_CUDA_COMPILER=$nvcc") -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CUDA_FLAGS_RELWITHDEBINFO="-O2 -Xcompiler=-g1 -DNDEBUG" &&
     cmake --build build -j"$jobs"
 }

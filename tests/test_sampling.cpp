@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "engine/logspace.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "kernels/cpu/vecmath.h"
@@ -285,4 +286,39 @@ TEST_CASE("vexpf, the CPU's f32 exponential, is within 2 ulp of exp in double; 0
   double ref = 0;
   for (float x : z) ref += std::exp(double(x));
   CHECK(cpu::sum_exp_shifted(z.data(), int64_t(z.size()), 0.0f) == Approx(ref).epsilon(3e-7));
+}
+
+// row_max against std::max over a row of odd length (the vector loop's tail), each sign, the largest
+// anywhere; its `bad` flag and log_sum_exp at the ends: NaN (either sign) wins, then +∞; −∞ for
+// an empty row or one of −∞ only; log_sum_exp in f32 against libm in double.
+TEST_CASE("row_max and log_sum_exp: the maximum wherever it sits, and NaN, +inf, -inf and empty rows") {
+  std::vector<float> z(1001);
+  for (size_t v = 0; v < z.size(); ++v) z[v] = float(int(v * 7919 % 1001) - 600) * 0.01f;
+  for (size_t at : {size_t(0), size_t(500), size_t(1000)}) {
+    std::vector<float> x = z;
+    x[at] = 4.5f;
+    bool bad = true;
+    CHECK(cpu::row_max(x.data(), int64_t(x.size()), bad) == *std::max_element(x.begin(), x.end()));
+    CHECK_FALSE(bad);
+  }
+  std::vector<float> neg(13, -2.5f);
+  neg[7] = -0.5f;
+  bool bad = true;
+  CHECK(cpu::row_max(neg.data(), 13, bad) == -0.5f);
+  CHECK_FALSE(bad);
+  double ref = 0;
+  for (float x : z) ref += std::exp(double(x));
+  CHECK(log_sum_exp(z.data(), int64_t(z.size())) == Approx(std::log(ref)).epsilon(1e-7));
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> with_nan{1, nan, inf}, with_neg_nan{1, -nan, 2}, with_inf{1, inf}, none{-inf, -inf};
+  for (const auto& row : {with_nan, with_neg_nan, with_inf}) {
+    bad = false;
+    cpu::row_max(row.data(), int64_t(row.size()), bad);
+    CHECK(bad);
+  }
+  CHECK(std::isnan(log_sum_exp(with_nan.data(), 3)));
+  CHECK(std::isnan(log_sum_exp(with_neg_nan.data(), 3)));
+  CHECK(log_sum_exp(with_inf.data(), 2) == INFINITY);
+  CHECK(log_sum_exp(none.data(), 2) == -INFINITY);
+  CHECK(log_sum_exp(z.data(), 0) == -INFINITY);
 }

@@ -125,6 +125,12 @@ TEST_CASE("corpus BLEU-4 and ROUGE-1/2/L match hand-computed values", "[text]") 
   REQUIRE(tokenize_13a("u.s. troops, 1,000 - strong $5 it's") == w("u . s . troops , 1,000 - strong $ 5 it's"));
   REQUIRE(tokenize_13a("AT&amp;T &quot;no&quot; &lt;b&gt;") == w("AT & T \" no \" < b >"));
   REQUIRE(tokenize_13a("a\xc2\xa0" "b\xe2\x80\x89" "c\xe3\x80\x80" "d") == w("a b c d"));  // U+00A0, U+2009, U+3000
+  // Each rule one left-to-right pass of non-overlapping matches: sacreBLEU 2.6's Tokenizer13a's
+  // tokens of each input (tests/score_reference.py checks a stress file against it at run time).
+  for (const auto& [in, out] : std::vector<std::pair<std::string, std::string>>{
+           {"x,.5", "x , .5"}, {"3.-4", "3 . -4"}, {".5.", ". 5 ."}, {"1,000.", "1,000 ."}, {"5-5-3", "5 - 5 - 3"},
+           {"a..b", "a . . b"}, {"9,,9", "9 , , 9"}, {"-5-", "-5 -"}})
+    REQUIRE(tokenize_13a(in) == w(out));
   REQUIRE(rouge_tokens("U.S. troops, 1,000-strong") == w("u s troops 1 000 strong"));
   REQUIRE(mean_rouge({"x"}, {"."}).rouge1 == 0.0);  // nothing to match: 0, not NaN
 }

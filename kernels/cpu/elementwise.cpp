@@ -28,27 +28,12 @@ template <class T> void sum_rows(T* out, const T* x, int64_t rows, int64_t cols)
   }
 }
 
-// GELU, tanh form: ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³);
-// gelu'(x) = ½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²).
-static constexpr double kGeluS = 0.7978845608028654;  // √(2/π)
-static double gelu(double v) { return 0.5 * v * (1.0 + std::tanh(kGeluS * (v + 0.044715 * v * v * v))); }
-static double gelu_grad(double v) {
-  const double t = std::tanh(kGeluS * (v + 0.044715 * v * v * v));
-  return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * kGeluS * (1 + 3 * 0.044715 * v * v);
-}
-// f32 by vecmath's loops (vectorised, -O3 in every build); double keeps libm's tanh as the reference.
+// GELU: vecmath's loops (vectorised, -O3 in every build).
 template <class T> void bias_gelu_forward(T* out, const T* x, const T* bias, int64_t rows, int64_t cols) {
-  if constexpr (sizeof(T) == sizeof(float))
-    gelu_f32(out, x, bias, rows, cols);
-  else
-    for (int64_t k = 0; k < rows * cols; ++k) out[k] = T(gelu(double(x[k]) + (bias ? double(bias[k % cols]) : 0.0)));
+  gelu_rows(out, x, bias, rows, cols);
 }
 template <class T> void bias_gelu_backward(T* dx, const T* x, const T* bias, const T* dy, int64_t rows, int64_t cols) {
-  if constexpr (sizeof(T) == sizeof(float))
-    gelu_backward_f32(dx, x, bias, dy, rows, cols);
-  else
-    for (int64_t k = 0; k < rows * cols; ++k)
-      dx[k] = T(double(dy[k]) * gelu_grad(double(x[k]) + (bias ? double(bias[k % cols]) : 0.0)));
+  gelu_rows_backward(dx, x, bias, dy, rows, cols);
 }
 template <class T> void gelu_forward(T* out, const T* x, int64_t n) { bias_gelu_forward(out, x, (const T*)nullptr, 1, n); }
 template <class T> void gelu_backward(T* dx, const T* x, const T* dy, int64_t n) {

@@ -11,7 +11,9 @@ template <class T>
 void logsumexp_chunk(T* mx, T* s, T* zy, const T* z, const int32_t* y, int64_t rows, int64_t cols, int64_t v0) {
   for (int64_t n = 0; n < rows; ++n) {
     const T* zr = z + n * cols;
-    bool bad;  // a NaN or +∞ in the chunk: its sum below is NaN, and so is the row's log-sum-exp
+    // A NaN or +∞ in the chunk makes its sum below NaN, and so the row's log-sum-exp (as before
+    // this maximum was vectorised; engine/logspace.h's log_sum_exp returns +∞ for +∞ instead).
+    [[maybe_unused]] bool bad;
     const double top = std::max(double(mx[n]), double(row_max(zr, cols, bad)));
     double acc = double(s[n]) == 0 ? 0.0 : double(s[n]) * std::exp(double(mx[n]) - top);
     acc += sum_exp_shifted(zr, cols, T(top));

@@ -17,21 +17,21 @@ namespace coopgen::cpu {
 #else
 #define COOPGEN_X86_64_V3_CLONES
 #endif
-// A loop's body, inlined into each clone (and into the double instantiation) as it is.
-#define COOPGEN_LOOP_BODY static inline __attribute__((always_inline))
+// Inlined into each clone (and into the double instantiation) as it is.
+#define COOPGEN_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 COOPGEN_X86_64_V3_CLONES static void exp_shifted_f32(float* out, const float* z, int64_t n, float zmax, float scale) {
   for (int64_t v = 0; v < n; ++v) out[v] = vexpf(scale * (z[v] - zmax));
 }
 
 template <class T> void exp_shifted(T* out, const T* z, int64_t n, T zmax, T scale) {
-  if constexpr (sizeof(T) == sizeof(float))
+  if constexpr (std::is_same_v<T, float>)
     exp_shifted_f32(out, z, n, zmax, scale);
   else
     for (int64_t v = 0; v < n; ++v) out[v] = std::exp(scale * (z[v] - zmax));
 }
 
-template <class T> COOPGEN_LOOP_BODY double sum_f64_loop(const T* x, int64_t n, T floor) {
+template <class T> COOPGEN_ALWAYS_INLINE double sum_f64_loop(const T* x, int64_t n, T floor) {
   constexpr int64_t lanes = 8;
   double part[lanes] = {};
   int64_t v = 0;
@@ -46,7 +46,7 @@ COOPGEN_X86_64_V3_CLONES static double sum_f64_f32(const float* x, int64_t n, fl
   return sum_f64_loop(x, n, floor);
 }
 template <class T> double sum_f64(const T* x, int64_t n, T floor) {
-  if constexpr (sizeof(T) == sizeof(float))
+  if constexpr (std::is_same_v<T, float>)
     return sum_f64_f32(x, n, floor);
   else
     return sum_f64_loop(x, n, floor);
@@ -64,7 +64,7 @@ template <class T> double sum_exp_shifted(const T* z, int64_t n, T zmax, T scale
   return s;
 }
 
-template <class T> COOPGEN_LOOP_BODY T row_max_loop(const T* z, int64_t n, bool& bad) {
+template <class T> COOPGEN_ALWAYS_INLINE T row_max_loop(const T* z, int64_t n, bool& bad) {
   using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
   constexpr int shift = 8 * sizeof(T) - 1;
   constexpr I magnitude = std::numeric_limits<I>::max();
@@ -83,42 +83,77 @@ template <class T> COOPGEN_LOOP_BODY T row_max_loop(const T* z, int64_t n, bool&
 
 COOPGEN_X86_64_V3_CLONES static float row_max_f32(const float* z, int64_t n, bool& bad) { return row_max_loop(z, n, bad); }
 template <class T> T row_max(const T* z, int64_t n, bool& bad) {
-  if constexpr (sizeof(T) == sizeof(float))
+  if constexpr (std::is_same_v<T, float>)
     return row_max_f32(z, n, bad);
   else
     return row_max_loop(z, n, bad);
 }
 
-// GELU's tanh form through the logistic: ½v(1 + tanh u) = v·σ(2u), so no 1 + tanh u cancels where
-// v ≪ 0; σ(2u) = 1/(1 + e^(−2u)) by vexpf (e^(−2u) = +∞ past v ≈ −10.5: σ = 0 exactly).
-constexpr float kGeluScale = 0.7978845608f, kGeluCubic = 0.044715f;  // u = √(2/π)(v + 0.044715v³)
-COOPGEN_LOOP_BODY float gelu_sigma(float v) {
-  return 1.0f / (1.0f + vexpf(-2.0f * kGeluScale * (v + kGeluCubic * v * v * v)));
+// GELU's tanh form through the logistic: ½v(1 + tanh u) = v·σ(2u), σ(2u) = 1/(1 + e), e = e^(−2u),
+// so 1 + tanh u never cancels (v ≪ 0), nor 1 − σ, taken as e·σ where σ ≥ ½ (v ≫ 0); f32 by vexpf (whose
+// argument is clamped at 88: σ = 0 past v ≈ −10.03, where the true value is below 6e-38), f64 by
+// std::exp. gelu'(v) = σ + 2v·σ(1 − σ)·u'(v), u' = √(2/π)(1 + 3·0.044715v²); σ(1 − σ) is exactly 0
+// in f32 past |v| = 16 (in f64 past 40), so v is clamped there in that term: v² cannot overflow
+// into 0·∞.
+template <class T> struct GeluTerms {
+  T sigma, one_minus_sigma;
+};
+template <class T> COOPGEN_ALWAYS_INLINE GeluTerms<T> gelu_terms(T v) {
+  constexpr T scale = T(0.7978845608028654), cubic = T(0.044715);  // u = √(2/π)(v + 0.044715v³)
+  const T x = T(-2) * scale * (v + cubic * v * v * v);
+  T e;
+  if constexpr (std::is_same_v<T, float>)
+    e = vexpf(x);
+  else
+    e = std::exp(x);
+  const T sigma = T(1) / (T(1) + e);
+  return {sigma, e <= T(1) ? e * sigma : T(1) - sigma};  // (1 − σ ≥ ½ in the second case: no cancelling)
 }
-COOPGEN_X86_64_V3_CLONES void gelu_f32(float* out, const float* x, const float* bias, int64_t rows, int64_t cols) {
+template <class T> COOPGEN_ALWAYS_INLINE void gelu_loop(T* out, const T* x, const T* bias, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
-      const float v = x[r * cols + c] + (bias ? bias[c] : 0.0f);
-      out[r * cols + c] = v * gelu_sigma(v);
+      const T v = x[r * cols + c] + (bias ? bias[c] : T(0));
+      out[r * cols + c] = v * gelu_terms(v).sigma;
     }
 }
-// gelu'(v) = σ + 2v·σ(1 − σ)·u'(v), u' = √(2/π)(1 + 3·0.044715v²). σ(1 − σ) is exactly 0 in f32
-// past |v| = 16, so v is clamped there in the second term: v² cannot overflow into 0·∞.
-COOPGEN_X86_64_V3_CLONES void gelu_backward_f32(float* dx, const float* x, const float* bias, const float* dy,
-                                                int64_t rows, int64_t cols) {
+template <class T>
+COOPGEN_ALWAYS_INLINE void gelu_backward_loop(T* dx, const T* x, const T* bias, const T* dy, int64_t rows, int64_t cols) {
+  constexpr T scale = T(0.7978845608028654), cubic = T(0.044715), edge = std::is_same_v<T, float> ? T(16) : T(40);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
-      const float v = x[r * cols + c] + (bias ? bias[c] : 0.0f), sig = gelu_sigma(v);
-      const float vc = v < -16.0f ? -16.0f : v > 16.0f ? 16.0f : v;
-      dx[r * cols + c] = dy[r * cols + c] * (sig + 2.0f * vc * sig * (1.0f - sig) * kGeluScale * (1.0f + 3.0f * kGeluCubic * vc * vc));
+      const T v = x[r * cols + c] + (bias ? bias[c] : T(0)), vc = v < -edge ? -edge : v > edge ? edge : v;
+      const GeluTerms<T> g = gelu_terms(v);
+      dx[r * cols + c] = dy[r * cols + c] *
+                         (g.sigma + T(2) * vc * g.sigma * g.one_minus_sigma * scale * (T(1) + T(3) * cubic * vc * vc));
     }
+}
+COOPGEN_X86_64_V3_CLONES static void gelu_f32(float* out, const float* x, const float* bias, int64_t rows, int64_t cols) {
+  gelu_loop(out, x, bias, rows, cols);
+}
+COOPGEN_X86_64_V3_CLONES static void gelu_backward_f32(float* dx, const float* x, const float* bias, const float* dy,
+                                                       int64_t rows, int64_t cols) {
+  gelu_backward_loop(dx, x, bias, dy, rows, cols);
+}
+template <class T> void gelu_rows(T* out, const T* x, const T* bias, int64_t rows, int64_t cols) {
+  if constexpr (std::is_same_v<T, float>)
+    gelu_f32(out, x, bias, rows, cols);
+  else
+    gelu_loop(out, x, bias, rows, cols);
+}
+template <class T> void gelu_rows_backward(T* dx, const T* x, const T* bias, const T* dy, int64_t rows, int64_t cols) {
+  if constexpr (std::is_same_v<T, float>)
+    gelu_backward_f32(dx, x, bias, dy, rows, cols);
+  else
+    gelu_backward_loop(dx, x, bias, dy, rows, cols);
 }
 
 #define COOPGEN_VECMATH(T)                                                \
   template void exp_shifted<T>(T*, const T*, int64_t, T, T);              \
   template double sum_f64<T>(const T*, int64_t, T);                      \
   template double sum_exp_shifted<T>(const T*, int64_t, T, T);           \
-  template T row_max<T>(const T*, int64_t, bool&);
+  template T row_max<T>(const T*, int64_t, bool&);                       \
+  template void gelu_rows<T>(T*, const T*, const T*, int64_t, int64_t);  \
+  template void gelu_rows_backward<T>(T*, const T*, const T*, const T*, int64_t, int64_t);
 COOPGEN_VECMATH(float)
 COOPGEN_VECMATH(double)
 

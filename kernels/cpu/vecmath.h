@@ -57,10 +57,12 @@ template <class T> double sum_exp_shifted(const T* z, int64_t n, T zmax, T scale
 // as the floats do): the compiler vectorises an integer max, not a floating one.
 template <class T> T row_max(const T* z, int64_t n, bool& bad);
 
-// GELU (tanh form) and its gradient in f32 over rows × cols, bias (cols, may be null) added first:
-// out = gelu(x + bias), dx = dy · gelu'(x + bias), computed as v·σ(2u) (vecmath.cpp). Within a few
-// ulp of the double formula of elementwise.cpp (tests/test_grad.cpp); out may be x, dx may be dy.
-void gelu_f32(float* out, const float* x, const float* bias, int64_t rows, int64_t cols);
-void gelu_backward_f32(float* dx, const float* x, const float* bias, const float* dy, int64_t rows, int64_t cols);
+// GELU (tanh form) and its gradient over rows × cols, bias (cols, may be null) added first:
+// out = gelu(x + bias), dx = dy · gelu'(x + bias), computed as v·σ(2u) (vecmath.cpp); f32 by vexpf,
+// f64 by std::exp. tests/test_tensor.cpp bounds the f32 error against long double. out may be x,
+// dx may be dy.
+template <class T> void gelu_rows(T* out, const T* x, const T* bias, int64_t rows, int64_t cols);
+template <class T>
+void gelu_rows_backward(T* dx, const T* x, const T* bias, const T* dy, int64_t rows, int64_t cols);
 
 }  // namespace coopgen::cpu
