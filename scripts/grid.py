@@ -24,10 +24,11 @@ A grid file (YAML):
     after: ["{bin}", sweep, --config, "{config}", "{overrides}", --alphas, "1,2"]
     after_done: sweep/sweep.csv            # the file that says `after` ran (default: RUN_DIR.after.done)
 
-An axis is a mapping from a value's label to its overrides (or to {overrides: [...], after: [...]},
-the second list added to the end of the grid's `after` for that value's runs), or a list of method names: the method
-table (configs/grids/methods.yaml, written once for every grid) gives each name's config and
-overrides, and NAME+VARIANT+... adds discriminator variants' overrides. Every combination of
+An axis is a list of method names: the method table (configs/grids/methods.yaml, written once for
+every grid) gives each name's config and overrides, and NAME+VARIANT+... adds discriminator
+variants' overrides; or a mapping from a value's label to its overrides, or to {method: NAME,
+overrides: [...], after: [...]} (each key optional: the method's config and overrides first, then
+the value's own; `after` added to the end of the grid's `after` for that value's runs). Every combination of
 the axes' values runs once per seed, in OUT/<label>_<label>/seed<S>, with its overrides after
 `common` ({seed}, {stage:NAME} — that stage's run folder — and the vars substituted, in `after` too). A stage
 (config, run_dir, overrides; `after: true` to give it the grid's `after` too) is trained before
@@ -145,7 +146,7 @@ class Grid:
             if isinstance(values, list):  # method names
                 axes.append([(name, *resolve_method(self.fill(name), methods, variants), []) for name in values])
             else:
-                axes.append([(label, None, *self.axis_value(axis, label, v)) for label, v in values.items()])
+                axes.append([(label, *self.axis_value(axis, label, v, methods, variants)) for label, v in values.items()])
         for combo in itertools.product(*axes):
             label = "_".join(c[0] for c in combo) or "run"
             config = next((c[1] for c in reversed(combo) if c[1]), self.spec.get("config"))
@@ -155,15 +156,19 @@ class Grid:
                 yield Run(os.path.join(self.fill(self.spec["out"]), label, f"seed{seed}"), self.fill(config, seed),
                           [self.fill(o, seed) for o in overrides], label, seed=seed, after_extra=after_extra)
 
-    def axis_value(self, axis, label, value):
-        """(overrides, after words) of an axis value: a list of overrides, or {overrides, after}."""
+    def axis_value(self, axis, label, value, methods, variants):
+        """(config or None, overrides, after words) of an axis value: a list of overrides, or
+        {method, overrides, after}, `method` a name of the method table (NAME+VARIANT...) whose
+        config and overrides come first."""
         if isinstance(value, list):
-            return value, []
-        if not isinstance(value, dict) or not set(value) <= {"overrides", "after"}:
-            sys.exit(f"grid: axis {axis}, value {label}: expected a list of overrides or {{overrides: [...], after: [...]}}, got {value!r}")
+            return None, value, []
+        if not isinstance(value, dict) or not set(value) <= {"method", "overrides", "after"}:
+            sys.exit(f"grid: axis {axis}, value {label}: expected a list of overrides or "
+                     f"{{method: NAME, overrides: [...], after: [...]}}, got {value!r}")
         if value.get("after") and not self.spec.get("after"):
             sys.exit(f"grid: axis {axis}, value {label}: 'after' words complete the grid's after, which it has not")
-        return value.get("overrides", []), value.get("after", [])
+        config, overrides = resolve_method(self.fill(value["method"]), methods, variants) if "method" in value else (None, [])
+        return config, overrides + value.get("overrides", []), value.get("after", [])
 
     def stages_of(self, run):
         """The stages a run names (its `after` included) and those they name, in the grid's order."""

@@ -124,4 +124,24 @@ for i, m in enumerate(runs):
         want = f"| {m}_w | {alpha} | 2 | {statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} | {delta} |"
         check(want in r.stdout, f"sweeps row {want}")
 check(grid("sweeps", grid_file, "--paired", "nothing").returncode != 0, "--paired with an unknown label fails")
+
+# An axis value that names a method (NAME+VARIANT, as a method axis does): the method table's config
+# and overrides, then the value's own, read here from configs/grids/methods.yaml.
+named_file = os.path.join(work, "named.yaml")
+with open(named_file, "w") as f:
+    yaml.safe_dump({"vars": {"task": "oracle"}, "out": os.path.join(work, "named"), "seeds": [0],
+                    "config": "configs/oracle_mle.yaml", "common": ["train.steps=3"],
+                    "axes": {"sampler": {"plain": ["train.steps=0"],
+                                         "guided": {"method": "gcn_guided+lr_d", "overrides": ["train.steps=1"]}}}}, f)
+with open(os.path.join(src, "configs", "grids", "methods.yaml")) as f:
+    table = yaml.safe_load(f)
+want_guided = (["--config", "configs/" + table["methods"]["gcn_guided"]["config"].replace("{task}", "oracle")],
+               table["methods"]["gcn_guided"]["overrides"] + table["discriminators"]["lr_d"] + ["train.steps=1"])
+r = grid("run", named_file, "--print", "--bin", "BIN")
+commands = {l.split("run_dir=")[1].split("/")[-2]: l.split() for l in r.stdout.splitlines() if "run_dir=" in l}
+got = commands.get("guided", [])
+check(r.returncode == 0 and got[2:4] == want_guided[0] and got[-len(want_guided[1]):] == want_guided[1],
+      f"an axis value naming a method: its config and overrides, then the value's ({got})")
+check(commands.get("plain", [])[2:4] == ["--config", "configs/oracle_mle.yaml"] and commands["plain"][-1] == "train.steps=0",
+      "an axis value without a method keeps the grid's config")
 check.finish()
