@@ -4,7 +4,8 @@ method table's overrides (read back from each run's own config.yaml); `after`, c
 value's words, runs once per run;
 a second `run` trains nothing; a changed override retrains; `table` gives the mean and sd over
 seeds of each run's evaluation of lowest nll_valid, recomputed here from the metrics files, and
-with --paired the differences from the control's runs; `sweeps` the same of known sweep files.
+with --paired the differences from the control's runs; `sweeps` the same of known sweep files; an
+axis value that names a method gets the method table's config and overrides before its own.
 Usage: grid_driver.py COOPGEN SRC_DIR WORK_DIR   (exit 77: no oracle data)
 """
 import json
@@ -138,7 +139,7 @@ with open(os.path.join(src, "configs", "grids", "methods.yaml")) as f:
 want_guided = (["--config", "configs/" + table["methods"]["gcn_guided"]["config"].replace("{task}", "oracle")],
                table["methods"]["gcn_guided"]["overrides"] + table["discriminators"]["lr_d"] + ["train.steps=1"])
 r = grid("run", named_file, "--print", "--bin", "BIN")
-commands = {l.split("run_dir=")[1].split("/")[-2]: l.split() for l in r.stdout.splitlines() if "run_dir=" in l}
+commands = {l.split("run_dir=")[1].split()[0].split("/")[-2]: l.split() for l in r.stdout.splitlines() if "run_dir=" in l}
 got = commands.get("guided", [])
 check(r.returncode == 0 and got[2:4] == want_guided[0] and got[-len(want_guided[1]):] == want_guided[1],
       f"an axis value naming a method: its config and overrides, then the value's ({got})")
