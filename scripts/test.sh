@@ -27,8 +27,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
-# ctest -j runs one test per core: OpenBLAS's own threads would spin against the other tests'.
-export OPENBLAS_NUM_THREADS=1
+# ctest -j runs one test per core: OpenBLAS's own threads, and PyTorch's OpenMP threads in the
+# GPT-2 cross-checks, would spin against the other tests' (gpt2_vs_transformers beside a busy core:
+# 38 s and 40 s of CPU with its 2 threads, 21 s and 21 s with 1; 2026-12-07).
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 start=$(date +%s)
 ticks=$(getconf CLK_TCK)
 logs=$(mktemp -d)  # each step's output, printed whole when the step ends
