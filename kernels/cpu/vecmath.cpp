@@ -95,12 +95,14 @@ template <class T> T row_max(const T* z, int64_t n, bool& bad) {
 // std::exp. gelu'(v) = σ + 2v·σ(1 − σ)·u'(v), u' = √(2/π)(1 + 3·0.044715v²); σ(1 − σ) is exactly 0
 // in f32 past |v| = 16 (in f64 past 40), so v is clamped there in that term: v² cannot overflow
 // into 0·∞.
+// u = √(2/π)(v + 0.044715v³)
+template <class T> constexpr T kGeluScale = T(0.7978845608028654);
+template <class T> constexpr T kGeluCubic = T(0.044715);
 template <class T> struct GeluTerms {
   T sigma, one_minus_sigma;
 };
 template <class T> COOPGEN_ALWAYS_INLINE GeluTerms<T> gelu_terms(T v) {
-  constexpr T scale = T(0.7978845608028654), cubic = T(0.044715);  // u = √(2/π)(v + 0.044715v³)
-  const T x = T(-2) * scale * (v + cubic * v * v * v);
+  const T x = T(-2) * kGeluScale<T> * (v + kGeluCubic<T> * v * v * v);
   T e;
   if constexpr (std::is_same_v<T, float>)
     e = vexpf(x);
@@ -118,13 +120,13 @@ template <class T> COOPGEN_ALWAYS_INLINE void gelu_loop(T* out, const T* x, cons
 }
 template <class T>
 COOPGEN_ALWAYS_INLINE void gelu_backward_loop(T* dx, const T* x, const T* bias, const T* dy, int64_t rows, int64_t cols) {
-  constexpr T scale = T(0.7978845608028654), cubic = T(0.044715), edge = std::is_same_v<T, float> ? T(16) : T(40);
+  constexpr T edge = std::is_same_v<T, float> ? T(16) : T(40);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
       const T v = x[r * cols + c] + (bias ? bias[c] : T(0)), vc = v < -edge ? -edge : v > edge ? edge : v;
       const GeluTerms<T> g = gelu_terms(v);
       dx[r * cols + c] = dy[r * cols + c] *
-                         (g.sigma + T(2) * vc * g.sigma * g.one_minus_sigma * scale * (T(1) + T(3) * cubic * vc * vc));
+                         (g.sigma + T(2) * vc * g.sigma * g.one_minus_sigma * kGeluScale<T> * (T(1) + T(3) * kGeluCubic<T> * vc * vc));
     }
 }
 COOPGEN_X86_64_V3_CLONES static void gelu_f32(float* out, const float* x, const float* bias, int64_t rows, int64_t cols) {
