@@ -102,6 +102,8 @@ inline std::vector<OpCase> op_cases() {
        {{{2, 3}, Kind::Tokens, 7}, {{7, 5}}, {{2, 3}, Kind::Tokens, 4}, {{4, 5}}},
        [](V x) { return embedding(x[0], x[1], x[2], x[3], x[1].dtype()); }},
       {"layernorm", {{{3, 7}, Kind::Logits}, {{7}}, {{7}}}, [](V x) { return layernorm(x[0], x[1], x[2]); }},
+      {"layernorm_rows",  // 11 rows: a full block of eight warps and a partial one; 45 > 32 columns per lane's stride
+       {{{11, 45}, Kind::Logits}, {{45}}, {{45}}}, [](V x) { return layernorm(x[0], x[1], x[2]); }},
       {"softmax", {{{3, 2, 7}, Kind::Logits}}, [](V x) { return softmax(x[0]); }},
       {"attention_padded",
        {{{2, 2, 3, 4}}, {{2, 2, 5, 4}}, {{2, 2, 5, 4}}, {{2, 5}, Kind::Mask}},

@@ -707,7 +707,7 @@ TEST_CASE("every op of a transformer step with bf16 activations on CUDA matches 
   const std::set<std::string> bf16_cases{"add", "sub", "mul", "scale", "gelu", "sigmoid", "tanh", "bias_add",
                                          "matmul_weight", "matmul_weight_tb", "matmul_weight_ta", "matmul_batched",
                                          "matmul_batched_ta_tb", "linear", "linear_residual", "linear_gelu", "layernorm",
-                                         "attention_padded", "attention_causal", "attention_causal_cached",
+                                         "layernorm_rows", "attention_padded", "attention_causal", "attention_causal_cached",
                                          "attention_tiles_causal", "attention_tiles_cached_padded", "views",
                                          "weighted_logprob", "weighted_logprob_linear",
                                          "weighted_logprob_linear_one_chunk", "cross_entropy"};

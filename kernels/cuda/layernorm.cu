@@ -1,7 +1,10 @@
-// LayerNorm (math in kernels/cpu/layernorm.h), f32 or bf16 storage (T); mean and rstd in f32. Forward: one block per row, two block reductions
-// (mean, then variance about the mean — more accurate than E[x²]−μ²); reads x twice, writes y.
-// Backward: one block per row for dx (two reductions: mean(dy·g), mean(dy·g·x̂)); dg and db by a
-// second kernel, one thread per column walking the rows, so no atomics and a fixed order.
+// LayerNorm (math in kernels/cpu/layernorm.h), f32 or bf16 storage (T); mean and rstd in f32.
+// Forward and dx: one warp per row, kRowsPerBlock rows per block (as llm.c's layernorm kernels): a
+// row's reductions are register shuffles within its warp, with no shared memory or block barrier,
+// and a row of C elements gives each lane C/32 of them (24 at GPT-2's 768). Forward: mean, then
+// variance about the mean (more accurate than E[x²]−μ²); reads x twice, writes y. dx: two
+// reductions, mean(dy·g) and mean(dy·g·x̂). dg and db by a second kernel, one thread per column
+// walking the rows, so no atomics and a fixed order.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/layernorm.cuh"
 
@@ -9,22 +12,25 @@ namespace coopgen::cuda {
 
 namespace {
 
+constexpr int kRowsPerBlock = kBlock / 32;
+
 template <class T>
 __global__ void __launch_bounds__(kBlock)
     layernorm_forward_kernel(T* y, float* mean, float* rstd, const T* x, const T* g, const T* b,
-                             int64_t cols, float eps) {
-  __shared__ float scratch[32];
-  const int64_t row = blockIdx.x;
+                             int64_t rows, int64_t cols, float eps) {
+  const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
+  if (row >= rows) return;  // the whole warp: no lane is left out of its shuffles
+  const int lane = int(threadIdx.x % 32);
   const T* xr = x + row * cols;
   float s = 0;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s += to_f32(xr[c]);
-  const float m = block_sum(s, scratch) / float(cols);
+  for (int64_t c = lane; c < cols; c += 32) s += to_f32(xr[c]);
+  const float m = warp_sum(s) / float(cols);
   float v = 0;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) v += (to_f32(xr[c]) - m) * (to_f32(xr[c]) - m);
-  const float r = rsqrtf(block_sum(v, scratch) / float(cols) + eps);
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+  for (int64_t c = lane; c < cols; c += 32) v += (to_f32(xr[c]) - m) * (to_f32(xr[c]) - m);
+  const float r = rsqrtf(warp_sum(v) / float(cols) + eps);
+  for (int64_t c = lane; c < cols; c += 32)
     y[row * cols + c] = from_f32<T>((to_f32(xr[c]) - m) * r * to_f32(g[c]) + to_f32(b[c]));
-  if (threadIdx.x == 0) {
+  if (lane == 0) {
     mean[row] = m;
     rstd[row] = r;
   }
@@ -33,21 +39,22 @@ __global__ void __launch_bounds__(kBlock)
 template <class T>
 __global__ void __launch_bounds__(kBlock)
     layernorm_backward_dx_kernel(T* dx, const T* dy, const T* x, const T* g, const float* mean,
-                                 const float* rstd, int64_t cols) {
-  __shared__ float scratch[32];
-  const int64_t row = blockIdx.x;
+                                 const float* rstd, int64_t rows, int64_t cols) {
+  const int64_t row = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
+  if (row >= rows) return;
+  const int lane = int(threadIdx.x % 32);
   const float m = mean[row], r = rstd[row];
   const T* xr = x + row * cols;
   const T* dyr = dy + row * cols;
   float a = 0, bsum = 0;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+  for (int64_t c = lane; c < cols; c += 32) {
     const float dyg = to_f32(dyr[c]) * to_f32(g[c]);
     a += dyg;
     bsum += dyg * (to_f32(xr[c]) - m) * r;
   }
-  const float mean_dyg = block_sum(a, scratch) / float(cols);
-  const float mean_dyg_xh = block_sum(bsum, scratch) / float(cols);
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+  const float mean_dyg = warp_sum(a) / float(cols);
+  const float mean_dyg_xh = warp_sum(bsum) / float(cols);
+  for (int64_t c = lane; c < cols; c += 32)
     dx[row * cols + c] =
         from_f32<T>(r * (to_f32(dyr[c]) * to_f32(g[c]) - mean_dyg - (to_f32(xr[c]) - m) * r * mean_dyg_xh));
 }
@@ -74,16 +81,16 @@ template <class T>
 void layernorm_forward(T* y, float* mean, float* rstd, const T* x, const T* g, const T* b, int64_t rows, int64_t cols,
                        double eps, cudaStream_t s) {
   if (rows)
-    launch("layernorm_forward", layernorm_forward_kernel<T>, unsigned(rows), kBlock, 0, s, y, mean, rstd, x, g, b, cols,
-           float(eps));
+    launch("layernorm_forward", layernorm_forward_kernel<T>, grid_for(rows, kRowsPerBlock, INT32_MAX), kBlock, 0, s, y,
+           mean, rstd, x, g, b, rows, cols, float(eps));
 }
 
 template <class T>
 void layernorm_backward(T* dx, T* dg, T* db, const T* dy, const T* x, const T* g, const float* mean, const float* rstd,
                         int64_t rows, int64_t cols, cudaStream_t s) {
   if (rows)
-    launch("layernorm_backward_dx", layernorm_backward_dx_kernel<T>, unsigned(rows), kBlock, 0, s, dx, dy, x, g, mean,
-           rstd, cols);
+    launch("layernorm_backward_dx", layernorm_backward_dx_kernel<T>, grid_for(rows, kRowsPerBlock, INT32_MAX), kBlock, 0,
+           s, dx, dy, x, g, mean, rstd, rows, cols);
   launch("layernorm_backward_params", layernorm_backward_params_kernel<T>, grid_for(cols), kBlock, 0, s, dg, db, dy, x,
          mean, rstd, rows, cols);
 }
