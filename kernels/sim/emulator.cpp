@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -105,6 +106,7 @@ struct Launch {
   const std::function<void()>* body = nullptr;
   std::vector<Fiber>* fibers = nullptr;
   std::vector<std::vector<std::shared_ptr<Collective>>> pending;  // per warp
+  std::vector<unsigned> exited;  // per warp: its lanes that have returned (a collective naming one fails)
   Fiber* running = nullptr;
   ctx::fcontext_t scheduler = nullptr;  // where the running thread's switch returns to
   void* scheduler_tsan = nullptr;
@@ -254,6 +256,7 @@ void fiber_entry(ctx::transfer_t from) {
   }
   tsan_release(&L.end_token);
   f.wait = Wait::Done;
+  L.exited[f.linear / 32] |= 1u << (f.linear % 32);
   to_scheduler(f, true);
 }
 
@@ -320,6 +323,7 @@ void run_block(Launch& L, const uint3& block_idx) {
   std::fill(L.dynamic_shared.get(), L.dynamic_shared.get() + L.dynamic_shared_bytes, 0xFF);
   trace::block_begin(__start_coopgen_shared, shared_bytes, L.dynamic_shared.get(), L.dynamic_shared_bytes);
   for (auto& p : L.pending) p.clear();
+  std::fill(L.exited.begin(), L.exited.end(), 0u);
   for (unsigned t = 0; t < L.nthreads; ++t) {
     Fiber& f = fibers[t];
     f.linear = t;
@@ -380,6 +384,7 @@ void run_launch(const char* kernel, dim3 grid, dim3 block, size_t dynamic_shared
   L.body = &body;
   L.fibers = &fiber_pool(nthreads);
   L.pending.resize((nthreads + 31) / 32);
+  L.exited.resize(L.pending.size());
   if (dynamic_shared_bytes) L.dynamic_shared.reset(new (std::align_val_t(128)) unsigned char[dynamic_shared_bytes]);
   L.dynamic_shared_bytes = dynamic_shared_bytes;
 #if defined(COOPGEN_TSAN)
@@ -441,9 +446,9 @@ unsigned warp_collective(unsigned mask, const char* what, const void* mine, size
        << " names lanes that do not exist (this warp has " << lanes << " threads)";
     abandon(os.str());
   }
-  for (unsigned l = 0; l < 32; ++l)
-    if ((mask >> l & 1u) && (*L.fibers)[warp * 32 + l].wait == Wait::Done)
-      abandon(who(L, f) + ": " + what + " at " + where(loc) + " waits for lane " + std::to_string(l) + ", which has exited");
+  if (const unsigned gone = mask & L.exited[warp])
+    abandon(who(L, f) + ": " + what + " at " + where(loc) + " waits for lane " + std::to_string(std::countr_zero(gone)) +
+            ", which has exited");
   std::shared_ptr<Collective> c;
   for (auto& p : L.pending[warp])
     if (p->mask == mask && !(p->arrived >> lane & 1u)) {

@@ -147,6 +147,11 @@ __global__ void shuffle_missing_lane_kernel(int* out) {
   out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, int(threadIdx.x), 1);  // the bug: the last warp is partial
 }
 
+__global__ void shuffle_after_exit_kernel(int* out, int gone) {
+  if (int(threadIdx.x % 32) == gone) return;  // the bug: that lane is named by the full mask below
+  out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, int(threadIdx.x), 1);
+}
+
 }  // namespace
 
 void write_indices(int* out, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz) {
@@ -189,6 +194,9 @@ void missing_barrier(float* out, int threads) {
 }
 void shuffle_missing_lane(int* out, int threads) {
   launch("shuffle_missing_lane", shuffle_missing_lane_kernel, 1, unsigned(threads), 0, nullptr, out);
+}
+void shuffle_after_exit(int* out, int threads, int gone) {
+  launch("shuffle_after_exit", shuffle_after_exit_kernel, 1, unsigned(threads), 0, nullptr, out, gone);
 }
 
 }  // namespace coopgen::simtest

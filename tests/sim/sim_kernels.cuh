@@ -36,5 +36,6 @@ void half_barrier(float* out, int threads);                      // __syncthread
 void split_barrier(float* out, int threads);                     // two halves at two different barriers
 void missing_barrier(float* out, int threads);                   // shared write, then another thread reads, no barrier
 void shuffle_missing_lane(int* out, int threads);                // full mask in a partial warp
+void shuffle_after_exit(int* out, int threads, int gone);        // lane `gone` of each warp returns, the rest shuffle
 
 }  // namespace coopgen::simtest

@@ -152,6 +152,12 @@ TEST_CASE("barrier divergence and bad warp masks are reported, not hung", "[sim]
                       Catch::Contains("barrier divergence in kernel split_barrier") && Catch::Contains("sim_kernels.cu"));
   std::vector<int> ints(48);
   REQUIRE_THROWS_WITH(shuffle_missing_lane(ints.data(), 48), Catch::Contains("names lanes that do not exist"));
+  // Lanes run in order: a lane that returned before the shuffle, and one that returns while the
+  // lanes before it wait there.
+  REQUIRE_THROWS_WITH(shuffle_after_exit(ints.data(), 48, 0),
+                      Catch::Contains("thread (1,0,0): __shfl_xor_sync") && Catch::Contains("waits for lane 0, which has exited"));
+  REQUIRE_THROWS_WITH(shuffle_after_exit(ints.data(), 48, 5),
+                      Catch::Contains("thread (5,0,0) exited while lanes of its warp wait for it in __shfl_xor_sync"));
   // A later launch runs normally after an abandoned one.
   std::vector<float> rev(33);
   dynamic_shared_reverse(rev.data(), 33);
