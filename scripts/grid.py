@@ -32,8 +32,8 @@ the value's own; `after` added to the end of the grid's `after` for that value's
 the axes' values runs once per seed, in OUT/<label>_<label>/seed<S>, with its overrides after
 `common` ({seed}, {stage:NAME} — that stage's run folder — and the vars substituted, in `after` too). A stage
 (config, run_dir, overrides; `after: true` to give it the grid's `after` too) is trained before
-the runs that name it, when not finished, every stage before any stage's `after`; a runner waits
-for a stage another runner holds. A run is finished by its own files (its checkpoint's step is its
+the runs that name it, when not finished, N at a time once the stages it names are, every stage
+before any stage's `after`; a runner waits for a stage another runner holds. A run is finished by its own files (its checkpoint's step is its
 last evaluation's) and done when also trained by the commands it has now, its own and its
 stages' (kept in RUN_DIR.command): a done run is skipped, any other trained again with
 --overwrite, and its `after` run again. A run being trained holds RUN_DIR.lock, so several `run` commands (e.g. one with
@@ -346,10 +346,23 @@ def cmd_run(grid, a):
     going, stop = set(), threading.Event()
     threading.Thread(target=watch, args=(going, stop), daemon=True).start()
     try:
-        for s in stages:  # in order (a stage may start from an earlier one); their `after`s once all are trained
-            if train(s, grid, a.bin, going, with_after=False, wait=True) != 0:
-                print(f"grid: stage {s.label} failed ({s.run_dir}.log)", flush=True)
-                return 1
+        # N at a time, each once the stages it starts from are trained (they come earlier in the
+        # list, so they were taken first: no runner waits for a stage queued behind it); their
+        # `after`s once all are trained.
+        with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+            trained = {}
+
+            def train_stage(s):
+                if any(trained[d].result() != 0 for d in s.stages if d in trained):
+                    return 1
+                return train(s, grid, a.bin, going, with_after=False, wait=True)
+
+            for s in stages:
+                trained[s] = pool.submit(train_stage, s)
+            failed = [s for s in stages if trained[s].result() != 0]
+        if failed:
+            print(f"grid: stage {failed[0].label} failed ({failed[0].run_dir}.log)", flush=True)
+            return 1
         for s in stages:
             if train(s, grid, a.bin, going, wait=True) != 0:
                 print(f"grid: stage {s.label}: its `after` failed ({s.run_dir}.after.log)", flush=True)

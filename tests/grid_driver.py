@@ -1,5 +1,6 @@
-"""scripts/grid.py, the experiment driver, on a grid of tiny oracle runs: the stage trains first
-and its folder reaches the runs' overrides; every combination × seed trains once with the
+"""scripts/grid.py, the experiment driver, on a grid of tiny oracle runs: the stages train first,
+the second (which starts from the first) after the first though two run at a time, and its folder
+reaches the runs' overrides; every combination × seed trains once with the
 method table's overrides (read back from each run's own config.yaml); `after`, completed by an axis
 value's words, runs once per run;
 a second `run` trains nothing; a changed override retrains; `table` gives the mean and sd over
@@ -36,8 +37,10 @@ with open(grid_file, "w") as f:
     yaml.safe_dump({
         "vars": {"task": "oracle"}, "out": os.path.join(work, "runs"), "seeds": [0, 1],
         "stages": [{"name": "start", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "start"),
-                    "overrides": small + ["train.steps=2"]}],
-        "common": small + ["model.init={stage:start}/checkpoint_best", "train.steps=3", "train.eval_every=1",
+                    "overrides": small + ["train.steps=2"]},
+                   {"name": "next", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "next"),
+                    "overrides": small + ["train.steps=1", "model.init={stage:start}/checkpoint_best"]}],
+        "common": small + ["model.init={stage:next}/checkpoint_best", "train.steps=3", "train.eval_every=1",
                            "optim.lr=0.01"],
         "axes": {"method": ["mle", "gcn_guided+d_star"], "width": {"w": {"overrides": [], "after": ["{run_dir}/checkpoint"]}}},
         "after": ["{bin}", "inspect"]}, f)  # the axis value completes `after` (inspect needs its folder)
@@ -56,7 +59,8 @@ r = grid("run", grid_file, "--jobs", "2", "--bin", coopgen)
 check(r.returncode == 0, "grid run exits 0")
 lines = r.stdout.splitlines()
 trained = [l for l in lines if " exit 0, best step" in l]
-check(len(trained) == 5 and os.path.join(work, "start") in trained[0], f"the stage, then 4 runs trained ({len(trained)})")
+check(len(trained) == 6 and os.path.join(work, "start") in trained[0] and os.path.join(work, "next") in trained[1],
+      f"the stages in order, then 4 runs trained ({len(trained)})")
 runs = {m: [os.path.join(work, "runs", f"{m}_w", f"seed{s}") for s in (0, 1)] for m in ("mle", "gcn_guided+d_star")}
 for m, dirs in runs.items():
     for d in dirs:
@@ -67,15 +71,15 @@ for m, dirs in runs.items():
         check(got == want, f"{d}: method, decoder and patience / D's pre-training from the method table {want}")
         if m != "mle":
             check(cfg["discriminator"]["kind"] == "optimal", f"{d}: D* from the method table")
-        check(cfg["model"]["init"] == os.path.join(work, "start", "checkpoint_best"), f"{d}: starts from the stage")
+        check(cfg["model"]["init"] == os.path.join(work, "next", "checkpoint_best"), f"{d}: starts from its stage")
         check(os.path.exists(d + ".after.done"), f"{d}: after ran")
 r = grid("run", grid_file, "--jobs", "2", "--bin", coopgen)
 check(r.returncode == 0 and "4 finished, 0 to go" in r.stdout and " exit " not in r.stdout, "a second run trains nothing")
 after_logs = {d: os.path.getmtime(d + ".after.log") for dirs in runs.values() for d in dirs}
 r = grid("run", grid_file, "--jobs", "2", "--bin", coopgen, "--override", "optim.lr=0.02")
 retrained = [l for l in r.stdout.splitlines() if " exit 0, best step" in l]
-check(r.returncode == 0 and len(retrained) == 4 and all(os.path.join(work, "start") not in l for l in retrained),
-      f"a changed override retrains the 4 runs, not the stage ({len(retrained)})")
+check(r.returncode == 0 and len(retrained) == 4 and all(f"{work}/start " not in l and f"{work}/next " not in l for l in retrained),
+      f"a changed override retrains the 4 runs, not the stages ({len(retrained)})")
 check(all(os.path.getmtime(d + ".after.log") > t for d, t in after_logs.items()), "... and runs their `after` again")
 
 r = grid("table", grid_file, "--metrics", "nll_valid,kl_test")
