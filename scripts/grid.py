@@ -59,6 +59,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -130,6 +131,11 @@ class Grid:
         self.runs = list(self.combinations())
         for r in list(self.stages.values()) + self.runs:
             r.stages = [s for s in self.stages_of(r) if s is not r]
+        order = list(self.stages.values())
+        for i, s in enumerate(order):
+            later = [d.label for d in s.stages if order.index(d) > i]
+            if later:
+                sys.exit(f"grid: stage {s.label} starts from stage {later[0]}, listed after it: list {later[0]} first")
 
     def fill(self, text, seed=None):
         text = str(text)
@@ -177,8 +183,8 @@ class Grid:
             r = todo.pop()
             after = list(self.spec.get("after", [])) + r.after_extra if r.after else []
             text = " ".join([r.config] + r.overrides + [self.fill(w, r.seed) for w in after])
-            for s in self.stages.values():
-                if s is not run and s not in named and s.run_dir in text:
+            for s in self.stages.values():  # its folder as a whole path or the start of one
+                if s is not run and s not in named and re.search(re.escape(s.run_dir) + r"(?![^/\s\"'])", text):
                     named.append(s)
                     todo.append(s)
         return [s for s in self.stages.values() if s in named]
@@ -330,8 +336,9 @@ def cmd_run(grid, a):
     for r in grid.runs:
         r.overrides += a.override
     todo = [r for r in (reversed(grid.runs) if a.reverse else grid.runs) if not r.done() or grid.after_command(r, a.bin)]
-    stages = [s for s in grid.stages.values()
+    picked = [s for s in grid.stages.values()
               if any(s in r.stages for r in todo) or (s.after and (not s.done() or grid.after_command(s, a.bin)))]
+    stages = [s for s in grid.stages.values() if s in picked or any(s in p.stages for p in picked)]
     if a.print:  # in the order they run: the stages, their `after`s, then each run and its `after`
         print("\n".join([" ".join(s.command(a.bin)) for s in stages if not s.done()] +
                         [" ".join(grid.after_command(s, a.bin)) for s in stages if grid.after_command(s, a.bin)]))
@@ -346,22 +353,28 @@ def cmd_run(grid, a):
     going, stop = set(), threading.Event()
     threading.Thread(target=watch, args=(going, stop), daemon=True).start()
     try:
-        # N at a time, each once the stages it starts from are trained (they come earlier in the
-        # list, so they were taken first: no runner waits for a stage queued behind it); their
-        # `after`s once all are trained.
+        # N at a time, each once the stages it starts from are trained (Grid lists those first, so
+        # they were taken first: no runner waits for a stage queued behind it); after a failure
+        # no other starts (None: not trained). Their `after`s once all are trained.
+        failure = threading.Event()
         with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
             trained = {}
 
             def train_stage(s):
-                if any(trained[d].result() != 0 for d in s.stages if d in trained):
-                    return 1
-                return train(s, grid, a.bin, going, with_after=False, wait=True)
+                if failure.is_set() or any(trained[d].result() != 0 for d in s.stages):
+                    return None
+                rc = train(s, grid, a.bin, going, with_after=False, wait=True)
+                if rc != 0:
+                    failure.set()
+                return rc
 
             for s in stages:
                 trained[s] = pool.submit(train_stage, s)
-            failed = [s for s in stages if trained[s].result() != 0]
-        if failed:
-            print(f"grid: stage {failed[0].label} failed ({failed[0].run_dir}.log)", flush=True)
+            codes = {s: trained[s].result() for s in stages}
+        if any(c != 0 for c in codes.values()):
+            for s in stages:
+                if codes[s]:
+                    print(f"grid: stage {s.label} failed ({s.run_dir}.log)", flush=True)
             return 1
         for s in stages:
             if train(s, grid, a.bin, going, wait=True) != 0:

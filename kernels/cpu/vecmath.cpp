@@ -135,7 +135,7 @@ COOPGEN_X86_64_CLONES static void gelu_f32(float* out, const float* x, const flo
   gelu_loop(out, x, bias, rows, cols);
 }
 COOPGEN_X86_64_CLONES static void gelu_backward_f32(float* dx, const float* x, const float* bias, const float* dy,
-                                                       int64_t rows, int64_t cols) {
+                                                    int64_t rows, int64_t cols) {
   gelu_backward_loop(dx, x, bias, dy, rows, cols);
 }
 template <class T> void gelu_rows(T* out, const T* x, const T* bias, int64_t rows, int64_t cols) {

@@ -2,9 +2,9 @@
 // Forward and dx: one warp per row, kRowsPerBlock rows per block (as llm.c's layernorm kernels): a
 // row's reductions are register shuffles within its warp, with no shared memory or block barrier,
 // and a row of C elements gives each lane C/32 of them (24 at GPT-2's 768). Forward: mean, then
-// variance about the mean (more accurate than E[x²]−μ²); reads x twice, writes y. dx: two
-// reductions, mean(dy·g) and mean(dy·g·x̂). dg and db by a second kernel, one thread per column
-// walking the rows, so no atomics and a fixed order.
+// variance about the mean (more accurate than E[x²]−μ²); three passes over x (the last two from
+// cache), writes y. dx: two reductions, mean(dy·g) and mean(dy·g·x̂). dg and db by a second
+// kernel, one thread per column walking the rows, so no atomics and a fixed order.
 #include "kernels/cuda/common.cuh"
 #include "kernels/cuda/layernorm.cuh"
 
@@ -13,6 +13,7 @@ namespace coopgen::cuda {
 namespace {
 
 constexpr int kRowsPerBlock = kBlock / 32;
+static_assert(kBlock % 32 == 0, "whole warps: a row's warp leaves or stays together");
 
 template <class T>
 __global__ void __launch_bounds__(kBlock)
