@@ -133,20 +133,21 @@ check(grid("sweeps", grid_file, "--paired", "nothing").returncode != 0, "--paire
 # A stage that starts from a stage listed after it is refused (stages train two at a time, each
 # after those before it that it names); a folder is named as a whole path ("b" is not in "b2").
 order_file = os.path.join(work, "order.yaml")
-with open(order_file, "w") as f:
-    yaml.safe_dump({"out": os.path.join(work, "order"), "seeds": [0],
-                    "stages": [{"name": "a", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "a"),
-                                "overrides": [f"model.init={work}/b/checkpoint_best"]},
-                               {"name": "b", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "b")}],
-                    "common": ["model.init={stage:a}/checkpoint_best"], "axes": {"m": {"x": []}}}, f)
+
+
+def order_grid(init):  # stage a starts from `init`; stage b is listed after it
+    with open(order_file, "w") as f:
+        yaml.safe_dump({"out": os.path.join(work, "order"), "seeds": [0],
+                        "stages": [{"name": "a", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "a"),
+                                    "overrides": [f"model.init={init}"]},
+                                   {"name": "b", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "b")}],
+                        "common": ["model.init={stage:a}/checkpoint_best"], "axes": {"m": {"x": []}}}, f)
+
+
+order_grid(f"{work}/b/checkpoint_best")
 r = grid("run", order_file, "--print", "--bin", coopgen)
 check(r.returncode != 0 and "stage a starts from stage b, listed after it" in r.stderr, "a stage before the stage it starts from is refused")
-with open(order_file, "w") as f:
-    yaml.safe_dump({"out": os.path.join(work, "order"), "seeds": [0],
-                    "stages": [{"name": "a", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "a"),
-                                "overrides": [f"model.init={work}/b2/checkpoint_best"]},
-                               {"name": "b", "config": "configs/oracle_mle.yaml", "run_dir": os.path.join(work, "b")}],
-                    "common": ["model.init={stage:a}/checkpoint_best"], "axes": {"m": {"x": []}}}, f)
+order_grid(f"{work}/b2/checkpoint_best")
 check(grid("run", order_file, "--print", "--bin", coopgen).returncode == 0, "... but b2's folder does not name stage b")
 
 # An axis value that names a method (NAME+VARIANT, as a method axis does): the method table's config
