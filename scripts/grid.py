@@ -33,10 +33,10 @@ the axes' values runs once per seed, in OUT/<label>_<label>/seed<S>, with its ov
 `common` ({seed}, {stage:NAME} — that stage's run folder — and the vars substituted, in `after` too). A stage
 (config, run_dir, overrides; `after: true` to give it the grid's `after` too) is trained before
 the runs that name it, when not finished, N at a time once the stages it names are, every stage
-before any stage's `after`; a runner waits for a stage another runner holds. A run is finished by its own files (its checkpoint's step is its
-last evaluation's) and done when also trained by the commands it has now, its own and its
-stages' (kept in RUN_DIR.command): a done run is skipped, any other trained again with
---overwrite, and its `after` run again. A run being trained holds RUN_DIR.lock, so several `run` commands (e.g. one with
+before any stage's `after`; a runner waits for a stage another runner holds. A run is finished by
+its own files (its checkpoint's step is its last evaluation's) and done when also trained by the
+commands it has now, its own and its stages' (kept in RUN_DIR.command): a done run is skipped, any
+other trained again with --overwrite, and its `after` run again. A run being trained holds RUN_DIR.lock, so several `run` commands (e.g. one with
 --reverse, which takes the runs last first) share a grid; while runs go, their newest evaluation is
 printed every minute. `after` runs once per finished run (and stage) without `after_done`; its
 "{overrides}" expands to the run's overrides, "{bin}", "{config}" and "{run_dir}" to the run's.
