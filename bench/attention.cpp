@@ -22,11 +22,9 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"batch", "0"}, {"heads", "0"},
                                         {"time", "0"}, {"dim", "0"}, {"reps", "20"}});
     const Device dev = opts.device();
-    const std::string size = opts.str("size");
-    const bool small = size == "small";
-    if (!small && size != "gpt2") fail("--size ", size, ": expected small or gpt2");
-    const int64_t batch = opts.num("batch") ? opts.num("batch") : 8, heads = opts.num("heads") ? opts.num("heads") : (small ? 4 : 12),
-                  time = opts.num("time") ? opts.num("time") : (small ? 160 : 1024), dim = opts.num("dim") ? opts.num("dim") : (small ? 32 : 64);
+    const Shape z = opts.preset<Shape>("size", {{"small", {8, 4, 160, 32}}, {"gpt2", {8, 12, 1024, 64}}});
+    const int64_t batch = opts.num_or("batch", z[0]), heads = opts.num_or("heads", z[1]), time = opts.num_or("time", z[2]),
+                  dim = opts.num_or("dim", z[3]);
     const int reps = int(opts.num("reps"));
 
     const Shape shape{batch, heads, time, dim};

@@ -306,6 +306,17 @@ class Options {
     if (!named) fail("--", name, " ", str(name), ": expected ", enum_spellings<E>(" or "));
     return *named;
   }
+  // A preset chosen by name, e.g. --size small|gpt2 (the table's order is the error's).
+  template <class T> T preset(const std::string& name, const std::vector<std::pair<std::string, T>>& table) const {
+    std::string known;
+    for (size_t i = 0; i < table.size(); ++i) {
+      if (table[i].first == str(name)) return table[i].second;
+      known += (i == 0 ? "" : i + 1 == table.size() ? " or " : ", ") + table[i].first;
+    }
+    fail("--", name, " ", str(name), ": expected ", known);
+  }
+  // A count whose 0 (its default) leaves it to `fallback`, a preset's.
+  int64_t num_or(const std::string& name, int64_t fallback) const { return num(name) ? num(name) : fallback; }
   Precision precision() const { return choice<Precision>("precision"); }
   Device device() const {
     const Device d = choice<Device>("device");

@@ -23,16 +23,13 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"rows", "0"}, {"vocab", "0"},
                                         {"dim", "0"}, {"chunk", "0"}, {"reps", "20"}, {"precision", "fp32"}});
     const Device dev = opts.device();
-    const std::string size = opts.str("size");
-    int64_t rows = opts.num("rows"), vocab = opts.num("vocab"), dim = opts.num("dim"), chunk = opts.num("chunk");
+    struct Preset {
+      int64_t rows, vocab, dim, chunk;
+    };
+    const Preset z = opts.preset<Preset>("size", {{"small", {1024, 5575, 128, 1024}}, {"gpt2", {16384, 50257, 768, 4096}}});
+    const int64_t rows = opts.num_or("rows", z.rows), vocab = opts.num_or("vocab", z.vocab), dim = opts.num_or("dim", z.dim),
+                  chunk = opts.num_or("chunk", z.chunk);
     const int reps = int(opts.num("reps"));
-    if (size == "small") {
-      rows = rows ? rows : 1024, vocab = vocab ? vocab : 5575, dim = dim ? dim : 128, chunk = chunk ? chunk : 1024;
-    } else if (size == "gpt2") {
-      rows = rows ? rows : 16384, vocab = vocab ? vocab : 50257, dim = dim ? dim : 768, chunk = chunk ? chunk : 4096;
-    } else {
-      fail("--size ", size, ": expected small or gpt2");
-    }
     const int64_t time = 64, batch = rows / time;
     if (batch * time != rows) fail("--rows ", rows, " must be a multiple of ", time, " (sequences of 64 tokens)");
 

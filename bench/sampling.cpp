@@ -64,15 +64,8 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"rows", "0"}, {"vocab", "0"},
                                            {"temperature", "1"}, {"top-k", "50"}, {"top-p", "0.9"}, {"reps", "20"}});
     const Device dev = opts.device();
-    const std::string size = opts.str("size");
-    int64_t rows = opts.num("rows"), vocab = opts.num("vocab");
-    if (size == "small") {
-      rows = rows ? rows : 256, vocab = vocab ? vocab : 5575;
-    } else if (size == "gpt2") {
-      rows = rows ? rows : 256, vocab = vocab ? vocab : 50257;
-    } else {
-      fail("--size ", size, ": expected small or gpt2");
-    }
+    const int64_t preset_vocab = opts.preset<int64_t>("size", {{"small", 5575}, {"gpt2", 50257}});
+    const int64_t rows = opts.num_or("rows", 256), vocab = opts.num_or("vocab", preset_vocab);
     const double temperature = opts.real("temperature"), top_p = opts.real("top-p");
     const int64_t top_k = opts.num("top-k");
     const int reps = int(opts.num("reps"));

@@ -55,14 +55,11 @@ int main(int argc, char** argv) {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"size", "small"}, {"reps", "10"}, {"precision", "fp32"}});
     const Device dev = opts.device();
     const Precision precision = opts.precision();
-    const std::string size_name = opts.str("size");
     const int reps = int(opts.num("reps"));
-    Size z;
-    if (size_name == "tiny") z = {{{32, 2, 2, 17, 0.02}}, 512, 4, 16, 4, 8};
-    else if (size_name == "small") z = {{{64, 2, 4, 33, 0.02}}, 5000, 16, 32, 16, 24};
-    else if (size_name == "oracle") z = {{{32, 2, 2, 21, 0.02}}, 5000, 64, 20, 64, 20};
-    else if (size_name == "gpt2") z = {{{768, 12, 12, 1025, 0.02}}, 50257, 8, 1024, 32, 128};
-    else fail("--size ", size_name, ": expected tiny, small, oracle or gpt2");
+    const Size z = opts.preset<Size>("size", {{"tiny", {{{32, 2, 2, 17, 0.02}}, 512, 4, 16, 4, 8}},
+                                              {"small", {{{64, 2, 4, 33, 0.02}}, 5000, 16, 32, 16, 24}},
+                                              {"oracle", {{{32, 2, 2, 21, 0.02}}, 5000, 64, 20, 64, 20}},
+                                              {"gpt2", {{{768, 12, 12, 1025, 0.02}}, 50257, 8, 1024, 32, 128}}});
 
     GeneratorConfig unfused_cfg = z.g, fused_cfg = z.g;
     fused_cfg.output_chunk = 4096;

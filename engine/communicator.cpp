@@ -285,7 +285,7 @@ GradientReducer::~GradientReducer() {
   remove_leaf_ready_hook(hook_);
 #ifdef COOPGEN_WITH_NCCL
   for (Bucket& b : buckets_)
-    if (b.event) cudaEventDestroy(b.event);
+    if (b.event) cuda_check(std::nothrow, cudaEventDestroy(b.event), "gradient reducer: cudaEventDestroy");
 #endif
 }
 

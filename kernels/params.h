@@ -70,8 +70,10 @@ struct AdamWParams {
 // The sampler's settings, one struct from the config (SamplingConfig, engine/ops.h, adds its keys)
 // to the kernels (kernels/cpu/sampling.h): q̂ = ε·p_τ + (1 − ε)·(p_τ cut by every truncation rule,
 // renormalised). The rules (top_k, top_p, min_p, ...: kernels/truncation/rules.def) are inherited,
-// one setting each. Every question about the settings is asked here, once.
-struct SamplerSettings : TruncationRules {
+// one setting each. Every question about the settings is asked here, once. A template of the rule
+// list only so that a test can add a rule of its own (tests/test_registries.cpp).
+template <class Rules> struct BasicSamplerSettings : Rules {
+  using Rules::truncated;
   double temperature = 1.0;  // τ; 0: greedy
   // ε: the mixture weight of the untruncated p_τ (defensive importance sampling, Hesterberg 1995):
   // the truncated part concentrates the draws where p is high, the ε part keeps every token
@@ -83,11 +85,14 @@ struct SamplerSettings : TruncationRules {
   COOPGEN_HD bool is_p() const { return temperature == 1.0 && !truncated(INT64_MAX); }
   // The settings' bits as 64-bit words: what a CUDA graph that baked them into its kernels'
   // arguments is kept under (trainers/decoding/decoding.cpp). Every field is a word (the rules'
-  // static_assert, the one below), so a field added anywhere is in the key.
-  static constexpr size_t kWords = TruncationRules::kRules + 2;
-  std::array<int64_t, kWords> key() const { return std::bit_cast<std::array<int64_t, kWords>>(*this); }
+  // static_assert, key()'s), so a field added anywhere is in the key.
+  static constexpr size_t kWords = Rules::kRules + 2;
+  std::array<int64_t, kWords> key() const {
+    static_assert(sizeof(BasicSamplerSettings) == 8 * kWords, "SamplerSettings: every field a 64-bit word");
+    return std::bit_cast<std::array<int64_t, kWords>>(*this);
+  }
 };
-static_assert(sizeof(SamplerSettings) == 8 * SamplerSettings::kWords, "SamplerSettings: every field a 64-bit word");
+using SamplerSettings = BasicSamplerSettings<TruncationRules>;
 
 // One draw per row from q̂ (kernels/cpu/sampling.h) with the Philox stream (seed, offset).
 struct SampleParams {

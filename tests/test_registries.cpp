@@ -1,13 +1,18 @@
 // Extending coopgen through its registries: a trivial discriminator kind, decoder and metric defined
 // here, registered at run time, named by a config and used by a run, as a new built-in would be
-// with one file and one line in its .def.
+// with one file and one line in its .def; and a trivial truncation rule (a token-level proposal),
+// whose list is a type (the fused CUDA sampler applies it), added to the list here as rules.def adds
+// a built-in one.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "engine/config.h"
 #include "engine/io.h"
+#include "kernels/cpu/truncation_row.h"
+#include "kernels/params.h"
 #include "trainers/decoding/decoders.h"
 #include "trainers/discriminators/discriminator.h"
 #include "trainers/methods/with_discriminator.h"
@@ -33,6 +38,22 @@ SampledSet ones(const DecodeCall& c) {
   out.logq = out.logp;
   return out;
 }
+
+// A truncation rule: keep the two most likely tokens (of those the rules before it kept).
+struct KeepTwo {
+  int64_t keep_two = 0;  // 0: off
+  template <class V> void visit(V& v) { v("keep_two", keep_two, Range{0, 1}); }
+  COOPGEN_HD bool cuts(int64_t vocab) const { return keep_two != 0 && vocab > 2; }
+  template <class Row> COOPGEN_HD typename Row::Key cut(Row& row, typename Row::Key floor) const {
+    return row.count_select(floor, 2);
+  }
+};
+// The built-in list with KeepTwo last, as a line at the end of rules.def would make it.
+using WithKeepTwo = BasicSamplerSettings<Truncation<TopK, TopP, MinP, KeepTwo>>;
+// Its rules' keys as a config section holds them.
+struct RulesSection : WithKeepTwo {
+  template <class V> void visit(V& v) { visit_rules(v); }
+};
 
 void register_test_kinds() {
   static const bool once = [] {
@@ -156,4 +177,42 @@ TEST_CASE("a metric registered at run time: computed where its needs are met, af
   guided.decoding.decoder = "guided";
   REQUIRE_THROWS_WITH(task->evaluate(g, guided, PrefixScorer{}, 0, SamplesFrom::decoder),
                       Catch::Contains("decoder guided is cooperative and needs a discriminator"));
+}
+
+TEST_CASE("a truncation rule added to the list: the config, the graph key and the cut reach it", "[registry]") {
+  static_assert(std::is_same_v<TruncationRules, Truncation<TopK, TopP, MinP>>, "the built-in rules changed: update WithKeepTwo");
+  // The config reads and range-checks its key beside the built-in ones.
+  const fs::path dir = testing::scratch_dir("registries_rule");
+  const std::string yaml = (dir / "sampling.yaml").string();
+  std::ofstream(yaml) << "top_k: 3\nkeep_two: 1\n";
+  const RulesSection read = load_config<RulesSection>(yaml);
+  REQUIRE((read.top_k == 3 && read.keep_two == 1));
+  std::ofstream(yaml) << "keep_two: 2\n";
+  REQUIRE_THROWS_WITH(load_config<RulesSection>(yaml), Catch::Contains("keep_two"));
+  fs::remove_all(dir);
+
+  // The settings' questions and the decode-graph key: one more word, which its setting changes.
+  static_assert(WithKeepTwo::kWords == SamplerSettings::kWords + 1);
+  WithKeepTwo q;
+  const auto off = q.key();
+  REQUIRE(q.is_p());
+  q.keep_two = 1;
+  REQUIRE(q.key() != off);
+  REQUIRE_FALSE(q.is_p());
+  REQUIRE(q.truncated(3));
+  REQUIRE_FALSE(q.truncated(2));
+
+  // Its cut on the CPU twin's row (e: tempered probabilities, the largest 1), after the rules
+  // before it: alone, the two largest (threshold 0.5); after top_k 1, the one top_k kept; after
+  // min_p 0.2, the two largest of {1, 0.5, 0.25}; after top_p 0.5 (1 of the mass 1.925 already
+  // holds half), the one.
+  std::vector<double> e{0.05, 1.0, 0.5, 0.25, 0.125}, scratch;
+  cpu::Row<double> row{e, scratch};
+  REQUIRE(q.threshold(row, 5, 0.0) == 0.5);
+  q.top_k = 1;
+  REQUIRE(q.threshold(row, 5, 0.0) == 1.0);
+  q.top_k = 0, q.min_p = 0.2;
+  REQUIRE(q.threshold(row, 5, 0.0) == 0.5);
+  q.min_p = 0, q.top_p = 0.5;
+  REQUIRE(q.threshold(row, 5, 0.0) == 1.0);
 }

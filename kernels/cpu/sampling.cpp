@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/truncation_row.h"
 #include "kernels/cpu/vecmath.h"
 #include "kernels/philox.h"
 
@@ -31,40 +32,6 @@ template <class T> static int64_t invert_cdf(const T* e, int64_t n, T floor, dou
   while (last > 0 && !(e[last] > 0 && e[last] >= floor)) --last;
   return last;
 }
-
-namespace {
-
-// A row as the truncation rules see it (kernels/truncation/rule.h): Key is e, the tempered,
-// unnormalised probability, 1 at the row's max; the selections copy the kept elements to `scratch`.
-template <class T> struct Row {
-  using Key = T;
-  const std::vector<T>& e;
-  std::vector<T>& scratch;
-
-  void keep(T floor) {
-    scratch.clear();
-    for (T x : e)
-      if (x >= floor) scratch.push_back(x);
-  }
-  T count_select(T floor, int64_t k) {
-    keep(floor);
-    if (k >= int64_t(scratch.size())) return floor;
-    std::nth_element(scratch.begin(), scratch.begin() + (k - 1), scratch.end(), std::greater<>());
-    return scratch[size_t(k - 1)];
-  }
-  T mass_select(T floor, double fraction) {
-    keep(floor);
-    const double need = fraction * sum_f64(scratch.data(), int64_t(scratch.size()));
-    std::sort(scratch.begin(), scratch.end(), std::greater<>());
-    double acc = 0;
-    for (T x : scratch)
-      if ((acc += double(x)) >= need) return x;
-    return floor;  // rounding left `need` just past the total: keep them all
-  }
-  T relative_select(T floor, double x) const { return std::max(floor, T(x)); }
-};
-
-}  // namespace
 
 template <class T>
 void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t rows, int64_t vocab,

@@ -92,7 +92,7 @@ void philox_uniform(float* out, int64_t n, const PhiloxParams& p, cudaStream_t s
 }
 
 void token_range_check(int32_t* bad, const int32_t* ids, int64_t n, int64_t vocab, cudaStream_t s) {
-  cudaMemsetAsync(bad, 0, sizeof(int32_t), s);
+  CG_CUDA_CHECK(cudaMemsetAsync(bad, 0, sizeof(int32_t), s));
   if (n) launch("token_range_check", token_range_check_kernel, grid_for(n), kBlock, 0, s, bad, ids, n, vocab);
 }
 

@@ -291,15 +291,15 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
   for (; step < cfg.train.steps; ++step) {
     const int64_t done = step + 1;
     const bool log_now = cfg.train.log_every > 0 && (done % cfg.train.log_every == 0 || done == cfg.train.steps);
-    const Metrics m = hooks.step(step, log_now);
-    tokens += metric(m, "tokens");
-    if (has_metric(m, "loss")) last_loss = metric(m, "loss");
+    const StepReport r = hooks.step(step, log_now);
+    tokens += r.tokens;
+    if (!std::isnan(r.loss)) last_loss = r.loss;
     const double rate = tokens / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (log_now && root) {
       JsonWriter json;
       json.number("step", double(done));
-      for (auto& [name, value] : m)
-        if (name != "tokens") json.number(name, value, 6);
+      if (!std::isnan(r.loss)) json.number("loss", r.loss, 6);
+      for (auto& [name, value] : r.metrics) json.number(name, value, 6);
       log_metrics(json.number("tokens_per_s", rate, 6));
     }
     if (root) progress.update(done, last_loss, rate, first_step, log_now);

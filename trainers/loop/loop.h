@@ -3,6 +3,7 @@
 // evaluation and checkpoints, bit-identical resume on CPU, and a checkpoint on SIGINT/SIGTERM.
 // A method supplies only its step and its evaluation.
 #pragma once
+#include <cmath>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -24,12 +25,18 @@ struct Trained {
   AdamW* opt;
 };
 
+// What one training step reports to the loop.
+struct StepReport {
+  double loss = std::nan("");  // the training loss, logged first and shown in the progress line; NaN: not read
+  double tokens = 0;           // tokens trained on, over all ranks: tokens_per_s
+  Metrics metrics;             // logged as they are, after the loss
+};
+
 struct LoopHooks {
   std::string banner;  // the first line printed
-  // Step `step` (0-based) → its metrics: "loss" is shown in the progress line, "tokens" becomes
-  // tokens_per_s; all others are logged as they are. `log`: this step's metrics are written
-  // (train.log_every); values that cost a host synchronisation (the loss) are read only then.
-  std::function<Metrics(int64_t step, bool log)> step;
+  // Step `step` (0-based) → its report. `log`: this step's metrics are written (train.log_every);
+  // values that cost a host synchronisation (the loss) are read only then.
+  std::function<StepReport(int64_t step, bool log)> step;
   std::function<Metrics()> evaluate;
   // The run's task: its start and end tokens and its vocabulary are saved with each checkpoint
   // (and a word vocabulary as run_dir/vocab.txt).

@@ -119,11 +119,9 @@ int train_mle(const RunConfig& cfg, RunStart start) {
   hooks.banner = std::string("coopgen train: mle on the ") + name_of(cfg.data.task) + " task, " + std::to_string(task.train.size()) +
                  " training sequences, vocabulary " + std::to_string(task.vocab) + ", device " + name_of(cfg.device) +
                  ", run folder " + cfg.run_dir;
-  hooks.step = [&](int64_t step, bool log) -> Metrics {
+  hooks.step = [&](int64_t step, bool log) {
     const StepResult r = mle_step(g, opt, task, task.train, batches.rows(step), log, dropout_seed(cfg.seed, step, 0));
-    Metrics m{{"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens", r.tokens}};
-    if (log) m.insert(m.begin(), {"loss", r.loss});
-    return m;
+    return StepReport{r.loss, r.tokens, {{"lr", r.lr}, {"grad_norm", r.grad_norm}}};
   };
   hooks.evaluate = [&] { return task.evaluate(g, cfg, PrefixScorer{}); };
   hooks.task = &task;

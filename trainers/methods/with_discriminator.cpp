@@ -75,7 +75,7 @@ class DiscriminatorRun {
     warm_up_d();
   }
 
-  Metrics step(int64_t step, bool log) {
+  StepReport step(int64_t step, bool log) {
     Metrics d_stats{{"d_loss", 0}, {"d_acc", 0}};
     const int64_t k = learned_ ? cfg_.discriminator.steps : 0;
     if (k == 0) d_stats.clear();
@@ -100,12 +100,10 @@ class DiscriminatorRun {
     const double lr = opt_g_.lr();
     const GeneratorStep r = weighted_generator_step(g_, opt_g_, task_, ws, cfg_.adversarial.mle_weight,
                                                     real_for_mle_.rows(step), log, dropout_seed(cfg_.seed, step, 0));
-    Metrics m{{"lr", lr}, {"grad_norm", r.grad_norm}, {"mean_d", mean_d}};
-    if (log) m.insert(m.begin(), {"loss", r.loss});
-    m.insert(m.end(), d_stats.begin(), d_stats.end());
-    m.insert(m.end(), ws.stats.begin(), ws.stats.end());
-    m.emplace_back("tokens", r.tokens);
-    return m;
+    StepReport report{r.loss, r.tokens, {{"lr", lr}, {"grad_norm", r.grad_norm}, {"mean_d", mean_d}}};
+    report.metrics.insert(report.metrics.end(), d_stats.begin(), d_stats.end());
+    report.metrics.insert(report.metrics.end(), ws.stats.begin(), ws.stats.end());
+    return report;
   }
 
   // The task's metrics and D's (trainers/eval/metrics.def: D's accuracy, the target's gain, on the
