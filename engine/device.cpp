@@ -99,7 +99,9 @@ void defer_check(const int32_t* count, std::function<std::string(int64_t)> messa
     if (k % Graph::Capture::kSlots == 0) {
       int32_t* chunk = nullptr;
       CG_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&chunk), Graph::Capture::kSlots * sizeof(int32_t)));
-      c->chunks.emplace_back(chunk, [](int32_t* p) { cuda_check(std::nothrow, cudaFreeHost(p), "CUDA graph: cudaFreeHost of its check words"); });
+      c->chunks.emplace_back(chunk, [](int32_t* p) {
+        cuda_check(std::nothrow, cudaFreeHost(p), "CUDA graph: cudaFreeHost of its check words");
+      });
     }
     const std::shared_ptr<int32_t>& chunk = c->chunks[k / Graph::Capture::kSlots];
     verdict = chunk.get() + k % Graph::Capture::kSlots;
@@ -140,9 +142,10 @@ Graph::Graph(const std::function<void()>& body) : captured_(std::make_unique<Cap
     CG_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeRelaxed));
     try {
       body();
-    } catch (...) {  // the body's error goes on: these only end the capture, their statuses repeat it
+    } catch (...) {  // the body's error goes on; ending the capture fails with it, so is not checked
       cudaStreamEndCapture(ctx.stream, &graph);
-      if (graph) cudaGraphDestroy(graph);
+      if (graph)
+        cuda_check(std::nothrow, cudaGraphDestroy(graph), "CUDA graph: cudaGraphDestroy after a failed capture");
       cudaGetLastError();
       throw;
     }
@@ -153,8 +156,8 @@ Graph::Graph(const std::function<void()>& body) : captured_(std::make_unique<Cap
     const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
     const cudaError_t destroyed = cudaGraphDestroy(graph);  // the graph goes whether or not it instantiated
     cuda_check(made, "CUDA graph: cudaGraphInstantiate");
-    cuda_check(destroyed, "CUDA graph: cudaGraphDestroy");
     exec_ = exec;
+    cuda_check(std::nothrow, destroyed, "CUDA graph: cudaGraphDestroy");  // the instantiated graph is usable
   } catch (...) {
     if (ctx.capture) close();
     pool.drop_pool(pool_);
@@ -165,7 +168,8 @@ Graph::Graph(const std::function<void()>& body) : captured_(std::make_unique<Cap
 }
 
 Graph::~Graph() {
-  if (exec_) cuda_check(std::nothrow, cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_)), "CUDA graph: cudaGraphExecDestroy");
+  if (exec_)
+    cuda_check(std::nothrow, cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_)), "CUDA graph: cudaGraphExecDestroy");
   allocator(Device::CUDA).drop_pool(pool_);
 }
 

@@ -205,9 +205,10 @@ TEST_CASE("a truncation rule added to the list: the config, the graph key and th
   // Its cut on the CPU twin's row (e: tempered probabilities, the largest 1), after the rules
   // before it: alone, the two largest (threshold 0.5); after top_k 1, the one top_k kept; after
   // min_p 0.2, the two largest of {1, 0.5, 0.25}; after top_p 0.5 (1 of the mass 1.925 already
-  // holds half), the one.
+  // holds half), the one; after top_p 0.6 (1.155 of 1.925: the two largest), the two — with
+  // keep-two first, top_p 0.6 of {1, 0.5} would keep the one.
   std::vector<double> e{0.05, 1.0, 0.5, 0.25, 0.125}, scratch;
-  cpu::Row<double> row{e, scratch};
+  cpu::TruncationRow<double> row{e, scratch};
   REQUIRE(q.threshold(row, 5, 0.0) == 0.5);
   q.top_k = 1;
   REQUIRE(q.threshold(row, 5, 0.0) == 1.0);
@@ -215,4 +216,6 @@ TEST_CASE("a truncation rule added to the list: the config, the graph key and th
   REQUIRE(q.threshold(row, 5, 0.0) == 0.5);
   q.min_p = 0, q.top_p = 0.5;
   REQUIRE(q.threshold(row, 5, 0.0) == 1.0);
+  q.top_p = 0.6;
+  REQUIRE(q.threshold(row, 5, 0.0) == 0.5);
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <vector>
 
@@ -62,7 +61,7 @@ void sample_logits(int32_t* tokens, T* logp, T* logq, const T* logits, int64_t r
     }
     if (q.temperature != 1.0)  // 1/τ held finite in T: a τ below T's range keeps its argmax alone
       exp_shifted(e.data(), z, vocab, zmax, T(std::min(1.0 / q.temperature, double(std::numeric_limits<T>::max()))));
-    Row<T> row{e, sorted};
+    TruncationRow<T> row{e, sorted};
     const T threshold = q.threshold(row, vocab, T(0));  // keep tokens with e ≥ threshold
     const double all = q.temperature != 1.0 ? sum_f64(e.data(), vocab) : mass;
     const double kept = threshold > 0 ? sum_f64(e.data(), vocab, threshold) : all;

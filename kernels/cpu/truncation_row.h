@@ -12,7 +12,7 @@ namespace coopgen::cpu {
 
 // Key is e, the tempered, unnormalised probability, 1 at the row's max; the selections copy the
 // kept elements to `scratch`.
-template <class T> struct Row {
+template <class T> struct TruncationRow {
   using Key = T;
   const std::vector<T>& e;
   std::vector<T>& scratch;

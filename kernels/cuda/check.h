@@ -10,7 +10,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include <iostream>
+#include <cstdio>
 #include <new>
 
 #include "core/error.h"
@@ -27,7 +27,7 @@ template <class Status, class... What> void cuda_check(const std::nothrow_t&, St
   try {
     cuda_check(status, what...);
   } catch (const std::exception& e) {
-    std::cerr << "coopgen: warning: " << e.what() << std::endl;
+    std::fprintf(stderr, "coopgen: warning: %s\n", e.what());
   }
 }
 

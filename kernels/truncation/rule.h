@@ -13,7 +13,7 @@
 //     row.relative_select(floor, x)   keeps those whose tempered probability is at least x times
 //                                     the largest's.
 // Every token equal to a threshold is kept (ties), and a rule's result is never below `floor`. The
-// same `cut` runs in the CPU twin (kernels/cpu/sampling.cpp: Row::Key is the tempered, unnormalised
+// same `cut` runs in the CPU twin (kernels/cpu/truncation_row.h: Key is the tempered, unnormalised
 // probability, 1 at the row's max) and in the fused CUDA sampler (kernels/cuda/sampling.cu: the
 // logit's order-preserving 32-bit key, found by radix select), so a rule is written once.
 // Its header ends, outside its include guard (not #pragma once: rules.h reads it twice), with
