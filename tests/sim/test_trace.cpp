@@ -28,11 +28,11 @@ struct Buffers {
     for (size_t i = 0; i < n; ++i) host[i] = float(i);
     REQUIRE(cudaMalloc(reinterpret_cast<void**>(&in), n * 4) == cudaSuccess);
     REQUIRE(cudaMalloc(reinterpret_cast<void**>(&out), n * 4) == cudaSuccess);
-    cudaMemcpy(in, host.data(), n * 4, cudaMemcpyHostToDevice);
+    REQUIRE(cudaMemcpy(in, host.data(), n * 4, cudaMemcpyHostToDevice) == cudaSuccess);
   }
   ~Buffers() {
-    cudaFree(in);
-    cudaFree(out);
+    CHECK(cudaFree(in) == cudaSuccess);
+    CHECK(cudaFree(out) == cudaSuccess);
   }
 };
 
@@ -142,8 +142,8 @@ TEST_CASE("trace: ldmatrix.x4 of an unswizzled tile: 8-way; swizzled: none", "[s
     // The row addresses name these elements (lane 0, matrix 0 = tile row 0: elements 0, 1).
     CHECK(out[0] == (0u | 1u << 16));
   }
-  cudaFree(in);
-  cudaFree(out);
+  CHECK(cudaFree(in) == cudaSuccess);
+  CHECK(cudaFree(out) == cudaSuccess);
 }
 
 TEST_CASE("trace: half the lanes branch away", "[sim][trace]") {
