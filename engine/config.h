@@ -12,6 +12,7 @@
 #pragma once
 #include <array>
 #include <cmath>
+#include <concepts>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -56,6 +57,13 @@ enum class Need { Optional, Required };
 template <class E>
 concept ConfigEnum = std::is_enum_v<E> && requires(E e) { config_names(e); };
 template <ConfigEnum E> constexpr const char* name_of(E e) { return config_names(e)[size_t(e)]; }
+// A key whose type reads and writes its own text: T::parse(text) (a coopgen::Error for text it
+// refuses, reported at the key's line) and t.str() (e.g. CheckpointRef, models/checkpoint_ref.h).
+template <class T>
+concept ConfigText = requires(const T& t, const std::string& s) {
+  { T::parse(s) } -> std::same_as<T>;
+  { t.str() } -> std::convertible_to<std::string>;
+};
 // The value spelled `s` (none for another spelling), and every spelling joined by `sep` for the
 // message that refuses one: the config reader's and the benchmarks' options'.
 template <ConfigEnum E> std::optional<E> enum_named(const std::string& s) {
@@ -161,6 +169,14 @@ class ConfigReader {
       const std::optional<T> named = enum_named<T>(spelling);
       if (!named) error(value, path, "'" + spelling + "' is not one of: " + enum_spellings<T>(", "));
       field = *named;
+    } else if constexpr (ConfigText<T>) {
+      std::string text;
+      read(value, path, text);
+      try {
+        field = T::parse(text);
+      } catch (const Error& e) {
+        error(value, path, e.what());
+      }
     } else if constexpr (requires { typename T::value_type; } && !std::is_same_v<T, std::string>) {
       if (!value.IsSequence()) error(value, path, "expected a list");
       field.clear();
@@ -234,6 +250,8 @@ class ConfigWriter {
       out_ << YAML::EndSeq;
     } else if constexpr (ConfigEnum<T>) {
       out_ << name_of(field);
+    } else if constexpr (ConfigText<T>) {
+      out_ << field.str();
     } else {
       out_ << field;
     }

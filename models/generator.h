@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/config.h"
+#include "models/checkpoint_ref.h"
 #include "models/transformer.h"
 
 namespace coopgen {
@@ -16,8 +17,9 @@ struct GeneratorConfig : TransformerConfig {
   // floats instead of B·T·V, for one more product h·Wᵀ in the backward pass.
   int64_t output_chunk = 0;
   // Where the weights start: empty, fresh (init_std); a folder, the generator of that checkpoint
-  // (an MLE or adversarial run's checkpoint/: every method can continue from any of them).
-  std::string init{};
+  // (an MLE or adversarial run's checkpoint/: every method can continue from any of them), or
+  // hf_gpt2:DIR, a GPT-2 checkpoint.
+  CheckpointRef init{};
   // On CUDA, ancestral sampling (sample_sequences) replays each decode's token steps as one CUDA
   // graph, captured at the first decode of its shape; false: every step launched one kernel at a
   // time (the same tokens either way).

@@ -13,8 +13,6 @@ namespace coopgen {
 
 namespace fs = std::filesystem;
 
-std::string hf_gpt2_dir(const std::string& init) { return init.rfind("hf_gpt2:", 0) == 0 ? init.substr(8) : ""; }
-
 namespace {
 
 // Each block parameter's name in coopgen ("h.L." + suffix) and in transformers ("h.L." + suffix),

@@ -18,10 +18,6 @@
 
 namespace coopgen {
 
-// "hf_gpt2:DIR" names such a folder wherever a checkpoint is expected (model.init,
-// discriminator.init_checkpoint); the folder, or empty for anything else.
-std::string hf_gpt2_dir(const std::string& init);
-
 // The transformer of DIR's config.json: d_model n_embd, layers n_layer, heads n_head, max_len
 // n_positions, and its vocab_size. A config coopgen cannot represent exactly (another activation
 // than gelu_new, layer_norm_epsilon ≠ 1e-5, an untied head, scale_attn_by_inverse_layer_idx,
@@ -35,11 +31,10 @@ Gpt2Shape read_gpt2_config(const std::string& dir);
 // The same from config.json's text; `path` starts every error message.
 Gpt2Shape parse_gpt2_config(const std::string& json, const std::string& path);
 
-// `cfg` with its transformer's shape taken from DIR when cfg.init is hf_gpt2:DIR (other keys kept).
-template <class Cfg> Cfg with_gpt2_shape(Cfg cfg, const std::string& init) {
-  const std::string dir = hf_gpt2_dir(init);
-  if (dir.empty()) return cfg;
-  const Gpt2Shape s = read_gpt2_config(dir);
+// `cfg` with its transformer's shape taken from DIR when `init` is hf_gpt2:DIR (other keys kept).
+template <class Cfg> Cfg with_gpt2_shape(Cfg cfg, const CheckpointRef& init) {
+  if (init.format != CheckpointRef::Format::hf_gpt2) return cfg;
+  const Gpt2Shape s = read_gpt2_config(init.dir);
   cfg.d_model = s.model.d_model, cfg.layers = s.model.layers, cfg.heads = s.model.heads, cfg.max_len = s.model.max_len;
   return cfg;
 }

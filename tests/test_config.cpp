@@ -108,12 +108,21 @@ TEST_CASE("include: a base's keys under the file's own, mappings merged, errors 
 }
 
 TEST_CASE("an override's value is the text after '='", "[config]") {
+  using Catch::Contains;
   // c30: "run_dir=runs/exp #3" lost " #3" to a YAML comment.
   const std::string f = yaml_file("ov.yaml", "seed: 1\n");
   REQUIRE(load_config<RunConfig>(f, {"run_dir=runs/exp #3"}).run_dir == "runs/exp #3");
   REQUIRE(load_config<RunConfig>(f, {"run_dir=a: b"}).run_dir == "a: b");
   REQUIRE(load_config<RunConfig>(f, {"run_dir='x #1'"}).run_dir == "x #1");
   REQUIRE(load_config<RunConfig>(f, {"model.init=\"\""}).model.init.empty());
+  // A checkpoint reference is read once, at the key: a GPT-2 folder by its prefix, and written back
+  // as it was spelt.
+  const RunConfig hf = load_config<RunConfig>(f, {"model.init=hf_gpt2:gpt2 dir", "discriminator.init_checkpoint=runs/a"});
+  REQUIRE((hf.model.init.format == CheckpointRef::Format::hf_gpt2 && hf.model.init.dir == "gpt2 dir"));
+  REQUIRE((hf.discriminator.init_checkpoint.format == CheckpointRef::Format::coopgen && hf.discriminator.init_checkpoint.dir == "runs/a"));
+  REQUIRE_THAT(dump_config(hf), Contains("init: hf_gpt2:gpt2 dir") && Contains("init_checkpoint: runs/a"));
+  REQUIRE_THROWS_WITH(load_config<RunConfig>(f, {"model.init=hf_gpt2:"}),
+                      "command-line override 'model.init=hf_gpt2:': model.init: 'hf_gpt2:' names no folder (hf_gpt2:DIR)");
   REQUIRE(load_config<RunConfig>(f, {"run_dir='x"}).run_dir == "'x");
   REQUIRE(load_config<RunConfig>(f, {"optim.lr=2e-3"}).optim.lr == 2e-3);
   REQUIRE(load_config<RunConfig>(f, {"discriminator.causal=true"}).discriminator.causal);

@@ -243,7 +243,7 @@ TEST_CASE("a conditional model that overfits 20 pairs reproduces them under gree
   cfg.optim.lr = 3e-3;
   REQUIRE(train_mle(cfg, RunStart::Fresh) == 0);
   PairTask task(cfg);
-  const Generator g = load_generator(cfg, cfg.run_dir + "/checkpoint", &task);
+  const Generator g = load_generator(cfg, CheckpointRef::parse(cfg.run_dir + "/checkpoint"), &task);
   std::vector<size_t> rows(task.train.size());
   std::iota(rows.begin(), rows.end(), size_t(0));
   SamplingConfig greedy;
@@ -323,7 +323,7 @@ TEST_CASE("keep_best keeps the lowest nll_valid; patience stops after that many 
   load_checkpoint((root / "run/checkpoint_best").string(), &st);
   REQUIRE(st.numbers.at("step") == double(best.first));
   OracleTask task(cfg);
-  const Generator g = load_generator(cfg, (root / "run/checkpoint_best").string(), &task);
+  const Generator g = load_generator(cfg, CheckpointRef::parse((root / "run/checkpoint_best").string()), &task);
   REQUIRE(task.nll(g, task.valid) == Approx(best.second).epsilon(1e-6));
   fs::remove_all(root);
 }

@@ -153,6 +153,11 @@ void apply_final_decoder_flag(ConfigArgs& a) {
 
 // For the cooperative decoders, the discriminator and its scorer (empty for the sampler), of
 // kind discriminator.kind: e.g. the checkpoint folder's learned D, or the oracle's D* of `g`.
+// --checkpoint DIR or hf_gpt2:DIR; the run's own checkpoint/ by default.
+CheckpointRef checkpoint_flag(const ConfigArgs& a) {
+  return CheckpointRef::parse(a.extra.count("--checkpoint") ? a.extra.at("--checkpoint") : a.cfg.run_dir + "/checkpoint");
+}
+
 struct DecoderSetup {
   std::unique_ptr<Discriminator> d;
   PrefixScorer score;
@@ -193,11 +198,11 @@ int cmd_sample(std::vector<std::string> args) {
   }
   ConfigArgs a = parse_config_args("sample", args, {"--checkpoint", "--num", "--decoder"}, false);
   apply_decoder_flag(a);
-  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  const CheckpointRef from = checkpoint_flag(a);
   const int64_t n = a.extra.count("--num") ? whole_flag("--num", a.extra["--num"], 1, kMaxFlagCount) : 10;
   const std::unique_ptr<Task> task = Task::create(a.cfg);
-  const Generator g = load_generator(a.cfg, dir, task.get());
-  const DecoderSetup decoder(a.cfg, dir, g, *task);
+  const Generator g = load_generator(a.cfg, from, task.get());
+  const DecoderSetup decoder(a.cfg, from.dir, g, *task);
   const auto t0 = std::chrono::steady_clock::now();
   // Conditional tasks: the first N test sources.
   const SampledSet s = task->decode(g, task->leading_prompts(task->test, n), a.cfg.decoding, a.cfg.sampling,
@@ -236,10 +241,10 @@ int cmd_eval(std::vector<std::string> args) {
   apply_final_decoder_flag(a);
   if (a.extra.count("--hyp"))  // a text file of samples (or real sentences), scored like a checkpoint's samples
     return print_bleu(a.extra["--hyp"], a.extra.count("--ref") ? a.extra["--ref"] : a.cfg.data.test_file, 0);
-  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  const CheckpointRef from = checkpoint_flag(a);
   const std::unique_ptr<Task> task = Task::create(a.cfg);
-  const Generator g = load_generator(a.cfg, dir, task.get());
-  const DecoderSetup decoder(a.cfg, dir, g, *task);
+  const Generator g = load_generator(a.cfg, from, task.get());
+  const DecoderSetup decoder(a.cfg, from.dir, g, *task);
   for (auto& [name, value] : task->evaluate(g, a.cfg, decoder.score, 0, decoder.from()))
     std::printf("%s %.4f\n", name.c_str(), value);
   return 0;
@@ -266,15 +271,16 @@ int cmd_sweep(std::vector<std::string> args) {
   ConfigArgs a = parse_config_args("sweep", args, {"--checkpoint", "--lm-checkpoint", "--alphas", "--reverse-steps", "--decoder"}, false);
   apply_final_decoder_flag(a);
   if (!a.extra.count("--lm-checkpoint")) fail("sweep: --lm-checkpoint DIR (the evaluator LM) is required");
-  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
+  const CheckpointRef from = checkpoint_flag(a);
   const std::vector<double> alphas = a.extra.count("--alphas") ? number_list_flag("--alphas", a.extra["--alphas"], 1e-3, 1e3)
                                                                 : std::vector<double>{0.9, 1.0, 1.5, 2.0, 3.0, 4.0};
   const int64_t reverse_steps =
       a.extra.count("--reverse-steps") ? whole_flag("--reverse-steps", a.extra["--reverse-steps"], 1, kMaxFlagCount) : 500;
   check_output("sweep", a.cfg.run_dir + "/sweep/sweep.csv", overwrite, {});
   std::unique_ptr<Task> task = Task::create(a.cfg);
-  const Generator g = load_generator(a.cfg, dir, task.get()), evaluator = load_generator(a.cfg, a.extra["--lm-checkpoint"], task.get());
-  const DecoderSetup decoder(a.cfg, dir, g, *task);
+  const Generator g = load_generator(a.cfg, from, task.get()),
+                  evaluator = load_generator(a.cfg, CheckpointRef::parse(a.extra["--lm-checkpoint"]), task.get());
+  const DecoderSetup decoder(a.cfg, from.dir, g, *task);
   const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps, decoder.score, decoder.from());
   write_sweep(a.cfg.run_dir + "/sweep", points);
   const std::string png = a.cfg.run_dir + "/sweep/sweep.png";
@@ -411,7 +417,7 @@ int cmd_export(std::vector<std::string> args) {
     fail(dir, "/trainer_state.json: model.d_model is missing (a checkpoint written before 2026-11-30: resume it for one step to re-save it)");
   // Loaded as `sample` loads it: the stored shape, validated, every generator tensor used.
   RunConfig cpu;
-  const Generator g = load_generator(cpu, dir, nullptr);
+  const Generator g = load_generator(cpu, {CheckpointRef::Format::coopgen, dir}, nullptr);
   auto token = [&](const char* key) { return state.numbers.count(key) ? state.count(key, 0, g.vocab() - 1, dir + "/trainer_state.json") : -1; };
   const TransformerConfig& model = g.config();
   export_gpt2(g.params(), model, g.vocab(), token("task.start_token"), token("task.end_token"), out);
@@ -445,10 +451,9 @@ int cmd_logits(std::vector<std::string> args) {
   const bool overwrite = take_overwrite(args);
   ConfigArgs a = parse_config_args("logits", args, {"--checkpoint", "--ids", "--out"}, false);
   if (!a.extra.count("--ids") || !a.extra.count("--out")) fail("logits: --ids FILE and --out FILE are required");
-  const std::string dir = a.extra.count("--checkpoint") ? a.extra["--checkpoint"] : a.cfg.run_dir + "/checkpoint";
-  const std::string model_dir = hf_gpt2_dir(dir).empty() ? dir : hf_gpt2_dir(dir);
-  check_output("logits", a.extra["--out"], overwrite, {a.extra["--ids"], a.config_file, model_dir + "/model.safetensors"});
-  const Generator g = load_generator(a.cfg, dir, nullptr);  // ids, not text: no vocabulary to match
+  const CheckpointRef from = checkpoint_flag(a);
+  check_output("logits", a.extra["--out"], overwrite, {a.extra["--ids"], a.config_file, from.dir + "/model.safetensors"});
+  const Generator g = load_generator(a.cfg, from, nullptr);  // ids, not text: no vocabulary to match
   NamedTensors out;
   int64_t line_no = 0;
   for (const std::string& line : read_text_lines(a.extra["--ids"])) {

@@ -65,10 +65,10 @@ class LearnedDiscriminator final : public Discriminator {
         if (!name.starts_with("disc.head.")) body.emplace_back(name, t);
       load_params(body, from_g, "the generator (discriminator.init_from_generator)");
     }
-    if (const std::string& dir = cfg_.discriminator.init_checkpoint; !dir.empty()) {
-      if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) load_gpt2_weights(d_.params(), "disc.", hf);  // a fresh head
-      else load_discriminator_params(d_.params(), load_checkpoint(dir, nullptr), dir);
-      std::fprintf(stderr, "discriminator initialised from %s\n", dir.c_str());
+    if (const CheckpointRef& from = cfg_.discriminator.init_checkpoint; !from.empty()) {
+      if (from.format == CheckpointRef::Format::hf_gpt2) load_gpt2_weights(d_.params(), "disc.", from.dir);  // a fresh head
+      else load_discriminator_params(d_.params(), load_checkpoint(from.dir, nullptr), from.dir);
+      std::fprintf(stderr, "discriminator initialised from %s\n", from.str().c_str());
     }
   }
 

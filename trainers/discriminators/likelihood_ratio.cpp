@@ -124,7 +124,10 @@ class LikelihoodRatio final : public Discriminator {
 
   void initialise() override {
     if (cfg_.discriminator.init_from_generator) load_lm(g_.params(), "the generator (discriminator.init_from_generator)");
-    if (const std::string& dir = cfg_.discriminator.init_checkpoint; !dir.empty()) {
+    if (const CheckpointRef& from = cfg_.discriminator.init_checkpoint; !from.empty()) {
+      if (from.format != CheckpointRef::Format::coopgen)
+        fail("discriminator.init_checkpoint ", from.str(), ": a likelihood-ratio D starts from a coopgen checkpoint");
+      const std::string& dir = from.dir;
       const auto tensors = load_checkpoint(dir, nullptr);
       if (tensors.count("disc.ratio.b")) load_discriminator_params(params_, tensors, dir);  // a likelihood-ratio D's
       else {  // a generator's (an MLE run): p_φ

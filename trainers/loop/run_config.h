@@ -125,7 +125,7 @@ struct DiscriminatorTrainConfig {
   // Start D from the discriminator of a checkpoint folder (an adversarial run's; e.g. one run with
   // train.steps 0 that only pre-trains D), so every method starts from the same D; or from the body
   // of a GPT-2 checkpoint, hf_gpt2:DIR (models/gpt2.h), with a fresh head.
-  std::string init_checkpoint;
+  CheckpointRef init_checkpoint;
   // Fraction of each batch's real and fake rows cut to a uniformly drawn proper prefix (the same
   // for both sides, so length says nothing), so D learns to score the unfinished sequences the
   // cooperative decoders ask it about (decoding.decoder mcts | das).

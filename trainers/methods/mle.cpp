@@ -70,10 +70,11 @@ static void load_generator_params(Generator& g, const std::map<std::string, Tens
   refuse_unused(tensors, used, dir, {"adamw.", "disc."});
 }
 
-Generator load_generator(const RunConfig& cfg, const std::string& dir, const Task* task) {
-  if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) {
-    Generator g(with_gpt2_shape(cfg.model, dir), read_gpt2_config(hf).vocab, cfg.seed, cfg.device, cfg.precision);
-    load_gpt2_weights(g.params(), "", hf);
+Generator load_generator(const RunConfig& cfg, const CheckpointRef& from, const Task* task) {
+  const std::string& dir = from.dir;
+  if (from.format == CheckpointRef::Format::hf_gpt2) {
+    Generator g(with_gpt2_shape(cfg.model, from), read_gpt2_config(dir).vocab, cfg.seed, cfg.device, cfg.precision);
+    load_gpt2_weights(g.params(), "", dir);
     return g;
   }
   TrainerState st;
@@ -91,17 +92,17 @@ Generator load_generator(const RunConfig& cfg, const std::string& dir, const Tas
 }
 
 void init_generator(const RunConfig& cfg, Generator& g, const Task& task) {
-  const std::string& dir = cfg.model.init;
-  if (dir.empty()) return;
-  if (const std::string hf = hf_gpt2_dir(dir); !hf.empty()) {
-    load_gpt2_weights(g.params(), "", hf);
+  const CheckpointRef& from = cfg.model.init;
+  if (from.empty()) return;
+  if (from.format == CheckpointRef::Format::hf_gpt2) {
+    load_gpt2_weights(g.params(), "", from.dir);
   } else {
     TrainerState st;
-    const auto tensors = load_checkpoint(dir, &st);
-    check_checkpoint_fits(st, cfg.model, &task, dir);
-    load_generator_params(g, tensors, dir);
+    const auto tensors = load_checkpoint(from.dir, &st);
+    check_checkpoint_fits(st, cfg.model, &task, from.dir);
+    load_generator_params(g, tensors, from.dir);
   }
-  if (dist::is_root()) std::fprintf(stderr, "generator initialised from %s\n", dir.c_str());
+  if (dist::is_root()) std::fprintf(stderr, "generator initialised from %s\n", from.str().c_str());
 }
 
 int train_mle(const RunConfig& cfg, RunStart start) {

@@ -51,7 +51,7 @@ int train_mle(const RunConfig& cfg, RunStart start);
 // The generator from a checkpoint folder, or hf_gpt2:DIR, in the shape the checkpoint records
 // (errors name the file and tensor). With a task, the checkpoint's vocabulary must be the task's;
 // a tensor of the generator that its shape does not use is an error.
-Generator load_generator(const RunConfig& cfg, const std::string& checkpoint_dir, const Task* task);
+Generator load_generator(const RunConfig& cfg, const CheckpointRef& from, const Task* task);
 
 // A fresh run's start: the weights of model.init, when set (not on --resume: the run's own
 // checkpoint holds them). A checkpoint must fit cfg.model and the task's vocabulary exactly.
