@@ -24,7 +24,6 @@ using namespace coopgen;
 namespace {
 
 struct Preset {
-  const char* name;
   int64_t vocab, length;
   GeneratorConfig g;
   TransformerConfig d;
@@ -32,10 +31,10 @@ struct Preset {
 
 // oracle: configs/oracle_gcn.yaml's models; text: configs/emnlp_news_gcn.yaml's; tiny: small enough
 // for the emulator, where CI guards the counters (bench/baselines/decode_counters.json).
-const Preset kPresets[] = {
-    {"tiny", 512, 4, {{32, 2, 2, 5, 0.02}}, {32, 2, 2, 5, 0.02}},
-    {"oracle", 5000, 20, {{32, 2, 2, 21, 0.02}}, {32, 2, 2, 21, 0.02}},
-    {"text", 5575, 50, {{128, 2, 4, 51, 0.02}}, {64, 2, 4, 51, 0.02}},
+const std::vector<std::pair<std::string, Preset>> kPresets = {
+    {"tiny", {512, 4, {{32, 2, 2, 5, 0.02}}, {32, 2, 2, 5, 0.02}}},
+    {"oracle", {5000, 20, {{32, 2, 2, 21, 0.02}}, {32, 2, 2, 21, 0.02}}},
+    {"text", {5575, 50, {{128, 2, 4, 51, 0.02}}, {64, 2, 4, 51, 0.02}}},
 };
 
 
@@ -45,13 +44,9 @@ int main(int argc, char** argv) {
   return bench::guarded_main("bench_decode", [&] {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"preset", "oracle"}, {"num", "64"}, {"reps", "1"}, {"decoders", "sample,mcts_10,mcts_50,das_4x8"}});
     const Device dev = opts.device();
-    const std::string preset_name = opts.str("preset");
+    const Preset preset = opts.preset("preset", kPresets), *p = &preset;
     const int64_t n = opts.num("num");
     const int reps = int(opts.num("reps"));
-    const Preset* p = nullptr;
-    for (const Preset& q : kPresets)
-      if (preset_name == q.name) p = &q;
-    if (!p) fail("--preset ", preset_name, ": expected oracle, text or tiny");
 
     const Generator g(p->g, p->vocab, 1, dev);
     GeneratorConfig eager_cfg = p->g;
@@ -108,7 +103,7 @@ int main(int argc, char** argv) {
       bench::Report r{"decode", dev, {{"sequences", double(n)}, {"length", len}, {"vocab", double(p->vocab)}}};
       const std::vector<bench::Timing> t = bench::measure(dev, versions, reps, 1);
       std::printf("decoding %lld sequences of %lld tokens, preset %s (vocabulary %lld), device %s\n", (long long)n,
-                  (long long)p->length, p->name, (long long)p->vocab, name_of(dev));
+                  (long long)p->length, opts.str("preset").c_str(), (long long)p->vocab, name_of(dev));
       std::printf("%-14s %10s %14s %12s\n", "decoder", "median s", "sequences/s", "vs sample");
       for (size_t k = 0; k < decoders.size(); ++k) {
         r.runs.push_back({decoders[k].name, t[k]});

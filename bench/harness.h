@@ -232,8 +232,12 @@ struct Report {
   // value; a key's tolerance is the baseline's "tolerance" entry for it (chosen from the spread
   // measured when it was recorded: scripts/bench_baseline.py), 0.15 where it has none. Every
   // counter of the baseline ("counters": {name: {field: value}}) must be present and not above its
-  // baseline value. Returns the failures, one line each.
-  std::vector<std::string> check(const std::string& baseline_file) const {
+  // baseline value. Returns the failures.
+  struct Failure {
+    std::string line;
+    bool timed;  // a ratio of times (noisy: worth measuring again), not an exact count
+  };
+  std::vector<Failure> check(const std::string& baseline_file) const {
     YAML::Node base;  // JSON is YAML
     try {
       base = YAML::LoadFile(baseline_file);
@@ -242,7 +246,7 @@ struct Report {
     }
     if (!(base["ratios"] && base["ratios"].IsMap()) && !(base["counters"] && base["counters"].IsMap()))
       fail(baseline_file, ": no \"ratios\" or \"counters\" object");
-    std::vector<std::string> bad;
+    std::vector<Failure> bad;
     const YAML::Node none(YAML::NodeType::Map);
     for (const auto& group : base["counters"] ? base["counters"] : none) {
       const std::string name = group.first.as<std::string>();
@@ -251,12 +255,12 @@ struct Report {
         const double was = kv.second.as<double>();
         const auto row = counters.find(name);
         if (row == counters.end() || !row->second.count(field)) {
-          bad.push_back("counters " + name + "." + field + ": in the baseline, not measured");
+          bad.push_back({"counters " + name + "." + field + ": in the baseline, not measured", false});
         } else if (row->second.at(field) > was * (1 + 1e-9) + 1e-9) {
           char line[256];
           std::snprintf(line, sizeof line, "counters %s.%s: %g, baseline %g (a count grew)", name.c_str(), field.c_str(),
                         row->second.at(field), was);
-          bad.emplace_back(line);
+          bad.push_back({line, false});
         }
       }
     }
@@ -266,12 +270,12 @@ struct Report {
       const double tolerance = base["tolerance"] && base["tolerance"][key] ? base["tolerance"][key].as<double>() : 0.15;
       const auto now = ratios.find(key);
       if (now == ratios.end()) {
-        bad.push_back(key + ": in the baseline, not measured");
+        bad.push_back({key + ": in the baseline, not measured", true});
       } else if (!(now->second <= was * (1 + tolerance))) {
         char line[256];
         std::snprintf(line, sizeof line, "%s: %.3f, baseline %.3f (more than %.0f%% worse)", key.c_str(), now->second,
                       was, tolerance * 100);
-        bad.emplace_back(line);
+        bad.push_back({line, true});
       }
     }
     return bad;
@@ -335,14 +339,14 @@ class Options {
 // those ratios. Returns main's exit code (1 on a regression, named on stderr).
 inline int finish(const char* tool, const std::function<Report()>& measure_once, const Options& o, int attempts = 3) {
   Report r = measure_once();
-  std::vector<std::string> bad = o.str("check").empty() ? std::vector<std::string>{} : r.check(o.str("check"));
+  std::vector<Report::Failure> bad = o.str("check").empty() ? std::vector<Report::Failure>{} : r.check(o.str("check"));
   // Counts are exact: only a timed ratio over its tolerance is worth measuring again.
-  auto timed = [](const std::vector<std::string>& lines) {
-    return std::any_of(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("counters ", 0) != 0; });
+  auto timed = [](const std::vector<Report::Failure>& failures) {
+    return std::any_of(failures.begin(), failures.end(), [](const Report::Failure& f) { return f.timed; });
   };
   for (int attempt = 2; attempt <= attempts && timed(bad); ++attempt) {
     std::printf("%s: %zu check(s) over the baseline (%s); measuring again, attempt %d of %d\n", tool, bad.size(),
-                bad.front().c_str(), attempt, attempts);
+                bad.front().line.c_str(), attempt, attempts);
     const Report again = measure_once();
     for (auto& [key, value] : r.ratios)
       if (again.ratios.count(key)) value = std::min(value, again.ratios.at(key));
@@ -350,8 +354,8 @@ inline int finish(const char* tool, const std::function<Report()>& measure_once,
   }
   if (!o.str("json").empty()) r.write_json(o.str("json"));
   if (o.str("check").empty()) return 0;
-  for (const std::string& line : bad)
-    std::fprintf(stderr, "%s: regression against %s: %s\n", tool, o.str("check").c_str(), line.c_str());
+  for (const Report::Failure& f : bad)
+    std::fprintf(stderr, "%s: regression against %s: %s\n", tool, o.str("check").c_str(), f.line.c_str());
   if (bad.empty()) std::printf("within the tolerances of %s\n", o.str("check").c_str());
   return bad.empty() ? 0 : 1;
 }

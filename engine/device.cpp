@@ -195,7 +195,7 @@ void* cuda_malloc(size_t bytes) {
   ++device_counters().driver_allocs;
   cudaError_t err = cudaMalloc(&p, bytes);
   if (err == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
+    cudaGetLastError();  // clear it: the caller frees its cached blocks and tries again
     return nullptr;
   }
   CG_CUDA_CHECK(err);

@@ -230,7 +230,7 @@ TEST_CASE("D's pre-training stops early on held-out cross-entropy and keeps its 
   // Philox stream (seed, 0, 10) as pre-training draws them.
   const OracleTask task(cfg);
   const Generator g(cfg.model, task.vocab, cfg.seed, Device::CPU);
-  const std::unique_ptr<Discriminator> d = make_discriminator({cfg, task, g, (dir / "run/checkpoint").string(), "the test"});
+  const std::unique_ptr<Discriminator> d = make_discriminator({cfg, task, g, CheckpointRef::parse((dir / "run/checkpoint").string()), "the test"});
   Sequences seqs(task.valid.begin(), task.valid.begin() + 32);
   for (auto& f : task.draw(g, task.leading_prompts(task.valid, 32), SamplingConfig{}, random::stream(cfg.seed, 0, 10)).seqs)
     seqs.push_back(f);

@@ -161,9 +161,9 @@ CheckpointRef checkpoint_flag(const ConfigArgs& a) {
 struct DecoderSetup {
   std::unique_ptr<Discriminator> d;
   PrefixScorer score;
-  DecoderSetup(const RunConfig& cfg, const std::string& dir, const Generator& g, const Task& task) {
+  DecoderSetup(const RunConfig& cfg, const CheckpointRef& from, const Generator& g, const Task& task) {
     if (!decoder_named(cfg.decoding.decoder).cooperative) return;
-    d = make_discriminator({cfg, task, g, dir, "decoder " + cfg.decoding.decoder});
+    d = make_discriminator({cfg, task, g, from, "decoder " + cfg.decoding.decoder});
     score = d->scorer();
   }
   // A cooperative decoder is the final sampler the evaluation scores; the sampler is p itself.
@@ -202,7 +202,7 @@ int cmd_sample(std::vector<std::string> args) {
   const int64_t n = a.extra.count("--num") ? whole_flag("--num", a.extra["--num"], 1, kMaxFlagCount) : 10;
   const std::unique_ptr<Task> task = Task::create(a.cfg);
   const Generator g = load_generator(a.cfg, from, task.get());
-  const DecoderSetup decoder(a.cfg, from.dir, g, *task);
+  const DecoderSetup decoder(a.cfg, from, g, *task);
   const auto t0 = std::chrono::steady_clock::now();
   // Conditional tasks: the first N test sources.
   const SampledSet s = task->decode(g, task->leading_prompts(task->test, n), a.cfg.decoding, a.cfg.sampling,
@@ -244,7 +244,7 @@ int cmd_eval(std::vector<std::string> args) {
   const CheckpointRef from = checkpoint_flag(a);
   const std::unique_ptr<Task> task = Task::create(a.cfg);
   const Generator g = load_generator(a.cfg, from, task.get());
-  const DecoderSetup decoder(a.cfg, from.dir, g, *task);
+  const DecoderSetup decoder(a.cfg, from, g, *task);
   for (auto& [name, value] : task->evaluate(g, a.cfg, decoder.score, 0, decoder.from()))
     std::printf("%s %.4f\n", name.c_str(), value);
   return 0;
@@ -280,7 +280,7 @@ int cmd_sweep(std::vector<std::string> args) {
   std::unique_ptr<Task> task = Task::create(a.cfg);
   const Generator g = load_generator(a.cfg, from, task.get()),
                   evaluator = load_generator(a.cfg, CheckpointRef::parse(a.extra["--lm-checkpoint"]), task.get());
-  const DecoderSetup decoder(a.cfg, from.dir, g, *task);
+  const DecoderSetup decoder(a.cfg, from, g, *task);
   const auto points = temperature_sweep(g, evaluator, *task, a.cfg, alphas, reverse_steps, decoder.score, decoder.from());
   write_sweep(a.cfg.run_dir + "/sweep", points);
   const std::string png = a.cfg.run_dir + "/sweep/sweep.png";

@@ -54,6 +54,16 @@ void load_discriminator_params(NamedTensors& params, const std::map<std::string,
   refuse_unused(mine, used, dir);
 }
 
+void load_trained_discriminator(NamedTensors& params, const DiscriminatorContext& c, const std::string& marker,
+                                const std::string& what) {
+  if (c.checkpoint.format != CheckpointRef::Format::coopgen)
+    fail(c.checkpoint.str(), ": a GPT-2 folder holds no ", what, " (", c.why, " needs one: an adversarial run's checkpoint)");
+  const auto tensors = load_checkpoint(c.checkpoint.dir, nullptr);
+  if (!tensors.count(marker))
+    fail(c.checkpoint.dir, ": no ", what, " in this checkpoint (", c.why, " needs one: an adversarial run's)");
+  load_discriminator_params(params, tensors, c.checkpoint.dir);
+}
+
 void check_init_from_generator(const RunConfig& cfg) {
   const TransformerConfig &dm = cfg.discriminator.model, &gm = cfg.model;
   if (cfg.discriminator.init_from_generator &&

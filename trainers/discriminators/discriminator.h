@@ -54,5 +54,9 @@ void check_init_from_generator(const RunConfig& cfg);
 // For kinds with parameters: a checkpoint's discriminator tensors ("disc.*") into `params`, every
 // one of them used (a D of fewer layers than the checkpoint's must not drop the rest silently).
 void load_discriminator_params(NamedTensors& params, const std::map<std::string, Tensor>& tensors, const std::string& dir);
+// The same from c.checkpoint, which must be a coopgen checkpoint holding tensor `marker` (the
+// kind's own): else an error naming the checkpoint, `what` D is and c.why.
+void load_trained_discriminator(NamedTensors& params, const DiscriminatorContext& c, const std::string& marker,
+                                const std::string& what);
 
 }  // namespace coopgen

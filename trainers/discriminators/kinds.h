@@ -22,10 +22,11 @@ struct DiscriminatorContext {
   const RunConfig& cfg;
   const Task& task;
   const Generator& g;  // the generator D judges (D* reads its probabilities)
-  // A checkpoint folder to read the trained D from (`coopgen sample` / `eval`), and why it is
-  // wanted (for the error when it holds none); empty in a training run, whose D starts fresh or
-  // is restored by the run loop with the generator.
-  std::string checkpoint = "", why = "";
+  // The checkpoint to read the trained D from (`coopgen sample` / `eval`: load_trained_discriminator),
+  // and why it is wanted (for the error when it holds none); empty in a training run, whose D
+  // starts fresh or is restored by the run loop with the generator.
+  CheckpointRef checkpoint{};
+  std::string why = "";
 };
 
 struct DiscriminatorKind {

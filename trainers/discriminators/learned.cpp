@@ -26,10 +26,7 @@ class LearnedDiscriminator final : public Discriminator {
         d_(cfg_.discriminator.model, c.task.vocab, cfg_.seed ^ 0xd15c0ull, cfg_.device, cfg_.discriminator.causal,
            cfg_.precision) {
     if (!c.checkpoint.empty()) {  // a trained D to decode with
-      const auto tensors = load_checkpoint(c.checkpoint, nullptr);
-      if (!tensors.count("disc.wte"))
-        fail(c.checkpoint, ": no discriminator in this checkpoint (", c.why, " needs one: an adversarial run's)");
-      load_discriminator_params(d_.params(), tensors, c.checkpoint);
+      load_trained_discriminator(d_.params(), c, "disc.wte", "discriminator");
       return;
     }
     const auto& dm = cfg_.discriminator.model;

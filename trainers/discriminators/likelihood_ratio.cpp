@@ -84,10 +84,7 @@ class LikelihoodRatio final : public Discriminator {
     params_ = lm_.params();
     params_.emplace_back("disc.ratio.b", bias_);
     if (!c.checkpoint.empty()) {  // a trained D to decode with
-      const auto tensors = load_checkpoint(c.checkpoint, nullptr);
-      if (!tensors.count("disc.ratio.b"))
-        fail(c.checkpoint, ": no likelihood-ratio discriminator in this checkpoint (", c.why, " needs one)");
-      load_discriminator_params(params_, tensors, c.checkpoint);
+      load_trained_discriminator(params_, c, "disc.ratio.b", "likelihood-ratio discriminator");
       return;
     }
     const auto& dm = cfg_.discriminator.model;

@@ -79,7 +79,7 @@ Metrics evaluate_metrics(const EvalInputs& in) {
   const unsigned offered = (t.data_model() ? kNeedsDataModel : 0u) | (t.reference_words() ? kNeedsReferenceText : 0u) |
                            (t.sep < 0 ? kNeedsUnconditional : kNeedsConditional) | (in.d ? kNeedsDiscriminator : 0u);
   Metrics m;
-  if (!t.valid.empty()) m.emplace_back("nll_valid", t.nll(in.g, t.valid));
+  if (!t.valid.empty()) m.emplace_back(kValidationMetric, t.nll(in.g, t.valid));
   for (const MetricKind& k : metric_registry().all())
     if ((k.needs & offered) == k.needs)
       for (auto& value : k.compute(in)) m.push_back(std::move(value));

@@ -80,8 +80,10 @@ struct MetricKind {
 const std::vector<MetricKind>& metrics();
 // Adds a metric; a name already known is an error.
 void register_metric(MetricKind kind);
-// nll_valid (with a validation split), then the values of every metric whose needs are met, in
-// registry order.
+// The validation split's NLL per token: what keep_best and early stopping read (trainers/loop/loop.cpp).
+inline constexpr const char* kValidationMetric = "nll_valid";
+// kValidationMetric (with a validation split), then the values of every metric whose needs are
+// met, in registry order.
 Metrics evaluate_metrics(const EvalInputs& in);
 
 }  // namespace coopgen

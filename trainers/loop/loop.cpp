@@ -262,9 +262,9 @@ int run_training(const RunConfig& cfg, const std::vector<Trained>& trained, cons
     }
     log_metrics(json);
     progress.line(text);
-    if (has_metric(m, "nll_valid")) {
-      if (metric(m, "nll_valid") < best_valid) {
-        best_valid = metric(m, "nll_valid"), best_step = at, evals_since_best = 0;
+    if (has_metric(m, kValidationMetric)) {
+      if (metric(m, kValidationMetric) < best_valid) {
+        best_valid = metric(m, kValidationMetric), best_step = at, evals_since_best = 0;
         if (cfg.train.keep_best) save(at, best_ckpt);
       } else {
         ++evals_since_best;
