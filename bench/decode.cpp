@@ -44,15 +44,15 @@ int main(int argc, char** argv) {
   return bench::guarded_main("bench_decode", [&] {
     const bench::Options opts(argc, argv, {{"device", "cpu"}, {"preset", "oracle"}, {"num", "64"}, {"reps", "1"}, {"decoders", "sample,mcts_10,mcts_50,das_4x8"}});
     const Device dev = opts.device();
-    const Preset preset = opts.preset("preset", kPresets), *p = &preset;
+    const Preset p = opts.preset("preset", kPresets);
     const int64_t n = opts.num("num");
     const int reps = int(opts.num("reps"));
 
-    const Generator g(p->g, p->vocab, 1, dev);
-    GeneratorConfig eager_cfg = p->g;
+    const Generator g(p.g, p.vocab, 1, dev);
+    GeneratorConfig eager_cfg = p.g;
     eager_cfg.decode_graphs = false;
-    const Generator eager(eager_cfg, p->vocab, 1, dev);  // g's weights, its steps launched one by one on CUDA
-    const TransformerDiscriminator d(p->d, p->vocab, 2, dev, /*causal=*/true);
+    const Generator eager(eager_cfg, p.vocab, 1, dev);  // g's weights, its steps launched one by one on CUDA
+    const TransformerDiscriminator d(p.d, p.vocab, 2, dev, /*causal=*/true);
     const PrefixScorer score = learned_scorer(d, 0, dev);
     const Prompts prompts = Prompts::unconditional(0, n);
     MctsConfig mcts;
@@ -69,22 +69,22 @@ int main(int argc, char** argv) {
       std::string unit;
       double units;
     };
-    const double len = double(p->length);
+    const double len = double(p.length);
     const std::vector<Decoder> all{
-        {"sample", [&] { return sample_sequences(g, prompts, p->length, SamplingConfig{}, 3); }, "per_token", len},
+        {"sample", [&] { return sample_sequences(g, prompts, p.length, SamplingConfig{}, 3); }, "per_token", len},
         // sample without CUDA graphs: the peer of the graph's replay (the same on the CPU).
-        {"sample_eager", [&] { return sample_sequences(eager, prompts, p->length, SamplingConfig{}, 3); }, "per_token", len},
-        {"mcts_10", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, score, prompts, p->length, c, 3); },
+        {"sample_eager", [&] { return sample_sequences(eager, prompts, p.length, SamplingConfig{}, 3); }, "per_token", len},
+        {"mcts_10", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, score, prompts, p.length, c, 3); },
          "per_simulation", len * 10},
-        {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, prompts, p->length, c, 3); },
+        {"mcts_50", [&] { MctsConfig c = mcts; c.simulations = 50; return mcts_sequences(g, score, prompts, p.length, c, 3); },
          "per_simulation", len * 50},
         // mcts_10 with D scoring every leaf's whole prefix (no prefix cache): the peer of mcts_10's D cache.
-        {"mcts_10_whole", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, PrefixScorer(score.logits), prompts, p->length, c, 3); },
+        {"mcts_10_whole", [&] { MctsConfig c = mcts; c.simulations = 10; return mcts_sequences(g, PrefixScorer(score.logits), prompts, p.length, c, 3); },
          "per_simulation", len * 10},
-        {"das_4x8", [&] { return das_sequences(g, score, prompts, p->length, das, 3); }, "per_beam_step", len},
-        {"guided_16", [&] { return guided_sequences(g, score, prompts, p->length, guided, 3); }, "per_token", len},
+        {"das_4x8", [&] { return das_sequences(g, score, prompts, p.length, das, 3); }, "per_beam_step", len},
+        {"guided_16", [&] { return guided_sequences(g, score, prompts, p.length, guided, 3); }, "per_token", len},
         // guided_16 with every candidate's whole prefix scored: the peer of its D cache.
-        {"guided_16_whole", [&] { return guided_sequences(g, PrefixScorer(score.logits), prompts, p->length, guided, 3); },
+        {"guided_16_whole", [&] { return guided_sequences(g, PrefixScorer(score.logits), prompts, p.length, guided, 3); },
          "per_token", len},
     };
     // --decoders: a comma-separated subset, sampling (the peer of every ratio) always first.
@@ -100,10 +100,10 @@ int main(int argc, char** argv) {
                             if (int64_t(s.seqs.size()) != n) fail(dec.name, ": ", s.seqs.size(), " sequences instead of ", n);
                           }});
     auto measure_once = [&] {
-      bench::Report r{"decode", dev, {{"sequences", double(n)}, {"length", len}, {"vocab", double(p->vocab)}}};
+      bench::Report r{"decode", dev, {{"sequences", double(n)}, {"length", len}, {"vocab", double(p.vocab)}}};
       const std::vector<bench::Timing> t = bench::measure(dev, versions, reps, 1);
       std::printf("decoding %lld sequences of %lld tokens, preset %s (vocabulary %lld), device %s\n", (long long)n,
-                  (long long)p->length, opts.str("preset").c_str(), (long long)p->vocab, name_of(dev));
+                  (long long)p.length, opts.str("preset").c_str(), (long long)p.vocab, name_of(dev));
       std::printf("%-14s %10s %14s %12s\n", "decoder", "median s", "sequences/s", "vs sample");
       for (size_t k = 0; k < decoders.size(); ++k) {
         r.runs.push_back({decoders[k].name, t[k]});

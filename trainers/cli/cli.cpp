@@ -151,13 +151,13 @@ void apply_final_decoder_flag(ConfigArgs& a) {
   apply_decoder_flag(a);
 }
 
-// For the cooperative decoders, the discriminator and its scorer (empty for the sampler), of
-// kind discriminator.kind: e.g. the checkpoint folder's learned D, or the oracle's D* of `g`.
 // --checkpoint DIR or hf_gpt2:DIR; the run's own checkpoint/ by default.
 CheckpointRef checkpoint_flag(const ConfigArgs& a) {
   return CheckpointRef::parse(a.extra.count("--checkpoint") ? a.extra.at("--checkpoint") : a.cfg.run_dir + "/checkpoint");
 }
 
+// For the cooperative decoders, the discriminator and its scorer (empty for the sampler), of
+// kind discriminator.kind: e.g. the checkpoint folder's learned D, or the oracle's D* of `g`.
 struct DecoderSetup {
   std::unique_ptr<Discriminator> d;
   PrefixScorer score;
