@@ -269,6 +269,19 @@ TEST_CASE("GCN on the pairs task: M samples per source, D sees source <sep> targ
   cfg.adversarial.proposal.top_p = 0.9;
   cfg.train = {6, 8, 1, 0, 0, 2};
   check_resume(cfg, train_with_discriminator);
+  // Each evaluation logs the conditional target's gain (one normaliser per test source: the
+  // estimate itself is checked against exact values in test_weights.cpp).
+  REQUIRE(train_with_discriminator(cfg, RunStart::Fresh) == 0);
+  int gains = 0;
+  std::ifstream rows(dir / "run/metrics.jsonl");
+  for (std::string line; std::getline(rows, line);) {
+    const Json::Value row = parse_json(line, "metrics.jsonl");
+    if (!row.isMember("nll_test")) continue;
+    REQUIRE(std::isfinite(row["target_gain"].asDouble()));
+    REQUIRE(row["target_gain_se"].asDouble() >= 0);
+    ++gains;
+  }
+  REQUIRE(gains == 1);  // eval_every 0: at the end only
   cfg.method = Method::rml_gan;
   cfg.adversarial.candidates = 6;
   check_resume(cfg, train_with_discriminator);

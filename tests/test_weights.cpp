@@ -148,3 +148,33 @@ TEST_CASE("the target's shift from samples matches KL(p*‖q) − KL(p*‖p) com
   }
   REQUIRE(-target_shift({0.0}, 1, {0.0}, Target::p_d).shift == Approx(0).margin(1e-12));  // D = ½ everywhere: q = p
 }
+
+TEST_CASE("a conditional target's shift normalises each source apart, as computed exactly", "[weights]") {
+  // Two sources with three outcomes each: p*(·|x), p(·|x) and D's logit log p*/p tempered by β = 0.7;
+  // p is far from p* on the first source (E_p[D] ≈ 0.05), exact on the second (E_p[D] = ½), so
+  // q(y|x) ∝ p(y|x)·D(x, y), normalised per source, differs from p·D normalised once.
+  const std::vector<std::vector<double>> ps{{0.98, 0.01, 0.01}, {0.2, 0.3, 0.5}}, p{{0.01, 0.01, 0.98}, {0.2, 0.3, 0.5}};
+  const int n = 100000, m = 100000;
+  double exact = 0;
+  std::vector<double> held, fresh;
+  std::mt19937_64 rng(11);
+  for (size_t g = 0; g < 2; ++g) {
+    std::vector<double> x(3);
+    double e_star = 0, z = 0;
+    for (size_t k = 0; k < 3; ++k) {
+      x[k] = 0.7 * std::log(ps[g][k] / p[g][k]);
+      const double w = 1 / (1 + std::exp(-x[k]));
+      e_star += ps[g][k] * std::log(w), z += p[g][k] * w;
+    }
+    exact += 0.5 * (-e_star + std::log(z));  // n one-token targets a source: T = 2n
+    std::discrete_distribution<int> draw_star(ps[g].begin(), ps[g].end()), draw_p(p[g].begin(), p[g].end());
+    for (int i = 0; i < n; ++i) held.push_back(x[size_t(draw_star(rng))]);
+    for (int j = 0; j < m; ++j) fresh.push_back(x[size_t(draw_p(rng))]);
+  }
+  const TargetShift t = target_shift(held, 2.0 * n, fresh, Target::p_d, 2);
+  REQUIRE(t.shift == Approx(exact).margin(0.005));
+  REQUIRE(t.se > 0);
+  REQUIRE(t.se < 0.005);
+  REQUIRE(std::fabs(target_shift(held, 2.0 * n, fresh, Target::p_d).shift - exact) > 0.3);  // one shared normaliser
+  REQUIRE_THROWS_WITH(target_shift(held, 2.0 * n, fresh, Target::p_d, 3), Catch::Contains("in 3 groups"));
+}

@@ -3,7 +3,9 @@
 // the oracle how its logits follow those of the optimal D*.
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
+#include "engine/random.h"
 #include "trainers/eval/metrics.h"
 #include "trainers/loop/run_config.h"
 #include "trainers/loop/tasks.h"
@@ -37,15 +39,34 @@ MetricKind metric_d_accuracy() {
           }};
 }
 
-// The target q ∝ p·D of one exact iteration against p on the whole test set (methods/weights.h):
-// target_gain = KL(p*‖p) − KL(p*‖q) > 0 when this D can move p toward the data at all.
+// The target q ∝ p·D of one exact iteration against p (methods/weights.h): target_gain = KL(p*‖p) −
+// KL(p*‖q) > 0 when this D can move p toward the data at all; on text, NLL-test(p) − NLL-test(q).
+// Unconditional: the whole test set, the normaliser from fakes(). Conditional, q(y|x) ∝ p(y|x)·D(x, y):
+// the first n = train.eval_samples test pairs, each source's normaliser from adversarial.samples
+// fresh draws of p(·|x); the NLL counts the target tokens, as NLL-test does.
 MetricKind metric_target_gain() {
   return {"target_gain", "KL(p*‖p) − KL(p*‖q), q ∝ p·D: the most one exact iteration with this D can gain, and its standard error",
-          kNeedsDiscriminator | kNeedsUnconditional, [](const EvalInputs& in) -> Metrics {
-            double tokens = 0;
-            for (const auto& s : in.task.test) tokens += double(s.size());
-            const TargetShift t = target_shift(in.test_logits(), tokens, in.fake_logits(), in.cfg.adversarial.target);
-            return {{"target_gain", -t.shift}, {"target_gain_se", t.se}};
+          kNeedsDiscriminator, [](const EvalInputs& in) -> Metrics {
+            const Task& t = in.task;
+            auto target_tokens = [&](const Sequences& seqs) {
+              double tokens = 0;
+              for (const auto& s : seqs) tokens += double(s.size() - t.context_of(s).size());
+              return tokens;
+            };
+            const Target target = in.cfg.adversarial.target;
+            TargetShift shift;
+            if (t.sep < 0) {
+              shift = target_shift(in.test_logits(), target_tokens(t.test), in.fake_logits(), target);
+            } else {
+              const size_t n = size_t(std::min<int64_t>(in.cfg.train.eval_samples, int64_t(t.test.size())));
+              const Sequences heldout(t.test.begin(), t.test.begin() + long(n));
+              std::vector<size_t> rows(n);
+              std::iota(rows.begin(), rows.end(), size_t(0));
+              const SampledSet drawn = t.draw(in.g, t.prompts(t.test, rows, in.cfg.adversarial.samples), SamplingConfig{},
+                                              random::stream(in.cfg.seed, in.step, 11));
+              shift = target_shift(in.d(heldout), target_tokens(heldout), in.d(drawn.seqs), target, n);
+            }
+            return {{"target_gain", -shift.shift}, {"target_gain_se", shift.se}};
           }};
 }
 

@@ -77,21 +77,25 @@ std::vector<size_t> resample(const std::vector<double>& w, int64_t m, uint64_t s
   return out;
 }
 
-
 TargetShift target_shift(const std::vector<double>& heldout_logits, double heldout_tokens,
-                         const std::vector<double>& sample_logits, Target target) {
+                         const std::vector<double>& sample_logits, Target target, size_t groups) {
   CG_CHECK(!heldout_logits.empty() && !sample_logits.empty() && heldout_tokens > 0, "target_shift: no sequences");
-  auto log_w = [&](double x) { return log_target_weight(x, target); };
-  double heldout = 0;
-  for (double x : heldout_logits) heldout += log_w(x);
-  std::vector<double> lw;
-  for (double x : sample_logits) lw.push_back(log_w(x));
-  const double m = double(lw.size()), log_mean = log_sum_exp(lw) - std::log(m);
-  // sd(w)/mean(w) from w/mean(w), which stays finite whatever the scale of w.
-  double sq = 0;
-  for (double v : lw) sq += (std::exp(v - log_mean) - 1) * (std::exp(v - log_mean) - 1);
-  const double n = double(heldout_logits.size()), rel_sd = std::sqrt(sq / std::max(1.0, m - 1));
-  return {(-heldout + n * log_mean) / heldout_tokens, n / heldout_tokens * rel_sd / std::sqrt(m)};
+  CG_CHECK(groups > 0 && heldout_logits.size() % groups == 0 && sample_logits.size() % groups == 0, "target_shift: ",
+           heldout_logits.size(), " held-out and ", sample_logits.size(), " sampled sequences in ", groups, " groups");
+  const size_t n = heldout_logits.size() / groups, m = sample_logits.size() / groups;
+  double shift = 0, var = 0;
+  for (size_t g = 0; g < groups; ++g) {
+    std::vector<double> lw;
+    for (size_t k = g * m; k < (g + 1) * m; ++k) lw.push_back(log_target_weight(sample_logits[k], target));
+    const double log_mean = log_sum_exp(lw) - std::log(double(m));
+    // sd(w)/mean(w) from w/mean(w), which stays finite whatever the scale of w.
+    double sq = 0;
+    for (double v : lw) sq += (std::exp(v - log_mean) - 1) * (std::exp(v - log_mean) - 1);
+    shift += double(n) * log_mean;
+    for (size_t i = g * n; i < (g + 1) * n; ++i) shift -= log_target_weight(heldout_logits[i], target);
+    var += double(n * n) * sq / std::max(1.0, double(m) - 1) / double(m);
+  }
+  return {shift / heldout_tokens, std::sqrt(var) / heldout_tokens};
 }
 
 }  // namespace coopgen

@@ -41,11 +41,18 @@ std::vector<double> reinforce_weights(const std::vector<double>& d, const std::v
 // the expectation from the logits of M fresh samples of p. On the oracle the same shift moves
 // KL(p*‖·) = NLL − H(p*): KL(p*‖q) = KL(p*‖p) + shift, so −shift is the most one exact iteration
 // with this D can gain (positive for D*). se: the normaliser's standard error, (N/T)·sd(w)/(√M·mean w).
+// A conditional target q(y|x) ∝ p(y|x)·w(D(x, y)) has one normaliser per source: with `groups` = G,
+// the held-out logits and the sample logits are each G equal consecutive blocks (source-major),
+// block g of the samples (M/G draws of p(·|x_g)) normalising block g of the held-out sequences, and
+//   NLL_q − NLL_p = (1/T) Σ_g [−Σ_{i∈g} log w(yᵢ) + N_g log E_{y~p(·|x_g)}[w(y)]],
+// se = (1/T)·√(Σ_g (N_g·sd_g(w)/mean_g(w))²·G/M). Each log of a mean of few draws is biased low
+// (Jensen), the gain high, by about sd_g²/(2·mean_g²)·G/M per source. Errors: empty input, or a
+// count not divisible by `groups`.
 struct TargetShift {
   double shift = 0, se = 0;
 };
 TargetShift target_shift(const std::vector<double>& heldout_logits, double heldout_tokens,
-                         const std::vector<double>& sample_logits, Target target);
+                         const std::vector<double>& sample_logits, Target target, size_t groups = 1);
 
 // Sampling-importance-resampling: m indices drawn with replacement with probability wᵢ (Σ w = 1),
 // from a stream that is a function of `seed` alone. All-zero weights fall back to uniform.
