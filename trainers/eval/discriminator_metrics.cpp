@@ -3,7 +3,6 @@
 // the oracle how its logits follow those of the optimal D*.
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "engine/random.h"
 #include "trainers/eval/metrics.h"
@@ -60,10 +59,8 @@ MetricKind metric_target_gain() {
             } else {
               const size_t n = size_t(std::min<int64_t>(in.cfg.train.eval_samples, int64_t(t.test.size())));
               const Sequences heldout(t.test.begin(), t.test.begin() + long(n));
-              std::vector<size_t> rows(n);
-              std::iota(rows.begin(), rows.end(), size_t(0));
-              const SampledSet drawn = t.draw(in.g, t.prompts(t.test, rows, in.cfg.adversarial.samples), SamplingConfig{},
-                                              random::stream(in.cfg.seed, in.step, 11));
+              const SampledSet drawn = t.draw(in.g, t.leading_prompts(t.test, int64_t(n), in.cfg.adversarial.samples),
+                                              SamplingConfig{}, random::stream(in.cfg.seed, in.step, 11));
               shift = target_shift(in.d(heldout), target_tokens(heldout), in.d(drawn.seqs), target, n);
             }
             return {{"target_gain", -shift.shift}, {"target_gain_se", shift.se}};

@@ -114,11 +114,11 @@ Prompts Task::prompts(const Sequences& from, const std::vector<size_t>& rows, in
   return p;
 }
 
-Prompts Task::leading_prompts(const Sequences& from, int64_t n) const {
-  if (sep < 0) return Prompts::unconditional(start_token, n);
+Prompts Task::leading_prompts(const Sequences& from, int64_t n, int64_t per_context) const {
+  if (sep < 0) return Prompts::unconditional(start_token, n * per_context);
   std::vector<size_t> rows(static_cast<size_t>(std::min<int64_t>(n, int64_t(from.size()))));
   std::iota(rows.begin(), rows.end(), size_t(0));
-  return prompts(from, rows, 1);
+  return prompts(from, rows, per_context);
 }
 
 SampledSet Task::decode(const Generator& g, const Prompts& prompts, const DecodingConfig& dec, const SamplingConfig& s,

@@ -53,9 +53,9 @@ class Task {
   // `per_context` times; an unconditional one draws rows.size() · per_context sequences from its
   // start token (one group).
   Prompts prompts(const Sequences& from, const std::vector<size_t>& rows, int64_t per_context) const;
-  // One continuation of each of the first n of `from` (n capped at its size; evaluations and
-  // printed samples), or n unconditional draws.
-  Prompts leading_prompts(const Sequences& from, int64_t n) const;
+  // `per_context` continuations of each of the first n of `from` (n capped at its size;
+  // evaluations and printed samples), or n · per_context unconditional draws.
+  Prompts leading_prompts(const Sequences& from, int64_t n, int64_t per_context = 1) const;
   // Sequences for `prompts` from the decoder of `dec` (the sampler with `s`, or MCTS / DAS / the
   // guided proposal / reranking of draws from `s`, guided by the discriminator `d`), returned whole as the task stores them: context + continuation
   // (text: ending in <eos>), with the continuation's log p and log q̂.
